@@ -1,0 +1,100 @@
+//! A counted, framed message channel between the two parties.
+//!
+//! Frames are an 8-byte little-endian length followed by the payload. Every call is one
+//! flight: [`Channel::exchange`] sends and receives at once (both parties call it), while
+//! [`Channel::send`] and [`Channel::recv`] pair up for one-way messages. Each call counts one
+//! round at this party, so a protocol's round count is the number of flights it waits for.
+
+use std::sync::Arc;
+
+use cryprot_net::{ReceiveStreamBytes, SendStreamBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::LinkError;
+use crate::counters::{LinkCounters, SharedCounters};
+
+/// The largest frame a party accepts (1 GiB): a corrupt length cannot make it allocate more.
+pub const MAX_FRAME_BYTES: u64 = 1 << 30;
+
+const HEADER: usize = 8;
+
+/// One ordered message stream to the peer. Both parties must open their channels in the same
+/// order (see [`crate::PartyLink::channel`]) and then issue matching calls.
+pub struct Channel {
+    send: SendStreamBytes,
+    recv: ReceiveStreamBytes,
+    counters: Arc<SharedCounters>,
+}
+
+impl Channel {
+    pub(crate) fn new(
+        send: SendStreamBytes,
+        recv: ReceiveStreamBytes,
+        counters: Arc<SharedCounters>,
+    ) -> Channel {
+        Channel {
+            send,
+            recv,
+            counters,
+        }
+    }
+
+    /// Sends `out` and receives the peer's message of the same flight, concurrently (so two
+    /// large messages cannot deadlock on flow control). One round.
+    pub async fn exchange(&mut self, out: &[u8]) -> Result<Vec<u8>, LinkError> {
+        self.counters.round();
+        let (sent, received) = tokio::join!(
+            write_frame(&mut self.send, out),
+            read_frame(&mut self.recv)
+        );
+        sent?;
+        let received = received?;
+        self.counters.sent(HEADER + out.len());
+        self.counters.received(HEADER + received.len());
+        Ok(received)
+    }
+
+    /// Sends `out` to the peer, which calls [`Channel::recv`]. One round.
+    pub async fn send(&mut self, out: &[u8]) -> Result<(), LinkError> {
+        self.counters.round();
+        write_frame(&mut self.send, out).await?;
+        self.counters.sent(HEADER + out.len());
+        Ok(())
+    }
+
+    /// Receives the message the peer sent with [`Channel::send`]. One round.
+    pub async fn recv(&mut self) -> Result<Vec<u8>, LinkError> {
+        self.counters.round();
+        let received = read_frame(&mut self.recv).await?;
+        self.counters.received(HEADER + received.len());
+        Ok(received)
+    }
+
+    /// What the whole link (all its channels) has moved so far.
+    pub fn counters(&self) -> LinkCounters {
+        self.counters.snapshot()
+    }
+}
+
+fn broken(e: std::io::Error) -> LinkError {
+    LinkError::Disconnected(e.to_string())
+}
+
+async fn write_frame(send: &mut SendStreamBytes, payload: &[u8]) -> Result<(), LinkError> {
+    send.write_all(&(payload.len() as u64).to_le_bytes())
+        .await
+        .map_err(broken)?;
+    send.write_all(payload).await.map_err(broken)
+}
+
+async fn read_frame(recv: &mut ReceiveStreamBytes) -> Result<Vec<u8>, LinkError> {
+    let mut header = [0u8; HEADER];
+    recv.read_exact(&mut header).await.map_err(broken)?;
+    let len = u64::from_le_bytes(header);
+    if len > MAX_FRAME_BYTES {
+        return Err(LinkError::FrameTooLarge(len));
+    }
+    let mut payload = vec![0u8; len as usize];
+    recv.read_exact(&mut payload).await.map_err(broken)?;
+    Ok(payload)
+}

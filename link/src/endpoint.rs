@@ -1,0 +1,372 @@
+//! Setting up the party link: the QUIC endpoint with pinned mutual TLS, the hello exchange,
+//! and the per-link state ([`PartyLink`]).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use s2n_quic::client::Connect;
+use s2n_quic::provider::event::{ConnectionInfo, ConnectionMeta, Subscriber, events};
+use s2n_quic::provider::limits::Limits;
+use s2n_quic::provider::tls::default::callbacks::VerifyHostNameCallback;
+use s2n_quic::provider::tls::default::{Client as TlsClient, Server as TlsServer};
+use s2n_quic::{Client, Server};
+use tokio::sync::mpsc;
+
+use crate::counters::SharedCounters;
+use crate::{Channel, Identity, LinkCounters, LinkError, PartyId, PeerPin, server_name};
+
+/// Everything one party needs to bring up its side of the link.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    /// Which server this is. `P0` listens on `addr`; `P1` dials `addr`.
+    pub party: PartyId,
+    /// For `P0` the address to listen on, for `P1` the address of `P0`.
+    pub addr: SocketAddr,
+    /// This party's certificate and key.
+    pub identity: Identity,
+    /// The peer's certificate: the only one accepted.
+    pub peer: PeerPin,
+    /// How long to wait for the peer to connect or answer.
+    pub timeout: Duration,
+}
+
+/// An established, authenticated link to the other party.
+pub struct PartyLink {
+    party: PartyId,
+    peer_addr: SocketAddr,
+    connection: cryprot_net::Connection,
+    counters: Arc<SharedCounters>,
+    common_seed: [u8; 32],
+    // The QUIC endpoint (server or client) must outlive the connection; it is held, never
+    // used, after setup.
+    _endpoint: Box<dyn std::any::Any + Send>,
+}
+
+const MAGIC: &[u8; 12] = b"DYAD-LINK/1\0";
+const HELLO_BYTES: usize = MAGIC.len() + 1 + 32;
+
+/// Brings up this party's side: `P0` waits for `P1` on `config.addr`, `P1` dials it.
+pub async fn connect(config: LinkConfig) -> Result<PartyLink, LinkError> {
+    match config.party {
+        PartyId::P0 => Listener::bind(config)?.accept().await,
+        PartyId::P1 => dial(config).await,
+    }
+}
+
+/// `P0`'s endpoint, bound but not yet connected: lets a caller learn the port before the peer
+/// dials (tests bind port 0).
+pub struct Listener {
+    config: LinkConfig,
+    server: Server,
+    rejections: mpsc::UnboundedReceiver<(SocketAddr, String)>,
+}
+
+impl Listener {
+    /// Binds `config.addr` with a TLS server that requires the pinned client certificate.
+    pub fn bind(config: LinkConfig) -> Result<Listener, LinkError> {
+        let endpoint = |e: &dyn std::fmt::Display| LinkError::Endpoint(e.to_string());
+        let tls = TlsServer::builder()
+            .with_certificate(config.identity.cert_pem.as_str(), config.identity.key_pem.as_str())
+            .map_err(|e| endpoint(&e))?
+            .with_empty_trust_store()
+            .map_err(|e| endpoint(&e))?
+            .with_trusted_certificate(config.peer.cert_pem.as_str())
+            .map_err(|e| endpoint(&e))?
+            .with_client_authentication()
+            .map_err(|e| endpoint(&e))?
+            .with_verify_host_name_callback(ExpectName(server_name(config.party.peer())))
+            .map_err(|e| endpoint(&e))?
+            .build()
+            .map_err(|e| endpoint(&e))?;
+        let (watch, rejections) = HandshakeWatch::new();
+        let server = Server::builder()
+            .with_tls(tls)
+            .map_err(|e| endpoint(&e))?
+            .with_io(io(config.addr)?)
+            .map_err(|e| endpoint(&e))?
+            .with_limits(limits()?)
+            .map_err(|e| endpoint(&e))?
+            .with_event(watch)
+            .map_err(|e| endpoint(&e))?
+            .start()
+            .map_err(|e| endpoint(&e))?;
+        Ok(Listener {
+            config,
+            server,
+            rejections,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> Result<SocketAddr, LinkError> {
+        self.server
+            .local_addr()
+            .map_err(|e| LinkError::Endpoint(e.to_string()))
+    }
+
+    /// Waits for `P1`. A client whose certificate is not the pinned one makes this fail with
+    /// [`LinkError::PeerRejected`] rather than wait on.
+    pub async fn accept(mut self) -> Result<PartyLink, LinkError> {
+        let timeout = self.config.timeout;
+        let accepted = tokio::time::timeout(timeout, async {
+            tokio::select! {
+                conn = self.server.accept() => conn.ok_or_else(|| {
+                    LinkError::Endpoint("the QUIC endpoint shut down".into())
+                }),
+                Some((addr, detail)) = self.rejections.recv() => {
+                    Err(LinkError::PeerRejected { addr, detail })
+                }
+            }
+        })
+        .await
+        .map_err(|_| LinkError::Timeout(timeout))??;
+        let peer_addr = accepted
+            .remote_addr()
+            .map_err(|e| LinkError::Disconnected(e.to_string()))?;
+        PartyLink::establish(
+            self.config,
+            peer_addr,
+            accepted,
+            Box::new(self.server),
+        )
+        .await
+    }
+}
+
+async fn dial(config: LinkConfig) -> Result<PartyLink, LinkError> {
+    let endpoint = |e: &dyn std::fmt::Display| LinkError::Endpoint(e.to_string());
+    let tls = TlsClient::builder()
+        .with_empty_trust_store()
+        .map_err(|e| endpoint(&e))?
+        .with_certificate(config.peer.cert_pem.as_str())
+        .map_err(|e| endpoint(&e))?
+        .with_client_identity(config.identity.cert_pem.as_str(), config.identity.key_pem.as_str())
+        .map_err(|e| endpoint(&e))?
+        .build()
+        .map_err(|e| endpoint(&e))?;
+    let unspecified: SocketAddr = if config.addr.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    }
+    .parse()
+    .map_err(|e| endpoint(&e))?;
+    let client = Client::builder()
+        .with_tls(tls)
+        .map_err(|e| endpoint(&e))?
+        .with_io(io(unspecified)?)
+        .map_err(|e| endpoint(&e))?
+        .with_limits(limits()?)
+        .map_err(|e| endpoint(&e))?
+        .start()
+        .map_err(|e| endpoint(&e))?;
+    let connect = Connect::new(config.addr).with_server_name(server_name(config.party.peer()));
+    let timeout = config.timeout;
+    let connection = tokio::time::timeout(timeout, client.connect(connect))
+        .await
+        .map_err(|_| LinkError::Timeout(timeout))?
+        .map_err(|e| LinkError::PeerRejected {
+            addr: config.addr,
+            detail: e.to_string(),
+        })?;
+    let addr = config.addr;
+    PartyLink::establish(config, addr, connection, Box::new(client)).await
+}
+
+fn io(addr: SocketAddr) -> Result<s2n_quic::provider::io::Default, LinkError> {
+    let endpoint = |e: std::io::Error| LinkError::Endpoint(format!("{addr}: {e}"));
+    s2n_quic::provider::io::Default::builder()
+        .with_receive_address(addr)
+        .map_err(endpoint)?
+        .with_max_mtu(9000)
+        .map_err(endpoint)?
+        .build()
+        .map_err(endpoint)
+}
+
+/// Flow-control windows sized for bulk protocol traffic (matrices of several MB per flight);
+/// the stream counts are effectively unbounded because OT code opens a stream per batch.
+fn limits() -> Result<Limits, LinkError> {
+    const MIB: u64 = 1 << 20;
+    let invalid = |e: &dyn std::fmt::Display| LinkError::Endpoint(e.to_string());
+    let streams = 1 << 59;
+    Limits::new()
+        .with_max_send_buffer_size(16 * MIB as u32)
+        .and_then(|l| l.with_data_window(256 * MIB))
+        .and_then(|l| l.with_unidirectional_data_window(32 * MIB))
+        .and_then(|l| l.with_max_open_local_unidirectional_streams(streams))
+        .and_then(|l| l.with_max_open_remote_unidirectional_streams(streams))
+        .and_then(|l| l.with_max_idle_timeout(Duration::from_secs(60)))
+        .map_err(|e| invalid(&e))
+}
+
+impl PartyLink {
+    async fn establish(
+        config: LinkConfig,
+        peer_addr: SocketAddr,
+        quic: s2n_quic::Connection,
+        endpoint: Box<dyn std::any::Any + Send>,
+    ) -> Result<PartyLink, LinkError> {
+        let (mut connection, manager) = cryprot_net::Connection::new(quic);
+        tokio::spawn(manager.start());
+        let counters = Arc::new(SharedCounters::default());
+        let (send, recv) = connection
+            .byte_stream()
+            .await
+            .map_err(|e| LinkError::Disconnected(e.to_string()))?;
+        let mut hello_channel = Channel::new(send, recv, counters.clone());
+
+        // Hello: the magic, our index, and our half of a common coin.
+        let mine: [u8; 32] = rand::random();
+        let mut hello = Vec::with_capacity(HELLO_BYTES);
+        hello.extend_from_slice(MAGIC);
+        hello.push(config.party.index() as u8);
+        hello.extend_from_slice(&mine);
+        let timeout = config.timeout;
+        let theirs = tokio::time::timeout(timeout, hello_channel.exchange(&hello))
+            .await
+            .map_err(|_| LinkError::Timeout(timeout))?
+            // A peer whose TLS layer refused our certificate closes the connection here.
+            .map_err(|e| LinkError::PeerRejected {
+                addr: peer_addr,
+                detail: e.to_string(),
+            })?;
+        if theirs.len() != HELLO_BYTES || &theirs[..MAGIC.len()] != MAGIC {
+            return Err(LinkError::Protocol(
+                "it did not send a Dyad link hello (wrong service or version?)".into(),
+            ));
+        }
+        let their_party = theirs[MAGIC.len()];
+        if usize::from(their_party) != config.party.peer().index() {
+            return Err(LinkError::Protocol(format!(
+                "we are {} and so is the peer (it says P{their_party})",
+                config.party
+            )));
+        }
+        let mut common_seed = mine;
+        for (c, t) in common_seed.iter_mut().zip(&theirs[MAGIC.len() + 1..]) {
+            *c ^= t;
+        }
+        Ok(PartyLink {
+            party: config.party,
+            peer_addr,
+            connection,
+            counters,
+            common_seed,
+            _endpoint: endpoint,
+        })
+    }
+
+    /// This party.
+    pub fn party(&self) -> PartyId {
+        self.party
+    }
+
+    /// The peer's socket address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer_addr
+    }
+
+    /// A 32-byte seed both parties know and no one else does (a coin tossed at setup, XOR of
+    /// both parties' contributions). For public-coin randomness such as a common shuffle.
+    pub fn common_seed(&self) -> [u8; 32] {
+        self.common_seed
+    }
+
+    /// Opens the next message channel. Both parties must open channels in the same order.
+    pub async fn channel(&mut self) -> Result<Channel, LinkError> {
+        let (send, recv) = self
+            .connection
+            .byte_stream()
+            .await
+            .map_err(|e| LinkError::Disconnected(e.to_string()))?;
+        Ok(Channel::new(send, recv, self.counters.clone()))
+    }
+
+    /// A `cryprot-net` sub-connection for OT and garbling code (the n-th call pairs with the
+    /// peer's n-th call). Its traffic is not in [`PartyLink::counters`].
+    pub fn sub_connection(&mut self) -> cryprot_net::Connection {
+        self.connection.sub_connection()
+    }
+
+    /// What this link's channels have moved so far.
+    pub fn counters(&self) -> LinkCounters {
+        self.counters.snapshot()
+    }
+}
+
+/// Accepts exactly one certificate name: the peer's.
+struct ExpectName(String);
+
+impl VerifyHostNameCallback for ExpectName {
+    fn verify_host_name(&self, host_name: &str) -> bool {
+        host_name == self.0
+    }
+}
+
+/// Reports connections that closed before their handshake completed: on `P0` that is how a
+/// client with the wrong certificate shows up (the QUIC server never yields it to `accept`).
+struct HandshakeWatch {
+    tx: mpsc::UnboundedSender<(SocketAddr, String)>,
+}
+
+impl HandshakeWatch {
+    fn new() -> (HandshakeWatch, mpsc::UnboundedReceiver<(SocketAddr, String)>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (HandshakeWatch { tx }, rx)
+    }
+}
+
+/// Per-connection state of [`HandshakeWatch`].
+struct Handshake {
+    peer: Option<SocketAddr>,
+    complete: bool,
+}
+
+impl Subscriber for HandshakeWatch {
+    type ConnectionContext = Handshake;
+
+    fn create_connection_context(
+        &mut self,
+        _meta: &ConnectionMeta,
+        _info: &ConnectionInfo,
+    ) -> Handshake {
+        Handshake {
+            peer: None,
+            complete: false,
+        }
+    }
+
+    fn on_handshake_status_updated(
+        &mut self,
+        context: &mut Handshake,
+        _meta: &ConnectionMeta,
+        event: &events::HandshakeStatusUpdated,
+    ) {
+        if matches!(event.status, events::HandshakeStatus::Complete { .. }) {
+            context.complete = true;
+        }
+    }
+
+    fn on_connection_started(
+        &mut self,
+        context: &mut Handshake,
+        _meta: &ConnectionMeta,
+        event: &events::ConnectionStarted,
+    ) {
+        context.peer = Some(SocketAddr::from(&event.path.remote_addr));
+    }
+
+    fn on_connection_closed(
+        &mut self,
+        context: &mut Handshake,
+        _meta: &ConnectionMeta,
+        event: &events::ConnectionClosed,
+    ) {
+        if !context.complete {
+            let addr = context.peer.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+            let _ = self.tx.send((addr, event.error.to_string()));
+        }
+    }
+}

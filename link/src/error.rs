@@ -1,0 +1,37 @@
+//! Everything that can go wrong on the party link.
+
+use std::net::SocketAddr;
+
+/// An error of the party link. Each says what the operator can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// A certificate or key could not be generated, read or parsed.
+    #[error("certificate: {0}")]
+    Certificate(String),
+    /// The QUIC endpoint could not be set up (address in use, bad TLS material, ...).
+    #[error("cannot set up the link endpoint: {0}")]
+    Endpoint(String),
+    /// The TLS handshake failed: one side did not present the certificate the other pins.
+    #[error(
+        "peer {addr} was refused: the TLS handshake failed ({detail}); it did not present the \
+         pinned certificate, or it does not pin ours"
+    )]
+    PeerRejected {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// What the TLS layer reported.
+        detail: String,
+    },
+    /// The peer answered but is not the Dyad party we expected.
+    #[error("the peer is not a matching Dyad party: {0}")]
+    Protocol(String),
+    /// The peer did not connect or answer in time.
+    #[error("no answer from the peer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The connection broke while a message was in flight.
+    #[error("the link to the peer broke: {0}")]
+    Disconnected(String),
+    /// The peer sent a frame larger than the limit.
+    #[error("the peer sent a {0}-byte frame, over the {limit}-byte limit", limit = crate::MAX_FRAME_BYTES)]
+    FrameTooLarge(u64),
+}
