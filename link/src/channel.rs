@@ -24,6 +24,8 @@ pub struct Channel {
     send: SendStreamBytes,
     recv: ReceiveStreamBytes,
     counters: Arc<SharedCounters>,
+    /// Copies of received frames, while recording (see [`Channel::record_received`]).
+    transcript: Option<Vec<Vec<u8>>>,
 }
 
 impl Channel {
@@ -36,6 +38,25 @@ impl Channel {
             send,
             recv,
             counters,
+            transcript: None,
+        }
+    }
+
+    /// Starts keeping a copy of every frame this party receives: its view of the protocol,
+    /// for audits and for tests that the view is independent of the secrets.
+    pub fn record_received(&mut self) {
+        self.transcript = Some(Vec::new());
+    }
+
+    /// The frames received since [`Channel::record_received`], in order; stops recording.
+    pub fn take_received(&mut self) -> Vec<Vec<u8>> {
+        self.transcript.take().unwrap_or_default()
+    }
+
+    fn received(&mut self, frame: &[u8]) {
+        self.counters.received(HEADER + frame.len());
+        if let Some(transcript) = &mut self.transcript {
+            transcript.push(frame.to_vec());
         }
     }
 
@@ -43,14 +64,12 @@ impl Channel {
     /// large messages cannot deadlock on flow control). One round.
     pub async fn exchange(&mut self, out: &[u8]) -> Result<Vec<u8>, LinkError> {
         self.counters.round();
-        let (sent, received) = tokio::join!(
-            write_frame(&mut self.send, out),
-            read_frame(&mut self.recv)
-        );
+        let (sent, received) =
+            tokio::join!(write_frame(&mut self.send, out), read_frame(&mut self.recv));
         sent?;
         let received = received?;
         self.counters.sent(HEADER + out.len());
-        self.counters.received(HEADER + received.len());
+        self.received(&received);
         Ok(received)
     }
 
@@ -66,7 +85,7 @@ impl Channel {
     pub async fn recv(&mut self) -> Result<Vec<u8>, LinkError> {
         self.counters.round();
         let received = read_frame(&mut self.recv).await?;
-        self.counters.received(HEADER + received.len());
+        self.received(&received);
         Ok(received)
     }
 

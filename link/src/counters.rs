@@ -42,7 +42,8 @@ impl SharedCounters {
     }
 
     pub(crate) fn received(&self, bytes: usize) {
-        self.bytes_received.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.bytes_received
+            .fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     pub(crate) fn round(&self) {

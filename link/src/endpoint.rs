@@ -67,7 +67,10 @@ impl Listener {
     pub fn bind(config: LinkConfig) -> Result<Listener, LinkError> {
         let endpoint = |e: &dyn std::fmt::Display| LinkError::Endpoint(e.to_string());
         let tls = TlsServer::builder()
-            .with_certificate(config.identity.cert_pem.as_str(), config.identity.key_pem.as_str())
+            .with_certificate(
+                config.identity.cert_pem.as_str(),
+                config.identity.key_pem.as_str(),
+            )
             .map_err(|e| endpoint(&e))?
             .with_empty_trust_store()
             .map_err(|e| endpoint(&e))?
@@ -124,13 +127,7 @@ impl Listener {
         let peer_addr = accepted
             .remote_addr()
             .map_err(|e| LinkError::Disconnected(e.to_string()))?;
-        PartyLink::establish(
-            self.config,
-            peer_addr,
-            accepted,
-            Box::new(self.server),
-        )
-        .await
+        PartyLink::establish(self.config, peer_addr, accepted, Box::new(self.server)).await
     }
 }
 
@@ -141,7 +138,10 @@ async fn dial(config: LinkConfig) -> Result<PartyLink, LinkError> {
         .map_err(|e| endpoint(&e))?
         .with_certificate(config.peer.cert_pem.as_str())
         .map_err(|e| endpoint(&e))?
-        .with_client_identity(config.identity.cert_pem.as_str(), config.identity.key_pem.as_str())
+        .with_client_identity(
+            config.identity.cert_pem.as_str(),
+            config.identity.key_pem.as_str(),
+        )
         .map_err(|e| endpoint(&e))?
         .build()
         .map_err(|e| endpoint(&e))?;
@@ -312,7 +312,10 @@ struct HandshakeWatch {
 }
 
 impl HandshakeWatch {
-    fn new() -> (HandshakeWatch, mpsc::UnboundedReceiver<(SocketAddr, String)>) {
+    fn new() -> (
+        HandshakeWatch,
+        mpsc::UnboundedReceiver<(SocketAddr, String)>,
+    ) {
         let (tx, rx) = mpsc::unbounded_channel();
         (HandshakeWatch { tx }, rx)
     }
@@ -365,7 +368,9 @@ impl Subscriber for HandshakeWatch {
         event: &events::ConnectionClosed,
     ) {
         if !context.complete {
-            let addr = context.peer.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+            let addr = context
+                .peer
+                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
             let _ = self.tx.send((addr, event.error.to_string()));
         }
     }

@@ -1,1 +1,32 @@
-//! placeholder
+//! The online phase of Dyad: two servers compute on additive shares over `Z_{2^64}`,
+//! consuming correlated randomness pulled from their stockpiles.
+//!
+//! - [`ring`], [`fp`], [`fixed`]: the ring `Z_{2^64}`, the field `Z_67`, fixed-point encoding.
+//! - [`randomness`]: the [`Randomness`] trait, the one seam to the offline phase, and the
+//!   layouts of each kind of correlated randomness.
+//! - [`Party`]: one party's runtime (link channel, randomness, agreed configuration,
+//!   use-once record).
+//! - [`protocols`]: the protocols of `PROTOCOLS.md`, vectorised over whole tensors.
+//! - [`reference`]: the same functions in plaintext fixed point, which the protocols must match.
+//! - [`sharing`]: splitting secrets into shares and reconstructing them.
+
+pub mod fixed;
+pub mod fp;
+pub mod protocols;
+pub mod randomness;
+pub mod reference;
+pub mod ring;
+pub mod sharing;
+#[cfg(any(test, feature = "test-fixture"))]
+pub mod testing;
+pub mod wire;
+
+mod error;
+mod party;
+
+pub use error::ProtocolError;
+pub use fixed::FixedPoint;
+pub use fp::Fp;
+pub use party::{Config, Party};
+pub use randomness::Randomness;
+pub use ring::Z64;

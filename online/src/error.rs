@@ -1,0 +1,37 @@
+//! Errors of the online protocols.
+
+use dyad_link::LinkError;
+
+use crate::randomness::{RandomnessError, Reused};
+
+/// Why a protocol run failed. None of these leave a party in a state where it could reuse
+/// randomness: a failed run consumed whatever it had taken.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    /// The party link failed.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The correlated-randomness source could not supply what the protocol needs.
+    #[error(transparent)]
+    Randomness(#[from] RandomnessError),
+    /// The source handed out an item that was already used.
+    #[error(transparent)]
+    Reused(#[from] Reused),
+    /// The source handed out a batch of the wrong size or shape.
+    #[error("malformed correlated randomness ({kind}): {detail}")]
+    MalformedRandomness {
+        /// The stream it came from.
+        kind: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The peer sent a message that does not fit the protocol step.
+    #[error("the peer sent a malformed message: {0}")]
+    Peer(String),
+    /// The two parties are configured differently.
+    #[error("the parties disagree on the protocol configuration: {0}")]
+    Mismatch(String),
+    /// The caller passed operands of incompatible shapes.
+    #[error("shape error: {0}")]
+    Shape(String),
+}

@@ -1,0 +1,269 @@
+//! One party's side of an online computation: its link channel, its randomness source, the
+//! configuration both parties agreed on, and the record of consumed randomness.
+
+use dyad_link::{Channel, LinkCounters, PartyId, PartyLink};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use crate::protocols::CheckZeroVariant;
+use crate::randomness::items::Layout;
+use crate::randomness::{
+    Batch, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples, Randomness,
+    ScaledModpTriples, Tags, TruncationPairs, UseOnce,
+};
+use crate::{FixedPoint, Fp, ProtocolError, Z64, wire};
+
+/// Settings both parties must share.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Config {
+    /// The fixed-point format.
+    pub fixed: FixedPoint,
+    /// Which CheckZero the comparison uses.
+    pub checkzero: CheckZeroVariant,
+}
+
+/// One party's runtime for the online protocols.
+pub struct Party<R> {
+    id: PartyId,
+    channel: Channel,
+    randomness: R,
+    config: Config,
+    used: UseOnce,
+    /// Public coins both parties draw identically (the paper CheckZero's common shuffle).
+    coin: ChaCha20Rng,
+    /// This party's private coins (the paper CheckZero's local multipliers and shuffle).
+    local: ChaCha20Rng,
+}
+
+impl<R: Randomness> Party<R> {
+    /// Opens a protocol channel on `link` and checks that the peer uses the same `config`.
+    pub async fn new(
+        link: &mut PartyLink,
+        randomness: R,
+        config: Config,
+    ) -> Result<Party<R>, ProtocolError> {
+        let mut channel = link.channel().await?;
+        let mine = config_bytes(&config);
+        let theirs = channel.exchange(&mine).await?;
+        if theirs != mine {
+            return Err(ProtocolError::Mismatch(format!(
+                "we use {}, the peer {}",
+                describe(&mine),
+                describe(&theirs)
+            )));
+        }
+        Ok(Party {
+            id: link.party(),
+            channel,
+            randomness,
+            config,
+            used: UseOnce::default(),
+            coin: ChaCha20Rng::from_seed(link.common_seed()),
+            local: rand::make_rng(),
+        })
+    }
+
+    /// This party.
+    pub fn id(&self) -> PartyId {
+        self.id
+    }
+
+    /// The agreed configuration.
+    pub fn config(&self) -> Config {
+        self.config
+    }
+
+    /// The fixed-point format.
+    pub fn fixed(&self) -> FixedPoint {
+        self.config.fixed
+    }
+
+    /// What the link has moved so far (subtract snapshots to cost a protocol).
+    pub fn counters(&self) -> LinkCounters {
+        self.channel.counters()
+    }
+
+    /// Starts recording every message this party receives (its view); see
+    /// [`Party::take_view`].
+    pub fn record_view(&mut self) {
+        self.channel.record_received();
+    }
+
+    /// The messages received since [`Party::record_view`], one per flight.
+    pub fn take_view(&mut self) -> Vec<Vec<u8>> {
+        self.channel.take_received()
+    }
+
+    /// This party's share of the public constant `c`: P0 holds `c`, P1 holds 0.
+    pub fn constant(&self, c: Z64) -> Z64 {
+        match self.id {
+            PartyId::P0 => c,
+            PartyId::P1 => Z64::ZERO,
+        }
+    }
+
+    /// This party's share of the public `Z_67` constant `c`.
+    pub fn constant_fp(&self, c: Fp) -> Fp {
+        match self.id {
+            PartyId::P0 => c,
+            PartyId::P1 => Fp::ZERO,
+        }
+    }
+
+    /// The randomness source (tests use it to steer the fixture).
+    #[cfg(test)]
+    pub(crate) fn randomness_mut(&mut self) -> &mut R {
+        &mut self.randomness
+    }
+
+    pub(crate) fn coin(&mut self) -> &mut ChaCha20Rng {
+        &mut self.coin
+    }
+
+    pub(crate) fn local(&mut self) -> &mut ChaCha20Rng {
+        &mut self.local
+    }
+
+    /// Records the batch's tags as used (refusing reuse), then checks its layout.
+    fn accept<T: Layout>(&mut self, batch: Batch<T>, n: usize) -> Result<T, ProtocolError> {
+        self.consume(&batch.tags, n as u64)?;
+        batch
+            .items
+            .check(n)
+            .map_err(|detail| malformed(&batch.tags, detail))?;
+        Ok(batch.items)
+    }
+
+    fn consume(&mut self, tags: &Tags, count: u64) -> Result<(), ProtocolError> {
+        self.used.consume(tags)?;
+        match tags.count() == count {
+            true => Ok(()),
+            false => Err(malformed(
+                tags,
+                format!("tagged {} items, expected {count}", tags.count()),
+            )),
+        }
+    }
+
+    pub(crate) async fn matrix_triple(
+        &mut self,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<MatrixTriple, ProtocolError> {
+        let batch = self.randomness.matrix_triple(m, n, k).await?;
+        self.consume(&batch.tags, 1)?;
+        batch
+            .items
+            .check_shape(m, n, k)
+            .map_err(|detail| malformed(&batch.tags, detail))?;
+        Ok(batch.items)
+    }
+
+    pub(crate) async fn elementwise_triples(
+        &mut self,
+        n: usize,
+    ) -> Result<ElementwiseTriples, ProtocolError> {
+        let batch = self.randomness.elementwise_triples(n).await?;
+        self.accept(batch, n)
+    }
+
+    pub(crate) async fn comparison_masks(
+        &mut self,
+        n: usize,
+    ) -> Result<ComparisonMasks, ProtocolError> {
+        let batch = self.randomness.comparison_masks(n).await?;
+        self.accept(batch, n)
+    }
+
+    pub(crate) async fn truncation_pairs(
+        &mut self,
+        n: usize,
+    ) -> Result<TruncationPairs, ProtocolError> {
+        let f = self.config.fixed.f;
+        let batch = self.randomness.truncation_pairs(n, f).await?;
+        if batch.items.f != f {
+            let detail = format!("pairs truncate by {} bits, expected {f}", batch.items.f);
+            return Err(malformed(&batch.tags, detail));
+        }
+        self.accept(batch, n)
+    }
+
+    pub(crate) async fn dabits(&mut self, n: usize) -> Result<DaBits, ProtocolError> {
+        let batch = self.randomness.dabits(n).await?;
+        self.accept(batch, n)
+    }
+
+    pub(crate) async fn modp_triples(&mut self, n: usize) -> Result<ModpTriples, ProtocolError> {
+        let batch = self.randomness.modp_triples(n).await?;
+        self.accept(batch, n)
+    }
+
+    pub(crate) async fn scaled_modp_triples(
+        &mut self,
+        n: usize,
+    ) -> Result<ScaledModpTriples, ProtocolError> {
+        let batch = self.randomness.scaled_modp_triples(n).await?;
+        self.accept(batch, n)
+    }
+
+    /// Sends this party's shares and returns the peer's, in one round.
+    pub(crate) async fn exchange_ring(&mut self, mine: &[Z64]) -> Result<Vec<Z64>, ProtocolError> {
+        let theirs = self.channel.exchange(&wire::ring_to_bytes(mine)).await?;
+        wire::ring_from_bytes(&theirs, mine.len())
+    }
+
+    /// Opens shared ring elements to both parties, in one round.
+    pub(crate) async fn open_ring(&mut self, mine: &[Z64]) -> Result<Vec<Z64>, ProtocolError> {
+        let theirs = self.exchange_ring(mine).await?;
+        Ok(mine.iter().zip(theirs).map(|(&a, b)| a + b).collect())
+    }
+
+    /// Opens shared `Z_67` elements to both parties, in one round.
+    pub(crate) async fn open_fp(&mut self, mine: &[Fp]) -> Result<Vec<Fp>, ProtocolError> {
+        let theirs = self.channel.exchange(&wire::fp_to_bytes(mine)).await?;
+        let theirs = wire::fp_from_bytes(&theirs, mine.len())?;
+        Ok(mine.iter().zip(theirs).map(|(&a, b)| a + b).collect())
+    }
+
+    /// Opens XOR-shared bits to both parties, in one round.
+    pub(crate) async fn open_bits(&mut self, mine: &[u8]) -> Result<Vec<u8>, ProtocolError> {
+        let theirs = self.channel.exchange(&wire::bits_to_bytes(mine)).await?;
+        let theirs = wire::bits_from_bytes(&theirs, mine.len())?;
+        Ok(mine.iter().zip(theirs).map(|(&a, b)| a ^ b).collect())
+    }
+
+    /// Sends `Z_67` elements one way (the peer calls [`Party::recv_fp`]).
+    pub(crate) async fn send_fp(&mut self, xs: &[Fp]) -> Result<(), ProtocolError> {
+        Ok(self.channel.send(&wire::fp_to_bytes(xs)).await?)
+    }
+
+    /// Receives exactly `n` `Z_67` elements sent with [`Party::send_fp`].
+    pub(crate) async fn recv_fp(&mut self, n: usize) -> Result<Vec<Fp>, ProtocolError> {
+        let bytes = self.channel.recv().await?;
+        wire::fp_from_bytes(&bytes, n)
+    }
+}
+
+fn malformed(tags: &Tags, detail: String) -> ProtocolError {
+    ProtocolError::MalformedRandomness {
+        kind: tags.kind.to_string(),
+        detail,
+    }
+}
+
+fn config_bytes(config: &Config) -> Vec<u8> {
+    let mut bytes = config.fixed.f.to_le_bytes().to_vec();
+    bytes.push(config.checkzero as u8);
+    bytes
+}
+
+fn describe(bytes: &[u8]) -> String {
+    match bytes {
+        [a, b, c, d, v] => format!(
+            "f = {} with CheckZero variant #{v}",
+            u32::from_le_bytes([*a, *b, *c, *d])
+        ),
+        _ => "an unreadable configuration".into(),
+    }
+}

@@ -1,0 +1,67 @@
+//! The online protocols of PROTOCOLS.md. Every function runs both parties' side (each party
+//! calls it with its own shares), handles a whole tensor in a constant number of rounds, and
+//! returns this party's shares of the result.
+//!
+//! Rounds per call (flights each party waits for):
+//!
+//! | protocol | rounds |
+//! |---|---|
+//! | [`mul`], [`matmul`], [`b2a`], [`truncate`] | 1 |
+//! | [`mul_fixed`], [`matmul_fixed`] | 2 |
+//! | [`msb`], [`drelu`] (CheckZero `product` / `paper`) | 8 / 4 |
+//! | [`drelu_ring`] | 9 / 5 |
+//! | [`relu`] | 10 / 6 |
+//! | [`maxpool2x2`] | 20 / 12 |
+//! | [`exp`] | 12 / 8 |
+
+mod b2a;
+mod beaver;
+mod checkzero;
+mod cross_entropy;
+mod exp;
+mod max;
+mod maxpool;
+pub(crate) mod msb;
+mod reciprocal;
+mod relu;
+mod softmax;
+mod truncate;
+
+#[cfg(test)]
+mod tests;
+
+pub use b2a::b2a;
+pub use beaver::{matmul, matmul_fixed, mul, mul_fixed};
+pub use checkzero::CheckZeroVariant;
+pub use cross_entropy::cross_entropy_grad;
+pub use exp::{ExpSegments, exp};
+pub use max::{ge, max_rows};
+pub use maxpool::{MaxPool, maxpool2x2, maxpool2x2_backward};
+pub use msb::{drelu, drelu_ring, msb};
+pub use reciprocal::{NewtonReciprocal, reciprocal};
+pub use relu::{Relu, relu, relu_backward};
+pub use softmax::softmax;
+pub use truncate::truncate;
+
+use ndarray::{Array, Dimension};
+
+use crate::ProtocolError;
+
+/// The elements of `a` in logical (row-major) order.
+fn flat<T: Copy, D: Dimension>(a: &Array<T, D>) -> Vec<T> {
+    a.iter().copied().collect()
+}
+
+/// Puts a protocol's flat output back into the caller's shape.
+fn shaped<T, D: Dimension>(dim: D, v: Vec<T>) -> Array<T, D> {
+    Array::from_shape_vec(dim, v).expect("a protocol returns one value per input element")
+}
+
+fn same_shape(a: &[usize], b: &[usize], what: &str) -> Result<(), ProtocolError> {
+    match a == b {
+        true => Ok(()),
+        false => Err(ProtocolError::Shape(format!(
+            "{what}: operands have shapes {a:?} and {b:?}"
+        ))),
+    }
+}

@@ -1,0 +1,141 @@
+//! MSB and DReLU of shared values: Algorithm 5 as corrected by PROTOCOLS.md, with the flip bit
+//! `beta` so that P0 never learns `eta = [r > x]` for the public `x`.
+
+use dyad_link::PartyId;
+use ndarray::{Array, Array2, Dimension};
+
+use super::checkzero::check_zero;
+use super::{b2a, shaped};
+use crate::randomness::items::BITS;
+use crate::randomness::{ComparisonMasks, Randomness};
+use crate::{Fp, Party, ProtocolError, Z64};
+
+/// XOR shares of `MSB(a)` (bit 63) for shared `a`. Any `a` works: there is no range
+/// restriction. Rounds: 1 to open `x`, then CheckZero (7 for `product`, 3 for `paper`).
+pub async fn msb<R: Randomness, D: Dimension>(
+    p: &mut Party<R>,
+    a: &Array<Z64, D>,
+) -> Result<Array<u8, D>, ProtocolError> {
+    Ok(msb_and_eta(p, a).await?.0)
+}
+
+/// [`msb`], also returning this party's XOR share of `eta = [r > x]`: `z` at P0 (the one bit
+/// CheckZero reveals, which the flip bit makes uniform) and `beta` at P1.
+pub(crate) async fn msb_and_eta<R: Randomness, D: Dimension>(
+    p: &mut Party<R>,
+    a: &Array<Z64, D>,
+) -> Result<(Array<u8, D>, Vec<u8>), ProtocolError> {
+    let n = a.len();
+    let masks = p.comparison_masks(n).await?;
+
+    // Step 1: y_i = 2·a_i, x_i = y_i + r_i, omega_i = wrap(y_i, r_i); open x.
+    let y: Vec<Z64> = a.iter().map(|&a| a + a).collect();
+    let x_mine: Vec<Z64> = y.iter().zip(&masks.r).map(|(&y, &r)| y + r).collect();
+    let omega: Vec<u8> = y
+        .iter()
+        .zip(&masks.r)
+        .map(|(&y, &r)| Z64::wrap(y, r))
+        .collect();
+    let x_theirs = p.exchange_ring(&x_mine).await?;
+    let (x0, x1) = match p.id() {
+        PartyId::P0 => (&x_mine, &x_theirs),
+        PartyId::P1 => (&x_theirs, &x_mine),
+    };
+    let x: Vec<Z64> = x0.iter().zip(x1).map(|(&u, &v)| u + v).collect();
+
+    // Step 2: shares of c[j]; steps 3: CheckZero gives P0 z = eta XOR beta.
+    let c = comparison_terms(p.id(), &x, &masks);
+    let z = check_zero(p, c).await?;
+
+    // Step 4: MSB(a) = MSB(a0) ^ MSB(a1) ^ omega0 ^ omega1 ^ delta ^ alpha ^ eta, where
+    // <eta>^B = (z, beta), except that x = L - 1 makes eta = 0 public.
+    let eta: Vec<u8> = (0..n)
+        .map(|e| match (&z, x[e] == Z64(u64::MAX)) {
+            (_, true) => 0,
+            (Some(z), false) => z[e],
+            (None, false) => masks.beta[e],
+        })
+        .collect();
+    let shares = a
+        .iter()
+        .enumerate()
+        .map(|(e, a_e)| {
+            let delta = match p.id() {
+                PartyId::P0 => Z64::wrap(x0[e], x1[e]),
+                PartyId::P1 => 0,
+            };
+            a_e.msb() ^ omega[e] ^ delta ^ masks.alpha[e] ^ eta[e]
+        })
+        .collect();
+    Ok((shaped(a.raw_dim(), shares), eta))
+}
+
+/// Shares of `c[j]` for every element (`n x 64`, column `j` = `c[j]`):
+///
+/// `c[j] = 1 - (1 - 2·beta)·D_j + sum_{k>j} w_k` with `D_j = r_j - x^beta_j`,
+/// `w_k = x^beta_k XOR r_k` and `x^beta = x + beta`. Written in terms of the public bits
+/// `X = x`, `X' = x + 1` and the offline shares of `r_j` and `beta·r_j`, this is
+///
+/// `c[j] = 1 + X_j - r_j + 2·(beta·r_j) - beta·(X_j + X'_j) + sum_{k>j} w_k`,
+/// `w_k  = X_k + beta·(X'_k - X_k) + (1 - 2·X_k)·r_k - 2·(X'_k - X_k)·(beta·r_k)`,
+///
+/// linear in the shares; P0 adds the constants and P1, who knows `beta`, the `beta` terms.
+fn comparison_terms(party: PartyId, x: &[Z64], masks: &ComparisonMasks) -> Array2<Fp> {
+    let n = x.len();
+    let two = Fp::new(2);
+    let mut c = Array2::from_elem((n, BITS), Fp::ZERO);
+    for (e, mut row) in c.rows_mut().into_iter().enumerate() {
+        let x_plus_1 = x[e] + Z64::ONE;
+        let beta = party == PartyId::P1 && masks.beta[e] == 1;
+        let mut suffix = Fp::ZERO; // sum_{k>j} w_k
+        for j in (0..BITS).rev() {
+            let (xj, xpj) = (x[e].bit(j as u32), x_plus_1.bit(j as u32));
+            let r_j = masks.r_bits[[e, j]];
+            let beta_r_j = masks.beta_r_bits[[e, j]];
+            let mut c_j = suffix - r_j + two * beta_r_j;
+            if party == PartyId::P0 {
+                c_j += Fp::new(1 + u64::from(xj));
+            }
+            if beta {
+                c_j -= Fp::new(u64::from(xj + xpj));
+            }
+            row[j] = c_j;
+            // w_j, for the bits below.
+            let mut w_j = if xj == 1 { -r_j } else { r_j };
+            match (xj, xpj) {
+                (0, 1) => w_j -= two * beta_r_j,
+                (1, 0) => w_j += two * beta_r_j,
+                _ => {}
+            }
+            if party == PartyId::P0 {
+                w_j += Fp::from_bit(xj);
+            }
+            if beta {
+                w_j += Fp::from_bit(xpj) - Fp::from_bit(xj);
+            }
+            suffix += w_j;
+        }
+    }
+    c
+}
+
+/// XOR shares of `DReLU(a) = 1 - MSB(a)`, i.e. `[a >= 0]` for `a` read as signed.
+pub async fn drelu<R: Randomness, D: Dimension>(
+    p: &mut Party<R>,
+    a: &Array<Z64, D>,
+) -> Result<Array<u8, D>, ProtocolError> {
+    let mut bits = msb(p, a).await?;
+    if p.id() == PartyId::P0 {
+        bits.mapv_inplace(|b| b ^ 1);
+    }
+    Ok(bits)
+}
+
+/// Ring shares (0 or 1) of `DReLU(a)`: [`drelu`] then [`b2a`].
+pub async fn drelu_ring<R: Randomness, D: Dimension>(
+    p: &mut Party<R>,
+    a: &Array<Z64, D>,
+) -> Result<Array<Z64, D>, ProtocolError> {
+    let bits = drelu(p, a).await?;
+    b2a(p, &bits).await
+}

@@ -1,0 +1,150 @@
+//! Beaver products, matrix products and truncation.
+
+use ndarray::{Array1, Array2};
+use rand::RngExt;
+
+use super::*;
+use crate::protocols::{matmul, matmul_fixed, mul, mul_fixed, truncate};
+use crate::reference;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mul_is_exact_on_random_and_edge_values() {
+    let mut rng = rng(1);
+    let mut pair = parties(Config::default()).await;
+    let (a, a_sh) = edge_sharings(&edge_values(), &mut rng);
+    let b: Array1<Z64> = (0..a.len()).map(|_| Z64(rng.random())).collect();
+    let b_sh = share(&b, &mut rng);
+    let out = both!(pair, |p, i| mul(p, &a_sh[i], &b_sh[i]));
+    assert_eq!(open(&out), &a * &b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mul_fixed_is_within_one_unit_of_the_reference() {
+    let mut rng = rng(2);
+    let mut pair = parties(Config::default()).await;
+    let f = FixedPoint::default().f;
+    let mut a = uniform(5000, 1000.0, &mut rng).to_vec();
+    let mut b = uniform(5000, 1000.0, &mut rng).to_vec();
+    // Edge operands: zero, ±1 ulp, ±1.0, and a product near the magnitude limit.
+    for (x, y) in [
+        (0, 5),
+        (1, 1),
+        (-1, 1),
+        (-1, -1),
+        (1 << 16, -(1 << 16)),
+        (1 << 40, 1 << 20),
+    ] {
+        a.push(Z64::from_signed(x));
+        b.push(Z64::from_signed(y));
+    }
+    let (a, b) = (Array1::from(a), Array1::from(b));
+    let (a_sh, b_sh) = (share(&a, &mut rng), share(&b, &mut rng));
+    let out = open(&both!(pair, |p, i| mul_fixed(p, &a_sh[i], &b_sh[i])));
+    for j in 0..a.len() {
+        let expect = reference::mul_fixed(a[j], b[j], f);
+        let diff = (out[j] - expect).signed();
+        assert!(
+            (0..=1).contains(&diff),
+            "{:?}*{:?}: got {:?}, want {expect:?}",
+            a[j],
+            b[j],
+            out[j]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matmul_is_exact_and_matmul_fixed_within_one_unit() {
+    let mut rng = rng(3);
+    let mut pair = parties(Config::default()).await;
+    let f = FixedPoint::default().f;
+    for (m, n, k) in [(1, 1, 1), (3, 7, 2), (17, 33, 9), (64, 100, 10)] {
+        let a = uniform(m * n, 8.0, &mut rng)
+            .into_shape_with_order((m, n))
+            .expect("shape");
+        let b = uniform(n * k, 8.0, &mut rng)
+            .into_shape_with_order((n, k))
+            .expect("shape");
+        let (a_sh, b_sh) = (share(&a, &mut rng), share(&b, &mut rng));
+        let exact = open(&both!(pair, |p, i| matmul(p, &a_sh[i], &b_sh[i])));
+        assert_eq!(exact, crate::ring::matmul(&a, &b));
+        let fixed = open(&both!(pair, |p, i| matmul_fixed(p, &a_sh[i], &b_sh[i])));
+        let expect = reference::matmul_fixed(&a, &b, f);
+        let diff = (&fixed - &expect).mapv(|d| d.signed());
+        assert!(
+            diff.iter().all(|d| (0..=1).contains(d)),
+            "{m}x{n}x{k}: {diff:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matmul_rejects_mismatched_shapes() {
+    let mut pair = parties(Config::default()).await;
+    let [p0, _] = &mut pair.parties;
+    let a = Array2::from_elem((2, 3), Z64::ZERO);
+    let b = Array2::from_elem((4, 2), Z64::ZERO);
+    let err = matmul(p0, &a, &b).await.expect_err("2x3 times 4x2");
+    assert!(err.to_string().contains("inner dimensions"), "{err}");
+}
+
+/// PROTOCOLS.md: at least 10^6 truncations with fresh masks, none off by more than one unit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_truncations_are_never_off_by_more_than_one_unit() {
+    let mut rng = rng(4);
+    let mut pair = parties(Config::default()).await;
+    let f = FixedPoint::default().f;
+    let n = 1_000_000;
+    let limit = crate::fixed::MAX_MAGNITUDE;
+    let mut x: Vec<Z64> = (0..n)
+        .map(|_| Z64::from_signed(rng.random_range(-limit..=limit)))
+        .collect();
+    let (edges, _) = edge_sharings(&edge_values(), &mut rng);
+    x.extend(edges.iter());
+    let x = Array1::from(x);
+    let x_sh = share(&x, &mut rng);
+    let out = open(&both!(pair, |p, i| truncate(p, &x_sh[i])));
+    let off = x
+        .iter()
+        .zip(&out)
+        .filter(|&(&x, &y)| !(0..=1).contains(&(y - reference::truncate(x, f)).signed()))
+        .count();
+    assert_eq!(
+        off,
+        0,
+        "{off} of {} truncations off by more than one unit",
+        x.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncation_honours_a_configured_f() {
+    let mut rng = rng(5);
+    let fixed = FixedPoint::new(20).expect("valid");
+    let config = Config {
+        fixed,
+        ..Config::default()
+    };
+    let mut pair = parties(config).await;
+    let x: Array1<Z64> = (0..1000)
+        .map(|_| Z64::from_signed(rng.random_range(-(1i64 << 50)..(1 << 50))))
+        .collect();
+    let x_sh = share(&x, &mut rng);
+    let out = open(&both!(pair, |p, i| truncate(p, &x_sh[i])));
+    for (&x, &y) in x.iter().zip(&out) {
+        assert!((0..=1).contains(&(y - reference::truncate(x, 20)).signed()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rounds_do_not_grow_with_the_tensor() {
+    let mut rng = rng(6);
+    let mut pair = parties(Config::default()).await;
+    for n in [1, 1000] {
+        let a = uniform(n, 10.0, &mut rng);
+        let a_sh = share(&a, &mut rng);
+        let before = pair.parties[0].counters();
+        both!(pair, |p, i| mul_fixed(p, &a_sh[i], &a_sh[i]));
+        assert_eq!((pair.parties[0].counters() - before).rounds, 2, "n = {n}");
+    }
+}

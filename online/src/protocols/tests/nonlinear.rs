@@ -1,0 +1,164 @@
+//! exp, the Newton reciprocal, row maxima, softmax and the cross-entropy gradient.
+
+use ndarray::{Array1, Array2};
+use rand::RngExt;
+
+use super::*;
+use crate::protocols::{cross_entropy_grad, exp, max_rows, reciprocal, softmax};
+use crate::reference;
+
+/// Largest |MPC - reference| in units of the last place.
+fn max_ulps<D: ndarray::Dimension>(got: &Array<Z64, D>, want: &Array<Z64, D>) -> i64 {
+    got.iter()
+        .zip(want)
+        .map(|(&g, &w)| (g - w).signed().abs())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exp_is_within_one_unit_and_close_to_the_real_function() {
+    let mut rng = rng(30);
+    let mut pair = parties(Config::default()).await;
+    let fixed = FixedPoint::default();
+    let mut x: Vec<Z64> = (0..2000)
+        .map(|_| {
+            fixed
+                .encode(rng.random_range(-12.0..=0.0))
+                .expect("in range")
+        })
+        .collect();
+    // Every breakpoint and its neighbours, 0, -1 ulp, below the domain, very negative.
+    for &t in &crate::protocols::ExpSegments::new(fixed).breakpoints {
+        x.extend([t - Z64::ONE, t, t + Z64::ONE]);
+    }
+    x.extend([
+        Z64::ZERO,
+        Z64::from_signed(-1),
+        fixed.encode(-10.5).expect("ok"),
+    ]);
+    x.push(Z64::from_signed(-crate::fixed::MAX_MAGNITUDE));
+    let x = Array1::from(x);
+    let sh = share(&x, &mut rng);
+    let got = open(&both!(pair, |p, i| exp(p, &sh[i])));
+    let want = x.mapv(|v| reference::exp(v, fixed));
+    assert!(
+        max_ulps(&got, &want) <= 1,
+        "exp off by {} ulp",
+        max_ulps(&got, &want)
+    );
+    // And the approximation itself: chords of e^x on segments of width 0.625.
+    for (&xi, &yi) in x.iter().zip(&got) {
+        let (xr, yr) = (fixed.decode(xi), fixed.decode(yi));
+        let err = if xr < -10.0 {
+            yr.abs()
+        } else {
+            (yr - xr.exp()).abs()
+        };
+        assert!(err < 0.05, "exp({xr}) = {yr}");
+    }
+    assert_eq!(
+        got[got.len() - 1],
+        Z64::ZERO,
+        "far below the domain gives 0"
+    );
+}
+
+/// Newton's iteration keeps truncation errors from growing: the result stays within a few
+/// units of the reference (bound: 1 unit per truncation of the last step, plus the
+/// propagated error of `s·w`, which is at most `w <= 1` units).
+const RECIPROCAL_ULPS: i64 = 3;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reciprocal_is_within_bound_across_its_range() {
+    let mut rng = rng(31);
+    let mut pair = parties(Config::default()).await;
+    let fixed = FixedPoint::default();
+    let mut s: Vec<Z64> = (0..2000)
+        .map(|_| {
+            fixed
+                .encode(rng.random_range(1.0..=10.0))
+                .expect("in range")
+        })
+        .collect();
+    s.extend([1.0, 10.0, 5.5, 1.0 + fixed.ulp()].map(|v| fixed.encode(v).expect("ok")));
+    let s = Array1::from(s);
+    let sh = share(&s, &mut rng);
+    let got = open(&both!(pair, |p, i| reciprocal(p, &sh[i], 10.0)));
+    let want = s.mapv(|v| reference::reciprocal(v, 10.0, fixed));
+    assert!(
+        max_ulps(&got, &want) <= RECIPROCAL_ULPS,
+        "{} ulp",
+        max_ulps(&got, &want)
+    );
+    for (&si, &wi) in s.iter().zip(&got) {
+        let rel = fixed.decode(wi) * fixed.decode(si) - 1.0;
+        assert!(
+            rel.abs() < 1e-3,
+            "1/{} = {}",
+            fixed.decode(si),
+            fixed.decode(wi)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_rows_finds_each_row_maximum() {
+    let mut rng = rng(32);
+    let mut pair = parties(Config::default()).await;
+    for cols in [1, 2, 3, 10] {
+        let x = uniform(7 * cols, 100.0, &mut rng)
+            .into_shape_with_order((7, cols))
+            .expect("shape");
+        let sh = share(&x, &mut rng);
+        let got = open(&both!(pair, |p, i| max_rows(p, &sh[i])));
+        assert_eq!(got, reference::max_rows(&x), "{cols} columns");
+    }
+}
+
+/// Softmax composes exp (1 unit), a row sum of `cols` of them, the reciprocal (whose input
+/// error of up to `cols` units moves `1/s` by at most as many, since `1/s^2 <= 1`, plus its
+/// own `RECIPROCAL_ULPS`) and one product: `2·cols + RECIPROCAL_ULPS + 2` units bounds it.
+fn softmax_ulps(cols: usize) -> i64 {
+    2 * cols as i64 + RECIPROCAL_ULPS + 2
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn softmax_and_cross_entropy_gradient_match_the_reference() {
+    let mut rng = rng(33);
+    let mut pair = parties(Config::default()).await;
+    let fixed = FixedPoint::default();
+    let (rows, cols) = (64, 10);
+    let mut logits = uniform(rows * cols, 8.0, &mut rng)
+        .into_shape_with_order((rows, cols))
+        .expect("shape");
+    logits.row_mut(0).fill(Z64::ZERO); // all equal
+    logits[[1, 3]] = fixed.encode(30.0).expect("ok"); // one dominant class
+    let labels: Vec<usize> = (0..rows).map(|_| rng.random_range(0..cols)).collect();
+    let onehot = Array2::from_shape_fn((rows, cols), |(r, c)| {
+        if labels[r] == c {
+            Z64::from_signed(fixed.one())
+        } else {
+            Z64::ZERO
+        }
+    });
+    let (l_sh, y_sh) = (share(&logits, &mut rng), share(&onehot, &mut rng));
+
+    let got = open(&both!(pair, |p, i| softmax(p, &l_sh[i])));
+    let want = reference::softmax(&logits, fixed);
+    assert!(
+        max_ulps(&got, &want) <= softmax_ulps(cols),
+        "{} ulp",
+        max_ulps(&got, &want)
+    );
+    for row in got.rows() {
+        let total: f64 = row.iter().map(|&v| fixed.decode(v)).sum();
+        assert!((total - 1.0).abs() < 0.01, "row sums to {total}");
+    }
+
+    let grad = open(&both!(pair, |p, i| cross_entropy_grad(
+        p, &l_sh[i], &y_sh[i]
+    )));
+    let want = reference::cross_entropy_grad(&logits, &onehot, fixed);
+    assert!(max_ulps(&grad, &want) <= softmax_ulps(cols));
+}

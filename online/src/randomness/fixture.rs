@@ -1,0 +1,239 @@
+//! **Test fixture only.** An in-process source of correlated randomness for this crate's tests
+//! and benchmarks: both parties' instances run the same seeded PRG, generate each whole item,
+//! and keep their own half. It is a trusted dealer in disguise, so it exists only under
+//! `cfg(test)` or the `test-fixture` feature; no binary and no end-to-end test may use it.
+//! The real source is the stockpile, filled by the dealer-free offline generator.
+
+use std::collections::HashMap;
+
+use dyad_link::PartyId;
+use ndarray::{Array1, Array2};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use super::items::BITS;
+use super::*;
+use crate::{Fp, Z64};
+
+/// One party's side of the fixture.
+pub struct Fixture {
+    party: PartyId,
+    rng: ChaCha20Rng,
+    next_seq: HashMap<Kind, u64>,
+    forced_masks: Vec<Z64>,
+}
+
+/// The two sides of a fixture: they produce the two halves of the same items.
+pub fn pair(seed: u64) -> [Fixture; 2] {
+    PartyId::BOTH.map(|party| Fixture {
+        party,
+        rng: ChaCha20Rng::seed_from_u64(seed),
+        next_seq: HashMap::new(),
+        forced_masks: Vec::new(),
+    })
+}
+
+/// Splits values into two additive shares and keeps `party`'s.
+fn keep<T: Copy + std::ops::Sub<Output = T>>(party: PartyId, secret: T, share0: T) -> T {
+    match party {
+        PartyId::P0 => share0,
+        PartyId::P1 => secret - share0,
+    }
+}
+
+impl Fixture {
+    /// Makes the next comparison masks use these values of `r` (in order), so tests can reach
+    /// cases a random mask almost never hits, such as an opened `x = 2^64 - 1`. Call it on
+    /// both parties' fixtures with the same values.
+    pub fn force_masks(&mut self, r: Vec<Z64>) {
+        self.forced_masks = r;
+    }
+
+    fn tags(&mut self, kind: Kind, count: usize) -> Tags {
+        let seq = self.next_seq.entry(kind).or_insert(0);
+        let tags = Tags::contiguous(kind, *seq, count as u64);
+        *seq += count as u64;
+        tags
+    }
+
+    fn ring(&mut self, secret: Z64) -> Z64 {
+        let share0 = Z64(self.rng.random());
+        keep(self.party, secret, share0)
+    }
+
+    fn fp(&mut self, secret: Fp) -> Fp {
+        let share0 = Fp::new(self.rng.random_range(0..67));
+        keep(self.party, secret, share0)
+    }
+
+    fn xor(&mut self, secret: u8) -> u8 {
+        let share0: u8 = self.rng.random_range(0..2);
+        match self.party {
+            PartyId::P0 => share0,
+            PartyId::P1 => secret ^ share0,
+        }
+    }
+
+    fn random_fp(&mut self) -> Fp {
+        Fp::new(self.rng.random_range(0..67))
+    }
+
+    fn ring_vec(&mut self, secrets: &[Z64]) -> Array1<Z64> {
+        secrets.iter().map(|&s| self.ring(s)).collect()
+    }
+}
+
+fn batch<T>(tags: Tags, items: T) -> Result<Batch<T>, RandomnessError> {
+    Ok(Batch { tags, items })
+}
+
+impl Randomness for Fixture {
+    async fn matrix_triple(
+        &mut self,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<Batch<MatrixTriple>, RandomnessError> {
+        let tags = self.tags(Kind::MatrixTriple { m, n, k }, 1);
+        let u = Array2::from_shape_simple_fn((m, n), || Z64(self.rng.random()));
+        let v = Array2::from_shape_simple_fn((n, k), || Z64(self.rng.random()));
+        let z = crate::ring::matmul(&u, &v);
+        let mut share = |x: Array2<Z64>| x.mapv(|s| self.ring(s));
+        let items = MatrixTriple {
+            u: share(u),
+            v: share(v),
+            z: share(z),
+        };
+        batch(tags, items)
+    }
+
+    async fn elementwise_triples(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ElementwiseTriples>, RandomnessError> {
+        let tags = self.tags(Kind::ElementwiseTriple, n);
+        let u: Vec<Z64> = (0..n).map(|_| Z64(self.rng.random())).collect();
+        let v: Vec<Z64> = (0..n).map(|_| Z64(self.rng.random())).collect();
+        let z: Vec<Z64> = u.iter().zip(&v).map(|(&a, &b)| a * b).collect();
+        let items = ElementwiseTriples {
+            u: self.ring_vec(&u),
+            v: self.ring_vec(&v),
+            z: self.ring_vec(&z),
+        };
+        batch(tags, items)
+    }
+
+    async fn comparison_masks(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
+        let tags = self.tags(Kind::ComparisonMask, n);
+        let mut masks = ComparisonMasks {
+            r: Array1::default(n),
+            r_bits: Array2::default((n, BITS)),
+            beta_r_bits: Array2::default((n, BITS)),
+            beta: Array1::default(n),
+            alpha: Array1::default(n),
+        };
+        let forced = std::mem::take(&mut self.forced_masks);
+        for e in 0..n {
+            let drawn = Z64(self.rng.random());
+            let r = forced.get(e).copied().unwrap_or(drawn);
+            let beta: u8 = self.rng.random_range(0..2);
+            let r0 = Z64(self.rng.random());
+            let r1 = r - r0;
+            masks.r[e] = match self.party {
+                PartyId::P0 => r0,
+                PartyId::P1 => r1,
+            };
+            for j in 0..BITS {
+                let bit = r.bit(j as u32);
+                masks.r_bits[[e, j]] = self.fp(Fp::from_bit(bit));
+                masks.beta_r_bits[[e, j]] = self.fp(Fp::from_bit(bit & beta));
+            }
+            masks.beta[e] = match self.party {
+                PartyId::P0 => 0,
+                PartyId::P1 => beta,
+            };
+            masks.alpha[e] = self.xor(Z64::wrap(r0, r1));
+        }
+        batch(tags, masks)
+    }
+
+    async fn truncation_pairs(
+        &mut self,
+        n: usize,
+        f: u32,
+    ) -> Result<Batch<TruncationPairs>, RandomnessError> {
+        let tags = self.tags(Kind::TruncationPair { f }, n);
+        let r: Vec<Z64> = (0..n).map(|_| Z64(self.rng.random())).collect();
+        let msb: Vec<Z64> = r.iter().map(|x| Z64::from_bit(x.msb())).collect();
+        let low: Vec<Z64> = r
+            .iter()
+            .map(|x| Z64((x.0 & (u64::MAX >> 1)) >> f))
+            .collect();
+        let items = TruncationPairs {
+            f,
+            r: self.ring_vec(&r),
+            r_msb: self.ring_vec(&msb),
+            r_low: self.ring_vec(&low),
+        };
+        batch(tags, items)
+    }
+
+    async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
+        let tags = self.tags(Kind::DaBit, n);
+        let mut items = DaBits {
+            xor: Array1::default(n),
+            ring: Array1::default(n),
+        };
+        for e in 0..n {
+            let b: u8 = self.rng.random_range(0..2);
+            items.xor[e] = self.xor(b);
+            items.ring[e] = self.ring(Z64::from_bit(b));
+        }
+        batch(tags, items)
+    }
+
+    async fn modp_triples(&mut self, n: usize) -> Result<Batch<ModpTriples>, RandomnessError> {
+        let tags = self.tags(Kind::ModpTriple, n);
+        let mut items = ModpTriples {
+            a: Array1::default(n),
+            b: Array1::default(n),
+            c: Array1::default(n),
+        };
+        for e in 0..n {
+            let (a, b) = (self.random_fp(), self.random_fp());
+            items.a[e] = self.fp(a);
+            items.b[e] = self.fp(b);
+            items.c[e] = self.fp(a * b);
+        }
+        batch(tags, items)
+    }
+
+    async fn scaled_modp_triples(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
+        let tags = self.tags(Kind::ScaledModpTriple, n);
+        let mut items = ScaledModpTriples {
+            a: Array1::default(n),
+            b: Array1::default(n),
+            m: Array1::default(n),
+            ma: Array1::default(n),
+            mb: Array1::default(n),
+            mab: Array1::default(n),
+        };
+        for e in 0..n {
+            let (a, b) = (self.random_fp(), self.random_fp());
+            let m = Fp::new(self.rng.random_range(1..67));
+            items.a[e] = self.fp(a);
+            items.b[e] = self.fp(b);
+            items.m[e] = self.fp(m);
+            items.ma[e] = self.fp(m * a);
+            items.mb[e] = self.fp(m * b);
+            items.mab[e] = self.fp(m * a * b);
+        }
+        batch(tags, items)
+    }
+}

@@ -1,0 +1,221 @@
+//! One party's half of each kind of correlated randomness, in the layout the offline generator
+//! produces and the online protocols consume. Everything is structure-of-arrays over the
+//! elements of a batch; "share" means this party's additive share unless a field says XOR.
+
+use ndarray::{Array1, Array2};
+
+use crate::{Fp, Z64};
+
+/// The number of bits of a ring element, and of mask bits per comparison.
+pub const BITS: usize = 64;
+
+/// A matrix Beaver triple: shares of `U`, `V` and `Z = U·V`.
+#[derive(Debug, Clone)]
+pub struct MatrixTriple {
+    /// Share of `U` (`m x n`).
+    pub u: Array2<Z64>,
+    /// Share of `V` (`n x k`).
+    pub v: Array2<Z64>,
+    /// Share of `Z = U·V` (`m x k`).
+    pub z: Array2<Z64>,
+}
+
+/// Elementwise Beaver triples: `z = u * v` per element.
+#[derive(Debug, Clone)]
+pub struct ElementwiseTriples {
+    /// Shares of `u`.
+    pub u: Array1<Z64>,
+    /// Shares of `v`.
+    pub v: Array1<Z64>,
+    /// Shares of `z = u * v`.
+    pub z: Array1<Z64>,
+}
+
+/// Comparison masks (PROTOCOLS.md, kind 2), one row per compared element.
+#[derive(Debug, Clone)]
+pub struct ComparisonMasks {
+    /// Ring share of the mask `r`.
+    pub r: Array1<Z64>,
+    /// Mod-67 shares of the bits of `r`: column `j` holds `<r_j>^p`.
+    pub r_bits: Array2<Fp>,
+    /// Mod-67 shares of `beta · r_j`: column `j` holds `<beta · r_j>^p`.
+    pub beta_r_bits: Array2<Fp>,
+    /// The flip bit `beta` (0 or 1), known to P1 only: P0's batch holds zeros here.
+    pub beta: Array1<u8>,
+    /// XOR share of `alpha = wrap(r0, r1, L)`.
+    pub alpha: Array1<u8>,
+}
+
+/// Truncation pairs (PROTOCOLS.md, kind 3) for a fixed number `f` of fractional bits.
+#[derive(Debug, Clone)]
+pub struct TruncationPairs {
+    /// The fractional bits these pairs truncate by.
+    pub f: u32,
+    /// Ring share of the mask `r`.
+    pub r: Array1<Z64>,
+    /// Ring share of its top bit `r_63`.
+    pub r_msb: Array1<Z64>,
+    /// Ring share of `(r mod 2^63) >> f`.
+    pub r_low: Array1<Z64>,
+}
+
+/// daBits: the same random bit shared both ways.
+#[derive(Debug, Clone)]
+pub struct DaBits {
+    /// XOR share of the bit (0 or 1).
+    pub xor: Array1<u8>,
+    /// Ring share of the same bit.
+    pub ring: Array1<Z64>,
+}
+
+/// Beaver triples over `Z_67`: `c = a * b`.
+#[derive(Debug, Clone)]
+pub struct ModpTriples {
+    /// Shares of `a`.
+    pub a: Array1<Fp>,
+    /// Shares of `b`.
+    pub b: Array1<Fp>,
+    /// Shares of `c = a * b`.
+    pub c: Array1<Fp>,
+}
+
+/// Beaver triples over `Z_67` scaled by a uniformly random nonzero `M`, which CheckZero's last
+/// product uses to reveal `M · x · y` in the same round as the plain product: after opening
+/// `e = x - a` and `f = y - b`, `M·x·y = e·f·M + e·(M·b) + f·(M·a) + M·a·b` is linear in the
+/// shares below.
+#[derive(Debug, Clone)]
+pub struct ScaledModpTriples {
+    /// Shares of `a`.
+    pub a: Array1<Fp>,
+    /// Shares of `b`.
+    pub b: Array1<Fp>,
+    /// Shares of `M` (uniform in `1..67`).
+    pub m: Array1<Fp>,
+    /// Shares of `M · a`.
+    pub ma: Array1<Fp>,
+    /// Shares of `M · b`.
+    pub mb: Array1<Fp>,
+    /// Shares of `M · a · b`.
+    pub mab: Array1<Fp>,
+}
+
+/// What every batch layout can say about itself, so a party can reject a malformed batch
+/// before using it.
+pub trait Layout {
+    /// Checks that the batch holds exactly `n` well-formed elements (or, for a matrix triple,
+    /// has the requested shape).
+    fn check(&self, n: usize) -> Result<(), String>;
+}
+
+fn lengths(n: usize, named: &[(&str, usize)]) -> Result<(), String> {
+    match named.iter().find(|(_, len)| *len != n) {
+        Some((name, len)) => Err(format!("`{name}` holds {len} elements, expected {n}")),
+        None => Ok(()),
+    }
+}
+
+fn bits(name: &str, v: &Array1<u8>) -> Result<(), String> {
+    match v.iter().any(|&b| b > 1) {
+        true => Err(format!("`{name}` holds a value that is not a bit")),
+        false => Ok(()),
+    }
+}
+
+impl MatrixTriple {
+    /// Checks the triple has shape `(m, n, k)`.
+    pub fn check_shape(&self, m: usize, n: usize, k: usize) -> Result<(), String> {
+        let got = (self.u.dim(), self.v.dim(), self.z.dim());
+        match got == ((m, n), (n, k), (m, k)) {
+            true => Ok(()),
+            false => Err(format!(
+                "matrix triple has shapes U {:?}, V {:?}, Z {:?}; expected ({m}, {n}, {k})",
+                got.0, got.1, got.2
+            )),
+        }
+    }
+}
+
+impl Layout for ElementwiseTriples {
+    fn check(&self, n: usize) -> Result<(), String> {
+        lengths(
+            n,
+            &[
+                ("u", self.u.len()),
+                ("v", self.v.len()),
+                ("z", self.z.len()),
+            ],
+        )
+    }
+}
+
+impl Layout for ComparisonMasks {
+    fn check(&self, n: usize) -> Result<(), String> {
+        lengths(
+            n,
+            &[
+                ("r", self.r.len()),
+                ("beta", self.beta.len()),
+                ("alpha", self.alpha.len()),
+            ],
+        )?;
+        for (name, m) in [("r_bits", &self.r_bits), ("beta_r_bits", &self.beta_r_bits)] {
+            if m.dim() != (n, BITS) {
+                return Err(format!(
+                    "`{name}` has shape {:?}, expected ({n}, {BITS})",
+                    m.dim()
+                ));
+            }
+        }
+        bits("beta", &self.beta)?;
+        bits("alpha", &self.alpha)
+    }
+}
+
+impl Layout for TruncationPairs {
+    fn check(&self, n: usize) -> Result<(), String> {
+        lengths(
+            n,
+            &[
+                ("r", self.r.len()),
+                ("r_msb", self.r_msb.len()),
+                ("r_low", self.r_low.len()),
+            ],
+        )
+    }
+}
+
+impl Layout for DaBits {
+    fn check(&self, n: usize) -> Result<(), String> {
+        lengths(n, &[("xor", self.xor.len()), ("ring", self.ring.len())])?;
+        bits("xor", &self.xor)
+    }
+}
+
+impl Layout for ModpTriples {
+    fn check(&self, n: usize) -> Result<(), String> {
+        lengths(
+            n,
+            &[
+                ("a", self.a.len()),
+                ("b", self.b.len()),
+                ("c", self.c.len()),
+            ],
+        )
+    }
+}
+
+impl Layout for ScaledModpTriples {
+    fn check(&self, n: usize) -> Result<(), String> {
+        lengths(
+            n,
+            &[
+                ("a", self.a.len()),
+                ("b", self.b.len()),
+                ("m", self.m.len()),
+                ("ma", self.ma.len()),
+                ("mb", self.mb.len()),
+                ("mab", self.mab.len()),
+            ],
+        )
+    }
+}

@@ -1,0 +1,91 @@
+//! The seam to the offline phase: online code consumes correlated randomness only through
+//! [`Randomness`], in the exact layouts of [`items`].
+//!
+//! Every batch carries its [`Tags`]: the kind (with its shape) names a stream, and the ranges
+//! say which sequence numbers of that stream the batch holds. The offline worker pair fixes
+//! the numbering, so both parties' stockpiles hold the two halves of item `(stream, seq)`
+//! under the same tag. [`UseOnce`] records every tag a party consumes and refuses a second use.
+
+#[cfg(any(test, feature = "test-fixture"))]
+pub mod fixture;
+pub mod items;
+mod tags;
+mod use_once;
+
+use std::future::Future;
+
+pub use items::{
+    ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples, ScaledModpTriples,
+    TruncationPairs,
+};
+pub use tags::{Batch, Kind, Tags};
+pub use use_once::{Reused, UseOnce};
+
+/// Why a source could not hand out what was asked.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RandomnessError {
+    /// The source has too few items of a kind (a stockpile that ran dry).
+    #[error("not enough {kind} correlated randomness: {detail}")]
+    Exhausted {
+        /// The stream that ran short.
+        kind: String,
+        /// What is missing.
+        detail: String,
+    },
+    /// The source failed or returned something unusable.
+    #[error("the correlated-randomness source failed: {0}")]
+    Source(String),
+}
+
+/// Where a party's half of the correlated randomness comes from: its own stockpile (the
+/// store client) or, in this crate's tests, an in-process fixture.
+///
+/// Each call hands out fresh items and never the same item twice; the returned batch holds
+/// exactly the number of elements asked for. Both parties issue the same calls in the same
+/// order, so they receive the two halves of the same items.
+pub trait Randomness: Send {
+    /// One matrix triple `(U, V, Z = U·V)` with `U: m x n`, `V: n x k`.
+    fn matrix_triple(
+        &mut self,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> impl Future<Output = Result<Batch<MatrixTriple>, RandomnessError>> + Send;
+
+    /// `n` elementwise triples.
+    fn elementwise_triples(
+        &mut self,
+        n: usize,
+    ) -> impl Future<Output = Result<Batch<ElementwiseTriples>, RandomnessError>> + Send;
+
+    /// `n` comparison masks.
+    fn comparison_masks(
+        &mut self,
+        n: usize,
+    ) -> impl Future<Output = Result<Batch<ComparisonMasks>, RandomnessError>> + Send;
+
+    /// `n` truncation pairs for `f` fractional bits.
+    fn truncation_pairs(
+        &mut self,
+        n: usize,
+        f: u32,
+    ) -> impl Future<Output = Result<Batch<TruncationPairs>, RandomnessError>> + Send;
+
+    /// `n` daBits.
+    fn dabits(
+        &mut self,
+        n: usize,
+    ) -> impl Future<Output = Result<Batch<DaBits>, RandomnessError>> + Send;
+
+    /// `n` Beaver triples over `Z_67`.
+    fn modp_triples(
+        &mut self,
+        n: usize,
+    ) -> impl Future<Output = Result<Batch<ModpTriples>, RandomnessError>> + Send;
+
+    /// `n` scaled Beaver triples over `Z_67` (see [`ScaledModpTriples`]).
+    fn scaled_modp_triples(
+        &mut self,
+        n: usize,
+    ) -> impl Future<Output = Result<Batch<ScaledModpTriples>, RandomnessError>> + Send;
+}

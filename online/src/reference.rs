@@ -1,0 +1,117 @@
+//! The plaintext fixed-point reference: each protocol's function computed in the clear with
+//! exactly the same fixed-point steps (the same tables, the same Newton schedule, floor
+//! truncation). A protocol's reconstructed output must equal this exactly, or within one unit
+//! per truncation it performs. Training in plaintext fixed point uses the same functions.
+
+use ndarray::{Array1, Array2, Array4, Axis};
+
+use crate::protocols::{ExpSegments, NewtonReciprocal};
+use crate::{FixedPoint, Z64, ring};
+
+/// `x >> f` as an arithmetic shift: floor division by `2^f`.
+pub fn truncate(x: Z64, f: u32) -> Z64 {
+    Z64::from_signed(x.signed() >> f)
+}
+
+/// Fixed-point product.
+pub fn mul_fixed(a: Z64, b: Z64, f: u32) -> Z64 {
+    truncate(a * b, f)
+}
+
+/// Fixed-point matrix product.
+pub fn matmul_fixed(a: &Array2<Z64>, b: &Array2<Z64>, f: u32) -> Array2<Z64> {
+    ring::matmul(a, b).mapv(|v| truncate(v, f))
+}
+
+/// `DReLU(a) = 1 - MSB(a)` as a ring element.
+pub fn drelu(a: Z64) -> Z64 {
+    Z64::from_bit(1 - a.msb())
+}
+
+/// `ReLU(a)`.
+pub fn relu(a: Z64) -> Z64 {
+    a * drelu(a)
+}
+
+/// `[a >= b]` exactly as the protocol computes it: `DReLU(a - b)`.
+pub fn ge(a: Z64, b: Z64) -> Z64 {
+    drelu(a - b)
+}
+
+/// `max(a, b)`, the earlier operand on ties.
+fn max(a: Z64, b: Z64) -> Z64 {
+    b + ge(a, b) * (a - b)
+}
+
+/// The maximum of each row.
+pub fn max_rows(x: &Array2<Z64>) -> Array1<Z64> {
+    x.map_axis(Axis(1), |row| {
+        row.iter().copied().reduce(max).expect("rows are not empty")
+    })
+}
+
+/// 2x2 max pooling and its one-hot argmax (earlier position on ties), as the protocol's tree:
+/// the two rows of a window first, then their winners.
+pub fn maxpool2x2(x: &Array4<Z64>) -> (Array4<Z64>, Array4<Z64>) {
+    let (n, c, h, w) = x.dim();
+    let mut y = Array4::from_elem((n, c, h / 2, w / 2), Z64::ZERO);
+    let mut argmax = Array4::from_elem((n, c, h, w), Z64::ZERO);
+    for ((a, b, i, j), out) in y.indexed_iter_mut() {
+        let v = |dy: usize, dx: usize| x[[a, b, 2 * i + dy, 2 * j + dx]];
+        let top = if ge(v(0, 0), v(0, 1)) == Z64::ONE {
+            0
+        } else {
+            1
+        };
+        let bottom = if ge(v(1, 0), v(1, 1)) == Z64::ONE {
+            2
+        } else {
+            3
+        };
+        let (t, bt) = (v(top / 2, top % 2), v(bottom / 2, bottom % 2));
+        let winner = if ge(t, bt) == Z64::ONE { top } else { bottom };
+        *out = v(winner / 2, winner % 2);
+        argmax[[a, b, 2 * i + winner / 2, 2 * j + winner % 2]] = Z64::ONE;
+    }
+    (y, argmax)
+}
+
+/// The piecewise-linear `e^x` of the `exp` protocol.
+pub fn exp(x: Z64, fixed: FixedPoint) -> Z64 {
+    let table = ExpSegments::new(fixed);
+    let bits: Vec<Z64> = table.breakpoints.iter().map(|&t| drelu(x - t)).collect();
+    let weighted = |steps: &[Z64]| -> Z64 { bits.iter().zip(steps).map(|(&b, &s)| b * s).sum() };
+    truncate(x * weighted(&table.slope_steps), fixed.f) + weighted(&table.intercept_steps)
+}
+
+/// The Newton reciprocal of the `reciprocal` protocol, for `s` in `[1, max]`.
+pub fn reciprocal(s: Z64, max: f64, fixed: FixedPoint) -> Z64 {
+    let newton = NewtonReciprocal::for_range(max, fixed);
+    let mut w = newton.initial;
+    for _ in 0..newton.iterations {
+        let sw = mul_fixed(s, w, fixed.f);
+        w = mul_fixed(w, newton.two - sw, fixed.f);
+    }
+    w
+}
+
+/// Softmax of each row, as the `softmax` protocol computes it.
+pub fn softmax(x: &Array2<Z64>, fixed: FixedPoint) -> Array2<Z64> {
+    let max = max_rows(x);
+    let mut out = x.clone();
+    for (mut row, &m) in out.rows_mut().into_iter().zip(&max) {
+        row.mapv_inplace(|v| exp(v - m, fixed));
+        let inverse = reciprocal(row.sum(), row.len() as f64, fixed);
+        row.mapv_inplace(|e| mul_fixed(e, inverse, fixed.f));
+    }
+    out
+}
+
+/// `softmax(logits) - onehot`.
+pub fn cross_entropy_grad(
+    logits: &Array2<Z64>,
+    onehot: &Array2<Z64>,
+    fixed: FixedPoint,
+) -> Array2<Z64> {
+    softmax(logits, fixed) - onehot
+}
