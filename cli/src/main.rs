@@ -1,1 +1,95 @@
-fn main() {}
+//! `dyad`: the one command for operators, data scientists and clients of a Dyad deployment.
+
+mod certs;
+mod link_check;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Two non-colluding servers that train and serve neural networks on secret-shared data.
+#[derive(Parser)]
+#[command(name = "dyad", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the parties' link certificates (self-signed; each party pins the other's).
+    Certs(certs::Args),
+    /// Bring up the party link with the peer and measure it: round-trip time and throughput.
+    /// Run it on both servers to check addresses and certificates before starting workers.
+    LinkCheck(link_check::Args),
+    /// Run a server's stockpile of correlated randomness (RocksDB + gRPC). Not implemented yet.
+    Store(Pending),
+    /// Print a stockpile's inventory. Not implemented yet.
+    Inventory(Pending),
+    /// Run an offline worker that generates correlated randomness with the peer. Not
+    /// implemented yet.
+    Offline(Pending),
+    /// Print what a job will consume. Not implemented yet.
+    Plan(Pending),
+    /// Split a dataset into the two servers' shares. Not implemented yet.
+    Share(Pending),
+    /// Train a network on secret-shared data with the peer. Not implemented yet.
+    Train(Pending),
+    /// Train the same network in plaintext, as the reference. Not implemented yet.
+    TrainPlain(Pending),
+    /// Reconstruct a trained model from both servers' shares. Not implemented yet.
+    RevealModel(Pending),
+    /// Serve secure inference over gRPC. Not implemented yet.
+    Serve(Pending),
+    /// Ask two servers for a secure prediction. Not implemented yet.
+    Predict(Pending),
+    /// Turn a plaintext model (ONNX) into the two servers' shares. Not implemented yet.
+    Import(Pending),
+    /// Run the local demo: both servers, offline workers and training on loopback. Not
+    /// implemented yet.
+    Demo(Pending),
+}
+
+/// Arguments of a subcommand that does not exist yet: accepted so that it can say so.
+#[derive(clap::Args)]
+struct Pending {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    _args: Vec<String>,
+}
+
+fn pending(name: &str) -> anyhow::Result<()> {
+    anyhow::bail!("`dyad {name}` is not implemented yet; see the open issues for its status")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Certs(args) => certs::run(args),
+        Command::LinkCheck(args) => link_check::run(args),
+        Command::Store(_) => pending("store"),
+        Command::Inventory(_) => pending("inventory"),
+        Command::Offline(_) => pending("offline"),
+        Command::Plan(_) => pending("plan"),
+        Command::Share(_) => pending("share"),
+        Command::Train(_) => pending("train"),
+        Command::TrainPlain(_) => pending("train-plain"),
+        Command::RevealModel(_) => pending("reveal-model"),
+        Command::Serve(_) => pending("serve"),
+        Command::Predict(_) => pending("predict"),
+        Command::Import(_) => pending("import"),
+        Command::Demo(_) => pending("demo"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -81,6 +81,12 @@ impl Channel {
         Ok(())
     }
 
+    /// Waits until the peer's QUIC stack has acknowledged everything sent on this channel, or
+    /// the connection has closed.
+    pub(crate) async fn wait_delivered(&mut self) {
+        let _ = self.send.flush().await;
+    }
+
     /// Receives the message the peer sent with [`Channel::send`]. One round.
     pub async fn recv(&mut self) -> Result<Vec<u8>, LinkError> {
         self.counters.round();

@@ -37,6 +37,8 @@ pub struct PartyLink {
     peer_addr: SocketAddr,
     connection: cryprot_net::Connection,
     counters: Arc<SharedCounters>,
+    /// The hello channel, kept for the goodbye of [`PartyLink::close`].
+    control: Channel,
     common_seed: [u8; 32],
     // The QUIC endpoint (server or client) must outlive the connection; it is held, never
     // used, after setup.
@@ -44,6 +46,10 @@ pub struct PartyLink {
 }
 
 const MAGIC: &[u8; 12] = b"DYAD-LINK/1\0";
+/// How long a refusing listener keeps its endpoint alive for the TLS alert to go out.
+const ALERT_GRACE: Duration = Duration::from_millis(200);
+/// How long [`PartyLink::close`] waits for the peer to acknowledge the goodbye.
+const GOODBYE_GRACE: Duration = Duration::from_millis(500);
 const HELLO_BYTES: usize = MAGIC.len() + 1 + 32;
 
 /// Brings up this party's side: `P0` waits for `P1` on `config.addr`, `P1` dials it.
@@ -118,6 +124,9 @@ impl Listener {
                     LinkError::Endpoint("the QUIC endpoint shut down".into())
                 }),
                 Some((addr, detail)) = self.rejections.recv() => {
+                    // Let the endpoint send its TLS alert before the caller (often a process
+                    // about to exit) drops it, so the peer hears the refusal.
+                    tokio::time::sleep(ALERT_GRACE).await;
                     Err(LinkError::PeerRejected { addr, detail })
                 }
             }
@@ -211,10 +220,16 @@ impl PartyLink {
         let (mut connection, manager) = cryprot_net::Connection::new(quic);
         tokio::spawn(manager.start());
         let counters = Arc::new(SharedCounters::default());
+        // A peer whose TLS layer refused our certificate closes the connection during these
+        // first steps: report that as a refusal, not as a broken link.
+        let refused = |detail: String| LinkError::PeerRejected {
+            addr: peer_addr,
+            detail,
+        };
         let (send, recv) = connection
             .byte_stream()
             .await
-            .map_err(|e| LinkError::Disconnected(e.to_string()))?;
+            .map_err(|e| refused(e.to_string()))?;
         let mut hello_channel = Channel::new(send, recv, counters.clone());
 
         // Hello: the magic, our index, and our half of a common coin.
@@ -226,12 +241,11 @@ impl PartyLink {
         let timeout = config.timeout;
         let theirs = tokio::time::timeout(timeout, hello_channel.exchange(&hello))
             .await
-            .map_err(|_| LinkError::Timeout(timeout))?
-            // A peer whose TLS layer refused our certificate closes the connection here.
-            .map_err(|e| LinkError::PeerRejected {
+            .map_err(|_| LinkError::NoHello {
                 addr: peer_addr,
-                detail: e.to_string(),
-            })?;
+                timeout,
+            })?
+            .map_err(|e| refused(e.to_string()))?;
         if theirs.len() != HELLO_BYTES || &theirs[..MAGIC.len()] != MAGIC {
             return Err(LinkError::Protocol(
                 "it did not send a Dyad link hello (wrong service or version?)".into(),
@@ -253,9 +267,29 @@ impl PartyLink {
             peer_addr,
             connection,
             counters,
+            control: hello_channel,
             common_seed,
             _endpoint: endpoint,
         })
+    }
+
+    /// Ends the link cleanly: tells the peer this party is done, waits until the peer has
+    /// acknowledged that, and waits for the peer to say the same. Call it when a job is over:
+    /// a process that exits without it may take its last message with it, and the peer would
+    /// wait for that message until the link times out.
+    pub async fn close(mut self) -> Result<(), LinkError> {
+        const BYE: &[u8] = b"BYE";
+        self.control.send(BYE).await?;
+        let theirs = self.control.recv().await?;
+        if theirs != BYE {
+            return Err(LinkError::Protocol(
+                "the peer did not end the link with a goodbye".into(),
+            ));
+        }
+        // The peer has finished reading everything. Give our goodbye a moment to be
+        // acknowledged; the peer may already have left, and then it had received it.
+        let _ = tokio::time::timeout(GOODBYE_GRACE, self.control.wait_delivered()).await;
+        Ok(())
     }
 
     /// This party.

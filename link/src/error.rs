@@ -22,6 +22,18 @@ pub enum LinkError {
         /// What the TLS layer reported.
         detail: String,
     },
+    /// The peer completed the QUIC handshake but never said hello: usually its TLS layer
+    /// refused our certificate and its alert was lost.
+    #[error(
+        "the peer at {addr} accepted the connection but sent no hello within {timeout:?}; it \
+         may have refused the link (check that each side holds the other's pinned certificate)"
+    )]
+    NoHello {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// How long we waited.
+        timeout: std::time::Duration,
+    },
     /// The peer answered but is not the Dyad party we expected.
     #[error("the peer is not a matching Dyad party: {0}")]
     Protocol(String),

@@ -23,6 +23,7 @@ async fn exchange_send_recv_and_counters() -> Result<(), LinkError> {
     assert_eq!(cost.bytes_sent, (8 + big.len() + 8 + 7) as u64);
     assert_eq!(cost.bytes_received, 8 + 2);
     assert_eq!(p1.counters().bytes_received, p0.counters().bytes_sent);
+    tokio::try_join!(p0.close(), p1.close())?;
     Ok(())
 }
 

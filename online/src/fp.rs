@@ -24,6 +24,17 @@ impl Fp {
         Fp((v % u64::from(P)) as u8)
     }
 
+    /// `v mod 67` for a small-integer accumulation: sums of many field elements can be formed
+    /// in `u32` and reduced once.
+    pub fn reduce(v: u32) -> Fp {
+        Fp((v % u32::from(P)) as u8)
+    }
+
+    /// The representative as a `u32`, for accumulating before [`Fp::reduce`].
+    pub fn wide(self) -> u32 {
+        u32::from(self.0)
+    }
+
     /// A reduced value read off the wire, or `None` if it is not below 67.
     pub fn checked(v: u8) -> Option<Fp> {
         (v < P).then_some(Fp(v))

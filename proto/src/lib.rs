@@ -1,1 +1,2 @@
-//! placeholder
+//! Protobuf messages and gRPC services shared by the stockpile, the runtimes and clients.
+//! Empty until the store issue fills it.

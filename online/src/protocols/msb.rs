@@ -80,40 +80,33 @@ pub(crate) async fn msb_and_eta<R: Randomness, D: Dimension>(
 /// `w_k  = X_k + beta·(X'_k - X_k) + (1 - 2·X_k)·r_k - 2·(X'_k - X_k)·(beta·r_k)`,
 ///
 /// linear in the shares; P0 adds the constants and P1, who knows `beta`, the `beta` terms.
+/// Terms are accumulated as non-negative integers (`-v` as `p - v`) and reduced once per
+/// output.
 fn comparison_terms(party: PartyId, x: &[Z64], masks: &ComparisonMasks) -> Array2<Fp> {
+    const P: u32 = crate::fp::P as u32;
     let n = x.len();
-    let two = Fp::new(2);
+    let p0 = u32::from(party == PartyId::P0);
     let mut c = Array2::from_elem((n, BITS), Fp::ZERO);
     for (e, mut row) in c.rows_mut().into_iter().enumerate() {
-        let x_plus_1 = x[e] + Z64::ONE;
-        let beta = party == PartyId::P1 && masks.beta[e] == 1;
-        let mut suffix = Fp::ZERO; // sum_{k>j} w_k
+        let (x, x_plus_1) = (x[e].0, x[e].0.wrapping_add(1));
+        let beta = u32::from(party == PartyId::P1 && masks.beta[e] == 1);
+        let r = masks.r_bits.row(e);
+        let beta_r = masks.beta_r_bits.row(e);
+        let mut suffix = 0u32; // sum_{k>j} w_k, unreduced: at most 64 · 6p
         for j in (0..BITS).rev() {
-            let (xj, xpj) = (x[e].bit(j as u32), x_plus_1.bit(j as u32));
-            let r_j = masks.r_bits[[e, j]];
-            let beta_r_j = masks.beta_r_bits[[e, j]];
-            let mut c_j = suffix - r_j + two * beta_r_j;
-            if party == PartyId::P0 {
-                c_j += Fp::new(1 + u64::from(xj));
-            }
-            if beta {
-                c_j -= Fp::new(u64::from(xj + xpj));
-            }
-            row[j] = c_j;
-            // w_j, for the bits below.
-            let mut w_j = if xj == 1 { -r_j } else { r_j };
-            match (xj, xpj) {
-                (0, 1) => w_j -= two * beta_r_j,
-                (1, 0) => w_j += two * beta_r_j,
-                _ => {}
-            }
-            if party == PartyId::P0 {
-                w_j += Fp::from_bit(xj);
-            }
-            if beta {
-                w_j += Fp::from_bit(xpj) - Fp::from_bit(xj);
-            }
-            suffix += w_j;
+            let xj = ((x >> j) & 1) as u32;
+            let xpj = ((x_plus_1 >> j) & 1) as u32;
+            let (r_j, beta_r_j) = (r[j].wide(), beta_r[j].wide());
+            row[j] = Fp::reduce(
+                suffix + (P - r_j) + 2 * beta_r_j + p0 * (1 + xj) + beta * (2 * P - xj - xpj),
+            );
+            let signed_r = if xj == 1 { P - r_j } else { r_j };
+            let flip = match (xj, xpj) {
+                (0, 1) => 2 * (P - beta_r_j),
+                (1, 0) => 2 * beta_r_j,
+                _ => 0,
+            };
+            suffix += signed_r + flip + p0 * xj + beta * (P + xpj - xj);
         }
     }
     c

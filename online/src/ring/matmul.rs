@@ -2,11 +2,10 @@
 //!
 //! `ndarray`'s `dot` only has fast kernels for floats, so this is a small GotoBLAS-style GEMM:
 //! `B` is packed into panels `NR` columns wide and `KC` deep (an L1-sized block), `A` into
-//! panels `MR` rows tall, and a register-blocked `MR x NR` micro-kernel accumulates with
-//! wrapping multiply-adds. The kernel is plain Rust; it is compiled three times, for AVX-512DQ
-//! (which has a native 64-bit lane multiply, `vpmullq`), for AVX2 (where the compiler
-//! emulates it with three 32-bit multiplies) and portably, and the fastest the CPU supports
-//! is chosen at run time.
+//! panels `MR` rows tall, and an `MR x NR` micro-kernel accumulates with wrapping
+//! multiply-adds. On CPUs with AVX-512DQ the micro-kernel is written with intrinsics: it is
+//! the only x86 extension with a 64-bit lane multiply (`vpmullq`), and the compiler does not
+//! find it on its own. Elsewhere a portable kernel runs (scalar 64-bit multiplies).
 
 use ndarray::{Array2, ArrayBase, Data, Ix2};
 
@@ -16,8 +15,12 @@ use crate::Z64;
 const MR: usize = 8;
 /// Columns of `B` per micro-kernel call: two 8-lane vectors.
 const NR: usize = 16;
-/// Depth of one packed block: an `NR x KC` panel of `B` (32 KiB) stays in L1.
-const KC: usize = 256;
+/// Depth of one packed block: an `NR x KC` panel of `B` (16 KiB) stays in L1 beside the
+/// `MR x KC` panel of `A` (8 KiB); 128 measured best of 128/256/512.
+const KC: usize = 128;
+
+/// An `MR x NR` block of accumulators.
+type Block = [[u64; NR]; MR];
 
 /// `A · B` over `Z_{2^64}`. Panics if the inner dimensions differ: callers check shapes.
 pub fn matmul<S1, S2>(a: &ArrayBase<S1, Ix2>, b: &ArrayBase<S2, Ix2>) -> Array2<Z64>
@@ -60,38 +63,27 @@ struct Matrix<'a> {
 #[allow(unsafe_code)]
 fn dispatch(m: usize, n: usize, k: usize, a: Matrix, b: Matrix, c: &mut [u64]) {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
     {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-        {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            unsafe { gemm_avx512(m, n, k, a, b, c) };
-            return;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            unsafe { gemm_avx2(m, n, k, a, b, c) };
-            return;
-        }
+        // SAFETY: the CPU supports the features the function is compiled for.
+        unsafe { avx512::gemm(m, n, k, a, b, c) };
+        return;
     }
-    gemm(m, n, k, a, b, c);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn gemm_avx512(m: usize, n: usize, k: usize, a: Matrix, b: Matrix, c: &mut [u64]) {
-    gemm(m, n, k, a, b, c)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn gemm_avx2(m: usize, n: usize, k: usize, a: Matrix, b: Matrix, c: &mut [u64]) {
-    gemm(m, n, k, a, b, c)
+    gemm(m, n, k, a, b, c, portable_kernel);
 }
 
 /// `C += A · B` for row-major `C` (`m x k`), blocked over the depth `n`.
 #[inline(always)]
-fn gemm(m: usize, n: usize, k: usize, a: Matrix, b: Matrix, c: &mut [u64]) {
+fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Matrix,
+    b: Matrix,
+    c: &mut [u64],
+    kernel: impl Fn(&[u64], &[u64], &mut Block),
+) {
     let row_panels = m.div_ceil(MR);
     let col_panels = k.div_ceil(NR);
     let mut packed_a = vec![0u64; row_panels * MR * KC];
@@ -119,15 +111,52 @@ fn gemm(m: usize, n: usize, k: usize, a: Matrix, b: Matrix, c: &mut [u64]) {
     }
 }
 
-/// The register-blocked inner loop: `acc += A_panel · B_panel` over one depth block.
-#[inline(always)]
-fn kernel(a_panel: &[u64], b_panel: &[u64], acc: &mut [[u64; NR]; MR]) {
+/// `acc = A_panel · B_panel` over one depth block, one scalar multiply-add at a time.
+fn portable_kernel(a_panel: &[u64], b_panel: &[u64], acc: &mut Block) {
     for (a_col, b_row) in a_panel.chunks_exact(MR).zip(b_panel.chunks_exact(NR)) {
-        let b_row: &[u64; NR] = b_row.try_into().expect("NR wide");
         for (acc_row, &a_v) in acc.iter_mut().zip(a_col) {
             for (acc_v, &b_v) in acc_row.iter_mut().zip(b_row) {
                 *acc_v = acc_v.wrapping_add(a_v.wrapping_mul(b_v));
             }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::{
+        __m512i, _mm512_add_epi64, _mm512_mullo_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
+    };
+
+    use super::{Block, MR, Matrix, NR};
+
+    /// [`super::gemm`] with the AVX-512 micro-kernel.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) fn gemm(m: usize, n: usize, k: usize, a: Matrix, b: Matrix, c: &mut [u64]) {
+        super::gemm(m, n, k, a, b, c, |a_panel, b_panel, acc| {
+            kernel(a_panel, b_panel, acc)
+        })
+    }
+
+    /// 16 accumulator registers (8 rows x two 8-lane halves); per depth step two loads of
+    /// `B`, eight broadcasts of `A` and sixteen `vpmullq`/`vpaddq` pairs.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn kernel(a_panel: &[u64], b_panel: &[u64], acc: &mut Block) {
+        let mut c = [[_mm512_setzero_si512(); 2]; MR];
+        for (a_col, b_row) in a_panel.chunks_exact(MR).zip(b_panel.chunks_exact(NR)) {
+            let (lo, hi) = b_row.split_at(8);
+            let b0: __m512i = bytemuck::cast(<[u64; 8]>::try_from(lo).expect("8 lanes"));
+            let b1: __m512i = bytemuck::cast(<[u64; 8]>::try_from(hi).expect("8 lanes"));
+            for (c_row, &a_v) in c.iter_mut().zip(a_col) {
+                let a = _mm512_set1_epi64(a_v as i64);
+                c_row[0] = _mm512_add_epi64(c_row[0], _mm512_mullo_epi64(a, b0));
+                c_row[1] = _mm512_add_epi64(c_row[1], _mm512_mullo_epi64(a, b1));
+            }
+        }
+        for (acc_row, c_row) in acc.iter_mut().zip(&c) {
+            let (lo, hi) = acc_row.split_at_mut(8);
+            lo.copy_from_slice(&bytemuck::cast::<__m512i, [u64; 8]>(c_row[0]));
+            hi.copy_from_slice(&bytemuck::cast::<__m512i, [u64; 8]>(c_row[1]));
         }
     }
 }
@@ -219,6 +248,7 @@ mod tests {
                 cols: k,
             },
             &mut c,
+            portable_kernel,
         );
         let expect = naive(&a.mapv(Z64), &b.mapv(Z64));
         assert_eq!(c, expect.iter().map(|z| z.0).collect::<Vec<_>>());

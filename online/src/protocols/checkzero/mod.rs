@@ -58,7 +58,12 @@ pub(crate) async fn mul_fp<R: Randomness>(
     mine.extend(y.iter().zip(&t.b).map(|(&y, &b)| y - b));
     let opened = p.open_fp(&mine).await?;
     let (e, f) = opened.split_at(n);
+    // i·e·f + e·b_i + f·a_i + c_i, accumulated as integers and reduced once.
+    let p0 = u32::from(p.id() == dyad_link::PartyId::P0);
     Ok((0..n)
-        .map(|j| p.constant_fp(e[j] * f[j]) + e[j] * t.b[j] + f[j] * t.a[j] + t.c[j])
+        .map(|j| {
+            let (e, f) = (e[j].wide(), f[j].wide());
+            Fp::reduce(p0 * e * f + e * t.b[j].wide() + f * t.a[j].wide() + t.c[j].wide())
+        })
         .collect())
 }

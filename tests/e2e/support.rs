@@ -1,0 +1,69 @@
+//! Running `dyad` processes from tests, and never leaving one behind.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+/// The binary under test.
+pub fn dyad() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dyad"))
+}
+
+/// Runs `dyad args...` to completion.
+pub fn run(args: &[&str]) -> Output {
+    dyad().args(args).output().expect("the dyad binary runs")
+}
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+pub struct Running(Option<Child>);
+
+impl Running {
+    /// Starts `dyad args...` with captured output.
+    pub fn spawn(args: &[&str]) -> Running {
+        let child = dyad()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the dyad binary starts");
+        Running(Some(child))
+    }
+
+    /// Waits for the process and returns its output.
+    pub fn finish(mut self) -> Output {
+        self.0
+            .take()
+            .expect("running")
+            .wait_with_output()
+            .expect("waitable")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A loopback UDP address that was free a moment ago.
+pub fn free_udp_addr() -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket.local_addr().expect("addr")
+}
+
+/// `dyad certs --out dir`.
+pub fn make_certs(dir: &Path) {
+    let out = run(&["certs", "--out", dir.to_str().expect("utf-8 path")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
