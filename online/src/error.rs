@@ -25,6 +25,12 @@ pub enum ProtocolError {
         /// What is wrong with it.
         detail: String,
     },
+    /// The two parties consumed different correlated randomness: their stockpiles disagree.
+    #[error(
+        "the parties are using different correlated randomness ({0}, and the peer's record of \
+         consumed tags differs); stopping: their stockpiles disagree"
+    )]
+    Disagreement(String),
     /// The peer sent a message that does not fit the protocol step.
     #[error("the peer sent a malformed message: {0}")]
     Peer(String),

@@ -29,6 +29,10 @@ pub struct Party<R> {
     randomness: R,
     config: Config,
     used: UseOnce,
+    /// A running digest of every tag consumed, in order. Each message carries it and the
+    /// receiver compares: both parties consume the same items in the same order, so a
+    /// difference means their stockpiles handed out different items.
+    digest: TagDigest,
     /// Public coins both parties draw identically (the paper CheckZero's common shuffle).
     coin: ChaCha20Rng,
     /// This party's private coins (the paper CheckZero's local multipliers and shuffle).
@@ -58,6 +62,7 @@ impl<R: Randomness> Party<R> {
             randomness,
             config,
             used: UseOnce::default(),
+            digest: TagDigest::default(),
             coin: ChaCha20Rng::from_seed(link.common_seed()),
             local: rand::make_rng(),
         })
@@ -136,6 +141,7 @@ impl<R: Randomness> Party<R> {
 
     fn consume(&mut self, tags: &Tags, count: u64) -> Result<(), ProtocolError> {
         self.used.consume(tags)?;
+        self.digest.add(tags);
         match tags.count() == count {
             true => Ok(()),
             false => Err(malformed(
@@ -207,9 +213,26 @@ impl<R: Randomness> Party<R> {
         self.accept(batch, n)
     }
 
+    /// Exchanges one flight, each side's payload prefixed with its tag digest.
+    async fn exchange(&mut self, payload: Vec<u8>) -> Result<Vec<u8>, ProtocolError> {
+        let theirs = self.channel.exchange(&self.digest.frame(payload)).await?;
+        self.digest.check(theirs)
+    }
+
+    /// Sends one flight, prefixed with this party's tag digest.
+    async fn send(&mut self, payload: Vec<u8>) -> Result<(), ProtocolError> {
+        Ok(self.channel.send(&self.digest.frame(payload)).await?)
+    }
+
+    /// Receives one flight and checks the peer's tag digest.
+    async fn recv(&mut self) -> Result<Vec<u8>, ProtocolError> {
+        let theirs = self.channel.recv().await?;
+        self.digest.check(theirs)
+    }
+
     /// Sends this party's shares and returns the peer's, in one round.
     pub(crate) async fn exchange_ring(&mut self, mine: &[Z64]) -> Result<Vec<Z64>, ProtocolError> {
-        let theirs = self.channel.exchange(&wire::ring_to_bytes(mine)).await?;
+        let theirs = self.exchange(wire::ring_to_bytes(mine)).await?;
         wire::ring_from_bytes(&theirs, mine.len())
     }
 
@@ -221,27 +244,85 @@ impl<R: Randomness> Party<R> {
 
     /// Opens shared `Z_67` elements to both parties, in one round.
     pub(crate) async fn open_fp(&mut self, mine: &[Fp]) -> Result<Vec<Fp>, ProtocolError> {
-        let theirs = self.channel.exchange(&wire::fp_to_bytes(mine)).await?;
+        let theirs = self.exchange(wire::fp_to_bytes(mine)).await?;
         let theirs = wire::fp_from_bytes(&theirs, mine.len())?;
         Ok(mine.iter().zip(theirs).map(|(&a, b)| a + b).collect())
     }
 
     /// Opens XOR-shared bits to both parties, in one round.
     pub(crate) async fn open_bits(&mut self, mine: &[u8]) -> Result<Vec<u8>, ProtocolError> {
-        let theirs = self.channel.exchange(&wire::bits_to_bytes(mine)).await?;
+        let theirs = self.exchange(wire::bits_to_bytes(mine)).await?;
         let theirs = wire::bits_from_bytes(&theirs, mine.len())?;
         Ok(mine.iter().zip(theirs).map(|(&a, b)| a ^ b).collect())
     }
 
     /// Sends `Z_67` elements one way (the peer calls [`Party::recv_fp`]).
     pub(crate) async fn send_fp(&mut self, xs: &[Fp]) -> Result<(), ProtocolError> {
-        Ok(self.channel.send(&wire::fp_to_bytes(xs)).await?)
+        self.send(wire::fp_to_bytes(xs)).await
     }
 
     /// Receives exactly `n` `Z_67` elements sent with [`Party::send_fp`].
     pub(crate) async fn recv_fp(&mut self, n: usize) -> Result<Vec<Fp>, ProtocolError> {
-        let bytes = self.channel.recv().await?;
+        let bytes = self.recv().await?;
         wire::fp_from_bytes(&bytes, n)
+    }
+}
+
+/// FNV-1a over the canonical description of every consumed batch, plus the last batch for
+/// error messages.
+#[derive(Default)]
+struct TagDigest {
+    hash: u64,
+    last: Option<Tags>,
+}
+
+impl TagDigest {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+    fn add(&mut self, tags: &Tags) {
+        let mut h = if self.last.is_none() {
+            Self::OFFSET
+        } else {
+            self.hash
+        };
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes {
+                h = (h ^ u64::from(b)).wrapping_mul(Self::PRIME);
+            }
+        };
+        eat(tags.kind.to_string().as_bytes());
+        for r in &tags.ranges {
+            eat(&r.lane.to_le_bytes());
+            eat(&r.seqs.start.to_le_bytes());
+            eat(&r.seqs.end.to_le_bytes());
+        }
+        self.hash = h;
+        self.last = Some(tags.clone());
+    }
+
+    fn frame(&self, payload: Vec<u8>) -> Vec<u8> {
+        let mut framed = self.hash.to_le_bytes().to_vec();
+        framed.extend_from_slice(&payload);
+        framed
+    }
+
+    fn check(&self, mut framed: Vec<u8>) -> Result<Vec<u8>, ProtocolError> {
+        if framed.len() < 8 {
+            return Err(ProtocolError::Peer(
+                "a message shorter than its header".into(),
+            ));
+        }
+        let theirs = u64::from_le_bytes(framed[..8].try_into().expect("8 bytes"));
+        if theirs != self.hash {
+            let last = match &self.last {
+                Some(tags) => format!("this party last took {tags}"),
+                None => "this party has taken none yet".into(),
+            };
+            return Err(ProtocolError::Disagreement(last));
+        }
+        framed.drain(..8);
+        Ok(framed)
     }
 }
 

@@ -6,6 +6,7 @@
 //! the numbering, so both parties' stockpiles hold the two halves of item `(stream, seq)`
 //! under the same tag. [`UseOnce`] records every tag a party consumes and refuses a second use.
 
+pub mod codec;
 #[cfg(any(test, feature = "test-fixture"))]
 pub mod fixture;
 pub mod items;
@@ -14,11 +15,12 @@ mod use_once;
 
 use std::future::Future;
 
+pub use codec::Codec;
 pub use items::{
     ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples, ScaledModpTriples,
     TruncationPairs,
 };
-pub use tags::{Batch, Kind, Tags};
+pub use tags::{Batch, Kind, TagRange, Tags};
 pub use use_once::{Reused, UseOnce};
 
 /// Why a source could not hand out what was asked.

@@ -33,6 +33,48 @@ pub enum Kind {
     ScaledModpTriple,
 }
 
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    /// Parses the stream names [`Kind`]'s `Display` writes.
+    fn from_str(s: &str) -> Result<Kind, String> {
+        let unknown = || format!("unknown kind of correlated randomness {s:?}");
+        let (name, shape) = match s.split_once('/') {
+            Some((name, shape)) => (name, Some(shape)),
+            None => (s, None),
+        };
+        let kind = match (name, shape) {
+            ("matrix-triple", Some(shape)) => {
+                let dims: Vec<usize> = shape
+                    .split('x')
+                    .map(|d| d.parse().map_err(|_| unknown()))
+                    .collect::<Result<_, _>>()?;
+                match dims[..] {
+                    [m, n, k] if m > 0 && n > 0 && k > 0 => Kind::MatrixTriple { m, n, k },
+                    _ => return Err(unknown()),
+                }
+            }
+            ("truncation-pair", Some(shape)) => {
+                let f = shape.strip_prefix('f').and_then(|f| f.parse().ok());
+                Kind::TruncationPair {
+                    f: f.ok_or_else(unknown)?,
+                }
+            }
+            ("elementwise-triple", None) => Kind::ElementwiseTriple,
+            ("comparison-mask", None) => Kind::ComparisonMask,
+            ("dabit", None) => Kind::DaBit,
+            ("modp-triple", None) => Kind::ModpTriple,
+            ("scaled-modp-triple", None) => Kind::ScaledModpTriple,
+            _ => return Err(unknown()),
+        };
+        // Only canonical spellings: "matrix-triple/01x2x3" names no stream.
+        match kind.to_string() == s {
+            true => Ok(kind),
+            false => Err(unknown()),
+        }
+    }
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -47,30 +89,68 @@ impl fmt::Display for Kind {
     }
 }
 
+/// Consecutive items of one lane of a stream. A lane is one offline worker pair's
+/// numbering; several pairs feeding the same stream use different lanes, so a tag is
+/// `(stream, lane, seq)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TagRange {
+    /// The lane.
+    pub lane: u32,
+    /// Sequence numbers within the lane.
+    pub seqs: Range<u64>,
+}
+
+impl TagRange {
+    /// Items `first .. first + count` of `lane`.
+    pub fn new(lane: u32, first: u64, count: u64) -> TagRange {
+        TagRange {
+            lane,
+            seqs: first..first + count,
+        }
+    }
+
+    /// How many items the range covers.
+    pub fn count(&self) -> u64 {
+        self.seqs.end.saturating_sub(self.seqs.start)
+    }
+}
+
 /// Which items of which stream a batch holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tags {
     /// The stream.
     pub kind: Kind,
-    /// Sequence numbers, as disjoint ranges in the order the items appear in the batch.
-    pub ranges: Vec<Range<u64>>,
+    /// The items, as disjoint ranges in the order the items appear in the batch.
+    pub ranges: Vec<TagRange>,
 }
 
 impl Tags {
-    /// One contiguous range of `count` items starting at `first`.
+    /// One contiguous range of `count` items of lane 0 starting at `first`.
     pub fn contiguous(kind: Kind, first: u64, count: u64) -> Tags {
         Tags {
             kind,
-            ranges: std::iter::once(first..first + count).collect(),
+            ranges: vec![TagRange::new(0, first, count)],
         }
     }
 
     /// How many items the tags cover.
     pub fn count(&self) -> u64 {
-        self.ranges
-            .iter()
-            .map(|r| r.end.saturating_sub(r.start))
-            .sum()
+        self.ranges.iter().map(TagRange::count).sum()
+    }
+}
+
+impl fmt::Display for Tags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        for (i, r) in self.ranges.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(
+                f,
+                "{sep}lane {} items {}..{}",
+                r.lane, r.seqs.start, r.seqs.end
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -81,4 +161,41 @@ pub struct Batch<T> {
     pub tags: Tags,
     /// This party's shares, in the layout of [`super::items`].
     pub items: T,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_names_round_trip_and_reject_unknown_kinds() {
+        for kind in [
+            Kind::MatrixTriple {
+                m: 128,
+                n: 784,
+                k: 128,
+            },
+            Kind::ElementwiseTriple,
+            Kind::ComparisonMask,
+            Kind::TruncationPair { f: 16 },
+            Kind::DaBit,
+            Kind::ModpTriple,
+            Kind::ScaledModpTriple,
+        ] {
+            assert_eq!(kind.to_string().parse::<Kind>(), Ok(kind));
+        }
+        for bad in [
+            "",
+            "bogus",
+            "matrix-triple",
+            "matrix-triple/1x2",
+            "matrix-triple/0x2x3",
+            "matrix-triple/01x2x3",
+            "truncation-pair/16",
+            "dabit/3",
+            "comparison-mask/",
+        ] {
+            assert!(bad.parse::<Kind>().is_err(), "{bad:?}");
+        }
+    }
 }

@@ -5,19 +5,24 @@ use std::ops::Range;
 
 use super::{Kind, Tags};
 
-/// Every tag this party has consumed, per stream, as coalesced ranges: sequential consumption
-/// costs one entry per stream however long a job runs.
+/// Every tag this party has consumed, per stream and lane, as coalesced ranges: sequential
+/// consumption costs one entry per lane however long a job runs.
 #[derive(Debug, Default)]
 pub struct UseOnce {
-    consumed: HashMap<Kind, BTreeMap<u64, u64>>,
+    consumed: HashMap<(Kind, u32), BTreeMap<u64, u64>>,
 }
 
 /// A tag that was already consumed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("item {seq} of stream {kind} was already used; correlated randomness must never be reused")]
+#[error(
+    "item {seq} of lane {lane} of stream {kind} was already used; correlated randomness must \
+     never be reused"
+)]
 pub struct Reused {
     /// The stream.
     pub kind: Kind,
+    /// The lane.
+    pub lane: u32,
     /// The first sequence number found used twice.
     pub seq: u64,
 }
@@ -26,21 +31,25 @@ impl UseOnce {
     /// Records `tags` as consumed, or fails (recording nothing) if any was consumed before or
     /// appears twice in `tags`.
     pub fn consume(&mut self, tags: &Tags) -> Result<(), Reused> {
-        let ranges = self.consumed.entry(tags.kind).or_default();
         for (i, r) in tags.ranges.iter().enumerate() {
-            let earlier_in_batch = tags.ranges[..i].iter().find(|e| overlaps(e, r));
+            let earlier_in_batch = tags.ranges[..i]
+                .iter()
+                .find(|e| e.lane == r.lane && overlaps(&e.seqs, &r.seqs));
+            let consumed = self.consumed.get(&(tags.kind, r.lane));
             if let Some(seq) = earlier_in_batch
-                .map(|e| e.start.max(r.start))
-                .or_else(|| first_overlap(ranges, r))
+                .map(|e| e.seqs.start.max(r.seqs.start))
+                .or_else(|| consumed.and_then(|c| first_overlap(c, &r.seqs)))
             {
                 return Err(Reused {
                     kind: tags.kind,
+                    lane: r.lane,
                     seq,
                 });
             }
         }
-        for r in tags.ranges.iter().filter(|r| r.start < r.end) {
-            insert(ranges, r.clone());
+        for r in tags.ranges.iter().filter(|r| r.count() > 0) {
+            let lane = self.consumed.entry((tags.kind, r.lane)).or_default();
+            insert(lane, r.seqs.clone());
         }
         Ok(())
     }
@@ -88,7 +97,13 @@ mod tests {
     fn tags(ranges: &[Range<u64>]) -> Tags {
         Tags {
             kind: Kind::ComparisonMask,
-            ranges: ranges.to_vec(),
+            ranges: ranges
+                .iter()
+                .map(|r| crate::randomness::TagRange {
+                    lane: 0,
+                    seqs: r.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -98,7 +113,7 @@ mod tests {
         for i in 0..100 {
             used.consume(&tags(&[i * 10..i * 10 + 10])).expect("fresh");
         }
-        assert_eq!(used.consumed[&Kind::ComparisonMask].len(), 1);
+        assert_eq!(used.consumed[&(Kind::ComparisonMask, 0)].len(), 1);
         let err = used.consume(&tags(&[995..1005])).expect_err("995 was used");
         assert_eq!(err.seq, 995);
         // A refused batch records nothing: 1000..1005 are still fresh.
@@ -111,7 +126,7 @@ mod tests {
         let mut used = UseOnce::default();
         used.consume(&tags(&[10..20, 40..50])).expect("fresh");
         used.consume(&tags(&[20..40])).expect("the gap is fresh");
-        assert_eq!(used.consumed[&Kind::ComparisonMask].len(), 1);
+        assert_eq!(used.consumed[&(Kind::ComparisonMask, 0)].len(), 1);
         assert_eq!(used.consume(&tags(&[5..11])).expect_err("overlap").seq, 10);
         assert_eq!(
             used.consume(&tags(&[60..70, 65..66]))

@@ -13,6 +13,10 @@ use crate::testing::pair_with;
 /// How a [`Faulty`] source misbehaves on comparison masks.
 #[derive(Clone, Copy)]
 enum Fault {
+    /// Behaves.
+    Honest,
+    /// Reports the items under other tags (as a stockpile out of step with the peer's would).
+    OtherTags,
     /// Hands out its first batch again on the second request.
     Replay,
     /// Tags one item fewer than the batch holds.
@@ -50,6 +54,12 @@ impl Randomness for Faulty {
         n: usize,
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
         match self.fault {
+            Fault::Honest => self.inner.comparison_masks(n).await,
+            Fault::OtherTags => {
+                let mut batch = self.inner.comparison_masks(n).await?;
+                batch.tags.ranges[0] = TagRange::new(0, 1_000_000, n as u64);
+                Ok(batch)
+            }
             Fault::Dry => Err(RandomnessError::Exhausted {
                 kind: Kind::ComparisonMask.to_string(),
                 detail: format!("asked for {n}, 0 available"),
@@ -64,7 +74,7 @@ impl Randomness for Faulty {
             },
             Fault::ShortTags => {
                 let mut batch = self.inner.comparison_masks(n).await?;
-                batch.tags.ranges[0].end -= 1;
+                batch.tags.ranges[0].seqs.end -= 1;
                 Ok(batch)
             }
             Fault::ShortBatch => {
@@ -96,7 +106,12 @@ impl Randomness for Faulty {
 }
 
 async fn faulty_pair(fault: Fault) -> crate::testing::Pair<Faulty> {
-    let sources = fixture::pair(3).map(|inner| Faulty {
+    faulty_pair_of([fault, fault]).await
+}
+
+async fn faulty_pair_of(faults: [Fault; 2]) -> crate::testing::Pair<Faulty> {
+    let [f0, f1] = fixture::pair(3);
+    let sources = [(f0, faults[0]), (f1, faults[1])].map(|(inner, fault)| Faulty {
         inner,
         fault,
         first: None,
@@ -129,6 +144,21 @@ async fn a_second_use_of_the_same_item_is_an_error() {
         let err = r.expect_err("the replayed batch must be refused");
         assert!(matches!(err, ProtocolError::Reused(_)), "{err}");
         assert!(err.to_string().contains("already used"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parties_that_take_different_items_stop_at_the_next_message() {
+    let mut rng = rng(43);
+    let mut pair = faulty_pair_of([Fault::Honest, Fault::OtherTags]).await;
+    let sh = share(&uniform(20, 5.0, &mut rng), &mut rng);
+    for r in compare_once(&mut pair, &sh).await {
+        let err = r.expect_err("the stockpiles disagree");
+        assert!(matches!(err, ProtocolError::Disagreement(_)), "{err}");
+        assert!(
+            err.to_string().contains("comparison-mask lane 0 items"),
+            "{err}"
+        );
     }
 }
 

@@ -1,0 +1,371 @@
+//! The byte records the stockpile stores: each item of a stream is one fixed-size record, so
+//! the store can count, split and hand out items knowing only their size. The offline
+//! generator encodes with this module and the online runtime decodes with it.
+//!
+//! Records (all integers little-endian):
+//!
+//! | kind | record | bytes |
+//! |---|---|---|
+//! | matrix triple `(m,n,k)` | `U` (m·n), `V` (n·k), `Z` (m·k), row-major u64 | 8(mn+nk+mk) |
+//! | elementwise triple | `u`, `v`, `z` | 24 |
+//! | comparison mask | `r` u64, `r_bits` 64 bytes, `beta_r_bits` 64 bytes, `beta`, `alpha` | 138 |
+//! | truncation pair | `r`, `r_msb`, `r_low` | 24 |
+//! | daBit | `xor` byte, `ring` u64 | 9 |
+//! | mod-67 triple | `a`, `b`, `c` bytes | 3 |
+//! | scaled mod-67 triple | `a`, `b`, `m`, `ma`, `mb`, `mab` bytes | 6 |
+
+use ndarray::{Array1, Array2};
+
+use super::items::BITS;
+use super::*;
+use crate::{Fp, Z64};
+
+impl Kind {
+    /// The size of one item's record.
+    pub fn item_bytes(&self) -> usize {
+        match *self {
+            Kind::MatrixTriple { m, n, k } => 8 * (m * n + n * k + m * k),
+            Kind::ElementwiseTriple | Kind::TruncationPair { .. } => 24,
+            Kind::ComparisonMask => 8 + 2 * BITS + 2,
+            Kind::DaBit => 9,
+            Kind::ModpTriple => 3,
+            Kind::ScaledModpTriple => 6,
+        }
+    }
+}
+
+/// A batch layout that has a record encoding.
+pub trait Codec: Sized {
+    /// The records of all items, concatenated.
+    fn encode(&self) -> Vec<u8>;
+    /// Reads the records of `kind` in `bytes`; fails on a wrong length or a value out of range.
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String>;
+}
+
+/// How many records of `kind` `bytes` holds.
+fn records(kind: Kind, bytes: &[u8]) -> Result<usize, String> {
+    let size = kind.item_bytes();
+    match bytes.len() % size {
+        0 => Ok(bytes.len() / size),
+        _ => Err(format!(
+            "{} bytes is not a whole number of {size}-byte {kind} records",
+            bytes.len()
+        )),
+    }
+}
+
+/// Sequential reads from a byte slice whose length was checked up front.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn z64(&mut self) -> Z64 {
+        let (head, rest) = self.0.split_at(8);
+        self.0 = rest;
+        Z64(u64::from_le_bytes(head.try_into().expect("8 bytes")))
+    }
+
+    fn byte(&mut self) -> u8 {
+        let (head, rest) = self.0.split_at(1);
+        self.0 = rest;
+        head[0]
+    }
+
+    fn fp(&mut self) -> Result<Fp, String> {
+        let b = self.byte();
+        Fp::checked(b).ok_or_else(|| format!("{b} is not an element of Z_67"))
+    }
+
+    fn bit(&mut self) -> Result<u8, String> {
+        match self.byte() {
+            b @ (0 | 1) => Ok(b),
+            b => Err(format!("{b} is not a bit")),
+        }
+    }
+}
+
+fn put_z64(out: &mut Vec<u8>, v: Z64) {
+    out.extend_from_slice(&v.0.to_le_bytes());
+}
+
+impl Codec for MatrixTriple {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 * (self.u.len() + self.v.len() + self.z.len()));
+        for v in self.u.iter().chain(&self.v).chain(&self.z) {
+            put_z64(&mut out, *v);
+        }
+        out
+    }
+
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+        let Kind::MatrixTriple { m, n, k } = kind else {
+            return Err(format!("{kind} is not a matrix triple"));
+        };
+        if records(kind, bytes)? != 1 {
+            return Err(format!("{} bytes is not one {kind} record", bytes.len()));
+        }
+        let mut r = Reader(bytes);
+        let mut matrix = |rows, cols| Array2::from_shape_simple_fn((rows, cols), || r.z64());
+        Ok(MatrixTriple {
+            u: matrix(m, n),
+            v: matrix(n, k),
+            z: matrix(m, k),
+        })
+    }
+}
+
+impl Codec for ElementwiseTriples {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 * self.u.len());
+        for i in 0..self.u.len() {
+            for v in [self.u[i], self.v[i], self.z[i]] {
+                put_z64(&mut out, v);
+            }
+        }
+        out
+    }
+
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+        let n = records(kind, bytes)?;
+        let mut r = Reader(bytes);
+        let (mut u, mut v, mut z) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for _ in 0..n {
+            u.push(r.z64());
+            v.push(r.z64());
+            z.push(r.z64());
+        }
+        Ok(ElementwiseTriples {
+            u: u.into(),
+            v: v.into(),
+            z: z.into(),
+        })
+    }
+}
+
+impl Codec for ComparisonMasks {
+    fn encode(&self) -> Vec<u8> {
+        let n = self.r.len();
+        let mut out = Vec::with_capacity(n * Kind::ComparisonMask.item_bytes());
+        for e in 0..n {
+            put_z64(&mut out, self.r[e]);
+            out.extend(self.r_bits.row(e).iter().map(|b| b.value()));
+            out.extend(self.beta_r_bits.row(e).iter().map(|b| b.value()));
+            out.push(self.beta[e]);
+            out.push(self.alpha[e]);
+        }
+        out
+    }
+
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+        let n = records(kind, bytes)?;
+        let mut masks = ComparisonMasks {
+            r: Array1::default(n),
+            r_bits: Array2::default((n, BITS)),
+            beta_r_bits: Array2::default((n, BITS)),
+            beta: Array1::default(n),
+            alpha: Array1::default(n),
+        };
+        let mut r = Reader(bytes);
+        for e in 0..n {
+            masks.r[e] = r.z64();
+            for j in 0..BITS {
+                masks.r_bits[[e, j]] = r.fp()?;
+            }
+            for j in 0..BITS {
+                masks.beta_r_bits[[e, j]] = r.fp()?;
+            }
+            masks.beta[e] = r.bit()?;
+            masks.alpha[e] = r.bit()?;
+        }
+        Ok(masks)
+    }
+}
+
+impl Codec for TruncationPairs {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 * self.r.len());
+        for i in 0..self.r.len() {
+            for v in [self.r[i], self.r_msb[i], self.r_low[i]] {
+                put_z64(&mut out, v);
+            }
+        }
+        out
+    }
+
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+        let Kind::TruncationPair { f } = kind else {
+            return Err(format!("{kind} is not a truncation pair"));
+        };
+        let n = records(kind, bytes)?;
+        let mut r = Reader(bytes);
+        let mut pairs = TruncationPairs {
+            f,
+            r: Array1::default(n),
+            r_msb: Array1::default(n),
+            r_low: Array1::default(n),
+        };
+        for i in 0..n {
+            pairs.r[i] = r.z64();
+            pairs.r_msb[i] = r.z64();
+            pairs.r_low[i] = r.z64();
+        }
+        Ok(pairs)
+    }
+}
+
+impl Codec for DaBits {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(9 * self.xor.len());
+        for i in 0..self.xor.len() {
+            out.push(self.xor[i]);
+            put_z64(&mut out, self.ring[i]);
+        }
+        out
+    }
+
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+        let n = records(kind, bytes)?;
+        let mut r = Reader(bytes);
+        let mut bits = DaBits {
+            xor: Array1::default(n),
+            ring: Array1::default(n),
+        };
+        for i in 0..n {
+            bits.xor[i] = r.bit()?;
+            bits.ring[i] = r.z64();
+        }
+        Ok(bits)
+    }
+}
+
+/// Reads `fields` columns of `Z_67` elements, one record per row.
+fn decode_fp_columns<const FIELDS: usize>(
+    kind: Kind,
+    bytes: &[u8],
+) -> Result<[Array1<Fp>; FIELDS], String> {
+    let n = records(kind, bytes)?;
+    let mut columns: [Vec<Fp>; FIELDS] = std::array::from_fn(|_| Vec::with_capacity(n));
+    let mut r = Reader(bytes);
+    for _ in 0..n {
+        for column in &mut columns {
+            column.push(r.fp()?);
+        }
+    }
+    Ok(columns.map(Array1::from))
+}
+
+/// Writes columns of `Z_67` elements as records of one byte per column.
+fn encode_fp_columns(columns: &[&Array1<Fp>]) -> Vec<u8> {
+    let n = columns.first().map_or(0, |c| c.len());
+    let mut out = Vec::with_capacity(n * columns.len());
+    for i in 0..n {
+        out.extend(columns.iter().map(|c| c[i].value()));
+    }
+    out
+}
+
+impl Codec for ModpTriples {
+    fn encode(&self) -> Vec<u8> {
+        encode_fp_columns(&[&self.a, &self.b, &self.c])
+    }
+
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+        let [a, b, c] = decode_fp_columns(kind, bytes)?;
+        Ok(ModpTriples { a, b, c })
+    }
+}
+
+impl Codec for ScaledModpTriples {
+    fn encode(&self) -> Vec<u8> {
+        encode_fp_columns(&[&self.a, &self.b, &self.m, &self.ma, &self.mb, &self.mab])
+    }
+
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+        let [a, b, m, ma, mb, mab] = decode_fp_columns(kind, bytes)?;
+        Ok(ScaledModpTriples {
+            a,
+            b,
+            m,
+            ma,
+            mb,
+            mab,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::randomness::fixture;
+
+    async fn round_trip<T, F>(kind: Kind, take: F)
+    where
+        T: Codec + std::fmt::Debug,
+        F: AsyncFnOnce(&mut fixture::Fixture) -> Batch<T>,
+    {
+        let [mut source, _] = fixture::pair(5);
+        let batch = take(&mut source).await;
+        let bytes = batch.items.encode();
+        assert_eq!(
+            bytes.len(),
+            kind.item_bytes() * batch.tags.count() as usize,
+            "{kind}"
+        );
+        let back = T::decode(kind, &bytes).expect("decodes");
+        assert_eq!(back.encode(), bytes, "{kind}");
+        assert!(
+            T::decode(kind, &bytes[1..]).is_err(),
+            "{kind}: a short record is refused"
+        );
+    }
+
+    #[tokio::test]
+    async fn every_kind_round_trips() {
+        let mk = Kind::MatrixTriple { m: 3, n: 5, k: 2 };
+        round_trip(mk, async |s: &mut fixture::Fixture| {
+            s.matrix_triple(3, 5, 2).await.expect("ok")
+        })
+        .await;
+        round_trip(Kind::ElementwiseTriple, async |s: &mut fixture::Fixture| {
+            s.elementwise_triples(7).await.expect("ok")
+        })
+        .await;
+        round_trip(Kind::ComparisonMask, async |s: &mut fixture::Fixture| {
+            s.comparison_masks(7).await.expect("ok")
+        })
+        .await;
+        round_trip(
+            Kind::TruncationPair { f: 16 },
+            async |s: &mut fixture::Fixture| s.truncation_pairs(7, 16).await.expect("ok"),
+        )
+        .await;
+        round_trip(Kind::DaBit, async |s: &mut fixture::Fixture| {
+            s.dabits(7).await.expect("ok")
+        })
+        .await;
+        round_trip(Kind::ModpTriple, async |s: &mut fixture::Fixture| {
+            s.modp_triples(7).await.expect("ok")
+        })
+        .await;
+        round_trip(Kind::ScaledModpTriple, async |s: &mut fixture::Fixture| {
+            s.scaled_modp_triples(7).await.expect("ok")
+        })
+        .await;
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let mut record = vec![0u8; Kind::ComparisonMask.item_bytes()];
+        assert!(ComparisonMasks::decode(Kind::ComparisonMask, &record).is_ok());
+        record[8] = 67; // r_bits[0]
+        assert!(ComparisonMasks::decode(Kind::ComparisonMask, &record).is_err());
+        record[8] = 0;
+        record[137] = 2; // alpha
+        assert!(ComparisonMasks::decode(Kind::ComparisonMask, &record).is_err());
+        assert!(DaBits::decode(Kind::DaBit, &[2, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
+        assert!(MatrixTriple::decode(Kind::DaBit, &[0; 9]).is_err());
+    }
+}
