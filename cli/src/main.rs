@@ -2,6 +2,7 @@
 
 mod certs;
 mod link_check;
+mod store;
 
 use std::process::ExitCode;
 
@@ -22,10 +23,10 @@ enum Command {
     /// Bring up the party link with the peer and measure it: round-trip time and throughput.
     /// Run it on both servers to check addresses and certificates before starting workers.
     LinkCheck(link_check::Args),
-    /// Run a server's stockpile of correlated randomness (RocksDB + gRPC). Not implemented yet.
-    Store(Pending),
-    /// Print a stockpile's inventory. Not implemented yet.
-    Inventory(Pending),
+    /// Run a server's stockpile of correlated randomness (RocksDB + gRPC) until SIGINT/SIGTERM.
+    Store(store::Args),
+    /// Print a stockpile's inventory: items, bytes and counts per stream.
+    Inventory(store::InventoryArgs),
     /// Run an offline worker that generates correlated randomness with the peer. Not
     /// implemented yet.
     Offline(Pending),
@@ -72,8 +73,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Certs(args) => certs::run(args),
         Command::LinkCheck(args) => link_check::run(args),
-        Command::Store(_) => pending("store"),
-        Command::Inventory(_) => pending("inventory"),
+        Command::Store(args) => store::run(args),
+        Command::Inventory(args) => store::inventory(args),
         Command::Offline(_) => pending("offline"),
         Command::Plan(_) => pending("plan"),
         Command::Share(_) => pending("share"),

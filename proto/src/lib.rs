@@ -1,2 +1,8 @@
-//! Protobuf messages and gRPC services shared by the stockpile, the runtimes and clients.
-//! Empty until the store issue fills it.
+//! Protobuf messages and gRPC services shared by the stockpile, the runtimes and clients,
+//! generated from `proto/` at build time.
+
+/// The stockpile service (`proto/dyad/stockpile/v1/stockpile.proto`).
+pub mod stockpile {
+    #![allow(missing_docs, clippy::all)]
+    tonic::include_proto!("dyad.stockpile.v1");
+}

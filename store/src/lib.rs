@@ -1,2 +1,21 @@
-//! The stockpile: each server's RocksDB store of tagged correlated randomness and the gRPC
-//! service its online runtime pulls from. Empty until the store issue fills it.
+//! The stockpile: each server's RocksDB store of tagged correlated randomness, the gRPC
+//! service its processes use, and the client through which the online runtime pulls its
+//! randomness.
+//!
+//! The store itself knows bytes and tags, not cryptography: a stream's items are fixed-size
+//! records (the size follows from the stream's name), numbered per lane by the offline worker
+//! pair that made them. See [`db`] for the storage guarantees.
+
+pub mod db;
+mod keys;
+
+pub mod auth;
+pub mod client;
+pub mod randomness;
+pub mod server;
+mod service;
+
+pub use client::StoreClient;
+pub use db::{Budget, ItemRange};
+pub use randomness::StockpileRandomness;
+pub use server::{StoreConfig, serve};

@@ -1,0 +1,143 @@
+//! `dyad store` and `dyad inventory`: run a stockpile, and look into one.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use dyad_store::auth::{read_or_create_token, read_token};
+use dyad_store::{Budget, StoreClient, StoreConfig};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Whose stockpile this is: 0 or 1. A data directory belongs to one party for good.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
+    party: u8,
+    /// The RocksDB data directory (created if missing).
+    #[arg(long)]
+    data: PathBuf,
+    /// Address to serve gRPC on. Serve on loopback or a private interface: only this
+    /// server's own processes should reach it.
+    #[arg(long, default_value = "127.0.0.1:7100")]
+    listen: SocketAddr,
+    /// The token clients must present. Default: `<data>/token`, created on first start.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// Disk budget in GiB: Puts beyond it are refused.
+    #[arg(long, default_value_t = 8.0)]
+    budget_gb: f64,
+    /// Fraction of the budget above which offline workers are told to pause.
+    #[arg(long, default_value_t = 0.9)]
+    high_water: f64,
+    /// Seconds a Take's items wait for acknowledgement before counting as discarded.
+    #[arg(long, default_value_t = 60)]
+    lease_seconds: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("cannot create {}", args.data.display()))?;
+    let token_file = args.token_file.unwrap_or_else(|| args.data.join("token"));
+    let token = read_or_create_token(&token_file).map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        args.budget_gb > 0.0 && (0.0..=1.0).contains(&args.high_water),
+        "--budget-gb must be positive and --high-water between 0 and 1"
+    );
+    let budget_bytes = (args.budget_gb * (1u64 << 30) as f64) as u64;
+    let config = StoreConfig {
+        party: args.party,
+        data_dir: args.data.clone(),
+        token,
+        budget: Budget {
+            budget_bytes,
+            high_water_bytes: (budget_bytes as f64 * args.high_water) as u64,
+        },
+        lease_ttl: Duration::from_secs(args.lease_seconds.max(1)),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        println!(
+            "P{} stockpile in {} serving on {} (token in {})",
+            args.party,
+            args.data.display(),
+            listener.local_addr()?,
+            token_file.display()
+        );
+        dyad_store::serve(config, listener, shutdown_signal())
+            .await
+            .map_err(anyhow::Error::msg)?;
+        println!("stockpile closed cleanly");
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return interrupt.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+#[derive(clap::Args)]
+pub struct InventoryArgs {
+    /// The stockpile's address.
+    #[arg(long)]
+    store: String,
+    /// The stockpile's token file.
+    #[arg(long)]
+    token_file: PathBuf,
+}
+
+pub fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
+    let token = read_token(&args.token_file).map_err(anyhow::Error::msg)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let reply = runtime.block_on(async {
+        let mut client = StoreClient::connect(&args.store, &token)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        client
+            .inventory()
+            .await
+            .map_err(|s| anyhow::anyhow!("{}", s.message()))
+    })?;
+    println!("P{} stockpile at {}", reply.party, args.store);
+    println!(
+        "{:<28} {:>6} {:>12} {:>10} {:>12} {:>12} {:>10} {:>9}",
+        "stream", "bytes", "available", "MiB", "put", "taken", "discarded", "in flight"
+    );
+    for s in &reply.streams {
+        println!(
+            "{:<28} {:>6} {:>12} {:>10.1} {:>12} {:>12} {:>10} {:>9}",
+            s.stream,
+            s.item_bytes,
+            s.available,
+            s.bytes as f64 / (1 << 20) as f64,
+            s.put,
+            s.taken,
+            s.discarded,
+            s.in_flight
+        );
+    }
+    println!(
+        "stored {:.1} MiB of a {:.1} MiB budget (workers pause above {:.1} MiB)",
+        reply.stored_bytes as f64 / (1 << 20) as f64,
+        reply.budget_bytes as f64 / (1 << 20) as f64,
+        reply.high_water_bytes as f64 / (1 << 20) as f64
+    );
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! The online runtime's source of correlated randomness: its own stockpile.
+//!
+//! Both parties must consume the two halves of the same items. P0 leads: it takes the lowest
+//! available items of a stream from its stockpile and announces their tags to P1 over a
+//! channel of the party link; P1 takes exactly those from its own stockpile. Items are taken
+//! in batches of several requests' worth and buffered, so a protocol step rarely waits on the
+//! store. Every Take is acknowledged as soon as its reply has arrived.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use dyad_link::{Channel, PartyId};
+use dyad_online::randomness::{
+    Batch, Codec, ComparisonMasks, DaBits, ElementwiseTriples, Kind, MatrixTriple, ModpTriples,
+    Randomness, RandomnessError, ScaledModpTriples, TagRange, Tags, TruncationPairs,
+};
+use tonic::{Code, Status};
+
+use crate::client::{StoreClient, Taken};
+use crate::db::{ItemRange, MAX_MESSAGE_BYTES};
+
+/// How the two runtimes coordinate: what P0 took, or why it could not.
+enum Announcement {
+    Took {
+        stream: String,
+        ranges: Vec<ItemRange>,
+    },
+    Failed {
+        stream: String,
+        reason: String,
+    },
+}
+
+impl Announcement {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let put_str = |out: &mut Vec<u8>, s: &str| {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        };
+        match self {
+            Announcement::Took { stream, ranges } => {
+                out.push(0);
+                put_str(&mut out, stream);
+                out.extend_from_slice(&(ranges.len() as u32).to_le_bytes());
+                for r in ranges {
+                    out.extend_from_slice(&r.lane.to_le_bytes());
+                    out.extend_from_slice(&r.first.to_le_bytes());
+                    out.extend_from_slice(&r.count.to_le_bytes());
+                }
+            }
+            Announcement::Failed { stream, reason } => {
+                out.push(1);
+                put_str(&mut out, stream);
+                put_str(&mut out, reason);
+            }
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Announcement> {
+        let mut r = Cursor(bytes);
+        let tag = r.take(1)?[0];
+        let stream = r.string()?;
+        let announcement = match tag {
+            0 => {
+                let n = r.u32()? as usize;
+                let mut ranges = Vec::with_capacity(n.min(1 << 16));
+                for _ in 0..n {
+                    ranges.push(ItemRange {
+                        lane: r.u32()?,
+                        first: r.u64()?,
+                        count: r.u64()?,
+                    });
+                }
+                Announcement::Took { stream, ranges }
+            }
+            1 => Announcement::Failed {
+                stream,
+                reason: r.string()?,
+            },
+            _ => return None,
+        };
+        r.0.is_empty().then_some(announcement)
+    }
+}
+
+/// Reads from the front of a byte slice; `None` when it runs out.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let len = self.u32()? as usize;
+        String::from_utf8(self.take(len)?.to_vec()).ok()
+    }
+}
+
+/// Records of one stream taken but not yet used, with their tags.
+#[derive(Default)]
+struct Buffer {
+    records: VecDeque<u8>,
+    tags: VecDeque<TagRange>,
+}
+
+impl Buffer {
+    fn items(&self) -> u64 {
+        self.tags.iter().map(TagRange::count).sum()
+    }
+
+    fn push(&mut self, taken: &Taken) {
+        self.records.extend(taken.payload.iter());
+        self.tags.extend(
+            taken
+                .ranges
+                .iter()
+                .map(|r| TagRange::new(r.lane, r.first, r.count)),
+        );
+    }
+
+    /// The first `n` items' records and tags.
+    fn pop(&mut self, n: u64, item_bytes: usize) -> (Vec<u8>, Vec<TagRange>) {
+        let records: Vec<u8> = self.records.drain(..n as usize * item_bytes).collect();
+        let mut tags = Vec::new();
+        let mut left = n;
+        while left > 0 {
+            let front = self.tags.front_mut().expect("the buffer holds n items");
+            let k = front.count().min(left);
+            tags.push(TagRange::new(front.lane, front.seqs.start, k));
+            front.seqs.start += k;
+            if front.count() == 0 {
+                self.tags.pop_front();
+            }
+            left -= k;
+        }
+        (records, tags)
+    }
+}
+
+/// A party's correlated randomness, pulled from its own stockpile.
+pub struct StockpileRandomness {
+    party: PartyId,
+    client: StoreClient,
+    coordination: Channel,
+    buffers: HashMap<Kind, Buffer>,
+    wait: Duration,
+    prefetch: u64,
+}
+
+impl StockpileRandomness {
+    /// Uses the stockpile behind `client`, which must be `party`'s, and coordinates with the
+    /// peer over `coordination` (a channel of the party link opened for this purpose by both
+    /// parties). A Take waits up to `wait` for the offline workers.
+    pub async fn new(
+        party: PartyId,
+        mut client: StoreClient,
+        coordination: Channel,
+        wait: Duration,
+    ) -> Result<StockpileRandomness, String> {
+        let inventory = client
+            .inventory()
+            .await
+            .map_err(|e| format!("the stockpile at {}: {}", client.addr(), e.message()))?;
+        if inventory.party as usize != party.index() {
+            return Err(format!(
+                "the stockpile at {} is P{}'s; this is {party}",
+                client.addr(),
+                inventory.party
+            ));
+        }
+        Ok(StockpileRandomness {
+            party,
+            client,
+            coordination,
+            buffers: HashMap::new(),
+            wait,
+            prefetch: 4,
+        })
+    }
+
+    /// Take `factor` requests' worth at a time (default 4): fewer store round trips, at the
+    /// price of up to `factor - 1` requests' worth left unused when a job ends.
+    pub fn with_prefetch(mut self, factor: u64) -> StockpileRandomness {
+        self.prefetch = factor.max(1);
+        self
+    }
+
+    async fn take<T: Codec>(&mut self, kind: Kind, n: usize) -> Result<Batch<T>, RandomnessError> {
+        let n = n as u64;
+        while self.buffers.get(&kind).map_or(0, Buffer::items) < n {
+            match self.party {
+                PartyId::P0 => self.lead(kind, n).await?,
+                PartyId::P1 => self.follow(kind).await?,
+            }
+        }
+        let buffer = self.buffers.get_mut(&kind).expect("filled above");
+        let (records, ranges) = buffer.pop(n, kind.item_bytes());
+        let items = T::decode(kind, &records).map_err(|e| {
+            RandomnessError::Source(format!("malformed {kind} records in the stockpile: {e}"))
+        })?;
+        Ok(Batch {
+            tags: Tags { kind, ranges },
+            items,
+        })
+    }
+
+    /// P0: takes from the stockpile and tells P1 what it took (or why it could not).
+    async fn lead(&mut self, kind: Kind, n: u64) -> Result<(), RandomnessError> {
+        let stream = kind.to_string();
+        let per_take = (MAX_MESSAGE_BYTES / kind.item_bytes() as u64).max(1);
+        let want = n.saturating_mul(self.prefetch).min(per_take).max(n);
+        let result = self.client.take_up_to(&stream, n, want, self.wait).await;
+        let announcement = match &result {
+            Ok(taken) => Announcement::Took {
+                stream: stream.clone(),
+                ranges: taken.ranges.clone(),
+            },
+            Err(status) => Announcement::Failed {
+                stream: stream.clone(),
+                reason: status.message().to_owned(),
+            },
+        };
+        self.coordination
+            .send(&announcement.encode())
+            .await
+            .map_err(|e| {
+                RandomnessError::Source(format!("cannot tell the peer what was taken: {e}"))
+            })?;
+        let taken = result.map_err(|s| from_status(&stream, &s))?;
+        self.accept(kind, taken)
+    }
+
+    /// P1: takes exactly what P0 announces next.
+    async fn follow(&mut self, kind: Kind) -> Result<(), RandomnessError> {
+        let bytes = self.coordination.recv().await.map_err(|e| {
+            RandomnessError::Source(format!("no word from the peer on what it took: {e}"))
+        })?;
+        match Announcement::decode(&bytes) {
+            // Both runtimes request the same kinds in the same order, and P1 reads an
+            // announcement exactly when P0 made one: any other kind means the jobs diverged.
+            Some(Announcement::Took { stream, .. }) if stream != kind.to_string() => {
+                Err(diverged(&stream, kind))
+            }
+            Some(Announcement::Took { stream, ranges }) => {
+                let taken = self
+                    .client
+                    .take_exact(&stream, &ranges, self.wait)
+                    .await
+                    .map_err(|s| from_status(&stream, &s))?;
+                if taken.ranges != ranges {
+                    return Err(RandomnessError::Source(format!(
+                        "the stockpile at {} returned other {stream} items than those named",
+                        self.client.addr()
+                    )));
+                }
+                self.accept(kind, taken)
+            }
+            Some(Announcement::Failed { stream, .. }) if stream != kind.to_string() => {
+                Err(diverged(&stream, kind))
+            }
+            Some(Announcement::Failed { stream, reason }) => Err(RandomnessError::Exhausted {
+                kind: stream,
+                detail: format!("the peer's stockpile could not supply it: {reason}"),
+            }),
+            None => Err(RandomnessError::Source(format!(
+                "the peer sent an unreadable announcement while this party waited for {kind}"
+            ))),
+        }
+    }
+
+    /// Checks a Take's reply, acknowledges it and buffers its records.
+    fn accept(&mut self, kind: Kind, taken: Taken) -> Result<(), RandomnessError> {
+        let mut client = self.client.clone();
+        let lease = taken.lease;
+        tokio::spawn(async move {
+            if let Err(e) = client.ack(lease).await {
+                tracing::warn!(
+                    "acknowledging lease {lease} failed ({}): its items count as discarded",
+                    e.message()
+                );
+            }
+        });
+        let count: u64 = taken.ranges.iter().map(|r| r.count).sum();
+        let expected = count as usize * kind.item_bytes();
+        if taken.item_bytes as usize != kind.item_bytes() || taken.payload.len() != expected {
+            return Err(RandomnessError::Source(format!(
+                "the stockpile returned {} bytes of {}-byte records for {count} {kind} items",
+                taken.payload.len(),
+                taken.item_bytes
+            )));
+        }
+        self.buffers.entry(kind).or_default().push(&taken);
+        Ok(())
+    }
+}
+
+fn diverged(announced: &str, needed: Kind) -> RandomnessError {
+    RandomnessError::Source(format!(
+        "the two jobs diverged: the peer took {announced} where this party needs {needed} \
+         (do both run the same model, batch size and data?)"
+    ))
+}
+
+fn from_status(stream: &str, status: &Status) -> RandomnessError {
+    match status.code() {
+        Code::ResourceExhausted => RandomnessError::Exhausted {
+            kind: stream.to_owned(),
+            detail: status.message().to_owned(),
+        },
+        code => RandomnessError::Source(format!("stockpile ({code:?}): {}", status.message())),
+    }
+}
+
+impl Randomness for StockpileRandomness {
+    async fn matrix_triple(
+        &mut self,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<Batch<MatrixTriple>, RandomnessError> {
+        self.take(Kind::MatrixTriple { m, n, k }, 1).await
+    }
+
+    async fn elementwise_triples(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ElementwiseTriples>, RandomnessError> {
+        self.take(Kind::ElementwiseTriple, n).await
+    }
+
+    async fn comparison_masks(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
+        self.take(Kind::ComparisonMask, n).await
+    }
+
+    async fn truncation_pairs(
+        &mut self,
+        n: usize,
+        f: u32,
+    ) -> Result<Batch<TruncationPairs>, RandomnessError> {
+        self.take(Kind::TruncationPair { f }, n).await
+    }
+
+    async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
+        self.take(Kind::DaBit, n).await
+    }
+
+    async fn modp_triples(&mut self, n: usize) -> Result<Batch<ModpTriples>, RandomnessError> {
+        self.take(Kind::ModpTriple, n).await
+    }
+
+    async fn scaled_modp_triples(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
+        self.take(Kind::ScaledModpTriple, n).await
+    }
+}

@@ -1,0 +1,70 @@
+//! Running a stockpile: open the database, serve gRPC until told to stop.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use dyad_proto::stockpile::stockpile_server::StockpileServer;
+use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::server::TcpIncoming;
+
+use crate::auth::CheckToken;
+use crate::db::{Budget, Db, MAX_MESSAGE_BYTES};
+use crate::service::Service;
+
+/// How a stockpile is run.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The party (0 or 1) whose stockpile this is; a data directory belongs to one party.
+    pub party: u8,
+    /// The RocksDB directory.
+    pub data_dir: PathBuf,
+    /// The token clients must present.
+    pub token: String,
+    /// Disk limits.
+    pub budget: Budget,
+    /// How long a Take's items may wait for acknowledgement before counting as discarded.
+    pub lease_ttl: Duration,
+}
+
+/// Largest gRPC message: the biggest payload plus room for the envelope.
+const MAX_GRPC_MESSAGE: usize = (MAX_MESSAGE_BYTES + (1 << 20)) as usize;
+
+/// Opens the stockpile and serves it on `listener` until `shutdown` completes; then finishes
+/// the calls in progress and closes the database cleanly.
+pub async fn serve(
+    config: StoreConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), String> {
+    let data_dir = config.data_dir.clone();
+    let db = tokio::task::spawn_blocking(move || {
+        Db::open(
+            &config.data_dir,
+            config.party,
+            config.budget,
+            config.lease_ttl,
+        )
+    })
+    .await
+    .map_err(|e| format!("opening the stockpile failed: {e}"))?
+    .map_err(|e| format!("cannot open the stockpile in {}: {e}", data_dir.display()))?;
+    let service = Service::new(db);
+    let sweeper = service.spawn_lease_sweeper(config.lease_ttl.min(Duration::from_secs(5)));
+    let grpc = StockpileServer::new(service)
+        .max_decoding_message_size(MAX_GRPC_MESSAGE)
+        .max_encoding_message_size(MAX_GRPC_MESSAGE);
+    let result = tonic::transport::Server::builder()
+        .initial_stream_window_size(Some(16 << 20))
+        .initial_connection_window_size(Some(32 << 20))
+        .add_service(InterceptedService::new(grpc, CheckToken::new(config.token)))
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
+        .await
+        .map_err(|e| format!("the stockpile server failed: {e}"));
+    // Dropping the service (and with it the last handle on the database) closes RocksDB.
+    sweeper.abort();
+    result
+}

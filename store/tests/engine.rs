@@ -1,0 +1,356 @@
+//! The storage engine on a real RocksDB: hand-outs, leases, restarts, orphans, alignment,
+//! budgets and malformed requests.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use dyad_store::db::{Budget, Db, ItemRange, StoreError};
+
+const STREAM: &str = "dabit"; // 9-byte records
+const ITEM: usize = 9;
+
+/// Records that carry their own tag, so every hand-out can be checked against its ranges.
+fn records(lane: u32, first: u64, count: u64) -> Vec<u8> {
+    (first..first + count)
+        .flat_map(|seq| {
+            let mut r = vec![lane as u8];
+            r.extend_from_slice(&seq.to_le_bytes());
+            r
+        })
+        .collect()
+}
+
+fn check_payload(ranges: &[ItemRange], payload: &[u8]) {
+    let expected: Vec<u8> = ranges
+        .iter()
+        .flat_map(|r| records(r.lane, r.first, r.count))
+        .collect();
+    assert_eq!(
+        payload,
+        expected.as_slice(),
+        "records do not match their tags"
+    );
+}
+
+fn open(dir: &Path) -> Db {
+    open_with(dir, 1 << 30)
+}
+
+fn open_with(dir: &Path, budget_bytes: u64) -> Db {
+    let budget = Budget {
+        budget_bytes,
+        high_water_bytes: budget_bytes / 2,
+    };
+    Db::open(dir, 0, budget, Duration::from_secs(60)).expect("opens")
+}
+
+fn counts(db: &Db) -> (u64, u64, u64, u64, u64) {
+    let s = db
+        .inventory()
+        .into_iter()
+        .find(|s| s.stream == STREAM)
+        .expect("stream");
+    (s.put, s.taken, s.discarded, s.in_flight, s.available)
+}
+
+fn assert_adds_up(db: &Db) {
+    let (put, taken, discarded, in_flight, available) = counts(db);
+    assert_eq!(
+        put,
+        taken + discarded + in_flight + available,
+        "counts must add up"
+    );
+}
+
+#[test]
+fn items_are_handed_out_once_lowest_first_across_chunks_and_lanes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(dir.path());
+    // 300 000 records of 9 bytes span several 1 MiB chunks.
+    db.put(STREAM, 0, 0, &records(0, 0, 300_000)).expect("put");
+    db.put(STREAM, 1, 0, &records(1, 0, 10)).expect("put");
+    let mut seen = 0;
+    for want in [1, 116_508, 150_000, 33_491] {
+        let t = db.take(STREAM, want, want).expect("take").expect("enough");
+        assert_eq!(t.ranges.iter().map(|r| r.count).sum::<u64>(), want);
+        assert_eq!(t.ranges[0].first, seen);
+        check_payload(&t.ranges, &t.payload);
+        db.ack(t.lease).expect("ack");
+        seen += want;
+        assert_adds_up(&db);
+    }
+    // Lane 0 is exhausted; the next items come from lane 1.
+    let t = db.take(STREAM, 5, 5).expect("take").expect("enough");
+    assert_eq!(
+        t.ranges,
+        vec![ItemRange {
+            lane: 1,
+            first: 0,
+            count: 5
+        }]
+    );
+    check_payload(&t.ranges, &t.payload);
+    assert!(
+        db.take(STREAM, 6, 6).expect("take").is_none(),
+        "only 5 left"
+    );
+    // Prefetch: at least 2, up to 100 — gets the 5 there are.
+    let t = db.take(STREAM, 2, 100).expect("take").expect("enough");
+    assert_eq!(
+        t.ranges,
+        vec![ItemRange {
+            lane: 1,
+            first: 5,
+            count: 5
+        }]
+    );
+    assert_eq!(counts(&db), (300_010, 300_000, 0, 10, 0));
+}
+
+#[test]
+fn a_restart_keeps_untaken_items_and_discards_unacknowledged_leases() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lease = {
+        let mut db = open(dir.path());
+        db.put(STREAM, 0, 0, &records(0, 0, 1000)).expect("put");
+        let acked = db.take(STREAM, 100, 100).expect("take").expect("enough");
+        db.ack(acked.lease).expect("ack");
+        let t = db.take(STREAM, 250, 250).expect("take").expect("enough");
+        t.lease // never acknowledged: the store "crashes" now
+    };
+    let mut db = open(dir.path());
+    assert_eq!(counts(&db), (1000, 100, 250, 0, 650));
+    let err = db
+        .ack(lease)
+        .expect_err("the lease was resolved at restart");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+    // The partially consumed chunk resumes where it was.
+    let t = db.take(STREAM, 650, 650).expect("take").expect("enough");
+    assert_eq!(
+        t.ranges,
+        vec![ItemRange {
+            lane: 0,
+            first: 350,
+            count: 650
+        }]
+    );
+    check_payload(&t.ranges, &t.payload);
+    assert_adds_up(&db);
+}
+
+#[test]
+fn overdue_leases_expire_as_discarded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = Db::open(
+        dir.path(),
+        0,
+        Budget {
+            budget_bytes: 1 << 30,
+            high_water_bytes: 1 << 29,
+        },
+        Duration::from_millis(1),
+    )
+    .expect("opens");
+    db.put(STREAM, 0, 0, &records(0, 0, 10)).expect("put");
+    let t = db.take(STREAM, 4, 4).expect("take").expect("enough");
+    assert_eq!(
+        db.expire_leases(Instant::now() + Duration::from_secs(1))
+            .expect("expire"),
+        1
+    );
+    assert!(db.ack(t.lease).is_err());
+    assert_eq!(counts(&db), (10, 0, 4, 0, 6));
+}
+
+#[test]
+fn take_exact_takes_the_named_items_and_discards_unpairable_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(dir.path());
+    db.put(STREAM, 0, 0, &records(0, 0, 100)).expect("put");
+    db.put(STREAM, 3, 0, &records(3, 0, 100)).expect("put");
+    let named = [
+        ItemRange {
+            lane: 0,
+            first: 10,
+            count: 5,
+        },
+        ItemRange {
+            lane: 0,
+            first: 20,
+            count: 5,
+        },
+        ItemRange {
+            lane: 3,
+            first: 0,
+            count: 7,
+        },
+    ];
+    let t = db
+        .take_exact(STREAM, &named)
+        .expect("take")
+        .expect("all put");
+    assert_eq!(t.ranges, named);
+    check_payload(&t.ranges, &t.payload);
+    // Lane 0 items 0..10 and 15..20 can never be paired: discarded.
+    assert_eq!(counts(&db), (200, 0, 15, 17, 168));
+    assert_adds_up(&db);
+
+    // Not put yet: None, and nothing changes.
+    let later = [ItemRange {
+        lane: 0,
+        first: 95,
+        count: 10,
+    }];
+    assert!(db.take_exact(STREAM, &later).expect("ok").is_none());
+    assert_eq!(counts(&db), (200, 0, 15, 17, 168));
+    // Already handed out: refused, nothing changes.
+    let again = [ItemRange {
+        lane: 0,
+        first: 12,
+        count: 1,
+    }];
+    let err = db.take_exact(STREAM, &again).expect_err("gone");
+    assert!(matches!(err, StoreError::FailedPrecondition(_)), "{err}");
+    assert_eq!(counts(&db), (200, 0, 15, 17, 168));
+    // Unsorted or overlapping ranges are malformed.
+    let unsorted = [
+        ItemRange {
+            lane: 0,
+            first: 50,
+            count: 2,
+        },
+        ItemRange {
+            lane: 0,
+            first: 40,
+            count: 2,
+        },
+    ];
+    assert!(matches!(
+        db.take_exact(STREAM, &unsorted),
+        Err(StoreError::InvalidArgument(_))
+    ));
+}
+
+#[test]
+fn align_discards_a_tail_and_moves_numbering_forward() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(dir.path());
+    db.put(STREAM, 0, 0, &records(0, 0, 200)).expect("put");
+    let t = db.take(STREAM, 50, 50).expect("take").expect("enough");
+    db.ack(t.lease).expect("ack");
+    assert_eq!(db.align(STREAM, 0, 120, 300).expect("align"), (80, 300));
+    assert_eq!(db.lane_status(STREAM, 0).expect("status"), (300, 50));
+    // Tags below the new `next` are used up: a late batch there is not added.
+    assert!(
+        db.put(STREAM, 0, 200, &records(0, 200, 10))
+            .expect("put")
+            .already_present
+    );
+    db.put(STREAM, 0, 300, &records(0, 300, 10))
+        .expect("put at the new next");
+    let t = db.take(STREAM, 80, 80).expect("take").expect("enough");
+    assert_eq!(
+        t.ranges,
+        vec![
+            ItemRange {
+                lane: 0,
+                first: 50,
+                count: 70
+            },
+            ItemRange {
+                lane: 0,
+                first: 300,
+                count: 10
+            }
+        ]
+    );
+    check_payload(&t.ranges, &t.payload);
+    drop(db);
+    let db = open(dir.path());
+    // The restart resolved the unacknowledged lease of 80 as discarded.
+    assert_eq!(counts(&db), (210, 50, 160, 0, 0));
+    assert_adds_up(&db);
+}
+
+#[test]
+fn puts_are_ordered_idempotent_and_within_budget() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open_with(dir.path(), 9 * 1000);
+    let first = db.put(STREAM, 0, 0, &records(0, 0, 400)).expect("put");
+    assert!(!first.already_present && !first.pause);
+    assert!(
+        db.put(STREAM, 0, 0, &records(0, 0, 400))
+            .expect("again")
+            .already_present
+    );
+    let err = db
+        .put(STREAM, 0, 500, &records(0, 500, 10))
+        .expect_err("a gap");
+    assert!(err.to_string().contains("continues at 400"), "{err}");
+    assert!(
+        db.put(STREAM, 0, 400, &records(0, 400, 200))
+            .expect("put")
+            .pause,
+        "above half the budget"
+    );
+    let err = db
+        .put(STREAM, 0, 600, &records(0, 600, 500))
+        .expect_err("over budget");
+    assert!(matches!(err, StoreError::ResourceExhausted(_)), "{err}");
+    assert_eq!(counts(&db), (600, 0, 0, 0, 600));
+}
+
+#[test]
+fn malformed_requests_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(dir.path());
+    db.put(STREAM, 0, 0, &records(0, 0, 10)).expect("put");
+    let refusals = [
+        db.put("no-such-kind", 0, 0, &[0; 9]).map(|_| ()),
+        db.put(STREAM, 0, 10, &[0; 10]).map(|_| ()),
+        db.put(STREAM, 0, 10, &[]).map(|_| ()),
+        db.put(STREAM, 0, u64::MAX, &[0; 9]).map(|_| ()),
+        db.take("matrix-triple/0x1x1", 1, 1).map(|_| ()),
+        db.take(STREAM, 2, 1).map(|_| ()),
+        db.take(STREAM, 0, 0).map(|_| ()),
+        db.take(STREAM, u64::MAX, u64::MAX).map(|_| ()),
+        db.take_exact(
+            STREAM,
+            &[ItemRange {
+                lane: 0,
+                first: 0,
+                count: 0,
+            }],
+        )
+        .map(|_| ()),
+        db.take_exact(
+            STREAM,
+            &[ItemRange {
+                lane: 0,
+                first: u64::MAX,
+                count: 2,
+            }],
+        )
+        .map(|_| ()),
+        db.lane_status("garbage\u{0}", 0).map(|_| ()),
+    ];
+    for (i, r) in refusals.into_iter().enumerate() {
+        let err = r.expect_err("malformed");
+        assert!(matches!(err, StoreError::InvalidArgument(_)), "#{i}: {err}");
+    }
+    assert_eq!(counts(&db), (10, 0, 0, 0, 10));
+}
+
+#[test]
+fn a_data_directory_belongs_to_one_party() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(open(dir.path()));
+    let budget = Budget {
+        budget_bytes: 1 << 30,
+        high_water_bytes: 1 << 29,
+    };
+    let err = Db::open(dir.path(), 1, budget, Duration::from_secs(60))
+        .err()
+        .expect("P0's directory");
+    assert!(err.to_string().contains("holds P0's stockpile"), "{err}");
+}
