@@ -1,9 +1,10 @@
 //! The stockpile's storage engine: items as fixed-size records in RocksDB, handed out at most
 //! once, with counters that always add up.
 //!
-//! Every operation ends in one atomic, synced RocksDB write batch that changes the data and
-//! the counters together, so after a crash (even `kill -9` between any two instructions) the
-//! store is exactly as after the last completed operation:
+//! Every operation ends in one atomic RocksDB write batch that changes the data and the
+//! counters together, so after a crash (even `kill -9` between any two instructions) the
+//! store is exactly as after the last completed operation. Puts and hand-outs are synced to
+//! disk before they return; settling a lease is not (see [`Db::ack`]). So:
 //!
 //! - a Put's batch is wholly present or absent;
 //! - a Take moves its items into a *lease* in the same write that makes the hand-out durable,
@@ -29,6 +30,9 @@ use crate::keys;
 const CHUNK_BYTES: u64 = 1 << 20;
 /// The most bytes one Put may carry or one Take may return.
 pub const MAX_MESSAGE_BYTES: u64 = 256 << 20;
+
+/// A raw RocksDB entry.
+type KeyValue = (Box<[u8]>, Box<[u8]>);
 
 const CHUNKS: &str = "chunks";
 const META: &str = "meta";
@@ -282,6 +286,13 @@ impl Db {
         self.db.write_opt(batch, &self.write).map_err(storage)
     }
 
+    /// A write that may be lost in an operating-system crash (never in a process crash: it is
+    /// in the write-ahead log). Only for settling leases: a lost settlement leaves the lease,
+    /// which the next start resolves as discarded, so nothing can be handed out twice.
+    fn commit_unsynced(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.db.write(batch).map_err(storage)
+    }
+
     /// Rebuilds the in-memory index from `meta` and resolves leftover leases.
     fn load(&mut self) -> Result<(), StoreError> {
         let corrupt = |what: &str| StoreError::Storage(format!("corrupt metadata: {what}"));
@@ -302,7 +313,7 @@ impl Db {
             }
         }
         let mut stale_leases = Vec::new();
-        let entries: Vec<(Box<[u8]>, Box<[u8]>)> = self
+        let entries: Vec<KeyValue> = self
             .db
             .iterator_cf(meta, rocksdb::IteratorMode::Start)
             .collect::<Result<_, _>>()
@@ -426,7 +437,7 @@ impl Db {
         let item_bytes = item_bytes_of(name)?;
         let size = u64::from(item_bytes);
         let len = payload.len() as u64;
-        if len == 0 || len % size != 0 {
+        if len == 0 || !len.is_multiple_of(size) {
             return Err(StoreError::InvalidArgument(format!(
                 "a {name} batch must be a whole, nonzero number of {size}-byte records; got {len} bytes"
             )));
@@ -720,7 +731,9 @@ impl Db {
         })
     }
 
-    /// Marks a lease's items as taken: their reply arrived.
+    /// Marks a lease's items as taken: their reply arrived. Not synced: if the machine loses
+    /// this write, the lease is still there at the next start and its items count as
+    /// discarded instead, never as available.
     pub fn ack(&mut self, lease: u64) -> Result<(), StoreError> {
         let Some(l) = self.leases.remove(&lease) else {
             return Err(StoreError::NotFound(format!(
@@ -764,7 +777,7 @@ impl Db {
         for (_, lease) in leases {
             self.put_stream_meta(&mut batch, &lease.stream);
         }
-        self.commit(batch)
+        self.commit_unsynced(batch)
     }
 
     /// The inventory of every stream, sorted by name.

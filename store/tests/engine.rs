@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use dyad_store::db::{Budget, Db, ItemRange, StoreError};
 
 const STREAM: &str = "dabit"; // 9-byte records
-const ITEM: usize = 9;
 
 /// Records that carry their own tag, so every hand-out can be checked against its ranges.
 fn records(lane: u32, first: u64, count: u64) -> Vec<u8> {

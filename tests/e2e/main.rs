@@ -2,4 +2,6 @@
 
 mod cli;
 mod link;
+mod store_cli;
+mod store_crash;
 mod support;

@@ -29,6 +29,24 @@ impl Running {
         Running(Some(child))
     }
 
+    /// Sends a signal (`TERM`, `INT`, ...) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let child = self.0.as_ref().expect("running");
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Kills the process with SIGKILL and reaps it.
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Waits for the process and returns its output.
     pub fn finish(mut self) -> Output {
         self.0
@@ -46,6 +64,12 @@ impl Drop for Running {
             let _ = child.wait();
         }
     }
+}
+
+/// A loopback TCP address that was free a moment ago.
+pub fn free_tcp_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr")
 }
 
 /// A loopback UDP address that was free a moment ago.
