@@ -47,7 +47,9 @@ async fn start_stores() -> Stores {
     }
     Stores {
         addrs: [addrs[0], addrs[1]],
-        _dirs: dirs.try_into().unwrap_or_else(|_| unreachable!("one per party")),
+        _dirs: dirs
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("one per party")),
     }
 }
 
@@ -71,7 +73,9 @@ impl Stocker {
         }
         Stocker {
             fixtures: fixture::pair(11),
-            clients: clients.try_into().unwrap_or_else(|_| unreachable!("one per party")),
+            clients: clients
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("one per party")),
             next: Default::default(),
         }
     }
@@ -145,7 +149,12 @@ async fn runtimes(stores: &Stores) -> ([StockpileRandomness; 2], [PartyLink; 2])
             .expect("own stockpile");
         sources.push(source);
     }
-    (sources.try_into().unwrap_or_else(|_| unreachable!("one per party")), [l0, l1])
+    (
+        sources
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("one per party")),
+        [l0, l1],
+    )
 }
 
 macro_rules! take_both {
