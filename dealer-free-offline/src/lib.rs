@@ -1,2 +1,11 @@
-//! The dealer-free offline generator: worker pairs that produce correlated randomness with
-//! oblivious transfer and garbled circuits. Empty until the offline issue fills it.
+//! The dealer-free offline phase: the two servers generate every kind of correlated
+//! randomness the online protocols consume, with oblivious transfer and garbled circuits and
+//! no third party, and put each server's half into its own stockpile.
+
+mod bits;
+pub mod cot;
+pub mod cross;
+mod error;
+pub mod garble;
+
+pub use error::OfflineError;

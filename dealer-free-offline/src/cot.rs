@@ -1,0 +1,297 @@
+//! Correlated OT over small rings, derived from CryProt's IKNP random OTs.
+//!
+//! In one COT the sender fixes a correlation `delta` (a short vector of fields, each in
+//! `Z_{2^w}` for some width `w`, or in `Z_67`) and the receiver a choice bit `b`. The sender
+//! learns a random `-s` and the receiver `s + b·delta`: additive shares of `b·delta`.
+//!
+//! From a random OT the sender holds keys `k0, k1`, the receiver `k_b`. Both expand keys into
+//! field values with the fixed-key AES hash (`s0 = G(k0)`, `s1 = G(k1)`); the sender sends the
+//! correction `s0 - s1 + delta` (exactly `w` bits per ring field, 7 per `Z_67` field) and the
+//! receiver adds it if `b = 1`: `s1 + s0 - s1 + delta = s0 + delta`. The receiver's choice
+//! stays hidden by the OT; the correction is masked by `s1`, unknown to the receiver when
+//! `b = 0`.
+//!
+//! Many COTs of several shapes ("groups") run in one OT extension call and one correction
+//! message, so a whole batch costs one round trip.
+
+use cryprot_core::Block;
+use cryprot_core::aes_hash::FIXED_KEY_HASH;
+use cryprot_ot::extension::{SemiHonestOtExtensionReceiver, SemiHonestOtExtensionSender};
+use cryprot_ot::{RotReceiver, RotSender};
+use dyad_link::{Channel, PartyLink};
+use subtle::Choice;
+
+use crate::OfflineError;
+use crate::bits::{BitReader, BitWriter};
+
+/// One field of a COT's correlation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// An element of `Z_{2^w}`, `1 <= w <= 64`, as the low `w` bits of a `u64`.
+    Ring(u32),
+    /// An element of `Z_67`, as a `u64` below 67.
+    Modp,
+}
+
+impl Field {
+    fn bits(self) -> u32 {
+        match self {
+            Field::Ring(w) => w,
+            Field::Modp => 7,
+        }
+    }
+
+    #[inline]
+    fn reduce(self, v: u64) -> u64 {
+        match self {
+            Field::Ring(64) => v,
+            Field::Ring(w) => v & ((1 << w) - 1),
+            // A 64-bit value mod 67 is uniform up to a bias of 2^-57.
+            Field::Modp => v % 67,
+        }
+    }
+
+    #[inline]
+    fn add(self, a: u64, b: u64) -> u64 {
+        match self {
+            Field::Ring(_) => self.reduce(a.wrapping_add(b)),
+            Field::Modp => (a + b) % 67,
+        }
+    }
+
+    #[inline]
+    fn neg(self, a: u64) -> u64 {
+        match self {
+            Field::Ring(_) => self.reduce(a.wrapping_neg()),
+            Field::Modp => (67 - a) % 67,
+        }
+    }
+}
+
+/// `count` COTs whose correlations all have the given fields.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// How many COTs.
+    pub count: usize,
+    /// The fields of each correlation.
+    pub fields: Vec<Field>,
+}
+
+impl Group {
+    fn correction_bits(&self) -> usize {
+        self.count * self.fields.iter().map(|f| f.bits() as usize).sum::<usize>()
+    }
+}
+
+/// Expands an OT key into field values: fixed-key AES (tweakable circular correlation robust
+/// hash) on the key with tweaks 0, 1, 2, ...; two 64-bit values per 128-bit output.
+fn expand(key: Block, fields: &[Field], scratch: &mut Vec<Block>, out: &mut [u64]) {
+    let blocks = fields.len().div_ceil(2);
+    scratch.clear();
+    scratch.resize(blocks, key);
+    FIXED_KEY_HASH.tccr_hash_slice_mut(scratch, |q| Block::from(q as u128));
+    for (q, (field, o)) in fields.iter().zip(out.iter_mut()).enumerate() {
+        let [lo, hi]: [u64; 2] = scratch[q / 2].into();
+        *o = field.reduce(if q % 2 == 0 { lo } else { hi });
+    }
+}
+
+fn ot_error(e: impl std::fmt::Display) -> OfflineError {
+    OfflineError::Ot(e.to_string())
+}
+
+/// The sending side of a COT channel between the two parties.
+pub struct CotSender {
+    ot: SemiHonestOtExtensionSender,
+    corrections: Channel,
+}
+
+/// The receiving side, paired with the peer's [`CotSender`].
+pub struct CotReceiver {
+    ot: SemiHonestOtExtensionReceiver,
+    corrections: Channel,
+}
+
+impl CotSender {
+    /// Sets up over `link`; the peer must call [`CotReceiver::new`] at the same point.
+    pub async fn new(link: &mut PartyLink) -> Result<CotSender, OfflineError> {
+        let ot = SemiHonestOtExtensionSender::new(link.sub_connection());
+        let corrections = link.channel().await?;
+        Ok(CotSender { ot, corrections })
+    }
+
+    /// Runs the COTs of `groups`: `delta(g, i, out)` writes the correlation of COT `i` of
+    /// group `g`; `share(g, i, s)` receives this party's share (`-s`) of `b·delta`.
+    pub async fn send(
+        &mut self,
+        groups: &[Group],
+        mut delta: impl FnMut(usize, usize, &mut [u64]),
+        mut share: impl FnMut(usize, usize, &[u64]),
+    ) -> Result<(), OfflineError> {
+        let total: usize = groups.iter().map(|g| g.count).sum();
+        if total == 0 {
+            return Ok(());
+        }
+        // IKNP works in multiples of 128 OTs; the spare ones are never used.
+        let keys = self
+            .ot
+            .send(total.next_multiple_of(128))
+            .await
+            .map_err(ot_error)?;
+        let bits: usize = groups.iter().map(Group::correction_bits).sum();
+        let mut writer = BitWriter::with_capacity(bits);
+        let widest = groups.iter().map(|g| g.fields.len()).max().unwrap_or(0);
+        let (mut s0, mut s1, mut d, mut out) = (
+            vec![0; widest],
+            vec![0; widest],
+            vec![0; widest],
+            vec![0; widest],
+        );
+        let mut scratch = Vec::new();
+        let mut key = keys.iter();
+        for (g, group) in groups.iter().enumerate() {
+            let f = group.fields.len();
+            for i in 0..group.count {
+                let [k0, k1] = *key.next().expect("one key pair per COT");
+                expand(k0, &group.fields, &mut scratch, &mut s0[..f]);
+                expand(k1, &group.fields, &mut scratch, &mut s1[..f]);
+                delta(g, i, &mut d[..f]);
+                for (q, field) in group.fields.iter().enumerate() {
+                    let correction =
+                        field.add(field.add(s0[q], field.neg(s1[q])), field.reduce(d[q]));
+                    writer.push(correction, field.bits());
+                    out[q] = field.neg(s0[q]);
+                }
+                share(g, i, &out[..f]);
+            }
+        }
+        self.corrections.send(&writer.into_bytes()).await?;
+        Ok(())
+    }
+
+    /// `count` XOR-correlated OTs with the same 128-bit correlation: this party gets random
+    /// `x_i`, the receiver `x_i XOR b_i·delta` (garbled-circuit input labels).
+    pub async fn xor_send(
+        &mut self,
+        count: usize,
+        delta: Block,
+    ) -> Result<Vec<Block>, OfflineError> {
+        let mut labels = cryprot_ot::CotSender::correlated_send(
+            &mut self.ot,
+            count.next_multiple_of(128),
+            |_| delta,
+        )
+        .await
+        .map_err(ot_error)?;
+        labels.truncate(count);
+        Ok(labels)
+    }
+
+    /// The channel to the peer's [`CotReceiver`], for protocol messages in this direction.
+    pub(crate) fn channel(&mut self) -> &mut Channel {
+        &mut self.corrections
+    }
+}
+
+impl CotReceiver {
+    /// Sets up over `link`; the peer must call [`CotSender::new`] at the same point.
+    pub async fn new(link: &mut PartyLink) -> Result<CotReceiver, OfflineError> {
+        let ot = SemiHonestOtExtensionReceiver::new(link.sub_connection());
+        let corrections = link.channel().await?;
+        Ok(CotReceiver { ot, corrections })
+    }
+
+    /// Runs the COTs of `groups` with the choice bits `choice(g, i)`; `share(g, i, s)` receives
+    /// this party's share (`s + b·delta`).
+    pub async fn receive(
+        &mut self,
+        groups: &[Group],
+        mut choice: impl FnMut(usize, usize) -> bool,
+        mut share: impl FnMut(usize, usize, &[u64]),
+    ) -> Result<(), OfflineError> {
+        let mut choices = Vec::with_capacity(groups.iter().map(|g| g.count).sum());
+        for (g, group) in groups.iter().enumerate() {
+            choices.extend((0..group.count).map(|i| Choice::from(u8::from(choice(g, i)))));
+        }
+        if choices.is_empty() {
+            return Ok(());
+        }
+        let used = choices.len();
+        choices.resize(used.next_multiple_of(128), Choice::from(0));
+        let keys = self.ot.receive(&choices).await.map_err(ot_error)?;
+        let bytes = self.corrections.recv().await?;
+        let expected: usize = groups.iter().map(Group::correction_bits).sum();
+        if bytes.len() != expected.div_ceil(8) {
+            return Err(OfflineError::Peer(format!(
+                "{} bytes of OT corrections, expected {}",
+                bytes.len(),
+                expected.div_ceil(8)
+            )));
+        }
+        let mut reader = BitReader::new(&bytes);
+        let widest = groups.iter().map(|g| g.fields.len()).max().unwrap_or(0);
+        let mut s = vec![0; widest];
+        let mut scratch = Vec::new();
+        let mut at = 0;
+        for (g, group) in groups.iter().enumerate() {
+            let f = group.fields.len();
+            for i in 0..group.count {
+                expand(keys[at], &group.fields, &mut scratch, &mut s[..f]);
+                let chosen = bool::from(choices[at]);
+                for (q, field) in group.fields.iter().enumerate() {
+                    let correction = reader.pop(field.bits()).expect("length checked above");
+                    if chosen {
+                        s[q] = field.add(s[q], correction);
+                    }
+                }
+                share(g, i, &s[..f]);
+                at += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The receiving side of [`CotSender::xor_send`]: `x_i XOR b_i·delta` for the choices `b`.
+    pub async fn xor_receive(&mut self, choices: &[bool]) -> Result<Vec<Block>, OfflineError> {
+        let mut padded: Vec<Choice> = choices.iter().map(|&b| Choice::from(u8::from(b))).collect();
+        padded.resize(choices.len().next_multiple_of(128), Choice::from(0));
+        let mut labels = cryprot_ot::CotReceiver::correlated_receive(&mut self.ot, &padded)
+            .await
+            .map_err(ot_error)?;
+        labels.truncate(choices.len());
+        Ok(labels)
+    }
+
+    /// The channel from the peer's [`CotSender`].
+    pub(crate) fn channel(&mut self) -> &mut Channel {
+        &mut self.corrections
+    }
+}
+
+/// Both directions of COT for one party: it sends in one and receives in the other, so two
+/// cross terms can run at once and use the link both ways.
+pub struct Cots {
+    /// This party as COT sender.
+    pub sender: CotSender,
+    /// This party as COT receiver.
+    pub receiver: CotReceiver,
+}
+
+impl Cots {
+    /// Sets up both directions: P0's sender pairs with P1's receiver and vice versa.
+    pub async fn new(link: &mut PartyLink) -> Result<Cots, OfflineError> {
+        use dyad_link::PartyId;
+        match link.party() {
+            PartyId::P0 => {
+                let sender = CotSender::new(link).await?;
+                let receiver = CotReceiver::new(link).await?;
+                Ok(Cots { sender, receiver })
+            }
+            PartyId::P1 => {
+                let receiver = CotReceiver::new(link).await?;
+                let sender = CotSender::new(link).await?;
+                Ok(Cots { sender, receiver })
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The COT engine and cross products over real loopback QUIC, reconstructed in the clear.
+
+use dyad_link::{PartyLink, loopback_pair};
+use dyad_offline::cot::{Cots, Field, Group};
+use dyad_offline::cross;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+async fn pair() -> ([Cots; 2], [PartyLink; 2]) {
+    let (mut l0, mut l1) = loopback_pair().await.expect("link");
+    let (c0, c1) = tokio::try_join!(Cots::new(&mut l0), Cots::new(&mut l1)).expect("cots");
+    ([c0, c1], [l0, l1])
+}
+
+fn modulus(field: Field) -> u128 {
+    match field {
+        Field::Ring(w) => 1u128 << w,
+        Field::Modp => 67,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cot_shares_add_up_to_choice_times_delta_in_both_directions() {
+    let ([mut a, mut b], _links) = pair().await;
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let groups: Vec<Group> = [
+        vec![Field::Ring(64)],
+        vec![Field::Ring(1), Field::Modp],
+        vec![Field::Ring(37); 5],
+        vec![Field::Modp; 3],
+    ]
+    .into_iter()
+    .map(|fields| Group {
+        count: rng.random_range(1..700),
+        fields,
+    })
+    .collect();
+    let total: usize = groups.iter().map(|g| g.count * g.fields.len()).sum();
+    let deltas: Vec<u64> = (0..total).map(|_| rng.random()).collect();
+    let choices: Vec<bool> = (0..total).map(|_| rng.random()).collect();
+    let offset = |g: usize, i: usize| -> usize {
+        groups[..g]
+            .iter()
+            .map(|g| g.count * g.fields.len())
+            .sum::<usize>()
+            + i * groups[g].fields.len()
+    };
+
+    // P0 sends to P1 and, at the same time, P1 sends to P0 with the same inputs.
+    let mut sent = [vec![0u64; total], vec![0u64; total]];
+    let mut received = [vec![0u64; total], vec![0u64; total]];
+    let [sent0, sent1] = &mut sent;
+    let [recv0, recv1] = &mut received;
+    let delta =
+        |g: usize, i: usize, d: &mut [u64]| d.copy_from_slice(&deltas[offset(g, i)..][..d.len()]);
+    let choice = |g: usize, i: usize| choices[offset(g, i)];
+    let (r1, r2, r3, r4) = tokio::join!(
+        a.sender
+            .send(&groups, delta, |g, i, s| sent0[offset(g, i)..][..s.len()]
+                .copy_from_slice(s)),
+        b.receiver
+            .receive(&groups, choice, |g, i, s| recv1[offset(g, i)..][..s.len()]
+                .copy_from_slice(s)),
+        b.sender
+            .send(&groups, delta, |g, i, s| sent1[offset(g, i)..][..s.len()]
+                .copy_from_slice(s)),
+        a.receiver
+            .receive(&groups, choice, |g, i, s| recv0[offset(g, i)..][..s.len()]
+                .copy_from_slice(s)),
+    );
+    for r in [r1, r2, r3, r4] {
+        r.expect("COT");
+    }
+    for (sender, receiver) in [(0, 1), (1, 0)] {
+        for (g, group) in groups.iter().enumerate() {
+            for i in 0..group.count {
+                let c = u128::from(choices[offset(g, i)]);
+                for (q, field) in group.fields.iter().enumerate() {
+                    let at = offset(g, i) + q;
+                    let m = modulus(*field);
+                    let sum =
+                        (u128::from(sent[sender][at]) + u128::from(received[receiver][at])) % m;
+                    assert_eq!(
+                        sum,
+                        c * (u128::from(deltas[at]) % m) % m,
+                        "group {g} COT {i} field {q}"
+                    );
+                    assert!(
+                        u128::from(sent[sender][at]) < m && u128::from(received[receiver][at]) < m
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ring_and_modp_cross_products_reconstruct() {
+    let ([mut a, mut b], _links) = pair().await;
+    let mut rng = ChaCha20Rng::seed_from_u64(2);
+    for (entries, m) in [(1, 1), (37, 3), (300, 1), (20, 17)] {
+        let x: Vec<u64> = (0..entries * m).map(|_| rng.random()).collect();
+        let y: Vec<u64> = (0..entries).map(|_| rng.random()).collect();
+        let (mut s0, mut s1) = (vec![0u64; entries * m], vec![0u64; entries * m]);
+        let (r0, r1) = tokio::join!(
+            cross::ring_send(
+                &mut a.sender,
+                entries,
+                m,
+                |e, col| col.copy_from_slice(&x[e * m..(e + 1) * m]),
+                |e, s| s0[e * m..(e + 1) * m].copy_from_slice(s)
+            ),
+            cross::ring_receive(
+                &mut b.receiver,
+                entries,
+                m,
+                |e| y[e],
+                |e, s| s1[e * m..(e + 1) * m].copy_from_slice(s)
+            ),
+        );
+        r0.expect("send");
+        r1.expect("receive");
+        for e in 0..entries {
+            for r in 0..m {
+                assert_eq!(
+                    s0[e * m + r].wrapping_add(s1[e * m + r]),
+                    y[e].wrapping_mul(x[e * m + r])
+                );
+            }
+        }
+
+        let x: Vec<u64> = (0..entries * m).map(|_| rng.random_range(0..67)).collect();
+        let y: Vec<u64> = (0..entries).map(|_| rng.random_range(0..67)).collect();
+        let (mut s0, mut s1) = (vec![0u64; entries * m], vec![0u64; entries * m]);
+        let (r0, r1) = tokio::join!(
+            cross::modp_send(
+                &mut b.sender,
+                entries,
+                m,
+                |e, col| col.copy_from_slice(&x[e * m..(e + 1) * m]),
+                |e, s| s0[e * m..(e + 1) * m].copy_from_slice(s)
+            ),
+            cross::modp_receive(
+                &mut a.receiver,
+                entries,
+                m,
+                |e| y[e],
+                |e, s| s1[e * m..(e + 1) * m].copy_from_slice(s)
+            ),
+        );
+        r0.expect("send");
+        r1.expect("receive");
+        for e in 0..entries {
+            for r in 0..m {
+                assert_eq!(
+                    (s0[e * m + r] + s1[e * m + r]) % 67,
+                    y[e] * x[e * m + r] % 67
+                );
+            }
+        }
+    }
+}
