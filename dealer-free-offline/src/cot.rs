@@ -100,6 +100,23 @@ fn ot_error(e: impl std::fmt::Display) -> OfflineError {
     OfflineError::Ot(e.to_string())
 }
 
+/// Threads in rayon's global pool. CryProt's OT extension runs each batch as a job there that
+/// blocks until the async side feeds it network data; a pool no larger than the number of
+/// cores (rayon's default: 2 here) deadlocks as soon as more OT batches wait at once than it
+/// has threads (both directions of a pair, several pairs, or both parties in one test
+/// process). The jobs mostly wait, so a generous pool costs little.
+const COMPUTE_THREADS: usize = 32;
+
+/// Sizes rayon's global pool before the first OT runs (later calls change nothing).
+pub(crate) fn ensure_compute_threads() {
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(
+            COMPUTE_THREADS.max(std::thread::available_parallelism().map_or(1, usize::from)),
+        )
+        .thread_name(|i| format!("ot-compute-{i}"))
+        .build_global();
+}
+
 /// The sending side of a COT channel between the two parties.
 pub struct CotSender {
     ot: SemiHonestOtExtensionSender,
@@ -115,6 +132,7 @@ pub struct CotReceiver {
 impl CotSender {
     /// Sets up over `link`; the peer must call [`CotReceiver::new`] at the same point.
     pub async fn new(link: &mut PartyLink) -> Result<CotSender, OfflineError> {
+        ensure_compute_threads();
         let ot = SemiHonestOtExtensionSender::new(link.sub_connection());
         let corrections = link.channel().await?;
         Ok(CotSender { ot, corrections })
@@ -196,6 +214,7 @@ impl CotSender {
 impl CotReceiver {
     /// Sets up over `link`; the peer must call [`CotSender::new`] at the same point.
     pub async fn new(link: &mut PartyLink) -> Result<CotReceiver, OfflineError> {
+        ensure_compute_threads();
         let ot = SemiHonestOtExtensionReceiver::new(link.sub_connection());
         let corrections = link.channel().await?;
         Ok(CotReceiver { ot, corrections })

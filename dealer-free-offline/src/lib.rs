@@ -7,5 +7,7 @@ pub mod cot;
 pub mod cross;
 mod error;
 pub mod garble;
+pub mod generate;
 
 pub use error::OfflineError;
+pub use generate::Generator;

@@ -1,0 +1,96 @@
+//! Truncation pairs (PROTOCOLS.md, kind 3): a uniform `r` built from 64 shared random bits,
+//! with shares of `r`, of its top bit and of `(r mod 2^63) >> f`.
+//!
+//! Bit `j` is shared in `Z_{2^w}` with the smallest `w` every use needs: `r` weights it by
+//! `2^j` (needs `64 - j` bits), `(r mod 2^63) >> f` by `2^(j-f)` (needs `64 - j + f`), and the
+//! top bit is used alone (64 bits). The low bits could not be shared more cheaply without
+//! leaking: every bit of `r` must be uniform and unknown to both parties, or the opened
+//! `x + r` reveals low bits of `x`.
+
+use dyad_link::PartyId;
+use dyad_online::Z64;
+use dyad_online::randomness::TruncationPairs;
+use rand::RngExt;
+
+use super::Generator;
+use super::bits::{field_add, field_value};
+use crate::OfflineError;
+use crate::cot::{Field, Group};
+
+/// The width bit `j` is shared with, for truncation by `f`.
+fn width(j: u32, f: u32) -> u32 {
+    match j {
+        63 => 64,
+        j if j >= f => 64 - j + f,
+        j => 64 - j,
+    }
+}
+
+impl Generator {
+    /// This party's half of `n` truncation pairs for `f` fractional bits.
+    pub async fn truncation_pairs(
+        &mut self,
+        n: usize,
+        f: u32,
+    ) -> Result<TruncationPairs, OfflineError> {
+        let mine: Vec<u64> = (0..n).map(|_| self.rng.random()).collect();
+        let groups: Vec<Group> = (0..64)
+            .map(|j| Group {
+                count: n,
+                fields: vec![Field::Ring(width(j, f))],
+            })
+            .collect();
+        let shares = self
+            .cot_from_p0(
+                &groups,
+                |j, i, d| {
+                    d[0] = field_value(
+                        Field::Ring(width(j as u32, f)),
+                        1 - 2 * bit(mine[i], j) as i64,
+                    )
+                },
+                |j, i| bit(mine[i], j) == 1,
+            )
+            .await?;
+        let mut pairs = TruncationPairs {
+            f,
+            r: Default::default(),
+            r_msb: Default::default(),
+            r_low: Default::default(),
+        };
+        let (mut r, mut r_msb, mut r_low) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for (i, &bits) in mine.iter().enumerate() {
+            let share = |j: usize| -> u64 {
+                let field = Field::Ring(width(j as u32, f));
+                let cot = shares.get(j, i)[0];
+                match self.party {
+                    PartyId::P0 => field_add(field, bit(bits, j), cot),
+                    PartyId::P1 => cot,
+                }
+            };
+            let (mut whole, mut low) = (0u64, 0u64);
+            for j in 0..64 {
+                let s = share(j);
+                whole = whole.wrapping_add(s << j);
+                if j >= f as usize && j < 63 {
+                    low = low.wrapping_add(s << (j - f as usize));
+                }
+            }
+            r.push(Z64(whole));
+            r_msb.push(Z64(share(63)));
+            r_low.push(Z64(low));
+        }
+        pairs.r = r.into();
+        pairs.r_msb = r_msb.into();
+        pairs.r_low = r_low.into();
+        Ok(pairs)
+    }
+}
+
+fn bit(v: u64, j: usize) -> u64 {
+    (v >> j) & 1
+}
