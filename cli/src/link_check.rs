@@ -1,30 +1,15 @@
 //! `dyad link-check`: connect to the peer over the pinned link and measure it.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use dyad_link::{Identity, LinkConfig, PartyId, PeerPin, connect};
+
+use crate::link_args::LinkArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// This server: 0 (listens) or 1 (dials).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
-    party: u8,
-    /// Directory holding this party's `p<i>.cert.pem`/`p<i>.key.pem` and the peer's
-    /// `p<j>.cert.pem`.
-    #[arg(long)]
-    certs: PathBuf,
-    /// Party 0: the address to listen on for the peer.
-    #[arg(long, required_if_eq("party", "0"))]
-    listen: Option<SocketAddr>,
-    /// Party 1: the address of party 0.
-    #[arg(long, required_if_eq("party", "1"))]
-    peer: Option<SocketAddr>,
-    /// Seconds to wait for the peer.
-    #[arg(long, default_value_t = 60)]
-    timeout: u64,
+    #[command(flatten)]
+    link: LinkArgs,
     /// Megabytes each side sends in the throughput test.
     #[arg(long, default_value_t = 64)]
     megabytes: usize,
@@ -36,20 +21,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn check(args: Args) -> anyhow::Result<()> {
-    let party = PartyId::from_index(usize::from(args.party)).context("party is 0 or 1")?;
-    let addr = match party {
-        PartyId::P0 => args.listen,
-        PartyId::P1 => args.peer,
-    }
-    .context("party 0 needs --listen, party 1 needs --peer")?;
-    let config = LinkConfig {
-        party,
-        addr,
-        identity: Identity::load(&args.certs, party)?,
-        peer: PeerPin::load(&args.certs, party.peer())?,
-        timeout: Duration::from_secs(args.timeout),
-    };
-    let mut link = connect(config).await?;
+    let party = args.link.party();
+    let mut link = args.link.connect().await?;
     let mut channel = link.channel().await?;
 
     let mut rtts = Vec::with_capacity(100);

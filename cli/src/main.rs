@@ -1,7 +1,11 @@
 //! `dyad`: the one command for operators, data scientists and clients of a Dyad deployment.
 
 mod certs;
+mod link_args;
 mod link_check;
+mod metrics;
+mod offline;
+mod signals;
 mod store;
 
 use std::process::ExitCode;
@@ -27,11 +31,11 @@ enum Command {
     Store(store::Args),
     /// Print a stockpile's inventory: items, bytes and counts per stream.
     Inventory(store::InventoryArgs),
-    /// Run an offline worker that generates correlated randomness with the peer. Not
-    /// implemented yet.
-    Offline(Pending),
-    /// Print what a job will consume. Not implemented yet.
-    Plan(Pending),
+    /// Run an offline worker: with the peer's, generate correlated randomness into this
+    /// server's stockpile, following a plan, until SIGINT/SIGTERM.
+    Offline(offline::Args),
+    /// Print the offline plan for a job: what training or inference will consume.
+    Plan(offline::PlanArgs),
     /// Split a dataset into the two servers' shares. Not implemented yet.
     Share(Pending),
     /// Train a network on secret-shared data with the peer. Not implemented yet.
@@ -75,8 +79,8 @@ fn main() -> ExitCode {
         Command::LinkCheck(args) => link_check::run(args),
         Command::Store(args) => store::run(args),
         Command::Inventory(args) => store::inventory(args),
-        Command::Offline(_) => pending("offline"),
-        Command::Plan(_) => pending("plan"),
+        Command::Offline(args) => offline::run(args),
+        Command::Plan(args) => offline::plan(args),
         Command::Share(_) => pending("share"),
         Command::Train(_) => pending("train"),
         Command::TrainPlain(_) => pending("train-plain"),

@@ -66,31 +66,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             listener.local_addr()?,
             token_file.display()
         );
-        dyad_store::serve(config, listener, shutdown_signal())
+        dyad_store::serve(config, listener, crate::signals::shutdown_signal())
             .await
             .map_err(anyhow::Error::msg)?;
         println!("stockpile closed cleanly");
         Ok(())
     })
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return interrupt.await.unwrap_or(()),
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }
 
 #[derive(clap::Args)]

@@ -71,28 +71,63 @@ impl Field {
 /// `count` COTs whose correlations all have the given fields.
 #[derive(Debug, Clone)]
 pub struct Group {
-    /// How many COTs.
-    pub count: usize,
-    /// The fields of each correlation.
-    pub fields: Vec<Field>,
+    count: usize,
+    fields: Vec<Field>,
+    /// The field, when all are the same: the fast path.
+    uniform: Option<Field>,
 }
 
 impl Group {
+    /// `count` COTs with correlations of these fields.
+    pub fn new(count: usize, fields: Vec<Field>) -> Group {
+        let uniform = fields
+            .first()
+            .copied()
+            .filter(|f| fields.iter().all(|g| g == f));
+        Group {
+            count,
+            fields,
+            uniform,
+        }
+    }
+
+    /// How many COTs.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The fields of each correlation.
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
     fn correction_bits(&self) -> usize {
         self.count * self.fields.iter().map(|f| f.bits() as usize).sum::<usize>()
     }
 }
 
-/// Expands an OT key into field values: fixed-key AES (tweakable circular correlation robust
-/// hash) on the key with tweaks 0, 1, 2, ...; two 64-bit values per 128-bit output.
-fn expand(key: Block, fields: &[Field], scratch: &mut Vec<Block>, out: &mut [u64]) {
-    let blocks = fields.len().div_ceil(2);
+/// Expands an OT key into field values: `MMO(k XOR q) = pi(k XOR q) XOR k XOR q` for
+/// `q = 0, 1, 2, ...` with the fixed-key AES permutation `pi`, two 64-bit values per 128-bit
+/// output. The key is a secret random OT output and `q` a public counter, which is exactly
+/// what correlation robustness covers (one AES call per 128 bits).
+fn expand(key: Block, group: &Group, scratch: &mut Vec<Block>, out: &mut [u64]) {
+    let blocks = group.fields.len().div_ceil(2);
     scratch.clear();
-    scratch.resize(blocks, key);
-    FIXED_KEY_HASH.tccr_hash_slice_mut(scratch, |q| Block::from(q as u128));
-    for (q, (field, o)) in fields.iter().zip(out.iter_mut()).enumerate() {
-        let [lo, hi]: [u64; 2] = scratch[q / 2].into();
-        *o = field.reduce(if q % 2 == 0 { lo } else { hi });
+    scratch.extend((0..blocks).map(|q| key ^ Block::from(q as u128)));
+    FIXED_KEY_HASH.cr_hash_slice_mut(scratch);
+    let words: &[u64] = bytemuck::cast_slice(scratch);
+    match group.uniform {
+        Some(field @ Field::Ring(_)) => {
+            let mask = field.reduce(u64::MAX);
+            for (o, w) in out.iter_mut().zip(words) {
+                *o = w & mask;
+            }
+        }
+        _ => {
+            for ((o, w), field) in out.iter_mut().zip(words).zip(&group.fields) {
+                *o = field.reduce(*w);
+            }
+        }
     }
 }
 
@@ -171,14 +206,26 @@ impl CotSender {
             let f = group.fields.len();
             for i in 0..group.count {
                 let [k0, k1] = *key.next().expect("one key pair per COT");
-                expand(k0, &group.fields, &mut scratch, &mut s0[..f]);
-                expand(k1, &group.fields, &mut scratch, &mut s1[..f]);
+                expand(k0, group, &mut scratch, &mut s0[..f]);
+                expand(k1, group, &mut scratch, &mut s1[..f]);
                 delta(g, i, &mut d[..f]);
-                for (q, field) in group.fields.iter().enumerate() {
-                    let correction =
-                        field.add(field.add(s0[q], field.neg(s1[q])), field.reduce(d[q]));
-                    writer.push(correction, field.bits());
-                    out[q] = field.neg(s0[q]);
+                match group.uniform {
+                    Some(field @ Field::Ring(w)) => {
+                        let mask = field.reduce(u64::MAX);
+                        for q in 0..f {
+                            let correction = s0[q].wrapping_sub(s1[q]).wrapping_add(d[q]) & mask;
+                            writer.push(correction, w);
+                            out[q] = s0[q].wrapping_neg() & mask;
+                        }
+                    }
+                    _ => {
+                        for (q, field) in group.fields.iter().enumerate() {
+                            let correction =
+                                field.add(field.add(s0[q], field.neg(s1[q])), field.reduce(d[q]));
+                            writer.push(correction, field.bits());
+                            out[q] = field.neg(s0[q]);
+                        }
+                    }
                 }
                 share(g, i, &out[..f]);
             }
@@ -255,12 +302,26 @@ impl CotReceiver {
         for (g, group) in groups.iter().enumerate() {
             let f = group.fields.len();
             for i in 0..group.count {
-                expand(keys[at], &group.fields, &mut scratch, &mut s[..f]);
+                expand(keys[at], group, &mut scratch, &mut s[..f]);
                 let chosen = bool::from(choices[at]);
-                for (q, field) in group.fields.iter().enumerate() {
-                    let correction = reader.pop(field.bits()).expect("length checked above");
-                    if chosen {
-                        s[q] = field.add(s[q], correction);
+                match group.uniform {
+                    Some(field @ Field::Ring(w)) => {
+                        let mask = field.reduce(u64::MAX);
+                        for v in &mut s[..f] {
+                            let correction = reader.pop(w).expect("length checked above");
+                            if chosen {
+                                *v = v.wrapping_add(correction) & mask;
+                            }
+                        }
+                    }
+                    _ => {
+                        for (q, field) in group.fields.iter().enumerate() {
+                            let correction =
+                                reader.pop(field.bits()).expect("length checked above");
+                            if chosen {
+                                s[q] = field.add(s[q], correction);
+                            }
+                        }
                     }
                 }
                 share(g, i, &s[..f]);

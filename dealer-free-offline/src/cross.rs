@@ -18,20 +18,14 @@ fn chunk_entries(bits_per_entry: usize) -> usize {
 /// Ring entries: 64 groups, one per bit `t` of `y`, each element in `Z_{2^(64-t)}`.
 fn ring_groups(count: usize, m: usize) -> Vec<Group> {
     (0..64)
-        .map(|t| Group {
-            count,
-            fields: vec![Field::Ring(64 - t); m],
-        })
+        .map(|t| Group::new(count, vec![Field::Ring(64 - t); m]))
         .collect()
 }
 
 /// `Z_67` entries: 7 groups, one per bit of `y`.
 fn modp_groups(count: usize, m: usize) -> Vec<Group> {
     (0..7)
-        .map(|_| Group {
-            count,
-            fields: vec![Field::Modp; m],
-        })
+        .map(|_| Group::new(count, vec![Field::Modp; m]))
         .collect()
 }
 

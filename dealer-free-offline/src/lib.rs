@@ -8,6 +8,11 @@ pub mod cross;
 mod error;
 pub mod garble;
 pub mod generate;
+pub mod plan;
+mod produce;
+pub mod worker;
 
 pub use error::OfflineError;
 pub use generate::Generator;
+pub use plan::Plan;
+pub use produce::batch_items;

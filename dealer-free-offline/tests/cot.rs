@@ -30,20 +30,17 @@ async fn cot_shares_add_up_to_choice_times_delta_in_both_directions() {
         vec![Field::Modp; 3],
     ]
     .into_iter()
-    .map(|fields| Group {
-        count: rng.random_range(1..700),
-        fields,
-    })
+    .map(|fields| Group::new(rng.random_range(1..700), fields))
     .collect();
-    let total: usize = groups.iter().map(|g| g.count * g.fields.len()).sum();
+    let total: usize = groups.iter().map(|g| g.count() * g.fields().len()).sum();
     let deltas: Vec<u64> = (0..total).map(|_| rng.random()).collect();
     let choices: Vec<bool> = (0..total).map(|_| rng.random()).collect();
     let offset = |g: usize, i: usize| -> usize {
         groups[..g]
             .iter()
-            .map(|g| g.count * g.fields.len())
+            .map(|g| g.count() * g.fields().len())
             .sum::<usize>()
-            + i * groups[g].fields.len()
+            + i * groups[g].fields().len()
     };
 
     // P0 sends to P1 and, at the same time, P1 sends to P0 with the same inputs.
@@ -73,9 +70,9 @@ async fn cot_shares_add_up_to_choice_times_delta_in_both_directions() {
     }
     for (sender, receiver) in [(0, 1), (1, 0)] {
         for (g, group) in groups.iter().enumerate() {
-            for i in 0..group.count {
+            for i in 0..group.count() {
                 let c = u128::from(choices[offset(g, i)]);
-                for (q, field) in group.fields.iter().enumerate() {
+                for (q, field) in group.fields().iter().enumerate() {
                     let at = offset(g, i) + q;
                     let m = modulus(*field);
                     let sum =

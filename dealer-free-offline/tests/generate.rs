@@ -3,8 +3,8 @@
 
 use dyad_link::{PartyLink, loopback_pair};
 use dyad_offline::Generator;
-use dyad_online::randomness::items::BITS;
-use dyad_online::{Fp, Z64, ring};
+use dyad_online::Z64;
+use dyad_online::randomness::{Codec, Kind, relation};
 use rand::{RngExt, SeedableRng};
 
 async fn generators() -> ([Generator; 2], [PartyLink; 2]) {
@@ -84,11 +84,11 @@ async fn matrix_and_elementwise_triples_satisfy_z_equals_uv() {
             rng.random_range(1..20),
         );
         let (t0, t1) = both!(gens, |g| g.matrix_triple(m, n, k));
-        let (u, v) = (&t0.u + &t1.u, &t0.v + &t1.v);
-        assert_eq!(ring::matmul(&u, &v), &t0.z + &t1.z, "shape ({m}, {n}, {k})");
+        relation::check(Kind::MatrixTriple { m, n, k }, [&t0.encode(), &t1.encode()])
+            .expect("Z = U·V");
     }
     let (e0, e1) = both!(gens, |g| g.elementwise_triples(5000));
-    assert_eq!((&e0.u + &e1.u) * (&e0.v + &e1.v), &e0.z + &e1.z);
+    relation::check(Kind::ElementwiseTriple, [&e0.encode(), &e1.encode()]).expect("z = u·v");
     for (party, half) in [(0, &e0), (1, &e1)] {
         assert_ring_bits_balanced(&format!("P{party}'s z"), half.z.as_slice().expect("1-d"));
     }
@@ -99,28 +99,7 @@ async fn comparison_masks_are_consistent_in_every_share_kind() {
     let (mut gens, _links) = generators().await;
     let n = 3000;
     let (c0, c1) = both!(gens, |g| g.comparison_masks(n));
-    assert!(c0.beta.iter().all(|&b| b == 0), "P0 never holds beta");
-    for e in 0..n {
-        let r = c0.r[e] + c1.r[e];
-        let beta = c1.beta[e];
-        for j in 0..BITS {
-            let r_j = r.bit(j as u32);
-            assert_eq!(
-                c0.r_bits[[e, j]] + c1.r_bits[[e, j]],
-                Fp::from_bit(r_j),
-                "mask {e} bit {j}"
-            );
-            assert_eq!(
-                c0.beta_r_bits[[e, j]] + c1.beta_r_bits[[e, j]],
-                Fp::from_bit(r_j & beta)
-            );
-        }
-        assert_eq!(
-            c0.alpha[e] ^ c1.alpha[e],
-            Z64::wrap(c0.r[e], c1.r[e]),
-            "alpha of mask {e}"
-        );
-    }
+    relation::check(Kind::ComparisonMask, [&c0.encode(), &c1.encode()]).expect("consistent masks");
     // Each half alone: mod-67 shares spread over all of Z_67, bits balanced, r uniform.
     for (party, half) in [(0, &c0), (1, &c1)] {
         assert_uniform(
@@ -151,11 +130,8 @@ async fn truncation_pairs_match_their_mask() {
     let (mut gens, _links) = generators().await;
     for f in [16, 20, 30] {
         let (t0, t1) = both!(gens, |g| g.truncation_pairs(2000, f));
-        for e in 0..2000 {
-            let r = t0.r[e] + t1.r[e];
-            assert_eq!(t0.r_msb[e] + t1.r_msb[e], Z64::from_bit(r.msb()));
-            assert_eq!(t0.r_low[e] + t1.r_low[e], Z64((r.0 & (u64::MAX >> 1)) >> f));
-        }
+        relation::check(Kind::TruncationPair { f }, [&t0.encode(), &t1.encode()])
+            .expect("consistent pairs");
         for (party, half) in [(0, &t0), (1, &t1)] {
             assert_ring_bits_balanced(
                 &format!("P{party}'s r (f = {f})"),
@@ -171,7 +147,7 @@ async fn truncation_pairs_match_their_mask() {
 async fn dabits_agree_in_both_sharings() {
     let (mut gens, _links) = generators().await;
     let (d0, d1) = both!(gens, |g| g.dabits(5000));
-    assert_eq!((&d0.xor ^ &d1.xor).mapv(Z64::from_bit), &d0.ring + &d1.ring);
+    relation::check(Kind::DaBit, [&d0.encode(), &d1.encode()]).expect("consistent daBits");
     for (party, half) in [(0, &d0), (1, &d1)] {
         assert_uniform(
             &format!("P{party}'s XOR shares"),
@@ -195,20 +171,11 @@ async fn modp_triples_and_scaled_triples_satisfy_their_relations() {
     let (mut gens, _links) = generators().await;
     let n = 5000;
     let (p0, p1) = both!(gens, |g| g.modp_triples(n));
-    for e in 0..n {
-        assert_eq!((p0.a[e] + p1.a[e]) * (p0.b[e] + p1.b[e]), p0.c[e] + p1.c[e]);
-    }
+    relation::check(Kind::ModpTriple, [&p0.encode(), &p1.encode()]).expect("c = a·b");
     let (q0, q1) = both!(gens, |g| g.scaled_modp_triples(n));
-    let mut ms = Vec::new();
-    for e in 0..n {
-        let (a, b, m) = (q0.a[e] + q1.a[e], q0.b[e] + q1.b[e], q0.m[e] + q1.m[e]);
-        assert_ne!(m, Fp::ZERO, "M must be nonzero");
-        assert_eq!(q0.ma[e] + q1.ma[e], m * a);
-        assert_eq!(q0.mb[e] + q1.mb[e], m * b);
-        assert_eq!(q0.mab[e] + q1.mab[e], m * a * b);
-        ms.push(m.value() as usize - 1);
-    }
-    assert_uniform("M over Z_67*", ms.into_iter(), 66);
+    relation::check(Kind::ScaledModpTriple, [&q0.encode(), &q1.encode()]).expect("scaled triples");
+    let ms = (0..n).map(|e| (q0.m[e] + q1.m[e]).value() as usize - 1);
+    assert_uniform("M over Z_67*", ms, 66);
     for (party, half) in [(0, &q0), (1, &q1)] {
         for (name, col) in [("m", &half.m), ("mab", &half.mab), ("c", &half.a)] {
             assert_uniform(

@@ -170,17 +170,43 @@ async fn dial(config: LinkConfig) -> Result<PartyLink, LinkError> {
         .map_err(|e| endpoint(&e))?
         .start()
         .map_err(|e| endpoint(&e))?;
-    let connect = Connect::new(config.addr).with_server_name(server_name(config.party.peer()));
+    // Nobody answering (P0 not up yet) looks like a handshake that never completes: try
+    // again until the timeout. A TLS failure is final.
     let timeout = config.timeout;
-    let connection = tokio::time::timeout(timeout, client.connect(connect))
-        .await
-        .map_err(|_| LinkError::Timeout(timeout))?
-        .map_err(|e| LinkError::PeerRejected {
-            addr: config.addr,
-            detail: e.to_string(),
-        })?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let connection = loop {
+        let connect = Connect::new(config.addr).with_server_name(server_name(config.party.peer()));
+        match tokio::time::timeout_at(deadline, client.connect(connect)).await {
+            Err(_) => return Err(LinkError::Timeout(timeout)),
+            Ok(Ok(connection)) => break connection,
+            Ok(Err(e)) if unanswered(&e) => {
+                tracing::debug!("no answer from {} yet ({e}); trying again", config.addr);
+                tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + RETRY)).await;
+            }
+            Ok(Err(e)) => {
+                return Err(LinkError::PeerRejected {
+                    addr: config.addr,
+                    detail: e.to_string(),
+                });
+            }
+        }
+    };
     let addr = config.addr;
     PartyLink::establish(config, addr, connection, Box::new(client)).await
+}
+
+/// How long a dialler waits between attempts while the peer does not answer.
+const RETRY: Duration = Duration::from_millis(500);
+
+/// Whether a failed connect means nobody answered, rather than a refusal.
+fn unanswered(e: &s2n_quic::connection::Error) -> bool {
+    use s2n_quic::connection::Error;
+    matches!(
+        e,
+        Error::MaxHandshakeDurationExceeded { .. }
+            | Error::IdleTimerExpired { .. }
+            | Error::NoValidPath { .. }
+    )
 }
 
 fn io(addr: SocketAddr) -> Result<s2n_quic::provider::io::Default, LinkError> {

@@ -10,8 +10,10 @@
 //! - [`reference`]: the same functions in plaintext fixed point, which the protocols must match.
 //! - [`sharing`]: splitting secrets into shares and reconstructing them.
 
+pub mod cost;
 pub mod fixed;
 pub mod fp;
+pub mod model;
 pub mod protocols;
 pub mod randomness;
 pub mod reference;

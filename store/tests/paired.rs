@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dyad_link::{PartyId, PartyLink, loopback_pair};
-use dyad_online::fp::Fp;
 use dyad_online::randomness::fixture::{self, Fixture};
-use dyad_online::randomness::items::BITS;
 use dyad_online::randomness::*;
-use dyad_online::{Config, Party, Z64, protocols, reference, ring, sharing};
+use dyad_online::{Config, Party, Z64, protocols, reference, sharing};
 use dyad_store::{Budget, StockpileRandomness, StoreClient, StoreConfig, serve};
 use ndarray::Array1;
 
@@ -157,8 +155,9 @@ async fn runtimes(stores: &Stores) -> ([StockpileRandomness; 2], [PartyLink; 2])
     )
 }
 
-macro_rules! take_both {
-    ($sources:expr, |$s:ident| $call:expr) => {{
+/// Takes one batch at both parties and checks its halves satisfy the kind's relation.
+macro_rules! check_both {
+    ($sources:expr, $kind:expr, |$s:ident| $call:expr) => {{
         let [s0, s1] = &mut $sources;
         let (a, b) = tokio::join!(
             async {
@@ -175,7 +174,8 @@ macro_rules! take_both {
             a.tags, b.tags,
             "both parties hold the halves of the same items"
         );
-        (a.items, b.items)
+        assert_eq!(a.tags.kind, $kind);
+        relation::check($kind, [&a.items.encode(), &b.items.encode()]).expect("relation holds");
     }};
 }
 
@@ -184,60 +184,19 @@ async fn taken_halves_reconstruct_to_correlated_randomness() {
     let stores = start_stores().await;
     Stocker::new(&stores).await.stock(300).await;
     let (mut sources, _links) = runtimes(&stores).await;
-
-    let (m0, m1) = take_both!(sources, |s| s.matrix_triple(4, 5, 3));
-    let (u, v, z) = (&m0.u + &m1.u, &m0.v + &m1.v, &m0.z + &m1.z);
-    assert_eq!(ring::matmul(&u, &v), z);
-
+    check_both!(sources, Kind::MatrixTriple { m: 4, n: 5, k: 3 }, |s| s
+        .matrix_triple(4, 5, 3));
     for _ in 0..3 {
-        let (e0, e1) = take_both!(sources, |s| s.elementwise_triples(50));
-        assert_eq!((&e0.u + &e1.u) * (&e0.v + &e1.v), &e0.z + &e1.z);
+        check_both!(sources, Kind::ElementwiseTriple, |s| s
+            .elementwise_triples(50));
     }
-
-    let (c0, c1) = take_both!(sources, |s| s.comparison_masks(120));
-    for e in 0..120 {
-        let r = c0.r[e] + c1.r[e];
-        let beta = c0.beta[e] ^ c1.beta[e];
-        assert_eq!(c0.beta[e], 0, "P0 never holds beta");
-        for j in 0..BITS {
-            assert_eq!(
-                c0.r_bits[[e, j]] + c1.r_bits[[e, j]],
-                Fp::from_bit(r.bit(j as u32))
-            );
-            assert_eq!(
-                c0.beta_r_bits[[e, j]] + c1.beta_r_bits[[e, j]],
-                Fp::from_bit(r.bit(j as u32) & beta)
-            );
-        }
-        assert_eq!(c0.alpha[e] ^ c1.alpha[e], Z64::wrap(c0.r[e], c1.r[e]));
-    }
-
-    let (t0, t1) = take_both!(sources, |s| s.truncation_pairs(100, 16));
-    for e in 0..100 {
-        let r = t0.r[e] + t1.r[e];
-        assert_eq!(t0.r_msb[e] + t1.r_msb[e], Z64::from_bit(r.msb()));
-        assert_eq!(
-            t0.r_low[e] + t1.r_low[e],
-            Z64((r.0 & (u64::MAX >> 1)) >> 16)
-        );
-    }
-
-    let (d0, d1) = take_both!(sources, |s| s.dabits(100));
-    assert_eq!((&d0.xor ^ &d1.xor).mapv(Z64::from_bit), &d0.ring + &d1.ring);
-
-    let (p0, p1) = take_both!(sources, |s| s.modp_triples(5000));
-    for e in 0..5000 {
-        assert_eq!((p0.a[e] + p1.a[e]) * (p0.b[e] + p1.b[e]), p0.c[e] + p1.c[e]);
-    }
-
-    let (q0, q1) = take_both!(sources, |s| s.scaled_modp_triples(100));
-    for e in 0..100 {
-        let (a, b, m) = (q0.a[e] + q1.a[e], q0.b[e] + q1.b[e], q0.m[e] + q1.m[e]);
-        assert_ne!(m, Fp::ZERO);
-        assert_eq!(q0.ma[e] + q1.ma[e], m * a);
-        assert_eq!(q0.mb[e] + q1.mb[e], m * b);
-        assert_eq!(q0.mab[e] + q1.mab[e], m * a * b);
-    }
+    check_both!(sources, Kind::ComparisonMask, |s| s.comparison_masks(120));
+    check_both!(sources, Kind::TruncationPair { f: 16 }, |s| s
+        .truncation_pairs(100, 16));
+    check_both!(sources, Kind::DaBit, |s| s.dabits(100));
+    check_both!(sources, Kind::ModpTriple, |s| s.modp_triples(5000));
+    check_both!(sources, Kind::ScaledModpTriple, |s| s
+        .scaled_modp_triples(100));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

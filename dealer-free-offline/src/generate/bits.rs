@@ -54,9 +54,9 @@ impl Generator {
         let mut total = 0;
         for g in groups {
             offsets.push(total);
-            total += g.count * g.fields.len();
+            total += g.count() * g.fields().len();
         }
-        let widths: Vec<usize> = groups.iter().map(|g| g.fields.len()).collect();
+        let widths: Vec<usize> = groups.iter().map(|g| g.fields().len()).collect();
         let mut values = vec![0u64; total];
         let mut store = |g: usize, i: usize, s: &[u64]| {
             let at = offsets[g] + i * widths[g];

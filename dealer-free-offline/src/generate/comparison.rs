@@ -41,16 +41,10 @@ impl Generator {
             .collect();
         let bit = |i: usize, j: usize| (mine[i] >> j) & 1;
         let mut groups: Vec<Group> = (0..BITS)
-            .map(|j| Group {
-                count: n,
-                fields: vec![Field::Modp, Field::Ring(64 - j as u32)],
-            })
+            .map(|j| Group::new(n, vec![Field::Modp, Field::Ring(64 - j as u32)]))
             .collect();
         for _ in [BETA_S, BETA_C] {
-            groups.push(Group {
-                count: n * BITS,
-                fields: vec![Field::Modp],
-            });
+            groups.push(Group::new(n * BITS, vec![Field::Modp]));
         }
         let shares = self
             .cot_from_p0(

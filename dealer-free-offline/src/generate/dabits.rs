@@ -17,10 +17,7 @@ impl Generator {
     pub async fn dabits(&mut self, n: usize) -> Result<DaBits, OfflineError> {
         let mine: Vec<bool> = (0..n).map(|_| self.rng.random()).collect();
         let field = Field::Ring(64);
-        let groups = [Group {
-            count: n,
-            fields: vec![field],
-        }];
+        let groups = [Group::new(n, vec![field])];
         let shares = self
             .cot_from_p0(
                 &groups,

@@ -35,10 +35,7 @@ impl Generator {
     ) -> Result<TruncationPairs, OfflineError> {
         let mine: Vec<u64> = (0..n).map(|_| self.rng.random()).collect();
         let groups: Vec<Group> = (0..64)
-            .map(|j| Group {
-                count: n,
-                fields: vec![Field::Ring(width(j, f))],
-            })
+            .map(|j| Group::new(n, vec![Field::Ring(width(j, f))]))
             .collect();
         let shares = self
             .cot_from_p0(

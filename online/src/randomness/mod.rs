@@ -10,6 +10,7 @@ pub mod codec;
 #[cfg(any(test, feature = "test-fixture"))]
 pub mod fixture;
 pub mod items;
+pub mod relation;
 mod tags;
 mod use_once;
 

@@ -3,6 +3,7 @@
 
 mod arithmetic;
 mod comparison;
+mod costs;
 mod nonlinear;
 mod pooling;
 mod randomness_use;

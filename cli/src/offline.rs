@@ -1,0 +1,145 @@
+//! `dyad offline` and `dyad plan`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use dyad_offline::Plan;
+use dyad_offline::worker::{Progress, Worker, WorkerConfig};
+use dyad_online::FixedPoint;
+use dyad_online::model::Network;
+use dyad_online::protocols::CheckZeroVariant;
+use dyad_store::StoreClient;
+use dyad_store::auth::read_token;
+
+use crate::link_args::LinkArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    link: LinkArgs,
+    /// This party's stockpile.
+    #[arg(long)]
+    store: String,
+    /// The stockpile's token file (default: `token` next to its data, as `dyad store` made it).
+    #[arg(long)]
+    store_token: PathBuf,
+    /// The plan: items of each stream to keep in stock (see `dyad plan`).
+    #[arg(long)]
+    plan: PathBuf,
+    /// This worker pair's lane; several pairs feeding the same stockpiles need distinct lanes.
+    #[arg(long, default_value_t = 0)]
+    lane: u32,
+    /// Serve progress as Prometheus metrics on this address.
+    #[arg(long)]
+    metrics: Option<SocketAddr>,
+    /// Milliseconds to wait before looking again when nothing is needed or a store is full.
+    #[arg(long, default_value_t = 1000)]
+    idle_ms: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.plan)
+        .with_context(|| format!("cannot read the plan {}", args.plan.display()))?;
+    let plan = Plan::parse(&text).map_err(anyhow::Error::msg)?;
+    let token = read_token(&args.store_token).map_err(anyhow::Error::msg)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let store = StoreClient::connect(&args.store, &token)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let mut link = args.link.connect().await?;
+        let progress = Arc::new(Progress::default());
+        if let Some(addr) = args.metrics {
+            let p = progress.clone();
+            let at = crate::metrics::serve(addr, Arc::new(move || p.prometheus())).await?;
+            eprintln!("metrics on http://{at}/metrics");
+        }
+        let config = WorkerConfig {
+            lane: args.lane,
+            plan,
+            idle: Duration::from_millis(args.idle_ms),
+        };
+        let mut worker = Worker::start(&mut link, store, config, progress).await?;
+        eprintln!(
+            "offline worker {} (lane {}) paired with {}; generating",
+            args.link.party(),
+            args.lane,
+            link.peer_addr()
+        );
+        worker.run(crate::signals::stop_flag()).await?;
+        drop(worker);
+        link.close().await?;
+        eprintln!("offline worker stopped cleanly");
+        Ok(())
+    })
+}
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// `net-a` .. `net-d`, or a model description file.
+    #[arg(long)]
+    model: String,
+    /// Training batch size (a power of two).
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Training iterations to stock for.
+    #[arg(long, default_value_t = 0)]
+    iterations: u64,
+    /// Single-example inferences to stock for.
+    #[arg(long, default_value_t = 0)]
+    inferences: u64,
+    /// The learning rate is 2^-lr_shift (paper §7.4: 7 for Network-A, 5 for the others).
+    #[arg(long)]
+    lr_shift: Option<u32>,
+    /// CheckZero variant of the comparison.
+    #[arg(long, default_value = "product")]
+    checkzero: CheckZeroVariant,
+    /// Fixed-point fractional bits.
+    #[arg(long, default_value_t = 16)]
+    f: u32,
+}
+
+/// A network by name or from a description file.
+pub fn load_network(model: &str) -> anyhow::Result<Network> {
+    if let Some(net) = Network::by_name(model) {
+        return Ok(net);
+    }
+    let text = std::fs::read_to_string(model).with_context(|| {
+        format!(
+            "{model} is neither one of {:?} nor a readable model file",
+            Network::NAMES
+        )
+    })?;
+    Network::parse(model, &text).map_err(anyhow::Error::msg)
+}
+
+pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
+    let network = load_network(&args.model)?;
+    let lr_shift = args
+        .lr_shift
+        .unwrap_or(if network.name == "net-a" { 7 } else { 5 });
+    let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
+    let plan = Plan::for_network(
+        &network,
+        args.batch,
+        args.iterations,
+        args.inferences,
+        lr_shift,
+        fixed,
+        args.checkzero,
+    )
+    .map_err(anyhow::Error::msg)?;
+    print!("{plan}");
+    println!(
+        "# {} training iterations (batch {}, lr 2^-{lr_shift}) and {} inferences of {}: {:.1} MiB per party",
+        args.iterations,
+        args.batch,
+        args.inferences,
+        network.name,
+        plan.bytes() as f64 / (1u64 << 20) as f64
+    );
+    Ok(())
+}

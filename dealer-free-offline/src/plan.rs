@@ -1,0 +1,127 @@
+//! Offline plans: how many items of each stream to keep in stock.
+//!
+//! A plan file has one `stream target` pair per line (`#` starts a comment), for example
+//!
+//! ```text
+//! comparison-mask              270336
+//! matrix-triple/128x784x128    4
+//! ```
+//!
+//! Both workers of a pair must run the same plan; they compare plans when they connect.
+
+use std::collections::BTreeMap;
+
+use dyad_online::FixedPoint;
+use dyad_online::cost::Demand;
+use dyad_online::model::Network;
+use dyad_online::protocols::CheckZeroVariant;
+use dyad_online::randomness::Kind;
+
+/// Target stock per stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan(pub BTreeMap<Kind, u64>);
+
+impl Plan {
+    /// Reads the text format.
+    pub fn parse(text: &str) -> Result<Plan, String> {
+        let mut targets = BTreeMap::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let bad = |what: String| format!("plan line {}: {what}", number + 1);
+            let mut words = line.split_whitespace();
+            let (Some(stream), Some(target), None) = (words.next(), words.next(), words.next())
+            else {
+                return Err(bad(format!("expected `stream target`, got {line:?}")));
+            };
+            let kind: Kind = stream.parse().map_err(bad)?;
+            let target: u64 = target
+                .parse()
+                .ok()
+                .filter(|&t| t > 0)
+                .ok_or_else(|| bad(format!("{target:?} is not a positive count")))?;
+            if targets.insert(kind, target).is_some() {
+                return Err(bad(format!("{stream} appears twice")));
+            }
+        }
+        if targets.is_empty() {
+            return Err("the plan names no stream".into());
+        }
+        Ok(Plan(targets))
+    }
+
+    /// Stock for `iterations` training steps and `inferences` single-example inferences of
+    /// `network`.
+    pub fn for_network(
+        network: &Network,
+        batch: usize,
+        iterations: u64,
+        inferences: u64,
+        lr_shift: u32,
+        fixed: FixedPoint,
+        variant: CheckZeroVariant,
+    ) -> Result<Plan, String> {
+        let mut demand = Demand::default();
+        if iterations > 0 {
+            demand += network.training_demand(batch, lr_shift, fixed, variant)? * iterations;
+        }
+        if inferences > 0 {
+            demand += network.inference_demand(1, fixed, variant)? * inferences;
+        }
+        if demand.0.is_empty() {
+            return Err("a plan needs some iterations or inferences".into());
+        }
+        Ok(Plan(demand.0))
+    }
+
+    /// Bytes of records one party stores when the plan is met.
+    pub fn bytes(&self) -> u64 {
+        Demand(self.0.clone()).bytes()
+    }
+}
+
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "# dyad offline plan: items of each stream to keep in stock"
+        )?;
+        for (kind, target) in &self.0 {
+            writeln!(f, "{:<32} {target}", kind.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_round_trip_and_bad_ones_are_explained() {
+        let net = Network::by_name("net-a").expect("known");
+        let plan = Plan::for_network(
+            &net,
+            128,
+            3,
+            10,
+            7,
+            FixedPoint::default(),
+            CheckZeroVariant::Product,
+        )
+        .expect("plan");
+        assert_eq!(Plan::parse(&plan.to_string()), Ok(plan));
+        for (text, words) in [
+            ("", "no stream"),
+            ("dabit", "expected `stream target`"),
+            ("dabit 0", "positive count"),
+            ("dabit 5\ndabit 6", "appears twice"),
+            ("sprockets 5", "unknown kind"),
+        ] {
+            let err = Plan::parse(text).expect_err(text);
+            assert!(err.contains(words), "{text:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Producing one batch of a stream's items as store records.
+
+use dyad_online::randomness::{Codec, Kind};
+
+use crate::{Generator, OfflineError};
+
+/// How many items of `kind` one batch holds: about four million OTs' worth of work, a few
+/// seconds, so that a batch is a modest loss if a worker dies and progress shows often.
+pub fn batch_items(kind: Kind) -> u64 {
+    match kind {
+        Kind::MatrixTriple { .. } => 1,
+        Kind::ElementwiseTriple => 1 << 15,
+        Kind::ComparisonMask => 1 << 14,
+        Kind::TruncationPair { .. } => 1 << 16,
+        Kind::DaBit => 1 << 20,
+        Kind::ModpTriple => 1 << 18,
+        Kind::ScaledModpTriple => 1 << 16,
+    }
+}
+
+impl Generator {
+    /// This party's records of `count` fresh items of `kind`.
+    pub async fn produce(&mut self, kind: Kind, count: usize) -> Result<Vec<u8>, OfflineError> {
+        Ok(match kind {
+            Kind::MatrixTriple { m, n, k } => {
+                let mut records = Vec::with_capacity(count * kind.item_bytes());
+                for _ in 0..count {
+                    records.extend(self.matrix_triple(m, n, k).await?.encode());
+                }
+                records
+            }
+            Kind::ElementwiseTriple => self.elementwise_triples(count).await?.encode(),
+            Kind::ComparisonMask => self.comparison_masks(count).await?.encode(),
+            Kind::TruncationPair { f } => self.truncation_pairs(count, f).await?.encode(),
+            Kind::DaBit => self.dabits(count).await?.encode(),
+            Kind::ModpTriple => self.modp_triples(count).await?.encode(),
+            Kind::ScaledModpTriple => self.scaled_modp_triples(count).await?.encode(),
+        })
+    }
+}

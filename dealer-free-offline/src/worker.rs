@@ -1,0 +1,539 @@
+//! The offline worker: one process per server, paired with the peer's, generating the plan's
+//! streams into the two stockpiles until told to stop.
+//!
+//! P0 leads. Each round it picks the stream whose stock is lowest relative to the plan
+//! (`available / target`) and tells P1 which items to make (`stream`, `first`, `count`); both
+//! generate their halves together, put them into their own stockpiles under the same tags, and
+//! P1 reports whether its stockpile wants a pause. When either stockpile is above its
+//! high-water mark, or every stream is stocked, the pair waits.
+//!
+//! At start the two workers compare plans (they must match) and bring each lane in line: if a
+//! crash left one stockpile with a batch the other lacks, that batch is unpairable, so the
+//! stockpile that has it discards it and both continue after it. Tags are never reused.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dyad_link::{Channel, LinkError, PartyId, PartyLink};
+use dyad_online::randomness::Kind;
+use dyad_store::StoreClient;
+use tokio::sync::watch;
+
+use crate::{Generator, OfflineError, Plan, batch_items};
+
+/// Why a worker stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The party link failed.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// Generating failed.
+    #[error(transparent)]
+    Offline(#[from] OfflineError),
+    /// The two workers run different plans or lanes.
+    #[error("the peer's worker disagrees: {0}")]
+    Disagreement(String),
+    /// This party's stockpile refused or failed.
+    #[error("the stockpile at {addr}: {detail}")]
+    Store {
+        /// Its address.
+        addr: String,
+        /// What happened.
+        detail: String,
+    },
+    /// The peer sent something this worker cannot read.
+    #[error("the peer's worker sent a malformed message: {0}")]
+    Peer(String),
+}
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// This pair's lane: its own numbering of every stream (distinct per pair).
+    pub lane: u32,
+    /// What to keep in stock.
+    pub plan: Plan,
+    /// How long to wait before looking again when nothing is needed or a store is full.
+    pub idle: Duration,
+}
+
+/// What a worker has produced, per stream: for logs and the metrics endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct StreamProgress {
+    /// Items generated and stored.
+    pub items: u64,
+    /// Record bytes stored (this party's half).
+    pub bytes: u64,
+    /// Time spent generating and storing them.
+    pub seconds: f64,
+    /// Items available in this party's stockpile at the last look.
+    pub stock: u64,
+    /// The plan's target.
+    pub target: u64,
+}
+
+/// Progress of a worker, shared with whoever reports it.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Per stream.
+    pub streams: Mutex<BTreeMap<String, StreamProgress>>,
+}
+
+impl Progress {
+    /// The Prometheus text exposition of the progress.
+    pub fn prometheus(&self) -> String {
+        let streams = self.streams.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut out = String::new();
+        for (name, help) in [
+            ("dyad_offline_items_total", "Items generated and stored"),
+            (
+                "dyad_offline_bytes_total",
+                "Record bytes stored by this party",
+            ),
+            (
+                "dyad_offline_seconds_total",
+                "Seconds spent generating and storing",
+            ),
+            (
+                "dyad_offline_stock",
+                "Items available in this party's stockpile",
+            ),
+            ("dyad_offline_target", "Items the plan keeps in stock"),
+        ] {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {}\n",
+                if name.ends_with("_total") {
+                    "counter"
+                } else {
+                    "gauge"
+                }
+            ));
+            for (stream, p) in &streams {
+                let value = match name {
+                    "dyad_offline_items_total" => p.items as f64,
+                    "dyad_offline_bytes_total" => p.bytes as f64,
+                    "dyad_offline_seconds_total" => p.seconds,
+                    "dyad_offline_stock" => p.stock as f64,
+                    _ => p.target as f64,
+                };
+                out.push_str(&format!("{name}{{stream=\"{stream}\"}} {value}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// P0's word for the next round.
+#[derive(Debug, PartialEq, Eq)]
+enum Decision {
+    Generate {
+        stream: String,
+        first: u64,
+        count: u64,
+    },
+    Wait {
+        millis: u32,
+    },
+    Stop,
+}
+
+/// P1's word after a round.
+#[derive(Debug, PartialEq, Eq)]
+struct Report {
+    pause: bool,
+    stopping: bool,
+}
+
+impl Report {
+    fn encode(&self) -> Vec<u8> {
+        vec![u8::from(self.pause), u8::from(self.stopping)]
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Report> {
+        match bytes {
+            [pause @ (0 | 1), stopping @ (0 | 1)] => Some(Report {
+                pause: *pause == 1,
+                stopping: *stopping == 1,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl Decision {
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Decision::Generate {
+                stream,
+                first,
+                count,
+            } => {
+                let mut out = vec![0];
+                out.extend_from_slice(&first.to_le_bytes());
+                out.extend_from_slice(&count.to_le_bytes());
+                out.extend_from_slice(stream.as_bytes());
+                out
+            }
+            Decision::Wait { millis } => {
+                let mut out = vec![1];
+                out.extend_from_slice(&millis.to_le_bytes());
+                out
+            }
+            Decision::Stop => vec![2],
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Decision> {
+        match bytes.split_first()? {
+            (0, rest) if rest.len() > 16 => Some(Decision::Generate {
+                first: u64::from_le_bytes(rest[..8].try_into().ok()?),
+                count: u64::from_le_bytes(rest[8..16].try_into().ok()?),
+                stream: String::from_utf8(rest[16..].to_vec()).ok()?,
+            }),
+            (1, rest) if rest.len() == 4 => Some(Decision::Wait {
+                millis: u32::from_le_bytes(rest.try_into().ok()?),
+            }),
+            (2, []) => Some(Decision::Stop),
+            _ => None,
+        }
+    }
+}
+
+/// One pair's worker at one party.
+pub struct Worker {
+    party: PartyId,
+    control: Channel,
+    generator: Generator,
+    store: StoreClient,
+    config: WorkerConfig,
+    /// Each plan stream's next item in this lane.
+    next: BTreeMap<Kind, u64>,
+    progress: Arc<Progress>,
+}
+
+fn store_error(store: &StoreClient, status: tonic::Status) -> WorkerError {
+    WorkerError::Store {
+        addr: store.addr().to_owned(),
+        detail: status.message().to_owned(),
+    }
+}
+
+impl Worker {
+    /// Connects the worker to its peer over `link` and to its stockpile; checks that both run
+    /// the same plan and lane, and brings every lane of the plan in line.
+    pub async fn start(
+        link: &mut PartyLink,
+        mut store: StoreClient,
+        config: WorkerConfig,
+        progress: Arc<Progress>,
+    ) -> Result<Worker, WorkerError> {
+        let party = link.party();
+        let mut control = link.channel().await?;
+        let mut hello = config.lane.to_le_bytes().to_vec();
+        hello.extend_from_slice(config.plan.to_string().as_bytes());
+        let theirs = control.exchange(&hello).await?;
+        if theirs != hello {
+            return Err(WorkerError::Disagreement(describe_difference(
+                &hello, &theirs,
+            )));
+        }
+        let inventory = store
+            .inventory()
+            .await
+            .map_err(|s| store_error(&store, s))?;
+        if inventory.party as usize != party.index() {
+            return Err(WorkerError::Store {
+                addr: store.addr().to_owned(),
+                detail: format!(
+                    "it is P{}'s stockpile; this worker is {party}",
+                    inventory.party
+                ),
+            });
+        }
+        let generator = Generator::new(link).await?;
+        let mut worker = Worker {
+            party,
+            control,
+            generator,
+            store,
+            config,
+            next: BTreeMap::new(),
+            progress,
+        };
+        worker.align_lanes().await?;
+        Ok(worker)
+    }
+
+    /// Exchanges every plan stream's `next` with the peer and aligns the lanes.
+    async fn align_lanes(&mut self) -> Result<(), WorkerError> {
+        let lane = self.config.lane;
+        let mut mine = Vec::new();
+        for kind in self.config.plan.0.keys() {
+            let status = self
+                .store
+                .lane_status(&kind.to_string(), lane)
+                .await
+                .map_err(|s| store_error(&self.store, s))?;
+            mine.push(status.next);
+        }
+        let bytes: Vec<u8> = mine.iter().flat_map(|n| n.to_le_bytes()).collect();
+        let theirs = self.control.exchange(&bytes).await?;
+        if theirs.len() != bytes.len() {
+            return Err(WorkerError::Peer("lane positions of another plan".into()));
+        }
+        let kinds: Vec<Kind> = self.config.plan.0.keys().copied().collect();
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let peer = u64::from_le_bytes(theirs[i * 8..(i + 1) * 8].try_into().expect("8 bytes"));
+            let (low, high) = (mine[i].min(peer), mine[i].max(peer));
+            if low != high {
+                let reply = self
+                    .store
+                    .align(&kind.to_string(), lane, low, high)
+                    .await
+                    .map_err(|s| store_error(&self.store, s))?;
+                tracing::warn!(
+                    "{kind} lane {lane}: the stockpiles disagreed after a crash (items {low}..{high} \
+                     at one of them only); discarded {} here, both continue at {high}",
+                    reply.discarded
+                );
+            }
+            self.next.insert(kind, high);
+        }
+        Ok(())
+    }
+
+    /// Runs until `stop` turns true (at either party), then ends the round in progress and
+    /// returns.
+    pub async fn run(&mut self, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
+        match self.party {
+            PartyId::P0 => self.lead(stop).await,
+            PartyId::P1 => self.follow(stop).await,
+        }
+    }
+
+    async fn lead(&mut self, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
+        let mut peer_pause = false;
+        loop {
+            let decision = if *stop.borrow() {
+                Decision::Stop
+            } else {
+                self.decide(peer_pause).await?
+            };
+            self.control.send(&decision.encode()).await?;
+            match decision {
+                Decision::Stop => return Ok(()),
+                Decision::Wait { millis } => {
+                    tokio::time::sleep(Duration::from_millis(u64::from(millis))).await;
+                }
+                Decision::Generate {
+                    stream,
+                    first,
+                    count,
+                } => {
+                    self.round(&stream, first, count).await?;
+                }
+            }
+            let bytes = self.control.recv().await?;
+            let report = Report::decode(&bytes)
+                .ok_or_else(|| WorkerError::Peer("an unreadable report".into()))?;
+            peer_pause = report.pause;
+            if report.stopping {
+                self.control.send(&Decision::Stop.encode()).await?;
+                return Ok(());
+            }
+        }
+    }
+
+    async fn follow(&mut self, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
+        loop {
+            let bytes = self.control.recv().await?;
+            let decision = Decision::decode(&bytes)
+                .ok_or_else(|| WorkerError::Peer("an unreadable decision".into()))?;
+            let pause = match decision {
+                Decision::Stop => return Ok(()),
+                Decision::Wait { millis } => {
+                    tokio::time::sleep(Duration::from_millis(u64::from(millis))).await;
+                    self.above_high_water().await?
+                }
+                Decision::Generate {
+                    stream,
+                    first,
+                    count,
+                } => self.round(&stream, first, count).await?,
+            };
+            let report = Report {
+                pause,
+                stopping: *stop.borrow(),
+            };
+            self.control.send(&report.encode()).await?;
+        }
+    }
+
+    async fn above_high_water(&mut self) -> Result<bool, WorkerError> {
+        let inventory = self
+            .store
+            .inventory()
+            .await
+            .map_err(|s| store_error(&self.store, s))?;
+        Ok(inventory.stored_bytes >= inventory.high_water_bytes)
+    }
+
+    /// P0: the next round, from its stockpile's inventory and the peer's pause flag.
+    async fn decide(&mut self, peer_pause: bool) -> Result<Decision, WorkerError> {
+        let idle = Decision::Wait {
+            millis: self.config.idle.as_millis().min(u128::from(u32::MAX)) as u32,
+        };
+        let inventory = self
+            .store
+            .inventory()
+            .await
+            .map_err(|s| store_error(&self.store, s))?;
+        let available: BTreeMap<&str, u64> = inventory
+            .streams
+            .iter()
+            .map(|s| (s.stream.as_str(), s.available))
+            .collect();
+        {
+            let mut progress = self
+                .progress
+                .streams
+                .lock()
+                .map_err(|_| WorkerError::Peer("poisoned".into()))?;
+            for (kind, target) in &self.config.plan.0 {
+                let entry = progress.entry(kind.to_string()).or_default();
+                entry.stock = available
+                    .get(kind.to_string().as_str())
+                    .copied()
+                    .unwrap_or(0);
+                entry.target = *target;
+            }
+        }
+        if peer_pause || inventory.stored_bytes >= inventory.high_water_bytes {
+            return Ok(idle);
+        }
+        let lowest = self
+            .config
+            .plan
+            .0
+            .iter()
+            .map(|(kind, target)| {
+                let have = available
+                    .get(kind.to_string().as_str())
+                    .copied()
+                    .unwrap_or(0);
+                (
+                    have as f64 / *target as f64,
+                    *kind,
+                    target.saturating_sub(have),
+                )
+            })
+            .filter(|(ratio, _, _)| *ratio < 1.0)
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        Ok(match lowest {
+            None => idle,
+            Some((_, kind, missing)) => Decision::Generate {
+                stream: kind.to_string(),
+                first: self.next[&kind],
+                count: missing.clamp(1, batch_items(kind)),
+            },
+        })
+    }
+
+    /// Both parties: generate `count` items of `stream` numbered from `first` and store them.
+    /// Returns whether this party's stockpile wants a pause.
+    async fn round(&mut self, stream: &str, first: u64, count: u64) -> Result<bool, WorkerError> {
+        let kind: Kind = stream.parse().map_err(WorkerError::Peer)?;
+        let expected = self.next.get(&kind).copied();
+        if expected != Some(first) {
+            return Err(WorkerError::Disagreement(format!(
+                "P0 numbers the next {stream} batch from {first}, this worker expected {expected:?}"
+            )));
+        }
+        let started = Instant::now();
+        let records = Bytes::from(self.generator.produce(kind, count as usize).await?);
+        let bytes = records.len() as u64;
+        let reply = self.put(stream, first, records).await?;
+        self.next.insert(kind, first + count);
+        let seconds = started.elapsed().as_secs_f64();
+        if let Ok(mut progress) = self.progress.streams.lock() {
+            let entry = progress.entry(stream.to_owned()).or_default();
+            entry.items += count;
+            entry.bytes += bytes;
+            entry.seconds += seconds;
+            entry.stock += count;
+            tracing::info!(
+                "{stream}: +{count} items in {seconds:.2} s ({:.0} items/s, {:.1} MB/s); stock {} of {}",
+                count as f64 / seconds,
+                bytes as f64 / seconds / 1e6,
+                entry.stock,
+                entry.target
+            );
+        }
+        Ok(reply.pause)
+    }
+
+    /// Puts a batch, retrying while the stockpile is unreachable or full: the peer has (or
+    /// will have) the other half under the same tags, so this half must land.
+    async fn put(
+        &mut self,
+        stream: &str,
+        first: u64,
+        records: Bytes,
+    ) -> Result<dyad_proto::stockpile::PutReply, WorkerError> {
+        let mut delay = Duration::from_millis(200);
+        for attempt in 0.. {
+            match self
+                .store
+                .put(stream, self.config.lane, first, records.clone())
+                .await
+            {
+                Ok(reply) => return Ok(reply),
+                Err(status)
+                    if attempt < 30
+                        && matches!(
+                            status.code(),
+                            tonic::Code::Unavailable
+                                | tonic::Code::ResourceExhausted
+                                | tonic::Code::Unknown
+                        ) =>
+                {
+                    tracing::warn!(
+                        "{stream}: the stockpile did not take the batch ({}); retrying in {delay:?}",
+                        status.message()
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+                Err(status) => return Err(store_error(&self.store, status)),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+}
+
+/// What differs between two hellos (lane, then the plan text).
+fn describe_difference(mine: &[u8], theirs: &[u8]) -> String {
+    let lane = |h: &[u8]| {
+        h.get(..4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+    };
+    if lane(mine) != lane(theirs) {
+        return format!(
+            "this worker is on lane {:?}, the peer on lane {:?}",
+            lane(mine),
+            lane(theirs)
+        );
+    }
+    let text = |h: &[u8]| String::from_utf8_lossy(h.get(4..).unwrap_or_default()).into_owned();
+    let (a, b) = (text(mine), text(theirs));
+    let first = a
+        .lines()
+        .zip(b.lines())
+        .find(|(x, y)| x != y)
+        .map(|(x, y)| format!("this plan has `{}`, the peer's `{}`", x.trim(), y.trim()))
+        .unwrap_or_else(|| "the plans have different numbers of streams".into());
+    format!("the plans differ: {first}")
+}

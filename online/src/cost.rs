@@ -1,0 +1,153 @@
+//! What each protocol consumes: correlated randomness per kind, as a function of its inputs'
+//! sizes. Offline plans are built from these, so every function here is checked against the
+//! protocol it describes (tests run both and compare).
+
+use std::collections::BTreeMap;
+use std::ops::{Add, AddAssign, Mul};
+
+use crate::FixedPoint;
+use crate::protocols::{CheckZeroVariant, ExpSegments, NewtonReciprocal};
+use crate::randomness::Kind;
+
+/// Items needed, per kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Demand(pub BTreeMap<Kind, u64>);
+
+impl Demand {
+    /// `count` items of `kind`.
+    pub fn of(kind: Kind, count: u64) -> Demand {
+        let mut d = Demand::default();
+        if count > 0 {
+            d.0.insert(kind, count);
+        }
+        d
+    }
+
+    /// Bytes of the records, per party.
+    pub fn bytes(&self) -> u64 {
+        self.0.iter().map(|(k, n)| k.item_bytes() as u64 * n).sum()
+    }
+}
+
+impl AddAssign for Demand {
+    fn add_assign(&mut self, other: Demand) {
+        for (kind, n) in other.0 {
+            *self.0.entry(kind).or_insert(0) += n;
+        }
+    }
+}
+
+impl Add for Demand {
+    type Output = Demand;
+    fn add(mut self, other: Demand) -> Demand {
+        self += other;
+        self
+    }
+}
+
+impl Mul<u64> for Demand {
+    type Output = Demand;
+    fn mul(mut self, times: u64) -> Demand {
+        for n in self.0.values_mut() {
+            *n *= times;
+        }
+        self
+    }
+}
+
+/// [`crate::protocols::mul`] on `n` elements.
+pub fn mul(n: usize) -> Demand {
+    Demand::of(Kind::ElementwiseTriple, n as u64)
+}
+
+/// [`crate::protocols::truncate`] of `n` elements by `f` bits.
+pub fn truncate(n: usize, f: u32) -> Demand {
+    Demand::of(Kind::TruncationPair { f }, n as u64)
+}
+
+/// [`crate::protocols::mul_fixed`].
+pub fn mul_fixed(n: usize, f: u32) -> Demand {
+    mul(n) + truncate(n, f)
+}
+
+/// [`crate::protocols::matmul`] of `m x n` by `n x k`.
+pub fn matmul(m: usize, n: usize, k: usize) -> Demand {
+    Demand::of(Kind::MatrixTriple { m, n, k }, 1)
+}
+
+/// [`crate::protocols::matmul_fixed`].
+pub fn matmul_fixed(m: usize, n: usize, k: usize, f: u32) -> Demand {
+    matmul(m, n, k) + truncate(m * k, f)
+}
+
+/// [`crate::protocols::msb`] (and [`crate::protocols::drelu`]) of `n` elements.
+pub fn msb(n: usize, variant: CheckZeroVariant) -> Demand {
+    let n = n as u64;
+    let checkzero = match variant {
+        // 32 + 16 + 8 + 4 + 2 plain products, then the scaled root.
+        CheckZeroVariant::Product => {
+            Demand::of(Kind::ModpTriple, 62 * n) + Demand::of(Kind::ScaledModpTriple, n)
+        }
+        CheckZeroVariant::Paper => Demand::of(Kind::ModpTriple, 32 * n),
+    };
+    Demand::of(Kind::ComparisonMask, n) + checkzero
+}
+
+/// [`crate::protocols::b2a`] of `n` bits.
+pub fn b2a(n: usize) -> Demand {
+    Demand::of(Kind::DaBit, n as u64)
+}
+
+/// [`crate::protocols::drelu_ring`] (and [`crate::protocols::ge`]) of `n` elements.
+pub fn drelu_ring(n: usize, variant: CheckZeroVariant) -> Demand {
+    msb(n, variant) + b2a(n)
+}
+
+/// [`crate::protocols::relu`] of `n` elements.
+pub fn relu(n: usize, variant: CheckZeroVariant) -> Demand {
+    drelu_ring(n, variant) + mul(n)
+}
+
+/// [`crate::protocols::maxpool2x2`] over `windows` 2x2 windows.
+pub fn maxpool2x2(windows: usize, variant: CheckZeroVariant) -> Demand {
+    drelu_ring(2 * windows, variant)
+        + mul(2 * windows)
+        + drelu_ring(windows, variant)
+        + mul(3 * windows)
+}
+
+/// [`crate::protocols::max_rows`] of a `rows x cols` matrix.
+pub fn max_rows(rows: usize, cols: usize, variant: CheckZeroVariant) -> Demand {
+    let mut demand = Demand::default();
+    let mut width = cols;
+    while width > 1 {
+        let pairs = width / 2;
+        demand += drelu_ring(rows * pairs, variant) + mul(rows * pairs);
+        width = pairs + width % 2;
+    }
+    demand
+}
+
+/// [`crate::protocols::exp`] of `n` elements.
+pub fn exp(n: usize, fixed: FixedPoint, variant: CheckZeroVariant) -> Demand {
+    let segments = ExpSegments::new(fixed).breakpoints.len();
+    drelu_ring(segments * n, variant) + mul_fixed(n, fixed.f)
+}
+
+/// [`crate::protocols::reciprocal`] of `n` elements in `[1, max]`.
+pub fn reciprocal(n: usize, max: f64, fixed: FixedPoint) -> Demand {
+    let steps = NewtonReciprocal::for_range(max, fixed).iterations as usize;
+    match steps {
+        0 => Demand::default(),
+        // The first step scales by the public guess: truncations only.
+        _ => truncate(2 * n, fixed.f) + mul_fixed(2 * n, fixed.f) * (steps as u64 - 1),
+    }
+}
+
+/// [`crate::protocols::softmax`] (and the cross-entropy gradient) of `rows x cols`.
+pub fn softmax(rows: usize, cols: usize, fixed: FixedPoint, variant: CheckZeroVariant) -> Demand {
+    max_rows(rows, cols, variant)
+        + exp(rows * cols, fixed, variant)
+        + reciprocal(rows, cols as f64, fixed)
+        + mul_fixed(rows * cols, fixed.f)
+}

@@ -1,0 +1,526 @@
+//! Network descriptions: Networks A–D of the paper (§7.2), a text format for other
+//! feed-forward networks, and what training or inference consumes.
+//!
+//! The text format has one layer per line after an `input C H W` line (`#` starts a comment):
+//!
+//! ```text
+//! input 1 28 28
+//! conv 16 5            # out-channels, kernel; optional stride=S padding=P
+//! relu
+//! maxpool              # 2x2, stride 2
+//! flatten
+//! dense 100            # outputs
+//! relu
+//! ```
+//!
+//! A training step is: the forward pass (each dense or convolution layer a fixed-point matrix
+//! product, convolutions by im2col), softmax with the cross-entropy gradient on the output,
+//! and the backward pass: per layer with weights, `dW = X^T·delta` truncated by
+//! `f + lr_shift + log2(batch)` (the SGD step with learning rate `2^-lr_shift`, averaged over
+//! the batch), the bias step truncated by `lr_shift + log2(batch)`, and `delta·W^T` for the
+//! layer below when one has weights.
+
+use std::fmt;
+
+use crate::FixedPoint;
+use crate::cost::{self, Demand};
+use crate::protocols::CheckZeroVariant;
+
+/// A tensor shape per example: channels, height, width (a vector is `n x 1 x 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Channels.
+    pub channels: usize,
+    /// Height.
+    pub height: usize,
+    /// Width.
+    pub width: usize,
+}
+
+impl Shape {
+    /// Elements per example.
+    pub fn size(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    fn vector(n: usize) -> Shape {
+        Shape {
+            channels: n,
+            height: 1,
+            width: 1,
+        }
+    }
+}
+
+/// A layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// Fully connected, to `outputs` units (input flattened first).
+    Dense {
+        /// Output units.
+        outputs: usize,
+    },
+    /// 2-D convolution with square kernels.
+    Conv {
+        /// Output channels.
+        channels: usize,
+        /// Kernel size.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+        /// Zero padding on each side.
+        padding: usize,
+    },
+    /// ReLU.
+    Relu,
+    /// 2x2 max pooling, stride 2.
+    MaxPool,
+    /// Reshape to a vector.
+    Flatten,
+}
+
+/// A feed-forward network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    /// Its name.
+    pub name: String,
+    /// The shape of one example.
+    pub input: Shape,
+    /// The layers, input to output.
+    pub layers: Vec<Layer>,
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "# {}", self.name)?;
+        writeln!(
+            f,
+            "input {} {} {}",
+            self.input.channels, self.input.height, self.input.width
+        )?;
+        for layer in &self.layers {
+            match layer {
+                Layer::Dense { outputs } => writeln!(f, "dense {outputs}")?,
+                Layer::Conv {
+                    channels,
+                    kernel,
+                    stride,
+                    padding,
+                } => writeln!(
+                    f,
+                    "conv {channels} {kernel} stride={stride} padding={padding}"
+                )?,
+                Layer::Relu => writeln!(f, "relu")?,
+                Layer::MaxPool => writeln!(f, "maxpool")?,
+                Layer::Flatten => writeln!(f, "flatten")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+const MNIST: Shape = Shape {
+    channels: 1,
+    height: 28,
+    width: 28,
+};
+
+fn conv(channels: usize, kernel: usize) -> Layer {
+    Layer::Conv {
+        channels,
+        kernel,
+        stride: 1,
+        padding: 0,
+    }
+}
+
+impl Network {
+    /// The names [`Network::by_name`] knows.
+    pub const NAMES: [&'static str; 4] = ["net-a", "net-b", "net-c", "net-d"];
+
+    /// Networks A–D of §7.2. The paper puts a ReLU after every layer, the last included,
+    /// before the softmax; so does this.
+    pub fn by_name(name: &str) -> Option<Network> {
+        use Layer::*;
+        let layers = match name {
+            // SecureML's 3-layer DNN.
+            "net-a" => vec![
+                Flatten,
+                Dense { outputs: 128 },
+                Relu,
+                Dense { outputs: 128 },
+                Relu,
+                Dense { outputs: 10 },
+                Relu,
+            ],
+            // MiniONN's CNN: 28 -> 24 -> 12 -> 8 -> 4; 16·4·4 = 256 inputs to the first dense.
+            "net-b" => vec![
+                conv(16, 5),
+                Relu,
+                MaxPool,
+                conv(16, 5),
+                Relu,
+                MaxPool,
+                Flatten,
+                Dense { outputs: 100 },
+                Relu,
+                Dense { outputs: 10 },
+                Relu,
+            ],
+            // LeNet: 50·4·4 = 800 inputs to the first dense.
+            "net-c" => vec![
+                conv(20, 5),
+                Relu,
+                MaxPool,
+                conv(50, 5),
+                Relu,
+                MaxPool,
+                Flatten,
+                Dense { outputs: 500 },
+                Relu,
+                Dense { outputs: 10 },
+                Relu,
+            ],
+            // Chameleon's CNN: stride 2 with padding 2 gives 5·14·14 = 980 inputs.
+            "net-d" => vec![
+                Conv {
+                    channels: 5,
+                    kernel: 5,
+                    stride: 2,
+                    padding: 2,
+                },
+                Relu,
+                Flatten,
+                Dense { outputs: 100 },
+                Relu,
+                Dense { outputs: 10 },
+                Relu,
+            ],
+            _ => return None,
+        };
+        Some(Network {
+            name: name.to_owned(),
+            input: MNIST,
+            layers,
+        })
+    }
+
+    /// Reads the text format (see the module documentation).
+    pub fn parse(name: &str, text: &str) -> Result<Network, String> {
+        let mut input = None;
+        let mut layers = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let bad = |what: &str| format!("line {}: {what}: {line:?}", number + 1);
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let num = |s: &str| {
+                s.parse::<usize>()
+                    .ok()
+                    .filter(|&v| v > 0)
+                    .ok_or_else(|| bad("expected a positive number"))
+            };
+            match words[0] {
+                "input" if words.len() == 4 && input.is_none() => {
+                    input = Some(Shape {
+                        channels: num(words[1])?,
+                        height: num(words[2])?,
+                        width: num(words[3])?,
+                    });
+                }
+                _ if input.is_none() => return Err(bad("the first line must be `input C H W`")),
+                "dense" if words.len() == 2 => layers.push(Layer::Dense {
+                    outputs: num(words[1])?,
+                }),
+                "conv" if words.len() >= 3 => {
+                    let (mut stride, mut padding) = (1, 0);
+                    for option in &words[3..] {
+                        match option.split_once('=') {
+                            Some(("stride", v)) => stride = num(v)?,
+                            Some(("padding", v)) => {
+                                padding = v.parse().map_err(|_| bad("bad padding"))?
+                            }
+                            _ => return Err(bad("unknown conv option")),
+                        }
+                    }
+                    layers.push(Layer::Conv {
+                        channels: num(words[1])?,
+                        kernel: num(words[2])?,
+                        stride,
+                        padding,
+                    });
+                }
+                "relu" if words.len() == 1 => layers.push(Layer::Relu),
+                "maxpool" if words.len() == 1 => layers.push(Layer::MaxPool),
+                "flatten" if words.len() == 1 => layers.push(Layer::Flatten),
+                _ => return Err(bad("unknown layer")),
+            }
+        }
+        let input = input.ok_or("the description has no `input C H W` line")?;
+        let network = Network {
+            name: name.to_owned(),
+            input,
+            layers,
+        };
+        network.shapes()?;
+        Ok(network)
+    }
+
+    /// The shape after each layer; fails if a layer does not fit its input.
+    pub fn shapes(&self) -> Result<Vec<Shape>, String> {
+        let mut shape = self.input;
+        let mut out = Vec::with_capacity(self.layers.len());
+        for (i, layer) in self.layers.iter().enumerate() {
+            shape = match *layer {
+                Layer::Dense { outputs } => Shape::vector(outputs),
+                Layer::Conv {
+                    channels,
+                    kernel,
+                    stride,
+                    padding,
+                } => {
+                    let (h, w) = (shape.height + 2 * padding, shape.width + 2 * padding);
+                    if kernel > h || kernel > w {
+                        return Err(format!(
+                            "layer {}: a {kernel}x{kernel} kernel does not fit {h}x{w}",
+                            i + 1
+                        ));
+                    }
+                    Shape {
+                        channels,
+                        height: (h - kernel) / stride + 1,
+                        width: (w - kernel) / stride + 1,
+                    }
+                }
+                Layer::MaxPool => {
+                    if !shape.height.is_multiple_of(2) || !shape.width.is_multiple_of(2) {
+                        return Err(format!(
+                            "layer {}: 2x2 pooling needs even sizes, got {}x{}",
+                            i + 1,
+                            shape.height,
+                            shape.width
+                        ));
+                    }
+                    Shape {
+                        height: shape.height / 2,
+                        width: shape.width / 2,
+                        ..shape
+                    }
+                }
+                Layer::Relu => shape,
+                Layer::Flatten => Shape::vector(shape.size()),
+            };
+            out.push(shape);
+        }
+        if out.last().is_none_or(|s| s.height != 1 || s.width != 1) {
+            return Err("the network must end in a vector of class scores".into());
+        }
+        Ok(out)
+    }
+
+    /// Classes: the size of the output.
+    pub fn classes(&self) -> usize {
+        self.shapes()
+            .ok()
+            .and_then(|s| s.last().map(Shape::size))
+            .unwrap_or(0)
+    }
+
+    /// What the forward pass over `batch` examples consumes.
+    pub fn inference_demand(
+        &self,
+        batch: usize,
+        fixed: FixedPoint,
+        variant: CheckZeroVariant,
+    ) -> Result<Demand, String> {
+        let shapes = self.shapes()?;
+        let mut demand = Demand::default();
+        let mut shape = self.input;
+        for (layer, &out) in self.layers.iter().zip(&shapes) {
+            demand += forward(*layer, shape, out, batch, fixed, variant);
+            shape = out;
+        }
+        Ok(demand)
+    }
+
+    /// What one training step on a batch of `batch` examples consumes, with learning rate
+    /// `2^-lr_shift`. `batch` must be a power of two (the average is a shift).
+    pub fn training_demand(
+        &self,
+        batch: usize,
+        lr_shift: u32,
+        fixed: FixedPoint,
+        variant: CheckZeroVariant,
+    ) -> Result<Demand, String> {
+        if !batch.is_power_of_two() {
+            return Err(format!(
+                "the batch size must be a power of two, got {batch}"
+            ));
+        }
+        let shapes = self.shapes()?;
+        let mut demand = self.inference_demand(batch, fixed, variant)?;
+        demand += cost::softmax(batch, self.classes(), fixed, variant);
+        let step = lr_shift + batch.trailing_zeros();
+        let inputs: Vec<Shape> = std::iter::once(self.input)
+            .chain(shapes.iter().copied())
+            .collect();
+        for (i, layer) in self.layers.iter().enumerate().rev() {
+            let (shape, out) = (inputs[i], shapes[i]);
+            // The gradient must go on below only if a layer with weights is there.
+            let below = self.layers[..i]
+                .iter()
+                .any(|l| matches!(l, Layer::Dense { .. } | Layer::Conv { .. }));
+            demand += backward(*layer, shape, out, batch, fixed, step, below);
+        }
+        Ok(demand)
+    }
+}
+
+/// The matrix product a layer with weights computes: (rows, inner, columns) for the batch.
+fn product(
+    layer: Layer,
+    input: Shape,
+    output: Shape,
+    batch: usize,
+) -> Option<(usize, usize, usize)> {
+    match layer {
+        Layer::Dense { outputs } => Some((batch, input.size(), outputs)),
+        Layer::Conv {
+            channels, kernel, ..
+        } => Some((
+            batch * output.height * output.width,
+            input.channels * kernel * kernel,
+            channels,
+        )),
+        _ => None,
+    }
+}
+
+fn forward(
+    layer: Layer,
+    input: Shape,
+    output: Shape,
+    batch: usize,
+    fixed: FixedPoint,
+    variant: CheckZeroVariant,
+) -> Demand {
+    if let Some((m, n, k)) = product(layer, input, output, batch) {
+        return cost::matmul_fixed(m, n, k, fixed.f);
+    }
+    match layer {
+        Layer::Relu => cost::relu(batch * input.size(), variant),
+        Layer::MaxPool => cost::maxpool2x2(batch * output.size(), variant),
+        _ => Demand::default(),
+    }
+}
+
+fn backward(
+    layer: Layer,
+    input: Shape,
+    output: Shape,
+    batch: usize,
+    fixed: FixedPoint,
+    step: u32,
+    below: bool,
+) -> Demand {
+    if let Some((m, n, k)) = product(layer, input, output, batch) {
+        let mut demand =
+            cost::matmul(n, m, k) + cost::truncate(n * k, fixed.f + step) + cost::truncate(k, step);
+        if below {
+            demand += cost::matmul_fixed(m, k, n, fixed.f);
+        }
+        return demand;
+    }
+    match layer {
+        Layer::Relu => cost::mul(batch * input.size()),
+        Layer::MaxPool => cost::mul(batch * input.size()),
+        _ => Demand::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_papers_networks_have_the_papers_shapes() {
+        let size = |name: &str, layer: usize| {
+            Network::by_name(name)
+                .expect("known")
+                .shapes()
+                .expect("fits")[layer]
+                .size()
+        };
+        assert_eq!(size("net-b", 5), 256);
+        assert_eq!(size("net-c", 5), 800);
+        assert_eq!(size("net-d", 1), 980);
+        for name in Network::NAMES {
+            let net = Network::by_name(name).expect("known");
+            assert_eq!(net.classes(), 10);
+            assert_eq!(
+                Network::parse(name, &net.to_string()),
+                Ok(net),
+                "{name} round-trips"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_descriptions_are_explained() {
+        for (text, words) in [
+            ("dense 10", "input C H W"),
+            ("input 1 28 28\nconv 4 30", "does not fit"),
+            ("input 1 5 5\nmaxpool\nflatten\ndense 2", "even sizes"),
+            ("input 1 28 28\nsoftmax", "unknown layer"),
+            ("input 1 28 28\nconv 4 3 dilation=2", "unknown conv option"),
+            ("input 1 28 28\nrelu", "class scores"),
+        ] {
+            let err = Network::parse("x", text).expect_err(text);
+            assert!(err.contains(words), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn network_a_training_takes_its_matrix_triples() {
+        let net = Network::by_name("net-a").expect("known");
+        let d = net
+            .training_demand(128, 7, FixedPoint::default(), CheckZeroVariant::Product)
+            .expect("ok");
+        use crate::randomness::Kind::*;
+        assert_eq!(
+            d.0[&MatrixTriple {
+                m: 128,
+                n: 784,
+                k: 128
+            }],
+            1
+        );
+        assert_eq!(
+            d.0[&MatrixTriple {
+                m: 784,
+                n: 128,
+                k: 128
+            }],
+            1,
+            "dW of the first layer"
+        );
+        assert!(
+            !d.0.contains_key(&MatrixTriple {
+                m: 128,
+                n: 128,
+                k: 784
+            }),
+            "no gradient below the first layer"
+        );
+        assert_eq!(
+            d.0[&TruncationPair { f: 30 }],
+            784 * 128 + 128 * 128 + 128 * 10
+        );
+        assert!(
+            net.training_demand(100, 7, FixedPoint::default(), CheckZeroVariant::Product)
+                .is_err()
+        );
+    }
+}

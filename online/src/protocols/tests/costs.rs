@@ -1,0 +1,163 @@
+//! Every cost function in `crate::cost` against what its protocol actually takes.
+
+use std::sync::{Arc, Mutex};
+
+use ndarray::{Array1, Array4};
+
+use super::*;
+use crate::cost::{self, Demand};
+use crate::protocols::{self, CheckZeroVariant};
+use crate::randomness::fixture::{self, Fixture};
+use crate::randomness::*;
+use crate::testing::pair_with;
+
+/// The fixture, recording how many items of each kind it hands out.
+struct Counting {
+    inner: Fixture,
+    taken: Arc<Mutex<Demand>>,
+}
+
+impl Counting {
+    fn record<T>(&self, batch: &Batch<T>) {
+        *self.taken.lock().expect("lock") += Demand::of(batch.tags.kind, batch.tags.count());
+    }
+}
+
+macro_rules! counted {
+    ($self:ident, $call:expr) => {{
+        let batch = $call.await?;
+        $self.record(&batch);
+        Ok(batch)
+    }};
+}
+
+impl Randomness for Counting {
+    async fn matrix_triple(
+        &mut self,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<Batch<MatrixTriple>, RandomnessError> {
+        counted!(self, self.inner.matrix_triple(m, n, k))
+    }
+    async fn elementwise_triples(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ElementwiseTriples>, RandomnessError> {
+        counted!(self, self.inner.elementwise_triples(n))
+    }
+    async fn comparison_masks(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
+        counted!(self, self.inner.comparison_masks(n))
+    }
+    async fn truncation_pairs(
+        &mut self,
+        n: usize,
+        f: u32,
+    ) -> Result<Batch<TruncationPairs>, RandomnessError> {
+        counted!(self, self.inner.truncation_pairs(n, f))
+    }
+    async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
+        counted!(self, self.inner.dabits(n))
+    }
+    async fn modp_triples(&mut self, n: usize) -> Result<Batch<ModpTriples>, RandomnessError> {
+        counted!(self, self.inner.modp_triples(n))
+    }
+    async fn scaled_modp_triples(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
+        counted!(self, self.inner.scaled_modp_triples(n))
+    }
+}
+
+/// Runs `$call` at both parties and returns what P0 took.
+macro_rules! taken_by {
+    ($variant:expr, |$p:ident, $i:ident| $call:expr) => {{
+        let taken = Arc::new(Mutex::new(Demand::default()));
+        let [f0, f1] = fixture::pair(9);
+        let sources = [
+            Counting {
+                inner: f0,
+                taken: taken.clone(),
+            },
+            Counting {
+                inner: f1,
+                taken: Arc::new(Mutex::new(Demand::default())),
+            },
+        ];
+        let config = Config {
+            checkzero: $variant,
+            ..Config::default()
+        };
+        let mut pair = pair_with([config; 2], sources).await.expect("parties");
+        let [p0, p1] = &mut pair.parties;
+        let run = async |$p: &mut crate::Party<Counting>, $i: usize| $call.await.map(|_| ());
+        let (a, b) = tokio::join!(run(p0, 0), run(p1, 1));
+        a.expect("P0");
+        b.expect("P1");
+        let demand = taken.lock().expect("lock").clone();
+        demand
+    }};
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_cost_function_matches_its_protocol() {
+    let fixed = FixedPoint::default();
+    let f = fixed.f;
+    let mut rng = rng(60);
+    let v = share(&uniform(37, 4.0, &mut rng), &mut rng);
+    let m = share(
+        &uniform(7 * 10, 4.0, &mut rng)
+            .into_shape_with_order((7, 10))
+            .expect("shape"),
+        &mut rng,
+    );
+    let w = share(
+        &uniform(10 * 3, 4.0, &mut rng)
+            .into_shape_with_order((10, 3))
+            .expect("shape"),
+        &mut rng,
+    );
+    let img = share(&Array4::from_elem((2, 3, 4, 6), Z64::ZERO), &mut rng);
+    let s = share(
+        &Array1::from_elem(5, fixed.encode(3.0).expect("ok")),
+        &mut rng,
+    );
+    for variant in [CheckZeroVariant::Product, CheckZeroVariant::Paper] {
+        assert_eq!(
+            taken_by!(variant, |p, i| protocols::mul_fixed(p, &v[i], &v[i])),
+            cost::mul_fixed(37, f)
+        );
+        assert_eq!(
+            taken_by!(variant, |p, i| protocols::matmul_fixed(p, &m[i], &w[i])),
+            cost::matmul_fixed(7, 10, 3, f)
+        );
+        assert_eq!(
+            taken_by!(variant, |p, i| protocols::relu(p, &v[i])),
+            cost::relu(37, variant)
+        );
+        assert_eq!(
+            taken_by!(variant, |p, i| protocols::maxpool2x2(p, &img[i])),
+            cost::maxpool2x2(2 * 3 * 2 * 3, variant)
+        );
+        assert_eq!(
+            taken_by!(variant, |p, i| protocols::max_rows(p, &m[i])),
+            cost::max_rows(7, 10, variant)
+        );
+        assert_eq!(
+            taken_by!(variant, |p, i| protocols::exp(p, &v[i])),
+            cost::exp(37, fixed, variant)
+        );
+        assert_eq!(
+            taken_by!(variant, |p, i| protocols::reciprocal(p, &s[i], 10.0)),
+            cost::reciprocal(5, 10.0, fixed)
+        );
+        assert_eq!(
+            taken_by!(variant, |p, i| protocols::softmax(p, &m[i])),
+            cost::softmax(7, 10, fixed, variant)
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! Checking correlated randomness in the clear: reconstruct both halves of each item and test
+//! the relation its kind promises. Reconstructing reveals the secrets, so this is for tests
+//! and for audits of stockpiles one operator holds both of (a local demo), never for a real
+//! deployment, where the halves belong to different parties.
+
+use super::items::BITS;
+use super::*;
+use crate::{Fp, Z64, ring};
+
+/// Checks every item of `kind` in the two parties' records (same tags, same order).
+pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
+    if halves[0].len() != halves[1].len() {
+        return Err(format!(
+            "the halves hold {} and {} bytes",
+            halves[0].len(),
+            halves[1].len()
+        ));
+    }
+    let item = kind.item_bytes();
+    match kind {
+        Kind::MatrixTriple { .. } => {
+            for (i, (a, b)) in halves[0]
+                .chunks(item)
+                .zip(halves[1].chunks(item))
+                .enumerate()
+            {
+                let [t0, t1] = [
+                    MatrixTriple::decode(kind, a)?,
+                    MatrixTriple::decode(kind, b)?,
+                ];
+                let (u, v) = (&t0.u + &t1.u, &t0.v + &t1.v);
+                if ring::matmul(&u, &v) != &t0.z + &t1.z {
+                    return Err(format!("{kind} item {i}: Z != U·V"));
+                }
+            }
+            Ok(())
+        }
+        Kind::ElementwiseTriple => {
+            let [t0, t1] = decode_both::<ElementwiseTriples>(kind, halves)?;
+            first_bad(
+                (0..t0.u.len())
+                    .map(|e| (t0.u[e] + t1.u[e]) * (t0.v[e] + t1.v[e]) == t0.z[e] + t1.z[e]),
+                kind,
+                "z != u·v",
+            )
+        }
+        Kind::ComparisonMask => {
+            let [c0, c1] = decode_both::<ComparisonMasks>(kind, halves)?;
+            first_bad(
+                (0..c0.r.len()).map(|e| {
+                    let r = c0.r[e] + c1.r[e];
+                    let beta = c0.beta[e] ^ c1.beta[e];
+                    c0.beta[e] == 0
+                        && Z64::wrap(c0.r[e], c1.r[e]) == c0.alpha[e] ^ c1.alpha[e]
+                        && (0..BITS).all(|j| {
+                            let r_j = r.bit(j as u32);
+                            c0.r_bits[[e, j]] + c1.r_bits[[e, j]] == Fp::from_bit(r_j)
+                                && c0.beta_r_bits[[e, j]] + c1.beta_r_bits[[e, j]]
+                                    == Fp::from_bit(r_j & beta)
+                        })
+                }),
+                kind,
+                "bits, flip bit or alpha inconsistent with r",
+            )
+        }
+        Kind::TruncationPair { f } => {
+            let [t0, t1] = decode_both::<TruncationPairs>(kind, halves)?;
+            first_bad(
+                (0..t0.r.len()).map(|e| {
+                    let r = t0.r[e] + t1.r[e];
+                    t0.r_msb[e] + t1.r_msb[e] == Z64::from_bit(r.msb())
+                        && t0.r_low[e] + t1.r_low[e] == Z64((r.0 & (u64::MAX >> 1)) >> f)
+                }),
+                kind,
+                "top bit or low part inconsistent with r",
+            )
+        }
+        Kind::DaBit => {
+            let [d0, d1] = decode_both::<DaBits>(kind, halves)?;
+            first_bad(
+                (0..d0.xor.len())
+                    .map(|e| Z64::from_bit(d0.xor[e] ^ d1.xor[e]) == d0.ring[e] + d1.ring[e]),
+                kind,
+                "XOR and ring bits differ",
+            )
+        }
+        Kind::ModpTriple => {
+            let [t0, t1] = decode_both::<ModpTriples>(kind, halves)?;
+            first_bad(
+                (0..t0.a.len())
+                    .map(|e| (t0.a[e] + t1.a[e]) * (t0.b[e] + t1.b[e]) == t0.c[e] + t1.c[e]),
+                kind,
+                "c != a·b",
+            )
+        }
+        Kind::ScaledModpTriple => {
+            let [q0, q1] = decode_both::<ScaledModpTriples>(kind, halves)?;
+            first_bad(
+                (0..q0.a.len()).map(|e| {
+                    let (a, b, m) = (q0.a[e] + q1.a[e], q0.b[e] + q1.b[e], q0.m[e] + q1.m[e]);
+                    m != Fp::ZERO
+                        && q0.ma[e] + q1.ma[e] == m * a
+                        && q0.mb[e] + q1.mb[e] == m * b
+                        && q0.mab[e] + q1.mab[e] == m * a * b
+                }),
+                kind,
+                "M is zero or M·a, M·b, M·a·b inconsistent",
+            )
+        }
+    }
+}
+
+fn decode_both<T: Codec>(kind: Kind, halves: [&[u8]; 2]) -> Result<[T; 2], String> {
+    Ok([T::decode(kind, halves[0])?, T::decode(kind, halves[1])?])
+}
+
+fn first_bad(ok: impl Iterator<Item = bool>, kind: Kind, what: &str) -> Result<(), String> {
+    match ok.enumerate().find(|(_, ok)| !ok) {
+        Some((e, _)) => Err(format!("{kind} item {e}: {what}")),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn fixture_items_pass_and_tampered_ones_fail() {
+        let [mut f0, mut f1] = fixture::pair(8);
+        let (a, b) = (
+            f0.comparison_masks(50).await.expect("ok"),
+            f1.comparison_masks(50).await.expect("ok"),
+        );
+        let (mut x, y) = (a.items.encode(), b.items.encode());
+        check(Kind::ComparisonMask, [&x, &y]).expect("consistent");
+        x[137] ^= 1; // flip P0's alpha share of the first mask
+        assert!(
+            check(Kind::ComparisonMask, [&x, &y])
+                .expect_err("tampered")
+                .contains("item 0")
+        );
+        let (a, b) = (
+            f0.matrix_triple(3, 4, 5).await.expect("ok"),
+            f1.matrix_triple(3, 4, 5).await.expect("ok"),
+        );
+        let kind = Kind::MatrixTriple { m: 3, n: 4, k: 5 };
+        check(kind, [&a.items.encode(), &b.items.encode()]).expect("consistent");
+        let mut z = a.items.encode();
+        z[8] ^= 1;
+        assert!(check(kind, [&z, &b.items.encode()]).is_err());
+    }
+}
