@@ -70,7 +70,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            // Progress of long-running services by default; RUST_LOG overrides.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,dyad_offline=info,dyad_store=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -47,10 +47,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let token = read_token(&args.store_token).map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // First of all, so that a stop request is never lost.
+        let mut stop = crate::signals::stop_flag();
         let store = StoreClient::connect(&args.store, &token)
             .await
             .map_err(anyhow::Error::msg)?;
-        let mut link = args.link.connect().await?;
+        let mut link = tokio::select! {
+            link = args.link.connect() => link?,
+            _ = stop.changed() => {
+                eprintln!("offline worker stopped before the peer connected");
+                return Ok(());
+            }
+        };
         let progress = Arc::new(Progress::default());
         if let Some(addr) = args.metrics {
             let p = progress.clone();
@@ -69,7 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.lane,
             link.peer_addr()
         );
-        worker.run(crate::signals::stop_flag()).await?;
+        worker.run(stop).await?;
         drop(worker);
         link.close().await?;
         eprintln!("offline worker stopped cleanly");

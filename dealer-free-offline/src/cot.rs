@@ -131,8 +131,16 @@ fn expand(key: Block, group: &Group, scratch: &mut Vec<Block>, out: &mut [u64]) 
     }
 }
 
-fn ot_error(e: impl std::fmt::Display) -> OfflineError {
-    OfflineError::Ot(e.to_string())
+/// An OT failure with its whole chain of causes (CryProt's top-level messages are generic).
+fn ot_error(e: impl std::error::Error) -> OfflineError {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    OfflineError::Ot(message)
 }
 
 /// Threads in rayon's global pool. CryProt's OT extension runs each batch as a job there that

@@ -29,6 +29,19 @@ impl Running {
         Running(Some(child))
     }
 
+    /// Starts `dyad args...` with its standard error going to `log` (so a test can watch it
+    /// while it runs) and standard output captured.
+    pub fn spawn_logged(args: &[&str], log: &Path) -> Running {
+        let file = std::fs::File::create(log).expect("log file");
+        let child = dyad()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(file)
+            .spawn()
+            .expect("the dyad binary starts");
+        Running(Some(child))
+    }
+
     /// Sends a signal (`TERM`, `INT`, ...) with `kill`.
     pub fn signal(&self, name: &str) {
         let child = self.0.as_ref().expect("running");
@@ -63,6 +76,23 @@ impl Drop for Running {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Waits until `log` contains `needle`.
+pub fn wait_for_log(log: &Path, needle: &str, timeout: std::time::Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let content = std::fs::read_to_string(log).unwrap_or_default();
+        if content.contains(needle) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never said {needle:?}: {content}",
+            log.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

@@ -1,0 +1,184 @@
+//! Offline throughput: raw CryProt random OTs (IKNP and silent) against our generators in the
+//! same run, with the bytes each item puts on the wire (all loopback traffic: OT extension,
+//! corrections, garbled tables, QUIC and TLS overhead), and the time to stock one Network-A
+//! training iteration and one inference.
+//!
+//! `cargo bench -p dyad-offline --bench offline`
+
+use std::time::Instant;
+
+use cryprot_ot::extension::{SemiHonestOtExtensionReceiver, SemiHonestOtExtensionSender};
+use cryprot_ot::silent_ot::{SemiHonestSilentOtReceiver, SemiHonestSilentOtSender};
+use cryprot_ot::{RandChoiceRotReceiver, RotReceiver, RotSender, random_choices};
+use dyad_link::{PartyLink, loopback_pair};
+use dyad_offline::{Generator, Plan};
+use dyad_online::FixedPoint;
+use dyad_online::model::Network;
+use dyad_online::protocols::CheckZeroVariant;
+use dyad_online::randomness::Kind;
+
+/// Bytes sent on the loopback interface so far (both parties, everything).
+fn loopback_bytes() -> u64 {
+    let text = std::fs::read_to_string("/proc/net/dev").unwrap_or_default();
+    text.lines()
+        .find(|l| l.trim_start().starts_with("lo:"))
+        .and_then(|l| l.split_whitespace().nth(9)?.parse().ok())
+        .unwrap_or(0)
+}
+
+struct Measured {
+    seconds: f64,
+    bytes: u64,
+}
+
+async fn measure<F: Future>(f: F) -> (F::Output, Measured) {
+    let (b, t) = (loopback_bytes(), Instant::now());
+    let out = f.await;
+    (
+        out,
+        Measured {
+            seconds: t.elapsed().as_secs_f64(),
+            bytes: loopback_bytes() - b,
+        },
+    )
+}
+
+async fn raw_ots(links: &mut [PartyLink; 2]) {
+    let count = 1 << 23;
+    let [l0, l1] = links;
+    let mut sender = SemiHonestOtExtensionSender::new(l0.sub_connection());
+    let mut receiver = SemiHonestOtExtensionReceiver::new(l1.sub_connection());
+    let choices = random_choices(count, &mut rand::rng());
+    // Base OTs first, outside the measurement.
+    let _ = tokio::join!(sender.send(128), receiver.receive(&choices[..128]));
+    let (_, m) =
+        measure(async { tokio::join!(sender.send(count), receiver.receive(&choices)) }).await;
+    println!(
+        "{:<34} {:>12.2} M/s {:>10.1} B/OT",
+        "raw IKNP random OT (2^23)",
+        count as f64 / m.seconds / 1e6,
+        m.bytes as f64 / count as f64
+    );
+    let count = 1 << 21;
+    let mut sender = SemiHonestSilentOtSender::new(l0.sub_connection());
+    let mut receiver = SemiHonestSilentOtReceiver::new(l1.sub_connection());
+    let (_, m) = measure(async {
+        tokio::join!(
+            sender.random_send(count),
+            receiver.rand_choice_receive(count)
+        )
+    })
+    .await;
+    println!(
+        "{:<34} {:>12.2} M/s {:>10.1} B/OT",
+        "raw silent random OT (2^21)",
+        count as f64 / m.seconds / 1e6,
+        m.bytes as f64 / count as f64
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let (l0, l1) = loopback_pair().await.expect("link");
+    let mut links = [l0, l1];
+    // The generators first: setting them up sizes the compute pool every OT batch runs on.
+    let [l0, l1] = &mut links;
+    let (mut g0, mut g1) =
+        tokio::try_join!(Generator::new(l0), Generator::new(l1)).expect("generators");
+    println!("offline generation on this machine, both parties in one process, loopback QUIC");
+    println!("{:<34} {:>16} {:>13}", "", "throughput", "wire");
+    raw_ots(&mut links).await;
+    // Warm up (base OTs).
+    let _ = tokio::join!(g0.dabits(1000), g1.dabits(1000));
+
+    let kinds: [(Kind, usize); 7] = [
+        (Kind::ComparisonMask, 16384),
+        (Kind::TruncationPair { f: 16 }, 65536),
+        (Kind::DaBit, 1 << 20),
+        (Kind::ElementwiseTriple, 32768),
+        (Kind::ModpTriple, 1 << 18),
+        (Kind::ScaledModpTriple, 1 << 16),
+        (
+            Kind::MatrixTriple {
+                m: 128,
+                n: 128,
+                k: 128,
+            },
+            1,
+        ),
+    ];
+    for (kind, count) in kinds {
+        let (r, m) =
+            measure(async { tokio::join!(g0.produce(kind, count), g1.produce(kind, count)) }).await;
+        r.0.expect("P0");
+        r.1.expect("P1");
+        let (rate, unit) = match kind {
+            Kind::MatrixTriple { m: a, n: b, k: c } => {
+                ((a * b * c * count) as f64 / m.seconds / 1e6, "M MAC/s")
+            }
+            _ => (count as f64 / m.seconds, "items/s"),
+        };
+        let per = match kind {
+            Kind::MatrixTriple { m: a, n: b, k: c } => {
+                format!("{:.0} bit/MAC", m.bytes as f64 * 8.0 / (a * b * c) as f64)
+            }
+            _ => format!("{:.0} B/item", m.bytes as f64 / count as f64),
+        };
+        println!(
+            "{:<34} {:>10.2} {unit:<7} {per:>13}",
+            kind.to_string(),
+            rate
+        );
+    }
+
+    // One big matrix triple: the correlated-OT method costs about 4,160 bits per MAC.
+    let (r, m) = measure(async {
+        tokio::join!(
+            g0.matrix_triple(128, 784, 128),
+            g1.matrix_triple(128, 784, 128)
+        )
+    })
+    .await;
+    r.0.expect("P0");
+    r.1.expect("P1");
+    let macs = (128 * 784 * 128) as f64;
+    println!(
+        "{:<34} {:>10.2} M MAC/s {:>9.0} bit/MAC (method: 4160; {:.1} s, {:.0} MB/s on the wire)",
+        "matrix-triple/128x784x128",
+        macs / m.seconds / 1e6,
+        m.bytes as f64 * 8.0 / macs,
+        m.seconds,
+        m.bytes as f64 / m.seconds / 1e6
+    );
+
+    // Stocking Network-A: one training iteration (batch 128) and one inference.
+    let net = Network::by_name("net-a").expect("known");
+    let fixed = FixedPoint::default();
+    for (what, plan) in [
+        (
+            "Network-A inference",
+            Plan::for_network(&net, 128, 0, 1, 7, fixed, CheckZeroVariant::Product),
+        ),
+        (
+            "Network-A training iteration",
+            Plan::for_network(&net, 128, 1, 0, 7, fixed, CheckZeroVariant::Product),
+        ),
+    ] {
+        let plan = plan.expect("plan");
+        let (_, m) = measure(async {
+            for (kind, count) in &plan.0 {
+                let count = *count as usize;
+                let (a, b) = tokio::join!(g0.produce(*kind, count), g1.produce(*kind, count));
+                a.expect("P0");
+                b.expect("P1");
+            }
+        })
+        .await;
+        println!(
+            "stocking one {what}: {:.2} s, {:.1} MB on the wire, {:.1} MiB stored per party",
+            m.seconds,
+            m.bytes as f64 / 1e6,
+            plan.bytes() as f64 / (1 << 20) as f64
+        );
+    }
+}

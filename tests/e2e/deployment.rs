@@ -1,0 +1,234 @@
+//! Two stockpiles as real `dyad store` processes, and helpers to run workers against them.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use dyad_online::randomness::{Kind, relation};
+use dyad_store::auth::read_token;
+use dyad_store::{ItemRange, StoreClient};
+
+use crate::support::*;
+
+/// Certificates and both parties' stockpiles, in a temporary directory.
+pub struct Deployment {
+    pub dir: tempfile::TempDir,
+    pub store_addrs: [String; 2],
+    pub tokens: [PathBuf; 2],
+    _stores: [Running; 2],
+}
+
+impl Deployment {
+    /// Generates certificates and starts both stockpiles.
+    pub fn start() -> Deployment {
+        let dir = tempfile::tempdir().expect("tempdir");
+        make_certs(&dir.path().join("certs"));
+        let mut stores = Vec::new();
+        let mut addrs = Vec::new();
+        let mut tokens = Vec::new();
+        for party in ["0", "1"] {
+            let data = dir.path().join(format!("store{party}"));
+            let addr = free_tcp_addr().to_string();
+            stores.push(Running::spawn(&[
+                "store",
+                "--party",
+                party,
+                "--data",
+                data.to_str().expect("utf-8"),
+                "--listen",
+                &addr,
+                "--lease-seconds",
+                "5",
+            ]));
+            tokens.push(data.join("token"));
+            addrs.push(addr);
+        }
+        let deployment = Deployment {
+            dir,
+            store_addrs: [addrs[0].clone(), addrs[1].clone()],
+            tokens: [tokens[0].clone(), tokens[1].clone()],
+            _stores: stores.try_into().unwrap_or_else(|_| unreachable!("two")),
+        };
+        // Return only once both answer (and so have written their tokens).
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            deployment.client(0).await;
+            deployment.client(1).await;
+        });
+        deployment
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a plan file.
+    pub fn plan(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).expect("write plan");
+        path
+    }
+
+    /// Starts party `party`'s offline worker; `link` is P0's listening address. Its standard
+    /// error goes to the file `worker<party>-<lane>.log` in the deployment directory.
+    pub fn worker(
+        &self,
+        party: usize,
+        link: &str,
+        lane: u32,
+        plan: &Path,
+        certs: &Path,
+    ) -> Running {
+        self.worker_with(party, link, lane, plan, certs, &[])
+    }
+
+    /// [`Deployment::worker`] with extra options.
+    pub fn worker_with(
+        &self,
+        party: usize,
+        link: &str,
+        lane: u32,
+        plan: &Path,
+        certs: &Path,
+        extra: &[&str],
+    ) -> Running {
+        let side = if party == 0 { "--listen" } else { "--peer" };
+        let log = self.worker_log(party, lane);
+        let (store, token) = (
+            &self.store_addrs[party],
+            self.tokens[party].to_str().expect("utf-8"),
+        );
+        let (lane, party) = (lane.to_string(), party.to_string());
+        let mut args = vec![
+            "offline",
+            "--party",
+            &party,
+            "--certs",
+            certs.to_str().expect("utf-8"),
+            side,
+            link,
+            "--store",
+            store,
+            "--store-token",
+            token,
+            "--plan",
+            plan.to_str().expect("utf-8"),
+            "--lane",
+            &lane,
+            "--idle-ms",
+            "200",
+            "--timeout",
+            "60",
+        ];
+        args.extend_from_slice(extra);
+        Running::spawn_logged(&args, &log)
+    }
+
+    /// Where [`Deployment::worker`] writes a worker's standard error.
+    pub fn worker_log(&self, party: usize, lane: u32) -> PathBuf {
+        self.path(&format!("worker{party}-{lane}.log"))
+    }
+
+    /// Waits until both workers of `lane` have paired.
+    pub fn wait_paired(&self, lane: u32) {
+        for party in [0, 1] {
+            wait_for_log(
+                &self.worker_log(party, lane),
+                "generating",
+                Duration::from_secs(60),
+            );
+        }
+    }
+
+    pub fn certs(&self) -> PathBuf {
+        self.path("certs")
+    }
+
+    /// A client of party `party`'s stockpile, once it is up.
+    pub async fn client(&self, party: usize) -> StoreClient {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(token) = read_token(&self.tokens[party])
+                && let Ok(mut c) = StoreClient::connect(&self.store_addrs[party], &token).await
+                && c.inventory().await.is_ok()
+            {
+                return c;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stockpile {party} did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Items available per stream at `party`.
+    pub async fn available(&self, party: usize) -> std::collections::BTreeMap<String, u64> {
+        let inventory = self
+            .client(party)
+            .await
+            .inventory()
+            .await
+            .expect("inventory");
+        inventory
+            .streams
+            .into_iter()
+            .map(|s| (s.stream, s.available))
+            .collect()
+    }
+
+    /// Waits until both stockpiles hold at least `targets`.
+    pub async fn wait_for(&self, targets: &[(&str, u64)], timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (a, b) = (self.available(0).await, self.available(1).await);
+            let met = |av: &std::collections::BTreeMap<String, u64>| {
+                targets
+                    .iter()
+                    .all(|(s, t)| av.get(*s).copied().unwrap_or(0) >= *t)
+            };
+            if met(&a) && met(&b) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stock not reached: P0 {a:?}, P1 {b:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Takes everything P0 holds of `stream`, the same items from P1, checks every item's
+    /// relation, and checks P1 holds nothing else. Returns how many items there were.
+    pub async fn drain_and_check(&self, stream: &str) -> u64 {
+        let kind: Kind = stream.parse().expect("a kind");
+        let (mut c0, mut c1) = (self.client(0).await, self.client(1).await);
+        let mut total = 0;
+        loop {
+            let available = self.available(0).await.get(stream).copied().unwrap_or(0);
+            if available == 0 {
+                break;
+            }
+            let most = available.min((64 << 20) / kind.item_bytes() as u64).max(1);
+            let t0 = c0
+                .take_up_to(stream, 1, most, Duration::ZERO)
+                .await
+                .expect("P0 takes");
+            let ranges: Vec<ItemRange> = t0.ranges.clone();
+            let t1 = c1
+                .take_exact(stream, &ranges, Duration::from_secs(5))
+                .await
+                .expect("P1 has the same items");
+            assert_eq!(t0.ranges, t1.ranges);
+            relation::check(kind, [&t0.payload, &t1.payload]).expect("the halves pair up");
+            c0.ack(t0.lease).await.expect("ack");
+            c1.ack(t1.lease).await.expect("ack");
+            total += ranges.iter().map(|r| r.count).sum::<u64>();
+        }
+        let left = self.available(1).await.get(stream).copied().unwrap_or(0);
+        assert_eq!(left, 0, "P1 holds {left} {stream} items P0 does not");
+        total
+    }
+}

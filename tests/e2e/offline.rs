@@ -1,0 +1,196 @@
+//! Offline worker pairs as real processes feeding real stockpiles.
+
+use std::time::Duration;
+
+use crate::deployment::Deployment;
+use crate::support::*;
+
+const PLAN: &str = "\
+comparison-mask        3000
+dabit                  20000
+elementwise-triple     5000
+matrix-triple/4x5x3    3
+modp-triple            40000
+scaled-modp-triple     2000
+truncation-pair/f16    5000
+truncation-pair/f30    1000
+";
+
+fn targets(plan: &str) -> Vec<(&str, u64)> {
+    plan.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            Some((w.next()?, w.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The body of a plain HTTP GET.
+fn http_get(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut socket = std::net::TcpStream::connect(addr).expect("metrics endpoint");
+    socket
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("request");
+    let mut response = String::new();
+    socket.read_to_string(&mut response).expect("response");
+    response
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn a_worker_pair_stocks_both_stockpiles_with_matching_halves_and_stops_cleanly() {
+    let rt = runtime();
+    let d = Deployment::start();
+    let plan = d.plan("plan", PLAN);
+    let link = free_udp_addr().to_string();
+    let metrics = free_tcp_addr().to_string();
+    let w0 = d.worker_with(0, &link, 0, &plan, &d.certs(), &["--metrics", &metrics]);
+    let w1 = d.worker(1, &link, 0, &plan, &d.certs());
+    d.wait_paired(0);
+    rt.block_on(d.wait_for(&targets(PLAN), Duration::from_secs(240)));
+    // Progress shows in the log and on the metrics endpoint.
+    let log = std::fs::read_to_string(d.worker_log(0, 0)).unwrap_or_default();
+    assert!(log.contains("items/s") && log.contains("MB/s"), "{log}");
+    let page = http_get(&metrics);
+    assert!(
+        page.contains("dyad_offline_items_total{stream=\"comparison-mask\"}"),
+        "{page}"
+    );
+    w1.signal("TERM");
+    for (party, out) in [(1, w1.finish()), (0, w0.finish())] {
+        let log = std::fs::read_to_string(d.worker_log(party, 0)).unwrap_or_default();
+        assert!(out.status.success(), "P{party}: {log}");
+        assert!(log.contains("stopped cleanly"), "P{party}: {log}");
+    }
+    rt.block_on(async {
+        for (stream, target) in targets(PLAN) {
+            let n = d.drain_and_check(stream).await;
+            assert!(n >= target, "{stream}: {n} of {target}");
+        }
+    });
+}
+
+#[test]
+fn workers_killed_mid_batch_restart_and_the_stockpiles_still_agree() {
+    let rt = runtime();
+    let d = Deployment::start();
+    let plan_text =
+        "comparison-mask 40000\nmodp-triple 600000\ndabit 2000000\nmatrix-triple/16x40x16 4\n";
+    let plan = d.plan("plan", plan_text);
+    let link = free_udp_addr().to_string();
+    for (round, victim) in [(0, 1), (1, 0), (2, 1)] {
+        let workers = [
+            d.worker(0, &link, 0, &plan, &d.certs()),
+            d.worker(1, &link, 0, &plan, &d.certs()),
+        ];
+        // Let it make progress, then kill one side in the middle of whatever it does.
+        std::thread::sleep(Duration::from_millis(2500 + 700 * round));
+        let [w0, w1] = workers;
+        let (victim_process, survivor) = if victim == 0 { (w0, w1) } else { (w1, w0) };
+        victim_process.kill();
+        let out = survivor.finish();
+        assert!(
+            !out.status.success(),
+            "round {round}: the survivor must notice the peer is gone"
+        );
+    }
+    // A clean run to the end, then every item must pair up.
+    let w0 = d.worker(0, &link, 0, &plan, &d.certs());
+    let w1 = d.worker(1, &link, 0, &plan, &d.certs());
+    d.wait_paired(0);
+    rt.block_on(d.wait_for(&targets(plan_text), Duration::from_secs(300)));
+    w0.signal("TERM");
+    for (party, out) in [(0, w0.finish()), (1, w1.finish())] {
+        let log = std::fs::read_to_string(d.worker_log(party, 0)).unwrap_or_default();
+        assert!(out.status.success(), "P{party}: {log}");
+    }
+    rt.block_on(async {
+        for (stream, _) in targets(plan_text) {
+            d.drain_and_check(stream).await;
+        }
+    });
+}
+
+#[test]
+fn workers_refuse_to_pair_with_another_plan_or_another_certificate() {
+    let d = Deployment::start();
+    let link = free_udp_addr().to_string();
+    let mine = d.plan("mine", "dabit 1000\nmodp-triple 1000\n");
+    let theirs = d.plan("theirs", "dabit 1000\nmodp-triple 2000\n");
+    let w0 = d.worker(0, &link, 0, &mine, &d.certs());
+    let w1 = d.worker(1, &link, 0, &theirs, &d.certs());
+    for (party, out) in [(0, w0.finish()), (1, w1.finish())] {
+        assert!(!out.status.success());
+        let log = std::fs::read_to_string(d.worker_log(party, 0)).unwrap_or_default();
+        assert!(
+            log.contains("plans differ") && log.contains("modp-triple"),
+            "{log}"
+        );
+    }
+
+    // An impostor P1 with its own certificate.
+    let impostor = d.path("impostor");
+    let out = run(&[
+        "certs",
+        "--party",
+        "1",
+        "--out",
+        impostor.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success());
+    std::fs::copy(d.certs().join("p0.cert.pem"), impostor.join("p0.cert.pem")).expect("copy");
+    let link = free_udp_addr().to_string();
+    let w0 = d.worker(0, &link, 0, &mine, &d.certs());
+    let w1 = d.worker(1, &link, 0, &mine, &impostor);
+    for (party, out) in [(0, w0.finish()), (1, w1.finish())] {
+        assert!(!out.status.success());
+        let log = std::fs::read_to_string(d.worker_log(party, 0)).unwrap_or_default();
+        assert!(log.contains("pinned certificate"), "{log}");
+    }
+}
+
+#[test]
+fn two_worker_pairs_on_different_lanes_feed_the_same_stockpiles() {
+    let rt = runtime();
+    let d = Deployment::start();
+    let plan_text = "comparison-mask 20000\nmodp-triple 300000\n";
+    let plan = d.plan("plan", plan_text);
+    let (link_a, link_b) = (free_udp_addr().to_string(), free_udp_addr().to_string());
+    let pairs = [
+        [
+            d.worker(0, &link_a, 0, &plan, &d.certs()),
+            d.worker(1, &link_a, 0, &plan, &d.certs()),
+        ],
+        [
+            d.worker(0, &link_b, 1, &plan, &d.certs()),
+            d.worker(1, &link_b, 1, &plan, &d.certs()),
+        ],
+    ];
+    d.wait_paired(0);
+    d.wait_paired(1);
+    rt.block_on(d.wait_for(&targets(plan_text), Duration::from_secs(300)));
+    for [w0, w1] in pairs {
+        w0.signal("TERM");
+        assert!(w0.finish().status.success());
+        assert!(w1.finish().status.success());
+    }
+    rt.block_on(async {
+        // Both lanes contributed, and every item pairs up across the two stockpiles.
+        let mut c0 = d.client(0).await;
+        for lane in [0, 1] {
+            let status = c0.lane_status("modp-triple", lane).await.expect("status");
+            assert!(status.next > 0, "lane {lane} produced nothing");
+        }
+        for (stream, _) in targets(plan_text) {
+            d.drain_and_check(stream).await;
+        }
+    });
+}
