@@ -4,8 +4,9 @@
 //! P0 leads. Each round it picks the stream whose stock is lowest relative to the plan
 //! (`available / target`) and tells P1 which items to make (`stream`, `first`, `count`); both
 //! generate their halves together, put them into their own stockpiles under the same tags, and
-//! P1 reports whether its stockpile wants a pause. When either stockpile is above its
-//! high-water mark, or every stream is stocked, the pair waits.
+//! P1 reports how much its stockpile can still take. Batches are cut to fit below both
+//! stockpiles' high-water marks; when either is at its mark, or every stream is stocked, the
+//! pair waits.
 //!
 //! At start the two workers compare plans (they must match) and bring each lane in line: if a
 //! crash left one stockpile with a batch the other lacks, that batch is unpairable, so the
@@ -142,19 +143,22 @@ enum Decision {
 /// P1's word after a round.
 #[derive(Debug, PartialEq, Eq)]
 struct Report {
-    pause: bool,
+    /// Bytes P1's stockpile can take before its high-water mark (0: pause).
+    headroom: u64,
     stopping: bool,
 }
 
 impl Report {
     fn encode(&self) -> Vec<u8> {
-        vec![u8::from(self.pause), u8::from(self.stopping)]
+        let mut out = self.headroom.to_le_bytes().to_vec();
+        out.push(u8::from(self.stopping));
+        out
     }
 
     fn decode(bytes: &[u8]) -> Option<Report> {
         match bytes {
-            [pause @ (0 | 1), stopping @ (0 | 1)] => Some(Report {
-                pause: *pause == 1,
+            [headroom @ .., stopping @ (0 | 1)] if headroom.len() == 8 => Some(Report {
+                headroom: u64::from_le_bytes(headroom.try_into().ok()?),
                 stopping: *stopping == 1,
             }),
             _ => None,
@@ -314,12 +318,12 @@ impl Worker {
     }
 
     async fn lead(&mut self, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
-        let mut peer_pause = false;
+        let mut peer_headroom = self.headroom().await?;
         loop {
             let decision = if *stop.borrow() {
                 Decision::Stop
             } else {
-                self.decide(peer_pause).await?
+                self.decide(peer_headroom).await?
             };
             self.control.send(&decision.encode()).await?;
             match decision {
@@ -338,7 +342,7 @@ impl Worker {
             let bytes = self.control.recv().await?;
             let report = Report::decode(&bytes)
                 .ok_or_else(|| WorkerError::Peer("an unreadable report".into()))?;
-            peer_pause = report.pause;
+            peer_headroom = report.headroom;
             if report.stopping {
                 self.control.send(&Decision::Stop.encode()).await?;
                 return Ok(());
@@ -351,37 +355,39 @@ impl Worker {
             let bytes = self.control.recv().await?;
             let decision = Decision::decode(&bytes)
                 .ok_or_else(|| WorkerError::Peer("an unreadable decision".into()))?;
-            let pause = match decision {
+            match decision {
                 Decision::Stop => return Ok(()),
                 Decision::Wait { millis } => {
                     tokio::time::sleep(Duration::from_millis(u64::from(millis))).await;
-                    self.above_high_water().await?
                 }
                 Decision::Generate {
                     stream,
                     first,
                     count,
                 } => self.round(&stream, first, count).await?,
-            };
+            }
             let report = Report {
-                pause,
+                headroom: self.headroom().await?,
                 stopping: *stop.borrow(),
             };
             self.control.send(&report.encode()).await?;
         }
     }
 
-    async fn above_high_water(&mut self) -> Result<bool, WorkerError> {
+    /// Bytes this party's stockpile takes before reaching its high-water mark.
+    async fn headroom(&mut self) -> Result<u64, WorkerError> {
         let inventory = self
             .store
             .inventory()
             .await
             .map_err(|s| store_error(&self.store, s))?;
-        Ok(inventory.stored_bytes >= inventory.high_water_bytes)
+        Ok(inventory
+            .high_water_bytes
+            .saturating_sub(inventory.stored_bytes))
     }
 
-    /// P0: the next round, from its stockpile's inventory and the peer's pause flag.
-    async fn decide(&mut self, peer_pause: bool) -> Result<Decision, WorkerError> {
+    /// P0: the next round, from its stockpile's inventory and the peer's headroom.
+    async fn decide(&mut self, peer_headroom: u64) -> Result<Decision, WorkerError> {
         let idle = Decision::Wait {
             millis: self.config.idle.as_millis().min(u128::from(u32::MAX)) as u32,
         };
@@ -410,9 +416,10 @@ impl Worker {
                 entry.target = *target;
             }
         }
-        if peer_pause || inventory.stored_bytes >= inventory.high_water_bytes {
-            return Ok(idle);
-        }
+        let headroom = inventory
+            .high_water_bytes
+            .saturating_sub(inventory.stored_bytes)
+            .min(peer_headroom);
         let lowest = self
             .config
             .plan
@@ -431,19 +438,24 @@ impl Worker {
             })
             .filter(|(ratio, _, _)| *ratio < 1.0)
             .min_by(|a, b| a.0.total_cmp(&b.0));
+        // A batch must fit below the high-water mark at both stockpiles: above it, pause.
         Ok(match lowest {
-            None => idle,
-            Some((_, kind, missing)) => Decision::Generate {
-                stream: kind.to_string(),
-                first: self.next[&kind],
-                count: missing.clamp(1, batch_items(kind)),
-            },
+            Some((_, kind, missing)) if headroom >= kind.item_bytes() as u64 => {
+                Decision::Generate {
+                    stream: kind.to_string(),
+                    first: self.next[&kind],
+                    count: missing
+                        .min(batch_items(kind))
+                        .min(headroom / kind.item_bytes() as u64)
+                        .max(1),
+                }
+            }
+            _ => idle,
         })
     }
 
     /// Both parties: generate `count` items of `stream` numbered from `first` and store them.
-    /// Returns whether this party's stockpile wants a pause.
-    async fn round(&mut self, stream: &str, first: u64, count: u64) -> Result<bool, WorkerError> {
+    async fn round(&mut self, stream: &str, first: u64, count: u64) -> Result<(), WorkerError> {
         let kind: Kind = stream.parse().map_err(WorkerError::Peer)?;
         let expected = self.next.get(&kind).copied();
         if expected != Some(first) {
@@ -454,7 +466,7 @@ impl Worker {
         let started = Instant::now();
         let records = Bytes::from(self.generator.produce(kind, count as usize).await?);
         let bytes = records.len() as u64;
-        let reply = self.put(stream, first, records).await?;
+        self.put(stream, first, records).await?;
         self.next.insert(kind, first + count);
         let seconds = started.elapsed().as_secs_f64();
         if let Ok(mut progress) = self.progress.streams.lock() {
@@ -471,7 +483,7 @@ impl Worker {
                 entry.target
             );
         }
-        Ok(reply.pause)
+        Ok(())
     }
 
     /// Puts a batch, retrying while the stockpile is unreachable or full: the peer has (or

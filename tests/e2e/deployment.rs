@@ -20,6 +20,11 @@ pub struct Deployment {
 impl Deployment {
     /// Generates certificates and starts both stockpiles.
     pub fn start() -> Deployment {
+        Deployment::start_with(&[])
+    }
+
+    /// [`Deployment::start`] with extra `dyad store` options.
+    pub fn start_with(store_options: &[&str]) -> Deployment {
         let dir = tempfile::tempdir().expect("tempdir");
         make_certs(&dir.path().join("certs"));
         let mut stores = Vec::new();
@@ -28,7 +33,7 @@ impl Deployment {
         for party in ["0", "1"] {
             let data = dir.path().join(format!("store{party}"));
             let addr = free_tcp_addr().to_string();
-            stores.push(Running::spawn(&[
+            let mut args = vec![
                 "store",
                 "--party",
                 party,
@@ -38,7 +43,9 @@ impl Deployment {
                 &addr,
                 "--lease-seconds",
                 "5",
-            ]));
+            ];
+            args.extend_from_slice(store_options);
+            stores.push(Running::spawn(&args));
             tokens.push(data.join("token"));
             addrs.push(addr);
         }

@@ -194,3 +194,39 @@ fn two_worker_pairs_on_different_lanes_feed_the_same_stockpiles() {
         }
     });
 }
+
+#[test]
+fn a_worker_pair_pauses_at_the_high_water_mark_instead_of_failing() {
+    let rt = runtime();
+    // A 4 MiB budget with the high-water mark at half of it; the plan wants far more.
+    let d = Deployment::start_with(&["--budget-gb", "0.00390625", "--high-water", "0.5"]);
+    let plan = d.plan("plan", "dabit 100000000\n");
+    let link = free_udp_addr().to_string();
+    let w0 = d.worker(0, &link, 0, &plan, &d.certs());
+    let w1 = d.worker(1, &link, 0, &plan, &d.certs());
+    d.wait_paired(0);
+    std::thread::sleep(Duration::from_secs(4));
+    rt.block_on(async {
+        for party in [0, 1] {
+            let inventory = d.client(party).await.inventory().await.expect("inventory");
+            // Filled until not one more 9-byte daBit record fits below the mark.
+            let headroom = inventory
+                .high_water_bytes
+                .saturating_sub(inventory.stored_bytes);
+            assert!(
+                headroom < 9,
+                "P{party} filled up to the mark ({headroom} bytes short)"
+            );
+            assert!(
+                inventory.stored_bytes <= inventory.budget_bytes,
+                "P{party} stayed within budget"
+            );
+        }
+    });
+    // Both workers are still there, waiting; they stop cleanly.
+    w0.signal("TERM");
+    for (party, out) in [(0, w0.finish()), (1, w1.finish())] {
+        let log = std::fs::read_to_string(d.worker_log(party, 0)).unwrap_or_default();
+        assert!(out.status.success(), "P{party}: {log}");
+    }
+}
