@@ -5,8 +5,9 @@
 #[derive(Default)]
 pub struct BitWriter {
     words: Vec<u64>,
-    /// Bits used in the last word (0 when a new word is due).
-    used: u32,
+    /// Bits not yet written out, in the low `pending_bits` bits.
+    pending: u128,
+    pending_bits: u32,
 }
 
 impl BitWriter {
@@ -14,7 +15,8 @@ impl BitWriter {
     pub fn with_capacity(bits: usize) -> BitWriter {
         BitWriter {
             words: Vec::with_capacity(bits.div_ceil(64)),
-            used: 0,
+            pending: 0,
+            pending_bits: 0,
         }
     }
 
@@ -27,27 +29,26 @@ impl BitWriter {
         } else {
             value & ((1 << width) - 1)
         };
-        if self.used == 0 {
-            self.words.push(value);
-        } else {
-            let last = self.words.last_mut().expect("used > 0 means a word exists");
-            *last |= value << self.used;
-            let spill = self.used + width;
-            if spill > 64 {
-                self.words.push(value >> (64 - self.used));
-            }
+        self.pending |= u128::from(value) << self.pending_bits;
+        self.pending_bits += width;
+        if self.pending_bits >= 64 {
+            self.words.push(self.pending as u64);
+            self.pending >>= 64;
+            self.pending_bits -= 64;
         }
-        self.used = (self.used + width) % 64;
     }
 
     /// The bytes written (whole bytes; the last may be padded with zeros).
-    pub fn into_bytes(self) -> Vec<u8> {
-        let bits = if self.used == 0 {
-            self.words.len() * 64
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        let bits = self.words.len() * 64 + self.pending_bits as usize;
+        if self.pending_bits > 0 {
+            self.words.push(self.pending as u64);
+        }
+        let mut bytes = if cfg!(target_endian = "little") {
+            bytemuck::cast_slice::<u64, u8>(&self.words).to_vec()
         } else {
-            (self.words.len() - 1) * 64 + self.used as usize
+            self.words.iter().flat_map(|w| w.to_le_bytes()).collect()
         };
-        let mut bytes: Vec<u8> = self.words.iter().flat_map(|w| w.to_le_bytes()).collect();
         bytes.truncate(bits.div_ceil(8));
         bytes
     }
@@ -56,37 +57,54 @@ impl BitWriter {
 /// Reads values written by [`BitWriter`].
 pub struct BitReader<'a> {
     bytes: &'a [u8],
-    /// Bit position.
+    /// Bytes consumed into `buffer`.
     at: usize,
+    buffer: u128,
+    buffered: u32,
 }
 
 impl<'a> BitReader<'a> {
     /// Reads from `bytes`.
     pub fn new(bytes: &'a [u8]) -> BitReader<'a> {
-        BitReader { bytes, at: 0 }
+        BitReader {
+            bytes,
+            at: 0,
+            buffer: 0,
+            buffered: 0,
+        }
     }
 
     /// The next `width` bits, or `None` past the end.
     #[inline]
     pub fn pop(&mut self, width: u32) -> Option<u64> {
-        let end = self.at + width as usize;
-        if end > self.bytes.len() * 8 {
-            return None;
+        if self.buffered < width {
+            // Refill with 8 more bytes: a fixed-size load (a variable-length copy would be a
+            // library call per refill), or the tail.
+            let (word, take) = match self.bytes.get(self.at..self.at + 8) {
+                Some(eight) => (u64::from_le_bytes(eight.try_into().expect("8 bytes")), 8),
+                None => {
+                    let tail = &self.bytes[self.at..];
+                    let mut word = [0u8; 8];
+                    word[..tail.len()].copy_from_slice(tail);
+                    (u64::from_le_bytes(word), tail.len())
+                }
+            };
+            self.at += take;
+            self.buffer |= u128::from(word) << self.buffered;
+            self.buffered += 8 * take as u32;
+            if self.buffered < width {
+                return None;
+            }
         }
-        // Read the (up to) 9 bytes covering the value.
-        let first = self.at / 8;
-        let shift = (self.at % 8) as u32;
-        let mut window = [0u8; 16];
-        let take = (self.bytes.len() - first).min(16);
-        window[..take].copy_from_slice(&self.bytes[first..first + take]);
-        let wide = u128::from_le_bytes(window) >> shift;
-        self.at = end;
         let mask = if width == 64 {
             u64::MAX
         } else {
             (1 << width) - 1
         };
-        Some(wide as u64 & mask)
+        let value = self.buffer as u64 & mask;
+        self.buffer >>= width;
+        self.buffered -= width;
+        Some(value)
     }
 }
 
