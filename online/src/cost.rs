@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign, Mul};
 
 use crate::FixedPoint;
-use crate::protocols::{CheckZeroVariant, ExpSegments, NewtonReciprocal};
+use crate::protocols::{CheckZeroVariant, NewtonReciprocal, Piecewise};
 use crate::randomness::Kind;
 
 /// Items needed, per kind.
@@ -60,7 +60,7 @@ pub fn mul(n: usize) -> Demand {
     Demand::of(Kind::ElementwiseTriple, n as u64)
 }
 
-/// [`crate::protocols::truncate`] of `n` elements by `f` bits.
+/// [`crate::protocols::truncate`] (and `truncate_by`) of `n` elements by `f` bits.
 pub fn truncate(n: usize, f: u32) -> Demand {
     Demand::of(Kind::TruncationPair { f }, n as u64)
 }
@@ -128,10 +128,19 @@ pub fn max_rows(rows: usize, cols: usize, variant: CheckZeroVariant) -> Demand {
     demand
 }
 
+/// [`crate::protocols::piecewise`] with `table` on `n` elements.
+pub fn piecewise(
+    table: &Piecewise,
+    n: usize,
+    fixed: FixedPoint,
+    variant: CheckZeroVariant,
+) -> Demand {
+    drelu_ring(table.segments() * n, variant) + mul_fixed(n, fixed.f)
+}
+
 /// [`crate::protocols::exp`] of `n` elements.
 pub fn exp(n: usize, fixed: FixedPoint, variant: CheckZeroVariant) -> Demand {
-    let segments = ExpSegments::new(fixed).breakpoints.len();
-    drelu_ring(segments * n, variant) + mul_fixed(n, fixed.f)
+    piecewise(&Piecewise::exp(fixed), n, fixed, variant)
 }
 
 /// [`crate::protocols::reciprocal`] of `n` elements in `[1, max]`.
@@ -150,4 +159,19 @@ pub fn softmax(rows: usize, cols: usize, fixed: FixedPoint, variant: CheckZeroVa
         + exp(rows * cols, fixed, variant)
         + reciprocal(rows, cols as f64, fixed)
         + mul_fixed(rows * cols, fixed.f)
+}
+
+/// [`crate::protocols::correct`] on `rows x cols` logits.
+pub fn correct(rows: usize, cols: usize, fixed: FixedPoint, variant: CheckZeroVariant) -> Demand {
+    max_rows(rows, cols, variant) + mul_fixed(rows * cols, fixed.f) + drelu_ring(rows, variant)
+}
+
+/// [`crate::protocols::cross_entropy`] on `rows x cols` probabilities.
+pub fn cross_entropy(
+    rows: usize,
+    cols: usize,
+    fixed: FixedPoint,
+    variant: CheckZeroVariant,
+) -> Demand {
+    mul_fixed(rows * cols, fixed.f) + piecewise(&Piecewise::neg_ln(fixed), rows, fixed, variant)
 }

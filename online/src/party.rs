@@ -185,8 +185,8 @@ impl<R: Randomness> Party<R> {
     pub(crate) async fn truncation_pairs(
         &mut self,
         n: usize,
+        f: u32,
     ) -> Result<TruncationPairs, ProtocolError> {
-        let f = self.config.fixed.f;
         let batch = self.randomness.truncation_pairs(n, f).await?;
         if batch.items.f != f {
             let detail = format!("pairs truncate by {} bits, expected {f}", batch.items.f);

@@ -5,7 +5,7 @@
 
 use ndarray::{Array1, Array2, Array4, Axis};
 
-use crate::protocols::{ExpSegments, NewtonReciprocal};
+use crate::protocols::{NewtonReciprocal, Piecewise};
 use crate::{FixedPoint, Z64, ring};
 
 /// `x >> f` as an arithmetic shift: floor division by `2^f`.
@@ -76,12 +76,16 @@ pub fn maxpool2x2(x: &Array4<Z64>) -> (Array4<Z64>, Array4<Z64>) {
     (y, argmax)
 }
 
-/// The piecewise-linear `e^x` of the `exp` protocol.
-pub fn exp(x: Z64, fixed: FixedPoint) -> Z64 {
-    let table = ExpSegments::new(fixed);
+/// A piecewise-linear function as the `piecewise` protocol computes it.
+pub fn piecewise(table: &Piecewise, x: Z64, f: u32) -> Z64 {
     let bits: Vec<Z64> = table.breakpoints.iter().map(|&t| drelu(x - t)).collect();
     let weighted = |steps: &[Z64]| -> Z64 { bits.iter().zip(steps).map(|(&b, &s)| b * s).sum() };
-    truncate(x * weighted(&table.slope_steps), fixed.f) + weighted(&table.intercept_steps)
+    truncate(x * weighted(&table.slope_steps), f) + weighted(&table.intercept_steps) + table.below
+}
+
+/// The piecewise-linear `e^x` of the `exp` protocol.
+pub fn exp(x: Z64, fixed: FixedPoint) -> Z64 {
+    piecewise(&Piecewise::exp(fixed), x, fixed.f)
 }
 
 /// The Newton reciprocal of the `reciprocal` protocol, for `s` in `[1, max]`.
@@ -114,4 +118,37 @@ pub fn cross_entropy_grad(
     fixed: FixedPoint,
 ) -> Array2<Z64> {
     softmax(logits, fixed) - onehot
+}
+
+/// Per-example correctness as the `correct` protocol computes it.
+pub fn correct(logits: &Array2<Z64>, onehot: &Array2<Z64>, f: u32) -> Array1<Z64> {
+    let max = max_rows(logits);
+    logits
+        .rows()
+        .into_iter()
+        .zip(onehot.rows())
+        .zip(&max)
+        .map(|((l, o), &m)| {
+            let at_label: Z64 = l.iter().zip(o).map(|(&a, &b)| mul_fixed(a, b, f)).sum();
+            drelu(at_label - m)
+        })
+        .collect()
+}
+
+/// Per-example `-ln p_label` as the `cross_entropy` protocol computes it.
+pub fn cross_entropy(probs: &Array2<Z64>, onehot: &Array2<Z64>, fixed: FixedPoint) -> Array1<Z64> {
+    let table = Piecewise::neg_ln(fixed);
+    probs
+        .rows()
+        .into_iter()
+        .zip(onehot.rows())
+        .map(|(p, o)| {
+            let at_label: Z64 = p
+                .iter()
+                .zip(o)
+                .map(|(&a, &b)| mul_fixed(a, b, fixed.f))
+                .sum();
+            piecewise(&table, at_label, fixed.f)
+        })
+        .collect()
 }

@@ -8,18 +8,35 @@ use crate::fixed::K;
 use crate::randomness::Randomness;
 use crate::{Party, ProtocolError, Z64};
 
-/// `x >> f` for shared `x` with `|x| < 2^(k-1)`. One round.
-///
-/// With `x' = x + 2^(k-1)` (now in `[0, 2^k)`), open `c = x' + r`. For `c' = c mod 2^63` and
-/// `r' = r mod 2^63`, `x' = c' - r' + b·2^63` with `b = c_63 XOR r_63`, so
-/// `x' >> f = (c' >> f) - (r' >> f) + b·2^(63-f)` up to a borrow of one unit; subtracting
-/// `2^(k-1-f)` undoes the offset. The result is `floor(x / 2^f)` or one more.
+/// `x >> f` for shared `x` with `|x| < 2^(k-1)`, `f` the fixed-point format's fractional
+/// bits. One round.
 pub async fn truncate<R: Randomness, D: Dimension>(
     p: &mut Party<R>,
     x: &Array<Z64, D>,
 ) -> Result<Array<Z64, D>, ProtocolError> {
     let f = p.fixed().f;
-    let pairs = p.truncation_pairs(x.len()).await?;
+    truncate_by(p, x, f).await
+}
+
+/// `x >> bits` for shared `x` with `|x| < 2^(k-1)` and `bits < k - 1`: a fixed-point product's
+/// truncation (`bits = f`), or a scaling by a power of two (an SGD step). One round.
+///
+/// With `x' = x + 2^(k-1)` (now in `[0, 2^k)`), open `c = x' + r`. For `c' = c mod 2^63` and
+/// `r' = r mod 2^63`, `x' = c' - r' + b·2^63` with `b = c_63 XOR r_63`, so
+/// `x' >> f = (c' >> f) - (r' >> f) + b·2^(63-f)` up to a borrow of one unit; subtracting
+/// `2^(k-1-f)` undoes the offset. The result is `floor(x / 2^f)` or one more.
+pub async fn truncate_by<R: Randomness, D: Dimension>(
+    p: &mut Party<R>,
+    x: &Array<Z64, D>,
+    bits: u32,
+) -> Result<Array<Z64, D>, ProtocolError> {
+    if bits == 0 || bits >= K - 1 {
+        return Err(ProtocolError::Shape(format!(
+            "cannot truncate by {bits} bits"
+        )));
+    }
+    let f = bits;
+    let pairs = p.truncation_pairs(x.len(), bits).await?;
     let offset = p.constant(Z64(1 << (K - 1)));
     let mine: Vec<Z64> = x
         .iter()

@@ -137,6 +137,31 @@ async fn truncation_honours_a_configured_f() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncation_by_other_amounts_scales_by_powers_of_two() {
+    use crate::protocols::truncate_by;
+    let mut rng = rng(7);
+    let mut pair = parties(Config::default()).await;
+    let x: Array1<Z64> = (0..2000)
+        .map(|_| Z64::from_signed(rng.random_range(-(1i64 << 60)..(1 << 60))))
+        .collect();
+    let x_sh = share(&x, &mut rng);
+    for bits in [1, 14, 30, 60] {
+        let out = open(&both!(pair, |p, i| truncate_by(p, &x_sh[i], bits)));
+        for (&x, &y) in x.iter().zip(&out) {
+            assert!(
+                (0..=1).contains(&(y - reference::truncate(x, bits)).signed()),
+                "{bits} bits"
+            );
+        }
+    }
+    let [p0, _] = &mut pair.parties;
+    assert!(
+        truncate_by(p0, &x_sh[0], 61).await.is_err(),
+        "beyond k - 1 bits"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rounds_do_not_grow_with_the_tensor() {
     let mut rng = rng(6);
     let mut pair = parties(Config::default()).await;

@@ -29,7 +29,7 @@ async fn exp_is_within_one_unit_and_close_to_the_real_function() {
         })
         .collect();
     // Every breakpoint and its neighbours, 0, -1 ulp, below the domain, very negative.
-    for &t in &crate::protocols::ExpSegments::new(fixed).breakpoints {
+    for &t in &crate::protocols::Piecewise::exp(fixed).breakpoints {
         x.extend([t - Z64::ONE, t, t + Z64::ONE]);
     }
     x.extend([
@@ -161,4 +161,57 @@ async fn softmax_and_cross_entropy_gradient_match_the_reference() {
     )));
     let want = reference::cross_entropy_grad(&logits, &onehot, fixed);
     assert!(max_ulps(&grad, &want) <= softmax_ulps(cols));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accuracy_bits_loss_and_revealed_sums_match_the_reference() {
+    use crate::protocols::{correct, cross_entropy, open_sum};
+    let mut rng = rng(34);
+    let mut pair = parties(Config::default()).await;
+    let fixed = FixedPoint::default();
+    let (rows, cols) = (40, 10);
+    let mut logits = uniform(rows * cols, 6.0, &mut rng)
+        .into_shape_with_order((rows, cols))
+        .expect("shape");
+    logits.row_mut(0).fill(Z64::ZERO); // a tie everywhere: counts as correct
+    let labels: Vec<usize> = (0..rows).map(|_| rng.random_range(0..cols)).collect();
+    let onehot = Array2::from_shape_fn((rows, cols), |(r, c)| {
+        if labels[r] == c {
+            Z64::from_signed(fixed.one())
+        } else {
+            Z64::ZERO
+        }
+    });
+    let (l_sh, y_sh) = (share(&logits, &mut rng), share(&onehot, &mut rng));
+    let got = open(&both!(pair, |p, i| correct(p, &l_sh[i], &y_sh[i])));
+    assert_eq!(got, reference::correct(&logits, &onehot, fixed.f));
+    assert_eq!(got[0], Z64::ONE);
+
+    let probs = reference::softmax(&logits, fixed);
+    let p_sh = share(&probs, &mut rng);
+    let loss = open(&both!(pair, |p, i| cross_entropy(p, &p_sh[i], &y_sh[i])));
+    let want = reference::cross_entropy(&probs, &onehot, fixed);
+    assert!(
+        max_ulps(&loss, &want) <= 2,
+        "{} ulp",
+        max_ulps(&loss, &want)
+    );
+    for (r, &l) in loss.iter().enumerate() {
+        let p_label = fixed.decode(probs[[r, labels[r]]]).max(2f64.powi(-12));
+        // Chords of ln over octaves are off by at most 0.06 (+ fixed-point rounding).
+        assert!(
+            (fixed.decode(l) + p_label.ln()).abs() < 0.065,
+            "-ln {p_label} ~ {}",
+            fixed.decode(l)
+        );
+    }
+
+    let total = both!(pair, |p, i| open_sum(p, got_shares(&l_sh, i)));
+    assert_eq!(total.0, total.1, "both parties learn the same sum");
+    assert_eq!(total.0, logits.iter().copied().sum::<Z64>());
+}
+
+/// All of party `i`'s logit shares, flat.
+fn got_shares(sh: &[Array2<Z64>; 2], i: usize) -> &[Z64] {
+    sh[i].as_slice().expect("standard layout")
 }
