@@ -65,7 +65,7 @@ impl Plan {
     ) -> Result<Plan, String> {
         let mut demand = Demand::default();
         if iterations > 0 {
-            demand += network.training_demand(batch, lr_shift, fixed, variant)? * iterations;
+            demand += network.training_demand(batch, lr_shift, false, fixed, variant)? * iterations;
         }
         if inferences > 0 {
             demand += network.inference_demand(1, fixed, variant)? * inferences;

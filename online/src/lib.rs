@@ -14,6 +14,7 @@ pub mod cost;
 pub mod fixed;
 pub mod fp;
 pub mod model;
+pub mod nn;
 pub mod protocols;
 pub mod randomness;
 pub mod reference;

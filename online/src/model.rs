@@ -345,12 +345,25 @@ impl Network {
         Ok(demand)
     }
 
+    /// What evaluating `batch` examples consumes: the forward pass and the correctness count.
+    pub fn evaluation_demand(
+        &self,
+        batch: usize,
+        fixed: FixedPoint,
+        variant: CheckZeroVariant,
+    ) -> Result<Demand, String> {
+        Ok(self.inference_demand(batch, fixed, variant)?
+            + cost::correct(batch, self.classes(), fixed, variant))
+    }
+
     /// What one training step on a batch of `batch` examples consumes, with learning rate
-    /// `2^-lr_shift`. `batch` must be a power of two (the average is a shift).
+    /// `2^-lr_shift`, and, with `loss`, the batch's loss. `batch` must be a power of two (the
+    /// average is a shift).
     pub fn training_demand(
         &self,
         batch: usize,
         lr_shift: u32,
+        loss: bool,
         fixed: FixedPoint,
         variant: CheckZeroVariant,
     ) -> Result<Demand, String> {
@@ -362,11 +375,26 @@ impl Network {
         let shapes = self.shapes()?;
         let mut demand = self.inference_demand(batch, fixed, variant)?;
         demand += cost::softmax(batch, self.classes(), fixed, variant);
+        if loss {
+            demand += cost::cross_entropy(batch, self.classes(), fixed, variant);
+        }
         let step = lr_shift + batch.trailing_zeros();
         let inputs: Vec<Shape> = std::iter::once(self.input)
             .chain(shapes.iter().copied())
             .collect();
-        for (i, layer) in self.layers.iter().enumerate().rev() {
+        // The backward pass stops at the lowest layer with weights.
+        let lowest = self
+            .layers
+            .iter()
+            .position(|l| matches!(l, Layer::Dense { .. } | Layer::Conv { .. }))
+            .unwrap_or(self.layers.len());
+        for (i, layer) in self
+            .layers
+            .iter()
+            .enumerate()
+            .rev()
+            .take_while(|(i, _)| *i >= lowest)
+        {
             let (shape, out) = (inputs[i], shapes[i]);
             // The gradient must go on below only if a layer with weights is there.
             let below = self.layers[..i]
@@ -429,7 +457,8 @@ fn backward(
         let mut demand =
             cost::matmul(n, m, k) + cost::truncate(n * k, fixed.f + step) + cost::truncate(k, step);
         if below {
-            demand += cost::matmul_fixed(m, k, n, fixed.f);
+            // A convolution's patch gradients are summed back onto its input, then rescaled.
+            demand += cost::matmul(m, k, n) + cost::truncate(batch * input.size(), fixed.f);
         }
         return demand;
     }
@@ -486,7 +515,13 @@ mod tests {
     fn network_a_training_takes_its_matrix_triples() {
         let net = Network::by_name("net-a").expect("known");
         let d = net
-            .training_demand(128, 7, FixedPoint::default(), CheckZeroVariant::Product)
+            .training_demand(
+                128,
+                7,
+                false,
+                FixedPoint::default(),
+                CheckZeroVariant::Product,
+            )
             .expect("ok");
         use crate::randomness::Kind::*;
         assert_eq!(
@@ -519,8 +554,14 @@ mod tests {
             784 * 128 + 128 * 128 + 128 * 10
         );
         assert!(
-            net.training_demand(100, 7, FixedPoint::default(), CheckZeroVariant::Product)
-                .is_err()
+            net.training_demand(
+                100,
+                7,
+                false,
+                FixedPoint::default(),
+                CheckZeroVariant::Product
+            )
+            .is_err()
         );
     }
 }

@@ -53,25 +53,38 @@ pub fn max_rows(x: &Array2<Z64>) -> Array1<Z64> {
 /// 2x2 max pooling and its one-hot argmax (earlier position on ties), as the protocol's tree:
 /// the two rows of a window first, then their winners.
 pub fn maxpool2x2(x: &Array4<Z64>) -> (Array4<Z64>, Array4<Z64>) {
+    maxpool2x2_with(x, |a, b| ge(a, b) == Z64::ONE, Z64::ONE)
+}
+
+/// Each window's gradient spread over its four positions (multiply by the one-hot argmax to get
+/// max pooling's backward pass).
+pub fn upsample2x2<E: Copy>(dy: &Array4<E>) -> Array4<E> {
+    let (n, c, h, w) = dy.dim();
+    Array4::from_shape_fn((n, c, 2 * h, 2 * w), |(a, b, i, j)| {
+        dy[[a, b, i / 2, j / 2]]
+    })
+}
+
+/// [`maxpool2x2`] for any element type, given its comparison `a >= b` and its 1.
+pub fn maxpool2x2_with<E: Copy + Default>(
+    x: &Array4<E>,
+    ge: impl Fn(E, E) -> bool,
+    one: E,
+) -> (Array4<E>, Array4<E>) {
     let (n, c, h, w) = x.dim();
-    let mut y = Array4::from_elem((n, c, h / 2, w / 2), Z64::ZERO);
-    let mut argmax = Array4::from_elem((n, c, h, w), Z64::ZERO);
+    let mut y = Array4::from_elem((n, c, h / 2, w / 2), E::default());
+    let mut argmax = Array4::from_elem((n, c, h, w), E::default());
     for ((a, b, i, j), out) in y.indexed_iter_mut() {
         let v = |dy: usize, dx: usize| x[[a, b, 2 * i + dy, 2 * j + dx]];
-        let top = if ge(v(0, 0), v(0, 1)) == Z64::ONE {
-            0
+        let top = if ge(v(0, 0), v(0, 1)) { 0 } else { 1 };
+        let bottom = if ge(v(1, 0), v(1, 1)) { 2 } else { 3 };
+        let winner = if ge(v(top / 2, top % 2), v(bottom / 2, bottom % 2)) {
+            top
         } else {
-            1
+            bottom
         };
-        let bottom = if ge(v(1, 0), v(1, 1)) == Z64::ONE {
-            2
-        } else {
-            3
-        };
-        let (t, bt) = (v(top / 2, top % 2), v(bottom / 2, bottom % 2));
-        let winner = if ge(t, bt) == Z64::ONE { top } else { bottom };
         *out = v(winner / 2, winner % 2);
-        argmax[[a, b, 2 * i + winner / 2, 2 * j + winner % 2]] = Z64::ONE;
+        argmax[[a, b, 2 * i + winner / 2, 2 * j + winner % 2]] = one;
     }
     (y, argmax)
 }

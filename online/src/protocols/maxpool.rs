@@ -92,6 +92,5 @@ pub async fn maxpool2x2_backward<R: Randomness>(
             argmax.dim()
         )));
     }
-    let upsampled = Array4::from_shape_fn((n, c, h, w), |(a, b, i, j)| dy[[a, b, i / 2, j / 2]]);
-    mul(p, &upsampled, argmax).await
+    mul(p, &crate::reference::upsample2x2(dy), argmax).await
 }

@@ -7,71 +7,8 @@ use ndarray::{Array1, Array4};
 use super::*;
 use crate::cost::{self, Demand};
 use crate::protocols::{self, CheckZeroVariant};
-use crate::randomness::fixture::{self, Fixture};
-use crate::randomness::*;
-use crate::testing::pair_with;
-
-/// The fixture, recording how many items of each kind it hands out.
-struct Counting {
-    inner: Fixture,
-    taken: Arc<Mutex<Demand>>,
-}
-
-impl Counting {
-    fn record<T>(&self, batch: &Batch<T>) {
-        *self.taken.lock().expect("lock") += Demand::of(batch.tags.kind, batch.tags.count());
-    }
-}
-
-macro_rules! counted {
-    ($self:ident, $call:expr) => {{
-        let batch = $call.await?;
-        $self.record(&batch);
-        Ok(batch)
-    }};
-}
-
-impl Randomness for Counting {
-    async fn matrix_triple(
-        &mut self,
-        m: usize,
-        n: usize,
-        k: usize,
-    ) -> Result<Batch<MatrixTriple>, RandomnessError> {
-        counted!(self, self.inner.matrix_triple(m, n, k))
-    }
-    async fn elementwise_triples(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ElementwiseTriples>, RandomnessError> {
-        counted!(self, self.inner.elementwise_triples(n))
-    }
-    async fn comparison_masks(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
-        counted!(self, self.inner.comparison_masks(n))
-    }
-    async fn truncation_pairs(
-        &mut self,
-        n: usize,
-        f: u32,
-    ) -> Result<Batch<TruncationPairs>, RandomnessError> {
-        counted!(self, self.inner.truncation_pairs(n, f))
-    }
-    async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
-        counted!(self, self.inner.dabits(n))
-    }
-    async fn modp_triples(&mut self, n: usize) -> Result<Batch<ModpTriples>, RandomnessError> {
-        counted!(self, self.inner.modp_triples(n))
-    }
-    async fn scaled_modp_triples(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        counted!(self, self.inner.scaled_modp_triples(n))
-    }
-}
+use crate::randomness::fixture;
+use crate::testing::{Counting, pair_with};
 
 /// Runs `$call` at both parties and returns what P0 took.
 macro_rules! taken_by {
@@ -79,14 +16,8 @@ macro_rules! taken_by {
         let taken = Arc::new(Mutex::new(Demand::default()));
         let [f0, f1] = fixture::pair(9);
         let sources = [
-            Counting {
-                inner: f0,
-                taken: taken.clone(),
-            },
-            Counting {
-                inner: f1,
-                taken: Arc::new(Mutex::new(Demand::default())),
-            },
+            Counting::new(f0, taken.clone()),
+            Counting::new(f1, Arc::new(Mutex::new(Demand::default()))),
         ];
         let config = Config {
             checkzero: $variant,

@@ -1,0 +1,115 @@
+//! The operations a network needs, in real-number terms, so one implementation of the layers
+//! serves all backends.
+
+use std::fmt::Debug;
+use std::ops::{Add, Sub};
+
+use ndarray::{Array2, Array4, ArrayD};
+
+use crate::ProtocolError;
+
+/// An output with the 0/1 mask its backward pass needs (`[x >= 0]`, the one-hot argmax).
+pub type Masked<A> = (A, A);
+
+/// Where a network's arithmetic happens. Values are fixed-point `Z64` shares, fixed-point
+/// `Z64` plaintexts, or `f64`, but every operation means the same real-number computation.
+pub trait Backend {
+    /// The element type.
+    type E: Copy
+        + Default
+        + Debug
+        + Send
+        + Sync
+        + 'static
+        + Add<Output = Self::E>
+        + Sub<Output = Self::E>
+        + num_traits::Zero;
+
+    /// This backend's value for public initial data (weights, plaintext inputs): the secure
+    /// backend gives P0 the encoding and P1 zero.
+    fn import(&self, x: &ArrayD<f64>) -> ArrayD<Self::E>;
+
+    /// `a · b` before rescaling: in fixed point, at twice the fractional bits. Sums of such
+    /// products (col2im) are rescaled once, which keeps them within one unit.
+    fn product(
+        &mut self,
+        a: &Array2<Self::E>,
+        b: &Array2<Self::E>,
+    ) -> impl Future<Output = Result<Array2<Self::E>, ProtocolError>>;
+
+    /// A [`Backend::product`] (or a sum of them) brought back to scale and divided by
+    /// `2^extra`.
+    fn rescale(
+        &mut self,
+        x: &ArrayD<Self::E>,
+        extra: u32,
+    ) -> impl Future<Output = Result<ArrayD<Self::E>, ProtocolError>>;
+
+    /// `(a · b) / 2^extra`.
+    fn matmul(
+        &mut self,
+        a: &Array2<Self::E>,
+        b: &Array2<Self::E>,
+        extra: u32,
+    ) -> impl Future<Output = Result<Array2<Self::E>, ProtocolError>> {
+        async move {
+            let wide = self.product(a, b).await?.into_dyn();
+            let y = self.rescale(&wide, extra).await?;
+            Ok(y.into_dimensionality().expect("a matrix stays a matrix"))
+        }
+    }
+
+    /// `x / 2^extra`.
+    fn scale_down(
+        &mut self,
+        x: &ArrayD<Self::E>,
+        extra: u32,
+    ) -> impl Future<Output = Result<ArrayD<Self::E>, ProtocolError>>;
+
+    /// `ReLU(x)` and the 0/1 mask `[x >= 0]`.
+    fn relu(
+        &mut self,
+        x: &ArrayD<Self::E>,
+    ) -> impl Future<Output = Result<Masked<ArrayD<Self::E>>, ProtocolError>>;
+
+    /// The gradient through ReLU: `dy ⊙ [x >= 0]`.
+    fn relu_backward(
+        &mut self,
+        dy: &ArrayD<Self::E>,
+        mask: &ArrayD<Self::E>,
+    ) -> impl Future<Output = Result<ArrayD<Self::E>, ProtocolError>>;
+
+    /// 2x2 max pooling and its one-hot argmax.
+    fn maxpool(
+        &mut self,
+        x: &Array4<Self::E>,
+    ) -> impl Future<Output = Result<Masked<Array4<Self::E>>, ProtocolError>>;
+
+    /// The gradient through max pooling: each window's gradient to its argmax.
+    fn maxpool_backward(
+        &mut self,
+        dy: &Array4<Self::E>,
+        argmax: &Array4<Self::E>,
+    ) -> impl Future<Output = Result<Array4<Self::E>, ProtocolError>>;
+
+    /// `softmax(logits) - onehot`.
+    fn softmax_grad(
+        &mut self,
+        logits: &Array2<Self::E>,
+        onehot: &Array2<Self::E>,
+    ) -> impl Future<Output = Result<Array2<Self::E>, ProtocolError>>;
+
+    /// How many rows have the largest logit at the label (revealed: the only output).
+    fn count_correct(
+        &mut self,
+        logits: &Array2<Self::E>,
+        onehot: &Array2<Self::E>,
+    ) -> impl Future<Output = Result<u64, ProtocolError>>;
+
+    /// `sum_rows -ln p_label` (revealed).
+    fn loss_sum(
+        &mut self,
+        probs: &Array2<Self::E>,
+        onehot: &Array2<Self::E>,
+    ) -> impl Future<Output = Result<f64, ProtocolError>>;
+}

@@ -1,0 +1,193 @@
+//! Forward and backward passes of each layer kind, for any [`Backend`].
+//!
+//! Every pass here performs exactly the operations `crate::model`'s demand counts for it:
+//! dense and convolution layers one product forward, and backward `dW = X^T·delta` scaled by
+//! the SGD step, the bias step, and `delta·W^T` when a layer below has weights.
+
+use ndarray::{Array2, Array4, ArrayD, Axis, Ix2, Ix4, IxDyn};
+
+use super::Backend;
+use super::im2col::{ConvShape, col2im, im2col};
+use super::params::LayerParams;
+use crate::ProtocolError;
+use crate::model::{Layer, Shape};
+
+/// What a layer keeps from its forward pass for the backward pass.
+#[derive(Debug)]
+pub enum Cache<E> {
+    /// The input, as a `batch x inputs` matrix.
+    Dense(Array2<E>),
+    /// The input patches and the convolution's geometry.
+    Conv(Array2<E>, ConvShape),
+    /// The 0/1 mask `[x >= 0]`.
+    Relu(ArrayD<E>),
+    /// The one-hot argmax of every window.
+    MaxPool(Array4<E>),
+    /// The input's shape.
+    Flatten(Vec<usize>),
+}
+
+fn shape_error(e: impl std::fmt::Display) -> ProtocolError {
+    ProtocolError::Shape(e.to_string())
+}
+
+fn as_matrix<E: Clone>(x: ArrayD<E>) -> Result<Array2<E>, ProtocolError> {
+    let batch = x.shape()[0];
+    let rest = x.len() / batch.max(1);
+    x.into_shape_with_order((batch, rest)).map_err(shape_error)
+}
+
+fn add_bias<E: Copy + std::ops::Add<Output = E>>(z: &mut Array2<E>, b: &ndarray::Array1<E>) {
+    for mut row in z.rows_mut() {
+        row.zip_mut_with(b, |v, &bias| *v = *v + bias);
+    }
+}
+
+/// The forward pass of `layer` on `x` (batch first; `input` is one example's shape).
+pub async fn forward<B: Backend>(
+    backend: &mut B,
+    layer: Layer,
+    params: Option<&LayerParams<B::E>>,
+    x: ArrayD<B::E>,
+    input: Shape,
+) -> Result<(ArrayD<B::E>, Cache<B::E>), ProtocolError> {
+    let missing = || ProtocolError::Shape("a layer with weights has no parameters".into());
+    Ok(match layer {
+        Layer::Dense { .. } => {
+            let p = params.ok_or_else(missing)?;
+            let x = as_matrix(x)?;
+            let mut z = backend.matmul(&x, &p.w, 0).await?;
+            add_bias(&mut z, &p.b);
+            (z.into_dyn(), Cache::Dense(x))
+        }
+        Layer::Conv {
+            kernel,
+            stride,
+            padding,
+            ..
+        } => {
+            let p = params.ok_or_else(missing)?;
+            let x: Array4<B::E> = x.into_dimensionality::<Ix4>().map_err(shape_error)?;
+            let batch = x.dim().0;
+            let shape = ConvShape {
+                input: (input.channels, input.height, input.width),
+                kernel,
+                stride,
+                padding,
+            };
+            let (oh, ow) = shape.output();
+            let cols = im2col(&x, &shape);
+            let mut z = backend.matmul(&cols, &p.w, 0).await?;
+            add_bias(&mut z, &p.b);
+            let channels = z.ncols();
+            // (batch·oh·ow, channels) -> (batch, channels, oh, ow)
+            let z = z
+                .into_shape_with_order((batch, oh, ow, channels))
+                .map_err(shape_error)?
+                .permuted_axes([0, 3, 1, 2])
+                .as_standard_layout()
+                .into_owned();
+            (z.into_dyn(), Cache::Conv(cols, shape))
+        }
+        Layer::Relu => {
+            let (y, mask) = backend.relu(&x).await?;
+            (y, Cache::Relu(mask))
+        }
+        Layer::MaxPool => {
+            let x: Array4<B::E> = x.into_dimensionality::<Ix4>().map_err(shape_error)?;
+            let (y, argmax) = backend.maxpool(&x).await?;
+            (y.into_dyn(), Cache::MaxPool(argmax))
+        }
+        Layer::Flatten => {
+            let shape = x.shape().to_vec();
+            (as_matrix(x)?.into_dyn(), Cache::Flatten(shape))
+        }
+    })
+}
+
+/// The backward pass of `layer`: updates its parameters by SGD (learning rate and batch
+/// average together `2^-step`) and returns the gradient for the layer below if `below`.
+pub async fn backward<B: Backend>(
+    backend: &mut B,
+    params: Option<&mut LayerParams<B::E>>,
+    cache: Cache<B::E>,
+    dy: ArrayD<B::E>,
+    below: bool,
+    step: u32,
+) -> Result<Option<ArrayD<B::E>>, ProtocolError> {
+    let missing = || ProtocolError::Shape("a layer with weights has no parameters".into());
+    Ok(match cache {
+        Cache::Dense(x) => {
+            let p = params.ok_or_else(missing)?;
+            let dy = as_matrix(dy)?;
+            let dx = match below {
+                true => Some(
+                    backend
+                        .matmul(&dy, &p.w.t().to_owned(), 0)
+                        .await?
+                        .into_dyn(),
+                ),
+                false => None,
+            };
+            update(backend, p, &x, &dy, step).await?;
+            dx
+        }
+        Cache::Conv(cols, shape) => {
+            let p = params.ok_or_else(missing)?;
+            let dy: Array4<B::E> = dy.into_dimensionality::<Ix4>().map_err(shape_error)?;
+            let (batch, channels, oh, ow) = dy.dim();
+            // (batch, channels, oh, ow) -> (batch·oh·ow, channels), the layout of the forward product.
+            let dy = dy
+                .permuted_axes([0, 2, 3, 1])
+                .as_standard_layout()
+                .into_owned()
+                .into_shape_with_order((batch * oh * ow, channels))
+                .map_err(shape_error)?;
+            let dx = match below {
+                true => {
+                    // Sum the patches' products first, then rescale once.
+                    let dcols = backend.product(&dy, &p.w.t().to_owned()).await?;
+                    let dx = col2im(&dcols, batch, &shape).into_dyn();
+                    Some(backend.rescale(&dx, 0).await?)
+                }
+                false => None,
+            };
+            update(backend, p, &cols, &dy, step).await?;
+            dx
+        }
+        Cache::Relu(mask) => Some(backend.relu_backward(&dy, &mask).await?),
+        Cache::MaxPool(argmax) => {
+            let dy: Array4<B::E> = dy.into_dimensionality::<Ix4>().map_err(shape_error)?;
+            Some(backend.maxpool_backward(&dy, &argmax).await?.into_dyn())
+        }
+        Cache::Flatten(shape) => Some(
+            dy.into_shape_with_order(IxDyn(&shape))
+                .map_err(shape_error)?,
+        ),
+    })
+}
+
+/// `W -= 2^-step · X^T·delta`, `b -= 2^-step · sum_rows(delta)`.
+async fn update<B: Backend>(
+    backend: &mut B,
+    p: &mut LayerParams<B::E>,
+    x: &Array2<B::E>,
+    dy: &Array2<B::E>,
+    step: u32,
+) -> Result<(), ProtocolError> {
+    let dw = backend.matmul(&x.t().to_owned(), dy, step).await?;
+    let db = dy.sum_axis(Axis(0)).into_dyn();
+    let db = backend.scale_down(&db, step).await?;
+    p.w = &p.w - &dw;
+    p.b = &p.b
+        - &db
+            .into_dimensionality::<ndarray::Ix1>()
+            .map_err(shape_error)?;
+    Ok(())
+}
+
+/// The logits of the last layer as a matrix.
+pub fn logits<E: Clone>(y: ArrayD<E>) -> Result<Array2<E>, ProtocolError> {
+    let m = as_matrix(y)?;
+    m.into_dimensionality::<Ix2>().map_err(shape_error)
+}

@@ -1,0 +1,24 @@
+//! Neural networks over three backends: secure (on shares, between the two parties), plaintext
+//! fixed point (the reference each secure run must match), and plaintext floating point with
+//! the same approximations (the accuracy yardstick). Layers and the training step are written
+//! once, against [`Backend`].
+
+mod backend;
+mod im2col;
+mod layers;
+mod params;
+mod plain_fixed;
+mod plain_float;
+mod secure;
+mod train;
+
+pub use backend::Backend;
+pub use layers::Cache;
+pub use params::{LayerParams, Params};
+pub use plain_fixed::PlainFixed;
+pub use plain_float::PlainFloat;
+pub use secure::Secure;
+pub use train::{Hyper, StepResult, evaluate, train_step};
+
+#[cfg(test)]
+mod tests;

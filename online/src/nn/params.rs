@@ -1,0 +1,149 @@
+//! Network parameters: one weight matrix and bias vector per layer with weights.
+
+use ndarray::{Array1, Array2, ArrayD};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use super::Backend;
+use crate::model::{Layer, Network};
+use crate::{FixedPoint, Z64};
+
+/// The weights of one dense or convolution layer: `w` is `inputs x outputs` (for a
+/// convolution `channels·k·k x out_channels`), `b` has `outputs` entries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerParams<E> {
+    /// Weights.
+    pub w: Array2<E>,
+    /// Biases.
+    pub b: Array1<E>,
+}
+
+/// A network's parameters, one entry per layer (`None` for layers without weights).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params<E> {
+    /// Per layer.
+    pub layers: Vec<Option<LayerParams<E>>>,
+}
+
+impl Params<f64> {
+    /// He-uniform initial weights and zero biases from `seed`, rounded to the fixed-point grid
+    /// so that every backend starts from exactly the same values.
+    pub fn initial(network: &Network, seed: u64, fixed: FixedPoint) -> Result<Params<f64>, String> {
+        let shapes = network.shapes()?;
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let mut input = network.input;
+        let mut layers = Vec::new();
+        for (layer, out) in network.layers.iter().zip(&shapes) {
+            let dims = match *layer {
+                Layer::Dense { outputs } => Some((input.size(), outputs)),
+                Layer::Conv {
+                    channels, kernel, ..
+                } => Some((input.channels * kernel * kernel, channels)),
+                _ => None,
+            };
+            layers.push(dims.map(|(fan_in, outputs)| {
+                let limit = (6.0 / fan_in as f64).sqrt();
+                let grid = |v: f64| fixed.decode(fixed.encode(v).expect("small"));
+                LayerParams {
+                    w: Array2::from_shape_simple_fn((fan_in, outputs), || {
+                        grid(rng.random_range(-limit..limit))
+                    }),
+                    b: Array1::zeros(outputs),
+                }
+            }));
+            input = *out;
+        }
+        Ok(Params { layers })
+    }
+
+    /// This backend's values of the parameters.
+    pub fn import<B: Backend>(&self, backend: &B) -> Params<B::E> {
+        let convert = |a: &ArrayD<f64>| backend.import(a);
+        Params {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| {
+                    l.as_ref().map(|l| LayerParams {
+                        w: convert(&l.w.clone().into_dyn())
+                            .into_dimensionality()
+                            .expect("2-d"),
+                        b: convert(&l.b.clone().into_dyn())
+                            .into_dimensionality()
+                            .expect("1-d"),
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+const MAGIC: &[u8; 8] = b"DYADPRM1";
+
+impl Params<Z64> {
+    /// A self-describing byte encoding (model shares, checkpoints).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&(self.layers.len() as u64).to_le_bytes());
+        for layer in &self.layers {
+            match layer {
+                None => out.push(0),
+                Some(l) => {
+                    out.push(1);
+                    let (rows, cols) = l.w.dim();
+                    out.extend_from_slice(&(rows as u64).to_le_bytes());
+                    out.extend_from_slice(&(cols as u64).to_le_bytes());
+                    out.extend(l.w.iter().chain(&l.b).flat_map(|v| v.0.to_le_bytes()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads [`Params::to_bytes`]; checks the shapes against `network`.
+    pub fn from_bytes(bytes: &[u8], network: &Network) -> Result<Params<Z64>, String> {
+        let bad = |what: &str| format!("not a parameter file for {}: {what}", network.name);
+        let mut r = bytes
+            .strip_prefix(MAGIC.as_slice())
+            .ok_or_else(|| bad("wrong header"))?;
+        let u64_at = |r: &mut &[u8]| -> Result<u64, String> {
+            let (head, rest) = r.split_at_checked(8).ok_or_else(|| bad("truncated"))?;
+            *r = rest;
+            Ok(u64::from_le_bytes(head.try_into().expect("8 bytes")))
+        };
+        let expected = Params::initial(network, 0, FixedPoint::default())?;
+        if u64_at(&mut r)? as usize != expected.layers.len() {
+            return Err(bad("another number of layers"));
+        }
+        let mut layers = Vec::new();
+        for want in &expected.layers {
+            let (tag, rest) = r.split_first().ok_or_else(|| bad("truncated"))?;
+            r = rest;
+            match (tag, want) {
+                (0, None) => layers.push(None),
+                (1, Some(want)) => {
+                    let (rows, cols) = (u64_at(&mut r)? as usize, u64_at(&mut r)? as usize);
+                    if (rows, cols) != want.w.dim() {
+                        return Err(bad(&format!(
+                            "a {rows}x{cols} layer where {:?} belongs",
+                            want.w.dim()
+                        )));
+                    }
+                    let mut values = Vec::with_capacity(rows * cols + cols);
+                    for _ in 0..rows * cols + cols {
+                        values.push(Z64(u64_at(&mut r)?));
+                    }
+                    let b = Array1::from(values.split_off(rows * cols));
+                    let w = Array2::from_shape_vec((rows, cols), values)
+                        .map_err(|e| bad(&e.to_string()))?;
+                    layers.push(Some(LayerParams { w, b }));
+                }
+                _ => return Err(bad("layers of other kinds")),
+            }
+        }
+        match r.is_empty() {
+            true => Ok(Params { layers }),
+            false => Err(bad("trailing bytes")),
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The secure backend: every operation is a two-party protocol on shares.
+
+use ndarray::{Array2, Array4, ArrayD};
+
+use super::Backend;
+use crate::protocols;
+use crate::randomness::Randomness;
+use crate::{Party, ProtocolError, Z64};
+
+/// A party running a network on shares with its peer.
+pub struct Secure<'a, R> {
+    /// The party.
+    pub party: &'a mut Party<R>,
+}
+
+impl<R: Randomness> Backend for Secure<'_, R> {
+    type E = Z64;
+
+    fn import(&self, x: &ArrayD<f64>) -> ArrayD<Z64> {
+        let fixed = self.party.fixed();
+        x.mapv(|v| {
+            self.party
+                .constant(fixed.encode(v).expect("public values are in range"))
+        })
+    }
+
+    async fn product(
+        &mut self,
+        a: &Array2<Z64>,
+        b: &Array2<Z64>,
+    ) -> Result<Array2<Z64>, ProtocolError> {
+        protocols::matmul(self.party, a, b).await
+    }
+
+    async fn rescale(&mut self, x: &ArrayD<Z64>, extra: u32) -> Result<ArrayD<Z64>, ProtocolError> {
+        let f = self.party.fixed().f;
+        protocols::truncate_by(self.party, x, f + extra).await
+    }
+
+    async fn scale_down(
+        &mut self,
+        x: &ArrayD<Z64>,
+        extra: u32,
+    ) -> Result<ArrayD<Z64>, ProtocolError> {
+        protocols::truncate_by(self.party, x, extra).await
+    }
+
+    async fn relu(&mut self, x: &ArrayD<Z64>) -> Result<(ArrayD<Z64>, ArrayD<Z64>), ProtocolError> {
+        let r = protocols::relu(self.party, x).await?;
+        Ok((r.y, r.drelu))
+    }
+
+    async fn relu_backward(
+        &mut self,
+        dy: &ArrayD<Z64>,
+        mask: &ArrayD<Z64>,
+    ) -> Result<ArrayD<Z64>, ProtocolError> {
+        protocols::relu_backward(self.party, dy, mask).await
+    }
+
+    async fn maxpool(
+        &mut self,
+        x: &Array4<Z64>,
+    ) -> Result<(Array4<Z64>, Array4<Z64>), ProtocolError> {
+        let m = protocols::maxpool2x2(self.party, x).await?;
+        Ok((m.y, m.argmax))
+    }
+
+    async fn maxpool_backward(
+        &mut self,
+        dy: &Array4<Z64>,
+        argmax: &Array4<Z64>,
+    ) -> Result<Array4<Z64>, ProtocolError> {
+        protocols::maxpool2x2_backward(self.party, dy, argmax).await
+    }
+
+    async fn softmax_grad(
+        &mut self,
+        logits: &Array2<Z64>,
+        onehot: &Array2<Z64>,
+    ) -> Result<Array2<Z64>, ProtocolError> {
+        protocols::cross_entropy_grad(self.party, logits, onehot).await
+    }
+
+    async fn count_correct(
+        &mut self,
+        logits: &Array2<Z64>,
+        onehot: &Array2<Z64>,
+    ) -> Result<u64, ProtocolError> {
+        let bits = protocols::correct(self.party, logits, onehot).await?;
+        let count = protocols::open_sum(self.party, bits.as_slice().expect("1-d")).await?;
+        Ok(count.0)
+    }
+
+    async fn loss_sum(
+        &mut self,
+        probs: &Array2<Z64>,
+        onehot: &Array2<Z64>,
+    ) -> Result<f64, ProtocolError> {
+        let losses = protocols::cross_entropy(self.party, probs, onehot).await?;
+        let total = protocols::open_sum(self.party, losses.as_slice().expect("1-d")).await?;
+        Ok(self.party.fixed().decode(total))
+    }
+}

@@ -1,0 +1,442 @@
+//! Every layer's forward and backward pass, and whole training steps, on shares between two
+//! parties over loopback QUIC against the plaintext fixed-point backend; the demand model
+//! against what a step really takes; and fixed point against floating point.
+
+use std::sync::{Arc, Mutex};
+
+use ndarray::{Array2, ArrayD, IxDyn};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use super::layers::{backward, forward};
+use super::*;
+use crate::cost::Demand;
+use crate::model::{Layer, Network, Shape};
+use crate::protocols::CheckZeroVariant;
+use crate::randomness::fixture;
+use crate::testing::{Counting, pair, pair_with};
+use crate::{Config, FixedPoint, Party, Z64, sharing};
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+fn uniform(shape: &[usize], bound: f64, rng: &mut ChaCha20Rng) -> ArrayD<f64> {
+    ArrayD::from_shape_simple_fn(IxDyn(shape), || rng.random_range(-bound..=bound))
+}
+
+fn onehot(batch: usize, classes: usize, rng: &mut ChaCha20Rng) -> Array2<f64> {
+    let mut y = Array2::zeros((batch, classes));
+    for mut row in y.rows_mut() {
+        row[rng.random_range(0..classes)] = 1.0;
+    }
+    y
+}
+
+fn network(input: (usize, usize, usize), layers: Vec<Layer>) -> Network {
+    Network {
+        name: "test".into(),
+        input: Shape {
+            channels: input.0,
+            height: input.1,
+            width: input.2,
+        },
+        layers,
+    }
+}
+
+fn fixed() -> PlainFixed {
+    PlainFixed {
+        fixed: FixedPoint::default(),
+    }
+}
+
+/// The largest `|a - b|` in units of the last place.
+fn ulps(a: &ArrayD<Z64>, b: &ArrayD<Z64>) -> u64 {
+    assert_eq!(a.shape(), b.shape());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x - *y).signed().unsigned_abs())
+        .max()
+        .unwrap_or(0)
+}
+
+fn split_params(p: &Params<Z64>, rng: &mut ChaCha20Rng) -> [Params<Z64>; 2] {
+    let mut halves = [p.clone(), p.clone()];
+    for (i, layer) in p.layers.iter().enumerate() {
+        if let Some(l) = layer {
+            let [w0, w1] = sharing::split(&l.w, rng);
+            let [b0, b1] = sharing::split(&l.b, rng);
+            halves[0].layers[i] = Some(LayerParams { w: w0, b: b0 });
+            halves[1].layers[i] = Some(LayerParams { w: w1, b: b1 });
+        }
+    }
+    halves
+}
+
+/// Every weight matrix and bias vector, in order.
+fn flat(p: &Params<Z64>) -> Vec<ArrayD<Z64>> {
+    p.layers
+        .iter()
+        .flatten()
+        .flat_map(|l| [l.w.clone().into_dyn(), l.b.clone().into_dyn()])
+        .collect()
+}
+
+/// What one layer's passes produce: the output, the gradient below, the updated parameters.
+type Passes = (ArrayD<Z64>, ArrayD<Z64>, Vec<ArrayD<Z64>>);
+
+/// Runs `layer`'s forward pass on `x` and its backward pass on `dy` with `backend`.
+async fn passes<B: Backend<E = Z64>>(
+    backend: &mut B,
+    net: &Network,
+    mut params: Params<Z64>,
+    x: ArrayD<Z64>,
+    dy: ArrayD<Z64>,
+) -> Passes {
+    let layer = net.layers[0];
+    let (y, cache) = forward(backend, layer, params.layers[0].as_ref(), x, net.input)
+        .await
+        .expect("forward");
+    let dx = backward(backend, params.layers[0].as_mut(), cache, dy, true, 9)
+        .await
+        .expect("backward")
+        .expect("a gradient below");
+    (y, dx, flat(&params))
+}
+
+/// One layer on shares against the plaintext fixed-point backend: forward output, gradient
+/// below and updated parameters each within `tolerance` units.
+async fn check_layer(
+    input: (usize, usize, usize),
+    layer: Layer,
+    batch: usize,
+    tolerance: u64,
+    seed: u64,
+) {
+    // (A flatten after it makes a valid network.)
+    let net = network(input, vec![layer, Layer::Flatten]);
+    let mut rng = rng(seed);
+    let fixed_point = FixedPoint::default();
+    let shapes = net.shapes().expect("shapes");
+    let input = [batch, net.input.channels, net.input.height, net.input.width];
+    let out = shapes[0];
+    let out: Vec<usize> = match out.height * out.width {
+        1 => vec![batch, out.channels],
+        _ => vec![batch, out.channels, out.height, out.width],
+    };
+    let mut x = uniform(&input, 2.0, &mut rng);
+    // Zeros and ties, the comparison's edge cases.
+    for v in x.iter_mut().step_by(5) {
+        *v = 0.0;
+    }
+    let x = fixed().import(&x);
+    let dy = fixed().import(&uniform(&out, 1.0, &mut rng));
+    let params = Params::initial(&net, seed, fixed_point)
+        .expect("params")
+        .import(&fixed());
+
+    let want = passes(&mut fixed(), &net, params.clone(), x.clone(), dy.clone()).await;
+
+    let [x0, x1] = sharing::split(&x, &mut rng);
+    let [dy0, dy1] = sharing::split(&dy, &mut rng);
+    let [w0, w1] = split_params(&params, &mut rng);
+    let mut pair = pair(Config::default(), seed).await.expect("parties");
+    let [p0, p1] = &mut pair.parties;
+    let (mut s0, mut s1) = (Secure { party: p0 }, Secure { party: p1 });
+    let ((y0, dx0, q0), (y1, dx1, q1)) = tokio::join!(
+        passes(&mut s0, &net, w0, x0, dy0),
+        passes(&mut s1, &net, w1, x1, dy1)
+    );
+    let what = format!("{:?}", net.layers[0]);
+    assert!(ulps(&(&y0 + &y1), &want.0) <= tolerance, "{what} forward");
+    assert!(
+        ulps(&(&dx0 + &dx1), &want.1) <= tolerance,
+        "{what} backward"
+    );
+    for ((a, b), w) in q0.iter().zip(&q1).zip(&want.2) {
+        assert!(ulps(&(a + b), w) <= tolerance, "{what} update");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dense_layer_matches_the_fixed_point_reference() {
+    check_layer((12, 1, 1), Layer::Dense { outputs: 7 }, 8, 1, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn convolution_matches_the_fixed_point_reference() {
+    let conv = |stride, padding| Layer::Conv {
+        channels: 3,
+        kernel: 3,
+        stride,
+        padding,
+    };
+    check_layer((2, 6, 6), conv(1, 0), 4, 1, 2).await;
+    check_layer((2, 7, 5), conv(2, 1), 3, 1, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relu_maxpool_and_flatten_match_the_fixed_point_reference_exactly() {
+    check_layer((3, 4, 4), Layer::Relu, 5, 0, 4).await;
+    check_layer((3, 4, 6), Layer::MaxPool, 5, 0, 5).await;
+    check_layer((3, 4, 4), Layer::Flatten, 5, 0, 6).await;
+}
+
+/// A small CNN with every layer kind and a convolution whose gradient flows below.
+fn small_cnn() -> Network {
+    let conv = |channels, padding| Layer::Conv {
+        channels,
+        kernel: 3,
+        stride: 1,
+        padding,
+    };
+    network(
+        (1, 8, 8),
+        vec![
+            conv(4, 1),
+            Layer::Relu,
+            Layer::MaxPool,
+            conv(6, 0),
+            Layer::Relu,
+            Layer::Flatten,
+            Layer::Dense { outputs: 10 },
+            Layer::Relu,
+        ],
+    )
+}
+
+const HYPER: Hyper = Hyper {
+    lr_shift: 3,
+    batch_shift: 4,
+};
+
+/// `steps` batches of inputs in `[0, 1]` and one-hot labels.
+fn batches(net: &Network, steps: usize, seed: u64) -> Vec<(ArrayD<f64>, Array2<f64>)> {
+    let mut rng = rng(seed);
+    let batch = 1 << HYPER.batch_shift;
+    let shape = [batch, net.input.channels, net.input.height, net.input.width];
+    (0..steps)
+        .map(|_| {
+            let x = uniform(&shape, 0.5, &mut rng).mapv(|v| v + 0.5);
+            (x, onehot(batch, net.classes(), &mut rng))
+        })
+        .collect()
+}
+
+/// A batch of inputs and its one-hot labels.
+type Example<E> = (ArrayD<E>, Array2<E>);
+
+/// Trains with `backend` on `data` from the same initial weights; returns the parameters, the
+/// losses and how many of the last batch the trained model gets right.
+async fn train<B: Backend>(
+    backend: &mut B,
+    net: &Network,
+    mut params: Params<B::E>,
+    data: &[Example<B::E>],
+) -> (Params<B::E>, Vec<f64>, u64) {
+    let mut losses = Vec::new();
+    for (x, y) in data {
+        let step = train_step(backend, net, &mut params, x.clone(), y, HYPER, true)
+            .await
+            .expect("step");
+        losses.push(step.loss.expect("asked for"));
+    }
+    let (x, y) = data.last().expect("data");
+    let correct = evaluate(backend, net, &params, x.clone(), y)
+        .await
+        .expect("evaluate");
+    (params, losses, correct)
+}
+
+fn decode(p: &Params<Z64>) -> Vec<ArrayD<f64>> {
+    let fixed = FixedPoint::default();
+    flat(p)
+        .iter()
+        .map(|a| a.mapv(|v| fixed.decode(v)))
+        .collect()
+}
+
+fn largest_difference(a: &[ArrayD<f64>], b: &[ArrayD<f64>]) -> f64 {
+    a.iter()
+        .zip(b)
+        .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
+        .fold(0.0, f64::max)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn training_on_shares_tracks_plaintext_fixed_point() {
+    let net = small_cnn();
+    let plain = batches(&net, 4, 11);
+    let data: Vec<_> = plain
+        .iter()
+        .map(|(x, y)| (fixed().import(x), fixed().import(&y.clone().into_dyn())))
+        .map(|(x, y)| (x, y.into_dimensionality().expect("2-d")))
+        .collect();
+    let initial = Params::initial(&net, 5, FixedPoint::default())
+        .expect("params")
+        .import(&fixed());
+    let want = train(&mut fixed(), &net, initial.clone(), &data).await;
+
+    let mut rng = rng(12);
+    let [w0, w1] = split_params(&initial, &mut rng);
+    let mut shares: [Vec<_>; 2] = [Vec::new(), Vec::new()];
+    for (x, y) in &data {
+        let ([x0, x1], [y0, y1]) = (sharing::split(x, &mut rng), sharing::split(y, &mut rng));
+        shares[0].push((x0, y0));
+        shares[1].push((x1, y1));
+    }
+    let mut pair = pair(Config::default(), 13).await.expect("parties");
+    let [p0, p1] = &mut pair.parties;
+    let (mut s0, mut s1) = (Secure { party: p0 }, Secure { party: p1 });
+    let (got0, got1) = tokio::join!(
+        train(&mut s0, &net, w0, &shares[0]),
+        train(&mut s1, &net, w1, &shares[1])
+    );
+    let opened: Vec<ArrayD<Z64>> = flat(&got0.0)
+        .iter()
+        .zip(flat(&got1.0))
+        .map(|(a, b)| a + &b)
+        .collect();
+    let fixed_point = FixedPoint::default();
+    let opened: Vec<_> = opened
+        .iter()
+        .map(|a| a.mapv(|v| fixed_point.decode(v)))
+        .collect();
+    // A unit per truncation, carried through four steps; except that a comparison within a
+    // few units of a tie (a ReLU input near 0) may go the other way and route one gradient
+    // differently, so a few parameters may differ by more.
+    let want_params = decode(&want.0);
+    let total: usize = opened.iter().map(|a| a.len()).sum();
+    let off = opened
+        .iter()
+        .zip(&want_params)
+        .flat_map(|(a, b)| {
+            a.iter()
+                .zip(b)
+                .filter(|(x, y)| (*x - *y).abs() > 16.0 / 65536.0)
+        })
+        .count();
+    assert!(
+        off * 100 <= total,
+        "{off} of {total} parameters off by more than 16 units"
+    );
+    let diff = largest_difference(&opened, &want_params);
+    let moved = largest_difference(&decode(&initial), &want_params);
+    assert!(
+        diff < moved / 10.0,
+        "parameters differ by {diff}, training moved them {moved}"
+    );
+    // Both parties reveal the same loss and count, and they match the reference.
+    assert_eq!(got0.1, got1.1);
+    assert_eq!(got0.2, got1.2);
+    for (a, b) in got0.1.iter().zip(&want.1) {
+        assert!((a - b).abs() < 1e-2, "loss {a} vs {b}");
+    }
+    assert!(
+        got0.2.abs_diff(want.2) <= 1,
+        "{} vs {} correct",
+        got0.2,
+        want.2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixed_point_training_tracks_floating_point() {
+    let net = small_cnn();
+    let plain = batches(&net, 6, 21);
+    let fixed_point = FixedPoint::default();
+    let initial = Params::initial(&net, 7, fixed_point).expect("params");
+    let mut float = PlainFloat { fixed: fixed_point };
+    let start = initial.import(&float);
+    let want = train(&mut float, &net, start, &plain).await;
+    let data: Vec<_> = plain
+        .iter()
+        .map(|(x, y)| (fixed().import(x), fixed().import(&y.clone().into_dyn())))
+        .map(|(x, y)| (x, y.into_dimensionality().expect("2-d")))
+        .collect();
+    let got = train(&mut fixed(), &net, initial.import(&fixed()), &data).await;
+    let float_params: Vec<ArrayD<f64>> = want
+        .0
+        .layers
+        .iter()
+        .flatten()
+        .flat_map(|l| [l.w.clone().into_dyn(), l.b.clone().into_dyn()])
+        .collect();
+    let diff = largest_difference(&decode(&got.0), &float_params);
+    assert!(diff < 1e-2, "parameters differ by {diff}");
+    for (a, b) in got.1.iter().zip(&want.1) {
+        assert!((a - b).abs() < 2e-2, "loss {a} vs {b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_training_step_and_an_evaluation_take_what_the_model_says() {
+    let net = small_cnn();
+    let fixed_point = FixedPoint::default();
+    let data = batches(&net, 1, 31);
+    let (x, y) = &data[0];
+    let (x, y) = (fixed().import(x), fixed().import(&y.clone().into_dyn()));
+    let y: Array2<Z64> = y.into_dimensionality().expect("2-d");
+    let params = Params::initial(&net, 1, fixed_point)
+        .expect("params")
+        .import(&fixed());
+    let batch = y.nrows();
+    for (with_loss, variant) in [
+        (true, CheckZeroVariant::Product),
+        (false, CheckZeroVariant::Paper),
+    ] {
+        let taken = Arc::new(Mutex::new(Demand::default()));
+        let [f0, f1] = fixture::pair(3);
+        let sources = [
+            Counting::new(f0, taken.clone()),
+            Counting::new(f1, Arc::new(Mutex::new(Demand::default()))),
+        ];
+        let config = Config {
+            checkzero: variant,
+            ..Config::default()
+        };
+        let mut pair = pair_with([config; 2], sources).await.expect("parties");
+        let [p0, p1] = &mut pair.parties;
+        // P0 holds the data and the model, P1 zeros: the demand does not depend on values.
+        let zeros = |a: &ArrayD<Z64>| a.mapv(|_| Z64::ZERO);
+        let step = async |p: &mut Party<Counting>, mine: bool| {
+            let mut params = params.clone();
+            if !mine {
+                for l in params.layers.iter_mut().flatten() {
+                    l.w.fill(Z64::ZERO);
+                    l.b.fill(Z64::ZERO);
+                }
+            }
+            let x = if mine { x.clone() } else { zeros(&x) };
+            let y = if mine {
+                y.clone()
+            } else {
+                y.mapv(|_| Z64::ZERO)
+            };
+            let mut secure = Secure { party: p };
+            train_step(&mut secure, &net, &mut params, x, &y, HYPER, with_loss).await
+        };
+        let (a, b) = tokio::join!(step(p0, true), step(p1, false));
+        a.expect("P0");
+        b.expect("P1");
+        let stepped = std::mem::take(&mut *taken.lock().expect("lock"));
+        let want = net
+            .training_demand(batch, HYPER.lr_shift, with_loss, fixed_point, variant)
+            .expect("demand");
+        assert_eq!(stepped, want, "training, loss {with_loss}, {variant:?}");
+
+        let eval = async |p: &mut Party<Counting>, mine: bool| {
+            let x = if mine { x.clone() } else { zeros(&x) };
+            evaluate(&mut Secure { party: p }, &net, &params, x, &y).await
+        };
+        let (a, b) = tokio::join!(eval(p0, true), eval(p1, false));
+        a.expect("P0");
+        b.expect("P1");
+        let evaluated = taken.lock().expect("lock").clone();
+        let want = net
+            .evaluation_demand(batch, fixed_point, variant)
+            .expect("demand");
+        assert_eq!(evaluated, want, "evaluation, {variant:?}");
+    }
+}
