@@ -99,17 +99,22 @@ pub trait Backend {
         onehot: &Array2<Self::E>,
     ) -> impl Future<Output = Result<Array2<Self::E>, ProtocolError>>;
 
-    /// How many rows have the largest logit at the label (revealed: the only output).
+    /// How many of the first `valid` rows have the largest logit at the label, as a
+    /// fixed-point number (not revealed: a job sums these and reveals only the total).
     fn count_correct(
         &mut self,
         logits: &Array2<Self::E>,
         onehot: &Array2<Self::E>,
-    ) -> impl Future<Output = Result<u64, ProtocolError>>;
+        valid: usize,
+    ) -> impl Future<Output = Result<Self::E, ProtocolError>>;
 
-    /// `sum_rows -ln p_label` (revealed).
+    /// `sum_rows -ln p_label`, fixed point (not revealed).
     fn loss_sum(
         &mut self,
         probs: &Array2<Self::E>,
         onehot: &Array2<Self::E>,
-    ) -> impl Future<Output = Result<f64, ProtocolError>>;
+    ) -> impl Future<Output = Result<Self::E, ProtocolError>>;
+
+    /// Reveals a fixed-point value to both parties.
+    fn reveal(&mut self, x: Self::E) -> impl Future<Output = Result<f64, ProtocolError>>;
 }

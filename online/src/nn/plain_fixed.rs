@@ -79,10 +79,13 @@ impl Backend for PlainFixed {
         &mut self,
         logits: &Array2<Z64>,
         onehot: &Array2<Z64>,
-    ) -> Result<u64, ProtocolError> {
-        Ok(reference::correct(logits, onehot, self.fixed.f)
+        valid: usize,
+    ) -> Result<Z64, ProtocolError> {
+        let bits = reference::correct(logits, onehot, self.fixed.f);
+        Ok(bits
             .iter()
-            .map(|v| v.0)
+            .take(valid)
+            .map(|&b| b * Z64::from_signed(self.fixed.one()))
             .sum())
     }
 
@@ -90,11 +93,11 @@ impl Backend for PlainFixed {
         &mut self,
         probs: &Array2<Z64>,
         onehot: &Array2<Z64>,
-    ) -> Result<f64, ProtocolError> {
-        let total: Z64 = reference::cross_entropy(probs, onehot, self.fixed)
-            .iter()
-            .copied()
-            .sum();
-        Ok(self.fixed.decode(total))
+    ) -> Result<Z64, ProtocolError> {
+        Ok(reference::cross_entropy(probs, onehot, self.fixed).sum())
+    }
+
+    async fn reveal(&mut self, x: Z64) -> Result<f64, ProtocolError> {
+        Ok(self.fixed.decode(x))
     }
 }

@@ -124,18 +124,20 @@ impl Backend for PlainFloat {
         &mut self,
         logits: &Array2<f64>,
         onehot: &Array2<f64>,
-    ) -> Result<u64, ProtocolError> {
+        valid: usize,
+    ) -> Result<f64, ProtocolError> {
         let correct = logits
             .rows()
             .into_iter()
             .zip(onehot.rows())
+            .take(valid)
             .filter(|(l, o)| {
                 let max = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let at_label: f64 = l.iter().zip(o).map(|(a, b)| a * b).sum();
                 at_label >= max
             })
             .count();
-        Ok(correct as u64)
+        Ok(correct as f64)
     }
 
     async fn loss_sum(
@@ -149,5 +151,9 @@ impl Backend for PlainFloat {
             .iter()
             .map(|&p| self.piecewise(&table, p))
             .sum())
+    }
+
+    async fn reveal(&mut self, x: f64) -> Result<f64, ProtocolError> {
+        Ok(x)
     }
 }

@@ -86,19 +86,25 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         &mut self,
         logits: &Array2<Z64>,
         onehot: &Array2<Z64>,
-    ) -> Result<u64, ProtocolError> {
+        valid: usize,
+    ) -> Result<Z64, ProtocolError> {
         let bits = protocols::correct(self.party, logits, onehot).await?;
-        let count = protocols::open_sum(self.party, bits.as_slice().expect("1-d")).await?;
-        Ok(count.0)
+        let one = Z64::from_signed(self.party.fixed().one());
+        Ok(bits.iter().take(valid).map(|&b| b * one).sum())
     }
 
     async fn loss_sum(
         &mut self,
         probs: &Array2<Z64>,
         onehot: &Array2<Z64>,
-    ) -> Result<f64, ProtocolError> {
-        let losses = protocols::cross_entropy(self.party, probs, onehot).await?;
-        let total = protocols::open_sum(self.party, losses.as_slice().expect("1-d")).await?;
-        Ok(self.party.fixed().decode(total))
+    ) -> Result<Z64, ProtocolError> {
+        Ok(protocols::cross_entropy(self.party, probs, onehot)
+            .await?
+            .sum())
+    }
+
+    async fn reveal(&mut self, x: Z64) -> Result<f64, ProtocolError> {
+        let value = protocols::open_sum(self.party, &[x]).await?;
+        Ok(self.party.fixed().decode(value))
     }
 }

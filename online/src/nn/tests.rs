@@ -240,13 +240,16 @@ async fn train<B: Backend>(
         let step = train_step(backend, net, &mut params, x.clone(), y, HYPER, true)
             .await
             .expect("step");
-        losses.push(step.loss.expect("asked for"));
+        let loss = step.loss.expect("asked for");
+        losses.push(backend.reveal(loss).await.expect("reveal") / y.nrows() as f64);
     }
     let (x, y) = data.last().expect("data");
-    let correct = evaluate(backend, net, &params, x.clone(), y)
+    // All but the last row count.
+    let correct = evaluate(backend, net, &params, x.clone(), y, y.nrows() - 1)
         .await
         .expect("evaluate");
-    (params, losses, correct)
+    let correct = backend.reveal(correct).await.expect("reveal");
+    (params, losses, correct as u64)
 }
 
 fn decode(p: &Params<Z64>) -> Vec<ArrayD<f64>> {
@@ -428,7 +431,7 @@ async fn a_training_step_and_an_evaluation_take_what_the_model_says() {
 
         let eval = async |p: &mut Party<Counting>, mine: bool| {
             let x = if mine { x.clone() } else { zeros(&x) };
-            evaluate(&mut Secure { party: p }, &net, &params, x, &y).await
+            evaluate(&mut Secure { party: p }, &net, &params, x, &y, batch).await
         };
         let (a, b) = tokio::join!(eval(p0, true), eval(p1, false));
         a.expect("P0");

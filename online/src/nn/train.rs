@@ -17,11 +17,11 @@ pub struct Hyper {
     pub batch_shift: u32,
 }
 
-/// What a step reveals.
+/// What a step computes besides the update.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StepResult {
-    /// The batch's mean cross-entropy loss, if asked for.
-    pub loss: Option<f64>,
+pub struct StepResult<E> {
+    /// The batch's summed cross-entropy loss, if asked for (not revealed).
+    pub loss: Option<E>,
 }
 
 /// Forward pass with caches.
@@ -52,14 +52,13 @@ pub async fn train_step<B: Backend>(
     onehot: &Array2<B::E>,
     hyper: Hyper,
     with_loss: bool,
-) -> Result<StepResult, ProtocolError> {
-    let batch = onehot.nrows();
+) -> Result<StepResult<B::E>, ProtocolError> {
     let (y, caches) = forward_all(backend, network, params, x).await?;
     let logits = logits(y)?;
     let grad = backend.softmax_grad(&logits, onehot).await?;
     let loss = match with_loss {
         // softmax - onehot + onehot = the probabilities.
-        true => Some(backend.loss_sum(&(&grad + onehot), onehot).await? / batch as f64),
+        true => Some(backend.loss_sum(&(&grad + onehot), onehot).await?),
         false => None,
     };
     let step = hyper.lr_shift + hyper.batch_shift;
@@ -76,14 +75,16 @@ pub async fn train_step<B: Backend>(
     Ok(StepResult { loss })
 }
 
-/// How many examples of a batch the model classifies correctly (the only thing revealed).
+/// How many of the first `valid` examples of a batch the model classifies correctly, as a
+/// fixed-point number (not revealed; the rest of the batch is padding).
 pub async fn evaluate<B: Backend>(
     backend: &mut B,
     network: &Network,
     params: &Params<B::E>,
     x: ArrayD<B::E>,
     onehot: &Array2<B::E>,
-) -> Result<u64, ProtocolError> {
+    valid: usize,
+) -> Result<B::E, ProtocolError> {
     let (y, _) = forward_all(backend, network, params, x).await?;
-    backend.count_correct(&logits(y)?, onehot).await
+    backend.count_correct(&logits(y)?, onehot, valid).await
 }
