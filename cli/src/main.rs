@@ -1,12 +1,20 @@
 //! `dyad`: the one command for operators, data scientists and clients of a Dyad deployment.
 
 mod certs;
+mod data;
+mod files;
 mod link_args;
 mod link_check;
 mod metrics;
+mod model_file;
 mod offline;
+mod plot;
+mod reveal;
+mod share;
 mod signals;
 mod store;
+mod train;
+mod train_plain;
 
 use std::process::ExitCode;
 
@@ -36,14 +44,15 @@ enum Command {
     Offline(offline::Args),
     /// Print the offline plan for a job: what training or inference will consume.
     Plan(offline::PlanArgs),
-    /// Split a dataset into the two servers' shares. Not implemented yet.
-    Share(Pending),
-    /// Train a network on secret-shared data with the peer. Not implemented yet.
-    Train(Pending),
-    /// Train the same network in plaintext, as the reference. Not implemented yet.
-    TrainPlain(Pending),
-    /// Reconstruct a trained model from both servers' shares. Not implemented yet.
-    RevealModel(Pending),
+    /// Split a dataset into the two servers' shares (run by the data owner).
+    Share(share::Args),
+    /// Train a network on secret-shared data with the peer, pulling correlated randomness from
+    /// this server's stockpile.
+    Train(train::Args),
+    /// Train the same network in plaintext (floating and fixed point), as the reference.
+    TrainPlain(train_plain::Args),
+    /// Reconstruct a trained model from both servers' shares.
+    RevealModel(reveal::Args),
     /// Serve secure inference over gRPC. Not implemented yet.
     Serve(Pending),
     /// Ask two servers for a secure prediction. Not implemented yet.
@@ -83,10 +92,10 @@ fn main() -> ExitCode {
         Command::Inventory(args) => store::inventory(args),
         Command::Offline(args) => offline::run(args),
         Command::Plan(args) => offline::plan(args),
-        Command::Share(_) => pending("share"),
-        Command::Train(_) => pending("train"),
-        Command::TrainPlain(_) => pending("train-plain"),
-        Command::RevealModel(_) => pending("reveal-model"),
+        Command::Share(args) => share::run(args),
+        Command::Train(args) => train::run(args),
+        Command::TrainPlain(args) => train_plain::run(args),
+        Command::RevealModel(args) => reveal::run(args),
         Command::Serve(_) => pending("serve"),
         Command::Predict(_) => pending("predict"),
         Command::Import(_) => pending("import"),

@@ -9,12 +9,14 @@ use anyhow::Context;
 use dyad_offline::Plan;
 use dyad_offline::worker::{Progress, Worker, WorkerConfig};
 use dyad_online::FixedPoint;
+use dyad_online::cost::Demand;
 use dyad_online::model::Network;
 use dyad_online::protocols::CheckZeroVariant;
 use dyad_store::StoreClient;
 use dyad_store::auth::read_token;
 
 use crate::link_args::LinkArgs;
+use crate::train::Job;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -108,6 +110,19 @@ pub struct PlanArgs {
     /// Fixed-point fractional bits.
     #[arg(long, default_value_t = 16)]
     f: u32,
+    /// Also stock a whole training job of this many epochs, as `dyad train` runs it on
+    /// `--train` and `--test` examples: its steps and each epoch's evaluation.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// The job's training examples.
+    #[arg(long, default_value_t = 4000)]
+    train: usize,
+    /// The job's test examples.
+    #[arg(long, default_value_t = 1000)]
+    test: usize,
+    /// The job reveals each epoch's training loss.
+    #[arg(long)]
+    loss: bool,
 }
 
 /// A network by name or from a description file.
@@ -126,27 +141,53 @@ pub fn load_network(model: &str) -> anyhow::Result<Network> {
 
 pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
     let network = load_network(&args.model)?;
-    let lr_shift = args
-        .lr_shift
-        .unwrap_or(if network.name == "net-a" { 7 } else { 5 });
+    let lr_shift = args.lr_shift.unwrap_or(network.paper_lr_shift());
     let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
-    let plan = Plan::for_network(
-        &network,
-        args.batch,
-        args.iterations,
-        args.inferences,
-        lr_shift,
-        fixed,
-        args.checkzero,
-    )
-    .map_err(anyhow::Error::msg)?;
+    let msg = anyhow::Error::msg;
+    let mut demand = Demand::default();
+    let mut what = Vec::new();
+    if args.iterations > 0 {
+        demand += network
+            .training_demand(args.batch, lr_shift, false, fixed, args.checkzero)
+            .map_err(msg)?
+            * args.iterations;
+        what.push(format!("{} training steps", args.iterations));
+    }
+    if args.inferences > 0 {
+        demand += network
+            .inference_demand(1, fixed, args.checkzero)
+            .map_err(msg)?
+            * args.inferences;
+        what.push(format!("{} single inferences", args.inferences));
+    }
+    if let Some(epochs) = args.epochs {
+        let job = Job {
+            network: network.clone(),
+            batch: args.batch,
+            lr_shift,
+            epochs,
+            seed: 0,
+            loss: args.loss,
+            fixed,
+            checkzero: args.checkzero,
+            dataset: String::new(),
+            train: args.train,
+            test: args.test,
+        };
+        job.validate()?;
+        demand += job.demand()?;
+        what.push(format!(
+            "a {epochs}-epoch job on {} training and {} test examples",
+            args.train, args.test
+        ));
+    }
+    let plan = Plan::from_demand(demand).map_err(msg)?;
     print!("{plan}");
     println!(
-        "# {} training iterations (batch {}, lr 2^-{lr_shift}) and {} inferences of {}: {:.1} MiB per party",
-        args.iterations,
-        args.batch,
-        args.inferences,
+        "# {} of {} (batch {}, lr 2^-{lr_shift}): {:.1} MiB per party",
+        what.join(" and "),
         network.name,
+        args.batch,
         plan.bytes() as f64 / (1u64 << 20) as f64
     );
     Ok(())

@@ -70,10 +70,15 @@ impl Plan {
         if inferences > 0 {
             demand += network.inference_demand(1, fixed, variant)? * inferences;
         }
-        if demand.0.is_empty() {
-            return Err("a plan needs some iterations or inferences".into());
+        Plan::from_demand(demand)
+    }
+
+    /// Stock for what `demand` names.
+    pub fn from_demand(demand: Demand) -> Result<Plan, String> {
+        match demand.0.is_empty() {
+            true => Err("a plan needs some training or inference to stock for".into()),
+            false => Ok(Plan(demand.0)),
         }
-        Ok(Plan(demand.0))
     }
 
     /// Bytes of records one party stores when the plan is met.

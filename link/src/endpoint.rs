@@ -220,6 +220,11 @@ fn io(addr: SocketAddr) -> Result<s2n_quic::provider::io::Default, LinkError> {
         .map_err(endpoint)
 }
 
+/// How long a silent peer is given before the link counts as broken. Keep-alives keep an idle
+/// but healthy link open (a job may wait minutes on its stockpile), so only a dead peer or a
+/// cut network trips this.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Flow-control windows sized for bulk protocol traffic (matrices of several MB per flight);
 /// the stream counts are effectively unbounded because OT code opens a stream per batch.
 fn limits() -> Result<Limits, LinkError> {
@@ -232,7 +237,7 @@ fn limits() -> Result<Limits, LinkError> {
         .and_then(|l| l.with_unidirectional_data_window(32 * MIB))
         .and_then(|l| l.with_max_open_local_unidirectional_streams(streams))
         .and_then(|l| l.with_max_open_remote_unidirectional_streams(streams))
-        .and_then(|l| l.with_max_idle_timeout(Duration::from_secs(60)))
+        .and_then(|l| l.with_max_idle_timeout(IDLE_TIMEOUT))
         .map_err(|e| invalid(&e))
 }
 
@@ -240,9 +245,12 @@ impl PartyLink {
     async fn establish(
         config: LinkConfig,
         peer_addr: SocketAddr,
-        quic: s2n_quic::Connection,
+        mut quic: s2n_quic::Connection,
         endpoint: Box<dyn std::any::Any + Send>,
     ) -> Result<PartyLink, LinkError> {
+        // (A job may wait minutes on its stockpile without a word to the peer.)
+        quic.keep_alive(true)
+            .map_err(|e| LinkError::Endpoint(e.to_string()))?;
         let (mut connection, manager) = cryprot_net::Connection::new(quic);
         tokio::spawn(manager.start());
         let counters = Arc::new(SharedCounters::default());

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 /// An error of the party link. Each says what the operator can do about it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum LinkError {
     /// A certificate or key could not be generated, read or parsed.
     #[error("certificate: {0}")]

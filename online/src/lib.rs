@@ -10,6 +10,7 @@
 //! - [`reference`]: the same functions in plaintext fixed point, which the protocols must match.
 //! - [`sharing`]: splitting secrets into shares and reconstructing them.
 
+pub mod bytes;
 pub mod cost;
 pub mod fixed;
 pub mod fp;

@@ -320,6 +320,11 @@ impl Network {
         Ok(out)
     }
 
+    /// The learning rate of §7.4 as `-log2`: 2^-7 for Network-A, 2^-5 for the others.
+    pub fn paper_lr_shift(&self) -> u32 {
+        if self.name == "net-a" { 7 } else { 5 }
+    }
+
     /// Classes: the size of the output.
     pub fn classes(&self) -> usize {
         self.shapes()

@@ -115,6 +115,11 @@ impl<R: Randomness> Party<R> {
         }
     }
 
+    /// The randomness source (for its statistics).
+    pub fn randomness(&self) -> &R {
+        &self.randomness
+    }
+
     /// The randomness source (tests use it to steer the fixture).
     #[cfg(test)]
     pub(crate) fn randomness_mut(&mut self) -> &mut R {

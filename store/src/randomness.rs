@@ -7,9 +7,10 @@
 //! store. Every Take is acknowledged as soon as its reply has arrived.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dyad_link::{Channel, PartyId};
+use dyad_online::bytes::{Reader, put_string};
 use dyad_online::randomness::{
     Batch, Codec, ComparisonMasks, DaBits, ElementwiseTriples, Kind, MatrixTriple, ModpTriples,
     Randomness, RandomnessError, ScaledModpTriples, TagRange, Tags, TruncationPairs,
@@ -18,6 +19,7 @@ use tonic::{Code, Status};
 
 use crate::client::{StoreClient, Taken};
 use crate::db::{ItemRange, MAX_MESSAGE_BYTES};
+use crate::service::MAX_WAIT;
 
 /// How the two runtimes coordinate: what P0 took, or why it could not.
 enum Announcement {
@@ -34,14 +36,10 @@ enum Announcement {
 impl Announcement {
     fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        let put_str = |out: &mut Vec<u8>, s: &str| {
-            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            out.extend_from_slice(s.as_bytes());
-        };
         match self {
             Announcement::Took { stream, ranges } => {
                 out.push(0);
-                put_str(&mut out, stream);
+                put_string(&mut out, stream);
                 out.extend_from_slice(&(ranges.len() as u32).to_le_bytes());
                 for r in ranges {
                     out.extend_from_slice(&r.lane.to_le_bytes());
@@ -51,61 +49,37 @@ impl Announcement {
             }
             Announcement::Failed { stream, reason } => {
                 out.push(1);
-                put_str(&mut out, stream);
-                put_str(&mut out, reason);
+                put_string(&mut out, stream);
+                put_string(&mut out, reason);
             }
         }
         out
     }
 
     fn decode(bytes: &[u8]) -> Option<Announcement> {
-        let mut r = Cursor(bytes);
-        let tag = r.take(1)?[0];
-        let stream = r.string()?;
+        let mut r = Reader::new(bytes);
+        let tag = r.u8().ok()?;
+        let stream = r.string().ok()??;
         let announcement = match tag {
             0 => {
-                let n = r.u32()? as usize;
+                let n = r.u32().ok()? as usize;
                 let mut ranges = Vec::with_capacity(n.min(1 << 16));
                 for _ in 0..n {
                     ranges.push(ItemRange {
-                        lane: r.u32()?,
-                        first: r.u64()?,
-                        count: r.u64()?,
+                        lane: r.u32().ok()?,
+                        first: r.u64().ok()?,
+                        count: r.u64().ok()?,
                     });
                 }
                 Announcement::Took { stream, ranges }
             }
             1 => Announcement::Failed {
                 stream,
-                reason: r.string()?,
+                reason: r.string().ok()??,
             },
             _ => return None,
         };
-        r.0.is_empty().then_some(announcement)
-    }
-}
-
-/// Reads from the front of a byte slice; `None` when it runs out.
-struct Cursor<'a>(&'a [u8]);
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-
-    fn string(&mut self) -> Option<String> {
-        let len = self.u32()? as usize;
-        String::from_utf8(self.take(len)?.to_vec()).ok()
+        r.is_empty().then_some(announcement)
     }
 }
 
@@ -158,12 +132,14 @@ pub struct StockpileRandomness {
     buffers: HashMap<Kind, Buffer>,
     wait: Duration,
     prefetch: u64,
+    in_store: Duration,
 }
 
 impl StockpileRandomness {
     /// Uses the stockpile behind `client`, which must be `party`'s, and coordinates with the
     /// peer over `coordination` (a channel of the party link opened for this purpose by both
-    /// parties). A Take waits up to `wait` for the offline workers.
+    /// parties). A request waits up to `wait` in all for the offline workers to supply what
+    /// it needs (longer than one Take may wait: it asks again).
     pub async fn new(
         party: PartyId,
         mut client: StoreClient,
@@ -188,7 +164,13 @@ impl StockpileRandomness {
             buffers: HashMap::new(),
             wait,
             prefetch: 4,
+            in_store: Duration::ZERO,
         })
+    }
+
+    /// Time spent getting items: waiting on the stockpile and on the peer's announcements.
+    pub fn time_in_store(&self) -> Duration {
+        self.in_store
     }
 
     /// Take `factor` requests' worth at a time (default 4): fewer store round trips, at the
@@ -200,12 +182,14 @@ impl StockpileRandomness {
 
     async fn take<T: Codec>(&mut self, kind: Kind, n: usize) -> Result<Batch<T>, RandomnessError> {
         let n = n as u64;
+        let started = Instant::now();
         while self.buffers.get(&kind).map_or(0, Buffer::items) < n {
             match self.party {
                 PartyId::P0 => self.lead(kind, n).await?,
                 PartyId::P1 => self.follow(kind).await?,
             }
         }
+        self.in_store += started.elapsed();
         let buffer = self.buffers.get_mut(&kind).expect("filled above");
         let (records, ranges) = buffer.pop(n, kind.item_bytes());
         let items = T::decode(kind, &records).map_err(|e| {
@@ -222,7 +206,17 @@ impl StockpileRandomness {
         let stream = kind.to_string();
         let per_take = (MAX_MESSAGE_BYTES / kind.item_bytes() as u64).max(1);
         let want = n.saturating_mul(self.prefetch).min(per_take).max(n);
-        let result = self.client.take_up_to(&stream, n, want, self.wait).await;
+        let patience = Patience::new(self.wait);
+        let result = loop {
+            match self
+                .client
+                .take_up_to(&stream, n, want, patience.next())
+                .await
+            {
+                Err(s) if patience.again(&s) => {}
+                done => break done,
+            }
+        };
         let announcement = match &result {
             Ok(taken) => Announcement::Took {
                 stream: stream.clone(),
@@ -233,21 +227,14 @@ impl StockpileRandomness {
                 reason: status.message().to_owned(),
             },
         };
-        self.coordination
-            .send(&announcement.encode())
-            .await
-            .map_err(|e| {
-                RandomnessError::Source(format!("cannot tell the peer what was taken: {e}"))
-            })?;
+        self.coordination.send(&announcement.encode()).await?;
         let taken = result.map_err(|s| from_status(&stream, &s))?;
         self.accept(kind, taken)
     }
 
     /// P1: takes exactly what P0 announces next.
     async fn follow(&mut self, kind: Kind) -> Result<(), RandomnessError> {
-        let bytes = self.coordination.recv().await.map_err(|e| {
-            RandomnessError::Source(format!("no word from the peer on what it took: {e}"))
-        })?;
+        let bytes = self.coordination.recv().await?;
         match Announcement::decode(&bytes) {
             // Both runtimes request the same kinds in the same order, and P1 reads an
             // announcement exactly when P0 made one: any other kind means the jobs diverged.
@@ -255,11 +242,18 @@ impl StockpileRandomness {
                 Err(diverged(&stream, kind))
             }
             Some(Announcement::Took { stream, ranges }) => {
-                let taken = self
-                    .client
-                    .take_exact(&stream, &ranges, self.wait)
-                    .await
-                    .map_err(|s| from_status(&stream, &s))?;
+                let patience = Patience::new(self.wait);
+                let taken = loop {
+                    match self
+                        .client
+                        .take_exact(&stream, &ranges, patience.next())
+                        .await
+                    {
+                        Err(s) if patience.again(&s) => {}
+                        done => break done,
+                    }
+                }
+                .map_err(|s| from_status(&stream, &s))?;
                 if taken.ranges != ranges {
                     return Err(RandomnessError::Source(format!(
                         "the stockpile at {} returned other {stream} items than those named",
@@ -312,6 +306,32 @@ fn diverged(announced: &str, needed: Kind) -> RandomnessError {
         "the two jobs diverged: the peer took {announced} where this party needs {needed} \
          (do both run the same model, batch size and data?)"
     ))
+}
+
+/// Waiting for items longer than one Take may ([`MAX_WAIT`]): Take again while the
+/// stockpile lacks items, until the deadline.
+struct Patience {
+    deadline: Instant,
+}
+
+impl Patience {
+    fn new(wait: Duration) -> Patience {
+        Patience {
+            deadline: Instant::now() + wait,
+        }
+    }
+
+    /// How long the next Take may wait.
+    fn next(&self) -> Duration {
+        self.deadline
+            .saturating_duration_since(Instant::now())
+            .min(MAX_WAIT)
+    }
+
+    /// Whether to Take again after `status`.
+    fn again(&self, status: &Status) -> bool {
+        status.code() == Code::ResourceExhausted && Instant::now() < self.deadline
+    }
 }
 
 fn from_status(stream: &str, status: &Status) -> RandomnessError {

@@ -5,6 +5,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use super::Backend;
+use crate::bytes::Reader;
 use crate::model::{Layer, Network};
 use crate::{FixedPoint, Z64};
 
@@ -103,36 +104,35 @@ impl Params<Z64> {
     /// Reads [`Params::to_bytes`]; checks the shapes against `network`.
     pub fn from_bytes(bytes: &[u8], network: &Network) -> Result<Params<Z64>, String> {
         let bad = |what: &str| format!("not a parameter file for {}: {what}", network.name);
-        let mut r = bytes
-            .strip_prefix(MAGIC.as_slice())
-            .ok_or_else(|| bad("wrong header"))?;
-        let u64_at = |r: &mut &[u8]| -> Result<u64, String> {
-            let (head, rest) = r.split_at_checked(8).ok_or_else(|| bad("truncated"))?;
-            *r = rest;
-            Ok(u64::from_le_bytes(head.try_into().expect("8 bytes")))
-        };
+        let truncated = |_| bad("truncated");
+        let mut r = Reader::new(
+            bytes
+                .strip_prefix(MAGIC.as_slice())
+                .ok_or_else(|| bad("wrong header"))?,
+        );
         let expected = Params::initial(network, 0, FixedPoint::default())?;
-        if u64_at(&mut r)? as usize != expected.layers.len() {
+        if r.u64().map_err(truncated)? as usize != expected.layers.len() {
             return Err(bad("another number of layers"));
         }
         let mut layers = Vec::new();
         for want in &expected.layers {
-            let (tag, rest) = r.split_first().ok_or_else(|| bad("truncated"))?;
-            r = rest;
-            match (tag, want) {
+            match (r.u8().map_err(truncated)?, want) {
                 (0, None) => layers.push(None),
                 (1, Some(want)) => {
-                    let (rows, cols) = (u64_at(&mut r)? as usize, u64_at(&mut r)? as usize);
+                    let rows = r.u64().map_err(truncated)? as usize;
+                    let cols = r.u64().map_err(truncated)? as usize;
                     if (rows, cols) != want.w.dim() {
                         return Err(bad(&format!(
                             "a {rows}x{cols} layer where {:?} belongs",
                             want.w.dim()
                         )));
                     }
-                    let mut values = Vec::with_capacity(rows * cols + cols);
-                    for _ in 0..rows * cols + cols {
-                        values.push(Z64(u64_at(&mut r)?));
-                    }
+                    let mut values: Vec<Z64> = r
+                        .u64s(rows * cols + cols)
+                        .map_err(truncated)?
+                        .into_iter()
+                        .map(Z64)
+                        .collect();
                     let b = Array1::from(values.split_off(rows * cols));
                     let w = Array2::from_shape_vec((rows, cols), values)
                         .map_err(|e| bad(&e.to_string()))?;

@@ -1,15 +1,57 @@
 //! The plaintext fixed-point backend: the reference functions of `crate::reference`, which
 //! the secure backend matches up to a unit per truncation.
+//!
+//! The secure truncation (a pair with uniformly random `r`) returns `floor(x / 2^d)` plus a
+//! carry that occurs with probability `(x mod 2^d) / 2^d`: it rounds stochastically, without
+//! bias. That matters in training, where SGD steps are often below one unit: rounding them
+//! down every time (the floor of the exact reference) drifts the weights. So this backend
+//! truncates either by floor (to check protocols exactly) or stochastically (to reproduce a
+//! secure training run's statistics).
 
 use ndarray::{Array2, Array4, ArrayD};
 
 use super::Backend;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
 use crate::{FixedPoint, ProtocolError, Z64, reference, ring};
 
 /// Plaintext fixed-point arithmetic.
 pub struct PlainFixed {
     /// The format.
     pub fixed: FixedPoint,
+    /// Draws the carries of stochastic rounding; `None`: round down.
+    carries: Option<ChaCha20Rng>,
+}
+
+impl PlainFixed {
+    /// Truncation rounds down, as [`reference::truncate`].
+    pub fn new(fixed: FixedPoint) -> PlainFixed {
+        PlainFixed {
+            fixed,
+            carries: None,
+        }
+    }
+
+    /// Truncation rounds up with probability equal to the dropped fraction, as the secure
+    /// truncation does.
+    pub fn stochastic(fixed: FixedPoint, seed: u64) -> PlainFixed {
+        PlainFixed {
+            fixed,
+            carries: Some(ChaCha20Rng::seed_from_u64(seed)),
+        }
+    }
+
+    fn truncate(&mut self, x: &ArrayD<Z64>, bits: u32) -> ArrayD<Z64> {
+        match &mut self.carries {
+            None => x.mapv(|v| reference::truncate(v, bits)),
+            Some(rng) => x.mapv(|v| {
+                let dropped = v.0 & ((1 << bits) - 1);
+                let carry = dropped + (rng.next_u64() >> (64 - bits)) >= 1 << bits;
+                reference::truncate(v, bits) + Z64(u64::from(carry))
+            }),
+        }
+    }
 }
 
 impl Backend for PlainFixed {
@@ -28,8 +70,7 @@ impl Backend for PlainFixed {
     }
 
     async fn rescale(&mut self, x: &ArrayD<Z64>, extra: u32) -> Result<ArrayD<Z64>, ProtocolError> {
-        let bits = self.fixed.f + extra;
-        Ok(x.mapv(|v| reference::truncate(v, bits)))
+        Ok(self.truncate(x, self.fixed.f + extra))
     }
 
     async fn scale_down(
@@ -37,7 +78,7 @@ impl Backend for PlainFixed {
         x: &ArrayD<Z64>,
         extra: u32,
     ) -> Result<ArrayD<Z64>, ProtocolError> {
-        Ok(x.mapv(|v| reference::truncate(v, extra)))
+        Ok(self.truncate(x, extra))
     }
 
     async fn relu(&mut self, x: &ArrayD<Z64>) -> Result<(ArrayD<Z64>, ArrayD<Z64>), ProtocolError> {

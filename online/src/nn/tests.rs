@@ -46,9 +46,7 @@ fn network(input: (usize, usize, usize), layers: Vec<Layer>) -> Network {
 }
 
 fn fixed() -> PlainFixed {
-    PlainFixed {
-        fixed: FixedPoint::default(),
-    }
+    PlainFixed::new(FixedPoint::default())
 }
 
 /// The largest `|a - b|` in units of the last place.

@@ -38,6 +38,9 @@ pub enum RandomnessError {
     /// The source failed or returned something unusable.
     #[error("the correlated-randomness source failed: {0}")]
     Source(String),
+    /// The party link failed while the two sources coordinated what to take.
+    #[error("the link to the peer failed while agreeing on correlated randomness: {0}")]
+    Link(#[from] dyad_link::LinkError),
 }
 
 /// Where a party's half of the correlated randomness comes from: its own stockpile (the

@@ -1,0 +1,242 @@
+//! What both servers' training jobs must agree on, and the check that they do: before any
+//! randomness is taken, each side sends its job description and refuses to start, naming every
+//! difference, if the peer's is not the same.
+
+use anyhow::bail;
+use dyad_link::{Channel, PartyLink};
+use dyad_online::FixedPoint;
+use dyad_online::cost::Demand;
+use dyad_online::model::Network;
+use dyad_online::nn::Hyper;
+use dyad_online::protocols::CheckZeroVariant;
+
+/// A training job, as both servers must see it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The network.
+    pub network: Network,
+    /// Examples per SGD step (a power of two).
+    pub batch: usize,
+    /// The learning rate is `2^-lr_shift`.
+    pub lr_shift: u32,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Seeds the (public) initial weights and the batch order.
+    pub seed: u64,
+    /// Whether to reveal the mean training loss of each epoch.
+    pub loss: bool,
+    /// The fixed-point encoding.
+    pub fixed: FixedPoint,
+    /// The comparison's CheckZero variant.
+    pub checkzero: CheckZeroVariant,
+    /// The dataset's id (hex), as the data owner's `dyad share` chose it.
+    pub dataset: String,
+    /// Training examples.
+    pub train: usize,
+    /// Test examples.
+    pub test: usize,
+}
+
+impl Job {
+    /// Checks that the job can run.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !self.batch.is_power_of_two() {
+            bail!("the batch size must be a power of two, got {}", self.batch);
+        }
+        if self.batch > self.train {
+            bail!(
+                "a batch of {} needs at least that many training examples, there are {}",
+                self.batch,
+                self.train
+            );
+        }
+        if self.test == 0 {
+            bail!("the dataset has no test examples; each epoch ends with the test accuracy");
+        }
+        if self.epochs == 0 {
+            bail!("--epochs must be at least 1");
+        }
+        self.network.shapes().map_err(anyhow::Error::msg)?;
+        Ok(())
+    }
+
+    /// SGD steps per epoch (a last partial batch is left out).
+    pub fn steps_per_epoch(&self) -> u64 {
+        (self.train / self.batch) as u64
+    }
+
+    /// SGD steps of the whole job.
+    pub fn total_steps(&self) -> u64 {
+        self.steps_per_epoch() * self.epochs as u64
+    }
+
+    /// The SGD step's shifts.
+    pub fn hyper(&self) -> Hyper {
+        Hyper {
+            lr_shift: self.lr_shift,
+            batch_shift: self.batch.trailing_zeros(),
+        }
+    }
+
+    /// What one SGD step consumes.
+    pub fn step_demand(&self) -> anyhow::Result<Demand> {
+        self.network
+            .training_demand(
+                self.batch,
+                self.lr_shift,
+                self.loss,
+                self.fixed,
+                self.checkzero,
+            )
+            .map_err(anyhow::Error::msg)
+    }
+
+    /// What the whole job consumes: its steps and each epoch's evaluation (the test set in
+    /// batches of the training batch size, the last one padded).
+    pub fn demand(&self) -> anyhow::Result<Demand> {
+        let evaluation = self
+            .network
+            .evaluation_demand(self.batch, self.fixed, self.checkzero)
+            .map_err(anyhow::Error::msg)?;
+        let batches = self.test.div_ceil(self.batch) as u64;
+        Ok(self.step_demand()? * self.total_steps() + evaluation * (batches * self.epochs as u64))
+    }
+
+    /// The fields both sides compare, by name.
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let layers: Vec<String> = self
+            .network
+            .to_string()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+        vec![
+            ("model", layers.join("; ")),
+            ("batch size", self.batch.to_string()),
+            ("learning rate", format!("2^-{}", self.lr_shift)),
+            ("epochs", self.epochs.to_string()),
+            ("seed", self.seed.to_string()),
+            ("loss reveal", self.loss.to_string()),
+            ("fixed point", format!("f = {}", self.fixed.f)),
+            ("checkzero", format!("{:?}", self.checkzero).to_lowercase()),
+            ("dataset", self.dataset.clone()),
+            ("training examples", self.train.to_string()),
+            ("test examples", self.test.to_string()),
+        ]
+    }
+
+    /// The description sent to the peer: one `name=value` per line.
+    pub fn encode(&self) -> String {
+        self.fields()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect()
+    }
+
+    /// Identifies the job (checkpoints of another job are not resumed).
+    pub fn fingerprint(&self) -> u64 {
+        // FNV-1a: stable across builds and platforms.
+        self.encode().bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    /// How the peer's description differs from ours, one line per field.
+    pub fn differences(&self, theirs: &str) -> Vec<String> {
+        let peer = |name: &str| {
+            theirs
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+                .unwrap_or("(not given)")
+                .to_owned()
+        };
+        self.fields()
+            .into_iter()
+            .filter_map(|(name, mine)| {
+                let other = peer(name);
+                (other != mine).then(|| format!("{name}: this server has {mine}, the peer {other}"))
+            })
+            .collect()
+    }
+}
+
+/// Sends our job description and checks the peer's; fails, naming the differences, if they
+/// are not the same job. Returns the channel for the rest of the start-up talk.
+pub async fn agree(link: &mut PartyLink, job: &Job) -> anyhow::Result<Channel> {
+    let mut channel = link.channel().await?;
+    let theirs = channel.exchange(job.encode().as_bytes()).await?;
+    let theirs = String::from_utf8_lossy(&theirs);
+    let differences = job.differences(&theirs);
+    if !differences.is_empty() {
+        bail!(
+            "the peer's training job is not the same as this one; refusing to start:\n  {}",
+            differences.join("\n  ")
+        );
+    }
+    Ok(channel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn job() -> Job {
+        Job {
+            network: Network::by_name("net-a").expect("known"),
+            batch: 128,
+            lr_shift: 7,
+            epochs: 2,
+            seed: 1,
+            loss: false,
+            fixed: FixedPoint::default(),
+            checkzero: CheckZeroVariant::Product,
+            dataset: "00ff".into(),
+            train: 4000,
+            test: 1000,
+        }
+    }
+
+    #[test]
+    fn names_every_difference() {
+        let mine = job();
+        assert!(mine.differences(&mine.encode()).is_empty());
+        let theirs = Job {
+            network: Network::by_name("net-b").expect("known"),
+            batch: 64,
+            train: 3999,
+            ..job()
+        };
+        let d = mine.differences(&theirs.encode());
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert!(d[1].contains("batch size: this server has 128, the peer 64"));
+        assert!(d[2].contains("training examples"));
+        assert_ne!(mine.fingerprint(), theirs.fingerprint());
+        // The model is compared by its layers, not its name.
+        let renamed = Job {
+            network: Network {
+                name: "mine".into(),
+                ..job().network
+            },
+            ..job()
+        };
+        assert!(mine.differences(&renamed.encode()).is_empty());
+    }
+
+    #[test]
+    fn refuses_jobs_that_cannot_run() {
+        assert!(job().validate().is_ok());
+        assert!(
+            Job {
+                batch: 100,
+                ..job()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(Job { test: 0, ..job() }.validate().is_err());
+        assert!(Job { train: 64, ..job() }.validate().is_err());
+        assert_eq!(job().steps_per_epoch(), 31);
+        assert_eq!(job().total_steps(), 62);
+    }
+}

@@ -1,0 +1,248 @@
+//! `dyad train`: one server's side of a secure training job.
+//!
+//! Both servers run it with the same job; each reads only its own share of the data and pulls
+//! correlated randomness only from its own stockpile, while the offline workers refill it.
+//! They agree on the job before starting, checkpoint after every step, and after a crash or a
+//! lost link resume from the latest checkpoint both hold. Only the per-epoch test accuracy
+//! (and, with `--loss`, the mean training loss) is ever revealed; the model stays shared.
+
+mod checkpoint;
+mod curve;
+mod job;
+mod progress;
+mod runner;
+pub mod schedule;
+mod session;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use dyad_online::protocols::CheckZeroVariant;
+use dyad_online::{FixedPoint, Z64};
+use dyad_store::auth::read_token;
+
+pub use curve::{accuracies, chart, csv};
+pub use job::Job;
+pub use runner::{Ended, Flow, Hooks, Point, State, Stats, run as run_epochs};
+
+use crate::data::shares::DatasetShare;
+use crate::link_args::LinkArgs;
+use crate::model_file::{Holder, ModelFile};
+use crate::offline::load_network;
+use session::Setup;
+
+/// The job options both servers must give alike.
+#[derive(clap::Args, Debug, Clone)]
+pub struct JobArgs {
+    /// `net-a` .. `net-d`, or a model description file.
+    #[arg(long)]
+    pub model: String,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    /// Examples per SGD step (a power of two).
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// The learning rate is 2^-lr_shift (default as in the paper's §7.4: 7 for Network-A, 5
+    /// for the others).
+    #[arg(long)]
+    pub lr_shift: Option<u32>,
+    /// Seeds the public initial weights and the batch order.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Also reveal each epoch's mean training loss.
+    #[arg(long)]
+    pub loss: bool,
+    /// CheckZero variant of the comparison.
+    #[arg(long, default_value = "product")]
+    pub checkzero: CheckZeroVariant,
+}
+
+impl JobArgs {
+    /// The job on a dataset with the given id and sizes.
+    pub fn job(
+        &self,
+        fixed: FixedPoint,
+        dataset: String,
+        train: usize,
+        test: usize,
+    ) -> anyhow::Result<Job> {
+        let network = load_network(&self.model)?;
+        let job = Job {
+            lr_shift: self.lr_shift.unwrap_or(network.paper_lr_shift()),
+            network,
+            batch: self.batch,
+            epochs: self.epochs,
+            seed: self.seed,
+            loss: self.loss,
+            fixed,
+            checkzero: self.checkzero,
+            dataset,
+            train,
+            test,
+        };
+        job.validate()?;
+        Ok(job)
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    link: LinkArgs,
+    /// This server's stockpile.
+    #[arg(long)]
+    store: String,
+    /// The stockpile's token file (`token` in its data directory).
+    #[arg(long)]
+    store_token: PathBuf,
+    /// This server's share of the dataset (from `dyad share`).
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    job: JobArgs,
+    /// Where checkpoints, the model share and the curve go (default `train-p<i>`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Seconds to wait for the stockpile when it runs dry before giving up.
+    #[arg(long, default_value_t = 3600)]
+    stock_wait: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let party = args.link.party();
+    let data = DatasetShare::read(&args.data)?;
+    ensure!(
+        usize::from(data.party) == party.index(),
+        "{} holds P{}'s share of the data, and this is {party}",
+        args.data.display(),
+        data.party
+    );
+    let fixed = FixedPoint::new(data.f).context("the data share's encoding")?;
+    let job = args
+        .job
+        .job(fixed, data.id_hex(), data.train.len(), data.test.len())?;
+    let input = job.network.input;
+    ensure!(
+        (input.channels, input.height, input.width) == data.shape
+            && job.network.classes() == data.classes,
+        "{} takes {}x{}x{} inputs and {} classes; the data has {:?} and {}",
+        job.network.name,
+        input.channels,
+        input.height,
+        input.width,
+        job.network.classes(),
+        data.shape,
+        data.classes
+    );
+    let setup = Setup {
+        job,
+        data,
+        party,
+        store: (
+            args.store.clone(),
+            read_token(&args.store_token).map_err(anyhow::Error::msg)?,
+        ),
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("train-p{}", party.index()))),
+        stock_wait: Duration::from_secs(args.stock_wait),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let mut stop = crate::signals::stop_flag();
+        loop {
+            let mut link = tokio::select! {
+                link = args.link.connect() => link?,
+                _ = stop.changed() => {
+                    eprintln!("training stopped before the peer connected");
+                    return Ok(());
+                }
+            };
+            match session::run(&mut link, &setup, &stop).await {
+                Ok((Ended::Finished, state)) => {
+                    finish(&setup, &state)?;
+                    link.close().await?;
+                    return Ok(());
+                }
+                Ok((Ended::Stopped, state)) => {
+                    // No goodbye: the peer is mid-step and learns of the stop from the link.
+                    eprintln!(
+                        "stopped after step {}; run the same command again to resume",
+                        state.step
+                    );
+                    return Ok(());
+                }
+                Err(e) if session::peer_lost(&e) => {
+                    eprintln!(
+                        "\nlost the peer ({e:#}); waiting up to {} s for it to come back, then \
+                         resuming from the latest checkpoint both servers hold",
+                        args.link.timeout
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    })
+}
+
+/// Writes the model share and the curve, and prints the summary.
+fn finish(setup: &Setup, state: &State<Z64>) -> anyhow::Result<()> {
+    let job = &setup.job;
+    let i = setup.party.index();
+    let model_path = setup.out.join(format!("model.p{i}.dyad"));
+    ModelFile {
+        holder: Holder::Party(i as u8),
+        fixed: job.fixed,
+        network: job.network.clone(),
+        params: state.params.clone(),
+    }
+    .write(&model_path)?;
+    let title = format!("{} under MPC: test accuracy", job.network.name);
+    curve::write(&setup.out, &title, "secure (MPC)", &state.curve)?;
+    print_summary(job, state, &setup.out, &model_path);
+    Ok(())
+}
+
+fn print_summary(job: &Job, state: &State<Z64>, out: &Path, model: &Path) {
+    println!(
+        "\ntrained {} for {} epochs of {} steps (batch {}, lr 2^-{}) on {} training examples",
+        job.network.name,
+        job.epochs,
+        job.steps_per_epoch(),
+        job.batch,
+        job.lr_shift,
+        job.train
+    );
+    for p in &state.curve {
+        let loss = p
+            .loss
+            .map(|l| format!("   loss {l:.4}"))
+            .unwrap_or_default();
+        println!(
+            "  epoch {:>3}: test accuracy {:6.2}%{loss}",
+            p.epoch,
+            100.0 * p.accuracy
+        );
+    }
+    let s = state.stats;
+    println!(
+        "online: {:.1} s ({:.2} s per step incl. evaluation), of which {:.1} s getting randomness",
+        s.seconds,
+        s.seconds / state.step.max(1) as f64,
+        s.store_seconds
+    );
+    println!(
+        "communication: {:.1} MB sent, {:.1} MB received, {} rounds",
+        s.bytes_sent as f64 / 1e6,
+        s.bytes_received as f64 / 1e6,
+        s.rounds
+    );
+    println!(
+        "model share: {} (reconstruct with `dyad reveal-model`); curve: {}",
+        model.display(),
+        out.join("curve.csv").display()
+    );
+}

@@ -1,0 +1,184 @@
+//! One connected stretch of a training job: agree with the peer on the job and on where to
+//! resume, set up the stockpile randomness and the party, then train until the job is done,
+//! a signal stops it, or the link breaks (the caller reconnects and comes back here).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use dyad_link::{LinkCounters, LinkError, PartyId, PartyLink};
+use dyad_online::nn::{Params, Secure};
+use dyad_online::randomness::RandomnessError;
+use dyad_online::{Config, Party, ProtocolError, Z64};
+use dyad_store::{StockpileRandomness, StoreClient};
+use tokio::sync::watch;
+
+use super::checkpoint::{Checkpoints, agree_on_resume};
+use super::job::{self, Job};
+use super::progress::{Progress, StockMonitor};
+use super::runner::{self, Ended, Flow, Hooks, State, Stats};
+use crate::data::shares::DatasetShare;
+
+/// Everything a session needs.
+pub struct Setup {
+    /// The job.
+    pub job: Job,
+    /// This server's share of the data.
+    pub data: DatasetShare,
+    /// This server.
+    pub party: PartyId,
+    /// Its stockpile's address and token.
+    pub store: (String, String),
+    /// Where checkpoints and results go.
+    pub out: PathBuf,
+    /// How long to wait for the stockpile when it runs dry.
+    pub stock_wait: Duration,
+}
+
+impl Setup {
+    /// The checkpoints of this job.
+    pub fn checkpoints(&self) -> Checkpoints {
+        Checkpoints::new(self.out.join("checkpoints"), self.job.fingerprint())
+    }
+}
+
+/// Whether `e` means the link to the peer broke (worth reconnecting), rather than a refusal or
+/// a fault that would happen again.
+pub fn peer_lost(e: &anyhow::Error) -> bool {
+    let broken = |l: &LinkError| matches!(l, LinkError::Disconnected(_));
+    e.chain().any(|c| {
+        c.downcast_ref::<LinkError>().is_some_and(broken)
+            || matches!(
+                c.downcast_ref::<ProtocolError>(),
+                Some(ProtocolError::Link(l) | ProtocolError::Randomness(RandomnessError::Link(l)))
+                    if broken(l)
+            )
+            || matches!(c.downcast_ref::<RandomnessError>(), Some(RandomnessError::Link(l)) if broken(l))
+    })
+}
+
+/// Runs the job over `link` from the latest checkpoint both sides hold.
+pub async fn run(
+    link: &mut PartyLink,
+    setup: &Setup,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<(Ended, State<Z64>)> {
+    let job = &setup.job;
+    let mut channel = job::agree(link, job).await?;
+    let checkpoints = setup.checkpoints();
+    let resume = agree_on_resume(&mut channel, &checkpoints.positions()?).await?;
+
+    let (addr, token) = &setup.store;
+    let connect = async || {
+        StoreClient::connect(addr, token)
+            .await
+            .map_err(anyhow::Error::msg)
+    };
+    let coordination = link.channel().await?;
+    let randomness = StockpileRandomness::new(
+        setup.party,
+        connect().await?,
+        coordination,
+        setup.stock_wait,
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
+    let config = Config {
+        fixed: job.fixed,
+        checkzero: job.checkzero,
+    };
+    let mut party = Party::new(link, randomness, config).await?;
+
+    let mut state = match resume {
+        Some(position) => checkpoints.load(position, &job.network)?,
+        None => {
+            let initial =
+                Params::initial(&job.network, job.seed, job.fixed).map_err(anyhow::Error::msg)?;
+            State::start(initial.import(&Secure { party: &mut party }))
+        }
+    };
+    let monitor = StockMonitor::start(connect().await?, job.step_demand()?);
+    let mut progress = Progress::new(state.step, job.total_steps(), Some(monitor));
+    progress.say(&match resume {
+        Some((step, epochs)) => format!(
+            "resuming at step {step} ({epochs} epochs evaluated), in agreement with the peer"
+        ),
+        None => format!(
+            "training {} from the start, in agreement with the peer",
+            job.network.name
+        ),
+    });
+    let mut hooks = SecureHooks {
+        base: state.stats,
+        at_start: party.counters(),
+        store_at_start: party.randomness().time_in_store(),
+        started: Instant::now(),
+        checkpoints,
+        progress,
+        stop: stop.clone(),
+        epochs: job.epochs,
+        per_epoch: job.steps_per_epoch(),
+        reported: state.curve.len(),
+    };
+    let data = &setup.data;
+    let ended = runner::run(
+        &mut Secure { party: &mut party },
+        job,
+        &data.train,
+        &data.test,
+        &mut state,
+        &mut hooks,
+    )
+    .await?;
+    Ok((ended, state))
+}
+
+/// Accounts, checkpoints, reports and watches for a stop signal.
+struct SecureHooks {
+    base: Stats,
+    at_start: LinkCounters,
+    store_at_start: Duration,
+    started: Instant,
+    checkpoints: Checkpoints,
+    progress: Progress,
+    stop: watch::Receiver<bool>,
+    epochs: usize,
+    per_epoch: u64,
+    reported: usize,
+}
+
+impl Hooks<Secure<'_, StockpileRandomness>> for SecureHooks {
+    fn account(&mut self, backend: &Secure<'_, StockpileRandomness>, stats: &mut Stats) {
+        let link = backend.party.counters() - self.at_start;
+        let store = backend.party.randomness().time_in_store() - self.store_at_start;
+        *stats = Stats {
+            seconds: self.base.seconds + self.started.elapsed().as_secs_f64(),
+            store_seconds: self.base.store_seconds + store.as_secs_f64(),
+            bytes_sent: self.base.bytes_sent + link.bytes_sent,
+            bytes_received: self.base.bytes_received + link.bytes_received,
+            rounds: self.base.rounds + link.rounds,
+        };
+    }
+
+    fn save(&mut self, state: &State<Z64>) -> anyhow::Result<Flow> {
+        self.checkpoints.save(state)?;
+        let epoch = (state.step / self.per_epoch.max(1)) as usize + 1;
+        self.progress.update(state.step, epoch, self.epochs);
+        for p in &state.curve[self.reported..] {
+            let loss = p
+                .loss
+                .map(|l| format!(", mean training loss {l:.4}"))
+                .unwrap_or_default();
+            self.progress.say(&format!(
+                "epoch {}/{}: test accuracy {:.2}%{loss} (revealed under MPC)",
+                p.epoch,
+                self.epochs,
+                100.0 * p.accuracy
+            ));
+        }
+        self.reported = state.curve.len();
+        Ok(match *self.stop.borrow() {
+            true => Flow::Stop,
+            false => Flow::Continue,
+        })
+    }
+}

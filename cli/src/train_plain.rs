@@ -1,0 +1,121 @@
+//! `dyad train-plain`: the plaintext references of a training job, in floating point and in
+//! fixed point, from the same initial weights, over the same batches, with the same
+//! approximations (piecewise-linear exp, Newton reciprocal) as the secure job.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use dyad_online::FixedPoint;
+use dyad_online::nn::{Backend, Params, PlainFixed, PlainFloat};
+
+use crate::data::{DataArgs, Examples, shares};
+use crate::train::{self, Ended, Flow, Hooks, JobArgs, Point, State, Stats};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    job: JobArgs,
+    /// Which arithmetic: `float`, `fixed` or `both`.
+    #[arg(long, default_value = "both")]
+    arithmetic: Arithmetic,
+    /// Fixed-point fractional bits (and the grid the float run's weights start on).
+    #[arg(long, default_value_t = 16)]
+    f: u32,
+    /// Directory for `curve-float.csv`, `curve-fixed.csv` and `curve-plain.png`.
+    #[arg(long, default_value = "train-plain")]
+    out: PathBuf,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Arithmetic {
+    Float,
+    Fixed,
+    Both,
+}
+
+/// Reports progress of a plaintext run.
+struct Plain {
+    started: Instant,
+    reported: usize,
+    name: &'static str,
+}
+
+impl<B: Backend> Hooks<B> for Plain {
+    fn account(&mut self, _: &B, stats: &mut Stats) {
+        stats.seconds = self.started.elapsed().as_secs_f64();
+    }
+
+    fn save(&mut self, state: &State<B::E>) -> anyhow::Result<Flow> {
+        for p in &state.curve[self.reported..] {
+            let loss = p.loss.map(|l| format!(", loss {l:.4}")).unwrap_or_default();
+            eprintln!(
+                "{}: epoch {}: test accuracy {:.2}%{loss}",
+                self.name,
+                p.epoch,
+                100.0 * p.accuracy
+            );
+        }
+        self.reported = state.curve.len();
+        Ok(Flow::Continue)
+    }
+}
+
+/// Trains the job on plaintext data with `backend`; returns the curve.
+pub async fn curve<B: Backend>(
+    backend: &mut B,
+    job: &train::Job,
+    train: &Examples<B::E>,
+    test: &Examples<B::E>,
+    name: &'static str,
+) -> anyhow::Result<Vec<Point>> {
+    let initial = Params::initial(&job.network, job.seed, job.fixed).map_err(anyhow::Error::msg)?;
+    let mut state = State::start(initial.import(backend));
+    let mut hooks = Plain {
+        started: Instant::now(),
+        reported: 0,
+        name,
+    };
+    let ended = train::run_epochs(backend, job, train, test, &mut state, &mut hooks).await?;
+    debug_assert_eq!(ended, Ended::Finished);
+    Ok(state.curve)
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let (train_set, test_set) = args.data.load()?;
+    let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
+    let job = args
+        .job
+        .job(fixed, "plaintext".into(), train_set.len(), test_set.len())?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let mut curves = Vec::new();
+    if args.arithmetic != Arithmetic::Fixed {
+        let (train, test) = (Examples::of(&train_set), Examples::of(&test_set));
+        let mut backend = PlainFloat { fixed };
+        let points = runtime.block_on(curve(&mut backend, &job, &train, &test, "float"))?;
+        curves.push(("plaintext float", "curve-float.csv", points));
+    }
+    if args.arithmetic != Arithmetic::Float {
+        let (train, test) = (
+            shares::encode(&train_set, fixed),
+            shares::encode(&test_set, fixed),
+        );
+        let mut backend = PlainFixed::stochastic(fixed, job.seed);
+        let points = runtime.block_on(curve(&mut backend, &job, &train, &test, "fixed"))?;
+        curves.push(("plaintext fixed point", "curve-fixed.csv", points));
+    }
+    let mut chart_curves = Vec::new();
+    for (name, file, points) in &curves {
+        let text = train::csv(points);
+        crate::files::write_atomically(&args.out.join(file), text.as_bytes())?;
+        chart_curves.push((*name, train::accuracies(&text)));
+        let last = points.last().map_or(0.0, |p| p.accuracy);
+        println!("{name}: final test accuracy {:.2}%", 100.0 * last);
+    }
+    let title = format!("{} in plaintext: test accuracy", job.network.name);
+    train::chart(&title, &chart_curves).write_png(&args.out.join("curve-plain.png"))?;
+    println!("curves in {}", args.out.display());
+    Ok(())
+}
