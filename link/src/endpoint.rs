@@ -2,7 +2,7 @@
 //! and the per-link state ([`PartyLink`]).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use s2n_quic::client::Connect;
@@ -40,9 +40,16 @@ pub struct PartyLink {
     /// The hello channel, kept for the goodbye of [`PartyLink::close`].
     control: Channel,
     common_seed: [u8; 32],
-    // The QUIC endpoint (server or client) must outlive the connection; it is held, never
-    // used, after setup.
-    _endpoint: Box<dyn std::any::Any + Send>,
+    /// How to connect again: P0's endpoint (still accepting) or P1's configuration.
+    origin: Origin,
+}
+
+/// Where a link came from, kept so that [`PartyLink::reconnect`] can make another.
+enum Origin {
+    /// `P0`: the listener, which stays bound for the peer's next connection.
+    Listening(Listener),
+    /// `P1`: its configuration, and the client endpoint, which must outlive the connection.
+    Dialled(LinkConfig, Client),
 }
 
 const MAGIC: &[u8; 12] = b"DYAD-LINK/1\0";
@@ -62,10 +69,24 @@ pub async fn connect(config: LinkConfig) -> Result<PartyLink, LinkError> {
 
 /// `P0`'s endpoint, bound but not yet connected: lets a caller learn the port before the peer
 /// dials (tests bind port 0).
+///
+/// A task owns the QUIC server and accepts connections for as long as the listener lives, also
+/// while a link is up: a new connection from the (authenticated) peer means the peer has
+/// restarted, so the current link is closed at once instead of at its idle timeout, and the
+/// new connection waits for [`PartyLink::reconnect`].
 pub struct Listener {
     config: LinkConfig,
-    server: Server,
-    rejections: mpsc::UnboundedReceiver<(SocketAddr, String)>,
+    local_addr: SocketAddr,
+    incoming: mpsc::UnboundedReceiver<Result<s2n_quic::Connection, LinkError>>,
+    /// The connection of the current link, closed when the peer connects anew.
+    current: Arc<Mutex<Option<s2n_quic::connection::Handle>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl Listener {
@@ -100,43 +121,75 @@ impl Listener {
             .map_err(|e| endpoint(&e))?
             .start()
             .map_err(|e| endpoint(&e))?;
+        let local_addr = server.local_addr().map_err(|e| endpoint(&e))?;
+        let current = Arc::new(Mutex::new(None));
+        let (tx, incoming) = mpsc::unbounded_channel();
+        let task = tokio::spawn(accept_loop(server, rejections, current.clone(), tx));
         Ok(Listener {
             config,
-            server,
-            rejections,
+            local_addr,
+            incoming,
+            current,
+            task,
         })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> Result<SocketAddr, LinkError> {
-        self.server
-            .local_addr()
-            .map_err(|e| LinkError::Endpoint(e.to_string()))
+        Ok(self.local_addr)
     }
 
-    /// Waits for `P1`. A client whose certificate is not the pinned one makes this fail with
-    /// [`LinkError::PeerRejected`] rather than wait on.
+    /// Waits for `P1` (the latest connection, if several are waiting). A client whose
+    /// certificate is not the pinned one makes this fail with [`LinkError::PeerRejected`]
+    /// rather than wait on.
     pub async fn accept(mut self) -> Result<PartyLink, LinkError> {
         let timeout = self.config.timeout;
-        let accepted = tokio::time::timeout(timeout, async {
-            tokio::select! {
-                conn = self.server.accept() => conn.ok_or_else(|| {
-                    LinkError::Endpoint("the QUIC endpoint shut down".into())
-                }),
-                Some((addr, detail)) = self.rejections.recv() => {
-                    // Let the endpoint send its TLS alert before the caller (often a process
-                    // about to exit) drops it, so the peer hears the refusal.
-                    tokio::time::sleep(ALERT_GRACE).await;
-                    Err(LinkError::PeerRejected { addr, detail })
-                }
-            }
-        })
-        .await
-        .map_err(|_| LinkError::Timeout(timeout))??;
+        let mut next = tokio::time::timeout(timeout, self.incoming.recv())
+            .await
+            .map_err(|_| LinkError::Timeout(timeout))?
+            .ok_or_else(|| LinkError::Endpoint("the QUIC endpoint shut down".into()))?;
+        while let Ok(newer) = self.incoming.try_recv() {
+            next = newer;
+        }
+        let accepted = next?;
+        *self.current.lock().expect("lock") = Some(accepted.handle());
         let peer_addr = accepted
             .remote_addr()
             .map_err(|e| LinkError::Disconnected(e.to_string()))?;
-        PartyLink::establish(self.config, peer_addr, accepted, Box::new(self.server)).await
+        let config = self.config.clone();
+        PartyLink::establish(config, peer_addr, accepted, Origin::Listening(self)).await
+    }
+}
+
+/// The listener's task: hands every authenticated connection (or refusal) to
+/// [`Listener::accept`], closing the current link first when the peer comes back.
+async fn accept_loop(
+    mut server: Server,
+    mut rejections: mpsc::UnboundedReceiver<(SocketAddr, String)>,
+    current: Arc<Mutex<Option<s2n_quic::connection::Handle>>>,
+    tx: mpsc::UnboundedSender<Result<s2n_quic::Connection, LinkError>>,
+) {
+    loop {
+        let next = tokio::select! {
+            conn = server.accept() => match conn {
+                Some(conn) => Ok(conn),
+                None => return,
+            },
+            Some((addr, detail)) = rejections.recv() => {
+                // Let the endpoint send its TLS alert before the caller (often a process
+                // about to exit) drops it, so the peer hears the refusal.
+                tokio::time::sleep(ALERT_GRACE).await;
+                Err(LinkError::PeerRejected { addr, detail })
+            }
+        };
+        if next.is_ok()
+            && let Some(old) = current.lock().expect("lock").take()
+        {
+            old.close(s2n_quic::application::Error::UNKNOWN);
+        }
+        if tx.send(next).is_err() {
+            return;
+        }
     }
 }
 
@@ -192,7 +245,13 @@ async fn dial(config: LinkConfig) -> Result<PartyLink, LinkError> {
         }
     };
     let addr = config.addr;
-    PartyLink::establish(config, addr, connection, Box::new(client)).await
+    PartyLink::establish(
+        config.clone(),
+        addr,
+        connection,
+        Origin::Dialled(config, client),
+    )
+    .await
 }
 
 /// How long a dialler waits between attempts while the peer does not answer.
@@ -223,7 +282,7 @@ fn io(addr: SocketAddr) -> Result<s2n_quic::provider::io::Default, LinkError> {
 /// How long a silent peer is given before the link counts as broken. Keep-alives keep an idle
 /// but healthy link open (a job may wait minutes on its stockpile), so only a dead peer or a
 /// cut network trips this.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Flow-control windows sized for bulk protocol traffic (matrices of several MB per flight);
 /// the stream counts are effectively unbounded because OT code opens a stream per batch.
@@ -246,7 +305,7 @@ impl PartyLink {
         config: LinkConfig,
         peer_addr: SocketAddr,
         mut quic: s2n_quic::Connection,
-        endpoint: Box<dyn std::any::Any + Send>,
+        origin: Origin,
     ) -> Result<PartyLink, LinkError> {
         // (A job may wait minutes on its stockpile without a word to the peer.)
         quic.keep_alive(true)
@@ -303,8 +362,22 @@ impl PartyLink {
             counters,
             control: hello_channel,
             common_seed,
-            _endpoint: endpoint,
+            origin,
         })
+    }
+
+    /// Drops this link and brings up a new one with the same configuration: `P0` takes the
+    /// peer's next connection on the same endpoint, `P1` dials again. For a job that lost its
+    /// peer and waits for it to come back.
+    pub async fn reconnect(self) -> Result<PartyLink, LinkError> {
+        let PartyLink { origin, .. } = self;
+        match origin {
+            Origin::Listening(listener) => listener.accept().await,
+            Origin::Dialled(config, client) => {
+                drop(client);
+                dial(config).await
+            }
+        }
     }
 
     /// Ends the link cleanly: tells the peer this party is done, waits until the peer has

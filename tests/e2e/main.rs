@@ -7,3 +7,4 @@ mod offline;
 mod store_cli;
 mod store_crash;
 mod support;
+mod training;

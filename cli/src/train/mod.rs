@@ -153,14 +153,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let mut stop = crate::signals::stop_flag();
+        let mut link = tokio::select! {
+            link = args.link.connect() => link?,
+            _ = stop.changed() => {
+                eprintln!("training stopped before the peer connected");
+                return Ok(());
+            }
+        };
         loop {
-            let mut link = tokio::select! {
-                link = args.link.connect() => link?,
-                _ = stop.changed() => {
-                    eprintln!("training stopped before the peer connected");
-                    return Ok(());
-                }
-            };
             match session::run(&mut link, &setup, &stop).await {
                 Ok((Ended::Finished, state)) => {
                     finish(&setup, &state)?;
@@ -181,6 +181,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                          resuming from the latest checkpoint both servers hold",
                         args.link.timeout
                     );
+                    link = tokio::select! {
+                        link = link.reconnect() => link?,
+                        _ = stop.changed() => return Ok(()),
+                    };
                 }
                 Err(e) => return Err(e),
             }

@@ -59,6 +59,8 @@ pub struct Progress {
     first: u64,
     started: Instant,
     last: Option<Instant>,
+    /// The step last shown, so a log does not get the same line twice.
+    shown: Option<u64>,
     terminal: bool,
     stock: Option<StockMonitor>,
 }
@@ -74,6 +76,7 @@ impl Progress {
             first,
             started: Instant::now(),
             last: None,
+            shown: None,
             terminal: std::io::stderr().is_terminal(),
             stock,
         }
@@ -83,10 +86,11 @@ impl Progress {
     pub fn update(&mut self, step: u64, epoch: usize, epochs: usize) {
         let now = Instant::now();
         let due = self.last.is_none_or(|t| now - t >= EVERY) || step == self.total;
-        if !self.terminal && !due {
+        if !self.terminal && (!due || self.shown == Some(step)) {
             return;
         }
         self.last = Some(now);
+        self.shown = Some(step);
         let done = step.saturating_sub(self.first);
         let elapsed = self.started.elapsed().as_secs_f64();
         let rate = done as f64 / elapsed.max(1e-9);

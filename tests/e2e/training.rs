@@ -1,0 +1,247 @@
+//! Secure training as real processes: two stockpiles, an offline worker pair refilling them,
+//! and both servers' `dyad train` jobs, one of them killed and restarted mid-epoch.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::deployment::Deployment;
+use crate::support::*;
+
+/// A network small enough to train in seconds (its offline stock is what takes the time).
+const MODEL: &str = "\
+input 1 28 28
+conv 3 4 stride=4
+relu
+flatten
+dense 10
+relu
+";
+
+/// The job both servers run: 8 steps per epoch, 2 epochs.
+const JOB: &[&str] = &[
+    "--epochs",
+    "2",
+    "--batch",
+    "32",
+    "--lr-shift",
+    "1",
+    "--loss",
+];
+const TRAIN: &str = "256";
+const TEST: &str = "64";
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// The data owner's shares and the model file, in the deployment directory.
+fn prepare(d: &Deployment) -> PathBuf {
+    let model = d.path("small.model");
+    std::fs::write(&model, MODEL).expect("model file");
+    let data = d.path("data");
+    let out = run(&["share", "--train", TRAIN, "--test", TEST, "--out", s(&data)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    model
+}
+
+/// `dyad train` for `party`, logging to `log`, with `job` options.
+fn trainer(
+    d: &Deployment,
+    party: usize,
+    link: &str,
+    model: &Path,
+    job: &[&str],
+    log: &str,
+) -> Running {
+    let side = if party == 0 { "--listen" } else { "--peer" };
+    let p = party.to_string();
+    let data = d.path(&format!("data/p{party}.data"));
+    let out = d.path(&format!("train-p{party}"));
+    let certs = d.certs();
+    let mut args = vec![
+        "train",
+        "--party",
+        &p,
+        "--certs",
+        s(&certs),
+        side,
+        link,
+        "--timeout",
+        "60",
+        "--store",
+        &d.store_addrs[party],
+        "--store-token",
+        s(&d.tokens[party]),
+        "--data",
+        s(&data),
+        "--model",
+        s(model),
+        "--out",
+        s(&out),
+    ];
+    args.extend_from_slice(job);
+    Running::spawn_logged(&args, &d.path(log))
+}
+
+/// The latest step checkpointed in `dir`, from the file names `ckpt-<step>-<epochs>.dyad`.
+fn latest_checkpoint(dir: &Path) -> Option<u64> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_prefix("ckpt-")?.split('-').next()?.parse().ok()
+        })
+        .max()
+}
+
+/// The `(epoch, accuracy, loss)` rows of a curve CSV.
+fn curve(path: &Path) -> Vec<(u32, f64, f64)> {
+    let csv = std::fs::read_to_string(path).unwrap_or_else(|_| panic!("{}", path.display()));
+    csv.lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (
+                c[0].parse().expect("epoch"),
+                c[2].parse().expect("accuracy"),
+                c[3].parse().unwrap_or(f64::NAN),
+            )
+        })
+        .collect()
+}
+
+fn finish_ok(d: &Deployment, run: Running, log: &str) -> String {
+    let out = run.finish();
+    let log = std::fs::read_to_string(d.path(log)).unwrap_or_default();
+    assert!(out.status.success(), "{log}");
+    text(&out.stdout)
+}
+
+#[test]
+fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_reference() {
+    let d = Deployment::start();
+    let model = prepare(&d);
+    // The offline workers stock exactly what the job consumes (and refill what a crash wastes).
+    let mut plan_args = vec![
+        "plan",
+        "--model",
+        s(&model),
+        "--train",
+        TRAIN,
+        "--test",
+        TEST,
+    ];
+    plan_args.extend_from_slice(JOB);
+    let plan = run(&plan_args);
+    assert!(plan.status.success(), "{}", text(&plan.stderr));
+    let plan = d.plan("plan", &text(&plan.stdout));
+    let offline = free_udp_addr().to_string();
+    let _w0 = d.worker(0, &offline, 0, &plan, &d.certs());
+    let _w1 = d.worker(1, &offline, 0, &plan, &d.certs());
+
+    let link = free_udp_addr().to_string();
+    let t0 = trainer(&d, 0, &link, &model, JOB, "train0.log");
+    let t1 = trainer(&d, 1, &link, &model, JOB, "train1.log");
+    // Kill server 1's job mid-epoch 1, once it has checkpointed step 3 or later.
+    let checkpoints = d.path("train-p1/checkpoints");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while latest_checkpoint(&checkpoints).is_none_or(|s| s < 3) {
+        assert!(Instant::now() < deadline, "no checkpoint at step 3");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t1.kill();
+    let t1 = trainer(&d, 1, &link, &model, JOB, "train1-restarted.log");
+
+    let summary0 = finish_ok(&d, t0, "train0.log");
+    let summary1 = finish_ok(&d, t1, "train1-restarted.log");
+    let log0 = std::fs::read_to_string(d.path("train0.log")).unwrap_or_default();
+    let log1 = std::fs::read_to_string(d.path("train1-restarted.log")).unwrap_or_default();
+    assert!(log0.contains("lost the peer"), "{log0}");
+    for log in [&log0, &log1] {
+        assert!(log.contains("resuming at step"), "{log}");
+    }
+    assert!(summary0.contains("epoch   2: test accuracy"), "{summary0}");
+
+    // Both servers revealed the same numbers, and training made progress.
+    let secure = curve(&d.path("train-p0/curve.csv"));
+    assert_eq!(secure, curve(&d.path("train-p1/curve.csv")), "{summary1}");
+    assert_eq!(secure.len(), 2);
+    assert!(
+        secure[1].2 < secure[0].2,
+        "the loss did not fall: {secure:?}"
+    );
+
+    // The plaintext float reference on the same split, weights and batch order.
+    let mut plain_args = vec![
+        "train-plain",
+        "--model",
+        s(&model),
+        "--train",
+        TRAIN,
+        "--test",
+        TEST,
+        "--arithmetic",
+        "float",
+        "--out",
+    ];
+    let plain_out = d.path("plain");
+    plain_args.push(s(&plain_out));
+    plain_args.extend_from_slice(JOB);
+    let out = run(&plain_args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let float = curve(&plain_out.join("curve-float.csv"));
+    for (secure, float) in secure.iter().zip(&float) {
+        // 64 test examples: allow a few predictions to differ, and little loss drift.
+        assert!(
+            (secure.1 - float.1).abs() <= 4.0 / 64.0,
+            "{secure:?} vs {float:?}"
+        );
+        assert!((secure.2 - float.2).abs() < 0.05, "{secure:?} vs {float:?}");
+    }
+
+    // Only both shares together give the model.
+    let share = |i: usize| d.path(&format!("train-p{i}/model.p{i}.dyad"));
+    let revealed = d.path("model.dyad");
+    let out = run(&[
+        "reveal-model",
+        "--p0",
+        s(&share(0)),
+        "--p1",
+        s(&share(1)),
+        "--out",
+        s(&revealed),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(revealed.exists());
+    let out = run(&[
+        "reveal-model",
+        "--p0",
+        s(&share(1)),
+        "--p1",
+        s(&share(1)),
+        "--out",
+        s(&d.path("wrong.dyad")),
+    ]);
+    assert!(
+        !out.status.success(),
+        "two copies of one share revealed a model"
+    );
+}
+
+#[test]
+fn servers_with_different_jobs_refuse_to_start_and_say_why() {
+    let d = Deployment::start();
+    let model = prepare(&d);
+    let link = free_udp_addr().to_string();
+    let t0 = trainer(&d, 0, &link, &model, &["--batch", "32"], "train0.log");
+    let t1 = trainer(&d, 1, &link, &model, &["--batch", "64"], "train1.log");
+    for (party, run) in [(0, t0), (1, t1)] {
+        let out = run.finish();
+        let log = std::fs::read_to_string(d.path(&format!("train{party}.log"))).unwrap_or_default();
+        assert!(!out.status.success(), "P{party} started: {log}");
+        assert!(
+            log.contains("refusing to start") && log.contains("batch size"),
+            "P{party}: {log}"
+        );
+    }
+}
