@@ -1,6 +1,6 @@
 //! `dyad certs`: generate link certificates.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use dyad_link::{Identity, PartyId, generate_identity};
@@ -16,14 +16,19 @@ pub struct Args {
     party: Option<u8>,
 }
 
+/// Generates `party`'s key and certificate into `out`; returns the certificate's path.
+pub fn generate(out: &Path, party: PartyId) -> anyhow::Result<PathBuf> {
+    let identity: Identity = generate_identity(party)?;
+    Ok(identity.save(out, party)?)
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let parties = match args.party {
         Some(i) => vec![PartyId::from_index(usize::from(i)).context("party is 0 or 1")?],
         None => PartyId::BOTH.to_vec(),
     };
     for party in parties {
-        let identity: Identity = generate_identity(party)?;
-        let cert = identity.save(&args.out, party)?;
+        let cert = generate(&args.out, party)?;
         println!("{party}: wrote {} and its private key", cert.display());
     }
     println!("Each server needs its own key and certificate, and the other server's certificate.");

@@ -2,6 +2,7 @@
 
 mod certs;
 mod data;
+mod demo;
 mod files;
 mod link_args;
 mod link_check;
@@ -59,9 +60,9 @@ enum Command {
     Predict(Pending),
     /// Turn a plaintext model (ONNX) into the two servers' shares. Not implemented yet.
     Import(Pending),
-    /// Run the local demo: both servers, offline workers and training on loopback. Not
-    /// implemented yet.
-    Demo(Pending),
+    /// Run the local demo: both stockpiles, the offline worker pair and both training jobs as
+    /// processes on loopback, training Network-A beside the plaintext reference.
+    Demo(demo::Args),
 }
 
 /// Arguments of a subcommand that does not exist yet: accepted so that it can say so.
@@ -99,7 +100,7 @@ fn main() -> ExitCode {
         Command::Serve(_) => pending("serve"),
         Command::Predict(_) => pending("predict"),
         Command::Import(_) => pending("import"),
-        Command::Demo(_) => pending("demo"),
+        Command::Demo(args) => demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

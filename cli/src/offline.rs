@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use dyad_link::LinkCounters;
 use dyad_offline::Plan;
 use dyad_offline::worker::{Progress, Worker, WorkerConfig};
 use dyad_online::FixedPoint;
@@ -62,9 +63,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         };
         let progress = Arc::new(Progress::default());
+        let meter = link.meter();
         if let Some(addr) = args.metrics {
-            let p = progress.clone();
-            let at = crate::metrics::serve(addr, Arc::new(move || p.prometheus())).await?;
+            let (p, meter) = (progress.clone(), meter.clone());
+            let render = move || p.prometheus() + &link_metrics(meter.counters());
+            let at = crate::metrics::serve(addr, Arc::new(render)).await?;
             eprintln!("metrics on http://{at}/metrics");
         }
         let config = WorkerConfig {
@@ -82,9 +85,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         worker.run(stop).await?;
         drop(worker);
         link.close().await?;
-        eprintln!("offline worker stopped cleanly");
+        let moved = meter.counters();
+        eprintln!(
+            "offline worker stopped cleanly; its channels sent {:.1} MB and received {:.1} MB",
+            moved.bytes_sent as f64 / 1e6,
+            moved.bytes_received as f64 / 1e6
+        );
         Ok(())
     })
+}
+
+/// The link traffic as Prometheus text (channel traffic; OT extension streams are not counted).
+fn link_metrics(c: LinkCounters) -> String {
+    let mut out = String::new();
+    for (name, value) in [
+        ("dyad_offline_link_sent_bytes_total", c.bytes_sent),
+        ("dyad_offline_link_received_bytes_total", c.bytes_received),
+    ] {
+        out += &format!("# TYPE {name} counter\n{name} {value}\n");
+    }
+    out
 }
 
 #[derive(clap::Args)]

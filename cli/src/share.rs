@@ -1,13 +1,13 @@
 //! `dyad share`: the data owner splits a dataset into the two servers' shares.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use dyad_online::FixedPoint;
 use rand_chacha::ChaCha20Rng;
 
-use crate::data::DataArgs;
 use crate::data::shares::split;
+use crate::data::{DataArgs, Dataset};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,21 +21,30 @@ pub struct Args {
     f: u32,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let (train, test) = args.data.load()?;
-    let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
+/// Splits `train` and `test` into the two servers' shares and writes them to `out` as
+/// `p0.data` and `p1.data`; returns the dataset id and the two paths.
+pub fn write_shares(
+    train: &Dataset,
+    test: &Dataset,
+    fixed: FixedPoint,
+    out: &Path,
+) -> anyhow::Result<(String, [PathBuf; 2])> {
     // Fresh OS randomness: the shares must be unpredictable to each server.
     let mut rng: ChaCha20Rng = rand::make_rng();
-    let shares = split(&train, &test, fixed, &mut rng);
-    let paths: Vec<PathBuf> = (0..2)
-        .map(|i| args.out.join(format!("p{i}.data")))
-        .collect();
+    let shares = split(train, test, fixed, &mut rng);
+    let paths = [0, 1].map(|i| out.join(format!("p{i}.data")));
     for (share, path) in shares.iter().zip(&paths) {
         share.write(path)?;
     }
+    Ok((shares[0].id_hex(), paths))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let (train, test) = args.data.load()?;
+    let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
+    let (id, paths) = write_shares(&train, &test, fixed, &args.out)?;
     println!(
-        "dataset {}: {} training and {} test examples from {}",
-        shares[0].id_hex(),
+        "dataset {id}: {} training and {} test examples from {}",
         train.len(),
         test.len(),
         args.data.describe()

@@ -9,7 +9,7 @@ use anyhow::Context;
 use dyad_online::FixedPoint;
 use dyad_online::nn::{Backend, Params, PlainFixed, PlainFloat};
 
-use crate::data::{DataArgs, Examples, shares};
+use crate::data::{DataArgs, Dataset, Examples, shares};
 use crate::train::{self, Ended, Flow, Hooks, JobArgs, Point, State, Stats};
 
 #[derive(clap::Args)]
@@ -29,10 +29,14 @@ pub struct Args {
     out: PathBuf,
 }
 
+/// Which plaintext arithmetic a reference uses.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Arithmetic {
+pub enum Arithmetic {
+    /// `f64`.
     Float,
+    /// Fixed point with stochastic rounding, as the secure truncation behaves.
     Fixed,
+    /// Both.
     Both,
 }
 
@@ -83,6 +87,50 @@ pub async fn curve<B: Backend>(
     Ok(state.curve)
 }
 
+/// A plaintext reference curve.
+pub struct Reference {
+    /// Its name in charts and tables.
+    pub name: &'static str,
+    /// Its CSV file name.
+    pub file: &'static str,
+    /// One point per epoch.
+    pub points: Vec<Point>,
+}
+
+/// Runs the job in plaintext on `train_set` and `test_set`: in floating point, in (stochastically
+/// rounded) fixed point, or both.
+pub async fn references(
+    job: &train::Job,
+    train_set: &Dataset,
+    test_set: &Dataset,
+    arithmetic: Arithmetic,
+) -> anyhow::Result<Vec<Reference>> {
+    let fixed = job.fixed;
+    let mut references = Vec::new();
+    if arithmetic != Arithmetic::Fixed {
+        let (train, test) = (Examples::of(train_set), Examples::of(test_set));
+        let mut backend = PlainFloat { fixed };
+        references.push(Reference {
+            name: "plaintext float",
+            file: "curve-float.csv",
+            points: curve(&mut backend, job, &train, &test, "float").await?,
+        });
+    }
+    if arithmetic != Arithmetic::Float {
+        let (train, test) = (
+            shares::encode(train_set, fixed),
+            shares::encode(test_set, fixed),
+        );
+        let mut backend = PlainFixed::stochastic(fixed, job.seed);
+        references.push(Reference {
+            name: "plaintext fixed point",
+            file: "curve-fixed.csv",
+            points: curve(&mut backend, job, &train, &test, "fixed").await?,
+        });
+    }
+    Ok(references)
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (train_set, test_set) = args.data.load()?;
     let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
@@ -90,29 +138,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .job
         .job(fixed, "plaintext".into(), train_set.len(), test_set.len())?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let mut curves = Vec::new();
-    if args.arithmetic != Arithmetic::Fixed {
-        let (train, test) = (Examples::of(&train_set), Examples::of(&test_set));
-        let mut backend = PlainFloat { fixed };
-        let points = runtime.block_on(curve(&mut backend, &job, &train, &test, "float"))?;
-        curves.push(("plaintext float", "curve-float.csv", points));
-    }
-    if args.arithmetic != Arithmetic::Float {
-        let (train, test) = (
-            shares::encode(&train_set, fixed),
-            shares::encode(&test_set, fixed),
-        );
-        let mut backend = PlainFixed::stochastic(fixed, job.seed);
-        let points = runtime.block_on(curve(&mut backend, &job, &train, &test, "fixed"))?;
-        curves.push(("plaintext fixed point", "curve-fixed.csv", points));
-    }
+    let references = runtime.block_on(references(&job, &train_set, &test_set, args.arithmetic))?;
     let mut chart_curves = Vec::new();
-    for (name, file, points) in &curves {
-        let text = train::csv(points);
-        crate::files::write_atomically(&args.out.join(file), text.as_bytes())?;
-        chart_curves.push((*name, train::accuracies(&text)));
-        let last = points.last().map_or(0.0, |p| p.accuracy);
-        println!("{name}: final test accuracy {:.2}%", 100.0 * last);
+    for r in &references {
+        let text = train::csv(&r.points);
+        crate::files::write_atomically(&args.out.join(r.file), text.as_bytes())?;
+        chart_curves.push((r.name, train::accuracies(&text)));
+        let last = r.points.last().map_or(0.0, |p| p.accuracy);
+        println!("{}: final test accuracy {:.2}%", r.name, 100.0 * last);
     }
     let title = format!("{} in plaintext: test accuracy", job.network.name);
     train::chart(&title, &chart_curves).write_png(&args.out.join("curve-plain.png"))?;

@@ -58,3 +58,15 @@ impl SharedCounters {
         }
     }
 }
+
+/// A handle on a link's live counters that outlives borrows of the link: for a metrics
+/// endpoint that reports traffic while a worker holds the link.
+#[derive(Debug, Clone)]
+pub struct LinkMeter(pub(crate) std::sync::Arc<SharedCounters>);
+
+impl LinkMeter {
+    /// What the link has moved so far.
+    pub fn counters(&self) -> LinkCounters {
+        self.0.snapshot()
+    }
+}

@@ -435,6 +435,11 @@ impl PartyLink {
     pub fn counters(&self) -> LinkCounters {
         self.counters.snapshot()
     }
+
+    /// A handle that reads the counters without borrowing the link.
+    pub fn meter(&self) -> crate::LinkMeter {
+        crate::LinkMeter(self.counters.clone())
+    }
 }
 
 /// Accepts exactly one certificate name: the peer's.

@@ -20,7 +20,7 @@ mod party;
 
 pub use certs::{Identity, PeerPin, generate_identity, server_name};
 pub use channel::{Channel, MAX_FRAME_BYTES};
-pub use counters::LinkCounters;
+pub use counters::{LinkCounters, LinkMeter};
 pub use endpoint::{LinkConfig, Listener, PartyLink, connect};
 pub use error::LinkError;
 pub use loopback::loopback_pair;

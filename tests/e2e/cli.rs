@@ -33,7 +33,7 @@ fn every_subcommand_has_help() {
 
 #[test]
 fn unimplemented_subcommands_say_so_and_fail() {
-    for sub in ["serve", "demo"] {
+    for sub in ["serve", "predict"] {
         let out = run(&[sub, "--party", "0"]);
         assert!(!out.status.success(), "dyad {sub} must not pretend to work");
         assert!(

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::runner::Point;
+use super::runner::{Point, Stats};
 use crate::plot::{Chart, PALETTE, Series};
 
 /// The CSV text of `points`.
@@ -30,16 +30,36 @@ pub fn csv(points: &[Point]) -> String {
     out
 }
 
-/// Reads the epoch and accuracy columns of a curve CSV.
-pub fn accuracies(text: &str) -> Vec<(f64, f64)> {
+/// Reads the points back from a curve CSV (byte counts to the CSV's kilobyte precision).
+pub fn points(text: &str) -> Vec<Point> {
     text.lines()
         .skip(1)
         .filter_map(|l| {
-            let mut cols = l.split(',');
-            let epoch = cols.next()?.parse().ok()?;
-            let _step = cols.next()?;
-            Some((epoch, cols.next()?.parse().ok()?))
+            let c: Vec<&str> = l.split(',').collect();
+            let number = |i: usize| c.get(i)?.parse::<f64>().ok();
+            let bytes = |i: usize| number(i).map(|mb| (mb * 1e6).round() as u64);
+            Some(Point {
+                epoch: c.first()?.parse().ok()?,
+                step: c.get(1)?.parse().ok()?,
+                accuracy: number(2)?,
+                loss: number(3),
+                stats: Stats {
+                    seconds: number(4)?,
+                    store_seconds: number(5)?,
+                    bytes_sent: bytes(6)?,
+                    bytes_received: bytes(7)?,
+                    rounds: c.get(8)?.parse().ok()?,
+                },
+            })
         })
+        .collect()
+}
+
+/// The (epoch, test accuracy) pairs of a curve CSV.
+pub fn accuracies(text: &str) -> Vec<(f64, f64)> {
+    points(text)
+        .iter()
+        .map(|p| (p.epoch as f64, p.accuracy))
         .collect()
 }
 
@@ -72,18 +92,25 @@ pub fn write(dir: &Path, title: &str, name: &str, points: &[Point]) -> anyhow::R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::runner::Stats;
 
     #[test]
     fn the_csv_reads_back() {
-        let p = |epoch, accuracy| Point {
+        let p = |epoch, accuracy, loss| Point {
             epoch,
             step: 31 * epoch as u64,
             accuracy,
-            loss: None,
-            stats: Stats::default(),
+            loss,
+            stats: Stats {
+                seconds: 1.5,
+                store_seconds: 0.25,
+                bytes_sent: 2_000_000,
+                bytes_received: 3_000,
+                rounds: 77,
+            },
         };
-        let text = csv(&[p(1, 0.5), p(2, 0.75)]);
+        let written = [p(1, 0.5, None), p(2, 0.75, Some(0.125))];
+        let text = csv(&written);
+        assert_eq!(points(&text), written);
         assert_eq!(accuracies(&text), vec![(1.0, 0.5), (2.0, 0.75)]);
         assert!(
             text.lines()

@@ -22,7 +22,7 @@ use dyad_online::protocols::CheckZeroVariant;
 use dyad_online::{FixedPoint, Z64};
 use dyad_store::auth::read_token;
 
-pub use curve::{accuracies, chart, csv};
+pub use curve::{accuracies, chart, csv, points};
 pub use job::Job;
 pub use runner::{Ended, Flow, Hooks, Point, State, Stats, run as run_epochs};
 

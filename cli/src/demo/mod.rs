@@ -1,0 +1,435 @@
+//! `dyad demo`: the whole system on one machine. Both servers' stockpiles, the offline worker
+//! pair and both training jobs run as separate processes on loopback, with freshly generated
+//! certificates; the data owner's split of the bundled digits is the only plaintext, and the
+//! demo itself plays data owner and result reader. Training starts at once and consumes the
+//! randomness as the workers make it, so the demo shows both halves running in parallel.
+
+mod offline_rates;
+mod processes;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use dyad_offline::Plan;
+use dyad_online::FixedPoint;
+use dyad_online::protocols::CheckZeroVariant;
+use dyad_store::StoreClient;
+use dyad_store::auth::read_token;
+
+use crate::data::DataArgs;
+use crate::train::{self, JobArgs};
+use crate::train_plain::{self, Arithmetic, Reference};
+use offline_rates::OfflineRates;
+use processes::{Processes, Stderr};
+
+/// The defaults train Network-A on 320 digits for 2 epochs: about 10 minutes of offline
+/// generation on 2 cores, which is what bounds the demo's time.
+#[derive(clap::Args)]
+pub struct Args {
+    /// `net-a` .. `net-d`, or a model description file.
+    #[arg(long, default_value = "net-a")]
+    model: String,
+    /// Training examples from the bundled digits.
+    #[arg(long, default_value_t = 320)]
+    train: usize,
+    /// Held-out test examples.
+    #[arg(long, default_value_t = 256)]
+    test: usize,
+    /// Passes over the training examples.
+    #[arg(long, default_value_t = 2)]
+    epochs: usize,
+    /// Examples per SGD step.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// The learning rate is 2^-lr_shift (2^-2 learns fastest on this few examples).
+    #[arg(long, default_value_t = 2)]
+    lr_shift: u32,
+    /// Working directory for certificates, stockpiles, logs, model shares and curves. It is
+    /// made afresh; an existing one is replaced only if an earlier demo made it.
+    #[arg(long, default_value = "dyad-demo")]
+    dir: PathBuf,
+}
+
+/// Marks a directory as the demo's own, so a rerun may clear it.
+const MARKER: &str = ".dyad-demo";
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    // One thread: the demo mostly waits on its children.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(demo(args))
+}
+
+async fn demo(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let stop = crate::signals::stop_flag();
+    let dir = fresh_dir(&args.dir)?;
+    let path = |name: &str| dir.join(name);
+    let text = |p: &Path| p.to_str().map(str::to_owned).context("a non-UTF-8 path");
+
+    // The data owner's part: split the bundled digits into the servers' shares.
+    let fixed = FixedPoint::new(16).context("f = 16")?;
+    let data = DataArgs {
+        data: None,
+        images: None,
+        labels: None,
+        train: args.train,
+        test: args.test,
+        split_seed: 1,
+    };
+    let (train_set, test_set) = data.load()?;
+    let (id, shares) = crate::share::write_shares(&train_set, &test_set, fixed, &path("data"))?;
+    let job = JobArgs {
+        model: args.model.clone(),
+        epochs: args.epochs,
+        batch: args.batch,
+        lr_shift: Some(args.lr_shift),
+        seed: 1,
+        loss: true,
+        checkzero: CheckZeroVariant::Product,
+    };
+    let job_flags = job_flags(&job);
+    let job = job.job(fixed, id, args.train, args.test)?;
+    println!(
+        "Dyad demo: training {} on {} of the bundled MNIST digits ({} held out for testing), \
+         {} epochs of {} steps (batch {}, learning rate 2^-{}). These sizes keep the demo under \
+         15 minutes on 2 cores; the offline generation of the randomness is what takes the time.",
+        job.network.name,
+        job.train,
+        job.test,
+        job.epochs,
+        job.steps_per_epoch(),
+        job.batch,
+        job.lr_shift
+    );
+    println!("Everything goes into {}.", dir.display());
+
+    // The plaintext reference, which the data owner could compute but the servers cannot.
+    let references = train_plain::references(&job, &train_set, &test_set, Arithmetic::Both).await?;
+
+    // Certificates, and the plan: exactly what the job will consume.
+    let certs = path("certs");
+    for party in dyad_link::PartyId::BOTH {
+        crate::certs::generate(&certs, party)?;
+    }
+    let plan = Plan::from_demand(job.demand()?).map_err(anyhow::Error::msg)?;
+    let plan_file = path("plan.txt");
+    std::fs::write(&plan_file, plan.to_string())?;
+    println!(
+        "offline plan: {:.0} MiB of correlated randomness per server (see {})",
+        plan.bytes() as f64 / (1u64 << 20) as f64,
+        plan_file.display()
+    );
+
+    let mut children = Processes::default();
+    let ports = Ports::pick()?;
+    let (mut stores, mut workers) = (Vec::new(), Vec::new());
+    for i in 0..2 {
+        let store = path(&format!("store{i}"));
+        let args = strings(&[
+            "store",
+            "--party",
+            &i.to_string(),
+            "--data",
+            &text(&store)?,
+            "--listen",
+            &ports.stores[i],
+        ]);
+        stores.push(children.spawn(
+            &format!("stockpile of server {i}"),
+            &args,
+            &path(&format!("store{i}.log")),
+            Stderr::Log,
+        )?);
+    }
+    let tokens = [0, 1].map(|i| path(&format!("store{i}/token")));
+    for (addr, token) in ports.stores.iter().zip(&tokens) {
+        wait_for_store(addr, token, &mut children).await?;
+    }
+    let side = |i: usize| if i == 0 { "--listen" } else { "--peer" };
+    for (i, token) in tokens.iter().enumerate() {
+        let mut args = strings(&[
+            "offline",
+            "--party",
+            &i.to_string(),
+            "--certs",
+            &text(&certs)?,
+            side(i),
+            &ports.offline_link,
+            "--store",
+            &ports.stores[i],
+            "--store-token",
+            &text(token)?,
+            "--plan",
+            &text(&plan_file)?,
+            "--idle-ms",
+            "200",
+        ]);
+        if i == 0 {
+            args.extend(strings(&["--metrics", &ports.metrics]));
+        }
+        workers.push(children.spawn(
+            &format!("offline worker of server {i}"),
+            &args,
+            &path(&format!("offline{i}.log")),
+            Stderr::Log,
+        )?);
+    }
+    println!("started both stockpiles and the offline worker pair; training starts at once\n");
+    let mut trainers = Vec::new();
+    for i in 0..2 {
+        let mut args = strings(&[
+            "train",
+            "--party",
+            &i.to_string(),
+            "--certs",
+            &text(&certs)?,
+            side(i),
+            &ports.training_link,
+            "--store",
+            &ports.stores[i],
+            "--store-token",
+            &text(&tokens[i])?,
+            "--data",
+            &text(&shares[i])?,
+            "--out",
+            &text(&path(&format!("train-p{i}")))?,
+        ]);
+        args.extend(job_flags.iter().cloned());
+        // Server 0's progress shows on the terminal; server 1's goes to its log.
+        let stderr = if i == 0 {
+            Stderr::Terminal
+        } else {
+            Stderr::Log
+        };
+        trainers.push(children.spawn(
+            &format!("training job of server {i}"),
+            &args,
+            &path(&format!("train{i}.log")),
+            stderr,
+        )?);
+    }
+
+    // Supervise until both training jobs are done.
+    loop {
+        if *stop.borrow() {
+            bail!("interrupted; all demo processes were stopped");
+        }
+        for &t in &trainers {
+            children.check_success(t)?;
+        }
+        children.check_running(&trainers)?;
+        if children.exited(trainers[0])?.is_some() && children.exited(trainers[1])?.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let online_done = started.elapsed();
+
+    // What the offline side produced, then stop it and the stockpiles cleanly.
+    let offline = OfflineRates::scrape(&ports.metrics).await?;
+    let grace = Duration::from_secs(30);
+    for process in workers.into_iter().chain(stores) {
+        children.stop(process, grace).await?;
+    }
+
+    report(
+        &dir,
+        &job,
+        &references,
+        &offline,
+        online_done,
+        started.elapsed(),
+    )
+}
+
+/// The job options as `dyad train` flags.
+fn job_flags(job: &JobArgs) -> Vec<String> {
+    let mut flags = strings(&[
+        "--model",
+        &job.model,
+        "--epochs",
+        &job.epochs.to_string(),
+        "--batch",
+        &job.batch.to_string(),
+        "--seed",
+        &job.seed.to_string(),
+    ]);
+    if let Some(shift) = job.lr_shift {
+        flags.extend(strings(&["--lr-shift", &shift.to_string()]));
+    }
+    if job.loss {
+        flags.push("--loss".into());
+    }
+    flags
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The loopback addresses of the demo's services.
+struct Ports {
+    stores: [String; 2],
+    offline_link: String,
+    training_link: String,
+    metrics: String,
+}
+
+impl Ports {
+    /// Addresses that were free a moment ago.
+    fn pick() -> anyhow::Result<Ports> {
+        let tcp = || -> anyhow::Result<String> {
+            Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .to_string())
+        };
+        let udp = || -> anyhow::Result<String> {
+            Ok(std::net::UdpSocket::bind("127.0.0.1:0")?
+                .local_addr()?
+                .to_string())
+        };
+        Ok(Ports {
+            stores: [tcp()?, tcp()?],
+            offline_link: udp()?,
+            training_link: udp()?,
+            metrics: tcp()?,
+        })
+    }
+}
+
+/// Makes `dir` empty: creates it, or clears it if an earlier demo made it.
+fn fresh_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    if dir.exists() {
+        ensure!(
+            dir.join(MARKER).exists(),
+            "{} exists and was not made by `dyad demo`; choose another --dir",
+            dir.display()
+        );
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(
+        dir.join(MARKER),
+        "made by dyad demo; a rerun replaces this directory\n",
+    )?;
+    Ok(dir.to_path_buf())
+}
+
+/// Waits until the stockpile at `addr` answers.
+async fn wait_for_store(addr: &str, token: &Path, children: &mut Processes) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        children.check_running(&[])?;
+        if let Ok(token) = read_token(token)
+            && let Ok(mut client) = StoreClient::connect(addr, &token).await
+            && client.inventory().await.is_ok()
+        {
+            return Ok(());
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the stockpile on {addr} did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Prints the results beside the plaintext reference and draws the chart.
+fn report(
+    dir: &Path,
+    job: &train::Job,
+    references: &[Reference],
+    offline: &OfflineRates,
+    online_done: Duration,
+    total: Duration,
+) -> anyhow::Result<()> {
+    let read = |i: usize| -> anyhow::Result<String> {
+        let p = dir.join(format!("train-p{i}/curve.csv"));
+        std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let (curve0, curve1) = (read(0)?, read(1)?);
+    ensure!(
+        train::accuracies(&curve0) == train::accuracies(&curve1),
+        "the two servers revealed different accuracies"
+    );
+    let secure = train::points(&curve0);
+    let mut header = format!("\n{:>6}  {:>14}", "epoch", "secure (MPC)");
+    for r in references {
+        header += &format!("  {:>22}", r.name);
+    }
+    println!("{header}   training loss (secure / float)");
+    for (k, p) in secure.iter().enumerate() {
+        let mut row = format!("{:>6}  {:>13.2}%", p.epoch, 100.0 * p.accuracy);
+        for r in references {
+            let a = r.points.get(k).map_or(f64::NAN, |q| q.accuracy);
+            row += &format!("  {:>21.2}%", 100.0 * a);
+        }
+        let float_loss = references
+            .first()
+            .and_then(|r| r.points.get(k)?.loss)
+            .unwrap_or(f64::NAN);
+        println!(
+            "{row}   {:.4} / {float_loss:.4}",
+            p.loss.unwrap_or(f64::NAN)
+        );
+    }
+
+    if let Some(last) = secure.last() {
+        let s = &last.stats;
+        let steps = job.total_steps();
+        println!(
+            "\nonline (both servers computing together): {:.1} s for {steps} SGD steps and {} \
+             evaluations, of which {:.1} s waiting for the offline phase; {:.2} s of protocol \
+             work per step (evaluations included)",
+            s.seconds,
+            job.epochs,
+            s.store_seconds,
+            (s.seconds - s.store_seconds) / steps as f64
+        );
+        println!(
+            "online communication per server: {:.1} MB sent, {:.1} MB received, {} rounds",
+            s.bytes_sent as f64 / 1e6,
+            s.bytes_received as f64 / 1e6,
+            s.rounds
+        );
+    }
+    let (bytes, seconds) = offline.totals();
+    println!(
+        "offline (dealer-free: OT and garbled circuits): {:.0} MB of correlated randomness per \
+         server in {:.0} s of generation ({:.1} MB/s); matrix triples {:.2} M multiply-adds/s, \
+         comparison masks {:.0}/s; the workers' channels sent {:.0} MB and received {:.0} MB \
+         (OT extension traffic not counted)",
+        bytes / 1e6,
+        seconds,
+        bytes / 1e6 / seconds.max(1e-9),
+        offline.matrix_macs_per_second().unwrap_or(0.0) / 1e6,
+        offline.items_per_second("comparison-mask").unwrap_or(0.0),
+        offline.link.0 / 1e6,
+        offline.link.1 / 1e6
+    );
+
+    let mut curves = vec![("secure (MPC)", train::accuracies(&curve0))];
+    for r in references {
+        curves.push((r.name, train::accuracies(&train::csv(&r.points))));
+    }
+    let title = format!("{}: secure training vs plaintext", job.network.name);
+    let chart = dir.join("curve.png");
+    train::chart(&title, &curves).write_png(&chart)?;
+    println!(
+        "\ntraining finished after {:.0} s; everything stopped cleanly after {:.0} s in all",
+        online_done.as_secs_f64(),
+        total.as_secs_f64()
+    );
+    println!(
+        "chart: {}; model shares: {}/train-p<i>/model.p<i>.dyad (reveal with `dyad \
+         reveal-model`); logs: {}/*.log",
+        chart.display(),
+        dir.display(),
+        dir.display()
+    );
+    Ok(())
+}
