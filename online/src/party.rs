@@ -120,9 +120,9 @@ impl<R: Randomness> Party<R> {
         &self.randomness
     }
 
-    /// The randomness source (tests use it to steer the fixture).
-    #[cfg(test)]
-    pub(crate) fn randomness_mut(&mut self) -> &mut R {
+    /// The randomness source (tests and benchmarks use it to steer the fixture).
+    #[cfg(any(test, feature = "test-fixture"))]
+    pub fn randomness_mut(&mut self) -> &mut R {
         &mut self.randomness
     }
 

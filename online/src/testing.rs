@@ -15,7 +15,8 @@ use crate::{Config, Party, ProtocolError, Randomness};
 pub struct Pair<R = Fixture> {
     /// `[P0, P1]`.
     pub parties: [Party<R>; 2],
-    _links: [PartyLink; 2],
+    /// The links the parties talk over; keep them alive while the parties are in use.
+    pub links: [PartyLink; 2],
 }
 
 /// Connects two parties on loopback with fixture randomness from `seed`.
@@ -36,7 +37,7 @@ pub async fn pair_with<R: Randomness>(
     )?;
     Ok(Pair {
         parties: [p0, p1],
-        _links: [l0, l1],
+        links: [l0, l1],
     })
 }
 
@@ -104,5 +105,175 @@ impl Randomness for Counting {
         n: usize,
     ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
         counted!(self, self.inner.scaled_modp_triples(n))
+    }
+}
+
+/// One call to a randomness source, with its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// `matrix_triple(m, n, k)`.
+    MatrixTriple(usize, usize, usize),
+    /// `elementwise_triples(n)`.
+    ElementwiseTriples(usize),
+    /// `comparison_masks(n)`.
+    ComparisonMasks(usize),
+    /// `truncation_pairs(n, f)`.
+    TruncationPairs(usize, u32),
+    /// `dabits(n)`.
+    DaBits(usize),
+    /// `modp_triples(n)`.
+    ModpTriples(usize),
+    /// `scaled_modp_triples(n)`.
+    ScaledModpTriples(usize),
+}
+
+/// A batch generated ahead of time.
+enum Ready {
+    MatrixTriple(Batch<MatrixTriple>),
+    ElementwiseTriples(Batch<ElementwiseTriples>),
+    ComparisonMasks(Batch<ComparisonMasks>),
+    TruncationPairs(Batch<TruncationPairs>),
+    DaBits(Batch<DaBits>),
+    ModpTriples(Batch<ModpTriples>),
+    ScaledModpTriples(Batch<ScaledModpTriples>),
+}
+
+/// The fixture with its work moved ahead of the clock, for benchmarks of the online phase
+/// (as a prefetching stockpile client has the items ready). It first serves a computation from
+/// the fixture while recording its requests; [`Prepared::prepare`] then generates fresh
+/// batches for the same requests in the same order, and a rerun of the computation is served
+/// from those without generating anything.
+pub struct Prepared {
+    source: Fixture,
+    recorded: Vec<Request>,
+    ready: std::collections::VecDeque<(Request, Ready)>,
+}
+
+impl Prepared {
+    /// Records while serving from `source`.
+    pub fn new(source: Fixture) -> Prepared {
+        Prepared {
+            source,
+            recorded: Vec::new(),
+            ready: Default::default(),
+        }
+    }
+
+    /// Generates batches for everything recorded so far; they serve the next requests.
+    pub async fn prepare(&mut self) -> Result<(), RandomnessError> {
+        for request in std::mem::take(&mut self.recorded) {
+            let s = &mut self.source;
+            let ready = match request {
+                Request::MatrixTriple(m, n, k) => {
+                    Ready::MatrixTriple(s.matrix_triple(m, n, k).await?)
+                }
+                Request::ElementwiseTriples(n) => {
+                    Ready::ElementwiseTriples(s.elementwise_triples(n).await?)
+                }
+                Request::ComparisonMasks(n) => Ready::ComparisonMasks(s.comparison_masks(n).await?),
+                Request::TruncationPairs(n, f) => {
+                    Ready::TruncationPairs(s.truncation_pairs(n, f).await?)
+                }
+                Request::DaBits(n) => Ready::DaBits(s.dabits(n).await?),
+                Request::ModpTriples(n) => Ready::ModpTriples(s.modp_triples(n).await?),
+                Request::ScaledModpTriples(n) => {
+                    Ready::ScaledModpTriples(s.scaled_modp_triples(n).await?)
+                }
+            };
+            self.ready.push_back((request, ready));
+        }
+        Ok(())
+    }
+
+    /// The next prepared batch for `request`, or `None` when nothing is prepared.
+    fn take(&mut self, request: Request) -> Result<Option<Ready>, RandomnessError> {
+        match self.ready.pop_front() {
+            None => {
+                self.recorded.push(request);
+                Ok(None)
+            }
+            Some((r, ready)) if r == request => Ok(Some(ready)),
+            Some((r, _)) => Err(RandomnessError::Source(format!(
+                "prepared for {r:?} but asked for {request:?}"
+            ))),
+        }
+    }
+}
+
+/// Serves `$request` from the prepared queue (as variant `$variant`) or else from the fixture.
+macro_rules! prepared {
+    ($self:ident, $variant:ident $(, $arg:expr)*) => {{
+        match $self.take(Request::$variant($($arg),*))? {
+            Some(Ready::$variant(batch)) => Ok(batch),
+            Some(_) => unreachable!("the queue holds what its request names"),
+            None => fixture_call!($self.source, $variant $(, $arg)*),
+        }
+    }};
+}
+
+/// The fixture call of each request variant.
+macro_rules! fixture_call {
+    ($s:expr, MatrixTriple, $m:expr, $n:expr, $k:expr) => {
+        $s.matrix_triple($m, $n, $k).await
+    };
+    ($s:expr, ElementwiseTriples, $n:expr) => {
+        $s.elementwise_triples($n).await
+    };
+    ($s:expr, ComparisonMasks, $n:expr) => {
+        $s.comparison_masks($n).await
+    };
+    ($s:expr, TruncationPairs, $n:expr, $f:expr) => {
+        $s.truncation_pairs($n, $f).await
+    };
+    ($s:expr, DaBits, $n:expr) => {
+        $s.dabits($n).await
+    };
+    ($s:expr, ModpTriples, $n:expr) => {
+        $s.modp_triples($n).await
+    };
+    ($s:expr, ScaledModpTriples, $n:expr) => {
+        $s.scaled_modp_triples($n).await
+    };
+}
+
+impl Randomness for Prepared {
+    async fn matrix_triple(
+        &mut self,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Result<Batch<MatrixTriple>, RandomnessError> {
+        prepared!(self, MatrixTriple, m, n, k)
+    }
+    async fn elementwise_triples(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ElementwiseTriples>, RandomnessError> {
+        prepared!(self, ElementwiseTriples, n)
+    }
+    async fn comparison_masks(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
+        prepared!(self, ComparisonMasks, n)
+    }
+    async fn truncation_pairs(
+        &mut self,
+        n: usize,
+        f: u32,
+    ) -> Result<Batch<TruncationPairs>, RandomnessError> {
+        prepared!(self, TruncationPairs, n, f)
+    }
+    async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
+        prepared!(self, DaBits, n)
+    }
+    async fn modp_triples(&mut self, n: usize) -> Result<Batch<ModpTriples>, RandomnessError> {
+        prepared!(self, ModpTriples, n)
+    }
+    async fn scaled_modp_triples(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
+        prepared!(self, ScaledModpTriples, n)
     }
 }
