@@ -177,8 +177,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
                 Err(e) if session::peer_lost(&e) => {
                     eprintln!(
-                        "\nlost the peer ({e:#}); waiting up to {} s for it to come back, then \
+                        "\nlost the peer ({}); waiting up to {} s for it to come back, then \
                          resuming from the latest checkpoint both servers hold",
+                        e.root_cause(),
                         args.link.timeout
                     );
                     link = tokio::select! {
