@@ -44,7 +44,7 @@ async fn secure_step(
     hyper: Hyper,
 ) -> (Party<Prepared>, LinkCounters) {
     let before = party.counters();
-    let mut secure = Secure { party: &mut party };
+    let mut secure = Secure::new(&mut party);
     let fixed = FixedPoint::default();
     let mut params = Params::initial(&net, 1, fixed)
         .expect("params")

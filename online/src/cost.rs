@@ -118,11 +118,22 @@ pub fn maxpool2x2(windows: usize, variant: CheckZeroVariant) -> Demand {
 
 /// [`crate::protocols::max_rows`] of a `rows x cols` matrix.
 pub fn max_rows(rows: usize, cols: usize, variant: CheckZeroVariant) -> Demand {
+    tournament(rows, cols, variant, 1)
+}
+
+/// [`crate::protocols::argmax_rows`] of a `rows x cols` matrix: each product selects the
+/// index as well as the value.
+pub fn argmax_rows(rows: usize, cols: usize, variant: CheckZeroVariant) -> Demand {
+    tournament(rows, cols, variant, 2)
+}
+
+/// The compare-and-select tree, selecting `selected` values per comparison.
+fn tournament(rows: usize, cols: usize, variant: CheckZeroVariant, selected: usize) -> Demand {
     let mut demand = Demand::default();
     let mut width = cols;
     while width > 1 {
         let pairs = width / 2;
-        demand += drelu_ring(rows * pairs, variant) + mul(rows * pairs);
+        demand += drelu_ring(rows * pairs, variant) + mul(selected * rows * pairs);
         width = pairs + width % 2;
     }
     demand

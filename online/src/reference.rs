@@ -50,6 +50,19 @@ pub fn max_rows(x: &Array2<Z64>) -> Array1<Z64> {
     })
 }
 
+/// The column of each row's maximum (the first on ties), as an integer.
+pub fn argmax_rows(x: &Array2<Z64>) -> Array1<Z64> {
+    x.map_axis(Axis(1), |row| {
+        let mut best = 0;
+        for (j, &v) in row.iter().enumerate() {
+            if v.signed() > row[best].signed() {
+                best = j;
+            }
+        }
+        Z64(best as u64)
+    })
+}
+
 /// 2x2 max pooling and its one-hot argmax (earlier position on ties), as the protocol's tree:
 /// the two rows of a window first, then their winners.
 pub fn maxpool2x2(x: &Array4<Z64>) -> (Array4<Z64>, Array4<Z64>) {

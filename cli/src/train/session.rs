@@ -93,7 +93,7 @@ pub async fn run(
         None => {
             let initial =
                 Params::initial(&job.network, job.seed, job.fixed).map_err(anyhow::Error::msg)?;
-            State::start(initial.import(&Secure { party: &mut party }))
+            State::start(initial.import(&Secure::new(&mut party)))
         }
     };
     let monitor = StockMonitor::start(connect().await?, job.step_demand()?);
@@ -121,7 +121,7 @@ pub async fn run(
     };
     let data = &setup.data;
     let ended = runner::run(
-        &mut Secure { party: &mut party },
+        &mut Secure::new(&mut party),
         job,
         &data.train,
         &data.test,

@@ -18,7 +18,7 @@ pub use params::{LayerParams, Params};
 pub use plain_fixed::PlainFixed;
 pub use plain_float::PlainFloat;
 pub use secure::Secure;
-pub use train::{Hyper, StepResult, evaluate, train_step};
+pub use train::{Hyper, StepResult, evaluate, predict, train_step};
 
 #[cfg(test)]
 mod tests;

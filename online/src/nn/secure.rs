@@ -11,6 +11,26 @@ use crate::{Party, ProtocolError, Z64};
 pub struct Secure<'a, R> {
     /// The party.
     pub party: &'a mut Party<R>,
+    /// Every matrix product splits its left operand's rows into this many equal blocks, one
+    /// matrix triple each (see [`protocols::matmul_blocks`]). Training uses 1; inference uses
+    /// the number of requests evaluated together, so that randomness stocked for single
+    /// inferences serves batches of any size.
+    pub blocks: usize,
+}
+
+impl<'a, R> Secure<'a, R> {
+    /// One matrix triple per product.
+    pub fn new(party: &'a mut Party<R>) -> Self {
+        Secure { party, blocks: 1 }
+    }
+
+    /// One matrix triple per example of a batch of `examples` in every product.
+    pub fn per_example(party: &'a mut Party<R>, examples: usize) -> Self {
+        Secure {
+            party,
+            blocks: examples,
+        }
+    }
 }
 
 impl<R: Randomness> Backend for Secure<'_, R> {
@@ -29,7 +49,7 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         a: &Array2<Z64>,
         b: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
-        protocols::matmul(self.party, a, b).await
+        protocols::matmul_blocks(self.party, a, b, self.blocks).await
     }
 
     async fn rescale(&mut self, x: &ArrayD<Z64>, extra: u32) -> Result<ArrayD<Z64>, ProtocolError> {

@@ -141,7 +141,7 @@ async fn check_layer(
     let [w0, w1] = split_params(&params, &mut rng);
     let mut pair = pair(Config::default(), seed).await.expect("parties");
     let [p0, p1] = &mut pair.parties;
-    let (mut s0, mut s1) = (Secure { party: p0 }, Secure { party: p1 });
+    let (mut s0, mut s1) = (Secure::new(p0), Secure::new(p1));
     let ((y0, dx0, q0), (y1, dx1, q1)) = tokio::join!(
         passes(&mut s0, &net, w0, x0, dy0),
         passes(&mut s1, &net, w1, x1, dy1)
@@ -289,7 +289,7 @@ async fn training_on_shares_tracks_plaintext_fixed_point() {
     }
     let mut pair = pair(Config::default(), 13).await.expect("parties");
     let [p0, p1] = &mut pair.parties;
-    let (mut s0, mut s1) = (Secure { party: p0 }, Secure { party: p1 });
+    let (mut s0, mut s1) = (Secure::new(p0), Secure::new(p1));
     let (got0, got1) = tokio::join!(
         train(&mut s0, &net, w0, &shares[0]),
         train(&mut s1, &net, w1, &shares[1])
@@ -415,7 +415,7 @@ async fn a_training_step_and_an_evaluation_take_what_the_model_says() {
             } else {
                 y.mapv(|_| Z64::ZERO)
             };
-            let mut secure = Secure { party: p };
+            let mut secure = Secure::new(p);
             train_step(&mut secure, &net, &mut params, x, &y, HYPER, with_loss).await
         };
         let (a, b) = tokio::join!(step(p0, true), step(p1, false));
@@ -429,7 +429,7 @@ async fn a_training_step_and_an_evaluation_take_what_the_model_says() {
 
         let eval = async |p: &mut Party<Counting>, mine: bool| {
             let x = if mine { x.clone() } else { zeros(&x) };
-            evaluate(&mut Secure { party: p }, &net, &params, x, &y, batch).await
+            evaluate(&mut Secure::new(p), &net, &params, x, &y, batch).await
         };
         let (a, b) = tokio::join!(eval(p0, true), eval(p1, false));
         a.expect("P0");
@@ -440,4 +440,62 @@ async fn a_training_step_and_an_evaluation_take_what_the_model_says() {
             .expect("demand");
         assert_eq!(evaluated, want, "evaluation, {variant:?}");
     }
+}
+
+/// Requests evaluated together with one matrix triple per example give the plaintext
+/// fixed-point logits, and take exactly what single inferences would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_inference_matches_the_reference_and_takes_single_inference_randomness() {
+    let net = network(
+        (1, 8, 8),
+        vec![
+            Layer::Conv {
+                channels: 3,
+                kernel: 3,
+                stride: 1,
+                padding: 1,
+            },
+            Layer::Relu,
+            Layer::MaxPool,
+            Layer::Flatten,
+            Layer::Dense { outputs: 5 },
+        ],
+    );
+    let fixed_point = FixedPoint::default();
+    let batch = 3;
+    let mut rng = rng(41);
+    let x = fixed().import(&uniform(&[batch, 1, 8, 8], 1.0, &mut rng));
+    let params = Params::initial(&net, 2, fixed_point)
+        .expect("params")
+        .import(&fixed());
+    let want = predict(&mut fixed(), &net, &params, x.clone())
+        .await
+        .expect("reference");
+
+    let taken = Arc::new(Mutex::new(Demand::default()));
+    let [f0, f1] = fixture::pair(5);
+    let sources = [
+        Counting::new(f0, taken.clone()),
+        Counting::new(f1, Arc::new(Mutex::new(Demand::default()))),
+    ];
+    let mut pair = pair_with([Config::default(); 2], sources)
+        .await
+        .expect("parties");
+    let [p0, p1] = &mut pair.parties;
+    let [w0, w1] = split_params(&params, &mut rng);
+    let [x0, x1] = sharing::split(&x, &mut rng);
+    let (mut s0, mut s1) = (
+        Secure::per_example(p0, batch),
+        Secure::per_example(p1, batch),
+    );
+    let (l0, l1) = tokio::join!(
+        predict(&mut s0, &net, &w0, x0),
+        predict(&mut s1, &net, &w1, x1)
+    );
+    let got = (l0.expect("P0") + l1.expect("P1")).into_dyn();
+    assert!(ulps(&got, &want.into_dyn()) <= 2, "logits");
+    let single = net
+        .inference_demand(1, fixed_point, CheckZeroVariant::Product)
+        .expect("demand");
+    assert_eq!(*taken.lock().expect("lock"), single * batch as u64);
 }

@@ -75,6 +75,17 @@ pub async fn train_step<B: Backend>(
     Ok(StepResult { loss })
 }
 
+/// The logits of a batch `x`: the forward pass alone (inference).
+pub async fn predict<B: Backend>(
+    backend: &mut B,
+    network: &Network,
+    params: &Params<B::E>,
+    x: ArrayD<B::E>,
+) -> Result<Array2<B::E>, ProtocolError> {
+    let (y, _) = forward_all(backend, network, params, x).await?;
+    logits(y)
+}
+
 /// How many of the first `valid` examples of a batch the model classifies correctly, as a
 /// fixed-point number (not revealed; the rest of the batch is padding).
 pub async fn evaluate<B: Backend>(

@@ -1,6 +1,6 @@
 //! Beaver multiplication (Algorithm 1) and matrix multiplication (Algorithm 9).
 
-use ndarray::{Array, Array2, Dimension};
+use ndarray::{Array, Array2, Axis, Dimension, s};
 
 use super::{flat, same_shape, shaped, truncate};
 use crate::randomness::Randomness;
@@ -45,26 +45,60 @@ pub async fn matmul<R: Randomness>(
     a: &Array2<Z64>,
     b: &Array2<Z64>,
 ) -> Result<Array2<Z64>, ProtocolError> {
+    matmul_blocks(p, a, b, 1).await
+}
+
+/// [`matmul`] with `A`'s rows in `blocks` equal blocks (one per example of a batch), each
+/// multiplied with its own triple of shape `(m / blocks, n, k)`. Single-example inference
+/// randomness has those shapes, so a server can evaluate any number of requests together and
+/// still pay one round; `B - V` is opened once per block, since each triple masks `B` anew.
+pub async fn matmul_blocks<R: Randomness>(
+    p: &mut Party<R>,
+    a: &Array2<Z64>,
+    b: &Array2<Z64>,
+    blocks: usize,
+) -> Result<Array2<Z64>, ProtocolError> {
     let ((m, n), (n2, k)) = (a.dim(), b.dim());
     if n != n2 {
         return Err(ProtocolError::Shape(format!(
             "matmul: {m}x{n} times {n2}x{k}: inner dimensions differ"
         )));
     }
-    let t = p.matrix_triple(m, n, k).await?;
-    let mut mine = flat(&(a - &t.u));
-    mine.extend(flat(&(b - &t.v)));
+    if blocks == 0 || m % blocks != 0 {
+        return Err(ProtocolError::Shape(format!(
+            "matmul: {m} rows do not fall into {blocks} equal blocks"
+        )));
+    }
+    let h = m / blocks;
+    let mut triples = Vec::with_capacity(blocks);
+    for _ in 0..blocks {
+        triples.push(p.matrix_triple(h, n, k).await?);
+    }
+    let rows = |i: usize| a.slice(s![i * h..(i + 1) * h, ..]);
+    let mut mine = Vec::with_capacity(blocks * (h * n + n * k));
+    for (i, t) in triples.iter().enumerate() {
+        mine.extend(flat(&(&rows(i) - &t.u)));
+        mine.extend(flat(&(b - &t.v)));
+    }
     let opened = p.open_ring(&mine).await?;
-    let (e, f) = opened.split_at(m * n);
-    let e = shaped(ndarray::Dim([m, n]), e.to_vec());
-    let f = shaped(ndarray::Dim([n, k]), f.to_vec());
-    // C_i = i·E·F + U_i·F + E·V_i + Z_i, computed as (i·E + U_i)·F + E·V_i + Z_i: two
-    // products per party instead of three.
-    let left = match p.id() {
-        dyad_link::PartyId::P0 => &e + &t.u,
-        dyad_link::PartyId::P1 => t.u,
-    };
-    Ok(ring::matmul(&left, &f) + ring::matmul(&e, &t.v) + &t.z)
+    let mut c = Array2::default((m, k));
+    for ((t, opened), mut out) in triples
+        .into_iter()
+        .zip(opened.chunks(h * n + n * k))
+        .zip(c.axis_chunks_iter_mut(Axis(0), h.max(1)))
+    {
+        let (e, f) = opened.split_at(h * n);
+        let e = shaped(ndarray::Dim([h, n]), e.to_vec());
+        let f = shaped(ndarray::Dim([n, k]), f.to_vec());
+        // C_i = i·E·F + U_i·F + E·V_i + Z_i, computed as (i·E + U_i)·F + E·V_i + Z_i: two
+        // products per party instead of three.
+        let left = match p.id() {
+            dyad_link::PartyId::P0 => &e + &t.u,
+            dyad_link::PartyId::P1 => t.u,
+        };
+        out.assign(&(ring::matmul(&left, &f) + ring::matmul(&e, &t.v) + &t.z));
+    }
+    Ok(c)
 }
 
 /// Fixed-point matrix product: [`matmul`] then [`truncate`]. Two rounds.

@@ -4,7 +4,7 @@ use ndarray::{Array1, Array2};
 use rand::RngExt;
 
 use super::*;
-use crate::protocols::{matmul, matmul_fixed, mul, mul_fixed, truncate};
+use crate::protocols::{matmul, matmul_blocks, matmul_fixed, mul, mul_fixed, truncate};
 use crate::reference;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,6 +76,38 @@ async fn matmul_is_exact_and_matmul_fixed_within_one_unit() {
             "{m}x{n}x{k}: {diff:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matmul_in_row_blocks_is_exact_in_one_round() {
+    let mut rng = rng(31);
+    let mut pair = parties(Config::default()).await;
+    for (blocks, h, n, k) in [(1, 3, 5, 2), (4, 1, 7, 3), (3, 6, 4, 5)] {
+        let a = uniform(blocks * h * n, 8.0, &mut rng)
+            .into_shape_with_order((blocks * h, n))
+            .expect("shape");
+        let b = uniform(n * k, 8.0, &mut rng)
+            .into_shape_with_order((n, k))
+            .expect("shape");
+        let (a_sh, b_sh) = (share(&a, &mut rng), share(&b, &mut rng));
+        let before = pair.parties[0].counters();
+        let got = open(&both!(pair, |p, i| matmul_blocks(
+            p, &a_sh[i], &b_sh[i], blocks
+        )));
+        assert_eq!(
+            got,
+            crate::ring::matmul(&a, &b),
+            "{blocks} blocks of {h}x{n}x{k}"
+        );
+        assert_eq!((pair.parties[0].counters() - before).rounds, 1);
+    }
+    let [p0, _] = &mut pair.parties;
+    let a = Array2::from_elem((5, 3), Z64::ZERO);
+    let b = Array2::from_elem((3, 2), Z64::ZERO);
+    let err = matmul_blocks(p0, &a, &b, 2)
+        .await
+        .expect_err("5 rows in 2 blocks");
+    assert!(err.to_string().contains("equal blocks"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,6 +79,10 @@ async fn every_cost_function_matches_its_protocol() {
             cost::max_rows(7, 10, variant)
         );
         assert_eq!(
+            taken_by!(variant, |p, i| protocols::argmax_rows(p, &m[i])),
+            cost::argmax_rows(7, 10, variant)
+        );
+        assert_eq!(
             taken_by!(variant, |p, i| protocols::exp(p, &v[i])),
             cost::exp(37, fixed, variant)
         );

@@ -4,7 +4,7 @@ use ndarray::{Array1, Array2};
 use rand::RngExt;
 
 use super::*;
-use crate::protocols::{cross_entropy_grad, exp, max_rows, reciprocal, softmax};
+use crate::protocols::{argmax_rows, cross_entropy_grad, exp, max_rows, reciprocal, softmax};
 use crate::reference;
 
 /// Largest |MPC - reference| in units of the last place.
@@ -113,6 +113,23 @@ async fn max_rows_finds_each_row_maximum() {
         let sh = share(&x, &mut rng);
         let got = open(&both!(pair, |p, i| max_rows(p, &sh[i])));
         assert_eq!(got, reference::max_rows(&x), "{cols} columns");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn argmax_rows_finds_the_first_maximum() {
+    let mut rng = rng(33);
+    let mut pair = parties(Config::default()).await;
+    for cols in [1, 2, 3, 10] {
+        // Random logits, then few distinct values so that ties are common.
+        let wide = uniform(9 * cols, 100.0, &mut rng);
+        let tied = wide.mapv(|v| Z64::from_signed(v.signed().signum() << 16));
+        for x in [wide, tied] {
+            let x = x.into_shape_with_order((9, cols)).expect("shape");
+            let sh = share(&x, &mut rng);
+            let got = open(&both!(pair, |p, i| argmax_rows(p, &sh[i])));
+            assert_eq!(got, reference::argmax_rows(&x), "{cols} columns: {x:?}");
+        }
     }
 }
 
