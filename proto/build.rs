@@ -2,7 +2,10 @@
 //! fresh machine needs no `protoc`.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/dyad/stockpile/v1/stockpile.proto"];
+    let protos = [
+        "proto/dyad/stockpile/v1/stockpile.proto",
+        "proto/dyad/inference/v1/inference.proto",
+    ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }

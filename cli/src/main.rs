@@ -4,13 +4,16 @@ mod certs;
 mod data;
 mod demo;
 mod files;
+mod import;
 mod link_args;
 mod link_check;
 mod metrics;
 mod model_file;
 mod offline;
 mod plot;
+mod predict;
 mod reveal;
+mod serve;
 mod share;
 mod signals;
 mod store;
@@ -54,26 +57,16 @@ enum Command {
     TrainPlain(train_plain::Args),
     /// Reconstruct a trained model from both servers' shares.
     RevealModel(reveal::Args),
-    /// Serve secure inference over gRPC. Not implemented yet.
-    Serve(Pending),
-    /// Ask two servers for a secure prediction. Not implemented yet.
-    Predict(Pending),
-    /// Turn a plaintext model (ONNX) into the two servers' shares. Not implemented yet.
-    Import(Pending),
+    /// Serve secure inference over gRPC (TLS) with the other server, from this server's
+    /// model share and stockpile.
+    Serve(serve::Args),
+    /// Ask the two servers for secure predictions (a client), or load-test them.
+    Predict(predict::Args),
+    /// Turn a plaintext model into the two servers' shares (run by the model owner).
+    Import(import::Args),
     /// Run the local demo: both stockpiles, the offline worker pair and both training jobs as
     /// processes on loopback, training Network-A beside the plaintext reference.
     Demo(demo::Args),
-}
-
-/// Arguments of a subcommand that does not exist yet: accepted so that it can say so.
-#[derive(clap::Args)]
-struct Pending {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    _args: Vec<String>,
-}
-
-fn pending(name: &str) -> anyhow::Result<()> {
-    anyhow::bail!("`dyad {name}` is not implemented yet; see the open issues for its status")
 }
 
 fn main() -> ExitCode {
@@ -97,9 +90,9 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::TrainPlain(args) => train_plain::run(args),
         Command::RevealModel(args) => reveal::run(args),
-        Command::Serve(_) => pending("serve"),
-        Command::Predict(_) => pending("predict"),
-        Command::Import(_) => pending("import"),
+        Command::Serve(args) => serve::run(args),
+        Command::Predict(args) => predict::run(args),
+        Command::Import(args) => import::run(args),
         Command::Demo(args) => demo::run(args),
     };
     match result {

@@ -118,7 +118,7 @@ pub struct PlanArgs {
     /// Training iterations to stock for.
     #[arg(long, default_value_t = 0)]
     iterations: u64,
-    /// Single-example inferences to stock for.
+    /// Served inference requests to stock for (`dyad serve`; each includes its argmax).
     #[arg(long, default_value_t = 0)]
     inferences: u64,
     /// The learning rate is 2^-lr_shift (paper §7.4: 7 for Network-A, 5 for the others).
@@ -174,11 +174,8 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
         what.push(format!("{} training steps", args.iterations));
     }
     if args.inferences > 0 {
-        demand += network
-            .inference_demand(1, fixed, args.checkzero)
-            .map_err(msg)?
-            * args.inferences;
-        what.push(format!("{} single inferences", args.inferences));
+        demand += network.serving_demand(fixed, args.checkzero).map_err(msg)? * args.inferences;
+        what.push(format!("{} served requests", args.inferences));
     }
     if let Some(epochs) = args.epochs {
         let job = Job {

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use dyad_online::FixedPoint;
 use dyad_online::nn::{Backend, Params, PlainFixed, PlainFloat};
+use dyad_online::{FixedPoint, Z64};
 
 use crate::data::{DataArgs, Dataset, Examples, shares};
+use crate::model_file::{Holder, ModelFile};
 use crate::train::{self, Ended, Flow, Hooks, JobArgs, Point, State, Stats};
 
 #[derive(clap::Args)]
@@ -24,7 +25,8 @@ pub struct Args {
     /// Fixed-point fractional bits (and the grid the float run's weights start on).
     #[arg(long, default_value_t = 16)]
     f: u32,
-    /// Directory for `curve-float.csv`, `curve-fixed.csv` and `curve-plain.png`.
+    /// Directory for `curve-float.csv`, `curve-fixed.csv`, `curve-plain.png` and the trained
+    /// plaintext models `model-float.dyad` and `model-fixed.dyad` (for `dyad import`).
     #[arg(long, default_value = "train-plain")]
     out: PathBuf,
 }
@@ -67,14 +69,14 @@ impl<B: Backend> Hooks<B> for Plain {
     }
 }
 
-/// Trains the job on plaintext data with `backend`; returns the curve.
-pub async fn curve<B: Backend>(
+/// Trains the job on plaintext data with `backend`; returns where it ended.
+pub async fn run_plain<B: Backend>(
     backend: &mut B,
     job: &train::Job,
     train: &Examples<B::E>,
     test: &Examples<B::E>,
     name: &'static str,
-) -> anyhow::Result<Vec<Point>> {
+) -> anyhow::Result<State<B::E>> {
     let initial = Params::initial(&job.network, job.seed, job.fixed).map_err(anyhow::Error::msg)?;
     let mut state = State::start(initial.import(backend));
     let mut hooks = Plain {
@@ -84,7 +86,7 @@ pub async fn curve<B: Backend>(
     };
     let ended = train::run_epochs(backend, job, train, test, &mut state, &mut hooks).await?;
     debug_assert_eq!(ended, Ended::Finished);
-    Ok(state.curve)
+    Ok(state)
 }
 
 /// A plaintext reference curve.
@@ -95,6 +97,8 @@ pub struct Reference {
     pub file: &'static str,
     /// One point per epoch.
     pub points: Vec<Point>,
+    /// The trained model, in fixed point.
+    pub model: Params<Z64>,
 }
 
 /// Runs the job in plaintext on `train_set` and `test_set`: in floating point, in (stochastically
@@ -110,10 +114,12 @@ pub async fn references(
     if arithmetic != Arithmetic::Fixed {
         let (train, test) = (Examples::of(train_set), Examples::of(test_set));
         let mut backend = PlainFloat { fixed };
+        let state = run_plain(&mut backend, job, &train, &test, "float").await?;
         references.push(Reference {
             name: "plaintext float",
             file: "curve-float.csv",
-            points: curve(&mut backend, job, &train, &test, "float").await?,
+            points: state.curve,
+            model: state.params.import(&PlainFixed::new(fixed)),
         });
     }
     if arithmetic != Arithmetic::Float {
@@ -122,10 +128,12 @@ pub async fn references(
             shares::encode(test_set, fixed),
         );
         let mut backend = PlainFixed::stochastic(fixed, job.seed);
+        let state = run_plain(&mut backend, job, &train, &test, "fixed").await?;
         references.push(Reference {
             name: "plaintext fixed point",
             file: "curve-fixed.csv",
-            points: curve(&mut backend, job, &train, &test, "fixed").await?,
+            points: state.curve,
+            model: state.params,
         });
     }
     Ok(references)
@@ -144,6 +152,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let text = train::csv(&r.points);
         crate::files::write_atomically(&args.out.join(r.file), text.as_bytes())?;
         chart_curves.push((r.name, train::accuracies(&text)));
+        let model = args
+            .out
+            .join(r.file.replace("curve", "model").replace(".csv", ".dyad"));
+        ModelFile {
+            holder: Holder::Plain,
+            fixed,
+            network: job.network.clone(),
+            params: r.model.clone(),
+        }
+        .write(&model)?;
         let last = r.points.last().map_or(0.0, |p| p.accuracy);
         println!("{}: final test accuracy {:.2}%", r.name, 100.0 * last);
     }

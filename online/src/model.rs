@@ -350,6 +350,18 @@ impl Network {
         Ok(demand)
     }
 
+    /// What serving one request consumes at most: the forward pass of one example and the
+    /// argmax of its logits (a request may ask for the class only). Requests evaluated
+    /// together take exactly the sum of their single demands.
+    pub fn serving_demand(
+        &self,
+        fixed: FixedPoint,
+        variant: CheckZeroVariant,
+    ) -> Result<Demand, String> {
+        Ok(self.inference_demand(1, fixed, variant)?
+            + crate::cost::argmax_rows(1, self.classes(), variant))
+    }
+
     /// What evaluating `batch` examples consumes: the forward pass and the correctness count.
     pub fn evaluation_demand(
         &self,

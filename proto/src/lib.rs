@@ -6,3 +6,9 @@ pub mod stockpile {
     #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("dyad.stockpile.v1");
 }
+
+/// The secure-inference service (`proto/dyad/inference/v1/inference.proto`).
+pub mod inference {
+    #![allow(missing_docs, clippy::all)]
+    tonic::include_proto!("dyad.inference.v1");
+}

@@ -32,15 +32,20 @@ fn every_subcommand_has_help() {
 }
 
 #[test]
-fn unimplemented_subcommands_say_so_and_fail() {
-    for sub in ["serve", "predict"] {
-        let out = run(&[sub, "--party", "0"]);
-        assert!(!out.status.success(), "dyad {sub} must not pretend to work");
-        assert!(
-            text(&out.stderr).contains("not implemented yet"),
-            "dyad {sub}"
-        );
-    }
+fn onnx_import_says_it_is_not_implemented_and_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(&[
+        "import",
+        "--onnx",
+        "model.onnx",
+        "--out",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    assert!(
+        !out.status.success(),
+        "dyad import --onnx must not pretend to work"
+    );
+    assert!(text(&out.stderr).contains("not implemented yet"));
 }
 
 #[test]

@@ -38,12 +38,25 @@ fn parse(bytes: &[u8]) -> anyhow::Result<(Vec<usize>, &[u8])> {
     Ok((dims, data))
 }
 
-/// An image file (`n x rows x cols`) and its label file (`n`).
-pub fn dataset(images: &[u8], labels: &[u8]) -> anyhow::Result<Dataset> {
+/// An image file (`n x rows x cols`): one row of pixels scaled to `[0, 1]` per image, and the
+/// image size `(rows, cols)`.
+pub fn images(images: &[u8]) -> anyhow::Result<(Array2<f64>, (usize, usize))> {
     let (dims, pixels) = parse(images).context("the image file")?;
     let [n, rows, cols] = dims[..] else {
         bail!("the image file has {} dimensions, expected 3", dims.len());
     };
+    ensure!(n > 0, "no examples");
+    let images = Array2::from_shape_vec(
+        (n, rows * cols),
+        pixels.iter().map(|&p| f64::from(p) / 255.0).collect(),
+    )?;
+    Ok((images, (rows, cols)))
+}
+
+/// An image file (`n x rows x cols`) and its label file (`n`).
+pub fn dataset(image_file: &[u8], labels: &[u8]) -> anyhow::Result<Dataset> {
+    let (images, (rows, cols)) = images(image_file)?;
+    let n = images.nrows();
     let (label_dims, labels) = parse(labels).context("the label file")?;
     ensure!(
         label_dims == [n],
@@ -52,12 +65,8 @@ pub fn dataset(images: &[u8], labels: &[u8]) -> anyhow::Result<Dataset> {
     if let Some(bad) = labels.iter().find(|&&l| l > 9) {
         bail!("label {bad} is not a digit");
     }
-    ensure!(n > 0, "no examples");
     Ok(Dataset {
-        images: Array2::from_shape_vec(
-            (n, rows * cols),
-            pixels.iter().map(|&p| f64::from(p) / 255.0).collect(),
-        )?,
+        images,
         labels: labels.to_vec(),
         shape: (1, rows, cols),
         classes: 10,

@@ -5,6 +5,8 @@
 
 mod csv;
 mod idx;
+pub mod inputs;
+mod png;
 pub mod shares;
 
 use std::io::Read;

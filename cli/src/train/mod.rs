@@ -25,6 +25,7 @@ use dyad_store::auth::read_token;
 pub use curve::{accuracies, chart, csv, points};
 pub use job::Job;
 pub use runner::{Ended, Flow, Hooks, Point, State, Stats, run as run_epochs};
+pub use session::peer_lost;
 
 use crate::data::shares::DatasetShare;
 use crate::link_args::LinkArgs;

@@ -1,0 +1,162 @@
+//! `dyad serve`: one server's side of the secure-inference endpoint.
+//!
+//! Clients send each server its share of an input over TLS (gRPC `Inference`, see
+//! `proto/dyad/inference/v1/inference.proto`); the two servers evaluate the model on the shares
+//! with the party link and this server's stockpile, and each answers with its share of the
+//! result. A request costs no randomness until both servers have it, so one that reaches only
+//! one server simply expires.
+
+mod engine;
+mod requests;
+mod service;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use dyad_proto::inference::ModelInfo;
+use dyad_proto::inference::inference_server::InferenceServer;
+use dyad_store::auth::read_token;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+use crate::link_args::LinkArgs;
+use crate::model_file::{Holder, ModelFile};
+use engine::{Engine, Model};
+use requests::Requests;
+use service::Service;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    link: LinkArgs,
+    /// This server's stockpile.
+    #[arg(long)]
+    store: String,
+    /// The stockpile's token file (`token` in its data directory).
+    #[arg(long)]
+    store_token: PathBuf,
+    /// This server's share of the model (`model.p<i>.dyad` from `dyad train` or `dyad import`).
+    #[arg(long)]
+    model: PathBuf,
+    /// Where clients connect (gRPC over TLS).
+    #[arg(long)]
+    clients: SocketAddr,
+    /// The TLS certificate clients see (default: this party's `p<i>.cert.pem` in `--certs`;
+    /// clients then trust that file and the name `dyad-p<i>`).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Its private key (default: `p<i>.key.pem` in `--certs`).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The most requests evaluated together.
+    #[arg(long, default_value_t = 16)]
+    max_batch: usize,
+    /// Seconds a request may wait for the other server to receive it too.
+    #[arg(long, default_value_t = 5)]
+    pair_timeout: u64,
+    /// Seconds an evaluation waits for a dry stockpile before its requests fail.
+    #[arg(long, default_value_t = 2)]
+    stock_wait: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let party = args.link.party();
+    let i = party.index();
+    let share = ModelFile::read(&args.model)?;
+    ensure!(
+        share.holder == Holder::Party(i as u8),
+        "{} is not server {i}'s model share ({:?})",
+        args.model.display(),
+        share.holder
+    );
+    ensure!(args.max_batch >= 1, "--max-batch must be at least 1");
+    let (cert, key) = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => (c.clone(), k.clone()),
+        _ => (
+            args.link.certs.join(format!("p{i}.cert.pem")),
+            args.link.certs.join(format!("p{i}.key.pem")),
+        ),
+    };
+    let read =
+        |p: &PathBuf| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let identity = Identity::from_pem(read(&cert)?, read(&key)?);
+    let token = read_token(&args.store_token).map_err(anyhow::Error::msg)?;
+    let input = share.network.input;
+    let info = ModelInfo {
+        name: share.network.name.clone(),
+        channels: input.channels as u32,
+        height: input.height as u32,
+        width: input.width as u32,
+        classes: share.network.classes() as u32,
+        fractional_bits: share.fixed.f,
+        party: i as u32,
+        max_batch: args.max_batch as u32,
+    };
+    let pair_timeout = Duration::from_secs(args.pair_timeout);
+    let requests = Arc::new(Requests::new(pair_timeout));
+    let service = Service {
+        info,
+        requests: requests.clone(),
+        deadline: pair_timeout + Duration::from_secs(args.stock_wait) + Duration::from_secs(30),
+    };
+    let engine = Engine {
+        party,
+        model: Model {
+            network: share.network,
+            fixed: share.fixed,
+            params: share.params,
+        },
+        requests,
+        max_batch: args.max_batch,
+        store: (args.store.clone(), token),
+        stock_wait: Duration::from_secs(args.stock_wait),
+    };
+
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let mut stop = crate::signals::stop_flag();
+        let listener = tokio::net::TcpListener::bind(args.clients)
+            .await
+            .with_context(|| format!("cannot listen for clients on {}", args.clients))?;
+        let shutdown = {
+            let mut stop = stop.clone();
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }
+        };
+        let grpc = Server::builder()
+            .tls_config(ServerTlsConfig::new().identity(identity))
+            .context("the TLS configuration")?
+            .add_service(InferenceServer::new(service))
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown,
+            );
+        let grpc = tokio::spawn(grpc);
+        eprintln!(
+            "server {i}: serving {} to clients on {} (TLS); connecting to the other server",
+            engine.model.network.name, args.clients
+        );
+        let link = tokio::select! {
+            link = args.link.connect() => link?,
+            _ = stop.changed() => {
+                eprintln!("stopped before the other server connected");
+                return Ok(());
+            }
+        };
+        eprintln!(
+            "paired with the other server at {}; serving",
+            link.peer_addr()
+        );
+        let served = engine.run(link, stop.clone()).await;
+        engine
+            .requests
+            .fail_all(&tonic::Status::unavailable("the server is shutting down"));
+        let _ = grpc.await;
+        served?;
+        eprintln!("server {i} stopped cleanly");
+        Ok(())
+    })
+}
