@@ -20,7 +20,7 @@ use crate::model_file::{Holder, ModelFile};
 #[derive(clap::Args)]
 pub struct Args {
     /// The two servers' client endpoints, `host:port,host:port` (server 0 first).
-    #[arg(long, value_delimiter = ',', num_args = 2)]
+    #[arg(long, value_delimiter = ',', required = true)]
     servers: Vec<String>,
     /// Directory with the servers' certificates `p0.cert.pem` and `p1.cert.pem`.
     #[arg(long)]

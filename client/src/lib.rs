@@ -95,24 +95,7 @@ impl Client {
         let mut clients = Vec::new();
         let mut infos = Vec::new();
         for (i, s) in servers.iter().enumerate() {
-            let fail = |detail: String| ClientError::Connect {
-                server: i,
-                addr: s.addr.clone(),
-                detail,
-            };
-            let tls = ClientTlsConfig::new()
-                .ca_certificate(Certificate::from_pem(&s.cert_pem))
-                .domain_name(&s.name);
-            let channel = Endpoint::from_shared(format!("https://{}", s.addr))
-                .map_err(|e| fail(e.to_string()))?
-                .tls_config(tls)
-                .map_err(|e| fail(e.to_string()))?
-                .connect_timeout(timeout)
-                .timeout(timeout)
-                .tcp_nodelay(true)
-                .connect()
-                .await
-                .map_err(|e| fail(source_chain(&e)))?;
+            let channel = channel(i, s, timeout).await?;
             let mut client = InferenceClient::new(channel);
             let info = client
                 .describe(DescribeRequest {})
@@ -195,6 +178,28 @@ impl Client {
         let b = b.map_err(|status| ClientError::Server { server: 1, status })?;
         reconstruct(&a.into_inner(), &b.into_inner(), output, f)
     }
+}
+
+/// A TLS channel to server `index` (for callers that build their own requests).
+pub async fn channel(index: usize, s: &Server, timeout: Duration) -> Result<Channel, ClientError> {
+    let fail = |detail: String| ClientError::Connect {
+        server: index,
+        addr: s.addr.clone(),
+        detail,
+    };
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&s.cert_pem))
+        .domain_name(&s.name);
+    Endpoint::from_shared(format!("https://{}", s.addr))
+        .map_err(|e| fail(e.to_string()))?
+        .tls_config(tls)
+        .map_err(|e| fail(e.to_string()))?
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .map_err(|e| fail(source_chain(&e)))
 }
 
 /// The additive shares of `input` in fixed point with `f` fractional bits.

@@ -4,6 +4,7 @@ mod cli;
 mod deployment;
 mod link;
 mod offline;
+mod serving;
 mod store_cli;
 mod store_crash;
 mod support;

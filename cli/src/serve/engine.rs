@@ -119,16 +119,25 @@ impl Engine {
             ..Config::default()
         };
         let mut party = Party::new(link, randomness, config).await?;
-        while !*stop.borrow() {
-            let agreed = match self.party {
-                PartyId::P0 => self.lead(&mut control).await?,
-                PartyId::P1 => self.follow(&mut control).await?,
+        let mut stop = stop.clone();
+        loop {
+            let round = async {
+                let agreed = match self.party {
+                    PartyId::P0 => self.lead(&mut control).await?,
+                    PartyId::P1 => self.follow(&mut control).await?,
+                };
+                if !agreed.is_empty() {
+                    self.evaluate(&mut party, agreed).await?;
+                }
+                anyhow::Ok(())
             };
-            if !agreed.is_empty() {
-                self.evaluate(&mut party, agreed).await?;
+            // A stop ends the round at once (its requests learn that the server is going
+            // away); the link is not reused.
+            tokio::select! {
+                round = round => round?,
+                _ = stop.wait_for(|s| *s) => return Ok(()),
             }
         }
-        Ok(())
     }
 
     /// `P0`: proposes a batch and learns which of it `P1` has.

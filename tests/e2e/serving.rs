@@ -1,0 +1,236 @@
+//! Secure inference as real processes: a plaintext model trained and imported by its owner,
+//! an offline pair stocking served requests, both `dyad serve` servers, and clients over TLS.
+
+use std::path::Path;
+use std::time::Duration;
+
+use dyad_client::{Client, Prediction, Server, channel, request_id, share};
+use dyad_proto::inference::inference_client::InferenceClient;
+use dyad_proto::inference::{Output, PredictRequest};
+use tonic::Code;
+
+use crate::deployment::Deployment;
+use crate::support::*;
+
+const MODEL: &str = "\
+input 1 28 28
+conv 3 4 stride=4
+relu
+flatten
+dense 10
+";
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn servers(d: &Deployment, addrs: &[String; 2]) -> [Server; 2] {
+    [0, 1].map(|i| Server {
+        addr: addrs[i].clone(),
+        cert_pem: std::fs::read(d.certs().join(format!("p{i}.cert.pem"))).expect("cert"),
+        name: format!("dyad-p{i}"),
+    })
+}
+
+#[test]
+fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
+    let d = Deployment::start();
+    let model = d.path("small.model");
+    std::fs::write(&model, MODEL).expect("model file");
+    // The model owner: a plaintext model, split into the servers' shares.
+    let plain = d.path("plain");
+    let out = run(&[
+        "train-plain",
+        "--model",
+        s(&model),
+        "--train",
+        "256",
+        "--test",
+        "64",
+        "--batch",
+        "32",
+        "--lr-shift",
+        "1",
+        "--arithmetic",
+        "float",
+        "--out",
+        s(&plain),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let reference = plain.join("model-float.dyad");
+    let shares = d.path("shares");
+    let out = run(&["import", "--model", s(&reference), "--out", s(&shares)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let plan = run(&["plan", "--model", s(&model), "--inferences", "60"]);
+    assert!(plan.status.success(), "{}", text(&plan.stderr));
+    let plan = d.plan("plan", &text(&plan.stdout));
+    let offline = free_udp_addr().to_string();
+    let _w0 = d.worker(0, &offline, 0, &plan, &d.certs());
+    let _w1 = d.worker(1, &offline, 0, &plan, &d.certs());
+
+    let link = free_udp_addr().to_string();
+    let clients = [free_tcp_addr().to_string(), free_tcp_addr().to_string()];
+    let mut serving = Vec::new();
+    for (i, endpoint) in clients.iter().enumerate() {
+        let side = if i == 0 { "--listen" } else { "--peer" };
+        let share = shares.join(format!("model.p{i}.dyad"));
+        let log = d.path(&format!("serve{i}.log"));
+        serving.push(Running::spawn_logged(
+            &[
+                "serve",
+                "--party",
+                &i.to_string(),
+                "--certs",
+                s(&d.certs()),
+                side,
+                &link,
+                "--store",
+                &d.store_addrs[i],
+                "--store-token",
+                s(&d.tokens[i]),
+                "--model",
+                s(&share),
+                "--clients",
+                endpoint,
+                "--pair-timeout",
+                "2",
+                "--stock-wait",
+                "60",
+            ],
+            &log,
+        ));
+    }
+    for i in 0..2 {
+        wait_for_log(
+            &d.path(&format!("serve{i}.log")),
+            "; serving",
+            Duration::from_secs(60),
+        );
+    }
+
+    // A client on 16 held-out digits, against the plaintext fixed-point model.
+    let addrs = format!("{},{}", clients[0], clients[1]);
+    let out = run(&[
+        "predict",
+        "--servers",
+        &addrs,
+        "--certs",
+        s(&d.certs()),
+        "--train",
+        "256",
+        "--test",
+        "64",
+        "--count",
+        "16",
+        "--reference",
+        s(&reference),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("argmax agreement 16/16"), "{stdout}");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let servers = servers(&d, &clients);
+        let timeout = Duration::from_secs(60);
+        let mut client = Client::connect(servers.clone(), timeout)
+            .await
+            .expect("connects");
+        let input = vec![0.5; client.input_len()];
+        let logits = client
+            .predict(&input, Output::Logits)
+            .await
+            .expect("logits");
+        let class = client.predict(&input, Output::Class).await.expect("class");
+        assert_eq!(class, Prediction::Class(logits.class()), "{logits:?}");
+
+        let mut raw = Vec::new();
+        for (i, server) in servers.iter().enumerate() {
+            raw.push(InferenceClient::new(
+                channel(i, server, timeout).await.expect("channel"),
+            ));
+        }
+        let mut rng = rand::make_rng::<rand_chacha::ChaCha20Rng>();
+        let request = |id: &str, input_share: Vec<u64>, output: Output| PredictRequest {
+            request_id: id.into(),
+            input_share,
+            output: output as i32,
+        };
+        // A wrong input size and a malformed id: INVALID_ARGUMENT, naming the problem.
+        let err = raw[0]
+            .predict(request("ok-id", vec![1, 2, 3], Output::Logits))
+            .await
+            .expect_err("3 values");
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert!(err.message().contains("784"), "{}", err.message());
+        let err = raw[0]
+            .predict(request("bad id!", vec![0; 784], Output::Logits))
+            .await
+            .expect_err("bad id");
+        assert_eq!(err.code(), Code::InvalidArgument);
+        // A request only one server receives expires.
+        let id = request_id(&mut rng);
+        let err = raw[0]
+            .predict(request(&id, vec![0; 784], Output::Logits))
+            .await
+            .expect_err("server 1 never hears of it");
+        assert_eq!(err.code(), Code::DeadlineExceeded, "{}", err.message());
+        // Both servers asked for different outputs.
+        let [x0, x1] = share(&input, 16, &mut rng).expect("shares");
+        let id = request_id(&mut rng);
+        let (mut c0, mut c1) = (raw[0].clone(), raw[1].clone());
+        let (a, b) = tokio::join!(
+            c0.predict(request(&id, x0, Output::Logits)),
+            c1.predict(request(&id, x1, Output::Class))
+        );
+        for r in [a, b] {
+            let err = r.expect_err("different outputs");
+            assert_eq!(err.code(), Code::InvalidArgument);
+            assert!(
+                err.message().contains("different outputs"),
+                "{}",
+                err.message()
+            );
+        }
+        // The servers still serve, also over the streaming call.
+        // (Truncation rounds at random: a rerun may differ in the last bits.)
+        let again = client
+            .predict(&input, Output::Logits)
+            .await
+            .expect("still serving");
+        let (Prediction::Logits(a), Prediction::Logits(b)) = (&again, &logits) else {
+            panic!("logits were asked for");
+        };
+        assert!(
+            a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 8.0 / 65536.0),
+            "{a:?} vs {b:?}"
+        );
+        let [x0, x1] = share(&input, 16, &mut rng).expect("shares");
+        let id = request_id(&mut rng);
+        let stream = |x: Vec<u64>| futures::stream::iter(vec![request(&id, x, Output::Class)]);
+        let (a, b) = tokio::join!(c0.predict_stream(stream(x0)), c1.predict_stream(stream(x1)));
+        let (mut a, mut b) = (
+            a.expect("stream").into_inner(),
+            b.expect("stream").into_inner(),
+        );
+        let (a, b) = (
+            a.message().await.expect("answer").expect("one"),
+            b.message().await.expect("answer").expect("one"),
+        );
+        let class_of_stream = dyad_client::reconstruct(&a, &b, Output::Class, 16).expect("pairs");
+        assert_eq!(class_of_stream, class);
+    });
+
+    for (i, server) in serving.into_iter().enumerate() {
+        server.signal("TERM");
+        let out = server.finish();
+        let log = std::fs::read_to_string(d.path(&format!("serve{i}.log"))).unwrap_or_default();
+        assert!(out.status.success(), "server {i}: {log}");
+        assert!(log.contains("stopped cleanly"), "server {i}: {log}");
+    }
+}
