@@ -159,9 +159,11 @@ impl Prepared {
         }
     }
 
-    /// Generates batches for everything recorded so far; they serve the next requests.
-    pub async fn prepare(&mut self) -> Result<(), RandomnessError> {
-        for request in std::mem::take(&mut self.recorded) {
+    /// Generates batches for everything recorded so far, `times` over (for as many reruns of
+    /// the recorded computation); they serve the next requests.
+    pub async fn prepare(&mut self, times: usize) -> Result<(), RandomnessError> {
+        let recorded = std::mem::take(&mut self.recorded);
+        for &request in recorded.iter().cycle().take(times * recorded.len()) {
             let s = &mut self.source;
             let ready = match request {
                 Request::MatrixTriple(m, n, k) => {

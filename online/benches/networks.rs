@@ -1,0 +1,239 @@
+//! Networks A–D over loopback QUIC against plaintext `f64` in the same run: one SGD step
+//! (training), and one single-image inference (serving: the forward pass plus the argmax of
+//! the logits, as `dyad serve` answers a class-only request); time, communication and rounds.
+//!
+//! Correlated randomness comes from the in-process fixture, generated before the clock starts
+//! (a first, untimed run records what the computation asks for; the timed runs are served from
+//! batches prepared for exactly those requests), so only the online phase is timed.
+//!
+//! `cargo bench -p dyad-online --features test-fixture --bench networks [-- net-a ... training|inference]`
+//! (`DYAD_BENCH_BATCH` sets the training batch, default 128).
+
+use std::time::{Duration, Instant};
+
+use dyad_link::LinkCounters;
+use dyad_online::model::Network;
+use dyad_online::nn::{Backend, Hyper, Params, PlainFloat, Secure, predict, train_step};
+use dyad_online::protocols::argmax_rows;
+use dyad_online::randomness::fixture;
+use dyad_online::testing::{Prepared, pair_with};
+use dyad_online::{Config, FixedPoint, Party};
+use ndarray::{Array2, ArrayD, IxDyn};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+/// Timed inference runs per network (the median is reported).
+const INFERENCE_RUNS: usize = 20;
+
+/// A batch of random images and one-hot labels.
+fn batch(net: &Network, size: usize) -> (ArrayD<f64>, Array2<f64>) {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let i = net.input;
+    let x = ArrayD::from_shape_simple_fn(IxDyn(&[size, i.channels, i.height, i.width]), || {
+        rng.random::<f64>()
+    });
+    let classes = net.classes();
+    let mut y = Array2::zeros((size, classes));
+    for mut row in y.rows_mut() {
+        row[rng.random_range(0..classes)] = 1.0;
+    }
+    (x, y)
+}
+
+/// What one party runs.
+#[derive(Clone, Copy)]
+enum Work {
+    Training(Hyper),
+    Inference,
+}
+
+/// One party's run (P0 holds the data and the weights; P1's shares are zero, which costs the
+/// same); hands the party back with what the run cost.
+async fn secure_run(
+    mut party: Party<Prepared>,
+    net: Network,
+    (x, y): (ArrayD<f64>, Array2<f64>),
+    work: Work,
+) -> (Party<Prepared>, LinkCounters) {
+    let before = party.counters();
+    let examples = x.shape()[0];
+    let fixed = FixedPoint::default();
+    let mut secure = match work {
+        Work::Training(_) => Secure::new(&mut party),
+        Work::Inference => Secure::per_example(&mut party, examples),
+    };
+    let mut params = Params::initial(&net, 1, fixed)
+        .expect("params")
+        .import(&secure);
+    let x = secure.import(&x);
+    match work {
+        Work::Training(hyper) => {
+            let y = secure
+                .import(&y.into_dyn())
+                .into_dimensionality()
+                .expect("2-d");
+            train_step(&mut secure, &net, &mut params, x, &y, hyper, false)
+                .await
+                .expect("secure step");
+        }
+        Work::Inference => {
+            let logits = predict(&mut secure, &net, &params, x)
+                .await
+                .expect("secure inference");
+            argmax_rows(secure.party, &logits).await.expect("argmax");
+        }
+    }
+    let cost = party.counters() - before;
+    (party, cost)
+}
+
+/// Both parties' runs at once, in their own tasks; the wall time and P0's and P1's costs.
+async fn both(
+    parties: [Party<Prepared>; 2],
+    net: &Network,
+    data: &(ArrayD<f64>, Array2<f64>),
+    work: Work,
+) -> ([Party<Prepared>; 2], Duration, [LinkCounters; 2]) {
+    let [p0, p1] = parties;
+    let zeros = (data.0.mapv(|_| 0.0), data.1.mapv(|_| 0.0));
+    let start = Instant::now();
+    let t0 = tokio::spawn(secure_run(p0, net.clone(), data.clone(), work));
+    let t1 = tokio::spawn(secure_run(p1, net.clone(), zeros, work));
+    let ((p0, c0), (p1, c1)) = (t0.await.expect("P0"), t1.await.expect("P1"));
+    ([p0, p1], start.elapsed(), [c0, c1])
+}
+
+/// The median secure time over `runs` timed runs after one recording run, with the costs of
+/// one run.
+async fn secure(
+    net: &Network,
+    data: &(ArrayD<f64>, Array2<f64>),
+    work: Work,
+    runs: usize,
+) -> (f64, [LinkCounters; 2]) {
+    let [f0, f1] = fixture::pair(1);
+    let pair = pair_with(
+        [Config::default(); 2],
+        [Prepared::new(f0), Prepared::new(f1)],
+    )
+    .await
+    .expect("parties");
+    let (mut parties, _links) = (pair.parties, pair.links);
+    // Untimed: records the requests (and warms up the link).
+    (parties, _, _) = both(parties, net, data, work).await;
+    for p in &mut parties {
+        p.randomness_mut().prepare(runs).await.expect("fixture");
+    }
+    let mut times = Vec::new();
+    let mut cost = [LinkCounters::default(); 2];
+    for _ in 0..runs {
+        let elapsed;
+        (parties, elapsed, cost) = both(parties, net, data, work).await;
+        times.push(elapsed.as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], cost)
+}
+
+/// The fastest of a few plaintext `f64` runs.
+async fn plain(net: &Network, data: &(ArrayD<f64>, Array2<f64>), work: Work) -> f64 {
+    let mut backend = PlainFloat {
+        fixed: FixedPoint::default(),
+    };
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let mut params = Params::initial(net, 1, backend.fixed)
+            .expect("params")
+            .import(&backend);
+        let start = Instant::now();
+        match work {
+            Work::Training(hyper) => {
+                train_step(
+                    &mut backend,
+                    net,
+                    &mut params,
+                    data.0.clone(),
+                    &data.1,
+                    hyper,
+                    false,
+                )
+                .await
+                .expect("float step");
+            }
+            Work::Inference => {
+                predict(&mut backend, net, &params, data.0.clone())
+                    .await
+                    .expect("float inference");
+            }
+        }
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    best
+}
+
+fn row(net: &Network, examples: usize, secure: f64, plain: f64, [c0, c1]: [LinkCounters; 2]) {
+    println!(
+        "{:<7} {examples:>5} {:>11.4} {:>11.6} {:>8.0} {:>11.3} {:>11.3} {:>7}",
+        net.name,
+        secure,
+        plain,
+        secure / plain,
+        c0.bytes_sent as f64 / 1e6,
+        c1.bytes_sent as f64 / 1e6,
+        c0.rounds
+    );
+}
+
+fn header(what: &str) {
+    println!("\n{what}");
+    println!(
+        "{:<7} {:>5} {:>11} {:>11} {:>8} {:>11} {:>11} {:>7}",
+        "network", "batch", "secure s", "float s", "ratio", "MB P0->P1", "MB P1->P0", "rounds"
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let size: usize = std::env::var("DYAD_BENCH_BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(128);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let asked: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| a.starts_with("net-"))
+        .collect();
+    let names = match asked.is_empty() {
+        true => Network::NAMES.to_vec(),
+        false => asked,
+    };
+    let only = |what: &str| {
+        !args.iter().any(|a| a == "training" || a == "inference") || args.iter().any(|a| a == what)
+    };
+    let networks: Vec<Network> = names
+        .iter()
+        .map(|n| Network::by_name(n).unwrap_or_else(|| panic!("no network {n}")))
+        .collect();
+    println!("loopback QUIC, online phase only (randomness prepared beforehand)");
+    if only("inference") {
+        header("inference of one image (forward pass and argmax), median of 20 runs");
+        for net in &networks {
+            let data = batch(net, 1);
+            let (s, cost) = secure(net, &data, Work::Inference, INFERENCE_RUNS).await;
+            row(net, 1, s, plain(net, &data, Work::Inference).await, cost);
+        }
+    }
+    if only("training") {
+        header("one SGD step");
+        for net in &networks {
+            let work = Work::Training(Hyper {
+                lr_shift: net.paper_lr_shift(),
+                batch_shift: size.trailing_zeros(),
+            });
+            let data = batch(net, size);
+            let (s, cost) = secure(net, &data, work, 1).await;
+            row(net, size, s, plain(net, &data, work).await, cost);
+        }
+    }
+}
