@@ -17,6 +17,7 @@ mod serve;
 mod share;
 mod signals;
 mod store;
+mod store_args;
 mod train;
 mod train_plain;
 

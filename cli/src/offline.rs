@@ -14,21 +14,17 @@ use dyad_online::cost::Demand;
 use dyad_online::model::Network;
 use dyad_online::protocols::CheckZeroVariant;
 use dyad_store::StoreClient;
-use dyad_store::auth::read_token;
 
 use crate::link_args::LinkArgs;
+use crate::store_args::StoreArgs;
 use crate::train::Job;
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     link: LinkArgs,
-    /// This party's stockpile.
-    #[arg(long)]
-    store: String,
-    /// The stockpile's token file (default: `token` next to its data, as `dyad store` made it).
-    #[arg(long)]
-    store_token: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
     /// The plan: items of each stream to keep in stock (see `dyad plan`).
     #[arg(long)]
     plan: PathBuf,
@@ -47,12 +43,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.plan)
         .with_context(|| format!("cannot read the plan {}", args.plan.display()))?;
     let plan = Plan::parse(&text).map_err(anyhow::Error::msg)?;
-    let token = read_token(&args.store_token).map_err(anyhow::Error::msg)?;
+    let (store_addr, token) = args.store.address_and_token()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         // First of all, so that a stop request is never lost.
         let mut stop = crate::signals::stop_flag();
-        let store = StoreClient::connect(&args.store, &token)
+        let store = StoreClient::connect(&store_addr, &token)
             .await
             .map_err(anyhow::Error::msg)?;
         let mut link = tokio::select! {

@@ -133,6 +133,17 @@ impl Deployment {
         Running::spawn_logged(&args, &log)
     }
 
+    /// Writes the plan `dyad plan plan_args...` prints and starts a worker pair (lane 0) on it.
+    pub fn stock(&self, plan_args: &[&str]) -> [Running; 2] {
+        let mut args = vec!["plan"];
+        args.extend_from_slice(plan_args);
+        let out = run(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let plan = self.plan("plan", &text(&out.stdout));
+        let link = free_udp_addr().to_string();
+        [0, 1].map(|party| self.worker(party, &link, 0, &plan, &self.certs()))
+    }
+
     /// Where [`Deployment::worker`] writes a worker's standard error.
     pub fn worker_log(&self, party: usize, lane: u32) -> PathBuf {
         self.path(&format!("worker{party}-{lane}.log"))

@@ -62,12 +62,7 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
     let out = run(&["import", "--model", s(&reference), "--out", s(&shares)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let plan = run(&["plan", "--model", s(&model), "--inferences", "60"]);
-    assert!(plan.status.success(), "{}", text(&plan.stderr));
-    let plan = d.plan("plan", &text(&plan.stdout));
-    let offline = free_udp_addr().to_string();
-    let _w0 = d.worker(0, &offline, 0, &plan, &d.certs());
-    let _w1 = d.worker(1, &offline, 0, &plan, &d.certs());
+    let _workers = d.stock(&["--model", s(&model), "--inferences", "60"]);
 
     let link = free_udp_addr().to_string();
     let clients = [free_tcp_addr().to_string(), free_tcp_addr().to_string()];

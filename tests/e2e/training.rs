@@ -122,22 +122,9 @@ fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_referen
     let d = Deployment::start();
     let model = prepare(&d);
     // The offline workers stock exactly what the job consumes (and refill what a crash wastes).
-    let mut plan_args = vec![
-        "plan",
-        "--model",
-        s(&model),
-        "--train",
-        TRAIN,
-        "--test",
-        TEST,
-    ];
+    let mut plan_args = vec!["--model", s(&model), "--train", TRAIN, "--test", TEST];
     plan_args.extend_from_slice(JOB);
-    let plan = run(&plan_args);
-    assert!(plan.status.success(), "{}", text(&plan.stderr));
-    let plan = d.plan("plan", &text(&plan.stdout));
-    let offline = free_udp_addr().to_string();
-    let _w0 = d.worker(0, &offline, 0, &plan, &d.certs());
-    let _w1 = d.worker(1, &offline, 0, &plan, &d.certs());
+    let _workers = d.stock(&plan_args);
 
     let link = free_udp_addr().to_string();
     let t0 = trainer(&d, 0, &link, &model, JOB, "train0.log");

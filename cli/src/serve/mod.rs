@@ -18,11 +18,11 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use dyad_proto::inference::ModelInfo;
 use dyad_proto::inference::inference_server::InferenceServer;
-use dyad_store::auth::read_token;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::link_args::LinkArgs;
 use crate::model_file::{Holder, ModelFile};
+use crate::store_args::StoreArgs;
 use engine::{Engine, Model};
 use requests::Requests;
 use service::Service;
@@ -31,12 +31,8 @@ use service::Service;
 pub struct Args {
     #[command(flatten)]
     link: LinkArgs,
-    /// This server's stockpile.
-    #[arg(long)]
-    store: String,
-    /// The stockpile's token file (`token` in its data directory).
-    #[arg(long)]
-    store_token: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
     /// This server's share of the model (`model.p<i>.dyad` from `dyad train` or `dyad import`).
     #[arg(long)]
     model: PathBuf,
@@ -82,7 +78,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let read =
         |p: &PathBuf| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
     let identity = Identity::from_pem(read(&cert)?, read(&key)?);
-    let token = read_token(&args.store_token).map_err(anyhow::Error::msg)?;
     let input = share.network.input;
     let info = ModelInfo {
         name: share.network.name.clone(),
@@ -110,7 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         requests,
         max_batch: args.max_batch,
-        store: (args.store.clone(), token),
+        store: args.store.address_and_token()?,
         stock_wait: Duration::from_secs(args.stock_wait),
     };
 

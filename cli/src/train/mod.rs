@@ -20,7 +20,6 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use dyad_online::protocols::CheckZeroVariant;
 use dyad_online::{FixedPoint, Z64};
-use dyad_store::auth::read_token;
 
 pub use curve::{accuracies, chart, csv, points};
 pub use job::Job;
@@ -31,6 +30,7 @@ use crate::data::shares::DatasetShare;
 use crate::link_args::LinkArgs;
 use crate::model_file::{Holder, ModelFile};
 use crate::offline::load_network;
+use crate::store_args::StoreArgs;
 use session::Setup;
 
 /// The job options both servers must give alike.
@@ -92,12 +92,8 @@ impl JobArgs {
 pub struct Args {
     #[command(flatten)]
     link: LinkArgs,
-    /// This server's stockpile.
-    #[arg(long)]
-    store: String,
-    /// The stockpile's token file (`token` in its data directory).
-    #[arg(long)]
-    store_token: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
     /// This server's share of the dataset (from `dyad share`).
     #[arg(long)]
     data: PathBuf,
@@ -141,10 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         job,
         data,
         party,
-        store: (
-            args.store.clone(),
-            read_token(&args.store_token).map_err(anyhow::Error::msg)?,
-        ),
+        store: args.store.address_and_token()?,
         out: args
             .out
             .clone()
