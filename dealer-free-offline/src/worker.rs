@@ -237,7 +237,7 @@ impl Worker {
         let mut control = link.channel().await?;
         let mut hello = config.lane.to_le_bytes().to_vec();
         hello.extend_from_slice(config.plan.to_string().as_bytes());
-        let theirs = control.exchange(&hello).await?;
+        let theirs = control.exchange_for_agreement(&hello).await?;
         if theirs != hello {
             return Err(WorkerError::Disagreement(describe_difference(
                 &hello, &theirs,

@@ -18,6 +18,9 @@ pub const MAX_FRAME_BYTES: u64 = 1 << 30;
 
 const HEADER: usize = 8;
 
+/// How long a party that refuses to go on waits for its last message to reach the peer.
+const REFUSAL_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// One ordered message stream to the peer. Both parties must open their channels in the same
 /// order (see [`crate::PartyLink::channel`]) and then issue matching calls.
 pub struct Channel {
@@ -71,6 +74,18 @@ impl Channel {
         self.counters.sent(HEADER + out.len());
         self.received(&received);
         Ok(received)
+    }
+
+    /// [`Channel::exchange`] of descriptions that must be equal (a job, a plan). When they
+    /// differ both sides are about to give up; each first waits (briefly) until the peer has
+    /// received its description, so that both can say what differs instead of one of them
+    /// seeing the link drop.
+    pub async fn exchange_for_agreement(&mut self, mine: &[u8]) -> Result<Vec<u8>, LinkError> {
+        let theirs = self.exchange(mine).await?;
+        if theirs != mine {
+            let _ = tokio::time::timeout(REFUSAL_GRACE, self.wait_delivered()).await;
+        }
+        Ok(theirs)
     }
 
     /// Sends `out` to the peer, which calls [`Channel::recv`]. One round.

@@ -97,7 +97,7 @@ impl Engine {
     ) -> anyhow::Result<()> {
         let mut control = link.channel().await?;
         let mine = format!("{}f={}", self.model.network, self.model.fixed.f);
-        let theirs = control.exchange(mine.as_bytes()).await?;
+        let theirs = control.exchange_for_agreement(mine.as_bytes()).await?;
         if theirs != mine.as_bytes() {
             bail!(
                 "the other server serves another model; refusing to serve:\n  this server: {}\n  the other:   {}",

@@ -165,7 +165,9 @@ impl Job {
 /// are not the same job. Returns the channel for the rest of the start-up talk.
 pub async fn agree(link: &mut PartyLink, job: &Job) -> anyhow::Result<Channel> {
     let mut channel = link.channel().await?;
-    let theirs = channel.exchange(job.encode().as_bytes()).await?;
+    let theirs = channel
+        .exchange_for_agreement(job.encode().as_bytes())
+        .await?;
     let theirs = String::from_utf8_lossy(&theirs);
     let differences = job.differences(&theirs);
     if !differences.is_empty() {
