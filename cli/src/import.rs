@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, ensure};
+use anyhow::{Context, ensure};
 use dyad_online::nn::{LayerParams, Params};
-use dyad_online::{Z64, sharing};
+use dyad_online::{FixedPoint, Z64, sharing};
 use rand_chacha::ChaCha20Rng;
 
 use crate::model_file::{Holder, ModelFile};
@@ -14,9 +14,12 @@ pub struct Args {
     /// A plaintext Dyad model (from `dyad reveal-model` or `dyad train-plain`).
     #[arg(long, conflicts_with = "onnx", required_unless_present = "onnx")]
     model: Option<PathBuf>,
-    /// An ONNX model exported by PyTorch.
+    /// An ONNX model exported by PyTorch (`torch.onnx.export`).
     #[arg(long)]
     onnx: Option<PathBuf>,
+    /// Fixed-point fractional bits for an ONNX model's weights.
+    #[arg(long, default_value_t = 16)]
+    f: u32,
     /// Directory to write `model.p0.dyad` (for server 0) and `model.p1.dyad` (for server 1).
     #[arg(long)]
     out: PathBuf,
@@ -45,10 +48,16 @@ fn split(params: &Params<Z64>, rng: &mut ChaCha20Rng) -> [Params<Z64>; 2] {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let model = match (&args.model, &args.onnx) {
         (Some(path), _) => ModelFile::read(path)?,
-        (None, Some(_)) => bail!(
-            "ONNX import is not implemented yet; import a Dyad model file with --model (see the \
-             open inference issue)"
-        ),
+        (None, Some(path)) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let name = path
+                .file_stem()
+                .map_or("onnx".into(), |s| s.to_string_lossy().into_owned());
+            let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
+            crate::onnx::import(&bytes, &name, fixed)
+                .with_context(|| format!("cannot import {}", path.display()))?
+        }
         (None, None) => unreachable!("clap requires one"),
     };
     ensure!(

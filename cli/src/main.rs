@@ -10,6 +10,7 @@ mod link_check;
 mod metrics;
 mod model_file;
 mod offline;
+mod onnx;
 mod plot;
 mod predict;
 mod reveal;

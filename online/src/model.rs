@@ -43,7 +43,8 @@ impl Shape {
         self.channels * self.height * self.width
     }
 
-    fn vector(n: usize) -> Shape {
+    /// `n` values without spatial extent: what dense layers take and make.
+    pub fn vector(n: usize) -> Shape {
         Shape {
             channels: n,
             height: 1,
@@ -77,6 +78,46 @@ pub enum Layer {
     MaxPool,
     /// Reshape to a vector.
     Flatten,
+}
+
+impl Layer {
+    /// The shape this layer makes of `input`; fails if it does not fit.
+    pub fn output(self, input: Shape) -> Result<Shape, String> {
+        Ok(match self {
+            Layer::Dense { outputs } => Shape::vector(outputs),
+            Layer::Conv {
+                channels,
+                kernel,
+                stride,
+                padding,
+            } => {
+                let (h, w) = (input.height + 2 * padding, input.width + 2 * padding);
+                if kernel > h || kernel > w {
+                    return Err(format!("a {kernel}x{kernel} kernel does not fit {h}x{w}"));
+                }
+                Shape {
+                    channels,
+                    height: (h - kernel) / stride + 1,
+                    width: (w - kernel) / stride + 1,
+                }
+            }
+            Layer::MaxPool => {
+                if !input.height.is_multiple_of(2) || !input.width.is_multiple_of(2) {
+                    return Err(format!(
+                        "2x2 pooling needs even sizes, got {}x{}",
+                        input.height, input.width
+                    ));
+                }
+                Shape {
+                    height: input.height / 2,
+                    width: input.width / 2,
+                    ..input
+                }
+            }
+            Layer::Relu => input,
+            Layer::Flatten => Shape::vector(input.size()),
+        })
+    }
 }
 
 /// A feed-forward network.
@@ -273,45 +314,9 @@ impl Network {
         let mut shape = self.input;
         let mut out = Vec::with_capacity(self.layers.len());
         for (i, layer) in self.layers.iter().enumerate() {
-            shape = match *layer {
-                Layer::Dense { outputs } => Shape::vector(outputs),
-                Layer::Conv {
-                    channels,
-                    kernel,
-                    stride,
-                    padding,
-                } => {
-                    let (h, w) = (shape.height + 2 * padding, shape.width + 2 * padding);
-                    if kernel > h || kernel > w {
-                        return Err(format!(
-                            "layer {}: a {kernel}x{kernel} kernel does not fit {h}x{w}",
-                            i + 1
-                        ));
-                    }
-                    Shape {
-                        channels,
-                        height: (h - kernel) / stride + 1,
-                        width: (w - kernel) / stride + 1,
-                    }
-                }
-                Layer::MaxPool => {
-                    if !shape.height.is_multiple_of(2) || !shape.width.is_multiple_of(2) {
-                        return Err(format!(
-                            "layer {}: 2x2 pooling needs even sizes, got {}x{}",
-                            i + 1,
-                            shape.height,
-                            shape.width
-                        ));
-                    }
-                    Shape {
-                        height: shape.height / 2,
-                        width: shape.width / 2,
-                        ..shape
-                    }
-                }
-                Layer::Relu => shape,
-                Layer::Flatten => Shape::vector(shape.size()),
-            };
+            shape = layer
+                .output(shape)
+                .map_err(|e| format!("layer {}: {e}", i + 1))?;
             out.push(shape);
         }
         if out.last().is_none_or(|s| s.height != 1 || s.width != 1) {

@@ -32,20 +32,23 @@ fn every_subcommand_has_help() {
 }
 
 #[test]
-fn onnx_import_says_it_is_not_implemented_and_fails() {
+fn importing_a_file_that_is_not_onnx_fails_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let bogus = dir.path().join("model.onnx");
+    std::fs::write(&bogus, b"not a model").expect("write");
     let out = run(&[
         "import",
         "--onnx",
-        "model.onnx",
+        bogus.to_str().expect("utf-8"),
         "--out",
         dir.path().to_str().expect("utf-8"),
     ]);
+    assert!(!out.status.success());
     assert!(
-        !out.status.success(),
-        "dyad import --onnx must not pretend to work"
+        text(&out.stderr).contains("not an ONNX model"),
+        "{}",
+        text(&out.stderr)
     );
-    assert!(text(&out.stderr).contains("not implemented yet"));
 }
 
 #[test]

@@ -1,0 +1,351 @@
+//! ONNX import: a feed-forward network exported by PyTorch (`torch.onnx.export`) becomes a
+//! plaintext Dyad model, ready for `dyad import` to split.
+//!
+//! Supported: a chain of `Gemm` (or `MatMul` then a bias `Add`), `Conv` (square kernels, equal
+//! strides and paddings, no groups or dilation), `Relu`, `MaxPool` (2x2, stride 2), `Flatten`
+//! or a flattening `Reshape`; `Constant`, `Identity` and `Dropout` are passed over, and a final
+//! `Softmax`/`LogSoftmax` is dropped (the servers return logits, whose argmax is the same).
+//! Any other operator is an error naming it. PyTorch's layouts become Dyad's: a linear weight
+//! `(out, in)` is transposed to `(in, out)`; a convolution weight `(out, c, k, k)` becomes the
+//! im2col matrix `(c·k·k, out)`; flattening is channel-major in both.
+
+mod proto;
+
+use std::collections::HashMap;
+
+use anyhow::{Context, bail, ensure};
+use dyad_online::FixedPoint;
+use dyad_online::model::{Layer, Network, Shape};
+use dyad_online::nn::{LayerParams, Params, PlainFixed};
+use ndarray::{Array1, Array2};
+use prost::Message;
+
+use crate::model_file::{Holder, ModelFile};
+use proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
+
+/// Operators with a Dyad layer, and those passed over.
+const LAYERS: [&str; 8] = [
+    "Gemm", "MatMul", "Add", "Conv", "Relu", "MaxPool", "Flatten", "Reshape",
+];
+const PASSED_OVER: [&str; 5] = ["Constant", "Identity", "Dropout", "Softmax", "LogSoftmax"];
+
+/// The plaintext model in an ONNX file's bytes, named `name`.
+pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<ModelFile> {
+    let model = ModelProto::decode(bytes).context("not an ONNX model (protobuf)")?;
+    let graph = model.graph.context("the ONNX model has no graph")?;
+    let mut unsupported: Vec<&str> = graph
+        .node
+        .iter()
+        .map(|n| n.op_type.as_str())
+        .filter(|op| !LAYERS.contains(op) && !PASSED_OVER.contains(op))
+        .collect();
+    unsupported.sort_unstable();
+    unsupported.dedup();
+    if !unsupported.is_empty() {
+        bail!(
+            "unsupported ONNX operators: {}; Dyad imports {} ({} are passed over)",
+            unsupported.join(", "),
+            LAYERS.join(", "),
+            PASSED_OVER.join(", ")
+        );
+    }
+    let mut tensors: HashMap<String, TensorProto> = graph
+        .initializer
+        .iter()
+        .map(|t| (t.name.clone(), t.clone()))
+        .collect();
+    let data: Vec<_> = graph
+        .input
+        .iter()
+        .filter(|i| !tensors.contains_key(&i.name))
+        .collect();
+    ensure!(
+        data.len() == 1,
+        "expected one data input, the graph has {}",
+        data.len()
+    );
+    let dims: Vec<usize> = data[0]
+        .r#type
+        .as_ref()
+        .and_then(|t| t.tensor_type.as_ref())
+        .and_then(|t| t.shape.as_ref())
+        .map(|s| s.dim.iter().map(|d| d.dim_value.max(0) as usize).collect())
+        .unwrap_or_default();
+    let input = match dims[..] {
+        [_, c, h, w] if c * h * w > 0 => Shape {
+            channels: c,
+            height: h,
+            width: w,
+        },
+        [_, f] if f > 0 => Shape::vector(f),
+        _ => bail!(
+            "the data input {} has shape {dims:?}; expected (batch, channels, height, width) or (batch, features)",
+            data[0].name
+        ),
+    };
+
+    let mut chain = Chain {
+        current: data[0].name.clone(),
+        layers: Vec::new(),
+        params: Vec::new(),
+        shape: input,
+    };
+    let last = graph.node.len().saturating_sub(1);
+    for (k, node) in graph.node.iter().enumerate() {
+        let op = node.op_type.as_str();
+        if op == "Constant" {
+            let value = attribute(node, "value")
+                .and_then(|a| a.t.clone())
+                .context("a Constant node without a tensor value")?;
+            if let Some(out) = node.output.first() {
+                tensors.insert(out.clone(), value);
+            }
+            continue;
+        }
+        ensure!(
+            node.input.first() == Some(&chain.current),
+            "node {:?} ({op}) does not take the previous node's output: Dyad imports chains of \
+             layers",
+            node.name
+        );
+        let tensor = |i: usize| -> anyhow::Result<&TensorProto> {
+            let name = node.input.get(i).context("a missing operand")?;
+            tensors
+                .get(name)
+                .with_context(|| format!("{op} operand {name} is not a constant tensor"))
+        };
+        match op {
+            "Gemm" => {
+                ensure!(
+                    int(node, "transA", 0) == 0
+                        && float(node, "alpha", 1.0) == 1.0
+                        && float(node, "beta", 1.0) == 1.0,
+                    "Gemm {:?}: only alpha = beta = 1 without transA",
+                    node.name
+                );
+                let b = matrix(tensor(1)?)?;
+                let w = match int(node, "transB", 0) {
+                    0 => b,
+                    _ => b.reversed_axes(),
+                };
+                let bias = match node.input.get(2) {
+                    Some(_) => Array1::from(floats(tensor(2)?)?),
+                    None => Array1::zeros(w.ncols()),
+                };
+                chain.dense(w, bias)?;
+            }
+            "MatMul" => {
+                let w = matrix(tensor(1)?)?;
+                let bias = Array1::zeros(w.ncols());
+                chain.dense(w, bias)?;
+            }
+            "Add" => chain.bias(floats(tensor(1)?)?, &node.name)?,
+            "Conv" => {
+                let w = tensor(1)?;
+                let [out, c, kh, kw] = w.dims[..] else {
+                    bail!("Conv {:?}: the weight is not 4-dimensional", node.name);
+                };
+                let kernel = kh as usize;
+                let strides = ints(node, "strides", &[1, 1]);
+                let pads = ints(node, "pads", &[0, 0, 0, 0]);
+                ensure!(
+                    kh == kw
+                        && strides.len() == 2
+                        && strides[0] == strides[1]
+                        && pads.iter().all(|&p| p == pads[0])
+                        && ints(node, "dilations", &[1, 1]).iter().all(|&d| d == 1)
+                        && int(node, "group", 1) == 1,
+                    "Conv {:?}: Dyad takes square kernels, equal strides and paddings, no \
+                     dilation or groups",
+                    node.name
+                );
+                let values = floats(w)?;
+                let patch = (c * kh * kw) as usize;
+                let w = Array2::from_shape_vec((out as usize, patch), values)?.reversed_axes();
+                let bias = match node.input.get(2) {
+                    Some(_) => Array1::from(floats(tensor(2)?)?),
+                    None => Array1::zeros(out as usize),
+                };
+                let layer = Layer::Conv {
+                    channels: out as usize,
+                    kernel,
+                    stride: strides[0] as usize,
+                    padding: pads[0] as usize,
+                };
+                ensure!(
+                    c as usize == chain.shape.channels,
+                    "Conv {:?} takes {c} channels, its input has {}",
+                    node.name,
+                    chain.shape.channels
+                );
+                chain.push(layer, Some(LayerParams { w, b: bias }))?;
+            }
+            "Relu" => chain.push(Layer::Relu, None)?,
+            "MaxPool" => {
+                ensure!(
+                    ints(node, "kernel_shape", &[]) == [2, 2]
+                        && ints(node, "strides", &[1, 1]) == [2, 2]
+                        && ints(node, "pads", &[0, 0, 0, 0]).iter().all(|&p| p == 0),
+                    "MaxPool {:?}: Dyad takes 2x2 windows with stride 2",
+                    node.name
+                );
+                chain.push(Layer::MaxPool, None)?;
+            }
+            "Flatten" => {
+                ensure!(
+                    int(node, "axis", 1) == 1,
+                    "Flatten {:?}: only axis 1",
+                    node.name
+                );
+                chain.push(Layer::Flatten, None)?;
+            }
+            "Reshape" => {
+                let target = int64s(tensor(1)?)?;
+                let size = chain.shape.size() as i64;
+                ensure!(
+                    matches!(target[..], [_, t] if t == -1 || t == size),
+                    "Reshape {:?} to {target:?}: only flattening to (batch, {size})",
+                    node.name
+                );
+                chain.push(Layer::Flatten, None)?;
+            }
+            "Softmax" | "LogSoftmax" => ensure!(
+                k == last,
+                "{op} {:?} is not the last node; Dyad drops only a final one",
+                node.name
+            ),
+            _ => {} // Identity, Dropout (inference mode)
+        }
+        if let Some(out) = node.output.first() {
+            chain.current = out.clone();
+        }
+    }
+    ensure!(!chain.layers.is_empty(), "the graph has no layers");
+    let network = Network {
+        name: name.to_owned(),
+        input,
+        layers: chain.layers,
+    };
+    network.shapes().map_err(anyhow::Error::msg)?;
+    let params = Params {
+        layers: chain.params,
+    }
+    .import(&PlainFixed::new(fixed));
+    Ok(ModelFile {
+        holder: Holder::Plain,
+        fixed,
+        network,
+        params,
+    })
+}
+
+/// The layers read so far and the shape they produce.
+struct Chain {
+    current: String,
+    layers: Vec<Layer>,
+    params: Vec<Option<LayerParams<f64>>>,
+    shape: Shape,
+}
+
+impl Chain {
+    fn push(&mut self, layer: Layer, params: Option<LayerParams<f64>>) -> anyhow::Result<()> {
+        self.shape = layer.output(self.shape).map_err(anyhow::Error::msg)?;
+        self.layers.push(layer);
+        self.params.push(params);
+        Ok(())
+    }
+
+    fn dense(&mut self, w: Array2<f64>, b: Array1<f64>) -> anyhow::Result<()> {
+        ensure!(
+            w.nrows() == self.shape.size() && b.len() == w.ncols(),
+            "a linear layer of {}x{} weights and {} biases follows {} values",
+            w.nrows(),
+            w.ncols(),
+            b.len(),
+            self.shape.size()
+        );
+        let outputs = w.ncols();
+        self.push(Layer::Dense { outputs }, Some(LayerParams { w, b }))
+    }
+
+    /// A bias `Add` right after a `MatMul`.
+    fn bias(&mut self, values: Vec<f64>, node: &str) -> anyhow::Result<()> {
+        let Some(Some(last)) = self.params.last_mut() else {
+            bail!("Add {node:?} does not follow a MatMul: only bias additions are supported");
+        };
+        ensure!(
+            matches!(self.layers.last(), Some(Layer::Dense { .. }))
+                && values.len() == last.b.len()
+                && last.b.iter().all(|&b| b == 0.0),
+            "Add {node:?} is not the bias of the MatMul before it"
+        );
+        last.b = Array1::from(values);
+        Ok(())
+    }
+}
+
+fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
+    node.attribute.iter().find(|a| a.name == name)
+}
+
+fn int(node: &NodeProto, name: &str, default: i64) -> i64 {
+    attribute(node, name).map_or(default, |a| a.i)
+}
+
+fn float(node: &NodeProto, name: &str, default: f32) -> f32 {
+    attribute(node, name).map_or(default, |a| a.f)
+}
+
+fn ints(node: &NodeProto, name: &str, default: &[i64]) -> Vec<i64> {
+    attribute(node, name).map_or(default.to_vec(), |a| a.ints.clone())
+}
+
+/// A float tensor's values.
+fn floats(t: &TensorProto) -> anyhow::Result<Vec<f64>> {
+    ensure!(
+        t.data_type == proto::FLOAT,
+        "tensor {} is not float32 (type {})",
+        t.name,
+        t.data_type
+    );
+    Ok(match t.raw_data.is_empty() {
+        true => t.float_data.iter().map(|&v| f64::from(v)).collect(),
+        false => t
+            .raw_data
+            .chunks_exact(4)
+            .map(|b| f64::from(f32::from_le_bytes(b.try_into().expect("4 bytes"))))
+            .collect(),
+    })
+}
+
+/// An int64 tensor's values.
+fn int64s(t: &TensorProto) -> anyhow::Result<Vec<i64>> {
+    ensure!(
+        t.data_type == proto::INT64,
+        "tensor {} is not int64",
+        t.name
+    );
+    Ok(match t.raw_data.is_empty() {
+        true => t.int64_data.clone(),
+        false => t
+            .raw_data
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect(),
+    })
+}
+
+/// A 2-D float tensor.
+fn matrix(t: &TensorProto) -> anyhow::Result<Array2<f64>> {
+    let [rows, cols] = t.dims[..] else {
+        bail!("tensor {} is not a matrix (dims {:?})", t.name, t.dims);
+    };
+    let values = floats(t)?;
+    Ok(Array2::from_shape_vec(
+        (rows as usize, cols as usize),
+        values,
+    )?)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,265 @@
+//! ONNX graphs as PyTorch exports them, built here, imported, and run against a forward pass
+//! written with PyTorch's semantics and layouts.
+
+use dyad_online::nn::{Backend, PlainFloat, predict};
+use ndarray::{Array4, ArrayD, IxDyn};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use super::proto::*;
+use super::*;
+
+fn tensor(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
+    TensorProto {
+        dims: dims.to_vec(),
+        data_type: FLOAT,
+        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, inputs: &[&str], output: &str, attributes: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        input: inputs.iter().map(|s| (*s).into()).collect(),
+        output: vec![output.into()],
+        name: format!("/{op}_{output}"),
+        op_type: op.into(),
+        attribute: attributes,
+    }
+}
+
+fn ints(name: &str, values: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        ints: values.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn int(name: &str, value: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        i: value,
+        ..Default::default()
+    }
+}
+
+fn input(name: &str, dims: &[i64]) -> ValueInfoProto {
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TensorType {
+                elem_type: FLOAT,
+                shape: Some(TensorShapeProto {
+                    dim: dims
+                        .iter()
+                        .map(|&d| Dimension {
+                            dim_value: d,
+                            dim_param: if d == 0 {
+                                "batch".into()
+                            } else {
+                                String::new()
+                            },
+                        })
+                        .collect(),
+                }),
+            }),
+        }),
+    }
+}
+
+fn model(inputs: Vec<ValueInfoProto>, nodes: Vec<NodeProto>, init: Vec<TensorProto>) -> Vec<u8> {
+    ModelProto {
+        ir_version: 8,
+        producer_name: "pytorch".into(),
+        graph: Some(GraphProto {
+            node: nodes,
+            name: "main_graph".into(),
+            initializer: init,
+            input: inputs,
+            output: vec![],
+        }),
+    }
+    .encode_to_vec()
+}
+
+fn random(n: usize, rng: &mut ChaCha20Rng) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(-0.5..0.5)).collect()
+}
+
+/// PyTorch's `conv2d` (stride 1, zero padding `pad`) on one image `(c, h, w)`.
+fn conv(x: &Array4<f64>, w: &[f32], b: &[f32], out: usize, k: usize, pad: usize) -> Array4<f64> {
+    let (_, c, h, wd) = x.dim();
+    let (oh, ow) = (h + 2 * pad - k + 1, wd + 2 * pad - k + 1);
+    Array4::from_shape_fn((1, out, oh, ow), |(_, o, y, xx)| {
+        let mut sum = f64::from(b[o]);
+        for ch in 0..c {
+            for ky in 0..k {
+                for kx in 0..k {
+                    let (sy, sx) = ((y + ky) as i64 - pad as i64, (xx + kx) as i64 - pad as i64);
+                    if sy >= 0 && sx >= 0 && (sy as usize) < h && (sx as usize) < wd {
+                        let weight = w[((o * c + ch) * k + ky) * k + kx];
+                        sum += f64::from(weight) * x[[0, ch, sy as usize, sx as usize]];
+                    }
+                }
+            }
+        }
+        sum
+    })
+}
+
+/// PyTorch's 2x2 max pooling.
+fn maxpool(x: &Array4<f64>) -> Array4<f64> {
+    let (n, c, h, w) = x.dim();
+    Array4::from_shape_fn((n, c, h / 2, w / 2), |(i, ch, y, xx)| {
+        let v = |dy, dx| x[[i, ch, 2 * y + dy, 2 * xx + dx]];
+        v(0, 0).max(v(0, 1)).max(v(1, 0)).max(v(1, 1))
+    })
+}
+
+/// PyTorch's `linear`: `x W^T + b` with `W` as `(out, in)`.
+fn linear(x: &[f64], w: &[f32], b: &[f32]) -> Vec<f64> {
+    (0..b.len())
+        .map(|o| {
+            let row = &w[o * x.len()..(o + 1) * x.len()];
+            f64::from(b[o])
+                + row
+                    .iter()
+                    .zip(x)
+                    .map(|(&w, &x)| f64::from(w) * x)
+                    .sum::<f64>()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_pytorch_style_conv_net_imports_with_its_layouts() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let (cw, cb) = (random(2 * 3 * 3, &mut rng), random(2, &mut rng));
+    let (lw, lb) = (random(3 * 18, &mut rng), random(3, &mut rng));
+    let bytes = model(
+        vec![input("x", &[0, 1, 6, 6])],
+        vec![
+            node(
+                "Conv",
+                &["x", "conv.weight", "conv.bias"],
+                "c",
+                vec![
+                    ints("kernel_shape", &[3, 3]),
+                    ints("pads", &[1, 1, 1, 1]),
+                    ints("strides", &[1, 1]),
+                ],
+            ),
+            node("Relu", &["c"], "r", vec![]),
+            node(
+                "MaxPool",
+                &["r"],
+                "p",
+                vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
+            ),
+            node("Flatten", &["p"], "f", vec![int("axis", 1)]),
+            node(
+                "Gemm",
+                &["f", "fc.weight", "fc.bias"],
+                "y",
+                vec![int("transB", 1)],
+            ),
+            node("Softmax", &["y"], "probs", vec![]),
+        ],
+        vec![
+            tensor("conv.weight", &[2, 1, 3, 3], &cw),
+            tensor("conv.bias", &[2], &cb),
+            tensor("fc.weight", &[3, 18], &lw),
+            tensor("fc.bias", &[3], &lb),
+        ],
+    );
+    let fixed = FixedPoint::default();
+    let imported = import(&bytes, "tiny", fixed).expect("imports");
+    assert_eq!(
+        imported
+            .network
+            .to_string()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .count(),
+        6
+    );
+
+    let x = Array4::from_shape_fn((1, 1, 6, 6), |_| rng.random_range(0.0..1.0));
+    let hidden = maxpool(&conv(&x, &cw, &cb, 2, 3, 1).mapv(|v| v.max(0.0)));
+    let want = linear(hidden.as_slice().expect("contiguous"), &lw, &lb);
+
+    let mut float = PlainFloat { fixed };
+    let params = imported.params.clone();
+    // The imported (fixed-point) weights, decoded, in the float backend.
+    let params = Params {
+        layers: params
+            .layers
+            .iter()
+            .map(|l| {
+                l.as_ref().map(|l| LayerParams {
+                    w: l.w.mapv(|z| fixed.decode(z)),
+                    b: l.b.mapv(|z| fixed.decode(z)),
+                })
+            })
+            .collect(),
+    };
+    let x =
+        ArrayD::from_shape_vec(IxDyn(&[1, 1, 6, 6]), x.iter().copied().collect()).expect("shape");
+    let x = float.import(&x);
+    let got = predict(&mut float, &imported.network, &params, x)
+        .await
+        .expect("forward");
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-3, "{got:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn matmul_with_a_bias_add_and_a_flattening_reshape_import_too() {
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let w = random(4 * 2, &mut rng);
+    let shape = TensorProto {
+        dims: vec![2],
+        data_type: INT64,
+        int64_data: vec![-1, 4],
+        name: "shape".into(),
+        ..Default::default()
+    };
+    let bytes = model(
+        vec![input("x", &[0, 1, 2, 2])],
+        vec![
+            node("Reshape", &["x", "shape"], "f", vec![]),
+            node("MatMul", &["f", "w"], "m", vec![]),
+            node("Add", &["m", "b"], "y", vec![]),
+        ],
+        vec![
+            shape,
+            tensor("w", &[4, 2], &w),
+            tensor("b", &[2], &[0.25, -0.5]),
+        ],
+    );
+    let imported = import(&bytes, "mm", FixedPoint::default()).expect("imports");
+    let dense = imported.params.layers[1].as_ref().expect("dense");
+    let fixed = FixedPoint::default();
+    assert_eq!(dense.b.mapv(|z| fixed.decode(z)).to_vec(), vec![0.25, -0.5]);
+    assert_eq!(dense.w.dim(), (4, 2));
+}
+
+#[test]
+fn unsupported_operators_are_named() {
+    let bytes = model(
+        vec![input("x", &[0, 4])],
+        vec![
+            node("BatchNormalization", &["x"], "a", vec![]),
+            node("Sigmoid", &["a"], "b", vec![]),
+            node("Sigmoid", &["b"], "c", vec![]),
+        ],
+        vec![],
+    );
+    let err = import(&bytes, "bad", FixedPoint::default()).expect_err("unsupported");
+    let text = err.to_string();
+    assert!(text.contains("BatchNormalization, Sigmoid"), "{text}");
+    assert!(import(b"not protobuf at all", "x", FixedPoint::default()).is_err());
+}
