@@ -169,6 +169,9 @@ impl Engine {
             let _ =
                 tokio::time::timeout_at(deadline.into(), self.requests.arrived.notified()).await;
         }
+        // Expire first: a request that expired after its verdict would leave the two servers
+        // with different batches.
+        self.requests.expire("server 0");
         let verdicts: Vec<Verdict> = proposal
             .iter()
             .map(|(id, output)| match self.requests.output_of(id) {
@@ -177,7 +180,6 @@ impl Engine {
                 Some(_) => Verdict::Agreed,
             })
             .collect();
-        self.requests.expire("server 0");
         control
             .send(&verdicts.iter().map(|v| *v as u8).collect::<Vec<u8>>())
             .await?;
