@@ -164,37 +164,20 @@ impl Prepared {
     pub async fn prepare(&mut self, times: usize) -> Result<(), RandomnessError> {
         let recorded = std::mem::take(&mut self.recorded);
         for &request in recorded.iter().cycle().take(times * recorded.len()) {
-            let s = &mut self.source;
-            let ready = match request {
-                Request::MatrixTriple(m, n, k) => {
-                    Ready::MatrixTriple(s.matrix_triple(m, n, k).await?)
-                }
-                Request::ElementwiseTriples(n) => {
-                    Ready::ElementwiseTriples(s.elementwise_triples(n).await?)
-                }
-                Request::ComparisonMasks(n) => Ready::ComparisonMasks(s.comparison_masks(n).await?),
-                Request::TruncationPairs(n, f) => {
-                    Ready::TruncationPairs(s.truncation_pairs(n, f).await?)
-                }
-                Request::DaBits(n) => Ready::DaBits(s.dabits(n).await?),
-                Request::ModpTriples(n) => Ready::ModpTriples(s.modp_triples(n).await?),
-                Request::ScaledModpTriples(n) => {
-                    Ready::ScaledModpTriples(s.scaled_modp_triples(n).await?)
-                }
-            };
+            let ready = generate(&mut self.source, request).await?;
             self.ready.push_back((request, ready));
         }
         Ok(())
     }
 
-    /// The next prepared batch for `request`, or `None` when nothing is prepared.
-    fn take(&mut self, request: Request) -> Result<Option<Ready>, RandomnessError> {
+    /// The prepared batch for `request`, or, with nothing prepared, a fresh one (recorded).
+    async fn serve(&mut self, request: Request) -> Result<Ready, RandomnessError> {
         match self.ready.pop_front() {
             None => {
                 self.recorded.push(request);
-                Ok(None)
+                generate(&mut self.source, request).await
             }
-            Some((r, ready)) if r == request => Ok(Some(ready)),
+            Some((r, ready)) if r == request => Ok(ready),
             Some((r, _)) => Err(RandomnessError::Source(format!(
                 "prepared for {r:?} but asked for {request:?}"
             ))),
@@ -202,40 +185,29 @@ impl Prepared {
     }
 }
 
-/// Serves `$request` from the prepared queue (as variant `$variant`) or else from the fixture.
-macro_rules! prepared {
-    ($self:ident, $variant:ident $(, $arg:expr)*) => {{
-        match $self.take(Request::$variant($($arg),*))? {
-            Some(Ready::$variant(batch)) => Ok(batch),
-            Some(_) => unreachable!("the queue holds what its request names"),
-            None => fixture_call!($self.source, $variant $(, $arg)*),
+/// The fixture's batch for `request`.
+async fn generate(s: &mut Fixture, request: Request) -> Result<Ready, RandomnessError> {
+    Ok(match request {
+        Request::MatrixTriple(m, n, k) => Ready::MatrixTriple(s.matrix_triple(m, n, k).await?),
+        Request::ElementwiseTriples(n) => {
+            Ready::ElementwiseTriples(s.elementwise_triples(n).await?)
         }
-    }};
+        Request::ComparisonMasks(n) => Ready::ComparisonMasks(s.comparison_masks(n).await?),
+        Request::TruncationPairs(n, f) => Ready::TruncationPairs(s.truncation_pairs(n, f).await?),
+        Request::DaBits(n) => Ready::DaBits(s.dabits(n).await?),
+        Request::ModpTriples(n) => Ready::ModpTriples(s.modp_triples(n).await?),
+        Request::ScaledModpTriples(n) => Ready::ScaledModpTriples(s.scaled_modp_triples(n).await?),
+    })
 }
 
-/// The fixture call of each request variant.
-macro_rules! fixture_call {
-    ($s:expr, MatrixTriple, $m:expr, $n:expr, $k:expr) => {
-        $s.matrix_triple($m, $n, $k).await
-    };
-    ($s:expr, ElementwiseTriples, $n:expr) => {
-        $s.elementwise_triples($n).await
-    };
-    ($s:expr, ComparisonMasks, $n:expr) => {
-        $s.comparison_masks($n).await
-    };
-    ($s:expr, TruncationPairs, $n:expr, $f:expr) => {
-        $s.truncation_pairs($n, $f).await
-    };
-    ($s:expr, DaBits, $n:expr) => {
-        $s.dabits($n).await
-    };
-    ($s:expr, ModpTriples, $n:expr) => {
-        $s.modp_triples($n).await
-    };
-    ($s:expr, ScaledModpTriples, $n:expr) => {
-        $s.scaled_modp_triples($n).await
-    };
+/// Serves `Request::$variant(args)` and unwraps the batch of that variant.
+macro_rules! prepared {
+    ($self:ident, $variant:ident $(, $arg:expr)*) => {{
+        match $self.serve(Request::$variant($($arg),*)).await? {
+            Ready::$variant(batch) => Ok(batch),
+            _ => unreachable!("a request is served a batch of its own kind"),
+        }
+    }};
 }
 
 impl Randomness for Prepared {

@@ -101,36 +101,56 @@ impl Deployment {
         certs: &Path,
         extra: &[&str],
     ) -> Running {
-        let side = if party == 0 { "--listen" } else { "--peer" };
-        let log = self.worker_log(party, lane);
-        let (store, token) = (
-            &self.store_addrs[party],
-            self.tokens[party].to_str().expect("utf-8"),
-        );
-        let (lane, party) = (lane.to_string(), party.to_string());
+        let lane_text = lane.to_string();
         let mut args = vec![
-            "offline",
-            "--party",
-            &party,
-            "--certs",
-            certs.to_str().expect("utf-8"),
-            side,
-            link,
-            "--store",
-            store,
-            "--store-token",
-            token,
             "--plan",
-            plan.to_str().expect("utf-8"),
+            s(plan),
             "--lane",
-            &lane,
+            &lane_text,
             "--idle-ms",
             "200",
             "--timeout",
             "60",
         ];
         args.extend_from_slice(extra);
-        Running::spawn_logged(&args, &log)
+        self.server_process(
+            "offline",
+            party,
+            link,
+            certs,
+            &args,
+            &self.worker_log(party, lane),
+        )
+    }
+
+    /// Starts `dyad <command>` for `party` with its link (`link` is P0's listening address),
+    /// `certs` and its stockpile, then `extra`; standard error goes to `log`.
+    pub fn server_process(
+        &self,
+        command: &str,
+        party: usize,
+        link: &str,
+        certs: &Path,
+        extra: &[&str],
+        log: &Path,
+    ) -> Running {
+        let side = if party == 0 { "--listen" } else { "--peer" };
+        let party_text = party.to_string();
+        let mut args = vec![
+            command,
+            "--party",
+            &party_text,
+            "--certs",
+            s(certs),
+            side,
+            link,
+            "--store",
+            &self.store_addrs[party],
+            "--store-token",
+            s(&self.tokens[party]),
+        ];
+        args.extend_from_slice(extra);
+        Running::spawn_logged(&args, log)
     }
 
     /// Writes the plan `dyad plan plan_args...` prints and starts a worker pair (lane 0) on it.

@@ -1,7 +1,6 @@
 //! Secure inference as real processes: a plaintext model trained and imported by its owner,
 //! an offline pair stocking served requests, both `dyad serve` servers, and clients over TLS.
 
-use std::path::Path;
 use std::time::Duration;
 
 use dyad_client::{Client, Prediction, Server, channel, request_id, share};
@@ -19,10 +18,6 @@ relu
 flatten
 dense 10
 ";
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
 
 fn servers(d: &Deployment, addrs: &[String; 2]) -> [Server; 2] {
     [0, 1].map(|i| Server {
@@ -68,33 +63,19 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
     let clients = [free_tcp_addr().to_string(), free_tcp_addr().to_string()];
     let mut serving = Vec::new();
     for (i, endpoint) in clients.iter().enumerate() {
-        let side = if i == 0 { "--listen" } else { "--peer" };
         let share = shares.join(format!("model.p{i}.dyad"));
+        let extra = [
+            "--model",
+            s(&share),
+            "--clients",
+            endpoint,
+            "--pair-timeout",
+            "2",
+            "--stock-wait",
+            "60",
+        ];
         let log = d.path(&format!("serve{i}.log"));
-        serving.push(Running::spawn_logged(
-            &[
-                "serve",
-                "--party",
-                &i.to_string(),
-                "--certs",
-                s(&d.certs()),
-                side,
-                &link,
-                "--store",
-                &d.store_addrs[i],
-                "--store-token",
-                s(&d.tokens[i]),
-                "--model",
-                s(&share),
-                "--clients",
-                endpoint,
-                "--pair-timeout",
-                "2",
-                "--stock-wait",
-                "60",
-            ],
-            &log,
-        ));
+        serving.push(d.server_process("serve", i, &link, &d.certs(), &extra, &log));
     }
     for i in 0..2 {
         wait_for_log(

@@ -118,6 +118,11 @@ pub fn make_certs(dir: &Path) {
     );
 }
 
+/// A path as a command-line argument.
+pub fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -30,10 +30,6 @@ const JOB: &[&str] = &[
 const TRAIN: &str = "256";
 const TEST: &str = "64";
 
-fn s(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
 /// The data owner's shares and the model file, in the deployment directory.
 fn prepare(d: &Deployment) -> PathBuf {
     let model = d.path("small.model");
@@ -53,25 +49,11 @@ fn trainer(
     job: &[&str],
     log: &str,
 ) -> Running {
-    let side = if party == 0 { "--listen" } else { "--peer" };
-    let p = party.to_string();
     let data = d.path(&format!("data/p{party}.data"));
     let out = d.path(&format!("train-p{party}"));
-    let certs = d.certs();
     let mut args = vec![
-        "train",
-        "--party",
-        &p,
-        "--certs",
-        s(&certs),
-        side,
-        link,
         "--timeout",
         "60",
-        "--store",
-        &d.store_addrs[party],
-        "--store-token",
-        s(&d.tokens[party]),
         "--data",
         s(&data),
         "--model",
@@ -80,7 +62,7 @@ fn trainer(
         s(&out),
     ];
     args.extend_from_slice(job);
-    Running::spawn_logged(&args, &d.path(log))
+    d.server_process("train", party, link, &d.certs(), &args, &d.path(log))
 }
 
 /// The latest step checkpointed in `dir`, from the file names `ckpt-<step>-<epochs>.dyad`.

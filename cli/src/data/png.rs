@@ -59,7 +59,7 @@ pub fn decode_gray(bytes: &[u8]) -> anyhow::Result<(usize, usize, Vec<u8>)> {
         .context("the PNG image data is corrupt")?;
     let stride = width * channels;
     ensure!(
-        raw.len() == height * (stride + 1),
+        (stride + 1).checked_mul(height) == Some(raw.len()),
         "the PNG image data has the wrong size"
     );
     let mut pixels = vec![0u8; height * stride];

@@ -152,6 +152,7 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
                     kh == kw
                         && strides.len() == 2
                         && strides[0] == strides[1]
+                        && pads.len() == 4
                         && pads.iter().all(|&p| p == pads[0])
                         && ints(node, "dilations", &[1, 1]).iter().all(|&d| d == 1)
                         && int(node, "group", 1) == 1,

@@ -33,46 +33,37 @@ pub async fn argmax_rows<R: Randomness>(
     p: &mut Party<R>,
     x: &Array2<Z64>,
 ) -> Result<Array1<Z64>, ProtocolError> {
-    Ok(tournament(p, x, true).await?.1)
+    let (_, index) = tournament(p, x, true).await?;
+    Ok(index.expect("asked for the index"))
 }
 
-/// The row maxima and, if `with_index`, their column indices (else zeros).
+/// The row maxima and, if `with_index`, their column indices.
 async fn tournament<R: Randomness>(
     p: &mut Party<R>,
     x: &Array2<Z64>,
     with_index: bool,
-) -> Result<(Array1<Z64>, Array1<Z64>), ProtocolError> {
+) -> Result<(Array1<Z64>, Option<Array1<Z64>>), ProtocolError> {
     if x.ncols() == 0 {
         return Err(ProtocolError::Shape("max_rows: rows are empty".into()));
     }
     let mut level = x.to_owned();
-    // The candidates' column indices: public at the start, so a constant share.
-    let mut index = Array2::from_shape_fn(x.dim(), |(_, j)| p.constant(Z64(j as u64)));
+    // The candidates' column indices: public at the start, so constant shares.
+    let mut index =
+        with_index.then(|| Array2::from_shape_fn(x.dim(), |(_, j)| p.constant(Z64(j as u64))));
     while level.ncols() > 1 {
         let pairs = level.ncols() / 2;
         let rows = level.nrows();
+        let n = rows * pairs;
         // Columns 2i and 2i + 1 form pair i; flatten all pairs of all rows into one batch.
         let split = |m: &Array2<Z64>| {
             let a = m.slice(s![.., 0..2 * pairs;2]).to_owned();
             let b = m.slice(s![.., 1..2 * pairs;2]).to_owned();
             (
-                a.into_shape_with_order(rows * pairs).expect("rows * pairs"),
-                b.into_shape_with_order(rows * pairs).expect("rows * pairs"),
+                a.into_shape_with_order(n).expect("rows * pairs"),
+                b.into_shape_with_order(n).expect("rows * pairs"),
             )
         };
-        let (a, b) = split(&level);
-        let s = ge(p, &a, &b).await?;
-        // Select values (and indices) with one product of the selector and the differences.
-        let (ia, ib) = split(&index);
-        let (selector, difference, ends) = match with_index {
-            true => (
-                concatenate![Axis(0), s, s],
-                concatenate![Axis(0), &a - &b, &ia - &ib],
-                concatenate![Axis(0), b, ib],
-            ),
-            false => (s, &a - &b, b),
-        };
-        let chosen = ends + mul(p, &selector, &difference).await?;
+        // The winners of each pair, with the unpaired last column carried over.
         let keep = |chosen: Array1<Z64>, m: &Array2<Z64>| {
             let chosen = chosen
                 .into_shape_with_order((rows, pairs))
@@ -82,11 +73,28 @@ async fn tournament<R: Randomness>(
                 _ => concatenate![Axis(1), chosen, m.slice(s![.., 2 * pairs..])],
             }
         };
-        let values = chosen.slice(s![0..rows * pairs]).to_owned();
-        if with_index {
-            index = keep(chosen.slice(s![rows * pairs..]).to_owned(), &index);
+        let (a, b) = split(&level);
+        let s = ge(p, &a, &b).await?;
+        // Select values (and indices) with one product of the selector and the differences.
+        let (selector, difference, ends) = match &index {
+            Some(index) => {
+                let (ia, ib) = split(index);
+                (
+                    concatenate![Axis(0), s, s],
+                    concatenate![Axis(0), &a - &b, &ia - &ib],
+                    concatenate![Axis(0), b, ib],
+                )
+            }
+            None => (s, &a - &b, b),
+        };
+        let chosen = ends + mul(p, &selector, &difference).await?;
+        if let Some(index) = &mut index {
+            *index = keep(chosen.slice(s![n..]).to_owned(), index);
         }
-        level = keep(values, &level);
+        level = keep(chosen.slice(s![..n]).to_owned(), &level);
     }
-    Ok((level.column(0).to_owned(), index.column(0).to_owned()))
+    Ok((
+        level.column(0).to_owned(),
+        index.map(|i| i.column(0).to_owned()),
+    ))
 }

@@ -133,6 +133,14 @@ async fn argmax_rows_finds_the_first_maximum() {
     }
 }
 
+/// Fixed-point one-hot rows of `labels`.
+fn onehot(labels: &[usize], cols: usize, fixed: FixedPoint) -> Array2<Z64> {
+    Array2::from_shape_fn((labels.len(), cols), |(r, c)| match labels[r] == c {
+        true => Z64::from_signed(fixed.one()),
+        false => Z64::ZERO,
+    })
+}
+
 /// Softmax composes exp (1 unit), a row sum of `cols` of them, the reciprocal (whose input
 /// error of up to `cols` units moves `1/s` by at most as many, since `1/s^2 <= 1`, plus its
 /// own `RECIPROCAL_ULPS`) and one product: `2·cols + RECIPROCAL_ULPS + 2` units bounds it.
@@ -152,13 +160,7 @@ async fn softmax_and_cross_entropy_gradient_match_the_reference() {
     logits.row_mut(0).fill(Z64::ZERO); // all equal
     logits[[1, 3]] = fixed.encode(30.0).expect("ok"); // one dominant class
     let labels: Vec<usize> = (0..rows).map(|_| rng.random_range(0..cols)).collect();
-    let onehot = Array2::from_shape_fn((rows, cols), |(r, c)| {
-        if labels[r] == c {
-            Z64::from_signed(fixed.one())
-        } else {
-            Z64::ZERO
-        }
-    });
+    let onehot = onehot(&labels, cols, fixed);
     let (l_sh, y_sh) = (share(&logits, &mut rng), share(&onehot, &mut rng));
 
     let got = open(&both!(pair, |p, i| softmax(p, &l_sh[i])));
@@ -192,13 +194,7 @@ async fn accuracy_bits_loss_and_revealed_sums_match_the_reference() {
         .expect("shape");
     logits.row_mut(0).fill(Z64::ZERO); // a tie everywhere: counts as correct
     let labels: Vec<usize> = (0..rows).map(|_| rng.random_range(0..cols)).collect();
-    let onehot = Array2::from_shape_fn((rows, cols), |(r, c)| {
-        if labels[r] == c {
-            Z64::from_signed(fixed.one())
-        } else {
-            Z64::ZERO
-        }
-    });
+    let onehot = onehot(&labels, cols, fixed);
     let (l_sh, y_sh) = (share(&logits, &mut rng), share(&onehot, &mut rng));
     let got = open(&both!(pair, |p, i| correct(p, &l_sh[i], &y_sh[i])));
     assert_eq!(got, reference::correct(&logits, &onehot, fixed.f));
