@@ -307,18 +307,18 @@ impl PartyLink {
         mut quic: s2n_quic::Connection,
         origin: Origin,
     ) -> Result<PartyLink, LinkError> {
-        // (A job may wait minutes on its stockpile without a word to the peer.)
-        quic.keep_alive(true)
-            .map_err(|e| LinkError::Endpoint(e.to_string()))?;
-        let (mut connection, manager) = cryprot_net::Connection::new(quic);
-        tokio::spawn(manager.start());
-        let counters = Arc::new(SharedCounters::default());
         // A peer whose TLS layer refused our certificate closes the connection during these
-        // first steps: report that as a refusal, not as a broken link.
+        // first steps (a TLS 1.3 client finishes its handshake before the server has checked
+        // the client's certificate): report that as a refusal, not as a broken link.
         let refused = |detail: String| LinkError::PeerRejected {
             addr: peer_addr,
             detail,
         };
+        // (A job may wait minutes on its stockpile without a word to the peer.)
+        quic.keep_alive(true).map_err(|e| refused(e.to_string()))?;
+        let (mut connection, manager) = cryprot_net::Connection::new(quic);
+        tokio::spawn(manager.start());
+        let counters = Arc::new(SharedCounters::default());
         let (send, recv) = connection
             .byte_stream()
             .await
