@@ -91,7 +91,7 @@ async fn main() {
     // Warm up (base OTs).
     let _ = tokio::join!(g0.dabits(1000), g1.dabits(1000));
 
-    let kinds: [(Kind, usize); 7] = [
+    let kinds: [(Kind, usize); 8] = [
         (Kind::ComparisonMask, 16384),
         (Kind::TruncationPair { f: 16 }, 65536),
         (Kind::DaBit, 1 << 20),
@@ -105,6 +105,14 @@ async fn main() {
                 k: 128,
             },
             1,
+        ),
+        (
+            Kind::MatrixTriple {
+                m: 1,
+                n: 784,
+                k: 128,
+            },
+            16,
         ),
     ];
     for (kind, count) in kinds {
@@ -120,7 +128,10 @@ async fn main() {
         };
         let per = match kind {
             Kind::MatrixTriple { m: a, n: b, k: c } => {
-                format!("{:.0} bit/MAC", m.bytes as f64 * 8.0 / (a * b * c) as f64)
+                format!(
+                    "{:.0} bit/MAC",
+                    m.bytes as f64 * 8.0 / (a * b * c * count) as f64
+                )
             }
             _ => format!("{:.0} B/item", m.bytes as f64 / count as f64),
         };

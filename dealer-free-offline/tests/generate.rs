@@ -77,12 +77,21 @@ fn assert_ring_bits_balanced(what: &str, shares: &[Z64]) {
 async fn matrix_and_elementwise_triples_satisfy_z_equals_uv() {
     let (mut gens, _links) = generators().await;
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-    for _ in 0..4 {
-        let (m, n, k) = (
-            rng.random_range(1..20),
-            rng.random_range(1..40),
-            rng.random_range(1..20),
-        );
+    // Random shapes, plus both orientations of the OTs for sure: U's bits drive them for an
+    // inference-like `m < k`, V's otherwise.
+    let random: Vec<_> = (0..4)
+        .map(|_| {
+            (
+                rng.random_range(1..20),
+                rng.random_range(1..40),
+                rng.random_range(1..20),
+            )
+        })
+        .collect();
+    for (m, n, k) in random
+        .into_iter()
+        .chain([(1, 33, 10), (10, 33, 1), (5, 7, 5)])
+    {
         let (t0, t1) = both!(gens, |g| g.matrix_triple(m, n, k));
         relation::check(Kind::MatrixTriple { m, n, k }, [&t0.encode(), &t1.encode()])
             .expect("Z = U·V");
