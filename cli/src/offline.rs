@@ -170,7 +170,9 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
         what.push(format!("{} training steps", args.iterations));
     }
     if args.inferences > 0 {
-        demand += network.serving_demand(fixed, args.checkzero).map_err(msg)? * args.inferences;
+        demand += network
+            .serving_demand(args.inferences, fixed, args.checkzero)
+            .map_err(msg)?;
         what.push(format!("{} served requests", args.inferences));
     }
     if let Some(epochs) = args.epochs {

@@ -46,6 +46,12 @@ pub struct Args {
     /// Concurrent clients of the load test.
     #[arg(long, default_value_t = 8)]
     clients: usize,
+    /// The load test's offered load, requests per second over all clients, spread evenly
+    /// (each client still waits for its answer before the next request). Without it each
+    /// client sends again as soon as it has its answer, which drains a stockpile within
+    /// seconds: the offline pair makes a few Network-A requests' randomness per second.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Seconds to wait for a server.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
@@ -201,16 +207,36 @@ async fn compare(
 async fn load_test(args: &Args, images: &Array2<f64>, length: Duration) -> anyhow::Result<()> {
     let servers = args.servers()?;
     let timeout = Duration::from_secs(args.timeout);
-    let deadline = Instant::now() + length;
+    let mut clients = Vec::new();
+    for _ in 0..args.clients {
+        clients.push(Client::connect(servers.clone(), timeout).await?);
+    }
+    // Each client's pace, its first request offset so that the clients take turns.
+    let pace = match args.rate {
+        Some(rate) => {
+            ensure!(rate > 0.0, "--rate must be positive");
+            Some(Duration::from_secs_f64(args.clients as f64 / rate))
+        }
+        None => None,
+    };
+    let start = Instant::now();
+    let deadline = start + length;
     let mut tasks = Vec::new();
-    for c in 0..args.clients {
-        let mut client = Client::connect(servers.clone(), timeout).await?;
+    for (c, mut client) in clients.into_iter().enumerate() {
         let images = images.clone();
         let output = args.output();
+        let mut next = start + pace.map_or(Duration::ZERO, |p| p * c as u32 / args.clients as u32);
         tasks.push(tokio::spawn(async move {
             let (mut latencies, mut failures) = (Vec::new(), Vec::new());
             let mut k = c;
             while Instant::now() < deadline {
+                if let Some(pace) = pace {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += pace;
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                }
                 let row = images.row(k % images.nrows());
                 let start = Instant::now();
                 match client
@@ -231,8 +257,11 @@ async fn load_test(args: &Args, images: &Array2<f64>, length: Duration) -> anyho
         latencies.extend(l);
         failures.extend(f);
     }
+    let offered = args.rate.map_or("as fast as answered".into(), |r| {
+        format!("{r} requests/s offered")
+    });
     println!(
-        "load test: {} clients for {:.0} s: {} requests answered ({:.1}/s), {} failed",
+        "load test: {} clients for {:.0} s, {offered}: {} requests answered ({:.1}/s), {} failed",
         args.clients,
         length.as_secs_f64(),
         latencies.len(),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use dyad_link::LinkCounters;
 use dyad_online::model::Network;
 use dyad_online::nn::{Backend, Hyper, Params, PlainFloat, Secure, predict, train_step};
-use dyad_online::protocols::argmax_rows;
+use dyad_online::protocols::{REQUESTS_PER_TRIPLE, WeightMasks, argmax_rows};
 use dyad_online::randomness::fixture;
 use dyad_online::testing::{Prepared, pair_with};
 use dyad_online::{Config, FixedPoint, Party};
@@ -47,24 +47,29 @@ enum Work {
     Inference,
 }
 
+/// One party with its serving state: weight-bound triples persist from run to run as they do
+/// from request to request in `dyad serve`.
+type Server = (Party<Prepared>, Option<WeightMasks>);
+
 /// One party's run (P0 holds the data and the weights; P1's shares are zero, which costs the
 /// same); hands the party back with what the run cost.
 async fn secure_run(
-    mut party: Party<Prepared>,
+    (mut party, masks): Server,
     net: Network,
     (x, y): (ArrayD<f64>, Array2<f64>),
     work: Work,
-) -> (Party<Prepared>, LinkCounters) {
+) -> (Server, LinkCounters) {
     let before = party.counters();
     let examples = x.shape()[0];
     let fixed = FixedPoint::default();
-    let mut secure = match work {
-        Work::Training(_) => Secure::new(&mut party),
-        Work::Inference => Secure::per_example(&mut party, examples),
-    };
     let mut params = Params::initial(&net, 1, fixed)
         .expect("params")
-        .import(&secure);
+        .import(&Secure::new(&mut party));
+    let mut masks = masks.unwrap_or_else(|| WeightMasks::new(params.weights()));
+    let mut secure = match work {
+        Work::Training(_) => Secure::new(&mut party),
+        Work::Inference => Secure::serving(&mut party, examples, &mut masks),
+    };
     let x = secure.import(&x);
     match work {
         Work::Training(hyper) => {
@@ -84,17 +89,17 @@ async fn secure_run(
         }
     }
     let cost = party.counters() - before;
-    (party, cost)
+    ((party, Some(masks)), cost)
 }
 
 /// Both parties' runs at once, in their own tasks; the wall time and P0's and P1's costs.
 async fn both(
-    parties: [Party<Prepared>; 2],
+    servers: [Server; 2],
     net: &Network,
     data: &(ArrayD<f64>, Array2<f64>),
     work: Work,
-) -> ([Party<Prepared>; 2], Duration, [LinkCounters; 2]) {
-    let [p0, p1] = parties;
+) -> ([Server; 2], Duration, [LinkCounters; 2]) {
+    let [p0, p1] = servers;
     let zeros = (data.0.mapv(|_| 0.0), data.1.mapv(|_| 0.0));
     let start = Instant::now();
     let t0 = tokio::spawn(secure_run(p0, net.clone(), data.clone(), work));
@@ -103,14 +108,22 @@ async fn both(
     ([p0, p1], start.elapsed(), [c0, c1])
 }
 
-/// The median secure time over `runs` timed runs after one recording run, with the costs of
-/// one run.
+/// What the secure runs cost: the median time of the timed runs, the costs of one of them,
+/// and the costs of the very first run (for inference, it also takes the weight-bound triples
+/// and opens `W - V`, once per `REQUESTS_PER_TRIPLE` requests).
+struct SecureCost {
+    median: f64,
+    run: [LinkCounters; 2],
+    first: [LinkCounters; 2],
+}
+
+/// `runs` timed runs after the untimed ones that record their requests.
 async fn secure(
     net: &Network,
     data: &(ArrayD<f64>, Array2<f64>),
     work: Work,
     runs: usize,
-) -> (f64, [LinkCounters; 2]) {
+) -> SecureCost {
     let [f0, f1] = fixture::pair(1);
     let pair = pair_with(
         [Config::default(); 2],
@@ -118,21 +131,34 @@ async fn secure(
     )
     .await
     .expect("parties");
-    let (mut parties, _links) = (pair.parties, pair.links);
-    // Untimed: records the requests (and warms up the link).
-    (parties, _, _) = both(parties, net, data, work).await;
-    for p in &mut parties {
+    let (p0, p1) = pair.parties.into();
+    let (mut servers, _links) = ([(p0, None), (p1, None)], pair.links);
+    // Untimed: the first run (which also warms up the link), then, for inference, a second
+    // one with the weight-bound triples in place, whose requests the timed runs repeat.
+    let first;
+    (servers, _, first) = both(servers, net, data, work).await;
+    if matches!(work, Work::Inference) {
+        for (p, _) in &mut servers {
+            p.randomness_mut().forget();
+        }
+        (servers, _, _) = both(servers, net, data, work).await;
+    }
+    for (p, _) in &mut servers {
         p.randomness_mut().prepare(runs).await.expect("fixture");
     }
     let mut times = Vec::new();
-    let mut cost = [LinkCounters::default(); 2];
+    let mut run = [LinkCounters::default(); 2];
     for _ in 0..runs {
         let elapsed;
-        (parties, elapsed, cost) = both(parties, net, data, work).await;
+        (servers, elapsed, run) = both(servers, net, data, work).await;
         times.push(elapsed.as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
-    (times[times.len() / 2], cost)
+    SecureCost {
+        median: times[times.len() / 2],
+        run,
+        first,
+    }
 }
 
 /// The fastest of a few plaintext `f64` runs.
@@ -171,24 +197,45 @@ async fn plain(net: &Network, data: &(ArrayD<f64>, Array2<f64>), work: Work) -> 
     best
 }
 
-fn row(net: &Network, examples: usize, secure: f64, plain: f64, [c0, c1]: [LinkCounters; 2]) {
+/// The paper's Table 4 (LAN, one image): seconds and MB.
+fn paper_inference(net: &Network) -> Option<(f64, f64)> {
+    match net.name.as_str() {
+        "net-a" => Some((0.005, 0.94)),
+        "net-b" => Some((0.027, 1.08)),
+        "net-d" => Some((0.011, 0.88)),
+        _ => None,
+    }
+}
+
+fn row(net: &Network, examples: usize, cost: &SecureCost, plain: f64, paper: Option<(f64, f64)>) {
+    let [c0, c1] = cost.run;
+    let paper = paper.map_or("-".to_string(), |(s, mb)| format!("{s} s, {mb} MB"));
     println!(
-        "{:<7} {examples:>5} {:>11.4} {:>11.6} {:>8.0} {:>11.3} {:>11.3} {:>7}",
+        "{:<7} {examples:>5} {:>11.4} {:>11.6} {:>8.0} {:>11.3} {:>11.3} {:>7} {:>11.3}   {paper}",
         net.name,
-        secure,
+        cost.median,
         plain,
-        secure / plain,
+        cost.median / plain,
         c0.bytes_sent as f64 / 1e6,
         c1.bytes_sent as f64 / 1e6,
-        c0.rounds
+        c0.rounds,
+        cost.first[0].bytes_sent as f64 / 1e6,
     );
 }
 
 fn header(what: &str) {
     println!("\n{what}");
     println!(
-        "{:<7} {:>5} {:>11} {:>11} {:>8} {:>11} {:>11} {:>7}",
-        "network", "batch", "secure s", "float s", "ratio", "MB P0->P1", "MB P1->P0", "rounds"
+        "{:<7} {:>5} {:>11} {:>11} {:>8} {:>11} {:>11} {:>7} {:>11}   paper (Table 4)",
+        "network",
+        "batch",
+        "secure s",
+        "float s",
+        "ratio",
+        "MB P0->P1",
+        "MB P1->P0",
+        "rounds",
+        "first MB",
     );
 }
 
@@ -217,11 +264,15 @@ async fn main() {
         .collect();
     println!("loopback QUIC, online phase only (randomness prepared beforehand)");
     if only("inference") {
-        header("inference of one image (forward pass and argmax), median of 20 runs");
+        header(&format!(
+            "inference of one image (forward pass and argmax), median of 20 runs; the first \
+             request of every {REQUESTS_PER_TRIPLE} also opens W - V (first MB)"
+        ));
         for net in &networks {
             let data = batch(net, 1);
-            let (s, cost) = secure(net, &data, Work::Inference, INFERENCE_RUNS).await;
-            row(net, 1, s, plain(net, &data, Work::Inference).await, cost);
+            let cost = secure(net, &data, Work::Inference, INFERENCE_RUNS).await;
+            let plain = plain(net, &data, Work::Inference).await;
+            row(net, 1, &cost, plain, paper_inference(net));
         }
     }
     if only("training") {
@@ -232,8 +283,8 @@ async fn main() {
                 batch_shift: size.trailing_zeros(),
             });
             let data = batch(net, size);
-            let (s, cost) = secure(net, &data, work, 1).await;
-            row(net, size, s, plain(net, &data, work).await, cost);
+            let cost = secure(net, &data, work, 1).await;
+            row(net, size, &cost, plain(net, &data, work).await, None);
         }
     }
 }

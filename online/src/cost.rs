@@ -118,23 +118,24 @@ pub fn maxpool2x2(windows: usize, variant: CheckZeroVariant) -> Demand {
 
 /// [`crate::protocols::max_rows`] of a `rows x cols` matrix.
 pub fn max_rows(rows: usize, cols: usize, variant: CheckZeroVariant) -> Demand {
-    tournament(rows, cols, variant, 1)
-}
-
-/// [`crate::protocols::argmax_rows`] of a `rows x cols` matrix: each product selects the
-/// index as well as the value.
-pub fn argmax_rows(rows: usize, cols: usize, variant: CheckZeroVariant) -> Demand {
-    tournament(rows, cols, variant, 2)
-}
-
-/// The compare-and-select tree, selecting `selected` values per comparison.
-fn tournament(rows: usize, cols: usize, variant: CheckZeroVariant, selected: usize) -> Demand {
     let mut demand = Demand::default();
     let mut width = cols;
     while width > 1 {
         let pairs = width / 2;
-        demand += drelu_ring(rows * pairs, variant) + mul(selected * rows * pairs);
+        demand += drelu_ring(rows * pairs, variant) + mul(rows * pairs);
         width = pairs + width % 2;
+    }
+    demand
+}
+
+/// [`crate::protocols::argmax_rows`] of a `rows x cols` matrix: every pair compared, then
+/// each column's `cols - 1` bits multiplied together.
+pub fn argmax_rows(rows: usize, cols: usize, variant: CheckZeroVariant) -> Demand {
+    let mut demand = drelu_ring(rows * cols * cols.saturating_sub(1) / 2, variant);
+    let mut width = cols.saturating_sub(1);
+    while width > 1 {
+        demand += mul(rows * cols * (width / 2));
+        width = width / 2 + width % 2;
     }
     demand
 }

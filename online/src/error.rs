@@ -37,6 +37,9 @@ pub enum ProtocolError {
     /// The two parties are configured differently.
     #[error("the parties disagree on the protocol configuration: {0}")]
     Mismatch(String),
+    /// A weight-bound mask was offered other weights (see [`crate::protocols::WeightMasks`]).
+    #[error("refusing to reuse a weight-bound mask: {0}")]
+    MaskRebinding(String),
     /// The caller passed operands of incompatible shapes.
     #[error("shape error: {0}")]
     Shape(String),

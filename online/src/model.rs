@@ -24,7 +24,8 @@ use std::fmt;
 
 use crate::FixedPoint;
 use crate::cost::{self, Demand};
-use crate::protocols::CheckZeroVariant;
+use crate::protocols::{CheckZeroVariant, REQUESTS_PER_TRIPLE};
+use crate::randomness::Kind;
 
 /// A tensor shape per example: channels, height, width (a vector is `n x 1 x 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,16 +356,35 @@ impl Network {
         Ok(demand)
     }
 
-    /// What serving one request consumes at most: the forward pass of one example and the
-    /// argmax of its logits (a request may ask for the class only). Requests evaluated
-    /// together take exactly the sum of their single demands.
+    /// What serving `requests` requests consumes at most: each the forward pass of one example
+    /// and the argmax of its logits (a request may ask for the class only). Requests evaluated
+    /// together take exactly the sum of their single demands, except that the products by
+    /// weights draw on weight-bound triples of [`REQUESTS_PER_TRIPLE`] requests' rows each
+    /// (see [`crate::protocols::WeightMasks`]).
     pub fn serving_demand(
         &self,
+        requests: u64,
         fixed: FixedPoint,
         variant: CheckZeroVariant,
     ) -> Result<Demand, String> {
-        Ok(self.inference_demand(1, fixed, variant)?
-            + crate::cost::argmax_rows(1, self.classes(), variant))
+        let single = self.inference_demand(1, fixed, variant)?
+            + crate::cost::argmax_rows(1, self.classes(), variant);
+        let triples = requests.div_ceil(REQUESTS_PER_TRIPLE as u64);
+        let mut demand = Demand::default();
+        for (kind, count) in single.0 {
+            demand += match kind {
+                Kind::MatrixTriple { m, n, k } => Demand::of(
+                    Kind::MatrixTriple {
+                        m: m * REQUESTS_PER_TRIPLE,
+                        n,
+                        k,
+                    },
+                    count * triples,
+                ),
+                _ => Demand::of(kind, count * requests),
+            };
+        }
+        Ok(demand)
     }
 
     /// What evaluating `batch` examples consumes: the forward pass and the correctness count.

@@ -159,6 +159,12 @@ impl Prepared {
         }
     }
 
+    /// Forgets what was recorded so far: a warm-up whose requests the reruns do not repeat
+    /// (serving's weight-bound triples are taken once for many requests).
+    pub fn forget(&mut self) {
+        self.recorded.clear();
+    }
+
     /// Generates batches for everything recorded so far, `times` over (for as many reruns of
     /// the recorded computation); they serve the next requests.
     pub async fn prepare(&mut self, times: usize) -> Result<(), RandomnessError> {

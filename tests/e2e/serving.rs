@@ -202,6 +202,32 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
         assert_eq!(class_of_stream, class);
     });
 
+    // A short paced load test: concurrent clients, batched evaluations, no failure.
+    let out = run(&[
+        "predict",
+        "--servers",
+        &addrs,
+        "--certs",
+        s(&d.certs()),
+        "--train",
+        "256",
+        "--test",
+        "64",
+        "--load",
+        "2",
+        "--clients",
+        "3",
+        "--rate",
+        "9",
+        "--class",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("0 failed") && stdout.contains("p99"),
+        "{stdout}"
+    );
+
     for (i, server) in serving.into_iter().enumerate() {
         server.signal("TERM");
         let out = server.finish();

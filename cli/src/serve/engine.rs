@@ -4,8 +4,8 @@
 //! `P0` leads: it proposes the oldest waiting request ids (up to the batch limit); `P1` says
 //! which of them it has too (waiting briefly for stragglers) and whether both were asked for
 //! the same output; both then evaluate exactly the agreed requests, in the proposed order, in
-//! one MPC evaluation with one matrix triple per request (so single-inference randomness serves
-//! any batch). Requests arriving meanwhile form the next batch, so batches grow with load and a
+//! one MPC evaluation, each request with its own rows of the weight-bound triples (so the
+//! same randomness serves batches of any size). Requests arriving meanwhile form the next batch, so batches grow with load and a
 //! lone request waits for nothing. When idle, `P0` proposes an empty batch now and then, so
 //! `P1` still expires requests `P0` never received.
 
@@ -17,7 +17,7 @@ use dyad_link::{Channel, PartyId, PartyLink};
 use dyad_online::bytes::{Reader, put_string};
 use dyad_online::model::Network;
 use dyad_online::nn::{Params, Secure, predict};
-use dyad_online::protocols::argmax_rows;
+use dyad_online::protocols::{WeightMasks, argmax_rows};
 use dyad_online::randomness::RandomnessError;
 use dyad_online::{Config, FixedPoint, Party, ProtocolError, Z64};
 use dyad_store::{StockpileRandomness, StoreClient};
@@ -119,6 +119,9 @@ impl Engine {
             ..Config::default()
         };
         let mut party = Party::new(link, randomness, config).await?;
+        // Weight-bound triples live as long as this session: both servers start afresh after
+        // a reconnect, so their banks advance in step.
+        let mut masks = WeightMasks::new(self.model.params.weights());
         let mut stop = stop.clone();
         loop {
             let round = async {
@@ -127,7 +130,7 @@ impl Engine {
                     PartyId::P1 => self.follow(&mut control).await?,
                 };
                 if !agreed.is_empty() {
-                    self.evaluate(&mut party, agreed).await?;
+                    self.evaluate(&mut party, &mut masks, agreed).await?;
                 }
                 anyhow::Ok(())
             };
@@ -213,10 +216,11 @@ impl Engine {
     async fn evaluate(
         &self,
         party: &mut Party<StockpileRandomness>,
+        masks: &mut WeightMasks,
         batch: Vec<(String, Pending)>,
     ) -> anyhow::Result<()> {
         let size = batch.len();
-        let result = self.answers(party, &batch).await;
+        let result = self.answers(party, masks, &batch).await;
         match result {
             Ok(answers) => {
                 for ((_, pending), answer) in batch.into_iter().zip(answers) {
@@ -241,6 +245,7 @@ impl Engine {
     async fn answers(
         &self,
         party: &mut Party<StockpileRandomness>,
+        masks: &mut WeightMasks,
         batch: &[(String, Pending)],
     ) -> Result<Vec<Answer>, ProtocolError> {
         let network = &self.model.network;
@@ -255,7 +260,7 @@ impl Engine {
         )
         .map_err(|e| ProtocolError::Shape(e.to_string()))?;
         let logits: Array2<Z64> = predict(
-            &mut Secure::per_example(party, batch.len()),
+            &mut Secure::serving(party, batch.len(), masks),
             network,
             &self.model.params,
             x,

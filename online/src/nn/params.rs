@@ -79,6 +79,13 @@ impl Params<f64> {
     }
 }
 
+impl<E: Clone> Params<E> {
+    /// The weight matrices, in the order the forward pass multiplies by them.
+    pub fn weights(&self) -> Vec<Array2<E>> {
+        self.layers.iter().flatten().map(|l| l.w.clone()).collect()
+    }
+}
+
 const MAGIC: &[u8; 8] = b"DYADPRM1";
 
 impl Params<Z64> {

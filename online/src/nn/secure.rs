@@ -3,7 +3,7 @@
 use ndarray::{Array2, Array4, ArrayD};
 
 use super::Backend;
-use crate::protocols;
+use crate::protocols::{self, WeightMasks};
 use crate::randomness::Randomness;
 use crate::{Party, ProtocolError, Z64};
 
@@ -12,23 +12,32 @@ pub struct Secure<'a, R> {
     /// The party.
     pub party: &'a mut Party<R>,
     /// Every matrix product splits its left operand's rows into this many equal blocks, one
-    /// matrix triple each (see [`protocols::matmul_blocks`]). Training uses 1; inference uses
-    /// the number of requests evaluated together, so that randomness stocked for single
-    /// inferences serves batches of any size.
+    /// per example (see [`protocols::matmul_blocks`] and [`WeightMasks::product`]). Training
+    /// uses 1; serving uses the number of requests evaluated together.
     pub blocks: usize,
+    /// Serving's weight-bound triples, and how many products this pass has made (the
+    /// forward pass multiplies by each weight matrix once, in order).
+    masks: Option<(&'a mut WeightMasks, usize)>,
 }
 
 impl<'a, R> Secure<'a, R> {
     /// One matrix triple per product.
     pub fn new(party: &'a mut Party<R>) -> Self {
-        Secure { party, blocks: 1 }
+        Secure {
+            party,
+            blocks: 1,
+            masks: None,
+        }
     }
 
-    /// One matrix triple per example of a batch of `examples` in every product.
-    pub fn per_example(party: &'a mut Party<R>, examples: usize) -> Self {
+    /// A forward pass of a batch of `examples` served requests: each product by a weight
+    /// matrix uses that matrix's weight-bound triples from `masks`, one block of rows per
+    /// example.
+    pub fn serving(party: &'a mut Party<R>, examples: usize, masks: &'a mut WeightMasks) -> Self {
         Secure {
             party,
             blocks: examples,
+            masks: Some((masks, 0)),
         }
     }
 }
@@ -49,7 +58,15 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         a: &Array2<Z64>,
         b: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
-        protocols::matmul_blocks(self.party, a, b, self.blocks).await
+        match &mut self.masks {
+            Some((masks, products)) => {
+                *products += 1;
+                masks
+                    .product(self.party, *products - 1, a, b, self.blocks)
+                    .await
+            }
+            None => protocols::matmul_blocks(self.party, a, b, self.blocks).await,
+        }
     }
 
     async fn rescale(&mut self, x: &ArrayD<Z64>, extra: u32) -> Result<ArrayD<Z64>, ProtocolError> {

@@ -12,7 +12,7 @@ use super::layers::{backward, forward};
 use super::*;
 use crate::cost::Demand;
 use crate::model::{Layer, Network, Shape};
-use crate::protocols::CheckZeroVariant;
+use crate::protocols::{CheckZeroVariant, REQUESTS_PER_TRIPLE, WeightMasks, argmax_rows};
 use crate::randomness::fixture;
 use crate::testing::{Counting, pair, pair_with};
 use crate::{Config, FixedPoint, Party, Z64, sharing};
@@ -442,10 +442,11 @@ async fn a_training_step_and_an_evaluation_take_what_the_model_says() {
     }
 }
 
-/// Requests evaluated together with one matrix triple per example give the plaintext
-/// fixed-point logits, and take exactly what single inferences would.
+/// Served requests, evaluated in batches of several sizes with weight-bound triples (one
+/// batch crossing from one triple to the next), give the plaintext fixed-point logits and
+/// take exactly what the serving plan stocks for them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batched_inference_matches_the_reference_and_takes_single_inference_randomness() {
+async fn served_batches_match_the_reference_and_take_what_the_plan_stocks() {
     let net = network(
         (1, 8, 8),
         vec![
@@ -462,15 +463,10 @@ async fn batched_inference_matches_the_reference_and_takes_single_inference_rand
         ],
     );
     let fixed_point = FixedPoint::default();
-    let batch = 3;
     let mut rng = rng(41);
-    let x = fixed().import(&uniform(&[batch, 1, 8, 8], 1.0, &mut rng));
     let params = Params::initial(&net, 2, fixed_point)
         .expect("params")
         .import(&fixed());
-    let want = predict(&mut fixed(), &net, &params, x.clone())
-        .await
-        .expect("reference");
 
     let taken = Arc::new(Mutex::new(Demand::default()));
     let [f0, f1] = fixture::pair(5);
@@ -481,21 +477,64 @@ async fn batched_inference_matches_the_reference_and_takes_single_inference_rand
     let mut pair = pair_with([Config::default(); 2], sources)
         .await
         .expect("parties");
+    // Each truncation is off by at most one unit: the convolution's errors reach a logit
+    // through the dense weights, then the dense layer's own truncation adds one.
+    let dense = params.weights()[1].clone();
+    let spread = (0..dense.ncols())
+        .map(|j| {
+            dense
+                .column(j)
+                .iter()
+                .map(|w| w.signed().unsigned_abs() as f64 / fixed_point.one() as f64)
+                .sum::<f64>()
+        })
+        .fold(0.0, f64::max);
+    let tolerance = 2 + spread.ceil() as u64;
     let [p0, p1] = &mut pair.parties;
     let [w0, w1] = split_params(&params, &mut rng);
-    let [x0, x1] = sharing::split(&x, &mut rng);
-    let (mut s0, mut s1) = (
-        Secure::per_example(p0, batch),
-        Secure::per_example(p1, batch),
-    );
-    let (l0, l1) = tokio::join!(
-        predict(&mut s0, &net, &w0, x0),
-        predict(&mut s1, &net, &w1, x1)
-    );
-    let got = (l0.expect("P0") + l1.expect("P1")).into_dyn();
-    assert!(ulps(&got, &want.into_dyn()) <= 2, "logits");
-    let single = net
-        .inference_demand(1, fixed_point, CheckZeroVariant::Product)
+    let mut masks = [
+        WeightMasks::new(w0.weights()),
+        WeightMasks::new(w1.weights()),
+    ];
+    let [m0, m1] = &mut masks;
+    let sizes = [3, 1, REQUESTS_PER_TRIPLE - 2, 4];
+    for batch in sizes {
+        let x = fixed().import(&uniform(&[batch, 1, 8, 8], 1.0, &mut rng));
+        let want = predict(&mut fixed(), &net, &params, x.clone())
+            .await
+            .expect("reference");
+        let [x0, x1] = sharing::split(&x, &mut rng);
+        let (mut s0, mut s1) = (
+            Secure::serving(p0, batch, m0),
+            Secure::serving(p1, batch, m1),
+        );
+        let (l0, l1) = tokio::join!(
+            predict(&mut s0, &net, &w0, x0),
+            predict(&mut s1, &net, &w1, x1)
+        );
+        let (l0, l1) = (l0.expect("P0"), l1.expect("P1"));
+        let got = (&l0 + &l1).into_dyn();
+        assert!(
+            ulps(&got, &want.into_dyn()) <= tolerance,
+            "logits of a batch of {batch}"
+        );
+        let (c0, c1) = tokio::join!(argmax_rows(p0, &l0), argmax_rows(p1, &l1));
+        c0.expect("P0");
+        c1.expect("P1");
+    }
+    let requests = sizes.iter().sum::<usize>() as u64;
+    let planned = net
+        .serving_demand(requests, fixed_point, CheckZeroVariant::Product)
         .expect("demand");
-    assert_eq!(*taken.lock().expect("lock"), single * batch as u64);
+    assert_eq!(*taken.lock().expect("lock"), planned);
+
+    // The masks of the first layer refuse other weights: W - V and W' - V would reveal W - W'.
+    let mut other = w0.weights()[0].clone();
+    other[[0, 0]] += Z64(1);
+    let a = Array2::from_elem((1, other.nrows()), Z64(0));
+    let err = m0
+        .product(p0, 0, &a, &other, 1)
+        .await
+        .expect_err("other weights");
+    assert!(err.to_string().contains("bound"), "{err}");
 }

@@ -6,13 +6,14 @@
 //!
 //! | protocol | rounds |
 //! |---|---|
-//! | [`mul`], [`matmul`], [`b2a`], [`truncate`] | 1 |
+//! | [`mul`], [`matmul`], [`WeightMasks::product`], [`b2a`], [`truncate`] | 1 |
 //! | [`mul_fixed`], [`matmul_fixed`] | 2 |
 //! | [`msb`], [`drelu`] (CheckZero `product` / `paper`) | 8 / 4 |
 //! | [`drelu_ring`] | 9 / 5 |
 //! | [`relu`] | 10 / 6 |
 //! | [`maxpool2x2`] | 20 / 12 |
 //! | [`exp`] | 12 / 8 |
+//! | [`argmax_rows`] of 10 columns | 13 / 9 |
 
 mod b2a;
 mod beaver;
@@ -28,6 +29,7 @@ mod reciprocal;
 mod relu;
 mod softmax;
 mod truncate;
+mod weight_bound;
 
 #[cfg(test)]
 mod tests;
@@ -46,6 +48,7 @@ pub use reciprocal::{NewtonReciprocal, reciprocal};
 pub use relu::{Relu, relu, relu_backward};
 pub use softmax::softmax;
 pub use truncate::{truncate, truncate_by};
+pub use weight_bound::{REQUESTS_PER_TRIPLE, WeightMasks};
 
 use ndarray::{Array, Dimension};
 

@@ -205,3 +205,43 @@ async fn rounds_do_not_grow_with_the_tensor() {
         assert_eq!((pair.parties[0].counters() - before).rounds, 2, "n = {n}");
     }
 }
+
+/// Weight-bound products are exact, one round each, across batches that cross from one triple
+/// to the next; other weights are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weight_bound_products_are_exact_in_one_round_across_triples() {
+    use crate::protocols::{REQUESTS_PER_TRIPLE, WeightMasks};
+    let mut rng = rng(32);
+    let mut pair = parties(Config::default()).await;
+    let (h, n, k) = (2, 5, 3);
+    let w = uniform(n * k, 8.0, &mut rng)
+        .into_shape_with_order((n, k))
+        .expect("shape");
+    let w_sh = share(&w, &mut rng);
+    let mut masks = w_sh.clone().map(|w| WeightMasks::new(vec![w]));
+    for blocks in [3, 1, REQUESTS_PER_TRIPLE - 2, 2, 5] {
+        let a = uniform(blocks * h * n, 8.0, &mut rng)
+            .into_shape_with_order((blocks * h, n))
+            .expect("shape");
+        let a_sh = share(&a, &mut rng);
+        let [p0, p1] = &mut pair.parties;
+        let [m0, m1] = &mut masks;
+        let before = p0.counters();
+        let (c0, c1) = tokio::join!(
+            m0.product(p0, 0, &a_sh[0], &w_sh[0], blocks),
+            m1.product(p1, 0, &a_sh[1], &w_sh[1], blocks)
+        );
+        let got = open(&(c0.expect("P0"), c1.expect("P1")));
+        assert_eq!(got, crate::ring::matmul(&a, &w), "{blocks} blocks");
+        assert_eq!((p0.counters() - before).rounds, 1);
+    }
+    let [p0, _] = &mut pair.parties;
+    let mut other = w_sh[0].clone();
+    other[[0, 0]] += Z64(1);
+    let a = Array2::from_elem((h, n), Z64::ZERO);
+    let err = masks[0]
+        .product(p0, 0, &a, &other, 1)
+        .await
+        .expect_err("other weights");
+    assert!(err.to_string().contains("bound to"), "{err}");
+}
