@@ -124,6 +124,9 @@ impl Buffer {
     }
 }
 
+/// At most this many bytes of one kind are taken ahead of need.
+pub const PREFETCH_BYTES: u64 = 2 << 20;
+
 /// A party's correlated randomness, pulled from its own stockpile.
 pub struct StockpileRandomness {
     party: PartyId,
@@ -173,8 +176,10 @@ impl StockpileRandomness {
         self.in_store
     }
 
-    /// Take `factor` requests' worth at a time (default 4): fewer store round trips, at the
-    /// price of up to `factor - 1` requests' worth left unused when a job ends.
+    /// Take `factor` requests' worth at a time (default 4), up to [`PREFETCH_BYTES`] per take
+    /// beyond what is needed: fewer store round trips, at the price of what is left unused
+    /// when a job ends. (Large items such as serving's weight-bound triples, each already
+    /// enough for many requests, are taken one at a time.)
     pub fn with_prefetch(mut self, factor: u64) -> StockpileRandomness {
         self.prefetch = factor.max(1);
         self
@@ -205,7 +210,12 @@ impl StockpileRandomness {
     async fn lead(&mut self, kind: Kind, n: u64) -> Result<(), RandomnessError> {
         let stream = kind.to_string();
         let per_take = (MAX_MESSAGE_BYTES / kind.item_bytes() as u64).max(1);
-        let want = n.saturating_mul(self.prefetch).min(per_take).max(n);
+        let ahead = (PREFETCH_BYTES / kind.item_bytes() as u64).max(1);
+        let want = n
+            .saturating_mul(self.prefetch)
+            .min(per_take)
+            .min(ahead)
+            .max(n);
         let patience = Patience::new(self.wait);
         let result = loop {
             match self

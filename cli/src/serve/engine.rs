@@ -27,6 +27,8 @@ use tonic::Status;
 
 use super::requests::{Answer, Output, Pending, Requests};
 
+/// Requests' worth of randomness taken from the stockpile at a time.
+const SERVING_PREFETCH: u64 = 32;
 /// How often an idle leader proposes an empty batch.
 const HEARTBEAT: Duration = Duration::from_millis(100);
 /// How long the follower waits for a proposed request it has not received yet.
@@ -110,10 +112,14 @@ impl Engine {
             .await
             .map_err(anyhow::Error::msg)?;
         let coordination = link.channel().await?;
+        // Each take is a store round trip at P0, an announcement and another at P1, on the
+        // request's critical path: take for many requests at once (what is left when the
+        // session ends is discarded, as the banks' unused rows are).
         let randomness =
             StockpileRandomness::new(self.party, client, coordination, self.stock_wait)
                 .await
-                .map_err(anyhow::Error::msg)?;
+                .map_err(anyhow::Error::msg)?
+                .with_prefetch(SERVING_PREFETCH);
         let config = Config {
             fixed: self.model.fixed,
             ..Config::default()
