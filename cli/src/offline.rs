@@ -198,11 +198,14 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
     }
     let plan = Plan::from_demand(demand).map_err(msg)?;
     print!("{plan}");
+    let training = match args.iterations > 0 || args.epochs.is_some() {
+        true => format!(" (batch {}, lr 2^-{lr_shift})", args.batch),
+        false => String::new(),
+    };
     println!(
-        "# {} of {} (batch {}, lr 2^-{lr_shift}): {:.1} MiB per party",
+        "# {} of {}{training}: {:.1} MiB per party",
         what.join(" and "),
         network.name,
-        args.batch,
         plan.bytes() as f64 / (1u64 << 20) as f64
     );
     Ok(())

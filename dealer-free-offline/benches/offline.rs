@@ -1,9 +1,9 @@
 //! Offline throughput: raw CryProt random OTs (IKNP and silent) against our generators in the
 //! same run, with the bytes each item puts on the wire (all loopback traffic: OT extension,
 //! corrections, garbled tables, QUIC and TLS overhead), and the time to stock one Network-A
-//! training iteration and one inference.
+//! training iteration and one served request of each network asked for.
 //!
-//! `cargo bench -p dyad-offline --bench offline`
+//! `cargo bench -p dyad-offline --bench offline [-- net-a net-b ...]`
 
 use std::time::Instant;
 
@@ -14,7 +14,7 @@ use dyad_link::{PartyLink, loopback_pair};
 use dyad_offline::{Generator, Plan};
 use dyad_online::FixedPoint;
 use dyad_online::model::Network;
-use dyad_online::protocols::CheckZeroVariant;
+use dyad_online::protocols::{CheckZeroVariant, REQUESTS_PER_TRIPLE};
 use dyad_online::randomness::Kind;
 
 /// Bytes sent on the loopback interface so far (both parties, everything).
@@ -162,19 +162,29 @@ async fn main() {
         m.bytes as f64 / m.seconds / 1e6
     );
 
-    // Stocking Network-A: one training iteration (batch 128) and one inference.
-    let net = Network::by_name("net-a").expect("known");
+    // Stocking served requests (a weight-bound triple's worth, per request) of the networks
+    // named on the command line (default Network-A), and one Network-A training iteration.
     let fixed = FixedPoint::default();
-    for (what, plan) in [
-        (
-            "Network-A inference",
-            Plan::for_network(&net, 128, 0, 1, 7, fixed, CheckZeroVariant::Product),
-        ),
-        (
-            "Network-A training iteration",
-            Plan::for_network(&net, 128, 1, 0, 7, fixed, CheckZeroVariant::Product),
-        ),
-    ] {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut names: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| a.starts_with("net-"))
+        .collect();
+    if names.is_empty() {
+        names.push("net-a");
+    }
+    let requests = REQUESTS_PER_TRIPLE as u64;
+    let mut stock = Vec::new();
+    for name in names {
+        let net = Network::by_name(name).unwrap_or_else(|| panic!("no network {name}"));
+        let plan = Plan::for_network(&net, 128, 0, requests, 7, fixed, CheckZeroVariant::Product);
+        stock.push((format!("{name} served request"), plan, requests));
+    }
+    let net = Network::by_name("net-a").expect("known");
+    let plan = Plan::for_network(&net, 128, 1, 0, 7, fixed, CheckZeroVariant::Product);
+    stock.push(("net-a training iteration (batch 128)".into(), plan, 1));
+    for (what, plan, per) in stock {
         let plan = plan.expect("plan");
         let (_, m) = measure(async {
             for (kind, count) in &plan.0 {
@@ -185,11 +195,12 @@ async fn main() {
             }
         })
         .await;
+        let per = per as f64;
         println!(
-            "stocking one {what}: {:.2} s, {:.1} MB on the wire, {:.1} MiB stored per party",
-            m.seconds,
-            m.bytes as f64 / 1e6,
-            plan.bytes() as f64 / (1 << 20) as f64
+            "stocking one {what}: {:.3} s, {:.2} MB on the wire, {:.3} MiB stored per party",
+            m.seconds / per,
+            m.bytes as f64 / 1e6 / per,
+            plan.bytes() as f64 / (1 << 20) as f64 / per
         );
     }
 }

@@ -52,8 +52,8 @@ impl Plan {
         Ok(Plan(targets))
     }
 
-    /// Stock for `iterations` training steps and `inferences` single-example inferences of
-    /// `network`.
+    /// Stock for `iterations` training steps and `inferences` served requests (`dyad serve`)
+    /// of `network`.
     pub fn for_network(
         network: &Network,
         batch: usize,
@@ -68,7 +68,7 @@ impl Plan {
             demand += network.training_demand(batch, lr_shift, false, fixed, variant)? * iterations;
         }
         if inferences > 0 {
-            demand += network.inference_demand(1, fixed, variant)? * inferences;
+            demand += network.serving_demand(inferences, fixed, variant)?;
         }
         Plan::from_demand(demand)
     }
