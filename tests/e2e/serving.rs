@@ -87,21 +87,24 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
 
     // A client on 16 held-out digits, against the plaintext fixed-point model.
     let addrs = format!("{},{}", clients[0], clients[1]);
-    let out = run(&[
-        "predict",
-        "--servers",
-        &addrs,
-        "--certs",
-        s(&d.certs()),
-        "--train",
-        "256",
-        "--test",
-        "64",
-        "--count",
-        "16",
-        "--reference",
-        s(&reference),
-    ]);
+    let certs = d.certs();
+    // `dyad predict` against both servers, on the held-out split of the bundled digits.
+    let predict = |extra: &[&str]| {
+        let mut args = vec![
+            "predict",
+            "--servers",
+            &addrs,
+            "--certs",
+            s(&certs),
+            "--train",
+            "256",
+            "--test",
+            "64",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let out = predict(&["--count", "16", "--reference", s(&reference)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("argmax agreement 16/16"), "{stdout}");
@@ -203,24 +206,7 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
     });
 
     // A short paced load test: concurrent clients, batched evaluations, no failure.
-    let out = run(&[
-        "predict",
-        "--servers",
-        &addrs,
-        "--certs",
-        s(&d.certs()),
-        "--train",
-        "256",
-        "--test",
-        "64",
-        "--load",
-        "2",
-        "--clients",
-        "3",
-        "--rate",
-        "9",
-        "--class",
-    ]);
+    let out = predict(&["--load", "2", "--clients", "3", "--rate", "9", "--class"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
