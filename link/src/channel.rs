@@ -121,11 +121,21 @@ fn broken(e: std::io::Error) -> LinkError {
 }
 
 async fn write_frame(send: &mut SendStreamBytes, payload: &[u8]) -> Result<(), LinkError> {
-    send.write_all(&(payload.len() as u64).to_le_bytes())
-        .await
-        .map_err(broken)?;
+    let header = (payload.len() as u64).to_le_bytes();
+    // A small frame goes to the QUIC stack in one write, so it leaves in one packet rather
+    // than a header packet and a payload packet (most protocol rounds are small).
+    if payload.len() <= COALESCE_BYTES {
+        let mut frame = Vec::with_capacity(HEADER + payload.len());
+        frame.extend_from_slice(&header);
+        frame.extend_from_slice(payload);
+        return send.write_all(&frame).await.map_err(broken);
+    }
+    send.write_all(&header).await.map_err(broken)?;
     send.write_all(payload).await.map_err(broken)
 }
+
+/// Frames up to this size are copied into one buffer before they are written.
+const COALESCE_BYTES: usize = 64 << 10;
 
 async fn read_frame(recv: &mut ReceiveStreamBytes) -> Result<Vec<u8>, LinkError> {
     let mut header = [0u8; HEADER];
