@@ -178,8 +178,7 @@ impl StockpileRandomness {
 
     /// Take `factor` requests' worth at a time (default 4), up to [`PREFETCH_BYTES`] per take
     /// beyond what is needed: fewer store round trips, at the price of what is left unused
-    /// when a job ends. (Large items such as serving's weight-bound triples, each already
-    /// enough for many requests, are taken one at a time.)
+    /// when a job ends. Matrix triples are taken as needed, one per product.
     pub fn with_prefetch(mut self, factor: u64) -> StockpileRandomness {
         self.prefetch = factor.max(1);
         self
@@ -210,7 +209,12 @@ impl StockpileRandomness {
     async fn lead(&mut self, kind: Kind, n: u64) -> Result<(), RandomnessError> {
         let stream = kind.to_string();
         let per_take = (MAX_MESSAGE_BYTES / kind.item_bytes() as u64).max(1);
-        let ahead = (PREFETCH_BYTES / kind.item_bytes() as u64).max(1);
+        // A matrix triple is sized for one product (in serving, for 64 requests already):
+        // taking more ahead saves little and loses them when the job ends.
+        let ahead = match kind {
+            Kind::MatrixTriple { .. } => 1,
+            _ => (PREFETCH_BYTES / kind.item_bytes() as u64).max(1),
+        };
         let want = n
             .saturating_mul(self.prefetch)
             .min(per_take)
