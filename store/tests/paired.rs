@@ -197,6 +197,20 @@ async fn taken_halves_reconstruct_to_correlated_randomness() {
     check_both!(sources, Kind::ModpTriple, |s| s.modp_triples(5000));
     check_both!(sources, Kind::ScaledModpTriple, |s| s
         .scaled_modp_triples(100));
+
+    // Small items are taken four requests' worth ahead (200 elementwise triples for the first
+    // request of 50); matrix triples only as needed, so none is lost when a job ends.
+    let mut client = StoreClient::connect(&stores.addrs[0].to_string(), TOKEN)
+        .await
+        .expect("connects");
+    let inventory = client.inventory().await.expect("inventory");
+    let available = |kind: Kind| {
+        let stream = kind.to_string();
+        let s = inventory.streams.iter().find(|s| s.stream == stream);
+        s.expect("stocked").available
+    };
+    assert_eq!(available(Kind::ElementwiseTriple), 100);
+    assert_eq!(available(Kind::MatrixTriple { m: 4, n: 5, k: 3 }), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
