@@ -203,29 +203,46 @@ async fn compare(
     Ok(())
 }
 
+/// Each of `clients` clients' time between requests for `rate` requests per second in all;
+/// refused unless every client gets at least one request within `length`.
+fn pace(clients: usize, rate: Option<f64>, length: Duration) -> anyhow::Result<Option<Duration>> {
+    ensure!(clients > 0, "--clients must be at least 1");
+    let Some(rate) = rate else {
+        return Ok(None);
+    };
+    let pace = Duration::try_from_secs_f64(clients as f64 / rate)
+        .ok()
+        .filter(|p| rate > 0.0 && *p <= length);
+    ensure!(
+        pace.is_some(),
+        "--rate must be a positive number of requests per second, at least --clients per \
+         --load seconds; got {rate}"
+    );
+    Ok(pace)
+}
+
 /// `--clients` clients send requests round-robin over the inputs until the time is up.
 async fn load_test(args: &Args, images: &Array2<f64>, length: Duration) -> anyhow::Result<()> {
+    let pace = pace(args.clients, args.rate, length)?;
     let servers = args.servers()?;
     let timeout = Duration::from_secs(args.timeout);
     let mut clients = Vec::new();
     for _ in 0..args.clients {
         clients.push(Client::connect(servers.clone(), timeout).await?);
     }
-    // Each client's pace, its first request offset so that the clients take turns.
-    let pace = match args.rate {
-        Some(rate) => {
-            ensure!(rate > 0.0, "--rate must be positive");
-            Some(Duration::from_secs_f64(args.clients as f64 / rate))
-        }
-        None => None,
-    };
     let start = Instant::now();
-    let deadline = start + length;
+    let deadline = start
+        .checked_add(length)
+        .context("--load is too long a time")?;
     let mut tasks = Vec::new();
     for (c, mut client) in clients.into_iter().enumerate() {
         let images = images.clone();
         let output = args.output();
-        let mut next = start + pace.map_or(Duration::ZERO, |p| p * c as u32 / args.clients as u32);
+        // Paced clients take turns: each starts a fraction of the pace after the previous.
+        let mut next = start
+            + pace.map_or(Duration::ZERO, |p| {
+                p.mul_f64(c as f64 / args.clients as f64)
+            });
         tasks.push(tokio::spawn(async move {
             let (mut latencies, mut failures) = (Vec::new(), Vec::new());
             let mut k = c;
@@ -287,4 +304,24 @@ fn print_latency(what: &str, latencies: &mut [Duration]) {
         at(0.99).as_secs_f64() * 1e3,
         at(1.0).as_secs_f64() * 1e3
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_load_test_pace_is_refused_unless_every_client_sends_within_the_test() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(pace(8, None, minute).expect("closed loop"), None);
+        assert_eq!(
+            pace(8, Some(16.0), minute).expect("paced"),
+            Some(Duration::from_millis(500))
+        );
+        for rate in [0.0, -1.0, f64::NAN, 1e-300, 0.1] {
+            let err = pace(8, Some(rate), minute).expect_err("refused");
+            assert!(err.to_string().contains("--rate"), "{rate}: {err}");
+        }
+        assert!(pace(0, None, minute).is_err());
+    }
 }

@@ -71,13 +71,19 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
         .and_then(|t| t.shape.as_ref())
         .map(|s| s.dim.iter().map(|d| d.dim_value.max(0) as usize).collect())
         .unwrap_or_default();
+    // Sizes are checked before any arithmetic: the file may be hostile.
+    let fits = |d: &[usize]| {
+        d.iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .is_some_and(|n| n > 0 && n <= MAX_INPUT_VALUES)
+    };
     let input = match dims[..] {
-        [_, c, h, w] if c * h * w > 0 => Shape {
+        [_, c, h, w] if fits(&[c, h, w]) => Shape {
             channels: c,
             height: h,
             width: w,
         },
-        [_, f] if f > 0 => Shape::vector(f),
+        [_, f] if fits(&[f]) => Shape::vector(f),
         _ => bail!(
             "the data input {} has shape {dims:?}; expected (batch, channels, height, width) or (batch, features)",
             data[0].name
@@ -142,39 +148,52 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
             "Add" => chain.bias(floats(tensor(1)?)?, &node.name)?,
             "Conv" => {
                 let w = tensor(1)?;
-                let [out, c, kh, kw] = w.dims[..] else {
-                    bail!("Conv {:?}: the weight is not 4-dimensional", node.name);
+                let dims: Option<Vec<usize>> = w
+                    .dims
+                    .iter()
+                    .map(|&d| usize::try_from(d).ok().filter(|&d| d > 0))
+                    .collect();
+                let Some(&[out, c, kh, kw]) = dims.as_deref() else {
+                    bail!(
+                        "Conv {:?}: the weight's dims {:?} are not 4 positive sizes",
+                        node.name,
+                        w.dims
+                    );
                 };
-                let kernel = kh as usize;
                 let strides = ints(node, "strides", &[1, 1]);
                 let pads = ints(node, "pads", &[0, 0, 0, 0]);
                 ensure!(
                     kh == kw
                         && strides.len() == 2
                         && strides[0] == strides[1]
+                        && strides[0] > 0
                         && pads.len() == 4
                         && pads.iter().all(|&p| p == pads[0])
+                        && (0..kh as i64).contains(&pads[0])
                         && ints(node, "dilations", &[1, 1]).iter().all(|&d| d == 1)
                         && int(node, "group", 1) == 1,
-                    "Conv {:?}: Dyad takes square kernels, equal strides and paddings, no \
-                     dilation or groups",
+                    "Conv {:?}: Dyad takes square kernels, equal positive strides, equal \
+                     paddings smaller than the kernel, no dilation or groups",
                     node.name
                 );
                 let values = floats(w)?;
-                let patch = (c * kh * kw) as usize;
-                let w = Array2::from_shape_vec((out as usize, patch), values)?.reversed_axes();
+                let patch = kh
+                    .checked_mul(kw)
+                    .and_then(|k| k.checked_mul(c))
+                    .with_context(|| format!("Conv {:?}: the weight is too large", node.name))?;
+                let w = Array2::from_shape_vec((out, patch), values)?.reversed_axes();
                 let bias = match node.input.get(2) {
                     Some(_) => Array1::from(floats(tensor(2)?)?),
-                    None => Array1::zeros(out as usize),
+                    None => Array1::zeros(out),
                 };
                 let layer = Layer::Conv {
-                    channels: out as usize,
-                    kernel,
+                    channels: out,
+                    kernel: kh,
                     stride: strides[0] as usize,
                     padding: pads[0] as usize,
                 };
                 ensure!(
-                    c as usize == chain.shape.channels,
+                    c == chain.shape.channels,
                     "Conv {:?} takes {c} channels, its input has {}",
                     node.name,
                     chain.shape.channels
@@ -239,6 +258,9 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
         params,
     })
 }
+
+/// The most values one input example may have (a 4096 x 4096 RGB image is 50M).
+const MAX_INPUT_VALUES: usize = 1 << 26;
 
 /// The layers read so far and the shape they produce.
 struct Chain {

@@ -6,10 +6,6 @@
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ModelProto {
-    #[prost(int64, tag = "1")]
-    pub ir_version: i64,
-    #[prost(string, tag = "2")]
-    pub producer_name: String,
     #[prost(message, optional, tag = "7")]
     pub graph: Option<GraphProto>,
 }
@@ -18,8 +14,6 @@ pub struct ModelProto {
 pub struct GraphProto {
     #[prost(message, repeated, tag = "1")]
     pub node: Vec<NodeProto>,
-    #[prost(string, tag = "2")]
-    pub name: String,
     #[prost(message, repeated, tag = "5")]
     pub initializer: Vec<TensorProto>,
     #[prost(message, repeated, tag = "11")]
@@ -92,8 +86,6 @@ pub struct TypeProto {
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct TensorType {
-    #[prost(int32, tag = "1")]
-    pub elem_type: i32,
     #[prost(message, optional, tag = "2")]
     pub shape: Option<TensorShapeProto>,
 }
@@ -106,9 +98,7 @@ pub struct TensorShapeProto {
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Dimension {
-    /// 0 when the dimension is symbolic (`dim_param`, e.g. the batch).
+    /// 0 when the dimension is symbolic (a `dim_param` such as the batch).
     #[prost(int64, tag = "1")]
     pub dim_value: i64,
-    #[prost(string, tag = "2")]
-    pub dim_param: String,
 }

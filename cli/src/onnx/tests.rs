@@ -50,19 +50,8 @@ fn input(name: &str, dims: &[i64]) -> ValueInfoProto {
         name: name.into(),
         r#type: Some(TypeProto {
             tensor_type: Some(TensorType {
-                elem_type: FLOAT,
                 shape: Some(TensorShapeProto {
-                    dim: dims
-                        .iter()
-                        .map(|&d| Dimension {
-                            dim_value: d,
-                            dim_param: if d == 0 {
-                                "batch".into()
-                            } else {
-                                String::new()
-                            },
-                        })
-                        .collect(),
+                    dim: dims.iter().map(|&d| Dimension { dim_value: d }).collect(),
                 }),
             }),
         }),
@@ -71,11 +60,8 @@ fn input(name: &str, dims: &[i64]) -> ValueInfoProto {
 
 fn model(inputs: Vec<ValueInfoProto>, nodes: Vec<NodeProto>, init: Vec<TensorProto>) -> Vec<u8> {
     ModelProto {
-        ir_version: 8,
-        producer_name: "pytorch".into(),
         graph: Some(GraphProto {
             node: nodes,
-            name: "main_graph".into(),
             initializer: init,
             input: inputs,
             output: vec![],
@@ -262,4 +248,39 @@ fn unsupported_operators_are_named() {
     let text = err.to_string();
     assert!(text.contains("BatchNormalization, Sigmoid"), "{text}");
     assert!(import(b"not protobuf at all", "x", FixedPoint::default()).is_err());
+}
+
+#[test]
+fn hostile_sizes_are_refused_with_a_message_not_a_panic() {
+    let conv = |dims: &[i64], attributes: Vec<AttributeProto>| {
+        let w = tensor("w", dims, &[0.5; 4]);
+        model(
+            vec![input("x", &[0, 1, 4, 4])],
+            vec![node("Conv", &["x", "w"], "y", attributes)],
+            vec![w],
+        )
+    };
+    for (bytes, words) in [
+        (conv(&[-1, 1, 2, 2], vec![]), "not 4 positive sizes"),
+        (conv(&[1, 1, 2, i64::MAX], vec![]), "square kernels"),
+        (
+            conv(&[1, 1, 2, 2], vec![ints("strides", &[0, 0])]),
+            "positive strides",
+        ),
+        (
+            conv(&[1, 1, 2, 2], vec![ints("pads", &[9, 9, 9, 9])]),
+            "smaller than the kernel",
+        ),
+        (
+            model(
+                vec![input("x", &[0, 1 << 40, 1 << 40, 1 << 40])],
+                vec![],
+                vec![],
+            ),
+            "has shape",
+        ),
+    ] {
+        let err = import(&bytes, "hostile", FixedPoint::default()).expect_err(words);
+        assert!(format!("{err:#}").contains(words), "{words}: {err:#}");
+    }
 }

@@ -13,7 +13,7 @@
 //! banks live as long as one connected session and are dropped with it (unused rows are never
 //! used later).
 
-use ndarray::{Array2, Axis, Dim, s};
+use ndarray::{Array2, Dim, s};
 
 use super::{flat, shaped};
 use crate::randomness::Randomness;
@@ -80,10 +80,11 @@ impl WeightMasks {
             )));
         }
         let h = m / blocks;
-        // Each block's bank and first row; new triples are taken as the banks run out. The
-        // bank of the previous product comes first, the new ones after it.
+        // Consecutive blocks drawn from one bank form a segment `(bank, first row, rows)`; new
+        // triples are taken as the banks run out. The bank of the previous product comes
+        // first, the new ones after it.
         let mut banks: Vec<Bank> = self.banks[layer].take().into_iter().collect();
-        let mut rows = Vec::with_capacity(blocks);
+        let mut segments: Vec<(usize, usize, usize)> = Vec::new();
         for _ in 0..blocks {
             if banks.last().is_none_or(|b| b.next + h > b.u.nrows()) {
                 let t = p.matrix_triple(REQUESTS_PER_TRIPLE * h, n, k).await?;
@@ -96,44 +97,52 @@ impl WeightMasks {
                 });
             }
             let i = banks.len() - 1;
-            rows.push((i, banks[i].next));
+            match segments.last_mut() {
+                Some((j, _, rows)) if *j == i => *rows += h,
+                _ => segments.push((i, banks[i].next, h)),
+            }
             banks[i].next += h;
         }
         let mut mine = Vec::with_capacity(m * n + n * k);
-        for (block, &(i, r)) in rows.iter().enumerate() {
-            let e =
-                &a.slice(s![block * h..(block + 1) * h, ..]) - &banks[i].u.slice(s![r..r + h, ..]);
-            mine.extend(flat(&e));
+        let mut start = 0;
+        for &(i, r, rows) in &segments {
+            let u = banks[i].u.slice(s![r..r + rows, ..]);
+            mine.extend(
+                a.slice(s![start..start + rows, ..])
+                    .iter()
+                    .zip(&u)
+                    .map(|(&a, &u)| a - u),
+            );
+            start += rows;
         }
         let fresh: Vec<usize> = (0..banks.len()).filter(|&i| banks[i].f.is_none()).collect();
         for &i in &fresh {
             mine.extend(flat(&(w - &banks[i].v)));
         }
         let opened = p.open_ring(&mine).await?;
-        let (es, fs) = opened.split_at(m * n);
+        let (e, fs) = opened.split_at(m * n);
+        let e = shaped(Dim([m, n]), e.to_vec());
         for (&i, f) in fresh.iter().zip(fs.chunks(n * k)) {
             banks[i].f = Some(shaped(Dim([n, k]), f.to_vec()));
         }
         let mut c = Array2::default((m, k));
-        for ((&(i, r), e), mut out) in rows
-            .iter()
-            .zip(es.chunks(h * n))
-            .zip(c.axis_chunks_iter_mut(Axis(0), h))
-        {
+        let mut start = 0;
+        for &(i, r, rows) in &segments {
             let bank = &banks[i];
             let f = bank.f.as_ref().expect("opened above");
-            let e = shaped(Dim([h, n]), e.to_vec());
-            let u = bank.u.slice(s![r..r + h, ..]);
+            let e = e.slice(s![start..start + rows, ..]);
+            let u = bank.u.slice(s![r..r + rows, ..]);
             // C_i = i·E·F + U_i·F + E·V_i + Z_i, as (i·E + U_i)·F + E·V_i + Z_i.
             let left = match p.id() {
                 dyad_link::PartyId::P0 => &e + &u,
                 dyad_link::PartyId::P1 => u.to_owned(),
             };
-            out.assign(
+            c.slice_mut(s![start..start + rows, ..]).assign(
                 &(ring::matmul(&left, f)
                     + ring::matmul(&e, &bank.v)
-                    + bank.z.slice(s![r..r + h, ..])),
+                    + bank.z.slice(s![r..r + rows, ..])),
             );
+            start += rows;
         }
         // Earlier banks are used up; the latest serves the next product.
         self.banks[layer] = banks.pop();
