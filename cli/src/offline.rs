@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dyad_link::LinkCounters;
-use dyad_offline::Plan;
 use dyad_offline::worker::{Progress, Worker, WorkerConfig};
+use dyad_offline::{MatrixTripleMethod, Plan};
 use dyad_online::FixedPoint;
 use dyad_online::cost::Demand;
 use dyad_online::model::Network;
@@ -37,6 +37,10 @@ pub struct Args {
     /// Milliseconds to wait before looking again when nothing is needed or a store is full.
     #[arg(long, default_value_t = 1000)]
     idle_ms: u64,
+    /// How matrix triples are made: `he` (RLWE homomorphic encryption) or `ot` (correlated
+    /// OT, the baseline). Both workers of a pair must agree.
+    #[arg(long, default_value_t = MatrixTripleMethod::He)]
+    matrix_triples: MatrixTripleMethod,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -70,6 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             lane: args.lane,
             plan,
             idle: Duration::from_millis(args.idle_ms),
+            matrix_method: args.matrix_triples,
         };
         let mut worker = Worker::start(&mut link, store, config, progress).await?;
         eprintln!(

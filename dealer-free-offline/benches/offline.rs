@@ -1,9 +1,12 @@
 //! Offline throughput: raw CryProt random OTs (IKNP and silent) against our generators in the
 //! same run, with the bytes each item puts on the wire (all loopback traffic: OT extension,
-//! corrections, garbled tables, QUIC and TLS overhead), and the time to stock one Network-A
-//! training iteration and one served request of each network asked for.
+//! corrections, ciphertexts, garbled tables, QUIC and TLS overhead) and the CPU seconds of the
+//! process (both parties); matrix triples by RLWE against the OT baseline for the shapes of
+//! Network-A's training and serving; and the time to stock one Network-A training iteration
+//! and one served request of each network asked for, with every kind made as the worker makes
+//! it (matrix triples by RLWE).
 //!
-//! `cargo bench -p dyad-offline --bench offline [-- net-a net-b ...]`
+//! `cargo bench -p dyad-offline --bench offline [-- net-a net-b ... [--skip-ot]]`
 
 use std::time::Instant;
 
@@ -11,7 +14,7 @@ use cryprot_ot::extension::{SemiHonestOtExtensionReceiver, SemiHonestOtExtension
 use cryprot_ot::silent_ot::{SemiHonestSilentOtReceiver, SemiHonestSilentOtSender};
 use cryprot_ot::{RandChoiceRotReceiver, RotReceiver, RotSender, random_choices};
 use dyad_link::{PartyLink, loopback_pair};
-use dyad_offline::{Generator, Plan};
+use dyad_offline::{Generator, MatrixTripleMethod, Plan};
 use dyad_online::FixedPoint;
 use dyad_online::model::Network;
 use dyad_online::protocols::{CheckZeroVariant, REQUESTS_PER_TRIPLE};
@@ -26,21 +29,54 @@ fn loopback_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds this process has used (user + system; `/proc/self/stat` counts in ticks of
+/// 1/100 s on Linux).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 struct Measured {
     seconds: f64,
     bytes: u64,
+    cpu: f64,
 }
 
 async fn measure<F: Future>(f: F) -> (F::Output, Measured) {
-    let (b, t) = (loopback_bytes(), Instant::now());
+    let (b, c, t) = (loopback_bytes(), cpu_seconds(), Instant::now());
     let out = f.await;
     (
         out,
         Measured {
             seconds: t.elapsed().as_secs_f64(),
             bytes: loopback_bytes() - b,
+            cpu: cpu_seconds() - c,
         },
     )
+}
+
+/// One matrix triple of `m x n x k` by both parties with their current method.
+async fn triple(
+    g0: &mut Generator,
+    g1: &mut Generator,
+    (m, n, k): (usize, usize, usize),
+) -> Measured {
+    let (r, measured) =
+        measure(async { tokio::join!(g0.matrix_triple(m, n, k), g1.matrix_triple(m, n, k)) }).await;
+    r.0.expect("P0");
+    r.1.expect("P1");
+    measured
 }
 
 async fn raw_ots(links: &mut [PartyLink; 2]) {
@@ -88,8 +124,9 @@ async fn main() {
     println!("offline generation on this machine, both parties in one process, loopback QUIC");
     println!("{:<34} {:>16} {:>13}", "", "throughput", "wire");
     raw_ots(&mut links).await;
-    // Warm up (base OTs).
+    // Warm up (base OTs, the public-key exchange).
     let _ = tokio::join!(g0.dabits(1000), g1.dabits(1000));
+    let _ = tokio::join!(g0.matrix_triple(1, 1, 1), g1.matrix_triple(1, 1, 1));
 
     let kinds: [(Kind, usize); 8] = [
         (Kind::ComparisonMask, 16384),
@@ -142,30 +179,56 @@ async fn main() {
         );
     }
 
-    // One big matrix triple: the correlated-OT method costs about 4,160 bits per MAC.
-    let (r, m) = measure(async {
-        tokio::join!(
-            g0.matrix_triple(128, 784, 128),
-            g1.matrix_triple(128, 784, 128)
-        )
-    })
-    .await;
-    r.0.expect("P0");
-    r.1.expect("P1");
-    let macs = (128 * 784 * 128) as f64;
+    // Matrix triples by RLWE against the correlated-OT baseline, shape by shape, in this run.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let skip_ot = args.iter().any(|a| a == "--skip-ot");
     println!(
-        "{:<34} {:>10.2} M MAC/s {:>9.0} bit/MAC (method: 4160; {:.1} s, {:.0} MB/s on the wire)",
-        "matrix-triple/128x784x128",
-        macs / m.seconds / 1e6,
-        m.bytes as f64 * 8.0 / macs,
-        m.seconds,
-        m.bytes as f64 / m.seconds / 1e6
+        "\nmatrix triples: RLWE (he) against correlated OT (ot); M MAC/s, bits per MAC on the wire, CPU s of both parties"
     );
+    for shape in [
+        (128, 784, 128),
+        (784, 128, 128),
+        (128, 128, 10),
+        (16, 784, 128),
+        (64, 784, 128),
+    ] {
+        let (m, n, k) = shape;
+        let macs = (m * n * k) as f64;
+        let he = triple(&mut g0, &mut g1, shape).await;
+        let line = |what: &str, r: &Measured| {
+            format!(
+                "{what} {:>8.2} M MAC/s {:>8.1} bit/MAC {:>7.2} s wall {:>7.2} s CPU",
+                macs / r.seconds / 1e6,
+                r.bytes as f64 * 8.0 / macs,
+                r.seconds,
+                r.cpu
+            )
+        };
+        print!(
+            "{:<28} {}",
+            format!("matrix-triple/{m}x{n}x{k}"),
+            line("he", &he)
+        );
+        if skip_ot {
+            println!();
+            continue;
+        }
+        g0.set_matrix_method(MatrixTripleMethod::Ot);
+        g1.set_matrix_method(MatrixTripleMethod::Ot);
+        let ot = triple(&mut g0, &mut g1, shape).await;
+        g0.set_matrix_method(MatrixTripleMethod::He);
+        g1.set_matrix_method(MatrixTripleMethod::He);
+        println!(
+            "   | {}   | he/ot: {:.0}x MAC/s, {:.0}x fewer bits",
+            line("ot", &ot),
+            ot.seconds / he.seconds,
+            ot.bytes as f64 / he.bytes as f64
+        );
+    }
 
     // Stocking served requests (a weight-bound triple's worth, per request) of the networks
     // named on the command line (default Network-A), and one Network-A training iteration.
     let fixed = FixedPoint::default();
-    let args: Vec<String> = std::env::args().skip(1).collect();
     let mut names: Vec<&str> = args
         .iter()
         .map(String::as_str)
@@ -186,21 +249,49 @@ async fn main() {
     stock.push(("net-a training iteration (batch 128)".into(), plan, 1));
     for (what, plan, per) in stock {
         let plan = plan.expect("plan");
-        let (_, m) = measure(async {
-            for (kind, count) in &plan.0 {
-                let count = *count as usize;
-                let (a, b) = tokio::join!(g0.produce(*kind, count), g1.produce(*kind, count));
-                a.expect("P0");
-                b.expect("P1");
-            }
-        })
-        .await;
+        let mut parts = Vec::new();
+        for (kind, count) in &plan.0 {
+            let count = *count as usize;
+            let (r, m) =
+                measure(async { tokio::join!(g0.produce(*kind, count), g1.produce(*kind, count)) })
+                    .await;
+            r.0.expect("P0");
+            r.1.expect("P1");
+            parts.push((*kind, count, m));
+        }
         let per = per as f64;
+        let total = |f: &dyn Fn(&Measured) -> f64| parts.iter().map(|p| f(&p.2)).sum::<f64>() / per;
         println!(
-            "stocking one {what}: {:.3} s, {:.2} MB on the wire, {:.3} MiB stored per party",
-            m.seconds / per,
-            m.bytes as f64 / 1e6 / per,
+            "\nstocking one {what}: {:.3} s ({:.2} s CPU), {:.2} MB on the wire, {:.3} MiB stored per party",
+            total(&|m| m.seconds),
+            total(&|m| m.cpu),
+            total(&|m| m.bytes as f64) / 1e6,
             plan.bytes() as f64 / (1 << 20) as f64 / per
         );
+        // Where the time goes, the slowest kinds first (matrix triples summed).
+        let matrix: Vec<_> = parts
+            .iter()
+            .filter(|p| matches!(p.0, Kind::MatrixTriple { .. }))
+            .collect();
+        let matrix_seconds: f64 = matrix.iter().map(|p| p.2.seconds).sum();
+        println!(
+            "  {:<34} {:>8.3} s  ({} shapes)",
+            "matrix triples",
+            matrix_seconds / per,
+            matrix.len()
+        );
+        parts.sort_by(|a, b| b.2.seconds.total_cmp(&a.2.seconds));
+        for (kind, count, m) in parts
+            .iter()
+            .filter(|p| !matches!(p.0, Kind::MatrixTriple { .. }))
+        {
+            println!(
+                "  {:<34} {:>8.3} s  {:>9.1} items {:>8.2} MB",
+                kind.to_string(),
+                m.seconds / per,
+                *count as f64 / per,
+                m.bytes as f64 / 1e6 / per
+            );
+        }
     }
 }

@@ -11,6 +11,12 @@ pub enum OfflineError {
     /// The OT extension failed.
     #[error("oblivious transfer failed: {0}")]
     Ot(String),
+    /// A computation thread failed.
+    #[error("a computation thread failed: {0}")]
+    Compute(String),
+    /// A request the generator cannot serve.
+    #[error("{0}")]
+    Unsupported(String),
     /// The peer sent a message that does not fit the protocol step.
     #[error("the peer sent a malformed message: {0}")]
     Peer(String),

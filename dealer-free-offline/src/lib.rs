@@ -8,11 +8,13 @@ pub mod cross;
 mod error;
 pub mod garble;
 pub mod generate;
+pub mod he_product;
 pub mod plan;
 mod produce;
+pub mod rlwe;
 pub mod worker;
 
 pub use error::OfflineError;
-pub use generate::Generator;
+pub use generate::{Generator, MatrixTripleMethod};
 pub use plan::Plan;
 pub use produce::batch_items;

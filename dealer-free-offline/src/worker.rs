@@ -22,7 +22,7 @@ use dyad_online::randomness::Kind;
 use dyad_store::StoreClient;
 use tokio::sync::watch;
 
-use crate::{Generator, OfflineError, Plan, batch_items};
+use crate::{Generator, MatrixTripleMethod, OfflineError, Plan, batch_items};
 
 /// Why a worker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +58,8 @@ pub struct WorkerConfig {
     pub plan: Plan,
     /// How long to wait before looking again when nothing is needed or a store is full.
     pub idle: Duration,
+    /// How matrix triples are made (both workers must agree).
+    pub matrix_method: MatrixTripleMethod,
 }
 
 /// What a worker has produced, per stream: for logs and the metrics endpoint.
@@ -236,7 +238,9 @@ impl Worker {
         let party = link.party();
         let mut control = link.channel().await?;
         let mut hello = config.lane.to_le_bytes().to_vec();
-        hello.extend_from_slice(config.plan.to_string().as_bytes());
+        hello.extend_from_slice(
+            format!("matrix-triples {}\n{}", config.matrix_method, config.plan).as_bytes(),
+        );
         let theirs = control.exchange_for_agreement(&hello).await?;
         if theirs != hello {
             return Err(WorkerError::Disagreement(describe_difference(
@@ -256,7 +260,8 @@ impl Worker {
                 ),
             });
         }
-        let generator = Generator::new(link).await?;
+        let mut generator = Generator::new(link).await?;
+        generator.set_matrix_method(config.matrix_method);
         let mut worker = Worker {
             party,
             control,
@@ -525,7 +530,7 @@ impl Worker {
     }
 }
 
-/// What differs between two hellos (lane, then the plan text).
+/// What differs between two hellos (lane, matrix-triple method, then the plan text).
 fn describe_difference(mine: &[u8], theirs: &[u8]) -> String {
     let lane = |h: &[u8]| {
         h.get(..4)
@@ -541,6 +546,14 @@ fn describe_difference(mine: &[u8], theirs: &[u8]) -> String {
     }
     let text = |h: &[u8]| String::from_utf8_lossy(h.get(4..).unwrap_or_default()).into_owned();
     let (a, b) = (text(mine), text(theirs));
+    let method = |t: &str| t.lines().next().unwrap_or_default().to_owned();
+    if method(&a) != method(&b) {
+        return format!(
+            "this worker makes `{}` (--matrix-triples), the peer `{}`",
+            method(&a),
+            method(&b)
+        );
+    }
     let first = a
         .lines()
         .zip(b.lines())

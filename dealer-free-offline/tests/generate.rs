@@ -2,9 +2,10 @@
 //! correlated randomness satisfying its relation, and each half alone looks uniform.
 
 use dyad_link::{PartyLink, loopback_pair};
-use dyad_offline::Generator;
+use dyad_offline::{Generator, MatrixTripleMethod};
 use dyad_online::Z64;
 use dyad_online::randomness::{Codec, Kind, relation};
+use dyad_online::testing::stats;
 use rand::{RngExt, SeedableRng};
 
 async fn generators() -> ([Generator; 2], [PartyLink; 2]) {
@@ -31,35 +32,8 @@ macro_rules! both {
     }};
 }
 
-/// Chi-square statistic of counts against a uniform distribution over `bins` values.
-fn chi_square_uniform(values: impl Iterator<Item = usize>, bins: usize) -> (f64, usize) {
-    let mut counts = vec![0u64; bins];
-    let mut n = 0;
-    for v in values {
-        counts[v] += 1;
-        n += 1;
-    }
-    let expected = n as f64 / bins as f64;
-    let stat = counts
-        .iter()
-        .map(|&c| (c as f64 - expected).powi(2) / expected)
-        .sum();
-    (stat, bins - 1)
-}
-
-/// The chi-square quantile for significance 1e-6 (Wilson–Hilferty).
-fn critical(df: usize) -> f64 {
-    let df = df as f64;
-    let c = 2.0 / (9.0 * df);
-    df * (1.0 - c + 4.753 * c.sqrt()).powi(3)
-}
-
 fn assert_uniform(what: &str, values: impl Iterator<Item = usize>, bins: usize) {
-    let (stat, df) = chi_square_uniform(values, bins);
-    assert!(
-        stat < critical(df),
-        "{what} is not uniform: chi-square {stat:.1} over {df} df"
-    );
+    stats::assert_uniform(what, &stats::histogram(values, bins));
 }
 
 /// Bits of ring shares, each position separately: none may be stuck.
@@ -77,8 +51,9 @@ fn assert_ring_bits_balanced(what: &str, shares: &[Z64]) {
 async fn matrix_and_elementwise_triples_satisfy_z_equals_uv() {
     let (mut gens, _links) = generators().await;
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-    // Random shapes, plus both orientations of the OTs for sure: U's bits drive them for an
-    // inference-like `m < k`, V's otherwise.
+    // Random shapes, plus both orientations for sure: for OT, U's bits drive the OTs for an
+    // inference-like `m < k` and V's otherwise; for RLWE, the cost model encrypts U or V^T.
+    // The serving shape of a weight-bound triple (64 requests' rows) too.
     let random: Vec<_> = (0..4)
         .map(|_| {
             (
@@ -88,13 +63,30 @@ async fn matrix_and_elementwise_triples_satisfy_z_equals_uv() {
             )
         })
         .collect();
-    for (m, n, k) in random
-        .into_iter()
-        .chain([(1, 33, 10), (10, 33, 1), (5, 7, 5)])
-    {
-        let (t0, t1) = both!(gens, |g| g.matrix_triple(m, n, k));
-        relation::check(Kind::MatrixTriple { m, n, k }, [&t0.encode(), &t1.encode()])
-            .expect("Z = U·V");
+    for method in [MatrixTripleMethod::He, MatrixTripleMethod::Ot] {
+        for g in &mut gens {
+            g.set_matrix_method(method);
+        }
+        let serving = match method {
+            MatrixTripleMethod::He => vec![(64, 784, 128), (1, 784, 128)],
+            MatrixTripleMethod::Ot => vec![],
+        };
+        for (m, n, k) in random
+            .iter()
+            .copied()
+            .chain([(1, 33, 10), (10, 33, 1), (5, 7, 5)])
+            .chain(serving)
+        {
+            let (t0, t1) = both!(gens, |g| g.matrix_triple(m, n, k));
+            relation::check(Kind::MatrixTriple { m, n, k }, [&t0.encode(), &t1.encode()])
+                .unwrap_or_else(|e| panic!("{method} {m}x{n}x{k}: Z = U·V: {e}"));
+            for (party, half) in [(0, &t0), (1, &t1)] {
+                assert_ring_bits_balanced(
+                    &format!("{method}: P{party}'s z of {m}x{n}x{k}"),
+                    half.z.as_slice().expect("standard layout"),
+                );
+            }
+        }
     }
     let (e0, e1) = both!(gens, |g| g.elementwise_triples(5000));
     relation::check(Kind::ElementwiseTriple, [&e0.encode(), &e1.encode()]).expect("z = u·v");

@@ -1,26 +1,26 @@
 //! Matrix and elementwise Beaver triples over `Z_{2^64}` (PROTOCOLS.md, kind 1).
 //!
-//! Each party samples its own `U_i, V_i`; the cross terms `U_0·V_1` and `U_1·V_0` come from
-//! correlated OT, one COT per bit of every entry of the receiver's thinner factor with the
-//! sender's matching row or column of the other factor as correlation (see [`crate::cross`]). The two cross terms run at once, one in each
-//! direction of the link. Then `Z_i = U_i·V_i + share_i(U_0·V_1) + share_i(U_1·V_0)`.
+//! Each party samples its own `U_i, V_i`; the cross terms `U_0·V_1` and `U_1·V_0` come, for
+//! matrix triples, from one-sided RLWE encryption by default ([`crate::he_product`],
+//! PROTOCOLS.md "Matrix triples by RLWE") or from correlated OT, one COT per bit of every
+//! entry of the receiver's thinner factor with the sender's matching row or column of the
+//! other factor as correlation ([`crate::cross`]); elementwise triples always use OT. The two
+//! cross terms run at once, one in each direction of the link. Then
+//! `Z_i = U_i·V_i + share_i(U_0·V_1) + share_i(U_1·V_0)`.
 
 use dyad_online::randomness::{ElementwiseTriples, MatrixTriple};
 use dyad_online::{Z64, ring};
 use ndarray::{Array1, Array2};
 use rand::RngExt;
 
-use super::Generator;
+use super::{Generator, MatrixTripleMethod};
 use crate::OfflineError;
 use crate::cross;
+use crate::he_product::ProductPlan;
 
 impl Generator {
-    /// This party's half of a matrix triple with `U: m x n`, `V: n x k`.
-    ///
-    /// The OTs are driven by the bits of the thinner factor. Each entry of the driving factor
-    /// costs 64 OTs (128 bits of IKNP each) plus about 2,080 bits of corrections per entry of
-    /// the vector it multiplies, so for `m < k` (an inference: `m = 1`) taking the bits of
-    /// `U` instead of `V` needs `k/m` times fewer OTs; for square shapes either does.
+    /// This party's half of a matrix triple with `U: m x n`, `V: n x k`, its cross terms made
+    /// by the generator's [`MatrixTripleMethod`].
     pub async fn matrix_triple(
         &mut self,
         m: usize,
@@ -29,7 +29,52 @@ impl Generator {
     ) -> Result<MatrixTriple, OfflineError> {
         let u = Array2::from_shape_simple_fn((m, n), || Z64(self.rng.random()));
         let v = Array2::from_shape_simple_fn((n, k), || Z64(self.rng.random()));
-        let cross = if m < k {
+        let cross = match self.matrix_method {
+            MatrixTripleMethod::He => self.cross_by_he(&u, &v).await?,
+            MatrixTripleMethod::Ot => self.cross_by_ot(&u, &v).await?,
+        };
+        let z = ring::matmul(&u, &v) + cross.mapv(Z64);
+        Ok(MatrixTriple { u, v, z })
+    }
+
+    /// This party's share of `U_0·V_1 + U_1·V_0` by RLWE ([`crate::he_product`]): it encrypts
+    /// its `U_i` and multiplies by its `V_i`, or, when the cost model prefers the transposed
+    /// product, encrypts `V_i^T` and multiplies by `U_i^T`.
+    async fn cross_by_he(
+        &mut self,
+        u: &Array2<Z64>,
+        v: &Array2<Z64>,
+    ) -> Result<Array2<u64>, OfflineError> {
+        let ((m, n), k) = (u.dim(), v.ncols());
+        let plan = ProductPlan::for_triple(m, n, k)?;
+        let raw = |x: ndarray::ArrayView2<Z64>| x.mapv(|z| z.0);
+        let (a, b) = match plan.transposed {
+            false => (raw(u.view()), raw(v.view())),
+            true => (raw(v.t()), raw(u.t())),
+        };
+        let (encrypted, evaluated) = self.he.cross_terms(plan.shape, plan.dims, a, b).await?;
+        let sum = Array2::from_shape_fn(encrypted.dim(), |ij| {
+            encrypted[ij].wrapping_add(evaluated[ij])
+        });
+        Ok(match plan.transposed {
+            false => sum,
+            true => sum.reversed_axes().as_standard_layout().into_owned(),
+        })
+    }
+
+    /// This party's share of `U_0·V_1 + U_1·V_0` by correlated OT ([`crate::cross`]).
+    ///
+    /// The OTs are driven by the bits of the thinner factor. Each entry of the driving factor
+    /// costs 64 OTs (128 bits of IKNP each) plus about 2,080 bits of corrections per entry of
+    /// the vector it multiplies, so for `m < k` (an inference: `m = 1`) taking the bits of
+    /// `U` instead of `V` needs `k/m` times fewer OTs; for square shapes either does.
+    async fn cross_by_ot(
+        &mut self,
+        u: &Array2<Z64>,
+        v: &Array2<Z64>,
+    ) -> Result<Array2<u64>, OfflineError> {
+        let ((m, n), k) = (u.dim(), v.ncols());
+        Ok(if m < k {
             // Entry e = i·n + j: the receiver's U[i][j] times the sender's row j of V, added
             // to row i of Z.
             let v_rows = v.mapv(|z| z.0);
@@ -61,9 +106,9 @@ impl Generator {
             Array2::from_shape_vec((k, m), sums)
                 .expect("k x m")
                 .reversed_axes()
-        };
-        let z = ring::matmul(&u, &v) + cross.mapv(Z64);
-        Ok(MatrixTriple { u, v, z })
+                .as_standard_layout()
+                .into_owned()
+        })
     }
 
     /// This party's share of both cross terms `y_0·x_1 + y_1·x_0` summed into a `rows x width`

@@ -7,6 +7,7 @@ use ndarray::Array1;
 
 use super::*;
 use crate::protocols::msb::msb_and_eta;
+use crate::testing::stats;
 
 const RUNS: usize = 4000;
 
@@ -39,44 +40,8 @@ async fn views(secret: f64, seed: u64) -> [View; 2] {
     ]
 }
 
-fn histogram(values: impl Iterator<Item = u8>) -> [u64; 256] {
-    let mut h = [0u64; 256];
-    for v in values {
-        h[v as usize] += 1;
-    }
-    h
-}
-
-/// Two-sample chi-square statistic for homogeneity, and its degrees of freedom.
-fn chi_square(a: &[u64; 256], b: &[u64; 256]) -> (f64, usize) {
-    let (ta, tb) = (a.iter().sum::<u64>() as f64, b.iter().sum::<u64>() as f64);
-    let mut stat = 0.0;
-    let mut bins = 0;
-    for (&x, &y) in a.iter().zip(b) {
-        if x + y > 0 {
-            bins += 1;
-            let d = x as f64 * (tb / ta).sqrt() - y as f64 * (ta / tb).sqrt();
-            stat += d * d / (x + y) as f64;
-        }
-    }
-    (stat, bins.max(2) - 1)
-}
-
-/// The chi-square quantile for significance 1e-6 (Wilson–Hilferty approximation).
-fn critical(df: usize) -> f64 {
-    let df = df as f64;
-    let z = 4.753; // standard normal quantile for 1 - 1e-6
-    let c = 2.0 / (9.0 * df);
-    df * (1.0 - c + z * c.sqrt()).powi(3)
-}
-
-fn assert_same_distribution(what: &str, a: &[u64; 256], b: &[u64; 256]) {
-    let (stat, df) = chi_square(a, b);
-    assert!(
-        stat < critical(df),
-        "{what}: chi-square {stat:.1} over {df} df (critical {:.1})",
-        critical(df)
-    );
+fn histogram(values: impl Iterator<Item = u8>) -> Vec<u64> {
+    stats::histogram(values.map(usize::from), 256)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +56,7 @@ async fn what_each_party_receives_does_not_depend_on_the_secret() {
         for (j, (fm, fp)) in vm.frames.iter().zip(&vp.frames).enumerate() {
             assert_eq!(fm.len(), fp.len(), "P{party} frame {j} length");
             let what = format!("P{party} frame {j}");
-            assert_same_distribution(
+            stats::assert_same_distribution(
                 &what,
                 &histogram(fm.iter().copied()),
                 &histogram(fp.iter().copied()),
@@ -100,7 +65,7 @@ async fn what_each_party_receives_does_not_depend_on_the_secret() {
     }
     // The bit P0 learns, z = eta XOR beta, is unbiased whatever the secret.
     let z = |v: &View| histogram(v.eta_share.iter().copied());
-    assert_same_distribution("P0's z", &z(&minus[0]), &z(&plus[0]));
+    stats::assert_same_distribution("P0's z", &z(&minus[0]), &z(&plus[0]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,9 +82,9 @@ async fn the_test_detects_the_papers_leak_of_eta() {
                 .map(|(a, b)| a ^ b),
         )
     };
-    let (stat, df) = chi_square(&eta(&minus), &eta(&plus));
+    let (stat, df) = stats::chi_square_homogeneity(&eta(&minus), &eta(&plus));
     assert!(
-        stat > 100.0 * critical(df),
+        stat > 100.0 * stats::critical(df),
         "eta should leak the sign: chi-square {stat:.1}"
     );
 }

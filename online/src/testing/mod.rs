@@ -1,5 +1,8 @@
 //! **Test support only** (`cfg(test)` or the `test-fixture` feature): two parties in one
-//! process over a real loopback QUIC link, fed by the in-process randomness fixture.
+//! process over a real loopback QUIC link, fed by the in-process randomness fixture, and the
+//! statistics the view tests use.
+
+pub mod stats;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,0 +1,167 @@
+//! E's side of a cross term: encrypt the blocks of `A` under its own key, then decrypt V's
+//! replies into its share `A·B - r`.
+
+use std::sync::Arc;
+
+use ndarray::{Array2, s};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
+
+use super::shape::{BlockShape, Dims};
+use super::{Chunk, compute_pool, encoding};
+use crate::OfflineError;
+use crate::bits::{BitReader, BitWriter};
+use crate::rlwe::keys::SecretKey;
+use crate::rlwe::params::{LIMBS, N, SWITCHED_BITS};
+use crate::rlwe::sample::{self, Seed};
+use crate::rlwe::{encrypt, scale, switch, wire};
+
+/// E's message for one chunk: a fresh seed, then `c0` of every block of `A` in the chunk's row
+/// blocks (row block, then inner block), NTT domain.
+pub(crate) fn message(
+    secret: &SecretKey,
+    a: &Array2<u64>,
+    shape: &BlockShape,
+    dims: Dims,
+    chunk: &Chunk,
+    seed: Seed,
+    noise_seed: Seed,
+) -> Vec<u8> {
+    let (_, inner_blocks, _) = shape.blocks(dims);
+    let blocks: Vec<(usize, usize)> = chunk
+        .rows()
+        .flat_map(|rb| (0..inner_blocks).map(move |j| (rb, j)))
+        .collect();
+    let c0s: Vec<_> = compute_pool().install(|| {
+        blocks
+            .par_iter()
+            .enumerate()
+            .map(|(stream, &(rb, j))| {
+                let rows = rb * shape.d0..((rb + 1) * shape.d0).min(dims.rows);
+                let cols = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
+                let plain = scale::scaled(&encoding::lhs(shape, a.slice(s![rows, cols])));
+                let mut rng = ChaCha20Rng::from_seed(noise_seed);
+                rng.set_stream(stream as u64);
+                encrypt(secret, plain, &seed, stream as u64, &mut rng)
+            })
+            .collect()
+    });
+    let mut writer = BitWriter::with_capacity(c0s.len() * wire::poly_bits(LIMBS));
+    for c0 in &c0s {
+        wire::put_poly(&mut writer, c0);
+    }
+    let mut bytes = seed.to_vec();
+    bytes.extend(writer.into_bytes());
+    bytes
+}
+
+/// Decrypts V's reply for one chunk and adds E's shares into `share`.
+pub(crate) fn decrypt_reply(
+    secret: &SecretKey,
+    reply: &[u8],
+    shape: &BlockShape,
+    dims: Dims,
+    chunk: &Chunk,
+    share: &mut Array2<u64>,
+) -> Result<(), OfflineError> {
+    let (_, _, col_blocks) = shape.blocks(dims);
+    let groups = shape.groups(dims);
+    let mut blocks = Vec::new();
+    let mut offset = 0;
+    for rb in chunk.rows() {
+        for cb in 0..col_blocks {
+            let at = encoding::block_results(shape, dims, rb, cb);
+            for _ in 0..groups {
+                let bytes = (N + at.len()) * SWITCHED_BITS as usize / 8;
+                let piece = reply.get(offset..offset + bytes).ok_or_else(|| {
+                    OfflineError::Peer(format!("a reply of {} bytes ends early", reply.len()))
+                })?;
+                offset += bytes;
+                blocks.push((rb, cb, at.clone(), piece));
+            }
+        }
+    }
+    if offset != reply.len() {
+        return Err(OfflineError::Peer(format!(
+            "a reply of {} bytes, expected {offset}",
+            reply.len()
+        )));
+    }
+    let decrypted: Vec<Vec<u64>> = compute_pool().install(|| {
+        blocks
+            .par_iter()
+            .map(|(_, _, at, piece)| {
+                let mut reader = BitReader::new(piece);
+                let c1 = (0..N)
+                    .map(|_| wire::get_switched(&mut reader))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let c0 = at
+                    .iter()
+                    .map(|&j| Ok((j, wire::get_switched(&mut reader)?)))
+                    .collect::<Result<Vec<_>, OfflineError>>()?;
+                Ok(switch::decrypt(secret, &c1, &c0)
+                    .into_iter()
+                    .map(switch::decode)
+                    .collect())
+            })
+            .collect::<Result<_, OfflineError>>()
+    })?;
+    for ((rb, cb, _, _), values) in blocks.iter().zip(decrypted) {
+        super::add_block(share, shape, dims, *rb, *cb, values.into_iter());
+    }
+    Ok(())
+}
+
+/// E's whole side over `channel`: returns E's share of `A·B` (`rows x cols`). Each chunk
+/// after the first goes out while the reply to the one before comes in (one exchange), so V
+/// always has work and neither side's large message waits for the other's.
+pub(crate) async fn encrypt_and_decrypt(
+    channel: &mut dyad_link::Channel,
+    secret: Arc<SecretKey>,
+    a: Arc<Array2<u64>>,
+    shape: BlockShape,
+    dims: Dims,
+    rng: &mut ChaCha20Rng,
+) -> Result<Array2<u64>, OfflineError> {
+    let mut share = Array2::<u64>::zeros((dims.rows, dims.cols));
+    let mut previous: Option<Chunk> = None;
+    for chunk in Chunk::all(&shape, dims) {
+        let (seed, noise_seed) = (sample::seed(rng), sample::seed(rng));
+        let (secret_c, a, chunk_c) = (secret.clone(), a.clone(), chunk.clone());
+        let bytes = super::blocking(move || {
+            Ok(message(
+                &secret_c, &a, &shape, dims, &chunk_c, seed, noise_seed,
+            ))
+        })
+        .await?;
+        match previous.replace(chunk) {
+            None => channel.send(&bytes).await?,
+            Some(done) => {
+                let reply = channel.exchange(&bytes).await?;
+                share = decrypt_into(secret.clone(), reply, shape, dims, done, share).await?;
+            }
+        }
+    }
+    if let Some(done) = previous {
+        let reply = channel.recv().await?;
+        share = decrypt_into(secret, reply, shape, dims, done, share).await?;
+    }
+    Ok(share)
+}
+
+/// [`decrypt_reply`] off the async threads.
+async fn decrypt_into(
+    secret: Arc<SecretKey>,
+    reply: Vec<u8>,
+    shape: BlockShape,
+    dims: Dims,
+    chunk: Chunk,
+    mut share: Array2<u64>,
+) -> Result<Array2<u64>, OfflineError> {
+    super::blocking(move || {
+        decrypt_reply(&secret, &reply, &shape, dims, &chunk, &mut share)?;
+        Ok(share)
+    })
+    .await
+}

@@ -1,0 +1,61 @@
+//! The worst-case noise of one reply, and the flooding that hides it.
+//!
+//! A reply ciphertext is `sum_j ct_j·b_j` over the `g` inner blocks it accumulates, plus a
+//! public-key encryption of zero. Write E's fresh ciphertexts as
+//! `c0_j + c1_j·s = round(Delta·a_j) + e_j = Delta·a_j + eps_j + e_j` with `|eps| <= 1/2`
+//! (only where `a_j` has a coefficient) and `|e| <= 21`, and V's plaintexts `b_j` with
+//! coefficients in `[-2^63, 2^63]` and at most `d1·d2` of them non-zero. At a coefficient that
+//! holds a result:
+//!
+//! * `eps_j·b_j` collects exactly the `d1` terms of the block's inner product (the encoding
+//!   puts every other pair of coefficients elsewhere): at most `d1·2^62`;
+//! * `e_j·b_j` collects one term per non-zero coefficient of `b_j`: at most `d1·d2·21·2^63`;
+//! * the encryption of zero adds `e_pk·u + e1 + e2·s` with ternary `u, s`: at most
+//!   `21·(2N + 1)`.
+//!
+//! So `|noise| <= g·d1·(2^62 + 21·d2·2^63) + 21·(2N + 1) =: B`, for every input — all
+//! entries `2^63` reach it. V adds flooding noise uniform in `[-2^phi, 2^phi)` with
+//! `2^phi >= 2^40·B`, so the decrypted noise is within statistical distance `2^-40` of the
+//! flooding alone, whatever `B`'s matrix (PROTOCOLS.md: 40 bits). Decryption stays exact while
+//! `phi <= max_flood_bits()` (120 for these parameters, see [`crate::rlwe::params`]); the
+//! block shape keeps `g` small enough for that.
+
+use crate::rlwe::params::{ERROR_BOUND, FLOOD_SECURITY_BITS, N, max_flood_bits};
+
+/// The worst-case noise bound `B` of a reply accumulating `g` blocks of `d1 x d2`.
+pub fn product_noise_bound(g: usize, d1: usize, d2: usize) -> u128 {
+    let (g, d1, d2) = (g as u128, d1 as u128, d2 as u128);
+    let e = u128::from(ERROR_BOUND);
+    g * d1 * ((1 << 62) + e * d2 * (1 << 63)) + e * (2 * N as u128 + 1)
+}
+
+/// The flooding exponent `phi` for a reply: the least with `2^phi >= 2^40·B`.
+pub fn flood_bits(g: usize, d1: usize, d2: usize) -> u32 {
+    let bound = product_noise_bound(g, d1, d2);
+    // ceil(log2(bound)) for bound >= 1.
+    let log = 128 - (bound - 1).leading_zeros();
+    log + FLOOD_SECURITY_BITS
+}
+
+/// The most inner blocks of `d1 x d2` one reply may accumulate and still decrypt exactly.
+pub fn max_blocks_per_reply(d1: usize, d2: usize) -> usize {
+    let limit = max_flood_bits();
+    if flood_bits(1, d1, d2) > limit {
+        return 0;
+    }
+    // flood_bits grows with g; the largest feasible g is found by doubling then bisection.
+    let (mut ok, mut bad) = (1usize, 2usize);
+    while flood_bits(bad, d1, d2) <= limit {
+        ok = bad;
+        bad *= 2;
+    }
+    while bad - ok > 1 {
+        let mid = ok + (bad - ok) / 2;
+        if flood_bits(mid, d1, d2) <= limit {
+            ok = mid;
+        } else {
+            bad = mid;
+        }
+    }
+    ok
+}

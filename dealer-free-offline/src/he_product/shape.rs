@@ -1,0 +1,177 @@
+//! Cutting a cross term into polynomial blocks, by a cost model: traffic first, then CPU
+//! (SecretFlow-SPU's `GetSubMatShape` makes the same choice).
+//!
+//! E's `A` (`rows x inner`) is cut into blocks of `d0 x d1` and V's `B` (`inner x cols`) into
+//! blocks of `d1 x d2`, with `d0·d1·d2 <= N` so that one negacyclic product holds a whole block
+//! product. E sends one ciphertext per block of `A` (`LIMBS·N` residues of 31 bits: the
+//! uniform half travels as a seed); V replies with one ciphertext per block of the result and
+//! per group of inner blocks it accumulates (`N` coefficients of `c1` and the `d0·d2` result
+//! coefficients of `c0`, 80 bits each). Large `d0·d2` means few replies but many ciphertexts
+//! from E, large `d1` the reverse.
+//!
+//! Among the shapes whose traffic is within [`TRAFFIC_TOLERANCE`] of the least, the one with
+//! the least modelled CPU time wins. CPU is dominated by V's NTTs of its plaintext blocks (one
+//! per block of `B` and row chunk), the pointwise products and the reply's transforms.
+
+use super::noise;
+use crate::rlwe::params::{DECRYPT_LIMBS, LIMBS, N, RESIDUE_BITS, SWITCHED_BITS};
+
+/// A cross term's dimensions: E holds `A` (`rows x inner`), V holds `B` (`inner x cols`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Dims {
+    /// Rows of `A` and of the result.
+    pub rows: usize,
+    /// Columns of `A`, rows of `B`.
+    pub inner: usize,
+    /// Columns of `B` and of the result.
+    pub cols: usize,
+}
+
+impl Dims {
+    /// The dimensions of the transposed product `B^T·A^T`.
+    pub fn transposed(self) -> Dims {
+        Dims {
+            rows: self.cols,
+            inner: self.inner,
+            cols: self.rows,
+        }
+    }
+
+    /// Multiply-accumulates.
+    pub fn macs(self) -> u64 {
+        (self.rows * self.inner * self.cols) as u64
+    }
+}
+
+/// How a cross term is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockShape {
+    /// Rows per block of `A`.
+    pub d0: usize,
+    /// Inner dimension per block.
+    pub d1: usize,
+    /// Columns per block of `B`.
+    pub d2: usize,
+    /// Inner blocks one reply accumulates (bounded by the noise budget).
+    pub group: usize,
+    /// Row blocks per message of E (bounds memory; V transforms its blocks once per chunk).
+    pub chunk: usize,
+}
+
+/// How close to the least traffic a shape must come to be judged on CPU.
+pub const TRAFFIC_TOLERANCE: f64 = 0.05;
+
+/// E's ciphertexts per message, at most (about 6 MB): bounds the memory of both sides.
+const CHUNK_CIPHERTEXTS: usize = 32;
+
+/// Modelled microseconds, measured with `tfhe-ntt`'s 32-bit plans on AVX2 (N = 8192): one
+/// limb's NTT, one limb's pointwise multiply-accumulate, and one coefficient's switch or
+/// decryption step per limb.
+const NTT_MICROS: f64 = 17.0;
+const PRODUCT_MICROS: f64 = 3.4;
+const COEFFICIENT_MICROS: f64 = 0.004;
+
+impl BlockShape {
+    /// Row blocks, inner blocks and column blocks.
+    pub fn blocks(&self, dims: Dims) -> (usize, usize, usize) {
+        (
+            dims.rows.div_ceil(self.d0),
+            dims.inner.div_ceil(self.d1),
+            dims.cols.div_ceil(self.d2),
+        )
+    }
+
+    /// Replies per result block: one per group of inner blocks.
+    pub fn groups(&self, dims: Dims) -> usize {
+        dims.inner.div_ceil(self.d1).div_ceil(self.group)
+    }
+
+    /// E's ciphertexts and V's replies.
+    pub fn ciphertexts(&self, dims: Dims) -> (usize, usize) {
+        let (rb, ib, cb) = self.blocks(dims);
+        (rb * ib, rb * cb * self.groups(dims))
+    }
+
+    /// Bits on the wire, both messages (seeds included).
+    pub fn traffic_bits(&self, dims: Dims) -> u64 {
+        let (sent, replies) = self.ciphertexts(dims);
+        let chunks = dims.rows.div_ceil(self.d0).div_ceil(self.chunk);
+        let k = SWITCHED_BITS as usize;
+        let bits = sent * LIMBS * N * RESIDUE_BITS as usize
+            + replies * N * k
+            + dims.rows * dims.cols * self.groups(dims) * k
+            + chunks * 256;
+        bits as u64
+    }
+
+    /// Modelled CPU microseconds of both parties.
+    pub fn cpu_micros(&self, dims: Dims) -> f64 {
+        let (rb, ib, cb) = self.blocks(dims);
+        let (sent, replies) = self.ciphertexts(dims);
+        let chunks = rb.div_ceil(self.chunk);
+        let limbs = LIMBS as f64;
+        let evaluator = (chunks * ib * cb) as f64 * limbs * NTT_MICROS
+            + (rb * ib * cb * 2) as f64 * limbs * PRODUCT_MICROS
+            + replies as f64 * limbs * (3.0 * NTT_MICROS + N as f64 * COEFFICIENT_MICROS);
+        let encryptor = sent as f64 * limbs * (NTT_MICROS + PRODUCT_MICROS)
+            + replies as f64 * DECRYPT_LIMBS as f64 * (2.0 * NTT_MICROS + PRODUCT_MICROS);
+        evaluator + encryptor
+    }
+
+    /// Every shape for `dims` that fits the noise budget, with its traffic and CPU.
+    pub fn candidates(dims: Dims) -> Vec<(BlockShape, u64, f64)> {
+        balanced_sizes(dims.inner)
+            .into_iter()
+            .filter(|&d1| d1 <= N)
+            .flat_map(|d1| {
+                balanced_sizes(dims.cols)
+                    .into_iter()
+                    .filter(move |&d2| d1 * d2 <= N)
+                    .map(move |d2| (d1, d2))
+            })
+            .filter_map(|(d1, d2)| {
+                let group = noise::max_blocks_per_reply(d1, d2);
+                if group == 0 {
+                    return None;
+                }
+                let d0 = (N / (d1 * d2)).min(dims.rows);
+                // As many row blocks as that needs, evened out.
+                let d0 = dims.rows.div_ceil(dims.rows.div_ceil(d0));
+                let ib = dims.inner.div_ceil(d1);
+                let shape = BlockShape {
+                    d0,
+                    d1,
+                    d2,
+                    group: group.min(ib),
+                    chunk: (CHUNK_CIPHERTEXTS / ib).max(1),
+                };
+                Some((shape, shape.traffic_bits(dims), shape.cpu_micros(dims)))
+            })
+            .collect()
+    }
+
+    /// The shape for `dims` by the cost model, or `None` if no block fits the noise budget.
+    pub fn choose(dims: Dims) -> Option<BlockShape> {
+        pick(BlockShape::candidates(dims))
+    }
+}
+
+/// The cost model's rule: of the items whose traffic is within [`TRAFFIC_TOLERANCE`] of the
+/// least, the one with the least CPU.
+pub fn pick<T>(items: Vec<(T, u64, f64)>) -> Option<T> {
+    let least = items.iter().map(|c| c.1).min()?;
+    let limit = least as f64 * (1.0 + TRAFFIC_TOLERANCE);
+    items
+        .into_iter()
+        .filter(|c| c.1 as f64 <= limit)
+        .min_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|c| c.0)
+}
+
+/// Every block size that cuts `n` into equal-as-possible blocks: `ceil(n/t)` for each count
+/// `t` of blocks (`O(sqrt n)` distinct values).
+fn balanced_sizes(n: usize) -> Vec<usize> {
+    let mut sizes: Vec<usize> = (1..=n).map(|t| n.div_ceil(t)).collect();
+    sizes.dedup();
+    sizes
+}

@@ -1,0 +1,30 @@
+//! A ciphertext `(c0, c1)` with `c0 + c1·s = Delta·m + noise`, and the plaintext products the
+//! multiplying party accumulates.
+
+use super::params::LIMBS;
+use super::rns::RnsPoly;
+
+/// Both parts over all limbs, in one domain (NTT while multiplying, coefficients after).
+#[derive(Clone, Debug)]
+pub struct Ciphertext {
+    /// The part that carries the message.
+    pub c0: RnsPoly,
+    /// The part the secret multiplies.
+    pub c1: RnsPoly,
+}
+
+impl Ciphertext {
+    /// The encryption of zero with no noise: the start of a sum of products.
+    pub fn zero() -> Ciphertext {
+        Ciphertext {
+            c0: RnsPoly::zero(LIMBS),
+            c1: RnsPoly::zero(LIMBS),
+        }
+    }
+
+    /// `self += ct·plain` (NTT domain): the ciphertext of the sum of products.
+    pub fn mul_accumulate(&mut self, ct: &Ciphertext, plain: &RnsPoly) {
+        self.c0.mul_accumulate(&ct.c0, plain);
+        self.c1.mul_accumulate(&ct.c1, plain);
+    }
+}

@@ -1,0 +1,143 @@
+//! Polynomials of `R_Q` in residue number system form: one limb of `N` residues per prime,
+//! either as coefficients or in the NTT domain (where the ring product is pointwise).
+//!
+//! The NTTs are `tfhe-ntt`'s 32-bit negacyclic plans. Its forward transform leaves the values
+//! in bit-reversed order and its inverse does not divide by `N`; [`RnsPoly::to_coefficients`]
+//! does that. Both domains keep every residue in `[0, q_i)`.
+
+use super::params::{LIMBS, N, PRIMES, context};
+
+/// A polynomial of `R_Q` (or of the product of its first `limbs` primes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RnsPoly {
+    residues: Vec<u32>,
+}
+
+impl RnsPoly {
+    /// The zero polynomial over the first `limbs` primes.
+    pub fn zero(limbs: usize) -> RnsPoly {
+        debug_assert!(limbs <= LIMBS);
+        RnsPoly {
+            residues: vec![0; limbs * N],
+        }
+    }
+
+    /// Over the first `limbs` primes, from the limbs' residues laid end to end.
+    pub fn from_residues(residues: Vec<u32>) -> RnsPoly {
+        debug_assert!(residues.len().is_multiple_of(N) && residues.len() <= LIMBS * N);
+        RnsPoly { residues }
+    }
+
+    /// How many primes.
+    pub fn limbs(&self) -> usize {
+        self.residues.len() / N
+    }
+
+    /// The residues of limb `i`.
+    pub fn limb(&self, i: usize) -> &[u32] {
+        &self.residues[i * N..(i + 1) * N]
+    }
+
+    /// Every limb, mutably, in prime order.
+    pub fn limbs_mut(&mut self) -> std::slice::ChunksExactMut<'_, u32> {
+        self.residues.chunks_exact_mut(N)
+    }
+
+    /// Every limb, in prime order.
+    pub fn limbs_iter(&self) -> std::slice::ChunksExact<'_, u32> {
+        self.residues.chunks_exact(N)
+    }
+
+    /// All residues, limb after limb.
+    pub fn residues(&self) -> &[u32] {
+        &self.residues
+    }
+
+    /// Coefficients to the NTT domain.
+    pub fn to_ntt(&mut self) {
+        let plans = &context().plans;
+        for (limb, plan) in self.residues.chunks_exact_mut(N).zip(plans) {
+            plan.fwd(limb);
+        }
+    }
+
+    /// The NTT domain back to coefficients.
+    pub fn to_coefficients(&mut self) {
+        let plans = &context().plans;
+        for (limb, plan) in self.residues.chunks_exact_mut(N).zip(plans) {
+            plan.inv(limb);
+            plan.normalize(limb);
+        }
+    }
+
+    /// `self += a ⊙ b` in the NTT domain (over as many limbs as the shortest of the three).
+    pub fn mul_accumulate(&mut self, a: &RnsPoly, b: &RnsPoly) {
+        let plans = &context().plans;
+        for (((acc, a), b), plan) in self
+            .residues
+            .chunks_exact_mut(N)
+            .zip(a.residues.chunks_exact(N))
+            .zip(b.residues.chunks_exact(N))
+            .zip(plans)
+        {
+            plan.mul_accumulate(acc, a, b);
+        }
+    }
+
+    /// `self += b` (either domain, both the same).
+    pub fn add_assign(&mut self, b: &RnsPoly) {
+        for (i, (acc, b)) in self
+            .residues
+            .chunks_exact_mut(N)
+            .zip(b.residues.chunks_exact(N))
+            .enumerate()
+        {
+            let q = PRIMES[i];
+            for (x, &y) in acc.iter_mut().zip(b) {
+                let s = *x + y;
+                *x = if s >= q { s - q } else { s };
+            }
+        }
+    }
+
+    /// `self -= b` (either domain, both the same).
+    pub fn sub_assign(&mut self, b: &RnsPoly) {
+        for (i, (acc, b)) in self
+            .residues
+            .chunks_exact_mut(N)
+            .zip(b.residues.chunks_exact(N))
+            .enumerate()
+        {
+            let q = PRIMES[i];
+            for (x, &y) in acc.iter_mut().zip(b) {
+                *x = if *x >= y { *x - y } else { *x + q - y };
+            }
+        }
+    }
+
+    /// Adds the signed integer `value` to coefficient `at` (coefficient domain).
+    pub fn add_at(&mut self, at: usize, value: i128) {
+        for (limb, q) in self.residues.chunks_exact_mut(N).zip(&context().moduli) {
+            let v = q.reduce_wide(value.unsigned_abs());
+            let v = if value < 0 && v != 0 {
+                q.q() as u32 - v
+            } else {
+                v
+            };
+            limb[at] = q.reduce(u64::from(limb[at]) + u64::from(v));
+        }
+    }
+
+    /// Adds the small signed polynomial `e` (an error or a secret) in the coefficient domain.
+    pub fn add_small(&mut self, e: &[i8]) {
+        for (limb, &q) in self.residues.chunks_exact_mut(N).zip(&PRIMES) {
+            for (x, &v) in limb.iter_mut().zip(e) {
+                // With |v| < q < 2^31, `x + v` wraps below 0 to above 2^32 - q, or lands in
+                // [0, 2q): the least of s, s - q and s + q (all mod 2^32) is the residue.
+                // Branch-free, so the loop vectorises.
+                let s = x.wrapping_add(v as i32 as u32);
+                *x = s.min(s.wrapping_sub(q)).min(s.wrapping_add(q));
+            }
+        }
+    }
+}

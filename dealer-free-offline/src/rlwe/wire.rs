@@ -1,0 +1,54 @@
+//! The bit-exact wire form of residues (31 bits each) and of switched coefficients
+//! (`k = 80` bits each). Readers check every value, so a malformed message is an error, never
+//! an out-of-range residue.
+
+use super::params::{N, PRIMES, RESIDUE_BITS, SWITCHED_BITS};
+use super::rns::RnsPoly;
+use crate::OfflineError;
+use crate::bits::{BitReader, BitWriter};
+
+/// Bits a polynomial of `limbs` limbs takes.
+pub fn poly_bits(limbs: usize) -> usize {
+    limbs * N * RESIDUE_BITS as usize
+}
+
+/// Appends every residue of `poly`.
+pub fn put_poly(writer: &mut BitWriter, poly: &RnsPoly) {
+    for &r in poly.residues() {
+        writer.push(u64::from(r), RESIDUE_BITS);
+    }
+}
+
+/// Reads a polynomial of `limbs` limbs.
+pub fn get_poly(reader: &mut BitReader, limbs: usize) -> Result<RnsPoly, OfflineError> {
+    let mut residues = Vec::with_capacity(limbs * N);
+    for &q in &PRIMES[..limbs] {
+        for _ in 0..N {
+            let r = reader.pop(RESIDUE_BITS).ok_or_else(truncated)? as u32;
+            if r >= q {
+                return Err(OfflineError::Peer(format!(
+                    "a residue {r} not below its prime {q}"
+                )));
+            }
+            residues.push(r);
+        }
+    }
+    Ok(RnsPoly::from_residues(residues))
+}
+
+/// Appends a coefficient modulo `2^k`.
+pub fn put_switched(writer: &mut BitWriter, value: u128) {
+    writer.push(value as u64, 64);
+    writer.push((value >> 64) as u64, SWITCHED_BITS - 64);
+}
+
+/// Reads a coefficient modulo `2^k`.
+pub fn get_switched(reader: &mut BitReader) -> Result<u128, OfflineError> {
+    let low = reader.pop(64).ok_or_else(truncated)?;
+    let high = reader.pop(SWITCHED_BITS - 64).ok_or_else(truncated)?;
+    Ok(u128::from(low) | (u128::from(high) << 64))
+}
+
+fn truncated() -> OfflineError {
+    OfflineError::Peer("a homomorphic-encryption message ends early".into())
+}
