@@ -1,6 +1,7 @@
 //! E's side of a cross term: encrypt the blocks of `A` under its own key, then decrypt V's
 //! replies into its share `A·B - r`.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use ndarray::{Array2, s};
@@ -9,7 +10,7 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
 use super::shape::{BlockShape, Dims};
-use super::{Chunk, compute_pool, encoding};
+use super::{Round, compute_pool, encoding};
 use crate::OfflineError;
 use crate::bits::{BitReader, BitWriter};
 use crate::rlwe::keys::SecretKey;
@@ -17,21 +18,22 @@ use crate::rlwe::params::{LIMBS, N, SWITCHED_BITS};
 use crate::rlwe::sample::{self, Seed};
 use crate::rlwe::{encrypt, scale, switch, wire};
 
-/// E's message for one chunk: a fresh seed, then `c0` of every block of `A` in the chunk's row
-/// blocks (row block, then inner block), NTT domain.
+/// E's message for one round: a fresh seed, then `c0` (NTT domain) of every block of `A` in
+/// the round (row block, then inner block). Ciphertext `t` of the message has the uniform part
+/// `sample::uniform(seed, t)`.
 pub(crate) fn message(
     secret: &SecretKey,
     a: &Array2<u64>,
     shape: &BlockShape,
     dims: Dims,
-    chunk: &Chunk,
+    round: &Round,
     seed: Seed,
     noise_seed: Seed,
 ) -> Vec<u8> {
-    let (_, inner_blocks, _) = shape.blocks(dims);
-    let blocks: Vec<(usize, usize)> = chunk
-        .rows()
-        .flat_map(|rb| (0..inner_blocks).map(move |j| (rb, j)))
+    let blocks: Vec<(usize, usize)> = round
+        .rows
+        .clone()
+        .flat_map(|rb| round.inner.clone().map(move |j| (rb, j)))
         .collect();
     let c0s: Vec<_> = compute_pool().install(|| {
         blocks
@@ -56,30 +58,28 @@ pub(crate) fn message(
     bytes
 }
 
-/// Decrypts V's reply for one chunk and adds E's shares into `share`.
+/// Decrypts one reply message of V (the round's row blocks by the part's column blocks) and
+/// adds E's shares into `share`.
 pub(crate) fn decrypt_reply(
     secret: &SecretKey,
     reply: &[u8],
     shape: &BlockShape,
     dims: Dims,
-    chunk: &Chunk,
+    rows: Range<usize>,
+    cols: Range<usize>,
     share: &mut Array2<u64>,
 ) -> Result<(), OfflineError> {
-    let (_, _, col_blocks) = shape.blocks(dims);
-    let groups = shape.groups(dims);
     let mut blocks = Vec::new();
     let mut offset = 0;
-    for rb in chunk.rows() {
-        for cb in 0..col_blocks {
+    for rb in rows {
+        for cb in cols.clone() {
             let at = encoding::block_results(shape, dims, rb, cb);
-            for _ in 0..groups {
-                let bytes = (N + at.len()) * SWITCHED_BITS as usize / 8;
-                let piece = reply.get(offset..offset + bytes).ok_or_else(|| {
-                    OfflineError::Peer(format!("a reply of {} bytes ends early", reply.len()))
-                })?;
-                offset += bytes;
-                blocks.push((rb, cb, at.clone(), piece));
-            }
+            let bytes = (N + at.len()) * SWITCHED_BITS as usize / 8;
+            let piece = reply.get(offset..offset + bytes).ok_or_else(|| {
+                OfflineError::Peer(format!("a reply of {} bytes ends early", reply.len()))
+            })?;
+            offset += bytes;
+            blocks.push((rb, cb, at, piece));
         }
     }
     if offset != reply.len() {
@@ -113,9 +113,8 @@ pub(crate) fn decrypt_reply(
     Ok(())
 }
 
-/// E's whole side over `channel`: returns E's share of `A·B` (`rows x cols`). Each chunk
-/// after the first goes out while the reply to the one before comes in (one exchange), so V
-/// always has work and neither side's large message waits for the other's.
+/// E's whole side over `channel`: returns E's share of `A·B` (`rows x cols`). Per round it
+/// sends its message, then decrypts each reply part as it arrives (while V computes the next).
 pub(crate) async fn encrypt_and_decrypt(
     channel: &mut dyad_link::Channel,
     secret: Arc<SecretKey>,
@@ -125,43 +124,26 @@ pub(crate) async fn encrypt_and_decrypt(
     rng: &mut ChaCha20Rng,
 ) -> Result<Array2<u64>, OfflineError> {
     let mut share = Array2::<u64>::zeros((dims.rows, dims.cols));
-    let mut previous: Option<Chunk> = None;
-    for chunk in Chunk::all(&shape, dims) {
+    let parts = Round::parts(&shape, dims);
+    for round in Round::all(&shape, dims) {
         let (seed, noise_seed) = (sample::seed(rng), sample::seed(rng));
-        let (secret_c, a, chunk_c) = (secret.clone(), a.clone(), chunk.clone());
+        let (secret_c, a, round_c) = (secret.clone(), a.clone(), round.clone());
         let bytes = super::blocking(move || {
             Ok(message(
-                &secret_c, &a, &shape, dims, &chunk_c, seed, noise_seed,
+                &secret_c, &a, &shape, dims, &round_c, seed, noise_seed,
             ))
         })
         .await?;
-        match previous.replace(chunk) {
-            None => channel.send(&bytes).await?,
-            Some(done) => {
-                let reply = channel.exchange(&bytes).await?;
-                share = decrypt_into(secret.clone(), reply, shape, dims, done, share).await?;
-            }
+        channel.send(&bytes).await?;
+        for cols in &parts {
+            let reply = channel.recv().await?;
+            let (secret, rows, cols) = (secret.clone(), round.rows.clone(), cols.clone());
+            share = super::blocking(move || {
+                decrypt_reply(&secret, &reply, &shape, dims, rows, cols, &mut share)?;
+                Ok(share)
+            })
+            .await?;
         }
     }
-    if let Some(done) = previous {
-        let reply = channel.recv().await?;
-        share = decrypt_into(secret, reply, shape, dims, done, share).await?;
-    }
     Ok(share)
-}
-
-/// [`decrypt_reply`] off the async threads.
-async fn decrypt_into(
-    secret: Arc<SecretKey>,
-    reply: Vec<u8>,
-    shape: BlockShape,
-    dims: Dims,
-    chunk: Chunk,
-    mut share: Array2<u64>,
-) -> Result<Array2<u64>, OfflineError> {
-    super::blocking(move || {
-        decrypt_reply(&secret, &reply, &shape, dims, &chunk, &mut share)?;
-        Ok(share)
-    })
-    .await
 }

@@ -1,6 +1,12 @@
 //! V's side of a cross term: multiply E's ciphertexts by the blocks of `B`, re-randomise,
 //! flood, switch down, mask out V's share and reply (PROTOCOLS.md, "V's reply").
+//!
+//! One deliberate difference in form from the spec's step (3): V subtracts its share `r` after
+//! switching to `2^k`, where the encoding of `r` is `2^(k-64)·r` exactly, rather than
+//! `round(Q·r/2^64)` before. E still decrypts `A·B - r` exactly, and no rounding of `r` enters
+//! the noise.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use ndarray::{Array2, s};
@@ -9,22 +15,23 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
 use super::shape::{BlockShape, Dims};
-use super::{Chunk, encoding, noise};
+use super::{Round, encoding, noise};
 use crate::OfflineError;
-use crate::bits::BitReader;
+use crate::bits::{BitReader, BitWriter};
 use crate::rlwe::ciphertext::Ciphertext;
 use crate::rlwe::keys::PublicKey;
 use crate::rlwe::params::{LIMBS, N, SWITCHED_BITS};
 use crate::rlwe::sample::{self, Seed};
 use crate::rlwe::{rerandomize::rerandomize, scale, switch, wire};
 
-/// E's ciphertexts of one chunk, parsed: `cts[row_block][inner_block]`, NTT domain.
+/// E's ciphertexts of one round, parsed: `cts[row][inner]` (indices within the round), NTT
+/// domain, the uniform parts expanded from the message's seed.
 pub(crate) fn parse_message(
     message: &[u8],
-    chunk: &Chunk,
-    inner_blocks: usize,
+    round: &Round,
 ) -> Result<Vec<Vec<Ciphertext>>, OfflineError> {
-    let expected = 32 + (chunk.len() * inner_blocks * wire::poly_bits(LIMBS)).div_ceil(8);
+    let (rows, inner) = (round.rows.len(), round.inner.len());
+    let expected = 32 + (rows * inner * wire::poly_bits(LIMBS)).div_ceil(8);
     if message.len() != expected {
         return Err(OfflineError::Peer(format!(
             "{} bytes of ciphertexts, expected {expected}",
@@ -33,13 +40,12 @@ pub(crate) fn parse_message(
     }
     let seed: Seed = message[..32].try_into().expect("32 bytes");
     let mut reader = BitReader::new(&message[32..]);
-    (0..chunk.len())
-        .map(|local| {
-            (0..inner_blocks)
+    (0..rows)
+        .map(|row| {
+            (0..inner)
                 .map(|j| {
                     let c0 = wire::get_poly(&mut reader, LIMBS)?;
-                    let stream = (local * inner_blocks + j) as u64;
-                    let c1 = sample::uniform(&seed, stream, LIMBS);
+                    let c1 = sample::uniform(&seed, (row * inner + j) as u64, LIMBS);
                     Ok(Ciphertext { c0, c1 })
                 })
                 .collect()
@@ -47,7 +53,7 @@ pub(crate) fn parse_message(
         .collect()
 }
 
-/// V's reply for one block of the result and one group of inner blocks: `c1'` (all `N`
+/// V's reply for one block of the result (one round's group of inner blocks): `c1'` (all `N`
 /// coefficients) and `c0'` at the results, and V's share `r` of each result.
 pub(crate) struct BlockReply {
     pub c1: Vec<u128>,
@@ -57,8 +63,8 @@ pub(crate) struct BlockReply {
 
 impl BlockReply {
     /// The wire form: `c1'` then the result coefficients of `c0'`, 80 bits each.
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
-        let mut writer = crate::bits::BitWriter::with_capacity((N + self.c0.len()) * 80);
+    fn write(&self, out: &mut Vec<u8>) {
+        let mut writer = BitWriter::with_capacity((N + self.c0.len()) * SWITCHED_BITS as usize);
         for &v in self.c1.iter().chain(&self.c0) {
             wire::put_switched(&mut writer, v);
         }
@@ -90,51 +96,41 @@ pub(crate) fn finish(
     BlockReply { c1, c0, r }
 }
 
-/// V's share `r` of the results of one block of the result (one group's reply).
-pub(crate) struct BlockShare {
-    row_block: usize,
-    col_block: usize,
-    r: Vec<u64>,
-}
-
-/// V's work for one chunk: the reply bytes (row block, column block, group order) and V's
-/// shares of each reply.
-pub(crate) fn reply_chunk(
+/// V's reply message for one round and one run of column blocks, and V's shares added into
+/// `share`: every reply ciphertext accumulates the round's inner blocks. The column blocks run
+/// in parallel; each transforms its blocks of `B` once for all the round's row blocks.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn reply(
     public: &PublicKey,
     cts: &[Vec<Ciphertext>],
     b: &Array2<u64>,
     shape: &BlockShape,
     dims: Dims,
-    chunk: &Chunk,
+    round: &Round,
+    cols: Range<usize>,
     seed: Seed,
-) -> (Vec<u8>, Vec<BlockShare>) {
-    let (_, inner_blocks, col_blocks) = shape.blocks(dims);
-    let groups = shape.groups(dims);
+    share: &mut Array2<u64>,
+) -> Vec<u8> {
     let flood_bits = noise::flood_bits(shape.group, shape.d1, shape.d2);
-    let tasks: Vec<(usize, usize)> = (0..col_blocks)
-        .flat_map(|cb| (0..groups).map(move |g| (cb, g)))
-        .collect();
+    let column_blocks: Vec<usize> = cols.collect();
     let replies: Vec<Vec<BlockReply>> = super::compute_pool().install(|| {
-        tasks
+        column_blocks
             .par_iter()
-            .enumerate()
-            .map(|(task, &(cb, g))| {
+            .map(|&cb| {
                 let mut rng = ChaCha20Rng::from_seed(seed);
-                rng.set_stream(task as u64);
-                let mut accs: Vec<Ciphertext> = chunk.rows().map(|_| Ciphertext::zero()).collect();
-                let first = g * shape.group;
-                for j in first..(first + shape.group).min(inner_blocks) {
+                rng.set_stream(cb as u64);
+                let mut accs: Vec<Ciphertext> = cts.iter().map(|_| Ciphertext::zero()).collect();
+                for (local, j) in round.inner.clone().enumerate() {
                     let rows = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
                     let cols = cb * shape.d2..((cb + 1) * shape.d2).min(dims.cols);
-                    let block = b.slice(s![rows, cols]);
-                    let mut plain = scale::centered(&encoding::rhs(shape, block));
+                    let mut plain = scale::centered(&encoding::rhs(shape, b.slice(s![rows, cols])));
                     plain.to_ntt();
                     for (acc, row_cts) in accs.iter_mut().zip(cts) {
-                        acc.mul_accumulate(&row_cts[j], &plain);
+                        acc.mul_accumulate(&row_cts[local], &plain);
                     }
                 }
                 accs.into_iter()
-                    .zip(chunk.rows())
+                    .zip(round.rows.clone())
                     .map(|(acc, rb)| {
                         let at = encoding::block_results(shape, dims, rb, cb);
                         let ct = rerandomize(public, acc, &mut rng);
@@ -145,32 +141,14 @@ pub(crate) fn reply_chunk(
             .collect()
     });
     let mut bytes = Vec::new();
-    let mut shares = Vec::new();
-    for (local, rb) in chunk.rows().enumerate() {
-        for (task, &(cb, _)) in tasks.iter().enumerate() {
-            let reply = &replies[task][local];
-            reply.write(&mut bytes);
-            shares.push(BlockShare {
-                row_block: rb,
-                col_block: cb,
-                r: reply.r.clone(),
-            });
+    for (local, rb) in round.rows.clone().enumerate() {
+        for (block_replies, &cb) in replies.iter().zip(&column_blocks) {
+            let block = &block_replies[local];
+            block.write(&mut bytes);
+            super::add_block(share, shape, dims, rb, cb, block.r.iter().copied());
         }
     }
-    (bytes, shares)
-}
-
-/// Adds V's shares of one chunk into `share` (`rows x cols`).
-pub(crate) fn add_shares(
-    share: &mut Array2<u64>,
-    shape: &BlockShape,
-    dims: Dims,
-    shares: &[BlockShare],
-) {
-    for block in shares {
-        let values = block.r.iter().copied();
-        super::add_block(share, shape, dims, block.row_block, block.col_block, values);
-    }
+    bytes
 }
 
 /// V's whole side over `channel`: returns V's share of `A·B` (`rows x cols`).
@@ -183,19 +161,25 @@ pub(crate) async fn evaluate(
     rng: &mut ChaCha20Rng,
 ) -> Result<Array2<u64>, OfflineError> {
     let mut share = Array2::<u64>::zeros((dims.rows, dims.cols));
-    let (_, inner_blocks, _) = shape.blocks(dims);
-    for chunk in Chunk::all(&shape, dims) {
+    let parts = Round::parts(&shape, dims);
+    for round in Round::all(&shape, dims) {
         let message = channel.recv().await?;
-        let seed = sample::seed(rng);
-        let (public, b) = (public.clone(), b.clone());
-        let (bytes, shares) = tokio::task::spawn_blocking(move || {
-            let cts = parse_message(&message, &chunk, inner_blocks)?;
-            Ok::<_, OfflineError>(reply_chunk(&public, &cts, &b, &shape, dims, &chunk, seed))
-        })
-        .await
-        .map_err(|e| OfflineError::Peer(format!("the reply computation failed: {e}")))??;
-        channel.send(&bytes).await?;
-        add_shares(&mut share, &shape, dims, &shares);
+        let round_c = round.clone();
+        let cts = Arc::new(super::blocking(move || parse_message(&message, &round_c)).await?);
+        for cols in &parts {
+            let (seed, public, b, cts) =
+                (sample::seed(rng), public.clone(), b.clone(), cts.clone());
+            let (round, cols) = (round.clone(), cols.clone());
+            let (bytes, next) = super::blocking(move || {
+                let bytes = reply(
+                    &public, &cts, &b, &shape, dims, &round, cols, seed, &mut share,
+                );
+                Ok((bytes, share))
+            })
+            .await?;
+            share = next;
+            channel.send(&bytes).await?;
+        }
     }
     Ok(share)
 }

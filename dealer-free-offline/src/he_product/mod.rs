@@ -22,6 +22,7 @@ pub mod shape;
 #[cfg(test)]
 mod tests;
 
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use dyad_link::{Channel, PartyId, PartyLink};
@@ -33,33 +34,42 @@ use crate::OfflineError;
 use crate::rlwe::keys::{PublicKey, SecretKey};
 use shape::{BlockShape, Dims};
 
-/// A run of row blocks that E sends in one message and V answers in one reply.
+/// One message of E and V's replies to it: the ciphertexts of a run of row blocks and a run
+/// of inner blocks (one group), answered in parts of a run of column blocks each.
 #[derive(Debug, Clone)]
-pub(crate) struct Chunk {
-    first: usize,
-    end: usize,
+pub(crate) struct Round {
+    /// Row blocks.
+    rows: Range<usize>,
+    /// Inner blocks.
+    inner: Range<usize>,
 }
 
-impl Chunk {
-    /// The chunks of a cross term, in order.
-    fn all(shape: &BlockShape, dims: Dims) -> Vec<Chunk> {
-        let (row_blocks, _, _) = shape.blocks(dims);
-        (0..row_blocks)
-            .step_by(shape.chunk)
-            .map(|first| Chunk {
-                first,
-                end: (first + shape.chunk).min(row_blocks),
+impl Round {
+    /// The rounds of a cross term, in order: row chunks, then groups.
+    fn all(shape: &BlockShape, dims: Dims) -> Vec<Round> {
+        let (row_blocks, inner_blocks, _) = shape.blocks(dims);
+        let runs = |n: usize, step: usize| {
+            (0..n)
+                .step_by(step)
+                .map(move |first| first..(first + step).min(n))
+        };
+        runs(row_blocks, shape.chunk)
+            .flat_map(|rows| {
+                runs(inner_blocks, shape.group).map(move |inner| Round {
+                    rows: rows.clone(),
+                    inner,
+                })
             })
             .collect()
     }
 
-    /// Its row blocks.
-    fn rows(&self) -> std::ops::Range<usize> {
-        self.first..self.end
-    }
-
-    fn len(&self) -> usize {
-        self.end - self.first
+    /// The column blocks of each reply message.
+    fn parts(shape: &BlockShape, dims: Dims) -> Vec<Range<usize>> {
+        let (_, _, col_blocks) = shape.blocks(dims);
+        (0..col_blocks)
+            .step_by(shape.part)
+            .map(|first| first..(first + shape.part).min(col_blocks))
+            .collect()
     }
 }
 
@@ -122,6 +132,11 @@ impl ProductPlan {
     /// The plan for `U: m x n` times `V: n x k`: both orientations' shapes by the cost model
     /// of [`shape`], the cheaper by the same rule.
     pub fn for_triple(m: usize, n: usize, k: usize) -> Result<ProductPlan, OfflineError> {
+        if m == 0 || n == 0 || k == 0 {
+            return Err(OfflineError::Unsupported(format!(
+                "an empty {m}x{n}x{k} product"
+            )));
+        }
         let dims = Dims {
             rows: m,
             inner: n,
@@ -217,10 +232,15 @@ impl HeSession {
                 b.dim()
             )));
         }
+        if !shape.is_valid(dims) {
+            return Err(OfflineError::Unsupported(format!(
+                "the block shape {shape:?} cannot carry a {dims:?} product"
+            )));
+        }
         let peer = self.peer_key().await?;
         let mut rng_e = ChaCha20Rng::from_rng(&mut self.rng);
         let mut rng_v = ChaCha20Rng::from_rng(&mut self.rng);
-        let (mine, theirs) = tokio::join!(
+        tokio::try_join!(
             encryptor::encrypt_and_decrypt(
                 &mut self.as_encryptor,
                 self.secret.clone(),
@@ -237,7 +257,6 @@ impl HeSession {
                 dims,
                 &mut rng_v
             )
-        );
-        Ok((mine?, theirs?))
+        )
     }
 }

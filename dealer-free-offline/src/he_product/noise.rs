@@ -13,12 +13,17 @@
 //! * the encryption of zero adds `e_pk·u + e1 + e2·s` with ternary `u, s`: at most
 //!   `21·(2N + 1)`.
 //!
-//! So `|noise| <= g·d1·(2^62 + 21·d2·2^63) + 21·(2N + 1) =: B`, for every input — all
-//! entries `2^63` reach it. V adds flooding noise uniform in `[-2^phi, 2^phi)` with
-//! `2^phi >= 2^40·B`, so the decrypted noise is within statistical distance `2^-40` of the
-//! flooding alone, whatever `B`'s matrix (PROTOCOLS.md: 40 bits). Decryption stays exact while
+//! So `|noise| <= g·d1·(2^62 + 21·d2·2^63) + 21·(2N + 1) =: B` for every input (entries of
+//! `2^63` with every error at `±21`, signs aligned, would reach it). V adds flooding noise
+//! uniform in `[-2^phi, 2^phi)` with `2^phi >= 2^40·B`, so each decrypted coefficient's noise
+//! is within statistical distance `B / 2^(phi+1) <= 2^-41` of the flooding alone, whatever
+//! `B`'s matrix (PROTOCOLS.md: 40 bits). The bound is per coefficient: over `2^c` result
+//! coefficients the distances add up to at most `2^(c-41)`. Decryption stays exact while
 //! `phi <= max_flood_bits()` (120 for these parameters, see [`crate::rlwe::params`]); the
 //! block shape keeps `g` small enough for that.
+//!
+//! The flooding hides `B` from an E that follows the protocol (semi-honest, as everywhere in
+//! Dyad): it relies on E's ciphertexts carrying errors of at most 21.
 
 use crate::rlwe::params::{ERROR_BOUND, FLOOD_SECURITY_BITS, N, max_flood_bits};
 

@@ -12,6 +12,8 @@
 //! Among the shapes whose traffic is within [`TRAFFIC_TOLERANCE`] of the least, the one with
 //! the least modelled CPU time wins. CPU is dominated by V's NTTs of its plaintext blocks (one
 //! per block of `B` and row chunk), the pointwise products and the reply's transforms.
+//! Messages are cut so that none exceeds a few megabytes ([`MESSAGE_CIPHERTEXTS`],
+//! [`REPLY_BYTES`]).
 
 use super::noise;
 use crate::rlwe::params::{DECRYPT_LIMBS, LIMBS, N, RESIDUE_BITS, SWITCHED_BITS};
@@ -36,14 +38,14 @@ impl Dims {
             cols: self.rows,
         }
     }
-
-    /// Multiply-accumulates.
-    pub fn macs(self) -> u64 {
-        (self.rows * self.inner * self.cols) as u64
-    }
 }
 
-/// How a cross term is cut.
+/// How a cross term is cut into blocks and messages.
+///
+/// E sends one message per run of `chunk` row blocks and `group` inner blocks; V answers each
+/// with replies for runs of `part` column blocks, each reply ciphertext accumulating the
+/// message's `group` inner blocks. The runs bound every message's size and both sides'
+/// memory, whatever the dimensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockShape {
     /// Rows per block of `A`.
@@ -52,17 +54,22 @@ pub struct BlockShape {
     pub d1: usize,
     /// Columns per block of `B`.
     pub d2: usize,
-    /// Inner blocks one reply accumulates (bounded by the noise budget).
+    /// Inner blocks per message and per reply ciphertext (bounded by the noise budget).
     pub group: usize,
-    /// Row blocks per message of E (bounds memory; V transforms its blocks once per chunk).
+    /// Row blocks per message of E.
     pub chunk: usize,
+    /// Column blocks per reply message of V.
+    pub part: usize,
 }
 
 /// How close to the least traffic a shape must come to be judged on CPU.
 pub const TRAFFIC_TOLERANCE: f64 = 0.05;
 
-/// E's ciphertexts per message, at most (about 6 MB): bounds the memory of both sides.
-const CHUNK_CIPHERTEXTS: usize = 32;
+/// E's ciphertexts per message, at most (about 6 MB).
+pub const MESSAGE_CIPHERTEXTS: usize = 32;
+
+/// The most bytes of one reply message of V (unless one ciphertext's reply is larger).
+pub const REPLY_BYTES: usize = 8 << 20;
 
 /// Modelled microseconds, measured with `tfhe-ntt`'s 32-bit plans on AVX2 (N = 8192): one
 /// limb's NTT, one limb's pointwise multiply-accumulate, and one coefficient's switch or
@@ -86,6 +93,16 @@ impl BlockShape {
         dims.inner.div_ceil(self.d1).div_ceil(self.group)
     }
 
+    /// Whether the shape can carry a `dims` product: blocks fit the ring, the runs are not
+    /// empty, and a reply's noise stays inside the budget.
+    pub fn is_valid(&self, dims: Dims) -> bool {
+        let positive = [self.d0, self.d1, self.d2, self.group, self.chunk, self.part];
+        positive.iter().all(|&d| d > 0)
+            && [dims.rows, dims.inner, dims.cols].iter().all(|&d| d > 0)
+            && self.d0.saturating_mul(self.d1).saturating_mul(self.d2) <= N
+            && self.group <= noise::max_blocks_per_reply(self.d1, self.d2)
+    }
+
     /// E's ciphertexts and V's replies.
     pub fn ciphertexts(&self, dims: Dims) -> (usize, usize) {
         let (rb, ib, cb) = self.blocks(dims);
@@ -95,12 +112,12 @@ impl BlockShape {
     /// Bits on the wire, both messages (seeds included).
     pub fn traffic_bits(&self, dims: Dims) -> u64 {
         let (sent, replies) = self.ciphertexts(dims);
-        let chunks = dims.rows.div_ceil(self.d0).div_ceil(self.chunk);
+        let messages = dims.rows.div_ceil(self.d0).div_ceil(self.chunk) * self.groups(dims);
         let k = SWITCHED_BITS as usize;
         let bits = sent * LIMBS * N * RESIDUE_BITS as usize
             + replies * N * k
             + dims.rows * dims.cols * self.groups(dims) * k
-            + chunks * 256;
+            + messages * 256;
         bits as u64
     }
 
@@ -110,6 +127,7 @@ impl BlockShape {
         let (sent, replies) = self.ciphertexts(dims);
         let chunks = rb.div_ceil(self.chunk);
         let limbs = LIMBS as f64;
+        // V transforms each block of B once per row chunk.
         let evaluator = (chunks * ib * cb) as f64 * limbs * NTT_MICROS
             + (rb * ib * cb * 2) as f64 * limbs * PRODUCT_MICROS
             + replies as f64 * limbs * (3.0 * NTT_MICROS + N as f64 * COEFFICIENT_MICROS);
@@ -137,22 +155,20 @@ impl BlockShape {
                 let d0 = (N / (d1 * d2)).min(dims.rows);
                 // As many row blocks as that needs, evened out.
                 let d0 = dims.rows.div_ceil(dims.rows.div_ceil(d0));
-                let ib = dims.inner.div_ceil(d1);
+                let group = group.min(dims.inner.div_ceil(d1)).min(MESSAGE_CIPHERTEXTS);
+                let chunk = (MESSAGE_CIPHERTEXTS / group).max(1);
+                let reply = chunk * (N + d0 * d2) * SWITCHED_BITS as usize / 8;
                 let shape = BlockShape {
                     d0,
                     d1,
                     d2,
-                    group: group.min(ib),
-                    chunk: (CHUNK_CIPHERTEXTS / ib).max(1),
+                    group,
+                    chunk,
+                    part: (REPLY_BYTES / reply).max(1),
                 };
                 Some((shape, shape.traffic_bits(dims), shape.cpu_micros(dims)))
             })
             .collect()
-    }
-
-    /// The shape for `dims` by the cost model, or `None` if no block fits the noise budget.
-    pub fn choose(dims: Dims) -> Option<BlockShape> {
-        pick(BlockShape::candidates(dims))
     }
 }
 
@@ -169,7 +185,7 @@ pub fn pick<T>(items: Vec<(T, u64, f64)>) -> Option<T> {
 }
 
 /// Every block size that cuts `n` into equal-as-possible blocks: `ceil(n/t)` for each count
-/// `t` of blocks (`O(sqrt n)` distinct values).
+/// `t` of blocks (`O(sqrt n)` distinct values, found in `O(n)`).
 fn balanced_sizes(n: usize) -> Vec<usize> {
     let mut sizes: Vec<usize> = (1..=n).map(|t| n.div_ceil(t)).collect();
     sizes.dedup();

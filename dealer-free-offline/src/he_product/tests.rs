@@ -31,6 +31,15 @@ fn product(a: &Array2<u64>, b: &Array2<u64>) -> Array2<u64> {
     out
 }
 
+fn macs(dims: Dims) -> u64 {
+    (dims.rows * dims.inner * dims.cols) as u64
+}
+
+/// The cost model's shape for `dims` in this orientation.
+fn choose(dims: Dims) -> Option<BlockShape> {
+    shape::pick(BlockShape::candidates(dims))
+}
+
 fn random(rng: &mut ChaCha20Rng, rows: usize, cols: usize) -> Array2<u64> {
     Array2::from_shape_simple_fn((rows, cols), || rng.random())
 }
@@ -51,6 +60,7 @@ fn the_encoding_puts_every_block_product_at_its_result_coefficients() {
             d2,
             group: 1,
             chunk: 1,
+            part: 1,
         };
         let (a, b) = (random(&mut rng, h, w), random(&mut rng, w, c));
         let (pa, pb) = (
@@ -105,14 +115,14 @@ fn chosen_shapes_fit_the_ring_and_the_noise_budget() {
                 <= crate::rlwe::params::max_flood_bits(),
             "{m}x{n}x{k}: {shape:?}"
         );
-        let bits = 2.0 * shape.traffic_bits(dims) as f64 / dims.macs() as f64;
+        let bits = 2.0 * shape.traffic_bits(dims) as f64 / macs(dims) as f64;
         eprintln!("{m}x{n}x{k}: {plan:?}: {bits:.1} bit/MAC both directions");
     }
     // The Network-A training shape: both cross terms within the 20 bits per MAC.
     let plan = ProductPlan::for_triple(128, 784, 128).expect("a shape");
-    assert!(2 * plan.shape.traffic_bits(plan.dims) < 20 * plan.dims.macs());
+    assert!(2 * plan.shape.traffic_bits(plan.dims) < 20 * macs(plan.dims));
     // An inner dimension beyond one reply's noise budget is split across replies.
-    let wide = BlockShape::choose(Dims {
+    let wide = choose(Dims {
         rows: 4,
         inner: 1 << 20,
         cols: 4,
@@ -169,7 +179,7 @@ async fn cross_terms_are_exact_on_worst_case_and_random_inputs() {
         inner: 50,
         cols: 12,
     };
-    let shape = BlockShape::choose(dims).expect("a shape");
+    let shape = choose(dims).expect("a shape");
     let constant = |v: u64, (r, c): (usize, usize)| Array2::from_elem((r, c), v);
     let alternating = |(r, c): (usize, usize)| {
         Array2::from_shape_fn(
@@ -221,7 +231,8 @@ async fn cross_terms_are_exact_on_worst_case_and_random_inputs() {
         )
         .await;
     }
-    // Several chunks and several replies per result block (groups), forced small.
+    // Several rounds (row chunks and groups of inner blocks) and several reply parts, forced
+    // small.
     let dims = Dims {
         rows: 9,
         inner: 40,
@@ -233,10 +244,11 @@ async fn cross_terms_are_exact_on_worst_case_and_random_inputs() {
         d2: 4,
         group: 2,
         chunk: 2,
+        part: 1,
     };
     let a = [random(&mut rng, 9, 40), constant(1 << 63, (9, 40))];
     let b = [constant(u64::MAX, (40, 6)), random(&mut rng, 40, 6)];
-    check_cross_terms(&mut sessions, shape, dims, a, b, "chunks and groups").await;
+    check_cross_terms(&mut sessions, shape, dims, a, b, "rounds, groups and parts").await;
 }
 
 /// E's side of a test without the link: a key, and the ciphertexts of one block of `a`
@@ -312,6 +324,7 @@ fn the_product_noise_stays_below_its_worst_case_bound() {
         d2: 16,
         group: 4,
         chunk: 1,
+        part: 1,
     };
     let dims = Dims {
         rows: 8,
@@ -415,6 +428,7 @@ fn replies_look_the_same_whatever_the_evaluators_matrix() {
         d2: 16,
         group: 2,
         chunk: 1,
+        part: 1,
     };
     let dims = Dims {
         rows: 16,
@@ -463,6 +477,7 @@ fn flooding_hides_the_product_noise() {
         d2: 16,
         group: 2,
         chunk: 1,
+        part: 1,
     };
     let dims = Dims {
         rows: 16,
@@ -508,5 +523,90 @@ fn flooding_hides_the_product_noise() {
     assert!(
         stat > 10.0 * stats::critical(df),
         "unflooded noise should differ: {stat:.1}"
+    );
+}
+
+#[test]
+fn malformed_messages_and_requests_are_errors() {
+    let mut rng = rng(6);
+    let dims = Dims {
+        rows: 3,
+        inner: 5,
+        cols: 2,
+    };
+    let shape = choose(dims).expect("a shape");
+    let round = &Round::all(&shape, dims)[0];
+    // V: ciphertexts of the wrong length or with a residue above its prime.
+    for message in [
+        vec![],
+        vec![0u8; 40],
+        vec![0xff; 32 + round.rows.len() * round.inner.len() * 31 * N * LIMBS / 8],
+    ] {
+        assert!(
+            evaluator::parse_message(&message, round).is_err(),
+            "{} bytes",
+            message.len()
+        );
+    }
+    // E: replies of the wrong length.
+    let secret = crate::rlwe::keys::SecretKey::generate(&mut rng);
+    let mut share = Array2::zeros((dims.rows, dims.cols));
+    for reply in [vec![], vec![0u8; 11], vec![0u8; (N + 6) * 10 + 1]] {
+        let result = encryptor::decrypt_reply(
+            &secret,
+            &reply,
+            &shape,
+            dims,
+            round.rows.clone(),
+            0..1,
+            &mut share,
+        );
+        assert!(result.is_err(), "{} bytes", reply.len());
+    }
+    // Requests the generator cannot serve are refused, not panics.
+    assert!(ProductPlan::for_triple(0, 4, 4).is_err());
+    let bad = BlockShape {
+        d0: 64,
+        d1: 64,
+        d2: 64,
+        group: 1,
+        chunk: 1,
+        part: 1,
+    };
+    assert!(!bad.is_valid(dims));
+    assert!(!BlockShape { chunk: 0, ..shape }.is_valid(dims));
+    assert!(
+        !BlockShape {
+            group: 1 << 20,
+            ..shape
+        }
+        .is_valid(dims)
+    );
+    assert!(shape.is_valid(dims));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_shapes_and_factors_are_refused_before_anything_is_sent() {
+    let (mut sessions, _links) = sessions().await;
+    let dims = Dims {
+        rows: 3,
+        inner: 5,
+        cols: 2,
+    };
+    let shape = choose(dims).expect("a shape");
+    let [s0, _] = &mut sessions;
+    let wrong = s0
+        .cross_terms(shape, dims, Array2::zeros((3, 4)), Array2::zeros((5, 2)))
+        .await;
+    assert!(wrong.expect_err("refused").to_string().contains("factors"));
+    let bad = BlockShape { chunk: 0, ..shape };
+    let refused = s0
+        .cross_terms(bad, dims, Array2::zeros((3, 5)), Array2::zeros((5, 2)))
+        .await;
+    assert!(
+        refused
+            .expect_err("refused")
+            .to_string()
+            .contains("cannot carry")
     );
 }

@@ -27,15 +27,13 @@ impl Modulus {
     }
 
     /// `x mod q` for any `x < 2^64`: the quotient estimate `floor(x·floor(2^64/q) / 2^64)` is
-    /// short by at most one, so at most one subtraction follows.
+    /// short by at most one (`x·(2^64/q - floor(2^64/q)) / 2^64 < 1`), so one conditional
+    /// subtraction follows.
     #[inline]
     pub fn reduce(&self, x: u64) -> u32 {
         let estimate = ((u128::from(x) * u128::from(self.barrett)) >> 64) as u64;
-        let mut r = x - estimate * self.q;
-        while r >= self.q {
-            r -= self.q;
-        }
-        r as u32
+        let r = x - estimate * self.q;
+        (if r >= self.q { r - self.q } else { r }) as u32
     }
 
     /// `x mod q` for `x < 2^128`: `x = hi·2^64 + lo`, and `2^64 mod q` folds `hi` in.

@@ -31,7 +31,8 @@ pub const RESIDUE_BITS: u32 = 31;
 pub const SWITCHED_BITS: u32 = 80;
 
 /// The limbs E multiplies the switched `c1` by its secret in: their product (`2^124`) exceeds
-/// twice the largest coefficient of `c1'·s`, `N·2^(k-1) = 2^92`, so the product is exact.
+/// twice the largest coefficient of `c1'·s` (`c1'` below `2^k`, ternary `s`: `N·2^k = 2^93`),
+/// so the product is exact.
 pub const DECRYPT_LIMBS: usize = 4;
 
 /// The centred binomial parameter of the errors: `|e| <= ERROR_BOUND`.
@@ -75,8 +76,7 @@ pub struct Context {
     pub plans: Vec<Plan>,
     /// Each prime with its reduction constant.
     pub moduli: [Modulus; LIMBS],
-    /// `Q mod 2^64` and `floor(Q / 2^64) mod q_i`: `round(Q·m/2^64)` is
-    /// `floor(Q/2^64)·m + round((Q mod 2^64)·m / 2^64)`.
+    /// `Q mod 2^64`: `round(Q·m/2^64)` is `floor(Q/2^64)·m + round((Q mod 2^64)·m / 2^64)`.
     pub q_low: u64,
     /// `floor(Q / 2^64) mod q_i`, per prime.
     pub q_high_mod: [u32; LIMBS],

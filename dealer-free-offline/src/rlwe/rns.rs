@@ -43,11 +43,6 @@ impl RnsPoly {
         self.residues.chunks_exact_mut(N)
     }
 
-    /// Every limb, in prime order.
-    pub fn limbs_iter(&self) -> std::slice::ChunksExact<'_, u32> {
-        self.residues.chunks_exact(N)
-    }
-
     /// All residues, limb after limb.
     pub fn residues(&self) -> &[u32] {
         &self.residues
@@ -81,22 +76,6 @@ impl RnsPoly {
             .zip(plans)
         {
             plan.mul_accumulate(acc, a, b);
-        }
-    }
-
-    /// `self += b` (either domain, both the same).
-    pub fn add_assign(&mut self, b: &RnsPoly) {
-        for (i, (acc, b)) in self
-            .residues
-            .chunks_exact_mut(N)
-            .zip(b.residues.chunks_exact(N))
-            .enumerate()
-        {
-            let q = PRIMES[i];
-            for (x, &y) in acc.iter_mut().zip(b) {
-                let s = *x + y;
-                *x = if s >= q { s - q } else { s };
-            }
         }
     }
 

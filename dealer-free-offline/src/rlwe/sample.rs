@@ -48,8 +48,8 @@ pub fn centered_binomial(rng: &mut impl CryptoRng) -> Vec<i8> {
 
 /// The uniform polynomial number `stream` of `seed`, over the first `limbs` primes, directly in
 /// the NTT domain (the NTT is a bijection per prime, so this is uniform in both domains).
-/// Rejection sampling on 31-bit words: every prime is above `2^31 - 2^20`, so fewer than one
-/// draw in 2,000 is rejected.
+/// Rejection sampling on 31-bit words: every prime is within `2^21` of `2^31`, so fewer than
+/// one draw in 2,000 is rejected.
 pub fn uniform(seed: &Seed, stream: u64, limbs: usize) -> RnsPoly {
     let mut rng = ChaCha20Rng::from_seed(*seed);
     rng.set_stream(stream);

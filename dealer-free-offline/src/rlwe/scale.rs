@@ -18,8 +18,9 @@ use super::rns::RnsPoly;
 fn scaled_residue(m: u64, i: usize) -> u32 {
     let c = context();
     let q = &c.moduli[i];
-    // round(Q·m/2^64) = floor(Q/2^64)·m + round((Q mod 2^64)·m / 2^64); the second term is
-    // below 2^64 (the product is below 2^128 - 2^65), so nothing overflows.
+    // round(Q·m/2^64) = floor(Q/2^64)·m + round((Q mod 2^64)·m / 2^64); the product is at most
+    // (2^64 - 1)^2 = 2^128 - 2^65 + 1, so adding 2^63 does not overflow, and the second term is
+    // below 2^64.
     let low = ((u128::from(c.q_low) * u128::from(m) + (1 << 63)) >> 64) as u64;
     let high = q.mul(c.q_high_mod[i], q.reduce(m));
     q.reduce(u64::from(high) + u64::from(q.reduce(low)))

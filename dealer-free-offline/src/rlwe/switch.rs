@@ -13,7 +13,7 @@
 //! message (see [`super::params::decryption_is_exact`] for the noise condition).
 
 use super::keys::SecretKey;
-use super::params::{DECRYPT_LIMBS, LIMBS, N, PRIMES, SWITCHED_BITS, context};
+use super::params::{DECRYPT_LIMBS, N, PRIMES, SWITCHED_BITS, context};
 use super::rns::RnsPoly;
 
 const SWITCHED_MASK: u128 = (1 << SWITCHED_BITS) - 1;
@@ -36,7 +36,7 @@ pub fn switch_at(poly: &RnsPoly, at: &[usize]) -> Vec<u128> {
     let c = context();
     let mut high = vec![0u128; at.len()];
     let mut low = vec![0u128; at.len()];
-    for (i, &q) in PRIMES.iter().enumerate().take(LIMBS) {
+    for (i, &q) in PRIMES.iter().enumerate() {
         let (inverse, weight) = (c.crt_inverse[i], c.switch_weight[i]);
         let inverse_shoup = shoup(inverse, q);
         let limb = poly.limb(i);
