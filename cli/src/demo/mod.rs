@@ -23,9 +23,10 @@ use crate::train_plain::{self, Arithmetic, Reference};
 use offline_rates::OfflineRates;
 use processes::{Processes, Stderr};
 
-/// The defaults train Network-A on 256 digits for 2 epochs and test on 128: 12:47 measured
-/// on 2 cores, nearly all of it offline generation (320 and 256 took 15 minutes). Batches of
-/// 16 give this few examples enough SGD steps (plaintext: about 70% test accuracy).
+/// The defaults train Network-A on 256 digits for 2 epochs and test on 128: 3:16 measured on 2
+/// cores with matrix triples by RLWE (12:47 by OT), most of it waiting for the offline
+/// generation of comparison randomness. Batches of 16 give this few examples enough SGD steps
+/// (plaintext: about 70% test accuracy).
 #[derive(clap::Args)]
 pub struct Args {
     /// `net-a` .. `net-d`, or a model description file.
@@ -96,8 +97,8 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     let job = job.job(fixed, id, args.train, args.test)?;
     println!(
         "Dyad demo: training {} on {} of the bundled MNIST digits ({} held out for testing), \
-         {} epochs of {} steps (batch {}, learning rate 2^-{}). These sizes keep the demo under \
-         15 minutes on 2 cores; the offline generation of the randomness is what takes the time.",
+         {} epochs of {} steps (batch {}, learning rate 2^-{}). These sizes keep the demo near \
+         4 minutes on 2 cores; the offline generation of the randomness is what takes the time.",
         job.network.name,
         job.train,
         job.test,
@@ -400,7 +401,7 @@ fn report(
     }
     let (bytes, seconds) = offline.totals();
     println!(
-        "offline (dealer-free: OT and garbled circuits): {:.0} MB of correlated randomness per \
+        "offline (dealer-free: RLWE, OT and garbled circuits): {:.0} MB of correlated randomness per \
          server in {:.0} s of generation ({:.1} MB/s); matrix triples {:.2} M multiply-adds/s, \
          comparison masks {:.0}/s; the workers' channels sent {:.0} MB and received {:.0} MB \
          (OT extension traffic not counted)",
