@@ -10,9 +10,10 @@ use dyad_link::LinkCounters;
 use dyad_offline::worker::{Progress, Worker, WorkerConfig};
 use dyad_offline::{MatrixTripleMethod, Plan};
 use dyad_online::FixedPoint;
+use dyad_online::Prime;
 use dyad_online::cost::Demand;
 use dyad_online::model::Network;
-use dyad_online::protocols::CheckZeroVariant;
+use dyad_online::protocols::{CheckZeroVariant, Comparison};
 use dyad_store::StoreClient;
 
 use crate::link_args::LinkArgs;
@@ -128,6 +129,9 @@ pub struct PlanArgs {
     /// CheckZero variant of the comparison.
     #[arg(long, default_value = "product")]
     checkzero: CheckZeroVariant,
+    /// The comparison's prime (as `dyad train --prime`).
+    #[arg(long, default_value_t = Prime::default())]
+    prime: Prime,
     /// Fixed-point fractional bits.
     #[arg(long, default_value_t = 16)]
     f: u32,
@@ -165,18 +169,22 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
     let lr_shift = args.lr_shift.unwrap_or(network.paper_lr_shift());
     let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
     let msg = anyhow::Error::msg;
+    let comparison = Comparison {
+        checkzero: args.checkzero,
+        prime: args.prime,
+    };
     let mut demand = Demand::default();
     let mut what = Vec::new();
     if args.iterations > 0 {
         demand += network
-            .training_demand(args.batch, lr_shift, false, fixed, args.checkzero)
+            .training_demand(args.batch, lr_shift, false, fixed, comparison)
             .map_err(msg)?
             * args.iterations;
         what.push(format!("{} training steps", args.iterations));
     }
     if args.inferences > 0 {
         demand += network
-            .serving_demand(args.inferences, fixed, args.checkzero)
+            .serving_demand(args.inferences, fixed, comparison)
             .map_err(msg)?;
         what.push(format!("{} served requests", args.inferences));
     }
@@ -189,7 +197,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
             seed: 0,
             loss: args.loss,
             fixed,
-            checkzero: args.checkzero,
+            comparison,
             dataset: String::new(),
             train: args.train,
             test: args.test,

@@ -16,8 +16,9 @@ use cryprot_ot::{RandChoiceRotReceiver, RotReceiver, RotSender, random_choices};
 use dyad_link::{PartyLink, loopback_pair};
 use dyad_offline::{Generator, MatrixTripleMethod, Plan};
 use dyad_online::FixedPoint;
+use dyad_online::Prime;
 use dyad_online::model::Network;
-use dyad_online::protocols::{CheckZeroVariant, REQUESTS_PER_TRIPLE};
+use dyad_online::protocols::{CheckZeroVariant, Comparison, REQUESTS_PER_TRIPLE};
 use dyad_online::randomness::Kind;
 
 /// Bytes sent on the loopback interface so far (both parties, everything).
@@ -128,13 +129,18 @@ async fn main() {
     let _ = tokio::join!(g0.dabits(1000), g1.dabits(1000));
     let _ = tokio::join!(g0.matrix_triple(1, 1, 1), g1.matrix_triple(1, 1, 1));
 
-    let kinds: [(Kind, usize); 8] = [
-        (Kind::ComparisonMask, 16384),
+    let mut kinds: Vec<(Kind, usize)> = Vec::new();
+    for p in [Prime::P67, Prime::P40961] {
+        kinds.extend([
+            (Kind::ComparisonMask { p }, 16384),
+            (Kind::ModpTriple { p }, 1 << 18),
+            (Kind::ScaledModpTriple { p }, 1 << 16),
+        ]);
+    }
+    kinds.extend([
         (Kind::TruncationPair { f: 16 }, 65536),
         (Kind::DaBit, 1 << 20),
         (Kind::ElementwiseTriple, 32768),
-        (Kind::ModpTriple, 1 << 18),
-        (Kind::ScaledModpTriple, 1 << 16),
         (
             Kind::MatrixTriple {
                 m: 128,
@@ -151,7 +157,7 @@ async fn main() {
             },
             16,
         ),
-    ];
+    ]);
     for (kind, count) in kinds {
         let (r, m) =
             measure(async { tokio::join!(g0.produce(kind, count), g1.produce(kind, count)) }).await;
@@ -239,14 +245,25 @@ async fn main() {
     }
     let requests = REQUESTS_PER_TRIPLE as u64;
     let mut stock = Vec::new();
-    for name in names {
-        let net = Network::by_name(name).unwrap_or_else(|| panic!("no network {name}"));
-        let plan = Plan::for_network(&net, 128, 0, requests, 7, fixed, CheckZeroVariant::Product);
-        stock.push((format!("{name} served request"), plan, requests));
+    for prime in [Prime::P67, Prime::P40961] {
+        let cmp = Comparison {
+            checkzero: CheckZeroVariant::Product,
+            prime,
+        };
+        for name in &names {
+            let net = Network::by_name(name).unwrap_or_else(|| panic!("no network {name}"));
+            let plan = Plan::for_network(&net, 128, 0, requests, 7, fixed, cmp);
+            stock.push((
+                format!("{name} served request, p = {prime}"),
+                plan,
+                requests,
+            ));
+        }
+        let net = Network::by_name("net-a").expect("known");
+        let plan = Plan::for_network(&net, 128, 1, 0, 7, fixed, cmp);
+        let what = format!("net-a training iteration (batch 128), p = {prime}");
+        stock.push((what, plan, 1));
     }
-    let net = Network::by_name("net-a").expect("known");
-    let plan = Plan::for_network(&net, 128, 1, 0, 7, fixed, CheckZeroVariant::Product);
-    stock.push(("net-a training iteration (batch 128)".into(), plan, 1));
     for (what, plan, per) in stock {
         let plan = plan.expect("plan");
         let mut parts = Vec::new();

@@ -1,12 +1,13 @@
 //! Correlated OT over small rings, derived from CryProt's IKNP random OTs.
 //!
 //! In one COT the sender fixes a correlation `delta` (a short vector of fields, each in
-//! `Z_{2^w}` for some width `w`, or in `Z_67`) and the receiver a choice bit `b`. The sender
+//! `Z_{2^w}` for some width `w`, or in `Z_p` for a prime `p`) and the receiver a choice bit `b`. The sender
 //! learns a random `-s` and the receiver `s + b·delta`: additive shares of `b·delta`.
 //!
 //! From a random OT the sender holds keys `k0, k1`, the receiver `k_b`. Both expand keys into
 //! field values with the fixed-key AES hash (`s0 = G(k0)`, `s1 = G(k1)`); the sender sends the
-//! correction `s0 - s1 + delta` (exactly `w` bits per ring field, 7 per `Z_67` field) and the
+//! correction `s0 - s1 + delta` (exactly `w` bits per ring field, `ceil(log2 p)` per `Z_p`
+//! field) and the
 //! receiver adds it if `b = 1`: `s1 + s0 - s1 + delta = s0 + delta`. The receiver's choice
 //! stays hidden by the OT; the correction is masked by `s1`, unknown to the receiver when
 //! `b = 0`.
@@ -29,15 +30,15 @@ use crate::bits::{BitReader, BitWriter};
 pub enum Field {
     /// An element of `Z_{2^w}`, `1 <= w <= 64`, as the low `w` bits of a `u64`.
     Ring(u32),
-    /// An element of `Z_67`, as a `u64` below 67.
-    Modp,
+    /// An element of `Z_p` for a prime `p < 2^16`, as a `u64` below `p`.
+    Modp(u32),
 }
 
 impl Field {
     fn bits(self) -> u32 {
         match self {
             Field::Ring(w) => w,
-            Field::Modp => 7,
+            Field::Modp(p) => 32 - (p - 1).leading_zeros(),
         }
     }
 
@@ -46,8 +47,8 @@ impl Field {
         match self {
             Field::Ring(64) => v,
             Field::Ring(w) => v & ((1 << w) - 1),
-            // A 64-bit value mod 67 is uniform up to a bias of 2^-57.
-            Field::Modp => v % 67,
+            // A 64-bit value mod p < 2^16 is uniform up to a bias of 2^-48.
+            Field::Modp(p) => v % u64::from(p),
         }
     }
 
@@ -55,7 +56,7 @@ impl Field {
     fn add(self, a: u64, b: u64) -> u64 {
         match self {
             Field::Ring(_) => self.reduce(a.wrapping_add(b)),
-            Field::Modp => (a + b) % 67,
+            Field::Modp(p) => (a + b) % u64::from(p),
         }
     }
 
@@ -63,7 +64,7 @@ impl Field {
     fn neg(self, a: u64) -> u64 {
         match self {
             Field::Ring(_) => self.reduce(a.wrapping_neg()),
-            Field::Modp => (67 - a) % 67,
+            Field::Modp(p) => (u64::from(p) - a) % u64::from(p),
         }
     }
 }

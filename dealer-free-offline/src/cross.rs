@@ -3,8 +3,8 @@
 //! For a receiver value `y` and a sender vector `x`, `y·x = sum_t 2^t·y_t·x`: one COT per bit
 //! `y_t` of `y` with correlation `x`. In `Z_{2^64}` the COT for bit `t` only needs `x` modulo
 //! `2^(64-t)`, because its result is multiplied by `2^t`: corrections for bit `t` carry
-//! `64 - t` bits per element (2,080 bits per element over the 64 bits of `y`). In `Z_67`, `y`
-//! has 7 bits and the correlation for bit `t` is `2^t·x`.
+//! `64 - t` bits per element (2,080 bits per element over the 64 bits of `y`). In `Z_p`, `y`
+//! has `ceil(log2 p)` bits and the correlation for bit `t` is `2^t·x`.
 
 use crate::OfflineError;
 use crate::cot::{CotReceiver, CotSender, Field, Group};
@@ -22,11 +22,17 @@ fn ring_groups(count: usize, m: usize) -> Vec<Group> {
         .collect()
 }
 
-/// `Z_67` entries: 7 groups, one per bit of `y`.
-fn modp_groups(count: usize, m: usize) -> Vec<Group> {
-    (0..7)
-        .map(|_| Group::new(count, vec![Field::Modp; m]))
+/// `Z_p` entries: one group per bit of `y`.
+fn modp_groups(p: u32, count: usize, m: usize) -> Vec<Group> {
+    let field = Field::Modp(p);
+    (0..field_bits(p))
+        .map(|_| Group::new(count, vec![field; m]))
         .collect()
+}
+
+/// Bits of an element of `Z_p`.
+fn field_bits(p: u32) -> u32 {
+    32 - (p - 1).leading_zeros()
 }
 
 /// Sender side in `Z_{2^64}`: for each of `entries` entries the vector `x(e)` (length `m`);
@@ -93,16 +99,18 @@ fn accumulate_shifted(acc: &mut [u64], share: &[u64], t: u32) {
     }
 }
 
-/// Sender side in `Z_67`: for each entry the vector `x(e)` (values below 67);
+/// Sender side in `Z_p`: for each entry the vector `x(e)` (values below `p`);
 /// `out(e, share)` receives this party's share of `y(e)·x(e)`.
 pub async fn modp_send(
     cot: &mut CotSender,
+    p: u32,
     entries: usize,
     m: usize,
     mut x: impl FnMut(usize, &mut [u64]),
     mut out: impl FnMut(usize, &[u64]),
 ) -> Result<(), OfflineError> {
-    let chunk = chunk_entries(m * 49);
+    let bits = field_bits(p) as usize;
+    let chunk = chunk_entries(m * bits * bits);
     for start in (0..entries).step_by(chunk) {
         let count = chunk.min(entries - start);
         let mut columns = vec![0u64; count * m];
@@ -111,13 +119,13 @@ pub async fn modp_send(
         }
         let mut acc = vec![0u64; count * m];
         cot.send(
-            &modp_groups(count, m),
+            &modp_groups(p, count, m),
             |t, i, d| {
                 for (d, x) in d.iter_mut().zip(&columns[i * m..(i + 1) * m]) {
-                    *d = (x << t) % 67;
+                    *d = (x << t) % u64::from(p);
                 }
             },
-            |_, i, s| accumulate_modp(&mut acc[i * m..(i + 1) * m], s),
+            |_, i, s| accumulate_modp(p, &mut acc[i * m..(i + 1) * m], s),
         )
         .await?;
         for (i, share) in acc.chunks_exact(m).enumerate() {
@@ -127,23 +135,25 @@ pub async fn modp_send(
     Ok(())
 }
 
-/// Receiver side in `Z_67`: for each entry the value `y(e)` (below 67).
+/// Receiver side in `Z_p`: for each entry the value `y(e)` (below `p`).
 pub async fn modp_receive(
     cot: &mut CotReceiver,
+    p: u32,
     entries: usize,
     m: usize,
     y: impl Fn(usize) -> u64,
     mut out: impl FnMut(usize, &[u64]),
 ) -> Result<(), OfflineError> {
-    let chunk = chunk_entries(m * 49);
+    let bits = field_bits(p) as usize;
+    let chunk = chunk_entries(m * bits * bits);
     for start in (0..entries).step_by(chunk) {
         let count = chunk.min(entries - start);
         let values: Vec<u64> = (start..start + count).map(&y).collect();
         let mut acc = vec![0u64; count * m];
         cot.receive(
-            &modp_groups(count, m),
+            &modp_groups(p, count, m),
             |t, i| (values[i] >> t) & 1 == 1,
-            |_, i, s| accumulate_modp(&mut acc[i * m..(i + 1) * m], s),
+            |_, i, s| accumulate_modp(p, &mut acc[i * m..(i + 1) * m], s),
         )
         .await?;
         for (i, share) in acc.chunks_exact(m).enumerate() {
@@ -154,8 +164,8 @@ pub async fn modp_receive(
 }
 
 #[inline]
-fn accumulate_modp(acc: &mut [u64], share: &[u64]) {
+fn accumulate_modp(p: u32, acc: &mut [u64], share: &[u64]) {
     for (a, s) in acc.iter_mut().zip(share) {
-        *a = (*a + s) % 67;
+        *a = (*a + s) % u64::from(p);
     }
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use dyad_online::FixedPoint;
 use dyad_online::cost::Demand;
 use dyad_online::model::Network;
-use dyad_online::protocols::CheckZeroVariant;
+use dyad_online::protocols::Comparison;
 use dyad_online::randomness::Kind;
 
 /// Target stock per stream.
@@ -61,14 +61,14 @@ impl Plan {
         inferences: u64,
         lr_shift: u32,
         fixed: FixedPoint,
-        variant: CheckZeroVariant,
+        cmp: Comparison,
     ) -> Result<Plan, String> {
         let mut demand = Demand::default();
         if iterations > 0 {
-            demand += network.training_demand(batch, lr_shift, false, fixed, variant)? * iterations;
+            demand += network.training_demand(batch, lr_shift, false, fixed, cmp)? * iterations;
         }
         if inferences > 0 {
-            demand += network.serving_demand(inferences, fixed, variant)?;
+            demand += network.serving_demand(inferences, fixed, cmp)?;
         }
         Plan::from_demand(demand)
     }
@@ -114,7 +114,7 @@ mod tests {
             10,
             7,
             FixedPoint::default(),
-            CheckZeroVariant::Product,
+            Comparison::default(),
         )
         .expect("plan");
         assert_eq!(Plan::parse(&plan.to_string()), Ok(plan));

@@ -10,11 +10,11 @@ pub fn batch_items(kind: Kind) -> u64 {
     match kind {
         Kind::MatrixTriple { .. } => 1,
         Kind::ElementwiseTriple => 1 << 15,
-        Kind::ComparisonMask => 1 << 14,
+        Kind::ComparisonMask { .. } => 1 << 14,
         Kind::TruncationPair { .. } => 1 << 16,
         Kind::DaBit => 1 << 20,
-        Kind::ModpTriple => 1 << 18,
-        Kind::ScaledModpTriple => 1 << 16,
+        Kind::ModpTriple { .. } => 1 << 18,
+        Kind::ScaledModpTriple { .. } => 1 << 16,
     }
 }
 
@@ -30,11 +30,11 @@ impl Generator {
                 records
             }
             Kind::ElementwiseTriple => self.elementwise_triples(count).await?.encode(),
-            Kind::ComparisonMask => self.comparison_masks(count).await?.encode(),
+            Kind::ComparisonMask { p } => self.comparison_masks(p, count).await?.encode(),
             Kind::TruncationPair { f } => self.truncation_pairs(count, f).await?.encode(),
             Kind::DaBit => self.dabits(count).await?.encode(),
-            Kind::ModpTriple => self.modp_triples(count).await?.encode(),
-            Kind::ScaledModpTriple => self.scaled_modp_triples(count).await?.encode(),
+            Kind::ModpTriple { p } => self.modp_triples(p, count).await?.encode(),
+            Kind::ScaledModpTriple { p } => self.scaled_modp_triples(p, count).await?.encode(),
         })
     }
 }

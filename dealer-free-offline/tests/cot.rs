@@ -15,7 +15,7 @@ async fn pair() -> ([Cots; 2], [PartyLink; 2]) {
 fn modulus(field: Field) -> u128 {
     match field {
         Field::Ring(w) => 1u128 << w,
-        Field::Modp => 67,
+        Field::Modp(p) => u128::from(p),
     }
 }
 
@@ -25,9 +25,9 @@ async fn cot_shares_add_up_to_choice_times_delta_in_both_directions() {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let groups: Vec<Group> = [
         vec![Field::Ring(64)],
-        vec![Field::Ring(1), Field::Modp],
+        vec![Field::Ring(1), Field::Modp(67)],
         vec![Field::Ring(37); 5],
-        vec![Field::Modp; 3],
+        vec![Field::Modp(40961); 3],
     ]
     .into_iter()
     .map(|fields| Group::new(rng.random_range(1..700), fields))
@@ -126,33 +126,34 @@ async fn ring_and_modp_cross_products_reconstruct() {
             }
         }
 
-        let x: Vec<u64> = (0..entries * m).map(|_| rng.random_range(0..67)).collect();
-        let y: Vec<u64> = (0..entries).map(|_| rng.random_range(0..67)).collect();
-        let (mut s0, mut s1) = (vec![0u64; entries * m], vec![0u64; entries * m]);
-        let (r0, r1) = tokio::join!(
-            cross::modp_send(
-                &mut b.sender,
-                entries,
-                m,
-                |e, col| col.copy_from_slice(&x[e * m..(e + 1) * m]),
-                |e, s| s0[e * m..(e + 1) * m].copy_from_slice(s)
-            ),
-            cross::modp_receive(
-                &mut a.receiver,
-                entries,
-                m,
-                |e| y[e],
-                |e, s| s1[e * m..(e + 1) * m].copy_from_slice(s)
-            ),
-        );
-        r0.expect("send");
-        r1.expect("receive");
-        for e in 0..entries {
-            for r in 0..m {
-                assert_eq!(
-                    (s0[e * m + r] + s1[e * m + r]) % 67,
-                    y[e] * x[e * m + r] % 67
-                );
+        for p in [67u64, 40961] {
+            let x: Vec<u64> = (0..entries * m).map(|_| rng.random_range(0..p)).collect();
+            let y: Vec<u64> = (0..entries).map(|_| rng.random_range(0..p)).collect();
+            let (mut s0, mut s1) = (vec![0u64; entries * m], vec![0u64; entries * m]);
+            let (r0, r1) = tokio::join!(
+                cross::modp_send(
+                    &mut b.sender,
+                    p as u32,
+                    entries,
+                    m,
+                    |e, col| col.copy_from_slice(&x[e * m..(e + 1) * m]),
+                    |e, s| s0[e * m..(e + 1) * m].copy_from_slice(s)
+                ),
+                cross::modp_receive(
+                    &mut a.receiver,
+                    p as u32,
+                    entries,
+                    m,
+                    |e| y[e],
+                    |e, s| s1[e * m..(e + 1) * m].copy_from_slice(s)
+                ),
+            );
+            r0.expect("send");
+            r1.expect("receive");
+            for e in 0..entries {
+                for r in 0..m {
+                    assert_eq!((s0[e * m + r] + s1[e * m + r]) % p, y[e] * x[e * m + r] % p);
+                }
             }
         }
     }

@@ -3,9 +3,9 @@
 
 use dyad_link::{PartyLink, loopback_pair};
 use dyad_offline::{Generator, MatrixTripleMethod};
-use dyad_online::Z64;
 use dyad_online::randomness::{Codec, Kind, relation};
 use dyad_online::testing::stats;
+use dyad_online::{Fp, Prime, Z64};
 use rand::{RngExt, SeedableRng};
 
 async fn generators() -> ([Generator; 2], [PartyLink; 2]) {
@@ -95,23 +95,37 @@ async fn matrix_and_elementwise_triples_satisfy_z_equals_uv() {
     }
 }
 
+/// Elements of `Z_p` in at most 67 equal bins (exactly one per value for `p = 67`).
+fn assert_fp_uniform(what: &str, values: impl Iterator<Item = Fp>, p: Prime) {
+    let bins = (p.value() as usize).min(67);
+    let bin = |f: Fp| f.value() as usize * bins / p.value() as usize;
+    assert_uniform(what, values.map(bin), bins);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comparison_masks_are_consistent_in_every_share_kind() {
+    for p in [Prime::P67, Prime::P40961] {
+        comparison_masks_over(p).await;
+    }
+}
+
+async fn comparison_masks_over(p: Prime) {
     let (mut gens, _links) = generators().await;
     let n = 3000;
-    let (c0, c1) = both!(gens, |g| g.comparison_masks(n));
-    relation::check(Kind::ComparisonMask, [&c0.encode(), &c1.encode()]).expect("consistent masks");
-    // Each half alone: mod-67 shares spread over all of Z_67, bits balanced, r uniform.
+    let (c0, c1) = both!(gens, |g| g.comparison_masks(p, n));
+    let kind = Kind::ComparisonMask { p };
+    relation::check(kind, [&c0.encode(), &c1.encode()]).expect("consistent masks");
+    // Each half alone: mod-p shares spread over all of Z_p, bits balanced, r uniform.
     for (party, half) in [(0, &c0), (1, &c1)] {
-        assert_uniform(
-            &format!("P{party}'s r_bits"),
-            half.r_bits.iter().map(|f| f.value() as usize),
-            67,
+        assert_fp_uniform(
+            &format!("{kind}: P{party}'s r_bits"),
+            half.r_bits.iter().copied(),
+            p,
         );
-        assert_uniform(
-            &format!("P{party}'s beta_r_bits"),
-            half.beta_r_bits.iter().map(|f| f.value() as usize),
-            67,
+        assert_fp_uniform(
+            &format!("{kind}: P{party}'s beta_r_bits"),
+            half.beta_r_bits.iter().copied(),
+            p,
         );
         assert_uniform(
             &format!("P{party}'s alpha"),
@@ -169,21 +183,32 @@ async fn dabits_agree_in_both_sharings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn modp_triples_and_scaled_triples_satisfy_their_relations() {
+    for p in [Prime::P67, Prime::P40961] {
+        modp_triples_over(p).await;
+    }
+}
+
+async fn modp_triples_over(p: Prime) {
     let (mut gens, _links) = generators().await;
     let n = 5000;
-    let (p0, p1) = both!(gens, |g| g.modp_triples(n));
-    relation::check(Kind::ModpTriple, [&p0.encode(), &p1.encode()]).expect("c = a·b");
-    let (q0, q1) = both!(gens, |g| g.scaled_modp_triples(n));
-    relation::check(Kind::ScaledModpTriple, [&q0.encode(), &q1.encode()]).expect("scaled triples");
-    let ms = (0..n).map(|e| (q0.m[e] + q1.m[e]).value() as usize - 1);
-    assert_uniform("M over Z_67*", ms, 66);
+    let (p0, p1) = both!(gens, |g| g.modp_triples(p, n));
+    relation::check(Kind::ModpTriple { p }, [&p0.encode(), &p1.encode()]).expect("c = a·b");
+    let (q0, q1) = both!(gens, |g| g.scaled_modp_triples(p, n));
+    relation::check(Kind::ScaledModpTriple { p }, [&q0.encode(), &q1.encode()])
+        .expect("scaled triples");
+    // M is uniform over Z_p*: M - 1 uniform over 0..p-1.
+    let bins = (p.value() as usize - 1).min(66);
+    let ms = (0..n)
+        .map(|e| ((q0.m[e] + q1.m[e]).value() as usize - 1) * bins / (p.value() as usize - 1));
+    assert_uniform(&format!("M over Z_{p}*"), ms, bins);
     for (party, half) in [(0, &q0), (1, &q1)] {
-        for (name, col) in [("m", &half.m), ("mab", &half.mab), ("c", &half.a)] {
-            assert_uniform(
-                &format!("P{party}'s {name}"),
-                col.iter().map(|f| f.value() as usize),
-                67,
-            );
+        for (name, col) in [("m", &half.m), ("mab", &half.mab), ("a", &half.a)] {
+            assert_fp_uniform(&format!("Z_{p}: P{party}'s {name}"), col.iter().copied(), p);
+        }
+    }
+    for (party, half) in [(0, &p0), (1, &p1)] {
+        for (name, col) in [("a", &half.a), ("c", &half.c)] {
+            assert_fp_uniform(&format!("Z_{p}: P{party}'s {name}"), col.iter().copied(), p);
         }
     }
 }

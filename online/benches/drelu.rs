@@ -1,5 +1,6 @@
-//! DReLU on 10^5 elements over loopback QUIC, both CheckZero variants: elements per second,
-//! rounds, and bytes per element each way. Correlated randomness comes from the in-process
+//! DReLU on 10^5 elements over loopback QUIC, both CheckZero variants and both comparison
+//! primes (67: one byte per element; 40961: two): elements per second, rounds, and bytes per
+//! element each way. Correlated randomness comes from the in-process
 //! fixture but is generated before the clock starts, as a prefetching stockpile client would
 //! have it ready, so only the online phase is timed.
 //!
@@ -12,7 +13,7 @@ use dyad_link::loopback_pair;
 use dyad_online::protocols::{CheckZeroVariant, drelu};
 use dyad_online::randomness::fixture::{self, Fixture};
 use dyad_online::randomness::*;
-use dyad_online::{Config, Party, Z64};
+use dyad_online::{Config, Party, Prime, Z64};
 use ndarray::Array1;
 
 const N: usize = 100_000;
@@ -56,6 +57,7 @@ impl Randomness for Stocked {
     }
     async fn comparison_masks(
         &mut self,
+        _: Prime,
         _: usize,
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
         next(&mut self.masks, "comparison masks")
@@ -70,52 +72,54 @@ impl Randomness for Stocked {
     async fn dabits(&mut self, _: usize) -> Result<Batch<DaBits>, RandomnessError> {
         unused()
     }
-    async fn modp_triples(&mut self, _: usize) -> Result<Batch<ModpTriples>, RandomnessError> {
-        next(&mut self.modp, "mod-67 triples")
+    async fn modp_triples(
+        &mut self,
+        _: Prime,
+        _: usize,
+    ) -> Result<Batch<ModpTriples>, RandomnessError> {
+        next(&mut self.modp, "mod-p triples")
     }
     async fn scaled_modp_triples(
         &mut self,
+        _: Prime,
         _: usize,
     ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        next(&mut self.scaled, "scaled mod-67 triples")
+        next(&mut self.scaled, "scaled mod-p triples")
     }
 }
 
 /// Generates, in DReLU's request order, what `REPS + 1` runs consume.
-async fn stock(source: &mut Fixture, variant: CheckZeroVariant) -> Stocked {
+async fn stock(source: &mut Fixture, config: Config) -> Stocked {
+    let p = config.prime;
     let mut stocked = Stocked::default();
     for _ in 0..=REPS {
         stocked
             .masks
-            .push_back(source.comparison_masks(N).await.expect("fixture"));
-        match variant {
+            .push_back(source.comparison_masks(p, N).await.expect("fixture"));
+        match config.checkzero {
             CheckZeroVariant::Product => {
                 for width in [32, 16, 8, 4, 2] {
                     stocked
                         .modp
-                        .push_back(source.modp_triples(N * width).await.expect("fixture"));
+                        .push_back(source.modp_triples(p, N * width).await.expect("fixture"));
                 }
                 stocked
                     .scaled
-                    .push_back(source.scaled_modp_triples(N).await.expect("fixture"));
+                    .push_back(source.scaled_modp_triples(p, N).await.expect("fixture"));
             }
             CheckZeroVariant::Paper => {
                 stocked
                     .modp
-                    .push_back(source.modp_triples(N * 32).await.expect("fixture"));
+                    .push_back(source.modp_triples(p, N * 32).await.expect("fixture"));
             }
         }
     }
     stocked
 }
 
-async fn run(variant: CheckZeroVariant) {
-    let config = Config {
-        checkzero: variant,
-        ..Config::default()
-    };
+async fn run(config: Config) {
     let [mut f0, mut f1] = fixture::pair(1);
-    let (s0, s1) = tokio::join!(stock(&mut f0, variant), stock(&mut f1, variant));
+    let (s0, s1) = tokio::join!(stock(&mut f0, config), stock(&mut f1, config));
     let (mut l0, mut l1) = loopback_pair().await.expect("link");
     let (mut p0, mut p1) = tokio::try_join!(
         Party::new(&mut l0, s0, config),
@@ -145,7 +149,7 @@ async fn run(variant: CheckZeroVariant) {
             cost = (c0, c1);
         }
     }
-    report(variant, &mut times, cost);
+    report(config, &mut times, cost);
 }
 
 /// One party's DReLU; hands the party and its input back with what the run cost.
@@ -160,15 +164,16 @@ async fn timed(
 }
 
 fn report(
-    variant: CheckZeroVariant,
+    config: Config,
     times: &mut [Duration],
     (c0, c1): (dyad_link::LinkCounters, dyad_link::LinkCounters),
 ) {
     times.sort();
     let median = times[times.len() / 2].as_secs_f64();
     println!(
-        "{:<8} {:>12.0} {:>7} {:>12.1} {:>12.1} {:>10.1}",
-        format!("{variant:?}"),
+        "{:<8} {:>6} {:>12.0} {:>7} {:>12.1} {:>12.1} {:>10.1}",
+        format!("{:?}", config.checkzero),
+        config.prime.to_string(),
         N as f64 / median,
         c0.rounds,
         c0.bytes_sent as f64 / N as f64,
@@ -181,10 +186,17 @@ fn report(
 async fn main() {
     println!("DReLU, n = {N}, loopback QUIC, median of {REPS} runs");
     println!(
-        "{:<8} {:>12} {:>7} {:>12} {:>12} {:>10}",
-        "variant", "elements/s", "rounds", "B/elt P0->P1", "B/elt P1->P0", "ms"
+        "{:<8} {:>6} {:>12} {:>7} {:>12} {:>12} {:>10}",
+        "variant", "p", "elements/s", "rounds", "B/elt P0->P1", "B/elt P1->P0", "ms"
     );
-    for variant in [CheckZeroVariant::Product, CheckZeroVariant::Paper] {
-        run(variant).await;
+    for checkzero in [CheckZeroVariant::Product, CheckZeroVariant::Paper] {
+        for prime in [Prime::P67, Prime::P40961] {
+            run(Config {
+                checkzero,
+                prime,
+                ..Config::default()
+            })
+            .await;
+        }
     }
 }

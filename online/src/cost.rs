@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign, Mul};
 
 use crate::FixedPoint;
-use crate::protocols::{CheckZeroVariant, NewtonReciprocal, Piecewise};
+use crate::protocols::{CheckZeroVariant, Comparison, NewtonReciprocal, Piecewise};
 use crate::randomness::Kind;
 
 /// Items needed, per kind.
@@ -81,16 +81,17 @@ pub fn matmul_fixed(m: usize, n: usize, k: usize, f: u32) -> Demand {
 }
 
 /// [`crate::protocols::msb`] (and [`crate::protocols::drelu`]) of `n` elements.
-pub fn msb(n: usize, variant: CheckZeroVariant) -> Demand {
+pub fn msb(n: usize, cmp: Comparison) -> Demand {
     let n = n as u64;
-    let checkzero = match variant {
+    let p = cmp.prime;
+    let checkzero = match cmp.checkzero {
         // 32 + 16 + 8 + 4 + 2 plain products, then the scaled root.
         CheckZeroVariant::Product => {
-            Demand::of(Kind::ModpTriple, 62 * n) + Demand::of(Kind::ScaledModpTriple, n)
+            Demand::of(Kind::ModpTriple { p }, 62 * n) + Demand::of(Kind::ScaledModpTriple { p }, n)
         }
-        CheckZeroVariant::Paper => Demand::of(Kind::ModpTriple, 32 * n),
+        CheckZeroVariant::Paper => Demand::of(Kind::ModpTriple { p }, 32 * n),
     };
-    Demand::of(Kind::ComparisonMask, n) + checkzero
+    Demand::of(Kind::ComparisonMask { p }, n) + checkzero
 }
 
 /// [`crate::protocols::b2a`] of `n` bits.
@@ -99,30 +100,27 @@ pub fn b2a(n: usize) -> Demand {
 }
 
 /// [`crate::protocols::drelu_ring`] (and [`crate::protocols::ge`]) of `n` elements.
-pub fn drelu_ring(n: usize, variant: CheckZeroVariant) -> Demand {
-    msb(n, variant) + b2a(n)
+pub fn drelu_ring(n: usize, cmp: Comparison) -> Demand {
+    msb(n, cmp) + b2a(n)
 }
 
 /// [`crate::protocols::relu`] of `n` elements.
-pub fn relu(n: usize, variant: CheckZeroVariant) -> Demand {
-    drelu_ring(n, variant) + mul(n)
+pub fn relu(n: usize, cmp: Comparison) -> Demand {
+    drelu_ring(n, cmp) + mul(n)
 }
 
 /// [`crate::protocols::maxpool2x2`] over `windows` 2x2 windows.
-pub fn maxpool2x2(windows: usize, variant: CheckZeroVariant) -> Demand {
-    drelu_ring(2 * windows, variant)
-        + mul(2 * windows)
-        + drelu_ring(windows, variant)
-        + mul(3 * windows)
+pub fn maxpool2x2(windows: usize, cmp: Comparison) -> Demand {
+    drelu_ring(2 * windows, cmp) + mul(2 * windows) + drelu_ring(windows, cmp) + mul(3 * windows)
 }
 
 /// [`crate::protocols::max_rows`] of a `rows x cols` matrix.
-pub fn max_rows(rows: usize, cols: usize, variant: CheckZeroVariant) -> Demand {
+pub fn max_rows(rows: usize, cols: usize, cmp: Comparison) -> Demand {
     let mut demand = Demand::default();
     let mut width = cols;
     while width > 1 {
         let pairs = width / 2;
-        demand += drelu_ring(rows * pairs, variant) + mul(rows * pairs);
+        demand += drelu_ring(rows * pairs, cmp) + mul(rows * pairs);
         width = pairs + width % 2;
     }
     demand
@@ -130,8 +128,8 @@ pub fn max_rows(rows: usize, cols: usize, variant: CheckZeroVariant) -> Demand {
 
 /// [`crate::protocols::argmax_rows`] of a `rows x cols` matrix: every pair compared, then
 /// each column's `cols - 1` bits multiplied together.
-pub fn argmax_rows(rows: usize, cols: usize, variant: CheckZeroVariant) -> Demand {
-    let mut demand = drelu_ring(rows * cols * cols.saturating_sub(1) / 2, variant);
+pub fn argmax_rows(rows: usize, cols: usize, cmp: Comparison) -> Demand {
+    let mut demand = drelu_ring(rows * cols * cols.saturating_sub(1) / 2, cmp);
     let mut width = cols.saturating_sub(1);
     while width > 1 {
         demand += mul(rows * cols * (width / 2));
@@ -141,18 +139,13 @@ pub fn argmax_rows(rows: usize, cols: usize, variant: CheckZeroVariant) -> Deman
 }
 
 /// [`crate::protocols::piecewise`] with `table` on `n` elements.
-pub fn piecewise(
-    table: &Piecewise,
-    n: usize,
-    fixed: FixedPoint,
-    variant: CheckZeroVariant,
-) -> Demand {
-    drelu_ring(table.segments() * n, variant) + mul_fixed(n, fixed.f)
+pub fn piecewise(table: &Piecewise, n: usize, fixed: FixedPoint, cmp: Comparison) -> Demand {
+    drelu_ring(table.segments() * n, cmp) + mul_fixed(n, fixed.f)
 }
 
 /// [`crate::protocols::exp`] of `n` elements.
-pub fn exp(n: usize, fixed: FixedPoint, variant: CheckZeroVariant) -> Demand {
-    piecewise(&Piecewise::exp(fixed), n, fixed, variant)
+pub fn exp(n: usize, fixed: FixedPoint, cmp: Comparison) -> Demand {
+    piecewise(&Piecewise::exp(fixed), n, fixed, cmp)
 }
 
 /// [`crate::protocols::reciprocal`] of `n` elements in `[1, max]`.
@@ -166,24 +159,19 @@ pub fn reciprocal(n: usize, max: f64, fixed: FixedPoint) -> Demand {
 }
 
 /// [`crate::protocols::softmax`] (and the cross-entropy gradient) of `rows x cols`.
-pub fn softmax(rows: usize, cols: usize, fixed: FixedPoint, variant: CheckZeroVariant) -> Demand {
-    max_rows(rows, cols, variant)
-        + exp(rows * cols, fixed, variant)
+pub fn softmax(rows: usize, cols: usize, fixed: FixedPoint, cmp: Comparison) -> Demand {
+    max_rows(rows, cols, cmp)
+        + exp(rows * cols, fixed, cmp)
         + reciprocal(rows, cols as f64, fixed)
         + mul_fixed(rows * cols, fixed.f)
 }
 
 /// [`crate::protocols::correct`] on `rows x cols` logits.
-pub fn correct(rows: usize, cols: usize, fixed: FixedPoint, variant: CheckZeroVariant) -> Demand {
-    max_rows(rows, cols, variant) + mul_fixed(rows * cols, fixed.f) + drelu_ring(rows, variant)
+pub fn correct(rows: usize, cols: usize, fixed: FixedPoint, cmp: Comparison) -> Demand {
+    max_rows(rows, cols, cmp) + mul_fixed(rows * cols, fixed.f) + drelu_ring(rows, cmp)
 }
 
 /// [`crate::protocols::cross_entropy`] on `rows x cols` probabilities.
-pub fn cross_entropy(
-    rows: usize,
-    cols: usize,
-    fixed: FixedPoint,
-    variant: CheckZeroVariant,
-) -> Demand {
-    mul_fixed(rows * cols, fixed.f) + piecewise(&Piecewise::neg_ln(fixed), rows, fixed, variant)
+pub fn cross_entropy(rows: usize, cols: usize, fixed: FixedPoint, cmp: Comparison) -> Demand {
+    mul_fixed(rows * cols, fixed.f) + piecewise(&Piecewise::neg_ln(fixed), rows, fixed, cmp)
 }

@@ -30,7 +30,7 @@ mod party;
 
 pub use error::ProtocolError;
 pub use fixed::FixedPoint;
-pub use fp::Fp;
+pub use fp::{Fp, Prime};
 pub use party::{Config, Party};
 pub use randomness::Randomness;
 pub use ring::Z64;

@@ -24,7 +24,7 @@ use std::fmt;
 
 use crate::FixedPoint;
 use crate::cost::{self, Demand};
-use crate::protocols::{CheckZeroVariant, REQUESTS_PER_TRIPLE};
+use crate::protocols::{Comparison, REQUESTS_PER_TRIPLE};
 use crate::randomness::Kind;
 
 /// A tensor shape per example: channels, height, width (a vector is `n x 1 x 1`).
@@ -344,13 +344,13 @@ impl Network {
         &self,
         batch: usize,
         fixed: FixedPoint,
-        variant: CheckZeroVariant,
+        cmp: Comparison,
     ) -> Result<Demand, String> {
         let shapes = self.shapes()?;
         let mut demand = Demand::default();
         let mut shape = self.input;
         for (layer, &out) in self.layers.iter().zip(&shapes) {
-            demand += forward(*layer, shape, out, batch, fixed, variant);
+            demand += forward(*layer, shape, out, batch, fixed, cmp);
             shape = out;
         }
         Ok(demand)
@@ -365,10 +365,10 @@ impl Network {
         &self,
         requests: u64,
         fixed: FixedPoint,
-        variant: CheckZeroVariant,
+        cmp: Comparison,
     ) -> Result<Demand, String> {
-        let single = self.inference_demand(1, fixed, variant)?
-            + crate::cost::argmax_rows(1, self.classes(), variant);
+        let single = self.inference_demand(1, fixed, cmp)?
+            + crate::cost::argmax_rows(1, self.classes(), cmp);
         let triples = requests.div_ceil(REQUESTS_PER_TRIPLE as u64);
         let mut demand = Demand::default();
         for (kind, count) in single.0 {
@@ -392,10 +392,10 @@ impl Network {
         &self,
         batch: usize,
         fixed: FixedPoint,
-        variant: CheckZeroVariant,
+        cmp: Comparison,
     ) -> Result<Demand, String> {
-        Ok(self.inference_demand(batch, fixed, variant)?
-            + cost::correct(batch, self.classes(), fixed, variant))
+        Ok(self.inference_demand(batch, fixed, cmp)?
+            + cost::correct(batch, self.classes(), fixed, cmp))
     }
 
     /// What one training step on a batch of `batch` examples consumes, with learning rate
@@ -407,7 +407,7 @@ impl Network {
         lr_shift: u32,
         loss: bool,
         fixed: FixedPoint,
-        variant: CheckZeroVariant,
+        cmp: Comparison,
     ) -> Result<Demand, String> {
         if !batch.is_power_of_two() {
             return Err(format!(
@@ -415,10 +415,10 @@ impl Network {
             ));
         }
         let shapes = self.shapes()?;
-        let mut demand = self.inference_demand(batch, fixed, variant)?;
-        demand += cost::softmax(batch, self.classes(), fixed, variant);
+        let mut demand = self.inference_demand(batch, fixed, cmp)?;
+        demand += cost::softmax(batch, self.classes(), fixed, cmp);
         if loss {
-            demand += cost::cross_entropy(batch, self.classes(), fixed, variant);
+            demand += cost::cross_entropy(batch, self.classes(), fixed, cmp);
         }
         let step = lr_shift + batch.trailing_zeros();
         let inputs: Vec<Shape> = std::iter::once(self.input)
@@ -474,14 +474,14 @@ fn forward(
     output: Shape,
     batch: usize,
     fixed: FixedPoint,
-    variant: CheckZeroVariant,
+    cmp: Comparison,
 ) -> Demand {
     if let Some((m, n, k)) = product(layer, input, output, batch) {
         return cost::matmul_fixed(m, n, k, fixed.f);
     }
     match layer {
-        Layer::Relu => cost::relu(batch * input.size(), variant),
-        Layer::MaxPool => cost::maxpool2x2(batch * output.size(), variant),
+        Layer::Relu => cost::relu(batch * input.size(), cmp),
+        Layer::MaxPool => cost::maxpool2x2(batch * output.size(), cmp),
         _ => Demand::default(),
     }
 }
@@ -557,13 +557,7 @@ mod tests {
     fn network_a_training_takes_its_matrix_triples() {
         let net = Network::by_name("net-a").expect("known");
         let d = net
-            .training_demand(
-                128,
-                7,
-                false,
-                FixedPoint::default(),
-                CheckZeroVariant::Product,
-            )
+            .training_demand(128, 7, false, FixedPoint::default(), Comparison::default())
             .expect("ok");
         use crate::randomness::Kind::*;
         assert_eq!(
@@ -596,14 +590,8 @@ mod tests {
             784 * 128 + 128 * 128 + 128 * 10
         );
         assert!(
-            net.training_demand(
-                100,
-                7,
-                false,
-                FixedPoint::default(),
-                CheckZeroVariant::Product
-            )
-            .is_err()
+            net.training_demand(100, 7, false, FixedPoint::default(), Comparison::default())
+                .is_err()
         );
     }
 }

@@ -6,12 +6,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use crate::protocols::CheckZeroVariant;
+use crate::protocols::Comparison;
 use crate::randomness::items::Layout;
 use crate::randomness::{
     Batch, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples, Randomness,
     ScaledModpTriples, Tags, TruncationPairs, UseOnce,
 };
-use crate::{FixedPoint, Fp, ProtocolError, Z64, wire};
+use crate::{FixedPoint, Fp, Prime, ProtocolError, Z64, wire};
 
 /// Settings both parties must share.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,6 +21,18 @@ pub struct Config {
     pub fixed: FixedPoint,
     /// Which CheckZero the comparison uses.
     pub checkzero: CheckZeroVariant,
+    /// The prime the comparison shares its mask bits in.
+    pub prime: Prime,
+}
+
+impl Config {
+    /// The comparison's settings.
+    pub fn comparison(&self) -> Comparison {
+        Comparison {
+            checkzero: self.checkzero,
+            prime: self.prime,
+        }
+    }
 }
 
 /// One party's runtime for the online protocols.
@@ -107,11 +120,11 @@ impl<R: Randomness> Party<R> {
         }
     }
 
-    /// This party's share of the public `Z_67` constant `c`.
+    /// This party's share of the public `Z_p` constant `c`.
     pub fn constant_fp(&self, c: Fp) -> Fp {
         match self.id {
             PartyId::P0 => c,
-            PartyId::P1 => Fp::ZERO,
+            PartyId::P1 => c.prime().zero(),
         }
     }
 
@@ -183,7 +196,10 @@ impl<R: Randomness> Party<R> {
         &mut self,
         n: usize,
     ) -> Result<ComparisonMasks, ProtocolError> {
-        let batch = self.randomness.comparison_masks(n).await?;
+        let batch = self
+            .randomness
+            .comparison_masks(self.config.prime, n)
+            .await?;
         self.accept(batch, n)
     }
 
@@ -206,7 +222,7 @@ impl<R: Randomness> Party<R> {
     }
 
     pub(crate) async fn modp_triples(&mut self, n: usize) -> Result<ModpTriples, ProtocolError> {
-        let batch = self.randomness.modp_triples(n).await?;
+        let batch = self.randomness.modp_triples(self.config.prime, n).await?;
         self.accept(batch, n)
     }
 
@@ -214,7 +230,10 @@ impl<R: Randomness> Party<R> {
         &mut self,
         n: usize,
     ) -> Result<ScaledModpTriples, ProtocolError> {
-        let batch = self.randomness.scaled_modp_triples(n).await?;
+        let batch = self
+            .randomness
+            .scaled_modp_triples(self.config.prime, n)
+            .await?;
         self.accept(batch, n)
     }
 
@@ -247,10 +266,10 @@ impl<R: Randomness> Party<R> {
         Ok(mine.iter().zip(theirs).map(|(&a, b)| a + b).collect())
     }
 
-    /// Opens shared `Z_67` elements to both parties, in one round.
+    /// Opens shared `Z_p` elements to both parties, in one round.
     pub(crate) async fn open_fp(&mut self, mine: &[Fp]) -> Result<Vec<Fp>, ProtocolError> {
         let theirs = self.exchange(wire::fp_to_bytes(mine)).await?;
-        let theirs = wire::fp_from_bytes(&theirs, mine.len())?;
+        let theirs = wire::fp_from_bytes(&theirs, mine.len(), self.config.prime)?;
         Ok(mine.iter().zip(theirs).map(|(&a, b)| a + b).collect())
     }
 
@@ -261,15 +280,15 @@ impl<R: Randomness> Party<R> {
         Ok(mine.iter().zip(theirs).map(|(&a, b)| a ^ b).collect())
     }
 
-    /// Sends `Z_67` elements one way (the peer calls [`Party::recv_fp`]).
+    /// Sends `Z_p` elements one way (the peer calls [`Party::recv_fp`]).
     pub(crate) async fn send_fp(&mut self, xs: &[Fp]) -> Result<(), ProtocolError> {
         self.send(wire::fp_to_bytes(xs)).await
     }
 
-    /// Receives exactly `n` `Z_67` elements sent with [`Party::send_fp`].
+    /// Receives exactly `n` `Z_p` elements sent with [`Party::send_fp`].
     pub(crate) async fn recv_fp(&mut self, n: usize) -> Result<Vec<Fp>, ProtocolError> {
         let bytes = self.recv().await?;
-        wire::fp_from_bytes(&bytes, n)
+        wire::fp_from_bytes(&bytes, n, self.config.prime)
     }
 }
 
@@ -341,14 +360,16 @@ fn malformed(tags: &Tags, detail: String) -> ProtocolError {
 fn config_bytes(config: &Config) -> Vec<u8> {
     let mut bytes = config.fixed.f.to_le_bytes().to_vec();
     bytes.push(config.checkzero as u8);
+    bytes.extend_from_slice(&config.prime.value().to_le_bytes());
     bytes
 }
 
 fn describe(bytes: &[u8]) -> String {
     match bytes {
-        [a, b, c, d, v] => format!(
-            "f = {} with CheckZero variant #{v}",
-            u32::from_le_bytes([*a, *b, *c, *d])
+        [a, b, c, d, v, p @ ..] if p.len() == 4 => format!(
+            "f = {} with CheckZero variant #{v} over Z_{}",
+            u32::from_le_bytes([*a, *b, *c, *d]),
+            u32::from_le_bytes(p.try_into().expect("4 bytes"))
         ),
         _ => "an unreadable configuration".into(),
     }

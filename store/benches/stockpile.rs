@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use dyad_online::Prime;
 use dyad_online::randomness::Kind;
 use dyad_store::{Budget, StoreClient, StoreConfig, serve};
 use rocksdb::{DB, Options, WriteBatch, WriteOptions};
@@ -78,10 +79,11 @@ async fn start_store(dir: &std::path::Path) -> String {
 }
 
 /// What one Network-A inference (batch 1, CheckZero `product`) consumes: three matrix
-/// triples, a truncation per output, and per ReLU a comparison mask, 62 mod-67 triples, a
+/// triples, a truncation per output, and per ReLU a comparison mask, 62 mod-p triples, a
 /// scaled triple, a daBit and an elementwise triple.
 fn network_a_inference() -> Vec<(Kind, u64)> {
     let relus = 128 + 128 + 10;
+    let p = Prime::default();
     vec![
         (
             Kind::MatrixTriple {
@@ -108,9 +110,9 @@ fn network_a_inference() -> Vec<(Kind, u64)> {
             1,
         ),
         (Kind::TruncationPair { f: 16 }, 266),
-        (Kind::ComparisonMask, relus),
-        (Kind::ModpTriple, 62 * relus),
-        (Kind::ScaledModpTriple, relus),
+        (Kind::ComparisonMask { p }, relus),
+        (Kind::ModpTriple { p }, 62 * relus),
+        (Kind::ScaledModpTriple { p }, relus),
         (Kind::DaBit, relus),
         (Kind::ElementwiseTriple, relus),
     ]
@@ -123,7 +125,10 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let record = Kind::ComparisonMask.item_bytes();
+    let record = Kind::ComparisonMask {
+        p: Prime::default(),
+    }
+    .item_bytes();
     let payload: Vec<u8> = (0..BATCH / record * record)
         .map(|i| (i * 31) as u8)
         .collect();

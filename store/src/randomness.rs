@@ -10,6 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use dyad_link::{Channel, PartyId};
+use dyad_online::Prime;
 use dyad_online::bytes::{Reader, put_string};
 use dyad_online::randomness::{
     Batch, Codec, ComparisonMasks, DaBits, ElementwiseTriples, Kind, MatrixTriple, ModpTriples,
@@ -377,9 +378,10 @@ impl Randomness for StockpileRandomness {
 
     async fn comparison_masks(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
-        self.take(Kind::ComparisonMask, n).await
+        self.take(Kind::ComparisonMask { p }, n).await
     }
 
     async fn truncation_pairs(
@@ -394,14 +396,19 @@ impl Randomness for StockpileRandomness {
         self.take(Kind::DaBit, n).await
     }
 
-    async fn modp_triples(&mut self, n: usize) -> Result<Batch<ModpTriples>, RandomnessError> {
-        self.take(Kind::ModpTriple, n).await
+    async fn modp_triples(
+        &mut self,
+        p: Prime,
+        n: usize,
+    ) -> Result<Batch<ModpTriples>, RandomnessError> {
+        self.take(Kind::ModpTriple { p }, n).await
     }
 
     async fn scaled_modp_triples(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        self.take(Kind::ScaledModpTriple, n).await
+        self.take(Kind::ScaledModpTriple { p }, n).await
     }
 }

@@ -9,9 +9,12 @@ use bytes::Bytes;
 use dyad_link::{PartyId, PartyLink, loopback_pair};
 use dyad_online::randomness::fixture::{self, Fixture};
 use dyad_online::randomness::*;
-use dyad_online::{Config, Party, Z64, protocols, reference, sharing};
+use dyad_online::{Config, Party, Prime, Z64, protocols, reference, sharing};
 use dyad_store::{Budget, StockpileRandomness, StoreClient, StoreConfig, serve};
 use ndarray::Array1;
+
+/// The comparison prime these tests stock for (two-byte elements).
+const P: Prime = Prime::P40961;
 
 const TOKEN: &str = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 
@@ -100,13 +103,16 @@ impl Stocker {
                 put(clients, next, $kind, halves, $count as u64).await;
             }};
         }
-        both!(Kind::ComparisonMask, n, |f| f.comparison_masks(n));
+        both!(Kind::ComparisonMask { p: P }, n, |f| f
+            .comparison_masks(P, n));
         both!(Kind::ElementwiseTriple, n, |f| f.elementwise_triples(n));
         both!(Kind::TruncationPair { f: 16 }, n, |f| f
             .truncation_pairs(n, 16));
         both!(Kind::DaBit, n, |f| f.dabits(n));
-        both!(Kind::ModpTriple, 62 * n, |f| f.modp_triples(62 * n));
-        both!(Kind::ScaledModpTriple, n, |f| f.scaled_modp_triples(n));
+        both!(Kind::ModpTriple { p: P }, 62 * n, |f| f
+            .modp_triples(P, 62 * n));
+        both!(Kind::ScaledModpTriple { p: P }, n, |f| f
+            .scaled_modp_triples(P, n));
         for _ in 0..3 {
             both!(Kind::MatrixTriple { m: 4, n: 5, k: 3 }, 1, |f| f
                 .matrix_triple(4, 5, 3));
@@ -190,13 +196,15 @@ async fn taken_halves_reconstruct_to_correlated_randomness() {
         check_both!(sources, Kind::ElementwiseTriple, |s| s
             .elementwise_triples(50));
     }
-    check_both!(sources, Kind::ComparisonMask, |s| s.comparison_masks(120));
+    check_both!(sources, Kind::ComparisonMask { p: P }, |s| s
+        .comparison_masks(P, 120));
     check_both!(sources, Kind::TruncationPair { f: 16 }, |s| s
         .truncation_pairs(100, 16));
     check_both!(sources, Kind::DaBit, |s| s.dabits(100));
-    check_both!(sources, Kind::ModpTriple, |s| s.modp_triples(5000));
-    check_both!(sources, Kind::ScaledModpTriple, |s| s
-        .scaled_modp_triples(100));
+    check_both!(sources, Kind::ModpTriple { p: P }, |s| s
+        .modp_triples(P, 5000));
+    check_both!(sources, Kind::ScaledModpTriple { p: P }, |s| s
+        .scaled_modp_triples(P, 100));
 
     // Small items are taken four requests' worth ahead (200 elementwise triples for the first
     // request of 50); matrix triples only as needed, so none is lost when a job ends.
@@ -220,11 +228,12 @@ async fn a_protocol_runs_on_stockpiled_randomness() {
     let (sources, mut links) = runtimes(&stores).await;
     let [s0, s1] = sources;
     let [l0, l1] = &mut links;
-    let (mut p0, mut p1) = tokio::try_join!(
-        Party::new(l0, s0, Config::default()),
-        Party::new(l1, s1, Config::default())
-    )
-    .expect("parties");
+    let config = Config {
+        prime: P,
+        ..Config::default()
+    };
+    let (mut p0, mut p1) =
+        tokio::try_join!(Party::new(l0, s0, config), Party::new(l1, s1, config)).expect("parties");
     let fixed = dyad_online::FixedPoint::default();
     let a: Array1<Z64> = (0..100)
         .map(|i| fixed.encode(f64::from(i) - 50.0).expect("ok"))
@@ -244,7 +253,7 @@ async fn runtimes_whose_jobs_diverge_are_stopped() {
     let (sources, _links) = runtimes(&stores).await;
     let [mut s0, mut s1] = sources;
     // P0 asks for comparison masks where P1 asks for daBits: they would pair unrelated items.
-    let (r0, r1) = tokio::join!(s0.comparison_masks(10), s1.dabits(10));
+    let (r0, r1) = tokio::join!(s0.comparison_masks(P, 10), s1.dabits(10));
     r0.expect("P0 leads and does not know yet");
     let err = r1.expect_err("P1 must refuse");
     assert!(err.to_string().contains("diverged"), "{err}");

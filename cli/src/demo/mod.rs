@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use dyad_offline::Plan;
 use dyad_online::FixedPoint;
+use dyad_online::Prime;
 use dyad_online::protocols::CheckZeroVariant;
 use dyad_store::StoreClient;
 use dyad_store::auth::read_token;
@@ -92,6 +93,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         seed: 1,
         loss: true,
         checkzero: CheckZeroVariant::Product,
+        prime: Prime::default(),
     };
     let job_flags = job_flags(&job);
     let job = job.job(fixed, id, args.train, args.test)?;
@@ -259,6 +261,8 @@ fn job_flags(job: &JobArgs) -> Vec<String> {
         &job.batch.to_string(),
         "--seed",
         &job.seed.to_string(),
+        "--prime",
+        &job.prime.to_string(),
     ]);
     if let Some(shift) = job.lr_shift {
         flags.extend(strings(&["--lr-shift", &shift.to_string()]));

@@ -8,7 +8,7 @@ use dyad_online::FixedPoint;
 use dyad_online::cost::Demand;
 use dyad_online::model::Network;
 use dyad_online::nn::Hyper;
-use dyad_online::protocols::CheckZeroVariant;
+use dyad_online::protocols::Comparison;
 
 /// A training job, as both servers must see it.
 #[derive(Debug, Clone)]
@@ -27,8 +27,8 @@ pub struct Job {
     pub loss: bool,
     /// The fixed-point encoding.
     pub fixed: FixedPoint,
-    /// The comparison's CheckZero variant.
-    pub checkzero: CheckZeroVariant,
+    /// The comparison's CheckZero variant and prime.
+    pub comparison: Comparison,
     /// The dataset's id (hex), as the data owner's `dyad share` chose it.
     pub dataset: String,
     /// Training examples.
@@ -86,7 +86,7 @@ impl Job {
                 self.lr_shift,
                 self.loss,
                 self.fixed,
-                self.checkzero,
+                self.comparison,
             )
             .map_err(anyhow::Error::msg)
     }
@@ -96,7 +96,7 @@ impl Job {
     pub fn demand(&self) -> anyhow::Result<Demand> {
         let evaluation = self
             .network
-            .evaluation_demand(self.batch, self.fixed, self.checkzero)
+            .evaluation_demand(self.batch, self.fixed, self.comparison)
             .map_err(anyhow::Error::msg)?;
         let batches = self.test.div_ceil(self.batch) as u64;
         Ok(self.step_demand()? * self.total_steps() + evaluation * (batches * self.epochs as u64))
@@ -119,7 +119,11 @@ impl Job {
             ("seed", self.seed.to_string()),
             ("loss reveal", self.loss.to_string()),
             ("fixed point", format!("f = {}", self.fixed.f)),
-            ("checkzero", format!("{:?}", self.checkzero).to_lowercase()),
+            (
+                "checkzero",
+                format!("{:?}", self.comparison.checkzero).to_lowercase(),
+            ),
+            ("comparison prime", self.comparison.prime.to_string()),
             ("dataset", self.dataset.clone()),
             ("training examples", self.train.to_string()),
             ("test examples", self.test.to_string()),
@@ -192,7 +196,7 @@ mod tests {
             seed: 1,
             loss: false,
             fixed: FixedPoint::default(),
-            checkzero: CheckZeroVariant::Product,
+            comparison: Comparison::default(),
             dataset: "00ff".into(),
             train: 4000,
             test: 1000,

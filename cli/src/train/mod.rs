@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use dyad_online::protocols::CheckZeroVariant;
+use dyad_online::Prime;
+use dyad_online::protocols::{CheckZeroVariant, Comparison};
 use dyad_online::{FixedPoint, Z64};
 
 pub use curve::{accuracies, chart, csv, points};
@@ -58,6 +59,11 @@ pub struct JobArgs {
     /// CheckZero variant of the comparison.
     #[arg(long, default_value = "product")]
     pub checkzero: CheckZeroVariant,
+    /// The prime the comparison shares its mask bits in: 67 (one byte per element online) or
+    /// 40961 (two bytes, but its mod-p triples are made thousands at a time by homomorphic
+    /// encryption). Both servers and the offline plan must agree.
+    #[arg(long, default_value_t = Prime::default())]
+    pub prime: Prime,
 }
 
 impl JobArgs {
@@ -78,7 +84,10 @@ impl JobArgs {
             seed: self.seed,
             loss: self.loss,
             fixed,
-            checkzero: self.checkzero,
+            comparison: Comparison {
+                checkzero: self.checkzero,
+                prime: self.prime,
+            },
             dataset,
             train,
             test,

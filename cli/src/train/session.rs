@@ -84,7 +84,8 @@ pub async fn run(
     .map_err(anyhow::Error::msg)?;
     let config = Config {
         fixed: job.fixed,
-        checkzero: job.checkzero,
+        checkzero: job.comparison.checkzero,
+        prime: job.comparison.prime,
     };
     let mut party = Party::new(link, randomness, config).await?;
 

@@ -14,7 +14,7 @@ pub(super) fn field_value(field: Field, v: i64) -> u64 {
     match field {
         Field::Ring(64) => v as u64,
         Field::Ring(w) => (v as u64) & ((1 << w) - 1),
-        Field::Modp => v.rem_euclid(67) as u64,
+        Field::Modp(p) => v.rem_euclid(i64::from(p)) as u64,
     }
 }
 
@@ -22,7 +22,7 @@ pub(super) fn field_value(field: Field, v: i64) -> u64 {
 pub(super) fn field_add(field: Field, a: u64, b: u64) -> u64 {
     match field {
         Field::Ring(w) => field_value(Field::Ring(w), a.wrapping_add(b) as i64),
-        Field::Modp => (a + b) % 67,
+        Field::Modp(p) => (a + b) % u64::from(p),
     }
 }
 

@@ -10,13 +10,13 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
 use super::shape::{BlockShape, Dims};
-use super::{Round, compute_pool, encoding};
+use super::{Round, SETTING, compute_pool, encoding};
 use crate::OfflineError;
 use crate::bits::{BitReader, BitWriter};
 use crate::rlwe::keys::SecretKey;
-use crate::rlwe::params::{LIMBS, N, SWITCHED_BITS};
+use crate::rlwe::params::N;
 use crate::rlwe::sample::{self, Seed};
-use crate::rlwe::{encrypt, scale, switch, wire};
+use crate::rlwe::{encrypt, wire};
 
 /// E's message for one round: a fresh seed, then `c0` (NTT domain) of every block of `A` in
 /// the round (row block, then inner block). Ciphertext `t` of the message has the uniform part
@@ -42,14 +42,14 @@ pub(crate) fn message(
             .map(|(stream, &(rb, j))| {
                 let rows = rb * shape.d0..((rb + 1) * shape.d0).min(dims.rows);
                 let cols = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
-                let plain = scale::scaled(&encoding::lhs(shape, a.slice(s![rows, cols])));
+                let plain = SETTING.scaled(&encoding::lhs(shape, a.slice(s![rows, cols])));
                 let mut rng = ChaCha20Rng::from_seed(noise_seed);
                 rng.set_stream(stream as u64);
                 encrypt(secret, plain, &seed, stream as u64, &mut rng)
             })
             .collect()
     });
-    let mut writer = BitWriter::with_capacity(c0s.len() * wire::poly_bits(LIMBS));
+    let mut writer = BitWriter::with_capacity(c0s.len() * wire::poly_bits(SETTING.limbs));
     for c0 in &c0s {
         wire::put_poly(&mut writer, c0);
     }
@@ -74,7 +74,7 @@ pub(crate) fn decrypt_reply(
     for rb in rows {
         for cb in cols.clone() {
             let at = encoding::block_results(shape, dims, rb, cb);
-            let bytes = (N + at.len()) * SWITCHED_BITS as usize / 8;
+            let bytes = ((N + at.len()) * SETTING.switched_bits as usize).div_ceil(8);
             let piece = reply.get(offset..offset + bytes).ok_or_else(|| {
                 OfflineError::Peer(format!("a reply of {} bytes ends early", reply.len()))
             })?;
@@ -93,16 +93,18 @@ pub(crate) fn decrypt_reply(
             .par_iter()
             .map(|(_, _, at, piece)| {
                 let mut reader = BitReader::new(piece);
+                let bits = SETTING.switched_bits;
                 let c1 = (0..N)
-                    .map(|_| wire::get_switched(&mut reader))
+                    .map(|_| wire::get_switched(&mut reader, bits))
                     .collect::<Result<Vec<_>, _>>()?;
                 let c0 = at
                     .iter()
-                    .map(|&j| Ok((j, wire::get_switched(&mut reader)?)))
+                    .map(|&j| Ok((j, wire::get_switched(&mut reader, bits)?)))
                     .collect::<Result<Vec<_>, OfflineError>>()?;
-                Ok(switch::decrypt(secret, &c1, &c0)
+                Ok(SETTING
+                    .decrypt(secret, &c1, &c0)
                     .into_iter()
-                    .map(switch::decode)
+                    .map(|x| SETTING.decode(x))
                     .collect())
             })
             .collect::<Result<_, OfflineError>>()

@@ -32,6 +32,10 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::OfflineError;
 use crate::rlwe::keys::{PublicKey, SecretKey};
+use crate::rlwe::setting::Setting;
+
+/// Matrix products use all six primes, the `2^64` plaintext and replies at `2^80`.
+const SETTING: Setting = Setting::MATRIX;
 use shape::{BlockShape, Dims};
 
 /// One message of E and V's replies to it: the ciphertexts of a run of row blocks and a run

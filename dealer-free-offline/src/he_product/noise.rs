@@ -19,13 +19,16 @@
 //! is within statistical distance `B / 2^(phi+1) <= 2^-41` of the flooding alone, whatever
 //! `B`'s matrix (PROTOCOLS.md: 40 bits). The bound is per coefficient: over `2^c` result
 //! coefficients the distances add up to at most `2^(c-41)`. Decryption stays exact while
-//! `phi <= max_flood_bits()` (120 for these parameters, see [`crate::rlwe::params`]); the
+//! `phi <= max_flood_bits()` (120 for [`Setting::MATRIX`]); the
 //! block shape keeps `g` small enough for that.
 //!
 //! The flooding hides `B` from an E that follows the protocol (semi-honest, as everywhere in
 //! Dyad): it relies on E's ciphertexts carrying errors of at most 21.
 
-use crate::rlwe::params::{ERROR_BOUND, FLOOD_SECURITY_BITS, N, max_flood_bits};
+use super::SETTING;
+use crate::rlwe::params::{ERROR_BOUND, FLOOD_SECURITY_BITS, N};
+#[cfg(doc)]
+use crate::rlwe::setting::Setting;
 
 /// The worst-case noise bound `B` of a reply accumulating `g` blocks of `d1 x d2`.
 pub fn product_noise_bound(g: usize, d1: usize, d2: usize) -> u128 {
@@ -44,7 +47,7 @@ pub fn flood_bits(g: usize, d1: usize, d2: usize) -> u32 {
 
 /// The most inner blocks of `d1 x d2` one reply may accumulate and still decrypt exactly.
 pub fn max_blocks_per_reply(d1: usize, d2: usize) -> usize {
-    let limit = max_flood_bits();
+    let limit = SETTING.max_flood_bits();
     if flood_bits(1, d1, d2) > limit {
         return 0;
     }

@@ -3,7 +3,7 @@
 //!
 //! E's `A` (`rows x inner`) is cut into blocks of `d0 x d1` and V's `B` (`inner x cols`) into
 //! blocks of `d1 x d2`, with `d0·d1·d2 <= N` so that one negacyclic product holds a whole block
-//! product. E sends one ciphertext per block of `A` (`LIMBS·N` residues of 31 bits: the
+//! product. E sends one ciphertext per block of `A` (`6·N` residues of 31 bits: the
 //! uniform half travels as a seed); V replies with one ciphertext per block of the result and
 //! per group of inner blocks it accumulates (`N` coefficients of `c1` and the `d0·d2` result
 //! coefficients of `c0`, 80 bits each). Large `d0·d2` means few replies but many ciphertexts
@@ -15,8 +15,9 @@
 //! Messages are cut so that none exceeds a few megabytes ([`MESSAGE_CIPHERTEXTS`],
 //! [`REPLY_BYTES`]).
 
+use super::SETTING;
 use super::noise;
-use crate::rlwe::params::{DECRYPT_LIMBS, LIMBS, N, RESIDUE_BITS, SWITCHED_BITS};
+use crate::rlwe::params::{N, RESIDUE_BITS};
 
 /// A cross term's dimensions: E holds `A` (`rows x inner`), V holds `B` (`inner x cols`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,8 +114,8 @@ impl BlockShape {
     pub fn traffic_bits(&self, dims: Dims) -> u64 {
         let (sent, replies) = self.ciphertexts(dims);
         let messages = dims.rows.div_ceil(self.d0).div_ceil(self.chunk) * self.groups(dims);
-        let k = SWITCHED_BITS as usize;
-        let bits = sent * LIMBS * N * RESIDUE_BITS as usize
+        let k = SETTING.switched_bits as usize;
+        let bits = sent * SETTING.limbs * N * RESIDUE_BITS as usize
             + replies * N * k
             + dims.rows * dims.cols * self.groups(dims) * k
             + messages * 256;
@@ -126,13 +127,13 @@ impl BlockShape {
         let (rb, ib, cb) = self.blocks(dims);
         let (sent, replies) = self.ciphertexts(dims);
         let chunks = rb.div_ceil(self.chunk);
-        let limbs = LIMBS as f64;
+        let limbs = SETTING.limbs as f64;
         // V transforms each block of B once per row chunk.
         let evaluator = (chunks * ib * cb) as f64 * limbs * NTT_MICROS
             + (rb * ib * cb * 2) as f64 * limbs * PRODUCT_MICROS
             + replies as f64 * limbs * (3.0 * NTT_MICROS + N as f64 * COEFFICIENT_MICROS);
         let encryptor = sent as f64 * limbs * (NTT_MICROS + PRODUCT_MICROS)
-            + replies as f64 * DECRYPT_LIMBS as f64 * (2.0 * NTT_MICROS + PRODUCT_MICROS);
+            + replies as f64 * SETTING.decrypt_limbs() as f64 * (2.0 * NTT_MICROS + PRODUCT_MICROS);
         evaluator + encryptor
     }
 
@@ -157,7 +158,7 @@ impl BlockShape {
                 let d0 = dims.rows.div_ceil(dims.rows.div_ceil(d0));
                 let group = group.min(dims.inner.div_ceil(d1)).min(MESSAGE_CIPHERTEXTS);
                 let chunk = (MESSAGE_CIPHERTEXTS / group).max(1);
-                let reply = chunk * (N + d0 * d2) * SWITCHED_BITS as usize / 8;
+                let reply = chunk * (N + d0 * d2) * SETTING.switched_bits as usize / 8;
                 let shape = BlockShape {
                     d0,
                     d1,

@@ -8,13 +8,17 @@ use ndarray::{Array2, s};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use super::evaluator::finish;
 use super::shape::{BlockShape, Dims};
 use super::*;
 use crate::rlwe::ciphertext::Ciphertext;
-use crate::rlwe::params::{DECRYPT_LIMBS, LIMBS, N};
+use crate::rlwe::params::{LIMBS, N};
+use crate::rlwe::reply::finish;
 use crate::rlwe::rns::RnsPoly;
-use crate::rlwe::{encrypt, sample, scale, switch};
+use crate::rlwe::setting::Setting;
+use crate::rlwe::{encrypt, sample};
+
+/// The matrix products' setting.
+const M: Setting = Setting::MATRIX;
 
 fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
@@ -111,8 +115,7 @@ fn chosen_shapes_fit_the_ring_and_the_noise_budget() {
         );
         assert!(shape.d0 <= dims.rows && shape.d1 <= dims.inner && shape.d2 <= dims.cols);
         assert!(
-            noise::flood_bits(shape.group, shape.d1, shape.d2)
-                <= crate::rlwe::params::max_flood_bits(),
+            noise::flood_bits(shape.group, shape.d1, shape.d2) <= M.max_flood_bits(),
             "{m}x{n}x{k}: {shape:?}"
         );
         let bits = 2.0 * shape.traffic_bits(dims) as f64 / macs(dims) as f64;
@@ -266,7 +269,7 @@ fn encryptor(shape: &BlockShape, dims: Dims, a: &Array2<u64>, rng: &mut ChaCha20
     let cts = (0..dims.inner.div_ceil(shape.d1))
         .map(|j| {
             let cols = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
-            let plain = scale::scaled(&encoding::lhs(shape, a.slice(s![.., cols])));
+            let plain = M.scaled(&encoding::lhs(shape, a.slice(s![.., cols])));
             let c0 = encrypt(&secret, plain, &seed, j as u64, rng);
             Ciphertext {
                 c0,
@@ -283,10 +286,10 @@ fn encryptor(shape: &BlockShape, dims: Dims, a: &Array2<u64>, rng: &mut ChaCha20
 
 /// V's accumulated product of one result block (NTT domain).
 fn accumulate(shape: &BlockShape, dims: Dims, cts: &[Ciphertext], b: &Array2<u64>) -> Ciphertext {
-    let mut acc = Ciphertext::zero();
+    let mut acc = Ciphertext::zero(LIMBS);
     for (j, ct) in cts.iter().enumerate() {
         let rows = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
-        let mut plain = scale::centered(&encoding::rhs(shape, b.slice(s![rows, ..])));
+        let mut plain = M.centered(&encoding::rhs(shape, b.slice(s![rows, ..])));
         plain.to_ntt();
         acc.mul_accumulate(ct, &plain);
     }
@@ -298,14 +301,14 @@ fn accumulate(shape: &BlockShape, dims: Dims, cts: &[Ciphertext], b: &Array2<u64
 fn noise_at(e: &Encryptor, reply: &Ciphertext, at: &[usize], messages: &[u64]) -> Vec<i128> {
     let mut c1 = reply.c1.clone();
     c1.to_ntt();
-    let mut c1s = RnsPoly::zero(DECRYPT_LIMBS);
+    let mut c1s = RnsPoly::zero(M.decrypt_limbs());
     c1s.mul_accumulate(&c1, e.secret.ntt());
     c1s.to_coefficients();
     let message: Vec<(usize, u64)> = at.iter().copied().zip(messages.iter().copied()).collect();
-    let scaled = scale::scaled(&message);
+    let scaled = M.scaled(&message);
     at.iter()
         .map(|&j| {
-            switch::crt(std::array::from_fn(|i| {
+            crate::rlwe::switch::crt(&std::array::from_fn::<u32, 4, _>(|i| {
                 let q = u64::from(crate::rlwe::params::PRIMES[i]);
                 let v = u64::from(reply.c0.limb(i)[j]) + u64::from(c1s.limb(i)[j]) + q
                     - u64::from(scaled.limb(i)[j]);
@@ -356,16 +359,18 @@ fn the_product_noise_stays_below_its_worst_case_bound() {
             let acc = accumulate(&shape, dims, &e.cts, &b);
             let ct = crate::rlwe::rerandomize::rerandomize(&e.public, acc, &mut rng);
             let reply = finish(
+                &M,
                 ct,
                 &at,
                 noise::flood_bits(shape.group, shape.d1, shape.d2),
                 &mut rng,
             );
             let c0: Vec<(usize, u128)> = at.iter().copied().zip(reply.c0).collect();
-            let got: Vec<u64> = switch::decrypt(&e.secret, &reply.c1, &c0)
+            let got: Vec<u64> = M
+                .decrypt(&e.secret, &reply.c1, &c0)
                 .into_iter()
                 .zip(&reply.r)
-                .map(|(x, r)| switch::decode(x).wrapping_add(*r))
+                .map(|(x, r)| M.decode(x).wrapping_add(*r))
                 .collect();
             assert_eq!(got, want.iter().copied().collect::<Vec<_>>(), "{what}");
         }
@@ -401,9 +406,9 @@ fn views(
         } else {
             crate::rlwe::rerandomize::rerandomize(&e.public, acc, rng)
         };
-        let reply = finish(ct, &at, flood_bits, rng);
+        let reply = finish(&M, ct, &at, flood_bits, rng);
         let c0: Vec<(usize, u128)> = at.iter().copied().zip(reply.c0.iter().copied()).collect();
-        for x in switch::decrypt(&e.secret, &reply.c1, &c0) {
+        for x in M.decrypt(&e.secret, &reply.c1, &c0) {
             let low =
                 ((x as u64 & 0xffff) as i64 - if x & 0x8000 != 0 { 0x10000 } else { 0 }) + 0x8000;
             hist[0][(low >> 8) as usize] += 1;

@@ -1,7 +1,6 @@
 //! A ciphertext `(c0, c1)` with `c0 + c1·s = Delta·m + noise`, and the plaintext products the
 //! multiplying party accumulates.
 
-use super::params::LIMBS;
 use super::rns::RnsPoly;
 
 /// Both parts over all limbs, in one domain (NTT while multiplying, coefficients after).
@@ -14,11 +13,12 @@ pub struct Ciphertext {
 }
 
 impl Ciphertext {
-    /// The encryption of zero with no noise: the start of a sum of products.
-    pub fn zero() -> Ciphertext {
+    /// The encryption of zero with no noise over `limbs` primes: the start of a sum of
+    /// products.
+    pub fn zero(limbs: usize) -> Ciphertext {
         Ciphertext {
-            c0: RnsPoly::zero(LIMBS),
-            c1: RnsPoly::zero(LIMBS),
+            c0: RnsPoly::zero(limbs),
+            c1: RnsPoly::zero(limbs),
         }
     }
 

@@ -3,13 +3,13 @@
 use rand::CryptoRng;
 
 use super::keys::SecretKey;
-use super::params::LIMBS;
 use super::rns::RnsPoly;
 use super::sample::{self, Seed};
 
 /// The `c0` of a fresh encryption `(c0, c1) = (-c1·s + e + message, c1)` in the NTT domain,
 /// where `c1 = sample::uniform(seed, stream)` (the peer expands it from the seed) and `message`
-/// is already scaled into `R_Q` (coefficient domain, see [`super::scale::scaled`]).
+/// is already scaled into `R_Q` (coefficient domain, over the limbs of its setting; see
+/// [`super::setting::Setting::scaled`]).
 pub fn encrypt(
     secret: &SecretKey,
     mut message: RnsPoly,
@@ -19,8 +19,9 @@ pub fn encrypt(
 ) -> RnsPoly {
     message.add_small(&sample::centered_binomial(rng));
     message.to_ntt();
-    let c1 = sample::uniform(seed, stream, LIMBS);
-    let mut c1s = RnsPoly::zero(LIMBS);
+    let limbs = message.limbs();
+    let c1 = sample::uniform(seed, stream, limbs);
+    let mut c1s = RnsPoly::zero(limbs);
     c1s.mul_accumulate(&c1, secret.ntt());
     message.sub_assign(&c1s);
     message

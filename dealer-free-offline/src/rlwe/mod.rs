@@ -1,5 +1,6 @@
-//! Ring-LWE encryption with a `2^64` plaintext, for the one-sided homomorphic products of
-//! Cheetah (Huang et al., USENIX Security 2022) as SecretFlow-SPU scales them to `Z_{2^64}`.
+//! Ring-LWE encryption with a `2^64` or prime plaintext modulus, for the one-sided
+//! homomorphic products of Cheetah (Huang et al., USENIX Security 2022) as SecretFlow-SPU
+//! scales them to `Z_{2^64}`, and for SIMD products over `Z_p`.
 //!
 //! Only what the offline phase needs: a party encrypts its own plaintext polynomials under its
 //! own secret key ([`encrypt`]), the peer multiplies them by its plaintext polynomials in the
@@ -9,16 +10,19 @@
 //!
 //! # Parameters and their security
 //!
-//! * Ring `R_Q = Z_Q[X]/(X^N + 1)` with `N = 8192` and `Q` the product of the six primes in
-//!   [`params::PRIMES`], each below `2^31` and `1 mod 2N` (so `tfhe-ntt`'s 32-bit negacyclic
-//!   NTT applies, its fastest path on AVX2 machines): `log2 Q = 186.0`.
+//! * Ring `R_Q = Z_Q[X]/(X^N + 1)` with `N = 8192` and `Q` the product of (up to) the six
+//!   primes in [`params::PRIMES`], each below `2^31` and `1 mod 2N` (so `tfhe-ntt`'s 32-bit
+//!   negacyclic NTT applies, its fastest path on AVX2 machines): `log2 Q = 186.0` with all six.
+//!   Each kind of product uses a [`setting::Setting`]: how many primes, which plaintext
+//!   modulus, which switched modulus.
 //! * Secret: uniform ternary. Errors: centred binomial with `eta = 21`, standard deviation
 //!   `sqrt(21/2) = 3.24` and support `[-21, 21]` (the bound the worst-case noise analysis
 //!   uses).
 //! * The Homomorphic Encryption Standard (Albrecht et al., 2018, Table 1, uniform ternary
 //!   secret, error `sigma ~ 3.2`) gives `log2 Q <= 218` for 128-bit classical security at
 //!   `N = 8192`; `186 < 218`, so every ciphertext and the public key sit inside the table.
-//!   Responses are switched down to `2^80`; a smaller modulus only makes RLWE harder.
+//!   Ciphertexts over fewer primes and responses switched down to `2^k` have smaller moduli,
+//!   which only makes RLWE harder.
 //! * The uniform part of every fresh ciphertext is expanded from a 256-bit seed with ChaCha20
 //!   (the standard seeded-`a` optimisation: `a` is public and uniform either way).
 
@@ -26,10 +30,12 @@ pub mod ciphertext;
 pub mod keys;
 pub mod modulus;
 pub mod params;
+pub mod reply;
 pub mod rerandomize;
 pub mod rns;
 pub mod sample;
-pub mod scale;
+mod scale;
+pub mod setting;
 pub mod switch;
 pub mod wire;
 

@@ -10,14 +10,13 @@ use rand::CryptoRng;
 
 use super::ciphertext::Ciphertext;
 use super::keys::PublicKey;
-use super::params::LIMBS;
 use super::rns::RnsPoly;
 use super::sample;
 
-/// The product `ct` (NTT domain), re-randomised under the encrypting party's public key and
-/// returned in the coefficient domain.
+/// The product `ct` (NTT domain), re-randomised under the encrypting party's public key (over
+/// the ciphertext's limbs) and returned in the coefficient domain.
 pub fn rerandomize(public: &PublicKey, mut ct: Ciphertext, rng: &mut impl CryptoRng) -> Ciphertext {
-    let mut u = RnsPoly::zero(LIMBS);
+    let mut u = RnsPoly::zero(ct.c0.limbs());
     u.add_small(&sample::ternary(rng));
     u.to_ntt();
     ct.c0.mul_accumulate(&public.p0, &u);

@@ -67,6 +67,17 @@ pub fn uniform(seed: &Seed, stream: u64, limbs: usize) -> RnsPoly {
     poly
 }
 
+/// A value uniform in `[0, t)` for `t < 2^32` (rejection sampling on the next power of two).
+pub fn below(rng: &mut impl CryptoRng, t: u32) -> u64 {
+    let mask = u32::MAX >> (t - 1).leading_zeros();
+    loop {
+        let v = rng.next_u32() & mask;
+        if v < t {
+            return u64::from(v);
+        }
+    }
+}
+
 /// An integer uniform in `[-2^bits, 2^bits)`, `bits <= 126`.
 pub fn flood(rng: &mut impl CryptoRng, bits: u32) -> i128 {
     debug_assert!(bits <= 126);

@@ -6,10 +6,14 @@ use rand_chacha::ChaCha20Rng;
 
 use super::ciphertext::Ciphertext;
 use super::keys::{PublicKey, SecretKey};
-use super::params::{self, LIMBS, N, PRIMES, SWITCHED_BITS};
+use super::params::{self, LIMBS, N, PRIMES};
 use super::rerandomize::rerandomize;
 use super::rns::RnsPoly;
-use super::{encrypt, sample, scale, switch};
+use super::setting::Setting;
+use super::{encrypt, sample};
+
+/// The matrix products' setting.
+const M: Setting = Setting::MATRIX;
 
 fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
@@ -58,7 +62,7 @@ fn sparse(
 #[test]
 fn the_parameters_are_inside_the_he_standard_and_decrypt_exactly() {
     // HE Standard, 128-bit classical security, ternary secret: log2 Q <= 218 at N = 8192.
-    assert!(params::log2_q() <= 218.0, "log2 Q = {}", params::log2_q());
+    assert!(M.log2_q() <= 218.0, "log2 Q = {}", M.log2_q());
     assert_eq!(N, 8192);
     for (i, &p) in PRIMES.iter().enumerate() {
         assert!(
@@ -67,15 +71,15 @@ fn the_parameters_are_inside_the_he_standard_and_decrypt_exactly() {
         );
         assert!(PRIMES[..i].iter().all(|&q| q != p), "distinct primes");
     }
-    assert_eq!(params::max_flood_bits(), 120);
-    assert!(params::decryption_is_exact(120));
-    assert!(!params::decryption_is_exact(121));
+    assert_eq!(M.max_flood_bits(), 120);
+    assert!(M.decryption_is_exact(120));
+    assert!(!M.decryption_is_exact(121));
     // The decryption product: |c1'·s| <= N·2^k must be below half the product of its primes.
-    let product: f64 = PRIMES[..params::DECRYPT_LIMBS]
+    let product: f64 = PRIMES[..M.decrypt_limbs()]
         .iter()
         .map(|&p| f64::from(p).log2())
         .sum();
-    assert!(product - 1.0 > (N as f64).log2() + f64::from(SWITCHED_BITS));
+    assert!(product - 1.0 > (N as f64).log2() + f64::from(M.switched_bits));
 }
 
 #[test]
@@ -118,12 +122,12 @@ fn a_scaled_message_switches_to_its_top_bits() {
     ];
     let mut message: Vec<u64> = (0..N).map(|_| rng.random()).collect();
     message[..edges.len()].copy_from_slice(&edges);
-    let switched = switch::switch_all(&scale::scaled(&entries(&message)));
+    let switched = M.switch_all(&M.scaled(&entries(&message)));
     for (&m, &s) in message.iter().zip(&switched) {
         let diff = s.wrapping_sub(u128::from(m) << 16) as i128;
         let diff = (diff << 48) >> 48; // mod 2^80, centred
         assert!(diff.abs() <= 1, "m = {m:#x}: switched {s:#x}");
-        assert_eq!(switch::decode(s), m);
+        assert_eq!(M.decode(s), m);
     }
 }
 
@@ -133,26 +137,26 @@ fn product_round_trip(a: &[u64], b: &[u64], rng: &mut ChaCha20Rng) -> Vec<u64> {
     let secret = SecretKey::generate(rng);
     let public = PublicKey::generate(&secret, rng);
     let seed = sample::seed(rng);
-    let c0 = encrypt(&secret, scale::scaled(&entries(a)), &seed, 7, rng);
+    let c0 = encrypt(&secret, M.scaled(&entries(a)), &seed, 7, rng);
     let ct = Ciphertext {
         c0,
         c1: sample::uniform(&seed, 7, LIMBS),
     };
-    let mut plain = scale::centered(&entries(b));
+    let mut plain = M.centered(&entries(b));
     plain.to_ntt();
-    let mut acc = Ciphertext::zero();
+    let mut acc = Ciphertext::zero(LIMBS);
     acc.mul_accumulate(&ct, &plain);
     let reply = rerandomize(&public, acc, rng);
-    let c1 = switch::switch_all(&reply.c1);
+    let c1 = M.switch_all(&reply.c1);
     let every: Vec<usize> = (0..N).collect();
     let c0: Vec<(usize, u128)> = every
         .iter()
         .copied()
-        .zip(switch::switch_at(&reply.c0, &every))
+        .zip(M.switch_at(&reply.c0, &every))
         .collect();
-    switch::decrypt(&secret, &c1, &c0)
+    M.decrypt(&secret, &c1, &c0)
         .into_iter()
-        .map(switch::decode)
+        .map(|x| M.decode(x))
         .collect()
 }
 

@@ -1,8 +1,8 @@
-//! The bit-exact wire form of residues (31 bits each) and of switched coefficients
-//! (`k = 80` bits each). Readers check every value, so a malformed message is an error, never
+//! The bit-exact wire form of residues (31 bits each) and of switched coefficients (`k` bits
+//! each). Readers check every value, so a malformed message is an error, never
 //! an out-of-range residue.
 
-use super::params::{N, PRIMES, RESIDUE_BITS, SWITCHED_BITS};
+use super::params::{N, PRIMES, RESIDUE_BITS};
 use super::rns::RnsPoly;
 use crate::OfflineError;
 use crate::bits::{BitReader, BitWriter};
@@ -36,16 +36,21 @@ pub fn get_poly(reader: &mut BitReader, limbs: usize) -> Result<RnsPoly, Offline
     Ok(RnsPoly::from_residues(residues))
 }
 
-/// Appends a coefficient modulo `2^k`.
-pub fn put_switched(writer: &mut BitWriter, value: u128) {
-    writer.push(value as u64, 64);
-    writer.push((value >> 64) as u64, SWITCHED_BITS - 64);
+/// Appends a coefficient modulo `2^bits` (`bits <= 128`).
+pub fn put_switched(writer: &mut BitWriter, value: u128, bits: u32) {
+    writer.push(value as u64, bits.min(64));
+    if bits > 64 {
+        writer.push((value >> 64) as u64, bits - 64);
+    }
 }
 
-/// Reads a coefficient modulo `2^k`.
-pub fn get_switched(reader: &mut BitReader) -> Result<u128, OfflineError> {
-    let low = reader.pop(64).ok_or_else(truncated)?;
-    let high = reader.pop(SWITCHED_BITS - 64).ok_or_else(truncated)?;
+/// Reads a coefficient modulo `2^bits`.
+pub fn get_switched(reader: &mut BitReader, bits: u32) -> Result<u128, OfflineError> {
+    let low = reader.pop(bits.min(64)).ok_or_else(truncated)?;
+    let high = match bits > 64 {
+        true => reader.pop(bits - 64).ok_or_else(truncated)?,
+        false => 0,
+    };
     Ok(u128::from(low) | (u128::from(high) << 64))
 }
 

@@ -10,9 +10,12 @@ use rand_chacha::ChaCha20Rng;
 
 use super::layers::{backward, forward};
 use super::*;
+use crate::Prime;
 use crate::cost::Demand;
 use crate::model::{Layer, Network, Shape};
-use crate::protocols::{CheckZeroVariant, REQUESTS_PER_TRIPLE, WeightMasks, argmax_rows};
+use crate::protocols::{
+    CheckZeroVariant, Comparison, REQUESTS_PER_TRIPLE, WeightMasks, argmax_rows,
+};
 use crate::randomness::fixture;
 use crate::testing::{Counting, pair, pair_with};
 use crate::{Config, FixedPoint, Party, Z64, sharing};
@@ -384,9 +387,11 @@ async fn a_training_step_and_an_evaluation_take_what_the_model_says() {
         .import(&fixed());
     let batch = y.nrows();
     for (with_loss, variant) in [
-        (true, CheckZeroVariant::Product),
-        (false, CheckZeroVariant::Paper),
-    ] {
+        (true, CheckZeroVariant::Product, Prime::P40961),
+        (false, CheckZeroVariant::Paper, Prime::P67),
+    ]
+    .map(|(loss, checkzero, prime)| (loss, Comparison { checkzero, prime }))
+    {
         let taken = Arc::new(Mutex::new(Demand::default()));
         let [f0, f1] = fixture::pair(3);
         let sources = [
@@ -394,7 +399,8 @@ async fn a_training_step_and_an_evaluation_take_what_the_model_says() {
             Counting::new(f1, Arc::new(Mutex::new(Demand::default()))),
         ];
         let config = Config {
-            checkzero: variant,
+            checkzero: variant.checkzero,
+            prime: variant.prime,
             ..Config::default()
         };
         let mut pair = pair_with([config; 2], sources).await.expect("parties");
@@ -524,7 +530,7 @@ async fn served_batches_match_the_reference_and_take_what_the_plan_stocks() {
     }
     let requests = sizes.iter().sum::<usize>() as u64;
     let planned = net
-        .serving_demand(requests, fixed_point, CheckZeroVariant::Product)
+        .serving_demand(requests, fixed_point, Comparison::default())
         .expect("demand");
     assert_eq!(*taken.lock().expect("lock"), planned);
 

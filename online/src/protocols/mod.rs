@@ -36,7 +36,7 @@ mod tests;
 
 pub use b2a::b2a;
 pub use beaver::{matmul, matmul_blocks, matmul_fixed, mul, mul_fixed};
-pub use checkzero::CheckZeroVariant;
+pub use checkzero::{CheckZeroVariant, Comparison};
 pub use cross_entropy::cross_entropy_grad;
 pub use max::{argmax_rows, ge, max_rows};
 pub use maxpool::{MaxPool, maxpool2x2, maxpool2x2_backward};

@@ -8,7 +8,7 @@ use super::checkzero::check_zero;
 use super::{b2a, shaped};
 use crate::randomness::items::BITS;
 use crate::randomness::{ComparisonMasks, Randomness};
-use crate::{Fp, Party, ProtocolError, Z64};
+use crate::{Fp, Party, Prime, ProtocolError, Z64};
 
 /// XOR shares of `MSB(a)` (bit 63) for shared `a`. Any `a` works: there is no range
 /// restriction. Rounds: 1 to open `x`, then CheckZero (7 for `product`, 3 for `paper`).
@@ -44,7 +44,7 @@ pub(crate) async fn msb_and_eta<R: Randomness, D: Dimension>(
     let x: Vec<Z64> = x0.iter().zip(x1).map(|(&u, &v)| u + v).collect();
 
     // Step 2: shares of c[j]; steps 3: CheckZero gives P0 z = eta XOR beta.
-    let c = comparison_terms(p.id(), &x, &masks);
+    let c = comparison_terms(p.id(), p.config().prime, &x, &masks);
     let z = check_zero(p, c).await?;
 
     // Step 4: MSB(a) = MSB(a0) ^ MSB(a1) ^ omega0 ^ omega1 ^ delta ^ alpha ^ eta, where
@@ -82,31 +82,36 @@ pub(crate) async fn msb_and_eta<R: Randomness, D: Dimension>(
 /// linear in the shares; P0 adds the constants and P1, who knows `beta`, the `beta` terms.
 /// Terms are accumulated as non-negative integers (`-v` as `p - v`) and reduced once per
 /// output.
-fn comparison_terms(party: PartyId, x: &[Z64], masks: &ComparisonMasks) -> Array2<Fp> {
-    const P: u32 = crate::fp::P as u32;
+fn comparison_terms(
+    party: PartyId,
+    prime: Prime,
+    x: &[Z64],
+    masks: &ComparisonMasks,
+) -> Array2<Fp> {
+    let p = u64::from(prime.value());
     let n = x.len();
-    let p0 = u32::from(party == PartyId::P0);
-    let mut c = Array2::from_elem((n, BITS), Fp::ZERO);
+    let p0 = u64::from(party == PartyId::P0);
+    let mut c = Array2::from_elem((n, BITS), prime.zero());
     for (e, mut row) in c.rows_mut().into_iter().enumerate() {
         let (x, x_plus_1) = (x[e].0, x[e].0.wrapping_add(1));
-        let beta = u32::from(party == PartyId::P1 && masks.beta[e] == 1);
+        let beta = u64::from(party == PartyId::P1 && masks.beta[e] == 1);
         let r = masks.r_bits.row(e);
         let beta_r = masks.beta_r_bits.row(e);
-        let mut suffix = 0u32; // sum_{k>j} w_k, unreduced: at most 64 · 6p
+        let mut suffix = 0u64; // sum_{k>j} w_k, unreduced: at most 64 · 6p
         for j in (0..BITS).rev() {
-            let xj = ((x >> j) & 1) as u32;
-            let xpj = ((x_plus_1 >> j) & 1) as u32;
+            let xj = (x >> j) & 1;
+            let xpj = (x_plus_1 >> j) & 1;
             let (r_j, beta_r_j) = (r[j].wide(), beta_r[j].wide());
-            row[j] = Fp::reduce(
-                suffix + (P - r_j) + 2 * beta_r_j + p0 * (1 + xj) + beta * (2 * P - xj - xpj),
+            row[j] = prime.element(
+                suffix + (p - r_j) + 2 * beta_r_j + p0 * (1 + xj) + beta * (2 * p - xj - xpj),
             );
-            let signed_r = if xj == 1 { P - r_j } else { r_j };
+            let signed_r = if xj == 1 { p - r_j } else { r_j };
             let flip = match (xj, xpj) {
-                (0, 1) => 2 * (P - beta_r_j),
+                (0, 1) => 2 * (p - beta_r_j),
                 (1, 0) => 2 * beta_r_j,
                 _ => 0,
             };
-            suffix += signed_r + flip + p0 * xj + beta * (P + xpj - xj);
+            suffix += signed_r + flip + p0 * xj + beta * (p + xpj - xj);
         }
     }
     c

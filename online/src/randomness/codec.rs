@@ -8,17 +8,20 @@
 //! |---|---|---|
 //! | matrix triple `(m,n,k)` | `U` (m·n), `V` (n·k), `Z` (m·k), row-major u64 | 8(mn+nk+mk) |
 //! | elementwise triple | `u`, `v`, `z` | 24 |
-//! | comparison mask | `r` u64, `r_bits` 64 bytes, `beta_r_bits` 64 bytes, `beta`, `alpha` | 138 |
+//! | comparison mask | `r` u64, `r_bits` 64 elements, `beta_r_bits` 64 elements, `beta`, `alpha` | 10 + 128w |
 //! | truncation pair | `r`, `r_msb`, `r_low` | 24 |
 //! | daBit | `xor` byte, `ring` u64 | 9 |
-//! | mod-67 triple | `a`, `b`, `c` bytes | 3 |
-//! | scaled mod-67 triple | `a`, `b`, `m`, `ma`, `mb`, `mab` bytes | 6 |
+//! | mod-p triple | `a`, `b`, `c` elements | 3w |
+//! | scaled mod-p triple | `a`, `b`, `m`, `ma`, `mb`, `mab` elements | 6w |
+//!
+//! A `Z_p` element takes `w` bytes, little-endian: 1 for `p <= 256`, else 2
+//! ([`crate::Prime::bytes`]).
 
 use ndarray::{Array1, Array2};
 
 use super::items::BITS;
 use super::*;
-use crate::{Fp, Z64};
+use crate::{Fp, Prime, Z64};
 
 impl Kind {
     /// The size of one item's record.
@@ -26,10 +29,10 @@ impl Kind {
         match *self {
             Kind::MatrixTriple { m, n, k } => 8 * (m * n + n * k + m * k),
             Kind::ElementwiseTriple | Kind::TruncationPair { .. } => 24,
-            Kind::ComparisonMask => 8 + 2 * BITS + 2,
+            Kind::ComparisonMask { p } => 8 + 2 * BITS * p.bytes() + 2,
             Kind::DaBit => 9,
-            Kind::ModpTriple => 3,
-            Kind::ScaledModpTriple => 6,
+            Kind::ModpTriple { p } => 3 * p.bytes(),
+            Kind::ScaledModpTriple { p } => 6 * p.bytes(),
         }
     }
 }
@@ -70,9 +73,10 @@ impl Reader<'_> {
         head[0]
     }
 
-    fn fp(&mut self) -> Result<Fp, String> {
-        let b = self.byte();
-        Fp::checked(b).ok_or_else(|| format!("{b} is not an element of Z_67"))
+    fn fp(&mut self, prime: Prime) -> Result<Fp, String> {
+        let (head, rest) = self.0.split_at(prime.bytes());
+        self.0 = rest;
+        prime.read(head)
     }
 
     fn bit(&mut self) -> Result<u8, String> {
@@ -148,11 +152,12 @@ impl Codec for ElementwiseTriples {
 impl Codec for ComparisonMasks {
     fn encode(&self) -> Vec<u8> {
         let n = self.r.len();
-        let mut out = Vec::with_capacity(n * Kind::ComparisonMask.item_bytes());
+        let mut out = Vec::with_capacity(n * (10 + 4 * BITS));
         for e in 0..n {
             put_z64(&mut out, self.r[e]);
-            out.extend(self.r_bits.row(e).iter().map(|b| b.value()));
-            out.extend(self.beta_r_bits.row(e).iter().map(|b| b.value()));
+            for bit in self.r_bits.row(e).iter().chain(self.beta_r_bits.row(e)) {
+                bit.write(&mut out);
+            }
             out.push(self.beta[e]);
             out.push(self.alpha[e]);
         }
@@ -160,26 +165,34 @@ impl Codec for ComparisonMasks {
     }
 
     fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+        let Kind::ComparisonMask { p } = kind else {
+            return Err(format!("{kind} is not a comparison mask"));
+        };
         let n = records(kind, bytes)?;
+        let (mut r_bits, mut beta_r_bits) =
+            (Vec::with_capacity(n * BITS), Vec::with_capacity(n * BITS));
         let mut masks = ComparisonMasks {
             r: Array1::default(n),
-            r_bits: Array2::default((n, BITS)),
-            beta_r_bits: Array2::default((n, BITS)),
+            r_bits: Array2::from_elem((0, BITS), p.zero()),
+            beta_r_bits: Array2::from_elem((0, BITS), p.zero()),
             beta: Array1::default(n),
             alpha: Array1::default(n),
         };
         let mut r = Reader(bytes);
         for e in 0..n {
             masks.r[e] = r.z64();
-            for j in 0..BITS {
-                masks.r_bits[[e, j]] = r.fp()?;
+            for _ in 0..BITS {
+                r_bits.push(r.fp(p)?);
             }
-            for j in 0..BITS {
-                masks.beta_r_bits[[e, j]] = r.fp()?;
+            for _ in 0..BITS {
+                beta_r_bits.push(r.fp(p)?);
             }
             masks.beta[e] = r.bit()?;
             masks.alpha[e] = r.bit()?;
         }
+        let matrix = |v| Array2::from_shape_vec((n, BITS), v).expect("n x 64 elements");
+        masks.r_bits = matrix(r_bits);
+        masks.beta_r_bits = matrix(beta_r_bits);
         Ok(masks)
     }
 }
@@ -241,28 +254,34 @@ impl Codec for DaBits {
     }
 }
 
-/// Reads `fields` columns of `Z_67` elements, one record per row.
+/// Reads `FIELDS` columns of `Z_p` elements (the prime of `kind`), one record per row.
 fn decode_fp_columns<const FIELDS: usize>(
     kind: Kind,
     bytes: &[u8],
 ) -> Result<[Array1<Fp>; FIELDS], String> {
+    let p = match kind {
+        Kind::ModpTriple { p } | Kind::ScaledModpTriple { p } => p,
+        _ => return Err(format!("{kind} is not a kind of mod-p triple")),
+    };
     let n = records(kind, bytes)?;
     let mut columns: [Vec<Fp>; FIELDS] = std::array::from_fn(|_| Vec::with_capacity(n));
     let mut r = Reader(bytes);
     for _ in 0..n {
         for column in &mut columns {
-            column.push(r.fp()?);
+            column.push(r.fp(p)?);
         }
     }
     Ok(columns.map(Array1::from))
 }
 
-/// Writes columns of `Z_67` elements as records of one byte per column.
+/// Writes columns of `Z_p` elements as records of one element per column.
 fn encode_fp_columns(columns: &[&Array1<Fp>]) -> Vec<u8> {
     let n = columns.first().map_or(0, |c| c.len());
-    let mut out = Vec::with_capacity(n * columns.len());
+    let mut out = Vec::with_capacity(2 * n * columns.len());
     for i in 0..n {
-        out.extend(columns.iter().map(|c| c[i].value()));
+        for column in columns {
+            column[i].write(&mut out);
+        }
     }
     out
 }
@@ -333,10 +352,22 @@ mod tests {
             s.elementwise_triples(7).await.expect("ok")
         })
         .await;
-        round_trip(Kind::ComparisonMask, async |s: &mut fixture::Fixture| {
-            s.comparison_masks(7).await.expect("ok")
-        })
-        .await;
+        for p in [Prime::P67, Prime::P40961] {
+            round_trip(
+                Kind::ComparisonMask { p },
+                async |s: &mut fixture::Fixture| s.comparison_masks(p, 7).await.expect("ok"),
+            )
+            .await;
+            round_trip(Kind::ModpTriple { p }, async |s: &mut fixture::Fixture| {
+                s.modp_triples(p, 7).await.expect("ok")
+            })
+            .await;
+            round_trip(
+                Kind::ScaledModpTriple { p },
+                async |s: &mut fixture::Fixture| s.scaled_modp_triples(p, 7).await.expect("ok"),
+            )
+            .await;
+        }
         round_trip(
             Kind::TruncationPair { f: 16 },
             async |s: &mut fixture::Fixture| s.truncation_pairs(7, 16).await.expect("ok"),
@@ -346,25 +377,21 @@ mod tests {
             s.dabits(7).await.expect("ok")
         })
         .await;
-        round_trip(Kind::ModpTriple, async |s: &mut fixture::Fixture| {
-            s.modp_triples(7).await.expect("ok")
-        })
-        .await;
-        round_trip(Kind::ScaledModpTriple, async |s: &mut fixture::Fixture| {
-            s.scaled_modp_triples(7).await.expect("ok")
-        })
-        .await;
     }
 
     #[test]
     fn out_of_range_values_are_refused() {
-        let mut record = vec![0u8; Kind::ComparisonMask.item_bytes()];
-        assert!(ComparisonMasks::decode(Kind::ComparisonMask, &record).is_ok());
+        let kind = Kind::ComparisonMask { p: Prime::P67 };
+        let mut record = vec![0u8; kind.item_bytes()];
+        assert!(ComparisonMasks::decode(kind, &record).is_ok());
         record[8] = 67; // r_bits[0]
-        assert!(ComparisonMasks::decode(Kind::ComparisonMask, &record).is_err());
+        assert!(ComparisonMasks::decode(kind, &record).is_err());
         record[8] = 0;
         record[137] = 2; // alpha
-        assert!(ComparisonMasks::decode(Kind::ComparisonMask, &record).is_err());
+        assert!(ComparisonMasks::decode(kind, &record).is_err());
+        let kind = Kind::ModpTriple { p: Prime::P40961 };
+        let record = [0x01, 0xa0, 0, 0, 0, 0]; // a = 40961
+        assert!(ModpTriples::decode(kind, &record).is_err());
         assert!(DaBits::decode(Kind::DaBit, &[2, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
         assert!(MatrixTriple::decode(Kind::DaBit, &[0; 9]).is_err());
     }

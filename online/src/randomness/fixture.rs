@@ -13,7 +13,7 @@ use rand_chacha::ChaCha20Rng;
 
 use super::items::BITS;
 use super::*;
-use crate::{Fp, Z64};
+use crate::{Fp, Prime, Z64};
 
 /// One party's side of the fixture.
 pub struct Fixture {
@@ -62,7 +62,7 @@ impl Fixture {
     }
 
     fn fp(&mut self, secret: Fp) -> Fp {
-        let share0 = Fp::new(self.rng.random_range(0..67));
+        let share0 = self.random_fp(secret.prime());
         keep(self.party, secret, share0)
     }
 
@@ -74,8 +74,13 @@ impl Fixture {
         }
     }
 
-    fn random_fp(&mut self) -> Fp {
-        Fp::new(self.rng.random_range(0..67))
+    fn random_fp(&mut self, p: Prime) -> Fp {
+        p.element(self.rng.random_range(0..u64::from(p.value())))
+    }
+
+    /// Shares of these values, one column.
+    fn fp_column(&mut self, secrets: &[Fp]) -> Array1<Fp> {
+        secrets.iter().map(|&s| self.fp(s)).collect()
     }
 
     fn ring_vec(&mut self, secrets: &[Z64]) -> Array1<Z64> {
@@ -125,13 +130,14 @@ impl Randomness for Fixture {
 
     async fn comparison_masks(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
-        let tags = self.tags(Kind::ComparisonMask, n);
+        let tags = self.tags(Kind::ComparisonMask { p }, n);
         let mut masks = ComparisonMasks {
             r: Array1::default(n),
-            r_bits: Array2::default((n, BITS)),
-            beta_r_bits: Array2::default((n, BITS)),
+            r_bits: Array2::from_elem((n, BITS), p.zero()),
+            beta_r_bits: Array2::from_elem((n, BITS), p.zero()),
             beta: Array1::default(n),
             alpha: Array1::default(n),
         };
@@ -148,8 +154,8 @@ impl Randomness for Fixture {
             };
             for j in 0..BITS {
                 let bit = r.bit(j as u32);
-                masks.r_bits[[e, j]] = self.fp(Fp::from_bit(bit));
-                masks.beta_r_bits[[e, j]] = self.fp(Fp::from_bit(bit & beta));
+                masks.r_bits[[e, j]] = self.fp(p.element(u64::from(bit)));
+                masks.beta_r_bits[[e, j]] = self.fp(p.element(u64::from(bit & beta)));
             }
             masks.beta[e] = match self.party {
                 PartyId::P0 => 0,
@@ -195,45 +201,46 @@ impl Randomness for Fixture {
         batch(tags, items)
     }
 
-    async fn modp_triples(&mut self, n: usize) -> Result<Batch<ModpTriples>, RandomnessError> {
-        let tags = self.tags(Kind::ModpTriple, n);
-        let mut items = ModpTriples {
-            a: Array1::default(n),
-            b: Array1::default(n),
-            c: Array1::default(n),
+    async fn modp_triples(
+        &mut self,
+        p: Prime,
+        n: usize,
+    ) -> Result<Batch<ModpTriples>, RandomnessError> {
+        let tags = self.tags(Kind::ModpTriple { p }, n);
+        let a: Vec<Fp> = (0..n).map(|_| self.random_fp(p)).collect();
+        let b: Vec<Fp> = (0..n).map(|_| self.random_fp(p)).collect();
+        let c: Vec<Fp> = a.iter().zip(&b).map(|(&a, &b)| a * b).collect();
+        let items = ModpTriples {
+            a: self.fp_column(&a),
+            b: self.fp_column(&b),
+            c: self.fp_column(&c),
         };
-        for e in 0..n {
-            let (a, b) = (self.random_fp(), self.random_fp());
-            items.a[e] = self.fp(a);
-            items.b[e] = self.fp(b);
-            items.c[e] = self.fp(a * b);
-        }
         batch(tags, items)
     }
 
     async fn scaled_modp_triples(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        let tags = self.tags(Kind::ScaledModpTriple, n);
-        let mut items = ScaledModpTriples {
-            a: Array1::default(n),
-            b: Array1::default(n),
-            m: Array1::default(n),
-            ma: Array1::default(n),
-            mb: Array1::default(n),
-            mab: Array1::default(n),
+        let tags = self.tags(Kind::ScaledModpTriple { p }, n);
+        let a: Vec<Fp> = (0..n).map(|_| self.random_fp(p)).collect();
+        let b: Vec<Fp> = (0..n).map(|_| self.random_fp(p)).collect();
+        let m: Vec<Fp> = (0..n)
+            .map(|_| p.element(self.rng.random_range(1..u64::from(p.value()))))
+            .collect();
+        let product =
+            |x: &[Fp], y: &[Fp]| -> Vec<Fp> { x.iter().zip(y).map(|(&x, &y)| x * y).collect() };
+        let (ma, mb) = (product(&m, &a), product(&m, &b));
+        let mab = product(&ma, &b);
+        let items = ScaledModpTriples {
+            a: self.fp_column(&a),
+            b: self.fp_column(&b),
+            m: self.fp_column(&m),
+            ma: self.fp_column(&ma),
+            mb: self.fp_column(&mb),
+            mab: self.fp_column(&mab),
         };
-        for e in 0..n {
-            let (a, b) = (self.random_fp(), self.random_fp());
-            let m = Fp::new(self.rng.random_range(1..67));
-            items.a[e] = self.fp(a);
-            items.b[e] = self.fp(b);
-            items.m[e] = self.fp(m);
-            items.ma[e] = self.fp(m * a);
-            items.mb[e] = self.fp(m * b);
-            items.mab[e] = self.fp(m * a * b);
-        }
         batch(tags, items)
     }
 }

@@ -36,9 +36,9 @@ pub struct ElementwiseTriples {
 pub struct ComparisonMasks {
     /// Ring share of the mask `r`.
     pub r: Array1<Z64>,
-    /// Mod-67 shares of the bits of `r`: column `j` holds `<r_j>^p`.
+    /// Mod-p shares of the bits of `r`: column `j` holds `<r_j>^p`.
     pub r_bits: Array2<Fp>,
-    /// Mod-67 shares of `beta · r_j`: column `j` holds `<beta · r_j>^p`.
+    /// Mod-p shares of `beta · r_j`: column `j` holds `<beta · r_j>^p`.
     pub beta_r_bits: Array2<Fp>,
     /// The flip bit `beta` (0 or 1), known to P1 only: P0's batch holds zeros here.
     pub beta: Array1<u8>,
@@ -68,7 +68,7 @@ pub struct DaBits {
     pub ring: Array1<Z64>,
 }
 
-/// Beaver triples over `Z_67`: `c = a * b`.
+/// Beaver triples over `Z_p`: `c = a * b`.
 #[derive(Debug, Clone)]
 pub struct ModpTriples {
     /// Shares of `a`.
@@ -79,7 +79,7 @@ pub struct ModpTriples {
     pub c: Array1<Fp>,
 }
 
-/// Beaver triples over `Z_67` scaled by a uniformly random nonzero `M`, which CheckZero's last
+/// Beaver triples over `Z_p` scaled by a uniformly random nonzero `M`, which CheckZero's last
 /// product uses to reveal `M · x · y` in the same round as the plain product: after opening
 /// `e = x - a` and `f = y - b`, `M·x·y = e·f·M + e·(M·b) + f·(M·a) + M·a·b` is linear in the
 /// shares below.
@@ -89,7 +89,7 @@ pub struct ScaledModpTriples {
     pub a: Array1<Fp>,
     /// Shares of `b`.
     pub b: Array1<Fp>,
-    /// Shares of `M` (uniform in `1..67`).
+    /// Shares of `M` (uniform in `1..p`).
     pub m: Array1<Fp>,
     /// Shares of `M · a`.
     pub ma: Array1<Fp>,

@@ -16,6 +16,8 @@ mod use_once;
 
 use std::future::Future;
 
+use crate::Prime;
+
 pub use codec::Codec;
 pub use items::{
     ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples, ScaledModpTriples,
@@ -64,9 +66,10 @@ pub trait Randomness: Send {
         n: usize,
     ) -> impl Future<Output = Result<Batch<ElementwiseTriples>, RandomnessError>> + Send;
 
-    /// `n` comparison masks.
+    /// `n` comparison masks with bit shares in `Z_p`.
     fn comparison_masks(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> impl Future<Output = Result<Batch<ComparisonMasks>, RandomnessError>> + Send;
 
@@ -83,15 +86,17 @@ pub trait Randomness: Send {
         n: usize,
     ) -> impl Future<Output = Result<Batch<DaBits>, RandomnessError>> + Send;
 
-    /// `n` Beaver triples over `Z_67`.
+    /// `n` Beaver triples over `Z_p`.
     fn modp_triples(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> impl Future<Output = Result<Batch<ModpTriples>, RandomnessError>> + Send;
 
-    /// `n` scaled Beaver triples over `Z_67` (see [`ScaledModpTriples`]).
+    /// `n` scaled Beaver triples over `Z_p` (see [`ScaledModpTriples`]).
     fn scaled_modp_triples(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> impl Future<Output = Result<Batch<ScaledModpTriples>, RandomnessError>> + Send;
 }

@@ -5,7 +5,7 @@
 
 use super::items::BITS;
 use super::*;
-use crate::{Fp, Z64, ring};
+use crate::{Z64, ring};
 
 /// Checks every item of `kind` in the two parties' records (same tags, same order).
 pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
@@ -44,7 +44,7 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
                 "z != u·v",
             )
         }
-        Kind::ComparisonMask => {
+        Kind::ComparisonMask { p } => {
             let [c0, c1] = decode_both::<ComparisonMasks>(kind, halves)?;
             first_bad(
                 (0..c0.r.len()).map(|e| {
@@ -54,9 +54,9 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
                         && Z64::wrap(c0.r[e], c1.r[e]) == c0.alpha[e] ^ c1.alpha[e]
                         && (0..BITS).all(|j| {
                             let r_j = r.bit(j as u32);
-                            c0.r_bits[[e, j]] + c1.r_bits[[e, j]] == Fp::from_bit(r_j)
+                            c0.r_bits[[e, j]] + c1.r_bits[[e, j]] == p.element(u64::from(r_j))
                                 && c0.beta_r_bits[[e, j]] + c1.beta_r_bits[[e, j]]
-                                    == Fp::from_bit(r_j & beta)
+                                    == p.element(u64::from(r_j & beta))
                         })
                 }),
                 kind,
@@ -84,7 +84,7 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
                 "XOR and ring bits differ",
             )
         }
-        Kind::ModpTriple => {
+        Kind::ModpTriple { .. } => {
             let [t0, t1] = decode_both::<ModpTriples>(kind, halves)?;
             first_bad(
                 (0..t0.a.len())
@@ -93,12 +93,12 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
                 "c != a·b",
             )
         }
-        Kind::ScaledModpTriple => {
+        Kind::ScaledModpTriple { p } => {
             let [q0, q1] = decode_both::<ScaledModpTriples>(kind, halves)?;
             first_bad(
                 (0..q0.a.len()).map(|e| {
                     let (a, b, m) = (q0.a[e] + q1.a[e], q0.b[e] + q1.b[e], q0.m[e] + q1.m[e]);
-                    m != Fp::ZERO
+                    m != p.zero()
                         && q0.ma[e] + q1.ma[e] == m * a
                         && q0.mb[e] + q1.mb[e] == m * b
                         && q0.mab[e] + q1.mab[e] == m * a * b
@@ -124,22 +124,37 @@ fn first_bad(ok: impl Iterator<Item = bool>, kind: Kind, what: &str) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Prime;
 
     #[tokio::test]
     async fn fixture_items_pass_and_tampered_ones_fail() {
         let [mut f0, mut f1] = fixture::pair(8);
-        let (a, b) = (
-            f0.comparison_masks(50).await.expect("ok"),
-            f1.comparison_masks(50).await.expect("ok"),
-        );
-        let (mut x, y) = (a.items.encode(), b.items.encode());
-        check(Kind::ComparisonMask, [&x, &y]).expect("consistent");
-        x[137] ^= 1; // flip P0's alpha share of the first mask
-        assert!(
-            check(Kind::ComparisonMask, [&x, &y])
-                .expect_err("tampered")
-                .contains("item 0")
-        );
+        for p in [Prime::P67, Prime::P40961] {
+            let (a, b) = (
+                f0.comparison_masks(p, 50).await.expect("ok"),
+                f1.comparison_masks(p, 50).await.expect("ok"),
+            );
+            let kind = Kind::ComparisonMask { p };
+            let (mut x, y) = (a.items.encode(), b.items.encode());
+            check(kind, [&x, &y]).expect("consistent");
+            let alpha = kind.item_bytes() - 1;
+            x[alpha] ^= 1; // flip P0's alpha share of the first mask
+            assert!(
+                check(kind, [&x, &y])
+                    .expect_err("tampered")
+                    .contains("item 0")
+            );
+            let (a, b) = (
+                f0.modp_triples(p, 20).await.expect("ok"),
+                f1.modp_triples(p, 20).await.expect("ok"),
+            );
+            let kind = Kind::ModpTriple { p };
+            let (mut x, y) = (a.items.encode(), b.items.encode());
+            check(kind, [&x, &y]).expect("consistent");
+            x[0] ^= 1; // P0's share of a (or of c, whichever the flip leaves in range)
+            x[2 * p.bytes()] ^= 1;
+            assert!(check(kind, [&x, &y]).is_err(), "{kind} tampered");
+        }
         let (a, b) = (
             f0.matrix_triple(3, 4, 5).await.expect("ok"),
             f1.matrix_triple(3, 4, 5).await.expect("ok"),

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::ops::Range;
 
+use crate::Prime;
+
 /// What a batch of correlated randomness is. The kind with its shape names a stream; the
 /// offline worker pair numbers the items of each stream `0, 1, 2, ...`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,8 +20,11 @@ pub enum Kind {
     },
     /// Elementwise triples; one item per element.
     ElementwiseTriple,
-    /// Comparison masks; one item per compared element.
-    ComparisonMask,
+    /// Comparison masks with bit shares in `Z_p`; one item per compared element.
+    ComparisonMask {
+        /// The comparison's prime.
+        p: Prime,
+    },
     /// Truncation pairs for `f` fractional bits; one item per element.
     TruncationPair {
         /// Fractional bits the pair truncates by.
@@ -27,10 +32,16 @@ pub enum Kind {
     },
     /// Shared random bits in both XOR and ring form; one item per bit.
     DaBit,
-    /// Beaver triples over `Z_67`; one item per triple.
-    ModpTriple,
-    /// Scaled Beaver triples over `Z_67`; one item per triple.
-    ScaledModpTriple,
+    /// Beaver triples over `Z_p`; one item per triple.
+    ModpTriple {
+        /// The comparison's prime.
+        p: Prime,
+    },
+    /// Scaled Beaver triples over `Z_p`; one item per triple.
+    ScaledModpTriple {
+        /// The comparison's prime.
+        p: Prime,
+    },
 }
 
 impl std::str::FromStr for Kind {
@@ -61,10 +72,22 @@ impl std::str::FromStr for Kind {
                 }
             }
             ("elementwise-triple", None) => Kind::ElementwiseTriple,
-            ("comparison-mask", None) => Kind::ComparisonMask,
             ("dabit", None) => Kind::DaBit,
-            ("modp-triple", None) => Kind::ModpTriple,
-            ("scaled-modp-triple", None) => Kind::ScaledModpTriple,
+            ("comparison-mask" | "modp-triple" | "scaled-modp-triple", shape) => {
+                // p = 67 has the names of before the prime was a parameter.
+                let p = match shape {
+                    None => Prime::P67,
+                    Some(shape) => shape
+                        .strip_prefix('p')
+                        .and_then(|p| p.parse().ok())
+                        .ok_or_else(unknown)?,
+                };
+                match name {
+                    "comparison-mask" => Kind::ComparisonMask { p },
+                    "modp-triple" => Kind::ModpTriple { p },
+                    _ => Kind::ScaledModpTriple { p },
+                }
+            }
             _ => return Err(unknown()),
         };
         // Only canonical spellings: "matrix-triple/01x2x3" names no stream.
@@ -80,12 +103,22 @@ impl fmt::Display for Kind {
         match self {
             Kind::MatrixTriple { m, n, k } => write!(f, "matrix-triple/{m}x{n}x{k}"),
             Kind::ElementwiseTriple => write!(f, "elementwise-triple"),
-            Kind::ComparisonMask => write!(f, "comparison-mask"),
             Kind::TruncationPair { f: bits } => write!(f, "truncation-pair/f{bits}"),
             Kind::DaBit => write!(f, "dabit"),
-            Kind::ModpTriple => write!(f, "modp-triple"),
-            Kind::ScaledModpTriple => write!(f, "scaled-modp-triple"),
+            Kind::ComparisonMask { p } => write!(f, "comparison-mask{}", prime_suffix(*p)),
+            Kind::ModpTriple { p } => write!(f, "modp-triple{}", prime_suffix(*p)),
+            Kind::ScaledModpTriple { p } => {
+                write!(f, "scaled-modp-triple{}", prime_suffix(*p))
+            }
         }
+    }
+}
+
+/// `/p<p>` in a stream name, nothing for 67 (the names of before the prime was a parameter).
+fn prime_suffix(p: Prime) -> String {
+    match p {
+        Prime::P67 => String::new(),
+        p => format!("/p{p}"),
     }
 }
 
@@ -176,14 +209,27 @@ mod tests {
                 k: 128,
             },
             Kind::ElementwiseTriple,
-            Kind::ComparisonMask,
             Kind::TruncationPair { f: 16 },
             Kind::DaBit,
-            Kind::ModpTriple,
-            Kind::ScaledModpTriple,
-        ] {
+        ]
+        .into_iter()
+        .chain([Prime::P67, Prime::P40961].into_iter().flat_map(|p| {
+            [
+                Kind::ComparisonMask { p },
+                Kind::ModpTriple { p },
+                Kind::ScaledModpTriple { p },
+            ]
+        })) {
             assert_eq!(kind.to_string().parse::<Kind>(), Ok(kind));
         }
+        assert_eq!(
+            Kind::ModpTriple { p: Prime::P67 }.to_string(),
+            "modp-triple"
+        );
+        assert_eq!(
+            Kind::ModpTriple { p: Prime::P40961 }.to_string(),
+            "modp-triple/p40961"
+        );
         for bad in [
             "",
             "bogus",
@@ -194,6 +240,9 @@ mod tests {
             "truncation-pair/16",
             "dabit/3",
             "comparison-mask/",
+            "comparison-mask/p67",
+            "modp-triple/p64",
+            "modp-triple/40961",
         ] {
             assert!(bad.parse::<Kind>().is_err(), "{bad:?}");
         }

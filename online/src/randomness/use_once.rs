@@ -96,7 +96,9 @@ mod tests {
 
     fn tags(ranges: &[Range<u64>]) -> Tags {
         Tags {
-            kind: Kind::ComparisonMask,
+            kind: Kind::ComparisonMask {
+                p: crate::Prime::P67,
+            },
             ranges: ranges
                 .iter()
                 .map(|r| crate::randomness::TagRange {
@@ -113,7 +115,16 @@ mod tests {
         for i in 0..100 {
             used.consume(&tags(&[i * 10..i * 10 + 10])).expect("fresh");
         }
-        assert_eq!(used.consumed[&(Kind::ComparisonMask, 0)].len(), 1);
+        assert_eq!(
+            used.consumed[&(
+                Kind::ComparisonMask {
+                    p: crate::Prime::P67
+                },
+                0
+            )]
+                .len(),
+            1
+        );
         let err = used.consume(&tags(&[995..1005])).expect_err("995 was used");
         assert_eq!(err.seq, 995);
         // A refused batch records nothing: 1000..1005 are still fresh.
@@ -126,7 +137,16 @@ mod tests {
         let mut used = UseOnce::default();
         used.consume(&tags(&[10..20, 40..50])).expect("fresh");
         used.consume(&tags(&[20..40])).expect("the gap is fresh");
-        assert_eq!(used.consumed[&(Kind::ComparisonMask, 0)].len(), 1);
+        assert_eq!(
+            used.consumed[&(
+                Kind::ComparisonMask {
+                    p: crate::Prime::P67
+                },
+                0
+            )]
+                .len(),
+            1
+        );
         assert_eq!(used.consume(&tags(&[5..11])).expect_err("overlap").seq, 10);
         assert_eq!(
             used.consume(&tags(&[60..70, 65..66]))

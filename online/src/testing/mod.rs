@@ -12,7 +12,7 @@ use crate::cost::Demand;
 use crate::randomness::*;
 
 use crate::randomness::fixture::{self, Fixture};
-use crate::{Config, Party, ProtocolError, Randomness};
+use crate::{Config, Party, Prime, ProtocolError, Randomness};
 
 /// Both parties, connected. Keep the value alive while the parties talk: it owns the links.
 pub struct Pair<R = Fixture> {
@@ -86,9 +86,10 @@ impl Randomness for Counting {
     }
     async fn comparison_masks(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
-        counted!(self, self.inner.comparison_masks(n))
+        counted!(self, self.inner.comparison_masks(p, n))
     }
     async fn truncation_pairs(
         &mut self,
@@ -100,14 +101,19 @@ impl Randomness for Counting {
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         counted!(self, self.inner.dabits(n))
     }
-    async fn modp_triples(&mut self, n: usize) -> Result<Batch<ModpTriples>, RandomnessError> {
-        counted!(self, self.inner.modp_triples(n))
+    async fn modp_triples(
+        &mut self,
+        p: Prime,
+        n: usize,
+    ) -> Result<Batch<ModpTriples>, RandomnessError> {
+        counted!(self, self.inner.modp_triples(p, n))
     }
     async fn scaled_modp_triples(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        counted!(self, self.inner.scaled_modp_triples(n))
+        counted!(self, self.inner.scaled_modp_triples(p, n))
     }
 }
 
@@ -118,16 +124,16 @@ pub enum Request {
     MatrixTriple(usize, usize, usize),
     /// `elementwise_triples(n)`.
     ElementwiseTriples(usize),
-    /// `comparison_masks(n)`.
-    ComparisonMasks(usize),
+    /// `comparison_masks(p, n)`.
+    ComparisonMasks(Prime, usize),
     /// `truncation_pairs(n, f)`.
     TruncationPairs(usize, u32),
     /// `dabits(n)`.
     DaBits(usize),
-    /// `modp_triples(n)`.
-    ModpTriples(usize),
-    /// `scaled_modp_triples(n)`.
-    ScaledModpTriples(usize),
+    /// `modp_triples(p, n)`.
+    ModpTriples(Prime, usize),
+    /// `scaled_modp_triples(p, n)`.
+    ScaledModpTriples(Prime, usize),
 }
 
 /// A batch generated ahead of time.
@@ -201,11 +207,13 @@ async fn generate(s: &mut Fixture, request: Request) -> Result<Ready, Randomness
         Request::ElementwiseTriples(n) => {
             Ready::ElementwiseTriples(s.elementwise_triples(n).await?)
         }
-        Request::ComparisonMasks(n) => Ready::ComparisonMasks(s.comparison_masks(n).await?),
+        Request::ComparisonMasks(p, n) => Ready::ComparisonMasks(s.comparison_masks(p, n).await?),
         Request::TruncationPairs(n, f) => Ready::TruncationPairs(s.truncation_pairs(n, f).await?),
         Request::DaBits(n) => Ready::DaBits(s.dabits(n).await?),
-        Request::ModpTriples(n) => Ready::ModpTriples(s.modp_triples(n).await?),
-        Request::ScaledModpTriples(n) => Ready::ScaledModpTriples(s.scaled_modp_triples(n).await?),
+        Request::ModpTriples(p, n) => Ready::ModpTriples(s.modp_triples(p, n).await?),
+        Request::ScaledModpTriples(p, n) => {
+            Ready::ScaledModpTriples(s.scaled_modp_triples(p, n).await?)
+        }
     })
 }
 
@@ -236,9 +244,10 @@ impl Randomness for Prepared {
     }
     async fn comparison_masks(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
-        prepared!(self, ComparisonMasks, n)
+        prepared!(self, ComparisonMasks, p, n)
     }
     async fn truncation_pairs(
         &mut self,
@@ -250,13 +259,18 @@ impl Randomness for Prepared {
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         prepared!(self, DaBits, n)
     }
-    async fn modp_triples(&mut self, n: usize) -> Result<Batch<ModpTriples>, RandomnessError> {
-        prepared!(self, ModpTriples, n)
+    async fn modp_triples(
+        &mut self,
+        p: Prime,
+        n: usize,
+    ) -> Result<Batch<ModpTriples>, RandomnessError> {
+        prepared!(self, ModpTriples, p, n)
     }
     async fn scaled_modp_triples(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        prepared!(self, ScaledModpTriples, n)
+        prepared!(self, ScaledModpTriples, p, n)
     }
 }

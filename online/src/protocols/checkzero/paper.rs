@@ -29,6 +29,9 @@ pub(super) async fn check_zero<R: Randomness>(
     mut c: Array2<Fp>,
 ) -> Result<Option<Vec<u8>>, ProtocolError> {
     let n = c.nrows();
+    let prime = p.config().prime;
+    let nonzero =
+        |p: &mut Party<R>| prime.element(p.local().random_range(1..u64::from(prime.value())));
     // Step 1: the common shuffle, then d[j] = c[j] · c[j + 32].
     for mut row in c.rows_mut() {
         let mut permuted: Vec<Fp> = row.to_vec();
@@ -43,9 +46,7 @@ pub(super) async fn check_zero<R: Randomness>(
 
     match p.id() {
         PartyId::P0 => {
-            let multipliers: Vec<Fp> = (0..n)
-                .map(|_| Fp::new(p.local().random_range(1..67)))
-                .collect();
+            let multipliers: Vec<Fp> = (0..n).map(|_| nonzero(p)).collect();
             let d_star: Vec<Fp> = (0..n * HALF)
                 .map(|j| d[j] * multipliers[j / HALF])
                 .collect();
@@ -55,7 +56,7 @@ pub(super) async fn check_zero<R: Randomness>(
             let z = (0..n)
                 .map(|e| {
                     let zero = (e * HALF..(e + 1) * HALF)
-                        .any(|j| d_star_star_0[j] + d_star_1[j] * multipliers[e] == Fp::ZERO);
+                        .any(|j| (d_star_star_0[j] + d_star_1[j] * multipliers[e]).value() == 0);
                     u8::from(zero)
                 })
                 .collect();
@@ -68,7 +69,7 @@ pub(super) async fn check_zero<R: Randomness>(
             for e in 0..n {
                 let mut slots: Vec<(Fp, Fp)> = (e * HALF..(e + 1) * HALF)
                     .map(|j| {
-                        let m = Fp::new(p.local().random_range(1..67));
+                        let m = nonzero(p);
                         (d_star_0[j] * m, d[j] * m)
                     })
                     .collect();

@@ -1,8 +1,8 @@
 //! The `product` CheckZero: multiply all 64 `c[j]` of an element in a binary tree and reveal
 //! `M · prod_j c[j]` to P0 for a fresh uniformly random nonzero shared `M`. That value is 0
-//! iff some `c[j]` is 0 and otherwise uniform in `Z_67*`, so P0 learns exactly the bit.
+//! iff some `c[j]` is 0 and otherwise uniform in `Z_p*`, so P0 learns exactly the bit.
 //!
-//! Levels 64 → 32 → 16 → 8 → 4 → 2 use plain mod-67 triples; the last product uses a scaled
+//! Levels 64 → 32 → 16 → 8 → 4 → 2 use plain mod-p triples; the last product uses a scaled
 //! triple, which folds `M` in without an extra round: 6 product rounds, then P1 sends its
 //! share of the result to P0 (one more flight).
 
@@ -53,7 +53,7 @@ pub(super) async fn check_zero<R: Randomness>(
             let z = masked
                 .iter()
                 .zip(theirs)
-                .map(|(&a, b)| u8::from(a + b == Fp::ZERO))
+                .map(|(&a, b)| u8::from((a + b).value() == 0))
                 .collect();
             Ok(Some(z))
         }

@@ -5,12 +5,19 @@ use rand::RngExt;
 
 use super::*;
 use crate::protocols::{CheckZeroVariant, b2a, drelu, drelu_ring, msb, relu, relu_backward};
-use crate::reference;
 use crate::sharing::reconstruct_bits;
+use crate::{Prime, reference};
 
-fn configs() -> [Config; 2] {
-    [CheckZeroVariant::Product, CheckZeroVariant::Paper].map(|checkzero| Config {
+/// Both CheckZero variants over `Z_67`, and the product variant over `Z_40961`.
+fn configs() -> [Config; 3] {
+    [
+        (CheckZeroVariant::Product, Prime::P67),
+        (CheckZeroVariant::Paper, Prime::P67),
+        (CheckZeroVariant::Product, Prime::P40961),
+    ]
+    .map(|(checkzero, prime)| Config {
         checkzero,
+        prime,
         ..Config::default()
     })
 }
@@ -123,7 +130,7 @@ async fn b2a_converts_every_bit_pattern() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comparison_rounds_are_constant() {
-    for (config, want) in configs().into_iter().zip([10, 6]) {
+    for (config, want) in configs().into_iter().zip([10, 6, 10]) {
         let mut rng = rng(14);
         let mut pair = parties(config).await;
         for n in [1, 2000] {

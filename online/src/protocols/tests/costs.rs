@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex};
 use ndarray::{Array1, Array4};
 
 use super::*;
+use crate::Prime;
 use crate::cost::{self, Demand};
-use crate::protocols::{self, CheckZeroVariant};
+use crate::protocols::{self, CheckZeroVariant, Comparison};
 use crate::randomness::fixture;
 use crate::testing::{Counting, pair_with};
 
@@ -19,8 +20,10 @@ macro_rules! taken_by {
             Counting::new(f0, taken.clone()),
             Counting::new(f1, Arc::new(Mutex::new(Demand::default()))),
         ];
+        let cmp: Comparison = $variant;
         let config = Config {
-            checkzero: $variant,
+            checkzero: cmp.checkzero,
+            prime: cmp.prime,
             ..Config::default()
         };
         let mut pair = pair_with([config; 2], sources).await.expect("parties");
@@ -57,7 +60,13 @@ async fn every_cost_function_matches_its_protocol() {
         &Array1::from_elem(5, fixed.encode(3.0).expect("ok")),
         &mut rng,
     );
-    for variant in [CheckZeroVariant::Product, CheckZeroVariant::Paper] {
+    for variant in [
+        (CheckZeroVariant::Product, Prime::P67),
+        (CheckZeroVariant::Paper, Prime::P67),
+        (CheckZeroVariant::Product, Prime::P40961),
+    ]
+    .map(|(checkzero, prime)| Comparison { checkzero, prime })
+    {
         assert_eq!(
             taken_by!(variant, |p, i| protocols::mul_fixed(p, &v[i], &v[i])),
             cost::mul_fixed(37, f)

@@ -4,11 +4,11 @@
 use ndarray::Array1;
 
 use super::*;
-use crate::ProtocolError;
 use crate::protocols::{msb, mul};
 use crate::randomness::fixture::{self, Fixture};
 use crate::randomness::*;
 use crate::testing::pair_with;
+use crate::{Prime, ProtocolError};
 
 /// How a [`Faulty`] source misbehaves on comparison masks.
 #[derive(Clone, Copy)]
@@ -51,34 +51,35 @@ impl Randomness for Faulty {
     }
     async fn comparison_masks(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
         match self.fault {
-            Fault::Honest => self.inner.comparison_masks(n).await,
+            Fault::Honest => self.inner.comparison_masks(p, n).await,
             Fault::OtherTags => {
-                let mut batch = self.inner.comparison_masks(n).await?;
+                let mut batch = self.inner.comparison_masks(p, n).await?;
                 batch.tags.ranges[0] = TagRange::new(0, 1_000_000, n as u64);
                 Ok(batch)
             }
             Fault::Dry => Err(RandomnessError::Exhausted {
-                kind: Kind::ComparisonMask.to_string(),
+                kind: Kind::ComparisonMask { p }.to_string(),
                 detail: format!("asked for {n}, 0 available"),
             }),
             Fault::Replay => match &self.first {
                 Some(first) => Ok(first.clone()),
                 None => {
-                    let batch = self.inner.comparison_masks(n).await?;
+                    let batch = self.inner.comparison_masks(p, n).await?;
                     self.first = Some(batch.clone());
                     Ok(batch)
                 }
             },
             Fault::ShortTags => {
-                let mut batch = self.inner.comparison_masks(n).await?;
+                let mut batch = self.inner.comparison_masks(p, n).await?;
                 batch.tags.ranges[0].seqs.end -= 1;
                 Ok(batch)
             }
             Fault::ShortBatch => {
-                let mut batch = self.inner.comparison_masks(n).await?;
+                let mut batch = self.inner.comparison_masks(p, n).await?;
                 batch.items.alpha = batch.items.alpha.slice(ndarray::s![1..]).to_owned();
                 Ok(batch)
             }
@@ -94,14 +95,19 @@ impl Randomness for Faulty {
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         self.inner.dabits(n).await
     }
-    async fn modp_triples(&mut self, n: usize) -> Result<Batch<ModpTriples>, RandomnessError> {
-        self.inner.modp_triples(n).await
+    async fn modp_triples(
+        &mut self,
+        p: Prime,
+        n: usize,
+    ) -> Result<Batch<ModpTriples>, RandomnessError> {
+        self.inner.modp_triples(p, n).await
     }
     async fn scaled_modp_triples(
         &mut self,
+        p: Prime,
         n: usize,
     ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        self.inner.scaled_modp_triples(n).await
+        self.inner.scaled_modp_triples(p, n).await
     }
 }
 

@@ -6,6 +6,7 @@
 use ndarray::Array1;
 
 use super::*;
+use crate::Prime;
 use crate::protocols::msb::msb_and_eta;
 use crate::testing::stats;
 
@@ -18,9 +19,13 @@ struct View {
     eta_share: Vec<u8>,
 }
 
-async fn views(secret: f64, seed: u64) -> [View; 2] {
+async fn views(secret: f64, seed: u64, prime: Prime) -> [View; 2] {
     let mut rng = rng(seed);
-    let mut pair = parties(Config::default()).await;
+    let mut pair = parties(Config {
+        prime,
+        ..Config::default()
+    })
+    .await;
     let a = Array1::from_elem(RUNS, FixedPoint::default().encode(secret).expect("ok"));
     let sh = share(&a, &mut rng);
     for p in &mut pair.parties {
@@ -46,8 +51,14 @@ fn histogram(values: impl Iterator<Item = u8>) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_each_party_receives_does_not_depend_on_the_secret() {
-    let minus = views(-5.0, 50).await;
-    let plus = views(5.0, 51).await;
+    for prime in [Prime::P67, Prime::P40961] {
+        receives_the_same_for_both_secrets(prime).await;
+    }
+}
+
+async fn receives_the_same_for_both_secrets(prime: Prime) {
+    let minus = views(-5.0, 50, prime).await;
+    let plus = views(5.0, 51, prime).await;
     // P0 receives x1, five tree levels, the root's openings and P1's share of M·prod; P1
     // the same but the last.
     for (party, (vm, vp)) in minus.iter().zip(&plus).enumerate() {
@@ -55,7 +66,7 @@ async fn what_each_party_receives_does_not_depend_on_the_secret() {
         assert_eq!(vm.frames.len(), vp.frames.len());
         for (j, (fm, fp)) in vm.frames.iter().zip(&vp.frames).enumerate() {
             assert_eq!(fm.len(), fp.len(), "P{party} frame {j} length");
-            let what = format!("P{party} frame {j}");
+            let what = format!("Z_{prime}: P{party} frame {j}");
             stats::assert_same_distribution(
                 &what,
                 &histogram(fm.iter().copied()),
@@ -72,8 +83,8 @@ async fn what_each_party_receives_does_not_depend_on_the_secret() {
 async fn the_test_detects_the_papers_leak_of_eta() {
     // eta = [r > x] itself, which Algorithm 5 as published hands P0, separates the secrets
     // completely; the chi-square above would flag a protocol that revealed it.
-    let minus = views(-5.0, 52).await;
-    let plus = views(5.0, 53).await;
+    let minus = views(-5.0, 52, Prime::default()).await;
+    let plus = views(5.0, 53, Prime::default()).await;
     let eta = |v: &[View; 2]| {
         histogram(
             v[0].eta_share

@@ -1,0 +1,166 @@
+//! How one kind of product uses the scheme: how many of the RNS primes its ciphertexts carry
+//! (`Q` is their product), its plaintext modulus `t`, and the modulus `2^k` its replies are
+//! switched down to. Every ciphertext of a setting is a ciphertext of the same secret key
+//! over fewer primes, so one key pair serves them all.
+//!
+//! * [`Setting::MATRIX`]: `t = 2^64`, all six primes (`log2 Q = 186`), `k = 80` — matrix
+//!   products in Cheetah's coefficient encoding, whose worst-case noise is about `2^78`.
+//! * [`Setting::simd`]: `t = p` prime with `p ≡ 1 (mod 8192)`, three primes (`log2 Q = 93`),
+//!   `k = 30` — elementwise mod-p products in SIMD slots, whose noise is about `2^31`.
+//!
+//! Fewer primes only make RLWE harder at the same `N`, so both stay inside the HE Standard's
+//! bound (see [`crate::rlwe`]).
+
+use super::params::{FLOOD_SECURITY_BITS, LIMBS, N, PRIMES, inv_mod};
+
+/// A plaintext modulus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plain {
+    /// `Z_{2^64}`.
+    Ring64,
+    /// `Z_p` for a prime `p < 2^16`.
+    Prime(u32),
+}
+
+/// One kind of product's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// RNS primes in a ciphertext (the first `limbs` of [`PRIMES`]).
+    pub limbs: usize,
+    /// The plaintext modulus.
+    pub plain: Plain,
+    /// Replies are switched to `2^switched_bits`.
+    pub switched_bits: u32,
+}
+
+/// The constants of a setting's scaling and switching, computed per message (a few modular
+/// inversions per prime).
+pub(crate) struct Constants {
+    /// `Q mod t`: `round(Q·m/t) = floor(Q/t)·m + round((Q mod t)·m / t)`.
+    pub q_mod_t: u64,
+    /// `floor(Q/t) mod q_i`.
+    pub q_over_t: Vec<u32>,
+    /// `(Q/q_i)^-1 mod q_i` (CRT).
+    pub crt_inverse: Vec<u32>,
+    /// `floor(2^(k+64) / q_i)` as high and low 64-bit halves: the fractional CRT
+    /// `2^k·c/Q = sum_i y_i·2^k/q_i (mod 2^k)` with 64 fractional bits.
+    pub switch_weight: Vec<(u64, u64)>,
+}
+
+impl Setting {
+    /// Matrix products over `Z_{2^64}`.
+    pub const MATRIX: Setting = Setting {
+        limbs: LIMBS,
+        plain: Plain::Ring64,
+        switched_bits: 80,
+    };
+
+    /// Elementwise products over `Z_p` in SIMD slots.
+    pub const fn simd(p: u32) -> Setting {
+        Setting {
+            limbs: 3,
+            plain: Plain::Prime(p),
+            switched_bits: 30,
+        }
+    }
+
+    /// `log2 Q`.
+    pub fn log2_q(&self) -> f64 {
+        PRIMES[..self.limbs]
+            .iter()
+            .map(|&p| f64::from(p).log2())
+            .sum()
+    }
+
+    /// `log2 t`.
+    pub fn log2_t(&self) -> f64 {
+        match self.plain {
+            Plain::Ring64 => 64.0,
+            Plain::Prime(p) => f64::from(p).log2(),
+        }
+    }
+
+    /// Whether decryption at `2^k` is exact when the flooding noise is at most `2^flood_bits`
+    /// and the product noise at most `2^(flood_bits - 40)`: with `x = c0' + c1'·s` the
+    /// decrypted value is `(2^k/t)·m + (2^k/Q)·(noise + flood) + rounding`, and
+    /// `round(t·x / 2^k)` is `m` while the last two terms stay below `2^k/(2t)` in magnitude.
+    /// The rounding of the switch is at most `1/2 + 2^-30` per coefficient (see
+    /// [`crate::rlwe::switch`]): `N/2 + 1` through `c1'·s` with `|s|_1 <= N`, 1 more through
+    /// `c0'`, and 1/2 for a mask `r` whose encoding `2^k·r/t` is rounded (`t` prime).
+    pub fn decryption_is_exact(&self, flood_bits: u32) -> bool {
+        let k = f64::from(self.switched_bits);
+        let noise = (f64::from(flood_bits) + k - self.log2_q()).exp2()
+            * (1.0 + f64::from(FLOOD_SECURITY_BITS).exp2().recip());
+        let rounding = (N / 2 + 3) as f64;
+        noise + rounding < (k - self.log2_t() - 1.0).exp2()
+    }
+
+    /// The largest flooding noise (`2^bits`) with which decryption stays exact: the product
+    /// noise of one reply may be at most `2^(bits - 40)`. 120 for [`Setting::MATRIX`], 75 for
+    /// [`Setting::simd`] with `p = 40961`.
+    pub fn max_flood_bits(&self) -> u32 {
+        (0..128)
+            .take_while(|&bits| self.decryption_is_exact(bits))
+            .last()
+            .unwrap_or(0)
+    }
+
+    /// The primes E multiplies the switched `c1` by its secret in: their product must exceed
+    /// twice the largest coefficient of `c1'·s` (`c1'` below `2^k`, ternary `s`: `N·2^k`), so
+    /// that the product is exact.
+    pub fn decrypt_limbs(&self) -> usize {
+        let need = f64::from(self.switched_bits) + (N as f64).log2() + 1.0;
+        let mut bits = 0.0;
+        PRIMES
+            .iter()
+            .take_while(|&&p| {
+                let short = bits <= need;
+                bits += f64::from(p).log2();
+                short
+            })
+            .count()
+    }
+
+    pub(crate) fn constants(&self) -> Constants {
+        let primes = &PRIMES[..self.limbs];
+        let q_mod_t = match self.plain {
+            Plain::Ring64 => primes
+                .iter()
+                .fold(1u64, |acc, &p| acc.wrapping_mul(u64::from(p))),
+            Plain::Prime(t) => primes
+                .iter()
+                .fold(1u64, |acc, &p| acc * u64::from(p) % u64::from(t)),
+        };
+        let t_mod = |q: u64| match self.plain {
+            Plain::Ring64 => ((1u128 << 64) % u128::from(q)) as u64,
+            Plain::Prime(t) => u64::from(t) % q,
+        };
+        let k = 1u128 << self.switched_bits;
+        let mut constants = Constants {
+            q_mod_t,
+            q_over_t: Vec::with_capacity(self.limbs),
+            crt_inverse: Vec::with_capacity(self.limbs),
+            switch_weight: Vec::with_capacity(self.limbs),
+        };
+        for (i, &q) in primes.iter().enumerate() {
+            let q = u64::from(q);
+            // Q ≡ 0 (mod q), so floor(Q/t) = (Q - (Q mod t))/t ≡ -(Q mod t)·t^-1 (mod q).
+            constants
+                .q_over_t
+                .push(((q - q_mod_t % q) % q * inv_mod(t_mod(q), q) % q) as u32);
+            let others = primes
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .fold(1u64, |acc, (_, &p)| acc * (u64::from(p) % q) % q);
+            constants.crt_inverse.push(inv_mod(others, q) as u32);
+            // floor(2^(k+64)/q) = floor(2^k/q)·2^64 + floor((2^k mod q)·2^64 / q).
+            let (whole, rest) = (k / u128::from(q), k % u128::from(q));
+            let weight = (whole << 64) + (rest << 64) / u128::from(q);
+            constants
+                .switch_weight
+                .push(((weight >> 64) as u64, weight as u64));
+        }
+        constants
+    }
+}
