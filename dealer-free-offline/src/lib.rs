@@ -9,9 +9,11 @@ mod error;
 pub mod garble;
 pub mod generate;
 pub mod he_product;
+pub mod he_session;
 pub mod plan;
 mod produce;
 pub mod rlwe;
+pub mod simd_product;
 pub mod worker;
 
 pub use error::OfflineError;

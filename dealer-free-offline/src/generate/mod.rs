@@ -16,7 +16,7 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::OfflineError;
 use crate::cot::Cots;
-use crate::he_product::HeSession;
+use crate::he_session::HeSession;
 
 /// How matrix triples' cross terms are made. Both workers of a pair must use the same.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -10,13 +10,13 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
 use super::shape::{BlockShape, Dims};
-use super::{Round, SETTING, compute_pool, encoding};
+use super::{Round, SETTING, encoding};
 use crate::OfflineError;
-use crate::bits::{BitReader, BitWriter};
+use crate::he_session::{blocking, compute_pool};
 use crate::rlwe::keys::SecretKey;
-use crate::rlwe::params::N;
+use crate::rlwe::reply::{self, Reply};
 use crate::rlwe::sample::{self, Seed};
-use crate::rlwe::{encrypt, wire};
+use crate::rlwe::{encrypt, fresh};
 
 /// E's message for one round: a fresh seed, then `c0` (NTT domain) of every block of `A` in
 /// the round (row block, then inner block). Ciphertext `t` of the message has the uniform part
@@ -49,67 +49,37 @@ pub(crate) fn message(
             })
             .collect()
     });
-    let mut writer = BitWriter::with_capacity(c0s.len() * wire::poly_bits(SETTING.limbs));
-    for c0 in &c0s {
-        wire::put_poly(&mut writer, c0);
-    }
-    let mut bytes = seed.to_vec();
-    bytes.extend(writer.into_bytes());
-    bytes
+    fresh::write(&seed, &c0s)
 }
 
 /// Decrypts one reply message of V (the round's row blocks by the part's column blocks) and
 /// adds E's shares into `share`.
 pub(crate) fn decrypt_reply(
     secret: &SecretKey,
-    reply: &[u8],
+    message: &[u8],
     shape: &BlockShape,
     dims: Dims,
     rows: Range<usize>,
     cols: Range<usize>,
     share: &mut Array2<u64>,
 ) -> Result<(), OfflineError> {
-    let mut blocks = Vec::new();
-    let mut offset = 0;
-    for rb in rows {
-        for cb in cols.clone() {
-            let at = encoding::block_results(shape, dims, rb, cb);
-            let bytes = ((N + at.len()) * SETTING.switched_bits as usize).div_ceil(8);
-            let piece = reply.get(offset..offset + bytes).ok_or_else(|| {
-                OfflineError::Peer(format!("a reply of {} bytes ends early", reply.len()))
-            })?;
-            offset += bytes;
-            blocks.push((rb, cb, at, piece));
-        }
-    }
-    if offset != reply.len() {
-        return Err(OfflineError::Peer(format!(
-            "a reply of {} bytes, expected {offset}",
-            reply.len()
-        )));
-    }
+    let blocks: Vec<(usize, usize, Vec<usize>)> = rows
+        .flat_map(|rb| cols.clone().map(move |cb| (rb, cb)))
+        .map(|(rb, cb)| (rb, cb, encoding::block_results(shape, dims, rb, cb)))
+        .collect();
+    let sizes: Vec<usize> = blocks
+        .iter()
+        .map(|(_, _, at)| Reply::bytes(&SETTING, at.len()))
+        .collect();
+    let pieces = reply::split(message, &sizes)?;
     let decrypted: Vec<Vec<u64>> = compute_pool().install(|| {
         blocks
             .par_iter()
-            .map(|(_, _, at, piece)| {
-                let mut reader = BitReader::new(piece);
-                let bits = SETTING.switched_bits;
-                let c1 = (0..N)
-                    .map(|_| wire::get_switched(&mut reader, bits))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let c0 = at
-                    .iter()
-                    .map(|&j| Ok((j, wire::get_switched(&mut reader, bits)?)))
-                    .collect::<Result<Vec<_>, OfflineError>>()?;
-                Ok(SETTING
-                    .decrypt(secret, &c1, &c0)
-                    .into_iter()
-                    .map(|x| SETTING.decode(x))
-                    .collect())
-            })
+            .zip(&pieces)
+            .map(|((_, _, at), piece)| SETTING.open_reply(secret, piece, at))
             .collect::<Result<_, OfflineError>>()
     })?;
-    for ((rb, cb, _, _), values) in blocks.iter().zip(decrypted) {
+    for ((rb, cb, _), values) in blocks.iter().zip(decrypted) {
         super::add_block(share, shape, dims, *rb, *cb, values.into_iter());
     }
     Ok(())
@@ -130,7 +100,7 @@ pub(crate) async fn encrypt_and_decrypt(
     for round in Round::all(&shape, dims) {
         let (seed, noise_seed) = (sample::seed(rng), sample::seed(rng));
         let (secret_c, a, round_c) = (secret.clone(), a.clone(), round.clone());
-        let bytes = super::blocking(move || {
+        let bytes = blocking(move || {
             Ok(message(
                 &secret_c, &a, &shape, dims, &round_c, seed, noise_seed,
             ))
@@ -140,7 +110,7 @@ pub(crate) async fn encrypt_and_decrypt(
         for cols in &parts {
             let reply = channel.recv().await?;
             let (secret, rows, cols) = (secret.clone(), round.rows.clone(), cols.clone());
-            share = super::blocking(move || {
+            share = blocking(move || {
                 decrypt_reply(&secret, &reply, &shape, dims, rows, cols, &mut share)?;
                 Ok(share)
             })

@@ -13,40 +13,23 @@ use rayon::prelude::*;
 use super::shape::{BlockShape, Dims};
 use super::{Round, SETTING, encoding, noise};
 use crate::OfflineError;
-use crate::bits::BitReader;
+use crate::he_session::{blocking, compute_pool};
 use crate::rlwe::ciphertext::Ciphertext;
+use crate::rlwe::fresh;
 use crate::rlwe::keys::PublicKey;
 use crate::rlwe::reply::{Reply, finish};
+use crate::rlwe::rerandomize::rerandomize;
 use crate::rlwe::sample::{self, Seed};
-use crate::rlwe::{rerandomize::rerandomize, wire};
 
 /// E's ciphertexts of one round, parsed: `cts[row][inner]` (indices within the round), NTT
-/// domain, the uniform parts expanded from the message's seed.
+/// domain.
 pub(crate) fn parse_message(
     message: &[u8],
     round: &Round,
 ) -> Result<Vec<Vec<Ciphertext>>, OfflineError> {
-    let (rows, inner) = (round.rows.len(), round.inner.len());
-    let expected = 32 + (rows * inner * wire::poly_bits(SETTING.limbs)).div_ceil(8);
-    if message.len() != expected {
-        return Err(OfflineError::Peer(format!(
-            "{} bytes of ciphertexts, expected {expected}",
-            message.len()
-        )));
-    }
-    let seed: Seed = message[..32].try_into().expect("32 bytes");
-    let mut reader = BitReader::new(&message[32..]);
-    (0..rows)
-        .map(|row| {
-            (0..inner)
-                .map(|j| {
-                    let c0 = wire::get_poly(&mut reader, SETTING.limbs)?;
-                    let c1 = sample::uniform(&seed, (row * inner + j) as u64, SETTING.limbs);
-                    Ok(Ciphertext { c0, c1 })
-                })
-                .collect()
-        })
-        .collect()
+    let inner = round.inner.len();
+    let cts = fresh::read(message, round.rows.len() * inner, SETTING.limbs)?;
+    Ok(cts.chunks(inner).map(<[Ciphertext]>::to_vec).collect())
 }
 
 /// V's reply message for one round and one run of column blocks, and V's shares added into
@@ -66,7 +49,7 @@ pub(crate) fn reply(
 ) -> Vec<u8> {
     let flood_bits = noise::flood_bits(shape.group, shape.d1, shape.d2);
     let column_blocks: Vec<usize> = cols.collect();
-    let replies: Vec<Vec<Reply>> = super::compute_pool().install(|| {
+    let replies: Vec<Vec<Reply>> = compute_pool().install(|| {
         column_blocks
             .par_iter()
             .map(|&cb| {
@@ -122,12 +105,12 @@ pub(crate) async fn evaluate(
     for round in Round::all(&shape, dims) {
         let message = channel.recv().await?;
         let round_c = round.clone();
-        let cts = Arc::new(super::blocking(move || parse_message(&message, &round_c)).await?);
+        let cts = Arc::new(blocking(move || parse_message(&message, &round_c)).await?);
         for cols in &parts {
             let (seed, public, b, cts) =
                 (sample::seed(rng), public.clone(), b.clone(), cts.clone());
             let (round, cols) = (round.clone(), cols.clone());
-            let (bytes, next) = super::blocking(move || {
+            let (bytes, next) = blocking(move || {
                 let bytes = reply(
                     &public, &cts, &b, &shape, dims, &round, cols, seed, &mut share,
                 );

@@ -23,15 +23,14 @@ pub mod shape;
 mod tests;
 
 use std::ops::Range;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use dyad_link::{Channel, PartyId, PartyLink};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use crate::OfflineError;
-use crate::rlwe::keys::{PublicKey, SecretKey};
+use crate::he_session::HeSession;
 use crate::rlwe::setting::Setting;
 
 /// Matrix products use all six primes, the `2^64` plaintext and replies at `2^80`.
@@ -75,29 +74,6 @@ impl Round {
             .map(|first| first..(first + shape.part).min(col_blocks))
             .collect()
     }
-}
-
-/// The threads that run the homomorphic arithmetic: one per core. (The global rayon pool is
-/// oversized on purpose for CryProt's blocking OT jobs; arithmetic wants no more threads than
-/// cores.)
-fn compute_pool() -> &'static rayon::ThreadPool {
-    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(std::thread::available_parallelism().map_or(1, usize::from))
-            .thread_name(|i| format!("he-compute-{i}"))
-            .build()
-            .expect("a thread pool")
-    })
-}
-
-/// Runs CPU-bound work off the async threads.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, OfflineError> + Send + 'static,
-) -> Result<T, OfflineError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| OfflineError::Compute(e.to_string()))?
 }
 
 /// Adds the values of the result block `(row_block, col_block)`, row-major, into `share`.
@@ -169,55 +145,7 @@ impl ProductPlan {
     }
 }
 
-/// One party's half of the homomorphic-encryption machinery: its key pair, the peer's public
-/// key once exchanged, and a channel for each role.
-pub struct HeSession {
-    secret: Arc<SecretKey>,
-    public: PublicKey,
-    peer: Option<Arc<PublicKey>>,
-    /// This party as E: sends ciphertexts, receives replies.
-    as_encryptor: Channel,
-    /// This party as V: receives ciphertexts, sends replies.
-    as_evaluator: Channel,
-    rng: ChaCha20Rng,
-}
-
 impl HeSession {
-    /// Opens the session's channels over `link` (the peer does the same at the same point) and
-    /// makes this party's keys; the public keys travel with the first product.
-    pub async fn new(link: &mut PartyLink) -> Result<HeSession, OfflineError> {
-        let (first, second) = (link.channel().await?, link.channel().await?);
-        let (as_encryptor, as_evaluator) = match link.party() {
-            PartyId::P0 => (first, second),
-            PartyId::P1 => (second, first),
-        };
-        let mut rng = ChaCha20Rng::from_rng(&mut rand::rng());
-        let secret = SecretKey::generate(&mut rng);
-        let public = PublicKey::generate(&secret, &mut rng);
-        Ok(HeSession {
-            secret: Arc::new(secret),
-            public,
-            peer: None,
-            as_encryptor,
-            as_evaluator,
-            rng,
-        })
-    }
-
-    /// Sends this party's public key and receives the peer's, once.
-    async fn peer_key(&mut self) -> Result<Arc<PublicKey>, OfflineError> {
-        if let Some(peer) = &self.peer {
-            return Ok(peer.clone());
-        }
-        let mine = self.public.to_bytes();
-        let (sent, received) =
-            tokio::join!(self.as_encryptor.send(&mine), self.as_evaluator.recv());
-        sent?;
-        let peer = Arc::new(PublicKey::from_bytes(&received?)?);
-        self.peer = Some(peer.clone());
-        Ok(peer)
-    }
-
     /// Both cross terms of one product at once: this party is E for `a` (`rows x inner`) and V
     /// for `b` (`inner x cols`), the peer the reverse with its own `a` and `b`. Returns this
     /// party's shares of `a·b_peer` and of `a_peer·b`, whose sum with the peer's sum is

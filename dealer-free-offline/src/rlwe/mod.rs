@@ -27,6 +27,7 @@
 //!   (the standard seeded-`a` optimisation: `a` is public and uniform either way).
 
 pub mod ciphertext;
+pub mod fresh;
 pub mod keys;
 pub mod modulus;
 pub mod params;

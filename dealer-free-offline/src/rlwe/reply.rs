@@ -8,10 +8,13 @@
 use rand::CryptoRng;
 
 use super::ciphertext::Ciphertext;
+use super::keys::SecretKey;
+use super::params::N;
 use super::sample;
 use super::setting::{Plain, Setting};
 use super::wire;
-use crate::bits::BitWriter;
+use crate::OfflineError;
+use crate::bits::{BitReader, BitWriter};
 
 /// A reply to one product: `c1'` (all `N` coefficients) and `c0'` at the results, and V's
 /// share `r` of each result.
@@ -24,7 +27,37 @@ pub struct Reply {
     pub r: Vec<u64>,
 }
 
+/// A switched reply as E reads it: `c1'`, and `(j, c0'_j)` at the result coefficients.
+pub type Switched = (Vec<u128>, Vec<(usize, u128)>);
+
 impl Reply {
+    /// The size of the wire form of a reply with `results` result coefficients.
+    pub fn bytes(setting: &Setting, results: usize) -> usize {
+        ((N + results) * setting.switched_bits as usize).div_ceil(8)
+    }
+
+    /// Reads the wire form of a reply whose results sit at the coefficients `at`: `c1'`, and
+    /// `(j, c0'_j)` for each `j` of `at`, as [`Setting::decrypt`] takes them.
+    pub fn read(setting: &Setting, bytes: &[u8], at: &[usize]) -> Result<Switched, OfflineError> {
+        if bytes.len() != Reply::bytes(setting, at.len()) {
+            return Err(OfflineError::Peer(format!(
+                "a reply of {} bytes, expected {}",
+                bytes.len(),
+                Reply::bytes(setting, at.len())
+            )));
+        }
+        let bits = setting.switched_bits;
+        let mut reader = BitReader::new(bytes);
+        let c1 = (0..N)
+            .map(|_| wire::get_switched(&mut reader, bits))
+            .collect::<Result<Vec<_>, _>>()?;
+        let c0 = at
+            .iter()
+            .map(|&j| Ok((j, wire::get_switched(&mut reader, bits)?)))
+            .collect::<Result<Vec<_>, OfflineError>>()?;
+        Ok((c1, c0))
+    }
+
     /// The wire form: `c1'` then the result coefficients of `c0'`, `k` bits each.
     pub fn write(&self, setting: &Setting, out: &mut Vec<u8>) {
         let bits = setting.switched_bits;
@@ -65,4 +98,42 @@ pub fn finish(
         .map(|(c, &r)| c.wrapping_sub(setting.encode_switched(r)) & mask)
         .collect();
     Reply { c1, c0, r }
+}
+
+impl Setting {
+    /// E's side of a reply: the messages `round(t·x/2^k) mod t` at the result coefficients
+    /// `at` (where V subtracted its share, so these are E's shares).
+    pub fn open_reply(
+        &self,
+        secret: &SecretKey,
+        bytes: &[u8],
+        at: &[usize],
+    ) -> Result<Vec<u64>, OfflineError> {
+        let (c1, c0) = Reply::read(self, bytes, at)?;
+        Ok(self
+            .decrypt(secret, &c1, &c0)
+            .into_iter()
+            .map(|x| self.decode(x))
+            .collect())
+    }
+}
+
+/// Cuts a message holding replies of the given sizes into its pieces.
+pub fn split<'a>(message: &'a [u8], sizes: &[usize]) -> Result<Vec<&'a [u8]>, OfflineError> {
+    let total: usize = sizes.iter().sum();
+    if message.len() != total {
+        return Err(OfflineError::Peer(format!(
+            "a reply message of {} bytes, expected {total}",
+            message.len()
+        )));
+    }
+    let mut rest = message;
+    Ok(sizes
+        .iter()
+        .map(|&size| {
+            let (piece, tail) = rest.split_at(size);
+            rest = tail;
+            piece
+        })
+        .collect())
 }

@@ -22,11 +22,14 @@ impl Setting {
         let constants = self.constants();
         let low = |m: u64| -> u64 {
             // round((Q mod t)·m / t): the product is at most (t - 1)^2, below 2^128 - 2^65 + 2,
-            // so adding t/2 does not overflow, and the quotient is below t.
-            let product = u128::from(constants.q_mod_t) * u128::from(m);
+            // so adding t/2 does not overflow, and the quotient is below t. For a prime
+            // t < 2^16 it all fits in 64 bits (a 128-bit division is ten times slower).
             match self.plain {
-                Plain::Ring64 => ((product + (1 << 63)) >> 64) as u64,
-                Plain::Prime(t) => ((product + u128::from(t / 2)) / u128::from(t)) as u64,
+                Plain::Ring64 => {
+                    let product = u128::from(constants.q_mod_t) * u128::from(m);
+                    ((product + (1 << 63)) >> 64) as u64
+                }
+                Plain::Prime(t) => (constants.q_mod_t * m + u64::from(t / 2)) / u64::from(t),
             }
         };
         let lows: Vec<u64> = message.iter().map(|&(_, m)| low(m)).collect();

@@ -72,9 +72,8 @@ impl Setting {
         let k = self.switched_bits;
         match self.plain {
             Plain::Ring64 => u128::from(r) << (k - 64),
-            Plain::Prime(t) => {
-                (((u128::from(r) << k) + u128::from(t / 2)) / u128::from(t)) & self.switched_mask()
-            }
+            // r < t < 2^16 and k <= 46 here keep this in 64 bits.
+            Plain::Prime(t) => u128::from(((r << k) + u64::from(t / 2)) / u64::from(t)),
         }
     }
 
@@ -124,21 +123,21 @@ pub(crate) fn crt(residues: &[u32]) -> i128 {
     debug_assert!(residues.len() <= 4);
     let context = context();
     // x = v_0 + v_1·q_0 + v_2·q_0·q_1 + ..., each digit v_i below q_i.
-    let mut digits = [0u64; 4];
+    let mut digits = [0u32; 4];
     for (i, &residue) in residues.iter().enumerate() {
-        let q = u64::from(PRIMES[i]);
-        let (mut partial, mut radix) = (0u64, 1u64);
-        for (d, &p) in digits[..i].iter().zip(&PRIMES) {
-            partial = (partial + d * radix) % q;
-            radix = radix * u64::from(p) % q;
+        let q = &context.moduli[i];
+        let (mut partial, mut radix) = (0u32, 1u32);
+        for (&d, &p) in digits[..i].iter().zip(&PRIMES) {
+            partial = q.reduce(u64::from(partial) + u64::from(q.mul(d, radix)));
+            radix = q.mul(radix, q.reduce(u64::from(p)));
         }
-        digits[i] =
-            (u64::from(residue) + q - partial) % q * u64::from(context.garner_inverse[i]) % q;
+        let difference = q.reduce(u64::from(residue) + q.q() - u64::from(partial));
+        digits[i] = q.mul(difference, context.garner_inverse[i]);
     }
     let primes = &PRIMES[..residues.len()];
     let mut x = 0u128;
-    for (d, &p) in digits.iter().zip(primes).rev() {
-        x = x * u128::from(p) + u128::from(*d);
+    for (&d, &p) in digits.iter().zip(primes).rev() {
+        x = x * u128::from(p) + u128::from(d);
     }
     let modulus: u128 = primes.iter().map(|&p| u128::from(p)).product();
     if x > modulus / 2 {

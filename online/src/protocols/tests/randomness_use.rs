@@ -162,7 +162,8 @@ async fn parties_that_take_different_items_stop_at_the_next_message() {
         let err = r.expect_err("the stockpiles disagree");
         assert!(matches!(err, ProtocolError::Disagreement(_)), "{err}");
         assert!(
-            err.to_string().contains("comparison-mask lane 0 items"),
+            err.to_string()
+                .contains("comparison-mask/p40961 lane 0 items"),
             "{err}"
         );
     }

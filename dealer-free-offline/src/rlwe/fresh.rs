@@ -1,0 +1,41 @@
+//! E's message: the `c0` of fresh encryptions of its plaintexts (NTT domain), their uniform
+//! parts travelling as one seed (ciphertext `t` has `c1 = sample::uniform(seed, t)`).
+
+use super::ciphertext::Ciphertext;
+use super::rns::RnsPoly;
+use super::sample::{self, Seed};
+use super::wire;
+use crate::OfflineError;
+use crate::bits::{BitReader, BitWriter};
+
+/// The wire form: the seed, then every `c0`.
+pub fn write(seed: &Seed, c0s: &[RnsPoly]) -> Vec<u8> {
+    let limbs = c0s.first().map_or(0, RnsPoly::limbs);
+    let mut writer = BitWriter::with_capacity(c0s.len() * wire::poly_bits(limbs));
+    for c0 in c0s {
+        wire::put_poly(&mut writer, c0);
+    }
+    let mut bytes = seed.to_vec();
+    bytes.extend(writer.into_bytes());
+    bytes
+}
+
+/// Reads `count` ciphertexts of `limbs` limbs, expanding their uniform parts.
+pub fn read(message: &[u8], count: usize, limbs: usize) -> Result<Vec<Ciphertext>, OfflineError> {
+    let expected = 32 + (count * wire::poly_bits(limbs)).div_ceil(8);
+    if message.len() != expected {
+        return Err(OfflineError::Peer(format!(
+            "{} bytes of ciphertexts, expected {expected}",
+            message.len()
+        )));
+    }
+    let seed: Seed = message[..32].try_into().expect("32 bytes");
+    let mut reader = BitReader::new(&message[32..]);
+    (0..count)
+        .map(|t| {
+            let c0 = wire::get_poly(&mut reader, limbs)?;
+            let c1 = sample::uniform(&seed, t as u64, limbs);
+            Ok(Ciphertext { c0, c1 })
+        })
+        .collect()
+}

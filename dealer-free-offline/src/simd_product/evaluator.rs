@@ -1,0 +1,79 @@
+//! V's side of elementwise products: multiply E's slot ciphertexts by its own values,
+//! re-randomise, flood, switch down, mask out its share and reply.
+
+use std::sync::Arc;
+
+use dyad_online::Prime;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
+
+use super::slots::{SLOTS, Slots};
+use super::{noise, rounds, setting};
+use crate::OfflineError;
+use crate::he_session::{blocking, compute_pool};
+use crate::rlwe::ciphertext::Ciphertext;
+use crate::rlwe::fresh;
+use crate::rlwe::keys::PublicKey;
+use crate::rlwe::reply::finish;
+use crate::rlwe::rerandomize::rerandomize;
+use crate::rlwe::sample::{self, Seed};
+
+/// V's reply to one round (its values `y`), and its shares of the products.
+fn reply(
+    public: &PublicKey,
+    p: Prime,
+    message: &[u8],
+    y: &[u64],
+    seed: Seed,
+) -> Result<(Vec<u8>, Vec<u64>), OfflineError> {
+    let (setting, slots) = (setting(p), Slots::new(p.value())?);
+    let cts = fresh::read(message, y.len().div_ceil(SLOTS), setting.limbs)?;
+    let (at, flood_bits) = (Slots::results(), noise::flood_bits(p.value()));
+    let replies: Vec<(Vec<u8>, Vec<u64>)> = compute_pool().install(|| {
+        cts.par_iter()
+            .zip(y.par_chunks(SLOTS))
+            .enumerate()
+            .map(|(t, (ct, values))| {
+                let mut rng = ChaCha20Rng::from_seed(seed);
+                rng.set_stream(t as u64);
+                let mut plain = setting.centered(&slots.encode(values));
+                plain.to_ntt();
+                let mut product = Ciphertext::zero(setting.limbs);
+                product.mul_accumulate(ct, &plain);
+                let ct = rerandomize(public, product, &mut rng);
+                let reply = finish(&setting, ct, &at, flood_bits, &mut rng);
+                let mut bytes = Vec::new();
+                reply.write(&setting, &mut bytes);
+                (bytes, slots.decode(&reply.r))
+            })
+            .collect()
+    });
+    let mut message = Vec::new();
+    let mut shares = Vec::with_capacity(y.len());
+    for (bytes, r) in replies {
+        message.extend(bytes);
+        shares.extend(r);
+    }
+    shares.truncate(y.len());
+    Ok((message, shares))
+}
+
+/// V's whole side over `channel`: its shares of `x_peer ⊙ y`.
+pub(super) async fn evaluate(
+    channel: &mut dyad_link::Channel,
+    public: Arc<PublicKey>,
+    p: Prime,
+    y: Arc<Vec<u64>>,
+    rng: &mut ChaCha20Rng,
+) -> Result<Vec<u64>, OfflineError> {
+    let mut shares = Vec::with_capacity(y.len());
+    for range in rounds(y.len()) {
+        let message = channel.recv().await?;
+        let (seed, public, y) = (sample::seed(rng), public.clone(), y.clone());
+        let (bytes, mine) = blocking(move || reply(&public, p, &message, &y[range], seed)).await?;
+        channel.send(&bytes).await?;
+        shares.extend(mine);
+    }
+    Ok(shares)
+}
