@@ -15,14 +15,20 @@
 //!
 //! Within a lane, items are only ever handed out or discarded from the front, so each chunk
 //! needs just a count of how many of its items are gone.
+//!
+//! The in-memory [`Index`] follows the disk, never leads it: each operation plans its change
+//! as a [`crate::index::Delta`], writes it, and applies it only once the write succeeded. A
+//! failed write (a full disk: reported as retryable) changes nothing; RocksDB then refuses
+//! writes until reopened, which the next operation does, reloading the index from disk.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dyad_online::randomness::Kind;
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
+use crate::index::{Chunk, ChunkUpdate, Counters, Delta, Index, Op, Pick, Settled};
 use crate::keys;
 
 /// Records of one Put are split into chunks of about this size, so a Take reads little more
@@ -132,55 +138,6 @@ pub struct Budget {
     pub high_water_bytes: u64,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-struct Counters {
-    put: u64,
-    taken: u64,
-    discarded: u64,
-    in_flight: u64,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Chunk {
-    count: u64,
-    /// How many items at the front are gone (handed out or discarded).
-    gone: u64,
-}
-
-#[derive(Debug, Default)]
-struct Lane {
-    /// One past the last committed item.
-    next: u64,
-    /// Chunks with items left, by first item.
-    chunks: BTreeMap<u64, Chunk>,
-}
-
-impl Lane {
-    fn available(&self) -> u64 {
-        self.chunks.values().map(|c| c.count - c.gone).sum()
-    }
-
-    fn lowest_available(&self) -> u64 {
-        self.chunks
-            .iter()
-            .next()
-            .map_or(self.next, |(first, c)| first + c.gone)
-    }
-}
-
-#[derive(Debug)]
-struct Stream {
-    item_bytes: u32,
-    counters: Counters,
-    lanes: BTreeMap<u32, Lane>,
-}
-
-impl Stream {
-    fn available(&self) -> u64 {
-        self.lanes.values().map(Lane::available).sum()
-    }
-}
-
 #[derive(Debug)]
 struct Lease {
     stream: String,
@@ -188,35 +145,20 @@ struct Lease {
     expires: Instant,
 }
 
-/// `count` items of the chunk `(lane, chunk_first)`, starting `offset` items into it.
-#[derive(Debug, Clone, Copy)]
-struct Pick {
-    lane: u32,
-    chunk_first: u64,
-    offset: u64,
-    count: u64,
-}
-
-/// One step of a hand-out, applied in order: items leave a chunk from its front.
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    /// Hand the items out.
-    Take(Pick),
-    /// Discard the items: their other halves can no longer be paired.
-    Discard(Pick),
-}
-
 /// An open stockpile.
 pub struct Db {
-    db: DB,
+    /// `None` only between a failed write's reopening attempts.
+    db: Option<DB>,
+    path: PathBuf,
     party: u8,
     budget: Budget,
     write: WriteOptions,
     lease_ttl: Duration,
-    streams: BTreeMap<String, Stream>,
+    index: Index,
     leases: HashMap<u64, Lease>,
     next_lease: u64,
-    stored_bytes: u64,
+    /// A write failed: RocksDB refuses further writes until it is reopened.
+    failed: bool,
 }
 
 /// The record size of a stream, from its name; refuses names that are no kind.
@@ -242,62 +184,124 @@ impl Db {
         budget: Budget,
         lease_ttl: Duration,
     ) -> Result<Db, StoreError> {
-        let mut options = Options::default();
-        options.create_if_missing(true);
-        options.create_missing_column_families(true);
-        options.set_max_background_jobs(2);
-        let mut chunk_options = Options::default();
-        // Records are uniformly random: compression cannot shrink them. Large values go to
-        // blob files so compaction does not rewrite them.
-        chunk_options.set_compression_type(rocksdb::DBCompressionType::None);
-        chunk_options.set_enable_blob_files(true);
-        chunk_options.set_min_blob_size(4096);
-        chunk_options.set_blob_compression_type(rocksdb::DBCompressionType::None);
-        chunk_options.set_enable_blob_gc(true);
-        let cfs = vec![
-            ColumnFamilyDescriptor::new(CHUNKS, chunk_options),
-            ColumnFamilyDescriptor::new(META, Options::default()),
-        ];
-        let db = DB::open_cf_descriptors(&options, path, cfs).map_err(storage)?;
         let mut write = WriteOptions::default();
         write.set_sync(true);
         let mut store = Db {
-            db,
+            db: Some(open_rocksdb(path)?),
+            path: path.to_owned(),
             party,
             budget,
             write,
             lease_ttl,
-            streams: BTreeMap::new(),
+            index: Index::default(),
             leases: HashMap::new(),
             next_lease: 1,
-            stored_bytes: 0,
+            failed: false,
         };
         store.load()?;
         Ok(store)
     }
 
-    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+    fn rocks(&self) -> &DB {
         self.db
+            .as_ref()
+            .expect("open: every operation that reaches RocksDB recovers first")
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.rocks()
             .cf_handle(name)
             .expect("column families are created at open")
     }
 
-    fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        self.db.write_opt(batch, &self.write).map_err(storage)
+    /// After a failed write RocksDB stays read-only (a full disk, say), so the next operation
+    /// first reopens it and reloads the index from disk. Memory never ran ahead of disk (see
+    /// [`crate::index`]); the open leases are lost with the handle and the reloaded store
+    /// resolves them as discarded, so none of their items is handed out again.
+    fn recover(&mut self) -> Result<(), StoreError> {
+        if !self.failed {
+            return Ok(());
+        }
+        // Close the old handle first: RocksDB allows one open handle per directory.
+        self.db = None;
+        self.db = Some(open_rocksdb(&self.path)?);
+        self.leases.clear();
+        self.failed = false;
+        self.load()?;
+        tracing::info!("the stockpile's storage accepts writes again");
+        Ok(())
+    }
+
+    fn commit_with(&mut self, batch: WriteBatch, synced: bool) -> Result<(), StoreError> {
+        let result = match synced {
+            true => self.rocks().write_opt(batch, &self.write),
+            false => self.rocks().write(batch),
+        };
+        result.map_err(|e| {
+            self.failed = true;
+            tracing::warn!("a stockpile write failed, nothing changed: {e}");
+            match e.to_string().contains("No space left on device") {
+                // Retryable: the store recovers once space returns.
+                true => StoreError::ResourceExhausted(format!("the stockpile's disk is full: {e}")),
+                false => storage(e),
+            }
+        })
+    }
+
+    fn commit(&mut self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.commit_with(batch, true)
     }
 
     /// A write that may be lost in an operating-system crash (never in a process crash: it is
     /// in the write-ahead log). Only for settling leases: a lost settlement leaves the lease,
     /// which the next start resolves as discarded, so nothing can be handed out twice.
-    fn commit_unsynced(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        self.db.write(batch).map_err(storage)
+    fn commit_unsynced(&mut self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.commit_with(batch, false)
+    }
+
+    /// Adds `delta`'s metadata (counters, lanes, chunk states; records of gone chunks deleted)
+    /// to `batch`.
+    fn write_delta(&self, batch: &mut WriteBatch, delta: &Delta) {
+        let (meta, chunks) = (self.cf(META), self.cf(CHUNKS));
+        let c = delta.counters;
+        let value = keys::encode_u64s(&[
+            u64::from(delta.item_bytes),
+            c.put,
+            c.taken,
+            c.discarded,
+            c.in_flight,
+        ]);
+        batch.put_cf(meta, keys::stream_key(&delta.stream), value);
+        for &(lane, next) in &delta.lanes {
+            batch.put_cf(
+                meta,
+                keys::lane_key(&delta.stream, lane),
+                keys::encode_u64s(&[next]),
+            );
+        }
+        for &ChunkUpdate { lane, first, chunk } in &delta.chunks {
+            let key = keys::chunk_key(&delta.stream, lane, first);
+            let meta_key = keys::meta_key(keys::CHUNK, &key);
+            match chunk {
+                Some(Chunk { count, gone }) => {
+                    batch.put_cf(meta, meta_key, keys::encode_u64s(&[count, gone]))
+                }
+                None => {
+                    batch.delete_cf(chunks, key);
+                    batch.delete_cf(meta, meta_key);
+                }
+            }
+        }
     }
 
     /// Rebuilds the in-memory index from `meta` and resolves leftover leases.
     fn load(&mut self) -> Result<(), StoreError> {
         let corrupt = |what: &str| StoreError::Storage(format!("corrupt metadata: {what}"));
-        let meta = self.cf(META);
-        match self.db.get_cf(meta, keys::PARTY).map_err(storage)? {
+        match self
+            .rocks()
+            .get_cf(self.cf(META), keys::PARTY)
+            .map_err(storage)?
+        {
             Some(p) if p.as_slice() != [self.party] => {
                 return Err(StoreError::FailedPrecondition(format!(
                     "this data directory holds P{}'s stockpile, not P{}'s",
@@ -308,16 +312,17 @@ impl Db {
             Some(_) => {}
             None => {
                 let mut batch = WriteBatch::default();
-                batch.put_cf(meta, keys::PARTY, [self.party]);
+                batch.put_cf(self.cf(META), keys::PARTY, [self.party]);
                 self.commit(batch)?;
             }
         }
         let mut stale_leases = Vec::new();
         let entries: Vec<KeyValue> = self
-            .db
-            .iterator_cf(meta, rocksdb::IteratorMode::Start)
+            .rocks()
+            .iterator_cf(self.cf(META), rocksdb::IteratorMode::Start)
             .collect::<Result<_, _>>()
             .map_err(storage)?;
+        let mut index = Index::default();
         for (key, value) in entries {
             let (tag, body) = key.split_first().ok_or_else(|| corrupt("empty key"))?;
             match *tag {
@@ -325,27 +330,26 @@ impl Db {
                     let name = std::str::from_utf8(body).map_err(|_| corrupt("stream name"))?;
                     let [item_bytes, put, taken, discarded, in_flight] =
                         keys::decode_u64s::<5>(&value).ok_or_else(|| corrupt("stream"))?;
-                    let stream = self.stream_mut(name, item_bytes as u32);
-                    stream.counters = Counters {
+                    let counters = Counters {
                         put,
                         taken,
                         discarded,
                         in_flight,
                     };
+                    index.load_stream(name, item_bytes as u32, counters);
                 }
                 keys::LANE => {
                     let (name, lane) = keys::parse_lane_key(body).ok_or_else(|| corrupt("lane"))?;
                     let [next] = keys::decode_u64s::<1>(&value).ok_or_else(|| corrupt("lane"))?;
-                    self.lane_mut(&name, lane)?.next = next;
+                    index.load_lane(&name, item_bytes_of(&name)?, lane, next);
                 }
                 keys::CHUNK => {
                     let (name, lane, first) =
                         keys::parse_chunk_key(body).ok_or_else(|| corrupt("chunk key"))?;
                     let [count, gone] =
                         keys::decode_u64s::<2>(&value).ok_or_else(|| corrupt("chunk"))?;
-                    self.lane_mut(&name, lane)?
-                        .chunks
-                        .insert(first, Chunk { count, gone });
+                    let chunk = Chunk { count, gone };
+                    index.load_chunk(&name, item_bytes_of(&name)?, lane, first, chunk);
                 }
                 keys::LEASE => {
                     let id = u64::from_be_bytes(body.try_into().map_err(|_| corrupt("lease"))?);
@@ -364,66 +368,34 @@ impl Db {
                 _ => return Err(corrupt("unknown key")),
             }
         }
-        self.stored_bytes = self
-            .streams
-            .values()
-            .map(|s| s.available() * u64::from(s.item_bytes))
-            .sum();
+        index.finish_loading();
+        self.index = index;
         // A lease that survived the process: its reply may or may not have arrived.
+        if stale_leases.is_empty() {
+            return Ok(());
+        }
+        let mut planned = self.index.clone();
+        let mut deltas: Vec<Delta> = Vec::new();
         let mut batch = WriteBatch::default();
         for (id, name, count) in &stale_leases {
+            if planned.stream(name).is_none() {
+                return Err(corrupt("lease of an unknown stream"));
+            }
             batch.delete_cf(self.cf(META), keys::lease_key(*id));
-            let stream = self
-                .streams
-                .get_mut(name)
-                .ok_or_else(|| corrupt("lease of an unknown stream"))?;
-            stream.counters.in_flight = stream.counters.in_flight.saturating_sub(*count);
-            stream.counters.discarded += count;
+            let delta = planned.plan_settle(name, *count, Settled::Discarded);
+            planned.apply(&delta);
+            deltas.push(delta);
         }
-        for name in stale_leases.iter().map(|(_, n, _)| n) {
-            self.put_stream_meta(&mut batch, name);
+        for d in &deltas {
+            self.write_delta(&mut batch, d);
         }
-        if !stale_leases.is_empty() {
-            self.commit(batch)?;
-        }
+        self.commit(batch)?;
+        self.index = planned;
         Ok(())
     }
 
-    fn stream_mut(&mut self, name: &str, item_bytes: u32) -> &mut Stream {
-        self.streams
-            .entry(name.to_owned())
-            .or_insert_with(|| Stream {
-                item_bytes,
-                counters: Counters::default(),
-                lanes: BTreeMap::new(),
-            })
-    }
-
-    fn lane_mut(&mut self, name: &str, lane: u32) -> Result<&mut Lane, StoreError> {
-        let item_bytes = item_bytes_of(name)?;
-        Ok(self
-            .stream_mut(name, item_bytes)
-            .lanes
-            .entry(lane)
-            .or_default())
-    }
-
-    fn put_stream_meta(&self, batch: &mut WriteBatch, name: &str) {
-        if let Some(s) = self.streams.get(name) {
-            let c = s.counters;
-            let value = keys::encode_u64s(&[
-                u64::from(s.item_bytes),
-                c.put,
-                c.taken,
-                c.discarded,
-                c.in_flight,
-            ]);
-            batch.put_cf(self.cf(META), keys::stream_key(name), value);
-        }
-    }
-
     fn pause(&self) -> bool {
-        self.stored_bytes >= self.budget.high_water_bytes
+        self.index.stored_bytes() >= self.budget.high_water_bytes
     }
 
     /// Adds a batch of consecutive items of `lane`, starting at `first`.
@@ -434,6 +406,7 @@ impl Db {
         first: u64,
         payload: &[u8],
     ) -> Result<PutOutcome, StoreError> {
+        self.recover()?;
         let item_bytes = item_bytes_of(name)?;
         let size = u64::from(item_bytes);
         let len = payload.len() as u64;
@@ -446,16 +419,12 @@ impl Db {
         let end = first
             .checked_add(count)
             .ok_or_else(|| StoreError::InvalidArgument("sequence numbers overflow".into()))?;
-        let next = self
-            .streams
-            .get(name)
-            .and_then(|s| s.lanes.get(&lane))
-            .map_or(0, |l| l.next);
+        let next = self.index.lane_next(name, lane);
         if end <= next {
             return Ok(PutOutcome {
                 already_present: true,
                 pause: self.pause(),
-                stored_bytes: self.stored_bytes,
+                stored_bytes: self.index.stored_bytes(),
             });
         }
         if first != next {
@@ -463,47 +432,29 @@ impl Db {
                 "{name} lane {lane}: the batch starts at item {first}, but the lane continues at {next}"
             )));
         }
-        if self.stored_bytes + len > self.budget.budget_bytes {
+        if self.index.stored_bytes() + len > self.budget.budget_bytes {
             return Err(StoreError::ResourceExhausted(format!(
                 "the stockpile is full: {} of {} bytes used, the batch needs {len} more",
-                self.stored_bytes, self.budget.budget_bytes
+                self.index.stored_bytes(),
+                self.budget.budget_bytes
             )));
         }
         let per_chunk = (CHUNK_BYTES / size).max(1);
+        let pieces: Vec<&[u8]> = payload.chunks((per_chunk * size) as usize).collect();
+        let counts: Vec<u64> = pieces.iter().map(|r| r.len() as u64 / size).collect();
+        let delta = self.index.plan_put(name, item_bytes, lane, first, &counts);
         let mut batch = WriteBatch::default();
-        let mut chunks = Vec::new();
-        let mut at = first;
-        for records in payload.chunks((per_chunk * size) as usize) {
-            let n = records.len() as u64 / size;
-            let key = keys::chunk_key(name, lane, at);
+        for (update, records) in delta.chunks.iter().zip(&pieces) {
+            let key = keys::chunk_key(name, lane, update.first);
             batch.put_cf(self.cf(CHUNKS), &key, records);
-            batch.put_cf(
-                self.cf(META),
-                keys::meta_key(keys::CHUNK, &key),
-                keys::encode_u64s(&[n, 0]),
-            );
-            chunks.push((at, n));
-            at += n;
         }
-        batch.put_cf(
-            self.cf(META),
-            keys::lane_key(name, lane),
-            keys::encode_u64s(&[end]),
-        );
-        let lane_state = self.lane_mut(name, lane)?;
-        lane_state.next = end;
-        for (at, n) in chunks {
-            lane_state.chunks.insert(at, Chunk { count: n, gone: 0 });
-        }
-        let stream = self.streams.get_mut(name).expect("created above");
-        stream.counters.put += count;
-        self.stored_bytes += len;
-        self.put_stream_meta(&mut batch, name);
+        self.write_delta(&mut batch, &delta);
         self.commit(batch)?;
+        self.index.apply(&delta);
         Ok(PutOutcome {
             already_present: false,
             pause: self.pause(),
-            stored_bytes: self.stored_bytes,
+            stored_bytes: self.index.stored_bytes(),
         })
     }
 
@@ -529,13 +480,14 @@ impl Db {
         at_least: u64,
         at_most: u64,
     ) -> Result<Option<Taken>, StoreError> {
+        self.recover()?;
         self.check_reply_size(name, at_most)?;
         if at_least == 0 || at_least > at_most {
             return Err(StoreError::InvalidArgument(format!(
                 "asked for at least {at_least} and at most {at_most} items"
             )));
         }
-        let Some(stream) = self.streams.get(name) else {
+        let Some(stream) = self.index.stream(name) else {
             return Ok(None);
         };
         let available = stream.available();
@@ -585,7 +537,8 @@ impl Db {
                 ));
             }
         }
-        let Some(stream) = self.streams.get(name) else {
+        self.recover()?;
+        let Some(stream) = self.index.stream(name) else {
             return Ok(None);
         };
         if ranges
@@ -640,18 +593,19 @@ impl Db {
 
     /// Commits a hand-out (and discards) as one write and returns the records.
     fn hand_out(&mut self, name: &str, ops: &[Op]) -> Result<Taken, StoreError> {
-        let stream = self
-            .streams
-            .get(name)
-            .expect("callers checked the stream exists");
-        let size = u64::from(stream.item_bytes);
-        let (mut count, mut discarded) = (0, 0);
-        for op in ops {
-            match op {
-                Op::Take(p) => count += p.count,
-                Op::Discard(p) => discarded += p.count,
-            }
-        }
+        let item_bytes = self
+            .index
+            .stream(name)
+            .map(|s| s.item_bytes)
+            .ok_or_else(|| StoreError::Storage(format!("no stream {name}")))?;
+        let size = u64::from(item_bytes);
+        let count: u64 = ops
+            .iter()
+            .map(|op| match op {
+                Op::Take(p) => p.count,
+                Op::Discard(_) => 0,
+            })
+            .sum();
         let mut payload = Vec::with_capacity((count * size) as usize);
         let mut ranges: Vec<ItemRange> = Vec::new();
         for p in ops.iter().filter_map(|op| match op {
@@ -660,7 +614,7 @@ impl Db {
         }) {
             let key = keys::chunk_key(name, p.lane, p.chunk_first);
             let records = self
-                .db
+                .rocks()
                 .get_pinned_cf(self.cf(CHUNKS), &key)
                 .map_err(storage)?
                 .ok_or_else(|| StoreError::Storage(format!("records of {name} chunk missing")))?;
@@ -680,30 +634,12 @@ impl Db {
             }
         }
 
-        // One write: chunks consumed, counters, and the lease.
-        let mut batch = WriteBatch::default();
+        // One write: chunks consumed, counters, and the lease; memory follows once it is on
+        // disk.
+        let delta = self.index.plan_hand_out(name, ops);
         let lease = self.next_lease;
-        let stream = self.streams.get_mut(name).expect("checked above");
-        for Op::Take(p) | Op::Discard(p) in ops {
-            let lane = stream.lanes.get_mut(&p.lane).expect("picked from it");
-            let chunk = lane.chunks.get_mut(&p.chunk_first).expect("picked from it");
-            debug_assert_eq!(chunk.gone, p.offset, "items leave a chunk from its front");
-            chunk.gone += p.count;
-            let key = keys::chunk_key(name, p.lane, p.chunk_first);
-            let meta_key = keys::meta_key(keys::CHUNK, &key);
-            if chunk.gone == chunk.count {
-                lane.chunks.remove(&p.chunk_first);
-                batch.delete_cf(self.db.cf_handle(CHUNKS).expect("exists"), key);
-                batch.delete_cf(self.db.cf_handle(META).expect("exists"), meta_key);
-            } else {
-                let value = keys::encode_u64s(&[chunk.count, chunk.gone]);
-                batch.put_cf(self.db.cf_handle(META).expect("exists"), meta_key, value);
-            }
-        }
-        stream.counters.discarded += discarded;
-        stream.counters.in_flight += count;
-        let item_bytes = stream.item_bytes;
-        self.stored_bytes -= (count + discarded) * size;
+        let mut batch = WriteBatch::default();
+        self.write_delta(&mut batch, &delta);
         let mut lease_value = count.to_le_bytes().to_vec();
         lease_value.extend_from_slice(name.as_bytes());
         batch.put_cf(self.cf(META), keys::lease_key(lease), lease_value);
@@ -712,8 +648,8 @@ impl Db {
             keys::NEXT_LEASE,
             keys::encode_u64s(&[lease + 1]),
         );
-        self.put_stream_meta(&mut batch, name);
         self.commit(batch)?;
+        self.index.apply(&delta);
         self.next_lease = lease + 1;
         self.leases.insert(
             lease,
@@ -735,55 +671,57 @@ impl Db {
     /// this write, the lease is still there at the next start and its items count as
     /// discarded instead, never as available.
     pub fn ack(&mut self, lease: u64) -> Result<(), StoreError> {
-        let Some(l) = self.leases.remove(&lease) else {
+        self.recover()?;
+        if !self.leases.contains_key(&lease) {
             return Err(StoreError::NotFound(format!(
                 "lease {lease} is unknown or expired (its items were counted as discarded)"
             )));
-        };
-        self.settle(&[(lease, l)], |c, n| c.taken += n)
+        }
+        self.settle(&[lease], Settled::Taken)
     }
 
     /// Resolves the leases whose acknowledgement is overdue as discarded; returns how many.
     pub fn expire_leases(&mut self, now: Instant) -> Result<usize, StoreError> {
+        self.recover()?;
         let overdue: Vec<u64> = self
             .leases
             .iter()
             .filter(|(_, l)| l.expires <= now)
             .map(|(&id, _)| id)
             .collect();
-        let leases: Vec<(u64, Lease)> = overdue
-            .iter()
-            .filter_map(|id| self.leases.remove(id).map(|l| (*id, l)))
-            .collect();
-        if !leases.is_empty() {
-            self.settle(&leases, |c, n| c.discarded += n)?;
+        if !overdue.is_empty() {
+            self.settle(&overdue, Settled::Discarded)?;
         }
-        Ok(leases.len())
+        Ok(overdue.len())
     }
 
-    fn settle(
-        &mut self,
-        leases: &[(u64, Lease)],
-        outcome: impl Fn(&mut Counters, u64),
-    ) -> Result<(), StoreError> {
+    /// Settles open leases in one write; they leave memory once it is on disk.
+    fn settle(&mut self, ids: &[u64], outcome: Settled) -> Result<(), StoreError> {
+        let mut planned = self.index.clone();
+        let mut deltas = Vec::with_capacity(ids.len());
         let mut batch = WriteBatch::default();
-        for (id, lease) in leases {
+        for id in ids {
+            let lease = &self.leases[id];
+            let delta = planned.plan_settle(&lease.stream, lease.count, outcome);
+            planned.apply(&delta);
             batch.delete_cf(self.cf(META), keys::lease_key(*id));
-            if let Some(stream) = self.streams.get_mut(&lease.stream) {
-                stream.counters.in_flight -= lease.count;
-                outcome(&mut stream.counters, lease.count);
-            }
+            deltas.push(delta);
         }
-        for (_, lease) in leases {
-            self.put_stream_meta(&mut batch, &lease.stream);
+        for delta in &deltas {
+            self.write_delta(&mut batch, delta);
         }
-        self.commit_unsynced(batch)
+        self.commit_unsynced(batch)?;
+        self.index = planned;
+        for id in ids {
+            self.leases.remove(id);
+        }
+        Ok(())
     }
 
     /// The inventory of every stream, sorted by name.
     pub fn inventory(&self) -> Vec<StreamReport> {
-        self.streams
-            .iter()
+        self.index
+            .streams()
             .map(|(name, s)| StreamReport {
                 stream: name.clone(),
                 item_bytes: s.item_bytes,
@@ -799,7 +737,7 @@ impl Db {
 
     /// Bytes of available items.
     pub fn stored_bytes(&self) -> u64 {
-        self.stored_bytes
+        self.index.stored_bytes()
     }
 
     /// The disk limits.
@@ -816,8 +754,8 @@ impl Db {
     pub fn lane_status(&self, name: &str, lane: u32) -> Result<(u64, u64), StoreError> {
         item_bytes_of(name)?;
         Ok(self
-            .streams
-            .get(name)
+            .index
+            .stream(name)
             .and_then(|s| s.lanes.get(&lane))
             .map_or((0, 0), |l| (l.next, l.lowest_available())))
     }
@@ -831,50 +769,39 @@ impl Db {
         keep_below: u64,
         next: u64,
     ) -> Result<(u64, u64), StoreError> {
-        let size = u64::from(item_bytes_of(name)?);
-        let state = self.lane_mut(name, lane)?;
-        let mut discarded = 0;
-        let mut changed = Vec::new();
-        for (&first, chunk) in state.chunks.iter_mut() {
-            if first + chunk.count <= keep_below {
-                continue;
-            }
-            // Keep items below keep_below; those at the front may already be gone.
-            let keep = keep_below.saturating_sub(first).max(chunk.gone);
-            discarded += chunk.count - keep;
-            chunk.count = keep;
-            changed.push((first, *chunk));
-        }
-        state.chunks.retain(|_, c| c.count > c.gone);
-        state.next = state.next.max(next);
-        let new_next = state.next;
+        self.recover()?;
+        let item_bytes = item_bytes_of(name)?;
+        let (delta, discarded) = self
+            .index
+            .plan_align(name, item_bytes, lane, keep_below, next);
+        let new_next = delta.lanes.first().map_or(next, |&(_, n)| n);
         let mut batch = WriteBatch::default();
-        for (first, chunk) in changed {
-            let key = keys::chunk_key(name, lane, first);
-            let meta_key = keys::meta_key(keys::CHUNK, &key);
-            if chunk.count == chunk.gone {
-                batch.delete_cf(self.cf(CHUNKS), key);
-                batch.delete_cf(self.cf(META), meta_key);
-            } else {
-                batch.put_cf(
-                    self.cf(META),
-                    meta_key,
-                    keys::encode_u64s(&[chunk.count, chunk.gone]),
-                );
-            }
-        }
-        batch.put_cf(
-            self.cf(META),
-            keys::lane_key(name, lane),
-            keys::encode_u64s(&[new_next]),
-        );
-        let stream = self.streams.get_mut(name).expect("created above");
-        stream.counters.discarded += discarded;
-        self.stored_bytes -= discarded * size;
-        self.put_stream_meta(&mut batch, name);
+        self.write_delta(&mut batch, &delta);
         self.commit(batch)?;
+        self.index.apply(&delta);
         Ok((discarded, new_next))
     }
+}
+
+/// Opens the RocksDB of a stockpile (creating it if missing).
+fn open_rocksdb(path: &Path) -> Result<DB, StoreError> {
+    let mut options = Options::default();
+    options.create_if_missing(true);
+    options.create_missing_column_families(true);
+    options.set_max_background_jobs(2);
+    let mut chunk_options = Options::default();
+    // Records are uniformly random: compression cannot shrink them. Large values go to
+    // blob files so compaction does not rewrite them.
+    chunk_options.set_compression_type(rocksdb::DBCompressionType::None);
+    chunk_options.set_enable_blob_files(true);
+    chunk_options.set_min_blob_size(4096);
+    chunk_options.set_blob_compression_type(rocksdb::DBCompressionType::None);
+    chunk_options.set_enable_blob_gc(true);
+    let cfs = vec![
+        ColumnFamilyDescriptor::new(CHUNKS, chunk_options),
+        ColumnFamilyDescriptor::new(META, Options::default()),
+    ];
+    DB::open_cf_descriptors(&options, path, cfs).map_err(storage)
 }
 
 fn gone(name: &str, r: &ItemRange) -> StoreError {

@@ -7,6 +7,7 @@
 //! pair that made them. See [`db`] for the storage guarantees.
 
 pub mod db;
+pub mod index;
 mod keys;
 
 pub mod auth;

@@ -15,6 +15,7 @@ use dyad_offline::Plan;
 use dyad_online::FixedPoint;
 use dyad_online::Prime;
 use dyad_online::protocols::CheckZeroVariant;
+use dyad_online::randomness::Kind;
 use dyad_store::StoreClient;
 use dyad_store::auth::read_token;
 
@@ -413,7 +414,14 @@ fn report(
         seconds,
         bytes / 1e6 / seconds.max(1e-9),
         offline.matrix_macs_per_second().unwrap_or(0.0) / 1e6,
-        offline.items_per_second("comparison-mask").unwrap_or(0.0),
+        offline
+            .items_per_second(
+                &Kind::ComparisonMask {
+                    p: job.comparison.prime
+                }
+                .to_string()
+            )
+            .unwrap_or(0.0),
         offline.link.0 / 1e6,
         offline.link.1 / 1e6
     );
