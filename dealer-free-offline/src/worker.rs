@@ -128,6 +128,9 @@ impl Progress {
     }
 }
 
+/// How long a stop waits for the round in progress before abandoning it.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
+
 /// P0's word for the next round.
 #[derive(Debug, PartialEq, Eq)]
 enum Decision {
@@ -314,11 +317,31 @@ impl Worker {
     }
 
     /// Runs until `stop` turns true (at either party), then ends the round in progress and
-    /// returns.
+    /// returns. A round that does not end within [`STOP_GRACE`] of the stop (the peer or the
+    /// stockpile is gone, a Put is waiting to be retried) is abandoned: its half-stored batch
+    /// is one the next start's alignment discards, so stopping is always possible.
     pub async fn run(&mut self, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
-        match self.party {
-            PartyId::P0 => self.lead(stop).await,
-            PartyId::P1 => self.follow(stop).await,
+        let mut stopped = stop.clone();
+        let grace = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(STOP_GRACE).await;
+        };
+        let party = self.party;
+        let work = async {
+            match party {
+                PartyId::P0 => self.lead(stop).await,
+                PartyId::P1 => self.follow(stop).await,
+            }
+        };
+        tokio::select! {
+            result = work => result,
+            () = grace => {
+                tracing::warn!(
+                    "stopped without ending the round in progress (it did not end within \
+                     {STOP_GRACE:?}); the next start aligns the lanes"
+                );
+                Ok(())
+            }
         }
     }
 

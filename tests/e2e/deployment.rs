@@ -67,6 +67,13 @@ impl Deployment {
         deployment
     }
 
+    /// Kills both stockpiles (SIGKILL), as if their machines went away.
+    pub fn kill_stores(&self) {
+        for store in &self._stores {
+            store.signal("KILL");
+        }
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

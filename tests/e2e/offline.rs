@@ -230,3 +230,33 @@ fn a_worker_pair_pauses_at_the_high_water_mark_instead_of_failing() {
         assert!(out.status.success(), "P{party}: {log}");
     }
 }
+
+#[test]
+fn workers_stop_on_sigterm_while_their_stockpiles_are_gone() {
+    let d = Deployment::start();
+    // More than the pair makes in the test's time: it is mid-round or mid-retry when stopped.
+    let plan = d.plan(
+        "plan",
+        "comparison-mask 10000000\nmodp-triple/p40961 100000000\n",
+    );
+    let link = free_udp_addr().to_string();
+    let mut w0 = d.worker(0, &link, 0, &plan, &d.certs());
+    let mut w1 = d.worker(1, &link, 0, &plan, &d.certs());
+    d.wait_paired(0);
+    wait_for_log(&d.worker_log(0, 0), "items/s", Duration::from_secs(120));
+    d.kill_stores();
+    // Let a Put fail and the retry wait begin (first retry after 200 ms, then longer).
+    wait_for_log(&d.worker_log(0, 0), "retrying in", Duration::from_secs(60));
+    w0.signal("TERM");
+    w1.signal("TERM");
+    // Before, both ignored SIGTERM for as long as the stockpiles stayed away; a generous
+    // bound only tells "stops" from "hangs".
+    for (party, w) in [(0, &mut w0), (1, &mut w1)] {
+        let log = || std::fs::read_to_string(d.worker_log(party, 0)).unwrap_or_default();
+        assert!(
+            w.exits_within(Duration::from_secs(30)),
+            "P{party} ignored SIGTERM: {}",
+            log()
+        );
+    }
+}

@@ -60,6 +60,19 @@ impl Running {
         }
     }
 
+    /// Whether the process exits within `patience` (polling; it is reaped if it does).
+    pub fn exits_within(&mut self, patience: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + patience;
+        let child = self.0.as_mut().expect("running");
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        false
+    }
+
     /// Waits for the process and returns its output.
     pub fn finish(mut self) -> Output {
         self.0
