@@ -1,16 +1,17 @@
 //! Comparison masks (PROTOCOLS.md, kind 2).
 //!
 //! The mask `r` has bits `r_j = s_j XOR c_j` (`s_j` from P0, `c_j` from P1); P1 also samples
-//! the flip bit `beta`. Per bit, three COTs from P0 to P1 give:
+//! the flip bit `beta`. Two rounds of COTs from P0 to P1:
 //!
-//! - choice `c_j`, correlation `1 - 2·s_j` in `Z_p` and `Z_{2^(64-j)}`: shares of `r_j`
-//!   mod p and in the ring at once (`r_j = s_j + c_j·(1 - 2·s_j)`); the ring shares sum to
-//!   `<r> = sum_j 2^j <r_j>`;
-//! - choice `beta`, correlation `s_j` mod p, and choice `beta·c_j`, correlation
-//!   `1 - 2·s_j` mod p: shares of `beta·r_j = beta·s_j + beta·c_j·(1 - 2·s_j)`.
+//! 1. per bit, choice `c_j` and correlation `1 - 2·s_j` in `Z_p` and `Z_{2^(64-j)}`: shares of
+//!    `r_j` mod p and in the ring at once (`r_j = s_j + c_j·(1 - 2·s_j)`); the ring shares sum
+//!    to `<r> = sum_j 2^j <r_j>`;
+//! 2. per mask, one COT with choice `beta` whose correlation is P0's whole vector of shares
+//!    `<r_j>_0` (64 fields of `Z_p`): P1 gets `beta·<r_j>_0` masked, adds `beta·<r_j>_1`
+//!    itself, and the two hold shares of `beta·r_j` for every `j`.
 //!
-//! (PROTOCOLS.md suggests one 1-out-of-4 OT on `(c_j, beta)`; three COTs give the same shares
-//! with the same security from the plain COT primitive, at about the same cost.) Finally
+//! 65 COTs per mask. (PROTOCOLS.md suggests one 1-out-of-4 OT per bit on `(c_j, beta)`; the
+//! first version here spent three COTs per bit, 192 per mask, for the same shares.) Finally
 //! `alpha = wrap(r0, r1, L)` comes XOR-shared out of one garbled circuit for the whole batch:
 //! P0 garbles with `MSB(r0)` and `s_63`, P1 evaluates with `MSB(r1)` and `c_63`.
 
@@ -27,10 +28,6 @@ use crate::OfflineError;
 use crate::cot::{Field, Group};
 use crate::garble::{Circuit, evaluate_batch, garble_batch};
 
-/// Group `j` (bits of `r`), then `BITS` (beta·s) and `BITS + 1` (beta·c·(1-2s)).
-const BETA_S: usize = BITS;
-const BETA_C: usize = BITS + 1;
-
 impl Generator {
     /// This party's half of `n` comparison masks with bit shares in `Z_p`.
     pub async fn comparison_masks(
@@ -45,33 +42,23 @@ impl Generator {
             .map(|_| self.party == PartyId::P1 && self.rng.random())
             .collect();
         let bit = |i: usize, j: usize| (mine[i] >> j) & 1;
-        let mut groups: Vec<Group> = (0..BITS)
+        let p0 = self.party == PartyId::P0;
+
+        // Round 1: shares of every r_j, mod p and in the ring.
+        let groups: Vec<Group> = (0..BITS)
             .map(|j| Group::new(n, vec![modp, Field::Ring(64 - j as u32)]))
             .collect();
-        for _ in [BETA_S, BETA_C] {
-            groups.push(Group::new(n * BITS, vec![modp]));
-        }
         let shares = self
             .cot_from_p0(
                 &groups,
-                |g, i, d| match g {
-                    BETA_S => d[0] = bit(i / BITS, i % BITS),
-                    BETA_C => d[0] = field_value(modp, 1 - 2 * bit(i / BITS, i % BITS) as i64),
-                    j => {
-                        let one_minus_2s = 1 - 2 * bit(i, j) as i64;
-                        d[0] = field_value(modp, one_minus_2s);
-                        d[1] = field_value(Field::Ring(64 - j as u32), one_minus_2s);
-                    }
+                |j, i, d| {
+                    let one_minus_2s = 1 - 2 * bit(i, j) as i64;
+                    d[0] = field_value(modp, one_minus_2s);
+                    d[1] = field_value(Field::Ring(64 - j as u32), one_minus_2s);
                 },
-                |g, i| match g {
-                    BETA_S => beta[i / BITS],
-                    BETA_C => beta[i / BITS] && bit(i / BITS, i % BITS) == 1,
-                    j => bit(i, j) == 1,
-                },
+                |j, i| bit(i, j) == 1,
             )
             .await?;
-
-        let p0 = self.party == PartyId::P0;
         let mut masks = ComparisonMasks {
             r: Array1::default(n),
             r_bits: Array2::from_elem((n, BITS), p.zero()),
@@ -86,11 +73,34 @@ impl Generator {
                 let a = shares.get(j, i);
                 masks.r_bits[[i, j]] = p.element(field_add(modp, own, a[0]));
                 r = r.wrapping_add(field_add(Field::Ring(64 - j as u32), own, a[1]) << j);
-                let beta_r =
-                    shares.get(BETA_S, i * BITS + j)[0] + shares.get(BETA_C, i * BITS + j)[0];
-                masks.beta_r_bits[[i, j]] = p.element(beta_r);
             }
             masks.r[i] = Z64(r);
+        }
+
+        // Round 2: beta·r_j = beta·<r_j>_0 + beta·<r_j>_1, the first term by one COT per mask
+        // (choice beta, correlation P0's 64 shares), the second by P1 alone.
+        let vector = [Group::new(n, vec![modp; BITS])];
+        let r_bits = &masks.r_bits;
+        let products = self
+            .cot_from_p0(
+                &vector,
+                |_, i, d| {
+                    for (d, share) in d.iter_mut().zip(r_bits.row(i)) {
+                        *d = u64::from(share.value());
+                    }
+                },
+                |_, i| beta[i],
+            )
+            .await?;
+        for i in 0..n {
+            let cot = products.get(0, i);
+            for j in 0..BITS {
+                let own = match beta[i] {
+                    true => u64::from(masks.r_bits[[i, j]].value()),
+                    false => 0,
+                };
+                masks.beta_r_bits[[i, j]] = p.element(field_add(modp, own, cot[j]));
+            }
         }
 
         // alpha = wrap(r0, r1, L), XOR-shared, from one garbled circuit for the batch.
