@@ -13,6 +13,7 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::OfflineError;
 use crate::rlwe::keys::{PublicKey, SecretKey};
+use crate::rlwe::params::DEGREES;
 
 /// The threads that run the homomorphic arithmetic: one per core. (The global rayon pool is
 /// oversized on purpose for CryProt's blocking OT jobs; arithmetic wants no more threads than
@@ -37,12 +38,17 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| OfflineError::Compute(e.to_string()))?
 }
 
-/// One party's half of the homomorphic-encryption machinery: its key pair, the peer's public
-/// key once exchanged, and a channel for each role.
-pub struct HeSession {
-    pub(crate) secret: Arc<SecretKey>,
+/// This party's key pair of one ring degree, and the peer's public key once exchanged.
+struct Keys {
+    secret: Arc<SecretKey>,
     public: PublicKey,
     peer: Option<Arc<PublicKey>>,
+}
+
+/// One party's half of the homomorphic-encryption machinery: a key pair per ring degree, the
+/// peer's public keys once exchanged, and a channel for each role.
+pub struct HeSession {
+    keys: Vec<(usize, Keys)>,
     /// This party as E: sends ciphertexts, receives replies.
     pub(crate) as_encryptor: Channel,
     /// This party as V: receives ciphertexts, sends replies.
@@ -52,7 +58,7 @@ pub struct HeSession {
 
 impl HeSession {
     /// Opens the session's channels over `link` (the peer does the same at the same point) and
-    /// makes this party's keys; the public keys travel with the first product.
+    /// makes this party's keys; a public key travels with the first product of its degree.
     pub async fn new(link: &mut PartyLink) -> Result<HeSession, OfflineError> {
         let (first, second) = (link.channel().await?, link.channel().await?);
         let (as_encryptor, as_evaluator) = match link.party() {
@@ -60,29 +66,52 @@ impl HeSession {
             PartyId::P1 => (second, first),
         };
         let mut rng = ChaCha20Rng::from_rng(&mut rand::rng());
-        let secret = SecretKey::generate(&mut rng);
-        let public = PublicKey::generate(&secret, &mut rng);
+        let keys = DEGREES
+            .iter()
+            .map(|&degree| {
+                let secret = SecretKey::generate(&mut rng, degree);
+                let public = PublicKey::generate(&secret, &mut rng);
+                let keys = Keys {
+                    secret: Arc::new(secret),
+                    public,
+                    peer: None,
+                };
+                (degree, keys)
+            })
+            .collect();
         Ok(HeSession {
-            secret: Arc::new(secret),
-            public,
-            peer: None,
+            keys,
             as_encryptor,
             as_evaluator,
             rng,
         })
     }
 
-    /// Sends this party's public key and receives the peer's, once.
-    pub(crate) async fn peer_key(&mut self) -> Result<Arc<PublicKey>, OfflineError> {
-        if let Some(peer) = &self.peer {
+    fn keys(&mut self, degree: usize) -> &mut Keys {
+        &mut self
+            .keys
+            .iter_mut()
+            .find(|(d, _)| *d == degree)
+            .expect("a key pair for each of DEGREES")
+            .1
+    }
+
+    /// This party's secret key of `degree`.
+    pub(crate) fn secret(&mut self, degree: usize) -> Arc<SecretKey> {
+        self.keys(degree).secret.clone()
+    }
+
+    /// The peer's public key of `degree`: sends this party's and receives the peer's, once.
+    pub(crate) async fn peer_key(&mut self, degree: usize) -> Result<Arc<PublicKey>, OfflineError> {
+        if let Some(peer) = &self.keys(degree).peer {
             return Ok(peer.clone());
         }
-        let mine = self.public.to_bytes();
+        let mine = self.keys(degree).public.to_bytes();
         let (sent, received) =
             tokio::join!(self.as_encryptor.send(&mine), self.as_evaluator.recv());
         sent?;
-        let peer = Arc::new(PublicKey::from_bytes(&received?)?);
-        self.peer = Some(peer.clone());
+        let peer = Arc::new(PublicKey::from_bytes(&received?, degree)?);
+        self.keys(degree).peer = Some(peer.clone());
         Ok(peer)
     }
 }

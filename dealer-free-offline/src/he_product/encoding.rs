@@ -10,8 +10,8 @@
 
 use ndarray::ArrayView2;
 
+use super::N;
 use super::shape::{BlockShape, Dims};
-use crate::rlwe::params::N;
 
 /// The message polynomial of a block of `A` (at most `d0 x d1`), as its coefficients
 /// `(power, value)` (every other coefficient is zero).

@@ -28,7 +28,7 @@ pub(crate) fn parse_message(
     round: &Round,
 ) -> Result<Vec<Vec<Ciphertext>>, OfflineError> {
     let inner = round.inner.len();
-    let cts = fresh::read(message, round.rows.len() * inner, SETTING.limbs)?;
+    let cts = fresh::read(message, round.rows.len() * inner, &SETTING)?;
     Ok(cts.chunks(inner).map(<[Ciphertext]>::to_vec).collect())
 }
 
@@ -55,10 +55,8 @@ pub(crate) fn reply(
             .map(|&cb| {
                 let mut rng = ChaCha20Rng::from_seed(seed);
                 rng.set_stream(cb as u64);
-                let mut accs: Vec<Ciphertext> = cts
-                    .iter()
-                    .map(|_| Ciphertext::zero(SETTING.limbs))
-                    .collect();
+                let mut accs: Vec<Ciphertext> =
+                    cts.iter().map(|_| Ciphertext::zero(&SETTING)).collect();
                 for (local, j) in round.inner.clone().enumerate() {
                     let rows = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
                     let cols = cb * shape.d2..((cb + 1) * shape.d2).min(dims.cols);

@@ -33,8 +33,11 @@ use crate::OfflineError;
 use crate::he_session::HeSession;
 use crate::rlwe::setting::Setting;
 
-/// Matrix products use all six primes, the `2^64` plaintext and replies at `2^80`.
+/// Matrix products use `N = 8192`, all six primes, the `2^64` plaintext and replies at `2^80`.
 const SETTING: Setting = Setting::MATRIX;
+
+/// The ring degree of matrix products.
+const N: usize = SETTING.degree;
 use shape::{BlockShape, Dims};
 
 /// One message of E and V's replies to it: the ciphertexts of a run of row blocks and a run
@@ -169,13 +172,14 @@ impl HeSession {
                 "the block shape {shape:?} cannot carry a {dims:?} product"
             )));
         }
-        let peer = self.peer_key().await?;
+        let peer = self.peer_key(N).await?;
+        let secret = self.secret(N);
         let mut rng_e = ChaCha20Rng::from_rng(&mut self.rng);
         let mut rng_v = ChaCha20Rng::from_rng(&mut self.rng);
         tokio::try_join!(
             encryptor::encrypt_and_decrypt(
                 &mut self.as_encryptor,
-                self.secret.clone(),
+                secret,
                 Arc::new(a),
                 shape,
                 dims,

@@ -25,8 +25,9 @@
 //! The flooding hides `B` from an E that follows the protocol (semi-honest, as everywhere in
 //! Dyad): it relies on E's ciphertexts carrying errors of at most 21.
 
+use super::N;
 use super::SETTING;
-use crate::rlwe::params::{ERROR_BOUND, FLOOD_SECURITY_BITS, N};
+use crate::rlwe::params::{ERROR_BOUND, FLOOD_SECURITY_BITS};
 #[cfg(doc)]
 use crate::rlwe::setting::Setting;
 

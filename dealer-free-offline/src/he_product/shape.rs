@@ -15,9 +15,10 @@
 //! Messages are cut so that none exceeds a few megabytes ([`MESSAGE_CIPHERTEXTS`],
 //! [`REPLY_BYTES`]).
 
+use super::N;
 use super::SETTING;
 use super::noise;
-use crate::rlwe::params::{N, RESIDUE_BITS};
+use crate::rlwe::params::RESIDUE_BITS;
 
 /// A cross term's dimensions: E holds `A` (`rows x inner`), V holds `B` (`inner x cols`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha20Rng;
 use super::shape::{BlockShape, Dims};
 use super::*;
 use crate::rlwe::ciphertext::Ciphertext;
-use crate::rlwe::params::{LIMBS, N};
+use crate::rlwe::params::LIMBS;
 use crate::rlwe::reply::finish;
 use crate::rlwe::rns::RnsPoly;
 use crate::rlwe::setting::Setting;
@@ -263,7 +263,7 @@ struct Encryptor {
 }
 
 fn encryptor(shape: &BlockShape, dims: Dims, a: &Array2<u64>, rng: &mut ChaCha20Rng) -> Encryptor {
-    let secret = crate::rlwe::keys::SecretKey::generate(rng);
+    let secret = crate::rlwe::keys::SecretKey::generate(rng, N);
     let public = crate::rlwe::keys::PublicKey::generate(&secret, rng);
     let seed = sample::seed(rng);
     let cts = (0..dims.inner.div_ceil(shape.d1))
@@ -273,7 +273,7 @@ fn encryptor(shape: &BlockShape, dims: Dims, a: &Array2<u64>, rng: &mut ChaCha20
             let c0 = encrypt(&secret, plain, &seed, j as u64, rng);
             Ciphertext {
                 c0,
-                c1: sample::uniform(&seed, j as u64, LIMBS),
+                c1: sample::uniform(&seed, j as u64, N, LIMBS),
             }
         })
         .collect();
@@ -286,7 +286,7 @@ fn encryptor(shape: &BlockShape, dims: Dims, a: &Array2<u64>, rng: &mut ChaCha20
 
 /// V's accumulated product of one result block (NTT domain).
 fn accumulate(shape: &BlockShape, dims: Dims, cts: &[Ciphertext], b: &Array2<u64>) -> Ciphertext {
-    let mut acc = Ciphertext::zero(LIMBS);
+    let mut acc = Ciphertext::zero(&M);
     for (j, ct) in cts.iter().enumerate() {
         let rows = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
         let mut plain = M.centered(&encoding::rhs(shape, b.slice(s![rows, ..])));
@@ -301,7 +301,7 @@ fn accumulate(shape: &BlockShape, dims: Dims, cts: &[Ciphertext], b: &Array2<u64
 fn noise_at(e: &Encryptor, reply: &Ciphertext, at: &[usize], messages: &[u64]) -> Vec<i128> {
     let mut c1 = reply.c1.clone();
     c1.to_ntt();
-    let mut c1s = RnsPoly::zero(M.decrypt_limbs());
+    let mut c1s = RnsPoly::zero(N, M.decrypt_limbs());
     c1s.mul_accumulate(&c1, e.secret.ntt());
     c1s.to_coefficients();
     let message: Vec<(usize, u64)> = at.iter().copied().zip(messages.iter().copied()).collect();
@@ -554,7 +554,7 @@ fn malformed_messages_and_requests_are_errors() {
         );
     }
     // E: replies of the wrong length.
-    let secret = crate::rlwe::keys::SecretKey::generate(&mut rng);
+    let secret = crate::rlwe::keys::SecretKey::generate(&mut rng, N);
     let mut share = Array2::zeros((dims.rows, dims.cols));
     for reply in [vec![], vec![0u8; 11], vec![0u8; (N + 6) * 10 + 1]] {
         let result = encryptor::decrypt_reply(

@@ -2,6 +2,7 @@
 //! multiplying party accumulates.
 
 use super::rns::RnsPoly;
+use super::setting::Setting;
 
 /// Both parts over all limbs, in one domain (NTT while multiplying, coefficients after).
 #[derive(Clone, Debug)]
@@ -13,12 +14,11 @@ pub struct Ciphertext {
 }
 
 impl Ciphertext {
-    /// The encryption of zero with no noise over `limbs` primes: the start of a sum of
-    /// products.
-    pub fn zero(limbs: usize) -> Ciphertext {
+    /// The encryption of zero with no noise in `setting`: the start of a sum of products.
+    pub fn zero(setting: &Setting) -> Ciphertext {
         Ciphertext {
-            c0: RnsPoly::zero(limbs),
-            c1: RnsPoly::zero(limbs),
+            c0: RnsPoly::zero(setting.degree, setting.limbs),
+            c1: RnsPoly::zero(setting.degree, setting.limbs),
         }
     }
 

@@ -17,11 +17,12 @@ pub fn encrypt(
     stream: u64,
     rng: &mut impl CryptoRng,
 ) -> RnsPoly {
-    message.add_small(&sample::centered_binomial(rng));
+    let degree = message.degree();
+    message.add_small(&sample::centered_binomial(rng, degree));
     message.to_ntt();
     let limbs = message.limbs();
-    let c1 = sample::uniform(seed, stream, limbs);
-    let mut c1s = RnsPoly::zero(limbs);
+    let c1 = sample::uniform(seed, stream, degree, limbs);
+    let mut c1s = RnsPoly::zero(degree, limbs);
     c1s.mul_accumulate(&c1, secret.ntt());
     message.sub_assign(&c1s);
     message

@@ -4,14 +4,17 @@
 use super::ciphertext::Ciphertext;
 use super::rns::RnsPoly;
 use super::sample::{self, Seed};
+use super::setting::Setting;
 use super::wire;
 use crate::OfflineError;
 use crate::bits::{BitReader, BitWriter};
 
 /// The wire form: the seed, then every `c0`.
 pub fn write(seed: &Seed, c0s: &[RnsPoly]) -> Vec<u8> {
-    let limbs = c0s.first().map_or(0, RnsPoly::limbs);
-    let mut writer = BitWriter::with_capacity(c0s.len() * wire::poly_bits(limbs));
+    let bits = c0s
+        .first()
+        .map_or(0, |c| wire::poly_bits(c.degree(), c.limbs()));
+    let mut writer = BitWriter::with_capacity(c0s.len() * bits);
     for c0 in c0s {
         wire::put_poly(&mut writer, c0);
     }
@@ -20,9 +23,14 @@ pub fn write(seed: &Seed, c0s: &[RnsPoly]) -> Vec<u8> {
     bytes
 }
 
-/// Reads `count` ciphertexts of `limbs` limbs, expanding their uniform parts.
-pub fn read(message: &[u8], count: usize, limbs: usize) -> Result<Vec<Ciphertext>, OfflineError> {
-    let expected = 32 + (count * wire::poly_bits(limbs)).div_ceil(8);
+/// Reads `count` ciphertexts of `setting`, expanding their uniform parts.
+pub fn read(
+    message: &[u8],
+    count: usize,
+    setting: &Setting,
+) -> Result<Vec<Ciphertext>, OfflineError> {
+    let (degree, limbs) = (setting.degree, setting.limbs);
+    let expected = 32 + (count * wire::poly_bits(degree, limbs)).div_ceil(8);
     if message.len() != expected {
         return Err(OfflineError::Peer(format!(
             "{} bytes of ciphertexts, expected {expected}",
@@ -33,8 +41,8 @@ pub fn read(message: &[u8], count: usize, limbs: usize) -> Result<Vec<Ciphertext
     let mut reader = BitReader::new(&message[32..]);
     (0..count)
         .map(|t| {
-            let c0 = wire::get_poly(&mut reader, limbs)?;
-            let c1 = sample::uniform(&seed, t as u64, limbs);
+            let c0 = wire::get_poly(&mut reader, degree, limbs)?;
+            let c1 = sample::uniform(&seed, t as u64, degree, limbs);
             Ok(Ciphertext { c0, c1 })
         })
         .collect()

@@ -17,10 +17,10 @@ pub struct SecretKey {
 }
 
 impl SecretKey {
-    /// A fresh uniform ternary secret.
-    pub fn generate(rng: &mut impl CryptoRng) -> SecretKey {
-        let mut s = RnsPoly::zero(LIMBS);
-        s.add_small(&sample::ternary(rng));
+    /// A fresh uniform ternary secret of `R` for `N = degree`.
+    pub fn generate(rng: &mut impl CryptoRng, degree: usize) -> SecretKey {
+        let mut s = RnsPoly::zero(degree, LIMBS);
+        s.add_small(&sample::ternary(rng, degree));
         s.to_ntt();
         SecretKey { s }
     }
@@ -43,12 +43,13 @@ pub struct PublicKey {
 impl PublicKey {
     /// The public key of `secret`.
     pub fn generate(secret: &SecretKey, rng: &mut impl CryptoRng) -> PublicKey {
+        let degree = secret.ntt().degree();
         let seed = sample::seed(rng);
-        let p1 = sample::uniform(&seed, 0, LIMBS);
-        let mut p0 = RnsPoly::zero(LIMBS);
-        p0.add_small(&sample::centered_binomial(rng));
+        let p1 = sample::uniform(&seed, 0, degree, LIMBS);
+        let mut p0 = RnsPoly::zero(degree, LIMBS);
+        p0.add_small(&sample::centered_binomial(rng, degree));
         p0.to_ntt();
-        let mut p1s = RnsPoly::zero(LIMBS);
+        let mut p1s = RnsPoly::zero(degree, LIMBS);
         p1s.mul_accumulate(&p1, secret.ntt());
         p0.sub_assign(&p1s);
         PublicKey { seed, p0, p1 }
@@ -56,16 +57,16 @@ impl PublicKey {
 
     /// The wire form: the seed of `p1`, then `p0`.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut writer = BitWriter::with_capacity(wire::poly_bits(LIMBS));
+        let mut writer = BitWriter::with_capacity(wire::poly_bits(self.p0.degree(), LIMBS));
         wire::put_poly(&mut writer, &self.p0);
         let mut bytes = self.seed.to_vec();
         bytes.extend(writer.into_bytes());
         bytes
     }
 
-    /// Reads the wire form.
-    pub fn from_bytes(bytes: &[u8]) -> Result<PublicKey, OfflineError> {
-        let expected = 32 + wire::poly_bits(LIMBS).div_ceil(8);
+    /// Reads the wire form of a key of degree `degree`.
+    pub fn from_bytes(bytes: &[u8], degree: usize) -> Result<PublicKey, OfflineError> {
+        let expected = 32 + wire::poly_bits(degree, LIMBS).div_ceil(8);
         if bytes.len() != expected {
             return Err(OfflineError::Peer(format!(
                 "a public key of {} bytes, expected {expected}",
@@ -73,11 +74,11 @@ impl PublicKey {
             )));
         }
         let seed: Seed = bytes[..32].try_into().expect("32 bytes");
-        let p0 = wire::get_poly(&mut BitReader::new(&bytes[32..]), LIMBS)?;
+        let p0 = wire::get_poly(&mut BitReader::new(&bytes[32..]), degree, LIMBS)?;
         Ok(PublicKey {
             seed,
             p0,
-            p1: sample::uniform(&seed, 0, LIMBS),
+            p1: sample::uniform(&seed, 0, degree, LIMBS),
         })
     }
 }

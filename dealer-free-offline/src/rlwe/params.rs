@@ -8,11 +8,16 @@ use tfhe_ntt::prime32::Plan;
 
 use super::modulus::Modulus;
 
-/// The ring degree `N`.
-pub const N: usize = 8192;
+/// The ring degrees in use (see [`super::setting`]): `N = 8192` for matrix products, `4096` for
+/// SIMD products.
+pub const DEGREES: [usize; 2] = [4096, 8192];
+
+/// The largest degree.
+pub const MAX_DEGREE: usize = 8192;
 
 /// The ciphertext modulus `Q`, as its RNS primes: the six largest primes below `2^31` that are
-/// `1 mod 2N` (the NTT needs a `2N`-th root of unity). `log2 Q = 185.998`.
+/// `1 mod 2·8192` (the NTT of degree `N` needs a `2N`-th root of unity, so they serve both
+/// degrees). `log2 Q = 185.998`.
 pub const PRIMES: [u32; 6] = [
     2147352577, 2147205121, 2147074049, 2146959361, 2146713601, 2146418689,
 ];
@@ -32,12 +37,23 @@ pub const FLOOD_SECURITY_BITS: u32 = 40;
 
 /// The NTT plans and the constants of the RNS arithmetic, computed once.
 pub struct Context {
-    /// One negacyclic NTT plan per prime.
-    pub plans: Vec<Plan>,
+    /// One negacyclic NTT plan per prime, for each of [`DEGREES`].
+    plans: Vec<Vec<Plan>>,
     /// Each prime with its reduction constant.
     pub moduli: [Modulus; LIMBS],
     /// For Garner's reconstruction: `(q_0···q_{j-1})^-1 mod q_j`.
     pub garner_inverse: [u32; LIMBS],
+}
+
+impl Context {
+    /// The plans of degree `degree` (one of [`DEGREES`]), one per prime.
+    pub fn plans(&self, degree: usize) -> &[Plan] {
+        let at = DEGREES
+            .iter()
+            .position(|&n| n == degree)
+            .expect("a degree of DEGREES");
+        &self.plans[at]
+    }
 }
 
 /// The process-wide [`Context`].
@@ -66,9 +82,14 @@ pub(crate) fn inv_mod(a: u64, p: u64) -> u64 {
 
 impl Context {
     fn new() -> Context {
-        let plans = PRIMES
+        let plans = DEGREES
             .iter()
-            .map(|&p| Plan::try_new(N, p).expect("every prime is NTT-friendly for N"))
+            .map(|&n| {
+                PRIMES
+                    .iter()
+                    .map(|&p| Plan::try_new(n, p).expect("every prime is NTT-friendly for n"))
+                    .collect()
+            })
             .collect();
         let garner_inverse = std::array::from_fn(|j| {
             let q = u64::from(PRIMES[j]);

@@ -9,7 +9,6 @@ use rand::CryptoRng;
 
 use super::ciphertext::Ciphertext;
 use super::keys::SecretKey;
-use super::params::N;
 use super::sample;
 use super::setting::{Plain, Setting};
 use super::wire;
@@ -33,7 +32,7 @@ pub type Switched = (Vec<u128>, Vec<(usize, u128)>);
 impl Reply {
     /// The size of the wire form of a reply with `results` result coefficients.
     pub fn bytes(setting: &Setting, results: usize) -> usize {
-        ((N + results) * setting.switched_bits as usize).div_ceil(8)
+        ((setting.degree + results) * setting.switched_bits as usize).div_ceil(8)
     }
 
     /// Reads the wire form of a reply whose results sit at the coefficients `at`: `c1'`, and
@@ -48,7 +47,7 @@ impl Reply {
         }
         let bits = setting.switched_bits;
         let mut reader = BitReader::new(bytes);
-        let c1 = (0..N)
+        let c1 = (0..setting.degree)
             .map(|_| wire::get_switched(&mut reader, bits))
             .collect::<Result<Vec<_>, _>>()?;
         let c0 = at

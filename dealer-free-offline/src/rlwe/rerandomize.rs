@@ -16,14 +16,15 @@ use super::sample;
 /// The product `ct` (NTT domain), re-randomised under the encrypting party's public key (over
 /// the ciphertext's limbs) and returned in the coefficient domain.
 pub fn rerandomize(public: &PublicKey, mut ct: Ciphertext, rng: &mut impl CryptoRng) -> Ciphertext {
-    let mut u = RnsPoly::zero(ct.c0.limbs());
-    u.add_small(&sample::ternary(rng));
+    let degree = ct.c0.degree();
+    let mut u = RnsPoly::zero(degree, ct.c0.limbs());
+    u.add_small(&sample::ternary(rng, degree));
     u.to_ntt();
     ct.c0.mul_accumulate(&public.p0, &u);
     ct.c1.mul_accumulate(&public.p1, &u);
     ct.c0.to_coefficients();
     ct.c1.to_coefficients();
-    ct.c0.add_small(&sample::centered_binomial(rng));
-    ct.c1.add_small(&sample::centered_binomial(rng));
+    ct.c0.add_small(&sample::centered_binomial(rng, degree));
+    ct.c1.add_small(&sample::centered_binomial(rng, degree));
     ct
 }

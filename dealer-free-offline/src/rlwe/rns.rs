@@ -1,46 +1,55 @@
-//! Polynomials of `R_Q` in residue number system form: one limb of `N` residues per prime,
+//! Polynomials of `R_Q = Z_Q[X]/(X^N + 1)` in residue number system form: one limb of `N`
+//! residues per prime,
 //! either as coefficients or in the NTT domain (where the ring product is pointwise).
 //!
 //! The NTTs are `tfhe-ntt`'s 32-bit negacyclic plans. Its forward transform leaves the values
 //! in bit-reversed order and its inverse does not divide by `N`; [`RnsPoly::to_coefficients`]
 //! does that. Both domains keep every residue in `[0, q_i)`.
 
-use super::params::{LIMBS, N, PRIMES, context};
+use super::params::{LIMBS, PRIMES, context};
 
-/// A polynomial of `R_Q` (or of the product of its first `limbs` primes).
+/// A polynomial of degree below `N` over `R_Q` (or over the product of its first `limbs`
+/// primes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RnsPoly {
+    degree: usize,
     residues: Vec<u32>,
 }
 
 impl RnsPoly {
-    /// The zero polynomial over the first `limbs` primes.
-    pub fn zero(limbs: usize) -> RnsPoly {
+    /// The zero polynomial of `R_Q` for `N = degree`, over the first `limbs` primes.
+    pub fn zero(degree: usize, limbs: usize) -> RnsPoly {
         debug_assert!(limbs <= LIMBS);
         RnsPoly {
-            residues: vec![0; limbs * N],
+            degree,
+            residues: vec![0; limbs * degree],
         }
     }
 
-    /// Over the first `limbs` primes, from the limbs' residues laid end to end.
-    pub fn from_residues(residues: Vec<u32>) -> RnsPoly {
-        debug_assert!(residues.len().is_multiple_of(N) && residues.len() <= LIMBS * N);
-        RnsPoly { residues }
+    /// From the limbs' residues laid end to end (each `degree` long).
+    pub fn from_residues(degree: usize, residues: Vec<u32>) -> RnsPoly {
+        debug_assert!(residues.len().is_multiple_of(degree) && residues.len() <= LIMBS * degree);
+        RnsPoly { degree, residues }
+    }
+
+    /// `N`.
+    pub fn degree(&self) -> usize {
+        self.degree
     }
 
     /// How many primes.
     pub fn limbs(&self) -> usize {
-        self.residues.len() / N
+        self.residues.len() / self.degree
     }
 
     /// The residues of limb `i`.
     pub fn limb(&self, i: usize) -> &[u32] {
-        &self.residues[i * N..(i + 1) * N]
+        &self.residues[i * self.degree..(i + 1) * self.degree]
     }
 
     /// Every limb, mutably, in prime order.
     pub fn limbs_mut(&mut self) -> std::slice::ChunksExactMut<'_, u32> {
-        self.residues.chunks_exact_mut(N)
+        self.residues.chunks_exact_mut(self.degree)
     }
 
     /// All residues, limb after limb.
@@ -50,16 +59,16 @@ impl RnsPoly {
 
     /// Coefficients to the NTT domain.
     pub fn to_ntt(&mut self) {
-        let plans = &context().plans;
-        for (limb, plan) in self.residues.chunks_exact_mut(N).zip(plans) {
+        let plans = context().plans(self.degree);
+        for (limb, plan) in self.residues.chunks_exact_mut(self.degree).zip(plans) {
             plan.fwd(limb);
         }
     }
 
     /// The NTT domain back to coefficients.
     pub fn to_coefficients(&mut self) {
-        let plans = &context().plans;
-        for (limb, plan) in self.residues.chunks_exact_mut(N).zip(plans) {
+        let plans = context().plans(self.degree);
+        for (limb, plan) in self.residues.chunks_exact_mut(self.degree).zip(plans) {
             plan.inv(limb);
             plan.normalize(limb);
         }
@@ -67,12 +76,13 @@ impl RnsPoly {
 
     /// `self += a ⊙ b` in the NTT domain (over as many limbs as the shortest of the three).
     pub fn mul_accumulate(&mut self, a: &RnsPoly, b: &RnsPoly) {
-        let plans = &context().plans;
+        debug_assert!(a.degree == self.degree && b.degree == self.degree);
+        let (n, plans) = (self.degree, context().plans(self.degree));
         for (((acc, a), b), plan) in self
             .residues
-            .chunks_exact_mut(N)
-            .zip(a.residues.chunks_exact(N))
-            .zip(b.residues.chunks_exact(N))
+            .chunks_exact_mut(n)
+            .zip(a.residues.chunks_exact(n))
+            .zip(b.residues.chunks_exact(n))
             .zip(plans)
         {
             plan.mul_accumulate(acc, a, b);
@@ -83,8 +93,8 @@ impl RnsPoly {
     pub fn sub_assign(&mut self, b: &RnsPoly) {
         for (i, (acc, b)) in self
             .residues
-            .chunks_exact_mut(N)
-            .zip(b.residues.chunks_exact(N))
+            .chunks_exact_mut(self.degree)
+            .zip(b.residues.chunks_exact(self.degree))
             .enumerate()
         {
             let q = PRIMES[i];
@@ -96,7 +106,11 @@ impl RnsPoly {
 
     /// Adds the signed integer `value` to coefficient `at` (coefficient domain).
     pub fn add_at(&mut self, at: usize, value: i128) {
-        for (limb, q) in self.residues.chunks_exact_mut(N).zip(&context().moduli) {
+        for (limb, q) in self
+            .residues
+            .chunks_exact_mut(self.degree)
+            .zip(&context().moduli)
+        {
             let v = q.reduce_wide(value.unsigned_abs());
             let v = if value < 0 && v != 0 {
                 q.q() as u32 - v
@@ -109,7 +123,7 @@ impl RnsPoly {
 
     /// Adds the small signed polynomial `e` (an error or a secret) in the coefficient domain.
     pub fn add_small(&mut self, e: &[i8]) {
-        for (limb, &q) in self.residues.chunks_exact_mut(N).zip(&PRIMES) {
+        for (limb, &q) in self.residues.chunks_exact_mut(self.degree).zip(&PRIMES) {
             for (x, &v) in limb.iter_mut().zip(e) {
                 // With |v| < q < 2^31, `x + v` wraps below 0 to above 2^32 - q, or lands in
                 // [0, 2q): the least of s, s - q and s + q (all mod 2^32) is the residue.

@@ -4,7 +4,7 @@
 use rand::{CryptoRng, Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use super::params::{ERROR_BOUND, N, PRIMES};
+use super::params::{ERROR_BOUND, PRIMES};
 use super::rns::RnsPoly;
 
 /// A seed from which both parties expand the same uniform polynomials.
@@ -17,14 +17,14 @@ pub fn seed(rng: &mut impl CryptoRng) -> Seed {
     seed
 }
 
-/// `N` coefficients uniform in `{-1, 0, 1}` (rejection sampling on bytes: 255 = 3·85).
-pub fn ternary(rng: &mut impl CryptoRng) -> Vec<i8> {
-    let mut out = Vec::with_capacity(N);
+/// `n` coefficients uniform in `{-1, 0, 1}` (rejection sampling on bytes: 255 = 3·85).
+pub fn ternary(rng: &mut impl CryptoRng, n: usize) -> Vec<i8> {
+    let mut out = Vec::with_capacity(n);
     let mut bytes = [0u8; 64];
-    while out.len() < N {
+    while out.len() < n {
         rng.fill_bytes(&mut bytes);
         for &b in &bytes {
-            if b < 255 && out.len() < N {
+            if b < 255 && out.len() < n {
                 out.push((b % 3) as i8 - 1);
             }
         }
@@ -32,13 +32,13 @@ pub fn ternary(rng: &mut impl CryptoRng) -> Vec<i8> {
     out
 }
 
-/// `N` coefficients from the centred binomial distribution with `eta = ERROR_BOUND`: the
+/// `n` coefficients from the centred binomial distribution with `eta = ERROR_BOUND`: the
 /// difference of the weights of two `eta`-bit halves of a random word. Variance `eta/2`, and
 /// every value lies in `[-eta, eta]`.
-pub fn centered_binomial(rng: &mut impl CryptoRng) -> Vec<i8> {
+pub fn centered_binomial(rng: &mut impl CryptoRng, n: usize) -> Vec<i8> {
     const ETA: u32 = ERROR_BOUND as u32;
     const HALF: u64 = (1 << ETA) - 1;
-    (0..N)
+    (0..n)
         .map(|_| {
             let w = rng.next_u64();
             ((w & HALF).count_ones() as i8) - (((w >> ETA) & HALF).count_ones() as i8)
@@ -46,14 +46,15 @@ pub fn centered_binomial(rng: &mut impl CryptoRng) -> Vec<i8> {
         .collect()
 }
 
-/// The uniform polynomial number `stream` of `seed`, over the first `limbs` primes, directly in
-/// the NTT domain (the NTT is a bijection per prime, so this is uniform in both domains).
+/// The uniform polynomial number `stream` of `seed`, of degree below `degree`, over the first
+/// `limbs` primes, directly in the NTT domain (the NTT is a bijection per prime, so this is
+/// uniform in both domains).
 /// Rejection sampling on 31-bit words: every prime is within `2^21` of `2^31`, so fewer than
 /// one draw in 2,000 is rejected.
-pub fn uniform(seed: &Seed, stream: u64, limbs: usize) -> RnsPoly {
+pub fn uniform(seed: &Seed, stream: u64, degree: usize, limbs: usize) -> RnsPoly {
     let mut rng = ChaCha20Rng::from_seed(*seed);
     rng.set_stream(stream);
-    let mut poly = RnsPoly::zero(limbs);
+    let mut poly = RnsPoly::zero(degree, limbs);
     for (limb, &q) in poly.limbs_mut().zip(&PRIMES) {
         for r in limb.iter_mut() {
             *r = loop {

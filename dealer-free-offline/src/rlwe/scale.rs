@@ -33,7 +33,7 @@ impl Setting {
             }
         };
         let lows: Vec<u64> = message.iter().map(|&(_, m)| low(m)).collect();
-        let mut poly = RnsPoly::zero(self.limbs);
+        let mut poly = RnsPoly::zero(self.degree, self.limbs);
         for ((limb, q), &high) in poly
             .limbs_mut()
             .zip(&context().moduli)
@@ -57,7 +57,7 @@ impl Setting {
                 Plain::Prime(_) => b as i64,
             }
         };
-        let mut poly = RnsPoly::zero(self.limbs);
+        let mut poly = RnsPoly::zero(self.degree, self.limbs);
         for (limb, q) in poly.limbs_mut().zip(&context().moduli) {
             for &(power, b) in plain {
                 limb[power] = q.reduce_signed(lift(b));

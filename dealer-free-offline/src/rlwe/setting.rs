@@ -1,17 +1,18 @@
 //! How one kind of product uses the scheme: how many of the RNS primes its ciphertexts carry
 //! (`Q` is their product), its plaintext modulus `t`, and the modulus `2^k` its replies are
-//! switched down to. Every ciphertext of a setting is a ciphertext of the same secret key
-//! over fewer primes, so one key pair serves them all.
+//! switched down to. A ciphertext over fewer primes is one of the same secret key, so one key
+//! pair serves every setting of its degree.
 //!
-//! * [`Setting::MATRIX`]: `t = 2^64`, all six primes (`log2 Q = 186`), `k = 80` — matrix
-//!   products in Cheetah's coefficient encoding, whose worst-case noise is about `2^78`.
-//! * [`Setting::simd`]: `t = p` prime with `p ≡ 1 (mod 8192)`, three primes (`log2 Q = 93`),
-//!   `k = 30` — elementwise mod-p products in SIMD slots, whose noise is about `2^31`.
+//! * [`Setting::MATRIX`]: `N = 8192`, `t = 2^64`, all six primes (`log2 Q = 186`), `k = 80`
+//!   — matrix products in Cheetah's coefficient encoding, whose worst-case noise is about
+//!   `2^78`. The HE Standard allows `log2 Q <= 218` at `N = 8192`.
+//! * [`Setting::simd`]: `N = 4096`, `t = p` prime with `p ≡ 1 (mod 8192)`, three primes
+//!   (`log2 Q = 93`), `k = 30` — elementwise mod-p products in `N` SIMD slots, whose noise is
+//!   about `2^31`. The HE Standard allows `log2 Q <= 109` at `N = 4096`.
 //!
-//! Fewer primes only make RLWE harder at the same `N`, so both stay inside the HE Standard's
-//! bound (see [`crate::rlwe`]).
+//! Each degree has its own key pair (see [`crate::he_session`]).
 
-use super::params::{FLOOD_SECURITY_BITS, LIMBS, N, PRIMES, inv_mod};
+use super::params::{FLOOD_SECURITY_BITS, LIMBS, PRIMES, inv_mod};
 
 /// A plaintext modulus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +26,8 @@ pub enum Plain {
 /// One kind of product's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Setting {
+    /// The ring degree `N`: `R_Q = Z_Q[X]/(X^N + 1)`.
+    pub degree: usize,
     /// RNS primes in a ciphertext (the first `limbs` of [`PRIMES`]).
     pub limbs: usize,
     /// The plaintext modulus.
@@ -50,6 +53,7 @@ pub(crate) struct Constants {
 impl Setting {
     /// Matrix products over `Z_{2^64}`.
     pub const MATRIX: Setting = Setting {
+        degree: 8192,
         limbs: LIMBS,
         plain: Plain::Ring64,
         switched_bits: 80,
@@ -58,6 +62,7 @@ impl Setting {
     /// Elementwise products over `Z_p` in SIMD slots.
     pub const fn simd(p: u32) -> Setting {
         Setting {
+            degree: 4096,
             limbs: 3,
             plain: Plain::Prime(p),
             switched_bits: 30,
@@ -91,7 +96,7 @@ impl Setting {
         let k = f64::from(self.switched_bits);
         let noise = (f64::from(flood_bits) + k - self.log2_q()).exp2()
             * (1.0 + f64::from(FLOOD_SECURITY_BITS).exp2().recip());
-        let rounding = (N / 2 + 3) as f64;
+        let rounding = (self.degree / 2 + 3) as f64;
         noise + rounding < (k - self.log2_t() - 1.0).exp2()
     }
 
@@ -109,7 +114,7 @@ impl Setting {
     /// twice the largest coefficient of `c1'·s` (`c1'` below `2^k`, ternary `s`: `N·2^k`), so
     /// that the product is exact.
     pub fn decrypt_limbs(&self) -> usize {
-        let need = f64::from(self.switched_bits) + (N as f64).log2() + 1.0;
+        let need = f64::from(self.switched_bits) + (self.degree as f64).log2() + 1.0;
         let mut bits = 0.0;
         PRIMES
             .iter()

@@ -13,7 +13,7 @@
 //! [`Setting::decryption_is_exact`] for the noise condition).
 
 use super::keys::SecretKey;
-use super::params::{N, PRIMES, context};
+use super::params::{PRIMES, context};
 use super::rns::RnsPoly;
 use super::setting::{Plain, Setting};
 
@@ -62,7 +62,7 @@ impl Setting {
 
     /// `round(2^k·c/Q) mod 2^k` of every coefficient of `poly`.
     pub fn switch_all(&self, poly: &RnsPoly) -> Vec<u128> {
-        let every: Vec<usize> = (0..N).collect();
+        let every: Vec<usize> = (0..poly.degree()).collect();
         self.switch_at(poly, &every)
     }
 
@@ -90,19 +90,20 @@ impl Setting {
     }
 
     /// E's decryption of a switched reply: `x_j = c0'_j + (c1'·s)_j mod 2^k` for each
-    /// `(j, c0'_j)` of `c0`; `c1` holds all `N` coefficients of `c1'`. [`Setting::decode`]
+    /// `(j, c0'_j)` of `c0`; `c1` holds all `N` coefficients of `c1'`, `secret` is of the
+    /// setting's degree. [`Setting::decode`]
     /// turns `x_j` into the message.
     pub fn decrypt(&self, secret: &SecretKey, c1: &[u128], c0: &[(usize, u128)]) -> Vec<u128> {
-        debug_assert_eq!(c1.len(), N);
+        debug_assert_eq!(c1.len(), self.degree);
         let limbs = self.decrypt_limbs();
-        let mut product = RnsPoly::zero(limbs);
+        let mut product = RnsPoly::zero(self.degree, limbs);
         for (limb, q) in product.limbs_mut().zip(&context().moduli) {
             for (r, &v) in limb.iter_mut().zip(c1) {
                 *r = q.reduce_wide(v);
             }
         }
         product.to_ntt();
-        let mut c1s = RnsPoly::zero(limbs);
+        let mut c1s = RnsPoly::zero(self.degree, limbs);
         // `s` has more limbs; the product uses the first `limbs`.
         c1s.mul_accumulate(&product, secret.ntt());
         c1s.to_coefficients();

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha20Rng;
 
 use super::ciphertext::Ciphertext;
 use super::keys::{PublicKey, SecretKey};
-use super::params::{self, LIMBS, N, PRIMES};
+use super::params::{self, LIMBS, PRIMES};
 use super::rerandomize::rerandomize;
 use super::rns::RnsPoly;
 use super::setting::Setting;
@@ -14,6 +14,9 @@ use super::{encrypt, sample};
 
 /// The matrix products' setting.
 const M: Setting = Setting::MATRIX;
+
+/// Its degree.
+const N: usize = M.degree;
 
 fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
@@ -87,12 +90,12 @@ fn ntt_products_are_negacyclic_products() {
     let mut rng = rng(1);
     let a: Vec<i8> = (0..N).map(|_| rng.random_range(-3..=3)).collect();
     let b: Vec<i8> = (0..N).map(|_| rng.random_range(-3..=3)).collect();
-    let (mut pa, mut pb) = (RnsPoly::zero(LIMBS), RnsPoly::zero(LIMBS));
+    let (mut pa, mut pb) = (RnsPoly::zero(N, LIMBS), RnsPoly::zero(N, LIMBS));
     pa.add_small(&a);
     pb.add_small(&b);
     pa.to_ntt();
     pb.to_ntt();
-    let mut product = RnsPoly::zero(LIMBS);
+    let mut product = RnsPoly::zero(N, LIMBS);
     product.mul_accumulate(&pa, &pb);
     product.to_coefficients();
     let wide = |v: &[i8]| v.iter().map(|&x| x as i64 as u64).collect::<Vec<_>>();
@@ -134,17 +137,17 @@ fn a_scaled_message_switches_to_its_top_bits() {
 /// E encrypts `a`, V multiplies by `b` and finishes as a reply would (no flooding); E
 /// decrypts. Returns E's decryption at every coefficient.
 fn product_round_trip(a: &[u64], b: &[u64], rng: &mut ChaCha20Rng) -> Vec<u64> {
-    let secret = SecretKey::generate(rng);
+    let secret = SecretKey::generate(rng, N);
     let public = PublicKey::generate(&secret, rng);
     let seed = sample::seed(rng);
     let c0 = encrypt(&secret, M.scaled(&entries(a)), &seed, 7, rng);
     let ct = Ciphertext {
         c0,
-        c1: sample::uniform(&seed, 7, LIMBS),
+        c1: sample::uniform(&seed, 7, N, LIMBS),
     };
     let mut plain = M.centered(&entries(b));
     plain.to_ntt();
-    let mut acc = Ciphertext::zero(LIMBS);
+    let mut acc = Ciphertext::zero(&M);
     acc.mul_accumulate(&ct, &plain);
     let reply = rerandomize(&public, acc, rng);
     let c1 = M.switch_all(&reply.c1);
@@ -190,30 +193,30 @@ fn products_of_worst_case_plaintexts_decrypt_exactly() {
 #[test]
 fn public_keys_round_trip_and_malformed_ones_are_refused() {
     let mut rng = rng(4);
-    let secret = SecretKey::generate(&mut rng);
+    let secret = SecretKey::generate(&mut rng, N);
     let public = PublicKey::generate(&secret, &mut rng);
     let bytes = public.to_bytes();
-    let back = PublicKey::from_bytes(&bytes).expect("round trip");
+    let back = PublicKey::from_bytes(&bytes, N).expect("round trip");
     assert_eq!((back.p0, back.p1), (public.p0.clone(), public.p1.clone()));
-    assert!(PublicKey::from_bytes(&bytes[1..]).is_err(), "short");
+    assert!(PublicKey::from_bytes(&bytes[1..], N).is_err(), "short");
     // A residue of 2^31 - 1 is above every prime.
     let mut bad = bytes.clone();
     bad[32..36].copy_from_slice(&[0xff, 0xff, 0xff, 0x7f]);
-    let err = PublicKey::from_bytes(&bad).err().expect("refused");
+    let err = PublicKey::from_bytes(&bad, N).err().expect("refused");
     assert!(err.to_string().contains("not below its prime"), "{err}");
 }
 
 #[test]
 fn samplers_stay_in_their_ranges() {
     let mut rng = rng(5);
-    let e = sample::centered_binomial(&mut rng);
+    let e = sample::centered_binomial(&mut rng, N);
     assert!(
         e.iter()
             .all(|&v| i64::from(v).unsigned_abs() <= params::ERROR_BOUND)
     );
     let variance = e.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / N as f64;
     assert!((variance - 10.5).abs() < 1.0, "variance {variance}");
-    let s = sample::ternary(&mut rng);
+    let s = sample::ternary(&mut rng, N);
     for v in [-1, 0, 1] {
         let share = s.iter().filter(|&&x| x == v).count() as f64 / N as f64;
         assert!((share - 1.0 / 3.0).abs() < 0.03, "{v}: {share}");
@@ -226,11 +229,11 @@ fn samplers_stay_in_their_ranges() {
     // The same seed and stream give the same polynomial; another stream another.
     let seed = sample::seed(&mut rng);
     assert_eq!(
-        sample::uniform(&seed, 3, LIMBS),
-        sample::uniform(&seed, 3, LIMBS)
+        sample::uniform(&seed, 3, N, LIMBS),
+        sample::uniform(&seed, 3, N, LIMBS)
     );
     assert_ne!(
-        sample::uniform(&seed, 3, LIMBS),
-        sample::uniform(&seed, 4, LIMBS)
+        sample::uniform(&seed, 3, N, LIMBS),
+        sample::uniform(&seed, 4, N, LIMBS)
     );
 }

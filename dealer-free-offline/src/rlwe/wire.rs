@@ -2,14 +2,14 @@
 //! each). Readers check every value, so a malformed message is an error, never
 //! an out-of-range residue.
 
-use super::params::{N, PRIMES, RESIDUE_BITS};
+use super::params::{PRIMES, RESIDUE_BITS};
 use super::rns::RnsPoly;
 use crate::OfflineError;
 use crate::bits::{BitReader, BitWriter};
 
-/// Bits a polynomial of `limbs` limbs takes.
-pub fn poly_bits(limbs: usize) -> usize {
-    limbs * N * RESIDUE_BITS as usize
+/// Bits a polynomial of degree below `degree` over `limbs` limbs takes.
+pub fn poly_bits(degree: usize, limbs: usize) -> usize {
+    limbs * degree * RESIDUE_BITS as usize
 }
 
 /// Appends every residue of `poly`.
@@ -19,11 +19,15 @@ pub fn put_poly(writer: &mut BitWriter, poly: &RnsPoly) {
     }
 }
 
-/// Reads a polynomial of `limbs` limbs.
-pub fn get_poly(reader: &mut BitReader, limbs: usize) -> Result<RnsPoly, OfflineError> {
-    let mut residues = Vec::with_capacity(limbs * N);
+/// Reads a polynomial of degree below `degree` over `limbs` limbs.
+pub fn get_poly(
+    reader: &mut BitReader,
+    degree: usize,
+    limbs: usize,
+) -> Result<RnsPoly, OfflineError> {
+    let mut residues = Vec::with_capacity(limbs * degree);
     for &q in &PRIMES[..limbs] {
-        for _ in 0..N {
+        for _ in 0..degree {
             let r = reader.pop(RESIDUE_BITS).ok_or_else(truncated)? as u32;
             if r >= q {
                 return Err(OfflineError::Peer(format!(
@@ -33,7 +37,7 @@ pub fn get_poly(reader: &mut BitReader, limbs: usize) -> Result<RnsPoly, Offline
             residues.push(r);
         }
     }
-    Ok(RnsPoly::from_residues(residues))
+    Ok(RnsPoly::from_residues(degree, residues))
 }
 
 /// Appends a coefficient modulo `2^bits` (`bits <= 128`).

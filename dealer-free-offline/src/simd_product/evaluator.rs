@@ -28,7 +28,7 @@ fn reply(
     seed: Seed,
 ) -> Result<(Vec<u8>, Vec<u64>), OfflineError> {
     let (setting, slots) = (setting(p), Slots::new(p.value())?);
-    let cts = fresh::read(message, y.len().div_ceil(SLOTS), setting.limbs)?;
+    let cts = fresh::read(message, y.len().div_ceil(SLOTS), &setting)?;
     let (at, flood_bits) = (Slots::results(), noise::flood_bits(p.value()));
     let replies: Vec<(Vec<u8>, Vec<u64>)> = compute_pool().install(|| {
         cts.par_iter()
@@ -39,7 +39,7 @@ fn reply(
                 rng.set_stream(t as u64);
                 let mut plain = setting.centered(&slots.encode(values));
                 plain.to_ntt();
-                let mut product = Ciphertext::zero(setting.limbs);
+                let mut product = Ciphertext::zero(&setting);
                 product.mul_accumulate(ct, &plain);
                 let ct = rerandomize(public, product, &mut rng);
                 let reply = finish(&setting, ct, &at, flood_bits, &mut rng);

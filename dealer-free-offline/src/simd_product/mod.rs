@@ -7,8 +7,8 @@
 //! the SIMD encoding in place of Cheetah's: E encrypts its values under its own key; V
 //! multiplies by its own values, re-randomises, floods, switches down, masks out its share
 //! and replies; E decrypts. Both cross terms of a product run at once, one per direction.
-//! Parameters: [`Setting::simd`] (three primes, `log2 Q = 93`, replies at `2^30`); the prime
-//! must be `1 mod 8192` (40961 is the one below `2^16`).
+//! Parameters: [`Setting::simd`] (`N = 4096`, three primes, `log2 Q = 93`, replies at
+//! `2^30`); the prime must be `1 mod 8192` (40961 is the one below `2^16`).
 
 mod encryptor;
 mod evaluator;
@@ -76,13 +76,15 @@ impl HeSession {
                 y.len()
             )));
         }
-        let peer = self.peer_key().await?;
+        let degree = setting(p).degree;
+        let peer = self.peer_key(degree).await?;
+        let secret = self.secret(degree);
         let mut rng_e = ChaCha20Rng::from_rng(&mut self.rng);
         let mut rng_v = ChaCha20Rng::from_rng(&mut self.rng);
         tokio::try_join!(
             encryptor::encrypt_and_decrypt(
                 &mut self.as_encryptor,
-                self.secret.clone(),
+                secret,
                 p,
                 Arc::new(x),
                 &mut rng_e

@@ -11,7 +11,6 @@ use super::slots::Slots;
 use super::*;
 use crate::rlwe::ciphertext::Ciphertext;
 use crate::rlwe::keys::{PublicKey, SecretKey};
-use crate::rlwe::params::N;
 use crate::rlwe::reply::finish;
 use crate::rlwe::rerandomize::rerandomize;
 use crate::rlwe::{encrypt, sample};
@@ -35,27 +34,22 @@ fn slots_multiply_elementwise() {
     let slots = Slots::new(P.value()).expect("40961 has slots");
     let (a, b) = (random(&mut rng, SLOTS), random(&mut rng, SLOTS));
     let (ea, eb) = (slots.encode(&a), slots.encode(&b));
-    let even = |e: &[(usize, u64)]| e.iter().map(|&(_, g)| g).collect::<Vec<_>>();
-    assert_eq!(slots.decode(&even(&ea)), a, "round trip");
-    // The product of the two polynomials in X modulo X^N + 1, over Z_p.
-    let mut product = vec![0u64; N];
+    let coefficients = |e: &[(usize, u64)]| e.iter().map(|&(_, g)| g).collect::<Vec<_>>();
+    assert_eq!(slots.decode(&coefficients(&ea)), a, "round trip");
+    // The product of the two polynomials modulo X^N + 1, over Z_p.
+    let mut product = vec![0u64; SLOTS];
     for &(i, x) in &ea {
         for &(j, y) in &eb {
-            let (at, v) = ((i + j) % N, x * y % p);
-            product[at] = if i + j < N {
+            let (at, v) = ((i + j) % SLOTS, x * y % p);
+            product[at] = if i + j < SLOTS {
                 (product[at] + v) % p
             } else {
                 (product[at] + p - v) % p
             };
         }
     }
-    assert!(
-        product.iter().skip(1).step_by(2).all(|&v| v == 0),
-        "odd powers stay empty"
-    );
-    let even_product: Vec<u64> = product.iter().copied().step_by(2).collect();
     let want: Vec<u64> = a.iter().zip(&b).map(|(x, y)| x * y % p).collect();
-    assert_eq!(slots.decode(&even_product), want);
+    assert_eq!(slots.decode(&product), want);
     assert!(Slots::new(67).is_err() && !supports(Prime::P67) && supports(P));
 }
 
@@ -70,6 +64,13 @@ fn the_flooding_fits_the_budget() {
         setting(P).max_flood_bits()
     );
     assert_eq!(setting(P).decrypt_limbs(), 2);
+    // HE Standard, 128-bit classical security, ternary secret: log2 Q <= 109 at N = 4096.
+    assert_eq!(setting(P).degree, SLOTS);
+    assert!(
+        setting(P).log2_q() <= 109.0,
+        "log2 Q = {}",
+        setting(P).log2_q()
+    );
 }
 
 async fn sessions() -> ([HeSession; 2], [PartyLink; 2]) {
@@ -135,13 +136,13 @@ async fn cross_terms_are_exact_on_worst_case_and_random_inputs() {
 /// noise (the low bits of `x` below one plaintext step) and the top bytes of `c1'` and `c0'`.
 fn views(y: &[u64], trials: usize, rng: &mut ChaCha20Rng) -> [Vec<u64>; 3] {
     let (setting, slots) = (setting(P), Slots::new(P.value()).expect("slots"));
-    let secret = SecretKey::generate(rng);
+    let secret = SecretKey::generate(rng, SLOTS);
     let public = PublicKey::generate(&secret, rng);
     let seed = sample::seed(rng);
     let x = random(rng, SLOTS);
     let ct = Ciphertext {
         c0: encrypt(&secret, setting.scaled(&slots.encode(&x)), &seed, 0, rng),
-        c1: sample::uniform(&seed, 0, setting.limbs),
+        c1: sample::uniform(&seed, 0, SLOTS, setting.limbs),
     };
     let mut plain = setting.centered(&slots.encode(y));
     plain.to_ntt();
@@ -150,7 +151,7 @@ fn views(y: &[u64], trials: usize, rng: &mut ChaCha20Rng) -> [Vec<u64>; 3] {
     let k = setting.switched_bits;
     let step = (1u128 << k) / u128::from(P.value());
     for _ in 0..trials {
-        let mut product = Ciphertext::zero(setting.limbs);
+        let mut product = Ciphertext::zero(&setting);
         product.mul_accumulate(&ct, &plain);
         let reply = finish(
             &setting,
