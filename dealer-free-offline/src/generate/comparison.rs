@@ -92,14 +92,14 @@ impl Generator {
                 |_, i| beta[i],
             )
             .await?;
-        for i in 0..n {
+        for (i, &beta) in beta.iter().enumerate() {
             let cot = products.get(0, i);
-            for j in 0..BITS {
-                let own = match beta[i] {
+            for (j, &masked) in cot.iter().enumerate() {
+                let own = match beta {
                     true => u64::from(masks.r_bits[[i, j]].value()),
                     false => 0,
                 };
-                masks.beta_r_bits[[i, j]] = p.element(field_add(modp, own, cot[j]));
+                masks.beta_r_bits[[i, j]] = p.element(field_add(modp, own, masked));
             }
         }
 
