@@ -13,6 +13,7 @@ pub fn batch_items(kind: Kind) -> u64 {
         Kind::ComparisonMask { .. } => 1 << 14,
         Kind::TruncationPair { .. } => 1 << 16,
         Kind::DaBit => 1 << 20,
+        Kind::BitTriple => 1 << 19,
         Kind::ModpTriple { .. } => 1 << 18,
         Kind::ScaledModpTriple { .. } => 1 << 16,
     }
@@ -33,6 +34,7 @@ impl Generator {
             Kind::ComparisonMask { p } => self.comparison_masks(p, count).await?.encode(),
             Kind::TruncationPair { f } => self.truncation_pairs(count, f).await?.encode(),
             Kind::DaBit => self.dabits(count).await?.encode(),
+            Kind::BitTriple => self.bit_triples(count).await?.encode(),
             Kind::ModpTriple { p } => self.modp_triples(p, count).await?.encode(),
             Kind::ScaledModpTriple { p } => self.scaled_modp_triples(p, count).await?.encode(),
         })

@@ -159,6 +159,29 @@ async fn truncation_pairs_match_their_mask() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bit_triples_multiply_by_the_bit_in_both_sharings() {
+    let (mut gens, _links) = generators().await;
+    let n = 5000;
+    let (t0, t1) = both!(gens, |g| g.bit_triples(n));
+    relation::check(Kind::BitTriple, [&t0.encode(), &t1.encode()]).expect("z = u·v");
+    for (party, half) in [(0, &t0), (1, &t1)] {
+        assert_uniform(
+            &format!("P{party}'s XOR shares"),
+            half.v_xor.iter().map(|&b| b as usize),
+            2,
+        );
+        for (name, col) in [("u", &half.u), ("v", &half.v), ("z", &half.z)] {
+            assert_ring_bits_balanced(&format!("P{party}'s {name}"), col.as_slice().expect("1-d"));
+        }
+    }
+    assert_uniform(
+        "the bits",
+        (&t0.v_xor ^ &t1.v_xor).iter().map(|&b| b as usize),
+        2,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dabits_agree_in_both_sharings() {
     let (mut gens, _links) = generators().await;
     let (d0, d1) = both!(gens, |g| g.dabits(5000));

@@ -72,6 +72,9 @@ impl Randomness for Stocked {
     async fn dabits(&mut self, _: usize) -> Result<Batch<DaBits>, RandomnessError> {
         unused()
     }
+    async fn bit_triples(&mut self, _: usize) -> Result<Batch<BitTriples>, RandomnessError> {
+        unused()
+    }
     async fn modp_triples(
         &mut self,
         _: Prime,

@@ -104,9 +104,19 @@ pub fn drelu_ring(n: usize, cmp: Comparison) -> Demand {
     msb(n, cmp) + b2a(n)
 }
 
+/// [`crate::protocols::mul_bits`] of `n` elements.
+pub fn mul_bits(n: usize) -> Demand {
+    Demand::of(Kind::BitTriple, n as u64)
+}
+
 /// [`crate::protocols::relu`] of `n` elements.
 pub fn relu(n: usize, cmp: Comparison) -> Demand {
-    drelu_ring(n, cmp) + mul(n)
+    msb(n, cmp) + mul_bits(n)
+}
+
+/// [`crate::protocols::relu_backward`] of `n` elements.
+pub fn relu_backward(n: usize) -> Demand {
+    mul_bits(n)
 }
 
 /// [`crate::protocols::maxpool2x2`] over `windows` 2x2 windows.

@@ -505,7 +505,7 @@ fn backward(
         return demand;
     }
     match layer {
-        Layer::Relu => cost::mul(batch * input.size()),
+        Layer::Relu => cost::relu_backward(batch * input.size()),
         Layer::MaxPool => cost::mul(batch * input.size()),
         _ => Demand::default(),
     }

@@ -9,8 +9,8 @@ use crate::protocols::CheckZeroVariant;
 use crate::protocols::Comparison;
 use crate::randomness::items::Layout;
 use crate::randomness::{
-    Batch, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples, Randomness,
-    ScaledModpTriples, Tags, TruncationPairs, UseOnce,
+    Batch, BitTriples, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples,
+    Randomness, ScaledModpTriples, Tags, TruncationPairs, UseOnce,
 };
 use crate::{FixedPoint, Fp, Prime, ProtocolError, Z64, wire};
 
@@ -221,6 +221,11 @@ impl<R: Randomness> Party<R> {
         self.accept(batch, n)
     }
 
+    pub(crate) async fn bit_triples(&mut self, n: usize) -> Result<BitTriples, ProtocolError> {
+        let batch = self.randomness.bit_triples(n).await?;
+        self.accept(batch, n)
+    }
+
     pub(crate) async fn modp_triples(&mut self, n: usize) -> Result<ModpTriples, ProtocolError> {
         let batch = self.randomness.modp_triples(self.config.prime, n).await?;
         self.accept(batch, n)
@@ -271,6 +276,24 @@ impl<R: Randomness> Party<R> {
         let theirs = self.exchange(wire::fp_to_bytes(mine)).await?;
         let theirs = wire::fp_from_bytes(&theirs, mine.len(), self.config.prime)?;
         Ok(mine.iter().zip(theirs).map(|(&a, b)| a + b).collect())
+    }
+
+    /// Opens shared ring elements and XOR-shared bits to both parties, in one round.
+    pub(crate) async fn open_ring_and_bits(
+        &mut self,
+        ring: &[Z64],
+        bits: &[u8],
+    ) -> Result<(Vec<Z64>, Vec<u8>), ProtocolError> {
+        let mut out = wire::ring_to_bytes(ring);
+        out.extend(wire::bits_to_bytes(bits));
+        let theirs = self.exchange(out).await?;
+        let (ring_bytes, bit_bytes) = theirs.split_at(theirs.len().min(ring.len() * 8));
+        let their_ring = wire::ring_from_bytes(ring_bytes, ring.len())?;
+        let their_bits = wire::bits_from_bytes(bit_bytes, bits.len())?;
+        Ok((
+            ring.iter().zip(their_ring).map(|(&a, b)| a + b).collect(),
+            bits.iter().zip(their_bits).map(|(&a, b)| a ^ b).collect(),
+        ))
     }
 
     /// Opens XOR-shared bits to both parties, in one round.

@@ -13,8 +13,8 @@ use dyad_link::{Channel, PartyId};
 use dyad_online::Prime;
 use dyad_online::bytes::{Reader, put_string};
 use dyad_online::randomness::{
-    Batch, Codec, ComparisonMasks, DaBits, ElementwiseTriples, Kind, MatrixTriple, ModpTriples,
-    Randomness, RandomnessError, ScaledModpTriples, TagRange, Tags, TruncationPairs,
+    Batch, BitTriples, Codec, ComparisonMasks, DaBits, ElementwiseTriples, Kind, MatrixTriple,
+    ModpTriples, Randomness, RandomnessError, ScaledModpTriples, TagRange, Tags, TruncationPairs,
 };
 use tonic::{Code, Status};
 
@@ -394,6 +394,10 @@ impl Randomness for StockpileRandomness {
 
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         self.take(Kind::DaBit, n).await
+    }
+
+    async fn bit_triples(&mut self, n: usize) -> Result<Batch<BitTriples>, RandomnessError> {
+        self.take(Kind::BitTriple, n).await
     }
 
     async fn modp_triples(

@@ -109,6 +109,7 @@ impl Stocker {
         both!(Kind::TruncationPair { f: 16 }, n, |f| f
             .truncation_pairs(n, 16));
         both!(Kind::DaBit, n, |f| f.dabits(n));
+        both!(Kind::BitTriple, n, |f| f.bit_triples(n));
         both!(Kind::ModpTriple { p: P }, 62 * n, |f| f
             .modp_triples(P, 62 * n));
         both!(Kind::ScaledModpTriple { p: P }, n, |f| f
@@ -201,6 +202,7 @@ async fn taken_halves_reconstruct_to_correlated_randomness() {
     check_both!(sources, Kind::TruncationPair { f: 16 }, |s| s
         .truncation_pairs(100, 16));
     check_both!(sources, Kind::DaBit, |s| s.dabits(100));
+    check_both!(sources, Kind::BitTriple, |s| s.bit_triples(100));
     check_both!(sources, Kind::ModpTriple { p: P }, |s| s
         .modp_triples(P, 5000));
     check_both!(sources, Kind::ScaledModpTriple { p: P }, |s| s

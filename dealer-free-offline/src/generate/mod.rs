@@ -3,6 +3,7 @@
 //! (`dyad_online::randomness::items`). Both parties call the same generator with the same
 //! arguments at the same time.
 
+mod bit_triples;
 mod bits;
 mod comparison;
 mod dabits;

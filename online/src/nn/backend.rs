@@ -66,7 +66,8 @@ pub trait Backend {
         extra: u32,
     ) -> impl Future<Output = Result<ArrayD<Self::E>, ProtocolError>>;
 
-    /// `ReLU(x)` and the 0/1 mask `[x >= 0]`.
+    /// `ReLU(x)` and the mask `[x >= 0]` in the form [`Backend::relu_backward`] takes it (the
+    /// 0/1 value in the clear backends, this party's XOR share of it in the secure one).
     fn relu(
         &mut self,
         x: &ArrayD<Self::E>,

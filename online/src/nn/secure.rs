@@ -82,9 +82,11 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         protocols::truncate_by(self.party, x, extra).await
     }
 
+    /// The mask kept for the backward pass is this party's XOR share of each DReLU bit
+    /// (as 0 or 1): the gradient multiplies by it with a bit triple.
     async fn relu(&mut self, x: &ArrayD<Z64>) -> Result<(ArrayD<Z64>, ArrayD<Z64>), ProtocolError> {
         let r = protocols::relu(self.party, x).await?;
-        Ok((r.y, r.drelu))
+        Ok((r.y, r.drelu.mapv(|b| Z64(u64::from(b)))))
     }
 
     async fn relu_backward(
@@ -92,7 +94,8 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         dy: &ArrayD<Z64>,
         mask: &ArrayD<Z64>,
     ) -> Result<ArrayD<Z64>, ProtocolError> {
-        protocols::relu_backward(self.party, dy, mask).await
+        let bits = mask.mapv(|m| (m.0 & 1) as u8);
+        protocols::relu_backward(self.party, dy, &bits).await
     }
 
     async fn maxpool(

@@ -6,17 +6,17 @@
 //!
 //! | protocol | rounds |
 //! |---|---|
-//! | [`mul`], [`matmul`], [`WeightMasks::product`], [`b2a`], [`truncate`] | 1 |
+//! | [`mul`], [`mul_bits`], [`matmul`], [`WeightMasks::product`], [`b2a`], [`truncate`] | 1 |
 //! | [`mul_fixed`], [`matmul_fixed`] | 2 |
 //! | [`msb`], [`drelu`] (CheckZero `product` / `paper`) | 8 / 4 |
-//! | [`drelu_ring`] | 9 / 5 |
-//! | [`relu`] | 10 / 6 |
+//! | [`drelu_ring`], [`relu`] | 9 / 5 |
 //! | [`maxpool2x2`] | 20 / 12 |
 //! | [`exp`] | 12 / 8 |
 //! | [`argmax_rows`] of 10 columns | 13 / 9 |
 
 mod b2a;
 mod beaver;
+mod bit_product;
 mod checkzero;
 mod cross_entropy;
 mod max;
@@ -36,6 +36,7 @@ mod tests;
 
 pub use b2a::b2a;
 pub use beaver::{matmul, matmul_blocks, matmul_fixed, mul, mul_fixed};
+pub use bit_product::mul_bits;
 pub use checkzero::{CheckZeroVariant, Comparison};
 pub use cross_entropy::cross_entropy_grad;
 pub use max::{argmax_rows, ge, max_rows};

@@ -2,7 +2,7 @@
 
 use ndarray::{Array, Dimension};
 
-use super::{drelu_ring, mul};
+use super::{drelu, mul_bits};
 use crate::randomness::Randomness;
 use crate::{Party, ProtocolError, Z64};
 
@@ -11,17 +11,18 @@ use crate::{Party, ProtocolError, Z64};
 pub struct Relu<D: Dimension> {
     /// Shares of `ReLU(a)`.
     pub y: Array<Z64, D>,
-    /// Ring shares (0 or 1) of `DReLU(a) = [a >= 0]`.
-    pub drelu: Array<Z64, D>,
+    /// XOR shares of `DReLU(a) = [a >= 0]`.
+    pub drelu: Array<u8, D>,
 }
 
-/// `ReLU(a) = a · DReLU(a)`: a Beaver product with the 0/1 ring share, so no truncation.
+/// `ReLU(a) = a · DReLU(a)`: the XOR-shared DReLU bit times `a` with a bit triple, so no
+/// truncation and no conversion of the bit.
 pub async fn relu<R: Randomness, D: Dimension>(
     p: &mut Party<R>,
     a: &Array<Z64, D>,
 ) -> Result<Relu<D>, ProtocolError> {
-    let drelu = drelu_ring(p, a).await?;
-    let y = mul(p, a, &drelu).await?;
+    let drelu = drelu(p, a).await?;
+    let y = mul_bits(p, a, &drelu).await?;
     Ok(Relu { y, drelu })
 }
 
@@ -29,7 +30,7 @@ pub async fn relu<R: Randomness, D: Dimension>(
 pub async fn relu_backward<R: Randomness, D: Dimension>(
     p: &mut Party<R>,
     dy: &Array<Z64, D>,
-    drelu: &Array<Z64, D>,
+    drelu: &Array<u8, D>,
 ) -> Result<Array<Z64, D>, ProtocolError> {
-    mul(p, dy, drelu).await
+    mul_bits(p, dy, drelu).await
 }

@@ -11,6 +11,7 @@
 //! | comparison mask | `r` u64, `r_bits` 64 elements, `beta_r_bits` 64 elements, `beta`, `alpha` | 10 + 128w |
 //! | truncation pair | `r`, `r_msb`, `r_low` | 24 |
 //! | daBit | `xor` byte, `ring` u64 | 9 |
+//! | bit triple | `u` u64, `v_xor` byte, `v` u64, `z` u64 | 25 |
 //! | mod-p triple | `a`, `b`, `c` elements | 3w |
 //! | scaled mod-p triple | `a`, `b`, `m`, `ma`, `mb`, `mab` elements | 6w |
 //!
@@ -31,6 +32,7 @@ impl Kind {
             Kind::ElementwiseTriple | Kind::TruncationPair { .. } => 24,
             Kind::ComparisonMask { p } => 8 + 2 * BITS * p.bytes() + 2,
             Kind::DaBit => 9,
+            Kind::BitTriple => 25,
             Kind::ModpTriple { p } => 3 * p.bytes(),
             Kind::ScaledModpTriple { p } => 6 * p.bytes(),
         }
@@ -254,6 +256,37 @@ impl Codec for DaBits {
     }
 }
 
+impl Codec for BitTriples {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(25 * self.u.len());
+        for i in 0..self.u.len() {
+            put_z64(&mut out, self.u[i]);
+            out.push(self.v_xor[i]);
+            put_z64(&mut out, self.v[i]);
+            put_z64(&mut out, self.z[i]);
+        }
+        out
+    }
+
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+        let n = records(kind, bytes)?;
+        let mut r = Reader(bytes);
+        let mut triples = BitTriples {
+            u: Array1::default(n),
+            v_xor: Array1::default(n),
+            v: Array1::default(n),
+            z: Array1::default(n),
+        };
+        for i in 0..n {
+            triples.u[i] = r.z64();
+            triples.v_xor[i] = r.bit()?;
+            triples.v[i] = r.z64();
+            triples.z[i] = r.z64();
+        }
+        Ok(triples)
+    }
+}
+
 /// Reads `FIELDS` columns of `Z_p` elements (the prime of `kind`), one record per row.
 fn decode_fp_columns<const FIELDS: usize>(
     kind: Kind,
@@ -375,6 +408,10 @@ mod tests {
         .await;
         round_trip(Kind::DaBit, async |s: &mut fixture::Fixture| {
             s.dabits(7).await.expect("ok")
+        })
+        .await;
+        round_trip(Kind::BitTriple, async |s: &mut fixture::Fixture| {
+            s.bit_triples(7).await.expect("ok")
         })
         .await;
     }

@@ -201,6 +201,24 @@ impl Randomness for Fixture {
         batch(tags, items)
     }
 
+    async fn bit_triples(&mut self, n: usize) -> Result<Batch<BitTriples>, RandomnessError> {
+        let tags = self.tags(Kind::BitTriple, n);
+        let mut items = BitTriples {
+            u: Array1::default(n),
+            v_xor: Array1::default(n),
+            v: Array1::default(n),
+            z: Array1::default(n),
+        };
+        for e in 0..n {
+            let (u, v) = (Z64(self.rng.random()), self.rng.random_range(0..2u8));
+            items.u[e] = self.ring(u);
+            items.v_xor[e] = self.xor(v);
+            items.v[e] = self.ring(Z64::from_bit(v));
+            items.z[e] = self.ring(u * Z64::from_bit(v));
+        }
+        batch(tags, items)
+    }
+
     async fn modp_triples(
         &mut self,
         p: Prime,

@@ -68,6 +68,22 @@ pub struct DaBits {
     pub ring: Array1<Z64>,
 }
 
+/// Bit triples: `z = u·v` for a ring value `u` and a bit `v` that is shared both ways (XOR
+/// and ring). A product of a shared ring value with an XOR-shared bit (ReLU and its gradient)
+/// takes one of these and one round, with no conversion of the bit to the ring: open
+/// `e = a - u` and `f = b XOR v`, then `a·b = e·f + e·(1-2f)·v + f·u + (1-2f)·z`.
+#[derive(Debug, Clone)]
+pub struct BitTriples {
+    /// Shares of `u`.
+    pub u: Array1<Z64>,
+    /// XOR share of the bit `v` (0 or 1).
+    pub v_xor: Array1<u8>,
+    /// Ring share of the same bit.
+    pub v: Array1<Z64>,
+    /// Shares of `z = u·v`.
+    pub z: Array1<Z64>,
+}
+
 /// Beaver triples over `Z_p`: `c = a * b`.
 #[derive(Debug, Clone)]
 pub struct ModpTriples {
@@ -188,6 +204,21 @@ impl Layout for DaBits {
     fn check(&self, n: usize) -> Result<(), String> {
         lengths(n, &[("xor", self.xor.len()), ("ring", self.ring.len())])?;
         bits("xor", &self.xor)
+    }
+}
+
+impl Layout for BitTriples {
+    fn check(&self, n: usize) -> Result<(), String> {
+        lengths(
+            n,
+            &[
+                ("u", self.u.len()),
+                ("v_xor", self.v_xor.len()),
+                ("v", self.v.len()),
+                ("z", self.z.len()),
+            ],
+        )?;
+        bits("v_xor", &self.v_xor)
     }
 }
 

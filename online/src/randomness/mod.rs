@@ -20,8 +20,8 @@ use crate::Prime;
 
 pub use codec::Codec;
 pub use items::{
-    ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples, ScaledModpTriples,
-    TruncationPairs,
+    BitTriples, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples,
+    ScaledModpTriples, TruncationPairs,
 };
 pub use tags::{Batch, Kind, TagRange, Tags};
 pub use use_once::{Reused, UseOnce};
@@ -85,6 +85,12 @@ pub trait Randomness: Send {
         &mut self,
         n: usize,
     ) -> impl Future<Output = Result<Batch<DaBits>, RandomnessError>> + Send;
+
+    /// `n` bit triples.
+    fn bit_triples(
+        &mut self,
+        n: usize,
+    ) -> impl Future<Output = Result<Batch<BitTriples>, RandomnessError>> + Send;
 
     /// `n` Beaver triples over `Z_p`.
     fn modp_triples(

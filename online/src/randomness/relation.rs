@@ -84,6 +84,17 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
                 "XOR and ring bits differ",
             )
         }
+        Kind::BitTriple => {
+            let [t0, t1] = decode_both::<BitTriples>(kind, halves)?;
+            first_bad(
+                (0..t0.u.len()).map(|e| {
+                    let v = Z64::from_bit(t0.v_xor[e] ^ t1.v_xor[e]);
+                    t0.v[e] + t1.v[e] == v && (t0.u[e] + t1.u[e]) * v == t0.z[e] + t1.z[e]
+                }),
+                kind,
+                "ring and XOR bits differ, or z != u·v",
+            )
+        }
         Kind::ModpTriple { .. } => {
             let [t0, t1] = decode_both::<ModpTriples>(kind, halves)?;
             first_bad(

@@ -32,6 +32,8 @@ pub enum Kind {
     },
     /// Shared random bits in both XOR and ring form; one item per bit.
     DaBit,
+    /// Products of a ring value with a bit shared both ways; one item per product.
+    BitTriple,
     /// Beaver triples over `Z_p`; one item per triple.
     ModpTriple {
         /// The comparison's prime.
@@ -73,6 +75,7 @@ impl std::str::FromStr for Kind {
             }
             ("elementwise-triple", None) => Kind::ElementwiseTriple,
             ("dabit", None) => Kind::DaBit,
+            ("bit-triple", None) => Kind::BitTriple,
             ("comparison-mask" | "modp-triple" | "scaled-modp-triple", shape) => {
                 // p = 67 has the names of before the prime was a parameter.
                 let p = match shape {
@@ -105,6 +108,7 @@ impl fmt::Display for Kind {
             Kind::ElementwiseTriple => write!(f, "elementwise-triple"),
             Kind::TruncationPair { f: bits } => write!(f, "truncation-pair/f{bits}"),
             Kind::DaBit => write!(f, "dabit"),
+            Kind::BitTriple => write!(f, "bit-triple"),
             Kind::ComparisonMask { p } => write!(f, "comparison-mask{}", prime_suffix(*p)),
             Kind::ModpTriple { p } => write!(f, "modp-triple{}", prime_suffix(*p)),
             Kind::ScaledModpTriple { p } => {
@@ -211,6 +215,7 @@ mod tests {
             Kind::ElementwiseTriple,
             Kind::TruncationPair { f: 16 },
             Kind::DaBit,
+            Kind::BitTriple,
         ]
         .into_iter()
         .chain([Prime::P67, Prime::P40961].into_iter().flat_map(|p| {

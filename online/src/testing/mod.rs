@@ -101,6 +101,9 @@ impl Randomness for Counting {
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         counted!(self, self.inner.dabits(n))
     }
+    async fn bit_triples(&mut self, n: usize) -> Result<Batch<BitTriples>, RandomnessError> {
+        counted!(self, self.inner.bit_triples(n))
+    }
     async fn modp_triples(
         &mut self,
         p: Prime,
@@ -130,6 +133,8 @@ pub enum Request {
     TruncationPairs(usize, u32),
     /// `dabits(n)`.
     DaBits(usize),
+    /// `bit_triples(n)`.
+    BitTriples(usize),
     /// `modp_triples(p, n)`.
     ModpTriples(Prime, usize),
     /// `scaled_modp_triples(p, n)`.
@@ -143,6 +148,7 @@ enum Ready {
     ComparisonMasks(Batch<ComparisonMasks>),
     TruncationPairs(Batch<TruncationPairs>),
     DaBits(Batch<DaBits>),
+    BitTriples(Batch<BitTriples>),
     ModpTriples(Batch<ModpTriples>),
     ScaledModpTriples(Batch<ScaledModpTriples>),
 }
@@ -210,6 +216,7 @@ async fn generate(s: &mut Fixture, request: Request) -> Result<Ready, Randomness
         Request::ComparisonMasks(p, n) => Ready::ComparisonMasks(s.comparison_masks(p, n).await?),
         Request::TruncationPairs(n, f) => Ready::TruncationPairs(s.truncation_pairs(n, f).await?),
         Request::DaBits(n) => Ready::DaBits(s.dabits(n).await?),
+        Request::BitTriples(n) => Ready::BitTriples(s.bit_triples(n).await?),
         Request::ModpTriples(p, n) => Ready::ModpTriples(s.modp_triples(p, n).await?),
         Request::ScaledModpTriples(p, n) => {
             Ready::ScaledModpTriples(s.scaled_modp_triples(p, n).await?)
@@ -258,6 +265,9 @@ impl Randomness for Prepared {
     }
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         prepared!(self, DaBits, n)
+    }
+    async fn bit_triples(&mut self, n: usize) -> Result<Batch<BitTriples>, RandomnessError> {
+        prepared!(self, BitTriples, n)
     }
     async fn modp_triples(
         &mut self,

@@ -245,3 +245,25 @@ async fn weight_bound_products_are_exact_in_one_round_across_triples() {
         .expect_err("other weights");
     assert!(err.to_string().contains("bound to"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bit_products_match_the_reference_on_every_bit_pattern() {
+    let mut rng = rng(31);
+    let mut pair = parties(Config::default()).await;
+    // All four (b0, b1) share patterns against edge and random ring values.
+    let mut values = edge_values();
+    values.extend(uniform(200, 1e6, &mut rng));
+    let a = Array1::from_iter(values.iter().cycle().take(4 * values.len()).copied());
+    let b0: Array1<u8> = (0..a.len()).map(|j| (j % 2) as u8).collect();
+    let b1: Array1<u8> = (0..a.len()).map(|j| ((j / 2) % 2) as u8).collect();
+    let sh = share(&a, &mut rng);
+    let (y0, y1) = both!(pair, |p, i| crate::protocols::mul_bits(
+        p,
+        &sh[i],
+        if i == 0 { &b0 } else { &b1 }
+    ));
+    let want: Array1<Z64> = (0..a.len())
+        .map(|j| a[j] * Z64::from_bit(b0[j] ^ b1[j]))
+        .collect();
+    assert_eq!(open(&(y0, y1)), want);
+}

@@ -95,6 +95,9 @@ impl Randomness for Faulty {
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         self.inner.dabits(n).await
     }
+    async fn bit_triples(&mut self, n: usize) -> Result<Batch<BitTriples>, RandomnessError> {
+        self.inner.bit_triples(n).await
+    }
     async fn modp_triples(
         &mut self,
         p: Prime,
