@@ -13,7 +13,7 @@ use dyad_online::FixedPoint;
 use dyad_online::Prime;
 use dyad_online::cost::Demand;
 use dyad_online::model::Network;
-use dyad_online::protocols::{CheckZeroVariant, Comparison};
+use dyad_online::protocols::{CheckZeroVariant, Comparison, Exp};
 use dyad_store::StoreClient;
 
 use crate::link_args::LinkArgs;
@@ -138,6 +138,9 @@ pub struct PlanArgs {
     /// The comparison's prime (as `dyad train --prime`).
     #[arg(long, default_value_t = Prime::default())]
     prime: Prime,
+    /// How softmax computes `e^x` (as `dyad train --exp`).
+    #[arg(long, default_value_t = Exp::default())]
+    exp: Exp,
     /// Fixed-point fractional bits.
     #[arg(long, default_value_t = 16)]
     f: u32,
@@ -183,7 +186,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
     let mut what = Vec::new();
     if args.iterations > 0 {
         demand += network
-            .training_demand(args.batch, lr_shift, false, fixed, comparison)
+            .training_demand(args.batch, lr_shift, false, fixed, comparison, args.exp)
             .map_err(msg)?
             * args.iterations;
         what.push(format!("{} training steps", args.iterations));
@@ -204,6 +207,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
             loss: args.loss,
             fixed,
             comparison,
+            exp: args.exp,
             dataset: String::new(),
             train: args.train,
             test: args.test,

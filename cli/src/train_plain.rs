@@ -113,7 +113,10 @@ pub async fn references(
     let mut references = Vec::new();
     if arithmetic != Arithmetic::Fixed {
         let (train, test) = (Examples::of(train_set), Examples::of(test_set));
-        let mut backend = PlainFloat { fixed };
+        let mut backend = PlainFloat {
+            fixed,
+            exp: job.exp,
+        };
         let state = run_plain(&mut backend, job, &train, &test, "float").await?;
         references.push(Reference {
             name: "plaintext float",
@@ -128,6 +131,7 @@ pub async fn references(
             shares::encode(test_set, fixed),
         );
         let mut backend = PlainFixed::stochastic(fixed, job.seed);
+        backend.exp = job.exp;
         let state = run_plain(&mut backend, job, &train, &test, "fixed").await?;
         references.push(Reference {
             name: "plaintext fixed point",

@@ -15,11 +15,10 @@ use cryprot_ot::silent_ot::{SemiHonestSilentOtReceiver, SemiHonestSilentOtSender
 use cryprot_ot::{RandChoiceRotReceiver, RotReceiver, RotSender, random_choices};
 use dyad_link::{PartyLink, loopback_pair};
 use dyad_offline::{Generator, MatrixTripleMethod, Plan};
-use dyad_online::FixedPoint;
-use dyad_online::Prime;
 use dyad_online::model::Network;
-use dyad_online::protocols::{CheckZeroVariant, Comparison, REQUESTS_PER_TRIPLE};
+use dyad_online::protocols::{CheckZeroVariant, Exp, REQUESTS_PER_TRIPLE};
 use dyad_online::randomness::Kind;
+use dyad_online::{Config, FixedPoint, Prime};
 
 /// Bytes sent on the loopback interface so far (both parties, everything).
 fn loopback_bytes() -> u64 {
@@ -234,7 +233,6 @@ async fn main() {
 
     // Stocking served requests (a weight-bound triple's worth, per request) of the networks
     // named on the command line (default Network-A), and one Network-A training iteration.
-    let fixed = FixedPoint::default();
     let mut names: Vec<&str> = args
         .iter()
         .map(String::as_str)
@@ -245,23 +243,33 @@ async fn main() {
     }
     let requests = REQUESTS_PER_TRIPLE as u64;
     let mut stock = Vec::new();
-    for prime in [Prime::P67, Prime::P40961] {
-        let cmp = Comparison {
+    // The paper's configuration (p = 67, exp by 16 chords), then the larger prime, then the
+    // default (p = 40961, exp by squaring). Serving uses no exp.
+    for (prime, exp) in [
+        (Prime::P67, Exp::Segments),
+        (Prime::P40961, Exp::Segments),
+        (Prime::P40961, Exp::Squaring),
+    ] {
+        let config = Config {
+            fixed: FixedPoint::default(),
             checkzero: CheckZeroVariant::Product,
             prime,
+            exp,
         };
-        for name in &names {
-            let net = Network::by_name(name).unwrap_or_else(|| panic!("no network {name}"));
-            let plan = Plan::for_network(&net, 128, 0, requests, 7, fixed, cmp);
-            stock.push((
-                format!("{name} served request, p = {prime}"),
-                plan,
-                requests,
-            ));
+        if exp == Exp::Segments {
+            for name in &names {
+                let net = Network::by_name(name).unwrap_or_else(|| panic!("no network {name}"));
+                let plan = Plan::for_network(&net, 128, 0, requests, 7, config);
+                stock.push((
+                    format!("{name} served request, p = {prime}"),
+                    plan,
+                    requests,
+                ));
+            }
         }
         let net = Network::by_name("net-a").expect("known");
-        let plan = Plan::for_network(&net, 128, 1, 0, 7, fixed, cmp);
-        let what = format!("net-a training iteration (batch 128), p = {prime}");
+        let plan = Plan::for_network(&net, 128, 1, 0, 7, config);
+        let what = format!("net-a training iteration (batch 128), p = {prime}, exp by {exp}");
         stock.push((what, plan, 1));
     }
     for (what, plan, per) in stock {

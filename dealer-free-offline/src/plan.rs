@@ -11,10 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use dyad_online::FixedPoint;
+use dyad_online::Config;
 use dyad_online::cost::Demand;
 use dyad_online::model::Network;
-use dyad_online::protocols::Comparison;
 use dyad_online::randomness::Kind;
 
 /// Target stock per stream.
@@ -53,19 +52,20 @@ impl Plan {
     }
 
     /// Stock for `iterations` training steps and `inferences` served requests (`dyad serve`)
-    /// of `network`.
+    /// of `network`, run with the online `config`.
     pub fn for_network(
         network: &Network,
         batch: usize,
         iterations: u64,
         inferences: u64,
         lr_shift: u32,
-        fixed: FixedPoint,
-        cmp: Comparison,
+        config: Config,
     ) -> Result<Plan, String> {
+        let (fixed, cmp) = (config.fixed, config.comparison());
         let mut demand = Demand::default();
         if iterations > 0 {
-            demand += network.training_demand(batch, lr_shift, false, fixed, cmp)? * iterations;
+            demand += network.training_demand(batch, lr_shift, false, fixed, cmp, config.exp)?
+                * iterations;
         }
         if inferences > 0 {
             demand += network.serving_demand(inferences, fixed, cmp)?;
@@ -107,16 +107,7 @@ mod tests {
     #[test]
     fn plans_round_trip_and_bad_ones_are_explained() {
         let net = Network::by_name("net-a").expect("known");
-        let plan = Plan::for_network(
-            &net,
-            128,
-            3,
-            10,
-            7,
-            FixedPoint::default(),
-            Comparison::default(),
-        )
-        .expect("plan");
+        let plan = Plan::for_network(&net, 128, 3, 10, 7, Config::default()).expect("plan");
         assert_eq!(Plan::parse(&plan.to_string()), Ok(plan));
         for (text, words) in [
             ("", "no stream"),

@@ -165,6 +165,7 @@ async fn secure(
 async fn plain(net: &Network, data: &(ArrayD<f64>, Array2<f64>), work: Work) -> f64 {
     let mut backend = PlainFloat {
         fixed: FixedPoint::default(),
+        exp: Default::default(),
     };
     let mut best = f64::INFINITY;
     for _ in 0..5 {

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign, Mul};
 
 use crate::FixedPoint;
-use crate::protocols::{CheckZeroVariant, Comparison, NewtonReciprocal, Piecewise};
+use crate::protocols::{
+    CheckZeroVariant, Comparison, Exp, NewtonReciprocal, Piecewise, SquaringScales,
+};
 use crate::randomness::Kind;
 
 /// Items needed, per kind.
@@ -153,9 +155,22 @@ pub fn piecewise(table: &Piecewise, n: usize, fixed: FixedPoint, cmp: Comparison
     drelu_ring(table.segments() * n, cmp) + mul_fixed(n, fixed.f)
 }
 
-/// [`crate::protocols::exp`] of `n` elements.
-pub fn exp(n: usize, fixed: FixedPoint, cmp: Comparison) -> Demand {
-    piecewise(&Piecewise::exp(fixed), n, fixed, cmp)
+/// [`crate::protocols::exp`] of `n` elements by `method`.
+pub fn exp(n: usize, fixed: FixedPoint, cmp: Comparison, method: Exp) -> Demand {
+    match method {
+        Exp::Segments => piecewise(&Piecewise::exp(fixed), n, fixed, cmp),
+        Exp::Squaring => {
+            let scales = SquaringScales::new(fixed.f);
+            let mut demand = relu(n, cmp);
+            if scales.pre_shift > 0 {
+                demand += truncate(n, scales.pre_shift);
+            }
+            for bits in scales.shifts {
+                demand += mul(n) + truncate(n, bits);
+            }
+            demand
+        }
+    }
 }
 
 /// [`crate::protocols::reciprocal`] of `n` elements in `[1, max]`.
@@ -169,9 +184,15 @@ pub fn reciprocal(n: usize, max: f64, fixed: FixedPoint) -> Demand {
 }
 
 /// [`crate::protocols::softmax`] (and the cross-entropy gradient) of `rows x cols`.
-pub fn softmax(rows: usize, cols: usize, fixed: FixedPoint, cmp: Comparison) -> Demand {
+pub fn softmax(
+    rows: usize,
+    cols: usize,
+    fixed: FixedPoint,
+    cmp: Comparison,
+    method: Exp,
+) -> Demand {
     max_rows(rows, cols, cmp)
-        + exp(rows * cols, fixed, cmp)
+        + exp(rows * cols, fixed, cmp, method)
         + reciprocal(rows, cols as f64, fixed)
         + mul_fixed(rows * cols, fixed.f)
 }

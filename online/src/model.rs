@@ -24,7 +24,7 @@ use std::fmt;
 
 use crate::FixedPoint;
 use crate::cost::{self, Demand};
-use crate::protocols::{Comparison, REQUESTS_PER_TRIPLE};
+use crate::protocols::{Comparison, Exp, REQUESTS_PER_TRIPLE};
 use crate::randomness::Kind;
 
 /// A tensor shape per example: channels, height, width (a vector is `n x 1 x 1`).
@@ -408,6 +408,7 @@ impl Network {
         loss: bool,
         fixed: FixedPoint,
         cmp: Comparison,
+        exp: Exp,
     ) -> Result<Demand, String> {
         if !batch.is_power_of_two() {
             return Err(format!(
@@ -416,7 +417,7 @@ impl Network {
         }
         let shapes = self.shapes()?;
         let mut demand = self.inference_demand(batch, fixed, cmp)?;
-        demand += cost::softmax(batch, self.classes(), fixed, cmp);
+        demand += cost::softmax(batch, self.classes(), fixed, cmp, exp);
         if loss {
             demand += cost::cross_entropy(batch, self.classes(), fixed, cmp);
         }
@@ -557,7 +558,14 @@ mod tests {
     fn network_a_training_takes_its_matrix_triples() {
         let net = Network::by_name("net-a").expect("known");
         let d = net
-            .training_demand(128, 7, false, FixedPoint::default(), Comparison::default())
+            .training_demand(
+                128,
+                7,
+                false,
+                FixedPoint::default(),
+                Comparison::default(),
+                Exp::default(),
+            )
             .expect("ok");
         use crate::randomness::Kind::*;
         assert_eq!(
@@ -590,8 +598,15 @@ mod tests {
             784 * 128 + 128 * 128 + 128 * 10
         );
         assert!(
-            net.training_demand(100, 7, false, FixedPoint::default(), Comparison::default())
-                .is_err()
+            net.training_demand(
+                100,
+                7,
+                false,
+                FixedPoint::default(),
+                Comparison::default(),
+                Exp::default()
+            )
+            .is_err()
         );
     }
 }

@@ -5,8 +5,7 @@ use dyad_link::{Channel, LinkCounters, PartyId, PartyLink};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use crate::protocols::CheckZeroVariant;
-use crate::protocols::Comparison;
+use crate::protocols::{CheckZeroVariant, Comparison, Exp};
 use crate::randomness::items::Layout;
 use crate::randomness::{
     Batch, BitTriples, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples,
@@ -23,6 +22,8 @@ pub struct Config {
     pub checkzero: CheckZeroVariant,
     /// The prime the comparison shares its mask bits in.
     pub prime: Prime,
+    /// How softmax computes `e^x`.
+    pub exp: Exp,
 }
 
 impl Config {
@@ -384,15 +385,16 @@ fn config_bytes(config: &Config) -> Vec<u8> {
     let mut bytes = config.fixed.f.to_le_bytes().to_vec();
     bytes.push(config.checkzero as u8);
     bytes.extend_from_slice(&config.prime.value().to_le_bytes());
+    bytes.push(config.exp as u8);
     bytes
 }
 
 fn describe(bytes: &[u8]) -> String {
     match bytes {
-        [a, b, c, d, v, p @ ..] if p.len() == 4 => format!(
-            "f = {} with CheckZero variant #{v} over Z_{}",
+        [a, b, c, d, v, p0, p1, p2, p3, e] => format!(
+            "f = {} with CheckZero variant #{v} over Z_{} and exp method #{e}",
             u32::from_le_bytes([*a, *b, *c, *d]),
-            u32::from_le_bytes(p.try_into().expect("4 bytes"))
+            u32::from_le_bytes([*p0, *p1, *p2, *p3])
         ),
         _ => "an unreadable configuration".into(),
     }

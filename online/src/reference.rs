@@ -5,7 +5,7 @@
 
 use ndarray::{Array1, Array2, Array4, Axis};
 
-use crate::protocols::{NewtonReciprocal, Piecewise};
+use crate::protocols::{Exp, NewtonReciprocal, Piecewise, SquaringScales};
 use crate::{FixedPoint, Z64, ring};
 
 /// `x >> f` as an arithmetic shift: floor division by `2^f`.
@@ -109,9 +109,24 @@ pub fn piecewise(table: &Piecewise, x: Z64, f: u32) -> Z64 {
     truncate(x * weighted(&table.slope_steps), f) + weighted(&table.intercept_steps) + table.below
 }
 
-/// The piecewise-linear `e^x` of the `exp` protocol.
-pub fn exp(x: Z64, fixed: FixedPoint) -> Z64 {
-    piecewise(&Piecewise::exp(fixed), x, fixed.f)
+/// `e^x` as the `exp` protocol computes it by `method`.
+pub fn exp(x: Z64, fixed: FixedPoint, method: Exp) -> Z64 {
+    let f = fixed.f;
+    match method {
+        Exp::Segments => piecewise(&Piecewise::exp(fixed), x, f),
+        Exp::Squaring => {
+            let scales = SquaringScales::new(f);
+            let x = match scales.pre_shift {
+                0 => x,
+                bits => truncate(x, bits),
+            };
+            let mut y = relu(x + Z64(1 << scales.g));
+            for bits in scales.shifts {
+                y = truncate(y * y, bits);
+            }
+            y
+        }
+    }
 }
 
 /// The Newton reciprocal of the `reciprocal` protocol, for `s` in `[1, max]`.
@@ -126,11 +141,11 @@ pub fn reciprocal(s: Z64, max: f64, fixed: FixedPoint) -> Z64 {
 }
 
 /// Softmax of each row, as the `softmax` protocol computes it.
-pub fn softmax(x: &Array2<Z64>, fixed: FixedPoint) -> Array2<Z64> {
+pub fn softmax(x: &Array2<Z64>, fixed: FixedPoint, method: Exp) -> Array2<Z64> {
     let max = max_rows(x);
     let mut out = x.clone();
     for (mut row, &m) in out.rows_mut().into_iter().zip(&max) {
-        row.mapv_inplace(|v| exp(v - m, fixed));
+        row.mapv_inplace(|v| exp(v - m, fixed, method));
         let inverse = reciprocal(row.sum(), row.len() as f64, fixed);
         row.mapv_inplace(|e| mul_fixed(e, inverse, fixed.f));
     }
@@ -142,8 +157,9 @@ pub fn cross_entropy_grad(
     logits: &Array2<Z64>,
     onehot: &Array2<Z64>,
     fixed: FixedPoint,
+    method: Exp,
 ) -> Array2<Z64> {
-    softmax(logits, fixed) - onehot
+    softmax(logits, fixed, method) - onehot
 }
 
 /// Per-example correctness as the `correct` protocol computes it.

@@ -14,7 +14,7 @@ use anyhow::{Context, bail, ensure};
 use dyad_offline::Plan;
 use dyad_online::FixedPoint;
 use dyad_online::Prime;
-use dyad_online::protocols::CheckZeroVariant;
+use dyad_online::protocols::{CheckZeroVariant, Exp};
 use dyad_online::randomness::Kind;
 use dyad_store::StoreClient;
 use dyad_store::auth::read_token;
@@ -95,6 +95,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         loss: true,
         checkzero: CheckZeroVariant::Product,
         prime: Prime::default(),
+        exp: Exp::default(),
     };
     let job_flags = job_flags(&job);
     let job = job.job(fixed, id, args.train, args.test)?;
@@ -264,6 +265,8 @@ fn job_flags(job: &JobArgs) -> Vec<String> {
         &job.seed.to_string(),
         "--prime",
         &job.prime.to_string(),
+        "--exp",
+        &job.exp.to_string(),
     ]);
     if let Some(shift) = job.lr_shift {
         flags.extend(strings(&["--lr-shift", &shift.to_string()]));

@@ -176,7 +176,10 @@ async fn a_pytorch_style_conv_net_imports_with_its_layouts() {
     let hidden = maxpool(&conv(&x, &cw, &cb, 2, 3, 1).mapv(|v| v.max(0.0)));
     let want = linear(hidden.as_slice().expect("contiguous"), &lw, &lb);
 
-    let mut float = PlainFloat { fixed };
+    let mut float = PlainFloat {
+        fixed,
+        exp: dyad_online::protocols::Exp::default(),
+    };
     let params = imported.params.clone();
     // The imported (fixed-point) weights, decoded, in the float backend.
     let params = Params {

@@ -4,11 +4,11 @@
 
 use anyhow::bail;
 use dyad_link::{Channel, PartyLink};
-use dyad_online::FixedPoint;
 use dyad_online::cost::Demand;
 use dyad_online::model::Network;
 use dyad_online::nn::Hyper;
-use dyad_online::protocols::Comparison;
+use dyad_online::protocols::{Comparison, Exp};
+use dyad_online::{Config, FixedPoint};
 
 /// A training job, as both servers must see it.
 #[derive(Debug, Clone)]
@@ -29,6 +29,8 @@ pub struct Job {
     pub fixed: FixedPoint,
     /// The comparison's CheckZero variant and prime.
     pub comparison: Comparison,
+    /// How softmax computes `e^x`.
+    pub exp: Exp,
     /// The dataset's id (hex), as the data owner's `dyad share` chose it.
     pub dataset: String,
     /// Training examples.
@@ -87,8 +89,19 @@ impl Job {
                 self.loss,
                 self.fixed,
                 self.comparison,
+                self.exp,
             )
             .map_err(anyhow::Error::msg)
+    }
+
+    /// The online configuration both servers run the job with.
+    pub fn config(&self) -> Config {
+        Config {
+            fixed: self.fixed,
+            checkzero: self.comparison.checkzero,
+            prime: self.comparison.prime,
+            exp: self.exp,
+        }
     }
 
     /// What the whole job consumes: its steps and each epoch's evaluation (the test set in
@@ -124,6 +137,7 @@ impl Job {
                 format!("{:?}", self.comparison.checkzero).to_lowercase(),
             ),
             ("comparison prime", self.comparison.prime.to_string()),
+            ("exp", self.exp.to_string()),
             ("dataset", self.dataset.clone()),
             ("training examples", self.train.to_string()),
             ("test examples", self.test.to_string()),
@@ -197,6 +211,7 @@ mod tests {
             loss: false,
             fixed: FixedPoint::default(),
             comparison: Comparison::default(),
+            exp: Exp::default(),
             dataset: "00ff".into(),
             train: 4000,
             test: 1000,

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use dyad_online::Prime;
-use dyad_online::protocols::{CheckZeroVariant, Comparison};
+use dyad_online::protocols::{CheckZeroVariant, Comparison, Exp};
 use dyad_online::{FixedPoint, Z64};
 
 pub use curve::{accuracies, chart, csv, points};
@@ -64,6 +64,11 @@ pub struct JobArgs {
     /// encryption). Both servers and the offline plan must agree.
     #[arg(long, default_value_t = Prime::default())]
     pub prime: Prime,
+    /// How softmax computes `e^x`: `squaring` ((1 + x/64)^64, one comparison per element,
+    /// error below 0.006) or `segments` (the paper's 16 chords: 16 comparisons, error up to
+    /// 0.05). Both servers and the offline plan must agree.
+    #[arg(long, default_value_t = Exp::default())]
+    pub exp: Exp,
 }
 
 impl JobArgs {
@@ -88,6 +93,7 @@ impl JobArgs {
                 checkzero: self.checkzero,
                 prime: self.prime,
             },
+            exp: self.exp,
             dataset,
             train,
             test,

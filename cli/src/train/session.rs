@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use dyad_link::{LinkCounters, LinkError, PartyId, PartyLink};
 use dyad_online::nn::{Params, Secure};
 use dyad_online::randomness::RandomnessError;
-use dyad_online::{Config, Party, ProtocolError, Z64};
+use dyad_online::{Party, ProtocolError, Z64};
 use dyad_store::{StockpileRandomness, StoreClient};
 use tokio::sync::watch;
 
@@ -82,12 +82,7 @@ pub async fn run(
     )
     .await
     .map_err(anyhow::Error::msg)?;
-    let config = Config {
-        fixed: job.fixed,
-        checkzero: job.comparison.checkzero,
-        prime: job.comparison.prime,
-    };
-    let mut party = Party::new(link, randomness, config).await?;
+    let mut party = Party::new(link, randomness, job.config()).await?;
 
     let mut state = match resume {
         Some(position) => checkpoints.load(position, &job.network)?,

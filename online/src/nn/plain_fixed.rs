@@ -14,12 +14,15 @@ use super::Backend;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
+use crate::protocols::Exp;
 use crate::{FixedPoint, ProtocolError, Z64, reference, ring};
 
 /// Plaintext fixed-point arithmetic.
 pub struct PlainFixed {
     /// The format.
     pub fixed: FixedPoint,
+    /// How softmax computes `e^x`.
+    pub exp: Exp,
     /// Draws the carries of stochastic rounding; `None`: round down.
     carries: Option<ChaCha20Rng>,
 }
@@ -29,6 +32,7 @@ impl PlainFixed {
     pub fn new(fixed: FixedPoint) -> PlainFixed {
         PlainFixed {
             fixed,
+            exp: Exp::default(),
             carries: None,
         }
     }
@@ -38,6 +42,7 @@ impl PlainFixed {
     pub fn stochastic(fixed: FixedPoint, seed: u64) -> PlainFixed {
         PlainFixed {
             fixed,
+            exp: Exp::default(),
             carries: Some(ChaCha20Rng::seed_from_u64(seed)),
         }
     }
@@ -113,7 +118,9 @@ impl Backend for PlainFixed {
         logits: &Array2<Z64>,
         onehot: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
-        Ok(reference::cross_entropy_grad(logits, onehot, self.fixed))
+        Ok(reference::cross_entropy_grad(
+            logits, onehot, self.fixed, self.exp,
+        ))
     }
 
     async fn count_correct(

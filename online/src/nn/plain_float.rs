@@ -1,17 +1,19 @@
 //! The plaintext floating-point backend: real arithmetic with the same approximations as the
-//! protocols (piecewise-linear `e^x` and `-ln`, the Newton reciprocal with its fixed guess and
+//! protocols (`e^x` by squaring or by chords, piecewise-linear `-ln`, the Newton reciprocal with its fixed guess and
 //! schedule), their constants decoded from the very fixed-point tables the protocols use.
 
 use ndarray::{Array2, Array4, ArrayD, Axis};
 
 use super::Backend;
-use crate::protocols::{NewtonReciprocal, Piecewise};
+use crate::protocols::{Exp, NewtonReciprocal, Piecewise, SQUARINGS};
 use crate::{FixedPoint, ProtocolError};
 
 /// Plaintext floating point.
 pub struct PlainFloat {
     /// The format whose tables the approximations use.
     pub fixed: FixedPoint,
+    /// How softmax computes `e^x`.
+    pub exp: Exp,
 }
 
 impl PlainFloat {
@@ -38,12 +40,22 @@ impl PlainFloat {
         w
     }
 
+    fn exp(&self, table: &Piecewise, x: f64) -> f64 {
+        match self.exp {
+            Exp::Segments => self.piecewise(table, x),
+            Exp::Squaring => {
+                let n = f64::from(1u32 << SQUARINGS);
+                (1.0 + x / n).max(0.0).powf(n)
+            }
+        }
+    }
+
     fn softmax(&self, logits: &Array2<f64>) -> Array2<f64> {
-        let exp = Piecewise::exp(self.fixed);
+        let table = Piecewise::exp(self.fixed);
         let mut out = logits.clone();
         for mut row in out.rows_mut() {
             let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            row.mapv_inplace(|v| self.piecewise(&exp, v - max));
+            row.mapv_inplace(|v| self.exp(&table, v - max));
             let inverse = self.reciprocal(row.sum(), row.len() as f64);
             row.mapv_inplace(|e| e * inverse);
         }

@@ -11,7 +11,8 @@
 //! | [`msb`], [`drelu`] (CheckZero `product` / `paper`) | 8 / 4 |
 //! | [`drelu_ring`], [`relu`] | 9 / 5 |
 //! | [`maxpool2x2`] | 20 / 12 |
-//! | [`exp`] | 12 / 8 |
+//! | [`exp`] by squaring | 21 / 17 |
+//! | [`exp`] by segments | 12 / 8 |
 //! | [`argmax_rows`] of 10 columns | 13 / 9 |
 
 mod b2a;
@@ -19,6 +20,7 @@ mod beaver;
 mod bit_product;
 mod checkzero;
 mod cross_entropy;
+mod exp;
 mod max;
 mod maxpool;
 mod metrics;
@@ -39,12 +41,13 @@ pub use beaver::{matmul, matmul_blocks, matmul_fixed, mul, mul_fixed};
 pub use bit_product::mul_bits;
 pub use checkzero::{CheckZeroVariant, Comparison};
 pub use cross_entropy::cross_entropy_grad;
+pub use exp::{Exp, SQUARINGS, SquaringScales, exp};
 pub use max::{argmax_rows, ge, max_rows};
 pub use maxpool::{MaxPool, maxpool2x2, maxpool2x2_backward};
 pub use metrics::{correct, cross_entropy};
 pub use msb::{drelu, drelu_ring, msb};
 pub use open::open_sum;
-pub use piecewise::{Piecewise, exp, piecewise};
+pub use piecewise::{Piecewise, piecewise};
 pub use reciprocal::{NewtonReciprocal, reciprocal};
 pub use relu::{Relu, relu, relu_backward};
 pub use softmax::softmax;

@@ -1,5 +1,5 @@
-//! Piecewise-linear functions on shares: `e^x` for softmax (16 equal segments on `(-10, 0]`,
-//! paper §7.3) and `-ln p` for the training loss, both built the same way.
+//! Piecewise-linear functions on shares: the paper's `e^x` (16 equal segments on `(-10, 0]`,
+//! §7.3; see [`super::exp`]) and `-ln p` for the training loss, both built the same way.
 //!
 //! A table is a list of chords through points `(t_0, y_0) < (t_1, y_1) < ...` plus a constant
 //! `below` for `x < t_0`. With `b_s = [x >= t_s]`, the function is
@@ -112,13 +112,4 @@ pub async fn piecewise<R: Randomness, D: Dimension>(
     let xg = mul(p, &Array1::from(xs), &slope).await?;
     let y = truncate(p, &xg).await? + intercept;
     Ok(shaped(x.raw_dim(), y.to_vec()))
-}
-
-/// `e^x` for shared `x <= 0` (as in softmax, `x - max(x)`).
-pub async fn exp<R: Randomness, D: Dimension>(
-    p: &mut Party<R>,
-    x: &Array<Z64, D>,
-) -> Result<Array<Z64, D>, ProtocolError> {
-    let table = Piecewise::exp(p.fixed());
-    piecewise(p, &table, x).await
 }

@@ -7,13 +7,16 @@ use ndarray::{Array1, Array4};
 use super::*;
 use crate::Prime;
 use crate::cost::{self, Demand};
-use crate::protocols::{self, CheckZeroVariant, Comparison};
+use crate::protocols::{self, CheckZeroVariant, Comparison, Exp};
 use crate::randomness::fixture;
 use crate::testing::{Counting, pair_with};
 
 /// Runs `$call` at both parties and returns what P0 took.
 macro_rules! taken_by {
-    ($variant:expr, |$p:ident, $i:ident| $call:expr) => {{
+    ($variant:expr, |$p:ident, $i:ident| $call:expr) => {
+        taken_by!($variant, Exp::default(), |$p, $i| $call)
+    };
+    ($variant:expr, $exp:expr, |$p:ident, $i:ident| $call:expr) => {{
         let taken = Arc::new(Mutex::new(Demand::default()));
         let [f0, f1] = fixture::pair(9);
         let sources = [
@@ -24,6 +27,7 @@ macro_rules! taken_by {
         let config = Config {
             checkzero: cmp.checkzero,
             prime: cmp.prime,
+            exp: $exp,
             ..Config::default()
         };
         let mut pair = pair_with([config; 2], sources).await.expect("parties");
@@ -91,17 +95,19 @@ async fn every_cost_function_matches_its_protocol() {
             taken_by!(variant, |p, i| protocols::argmax_rows(p, &m[i])),
             cost::argmax_rows(7, 10, variant)
         );
-        assert_eq!(
-            taken_by!(variant, |p, i| protocols::exp(p, &v[i])),
-            cost::exp(37, fixed, variant)
-        );
+        for method in [Exp::Segments, Exp::Squaring] {
+            assert_eq!(
+                taken_by!(variant, method, |p, i| protocols::exp(p, &v[i])),
+                cost::exp(37, fixed, variant, method)
+            );
+            assert_eq!(
+                taken_by!(variant, method, |p, i| protocols::softmax(p, &m[i])),
+                cost::softmax(7, 10, fixed, variant, method)
+            );
+        }
         assert_eq!(
             taken_by!(variant, |p, i| protocols::reciprocal(p, &s[i], 10.0)),
             cost::reciprocal(5, 10.0, fixed)
-        );
-        assert_eq!(
-            taken_by!(variant, |p, i| protocols::softmax(p, &m[i])),
-            cost::softmax(7, 10, fixed, variant)
         );
     }
 }

@@ -4,7 +4,7 @@ use ndarray::{Array1, Array2};
 use rand::RngExt;
 
 use super::*;
-use crate::protocols::{argmax_rows, cross_entropy_grad, exp, max_rows, reciprocal, softmax};
+use crate::protocols::{Exp, argmax_rows, cross_entropy_grad, exp, max_rows, reciprocal, softmax};
 use crate::reference;
 
 /// Largest |MPC - reference| in units of the last place.
@@ -16,11 +16,20 @@ fn max_ulps<D: ndarray::Dimension>(got: &Array<Z64, D>, want: &Array<Z64, D>) ->
         .unwrap_or(0)
 }
 
+/// Largest distance of the `exp` protocol from the reference, in units: one truncation for
+/// the chords; for squaring, under one unit from the squarings at the finer scale and one
+/// from the last truncation (see the `exp` module).
+fn exp_ulps(method: Exp) -> i64 {
+    match method {
+        Exp::Segments => 1,
+        Exp::Squaring => 2,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exp_is_within_one_unit_and_close_to_the_real_function() {
-    let mut rng = rng(30);
-    let mut pair = parties(Config::default()).await;
+async fn exp_matches_the_reference_and_is_close_to_the_real_function() {
     let fixed = FixedPoint::default();
+    let mut rng = rng(30);
     let mut x: Vec<Z64> = (0..2000)
         .map(|_| {
             fixed
@@ -28,40 +37,47 @@ async fn exp_is_within_one_unit_and_close_to_the_real_function() {
                 .expect("in range")
         })
         .collect();
-    // Every breakpoint and its neighbours, 0, -1 ulp, below the domain, very negative.
-    for &t in &crate::protocols::Piecewise::exp(fixed).breakpoints {
+    // Every breakpoint and its neighbours, the squaring's clip at -64 and its neighbours, 0,
+    // -1 ulp, below the chords' domain, very negative.
+    let clip = fixed.encode(-64.0).expect("ok");
+    for &t in crate::protocols::Piecewise::exp(fixed)
+        .breakpoints
+        .iter()
+        .chain([&clip])
+    {
         x.extend([t - Z64::ONE, t, t + Z64::ONE]);
     }
     x.extend([
         Z64::ZERO,
         Z64::from_signed(-1),
         fixed.encode(-10.5).expect("ok"),
+        fixed.encode(-200.0).expect("ok"),
     ]);
     x.push(Z64::from_signed(-crate::fixed::MAX_MAGNITUDE));
     let x = Array1::from(x);
-    let sh = share(&x, &mut rng);
-    let got = open(&both!(pair, |p, i| exp(p, &sh[i])));
-    let want = x.mapv(|v| reference::exp(v, fixed));
-    assert!(
-        max_ulps(&got, &want) <= 1,
-        "exp off by {} ulp",
-        max_ulps(&got, &want)
-    );
-    // And the approximation itself: chords of e^x on segments of width 0.625.
-    for (&xi, &yi) in x.iter().zip(&got) {
-        let (xr, yr) = (fixed.decode(xi), fixed.decode(yi));
-        let err = if xr < -10.0 {
-            yr.abs()
-        } else {
-            (yr - xr.exp()).abs()
-        };
-        assert!(err < 0.05, "exp({xr}) = {yr}");
+    for (method, bound) in [(Exp::Segments, 0.05), (Exp::Squaring, 0.0045)] {
+        let mut pair = parties(Config {
+            exp: method,
+            ..Config::default()
+        })
+        .await;
+        let sh = share(&x, &mut rng);
+        let got = open(&both!(pair, |p, i| exp(p, &sh[i])));
+        let want = x.mapv(|v| reference::exp(v, fixed, method));
+        let off = max_ulps(&got, &want);
+        assert!(off <= exp_ulps(method), "exp by {method} off by {off} ulp");
+        // And the approximation itself (chords of width 0.625, or the limit (1 + x/64)^64).
+        for (&xi, &yi) in x.iter().zip(&got) {
+            let (xr, yr) = (fixed.decode(xi), fixed.decode(yi));
+            let err = (yr - xr.exp()).abs();
+            assert!(err < bound, "exp({xr}) by {method} = {yr}");
+        }
+        assert_eq!(
+            got[got.len() - 1],
+            Z64::ZERO,
+            "far below the domain gives 0"
+        );
     }
-    assert_eq!(
-        got[got.len() - 1],
-        Z64::ZERO,
-        "far below the domain gives 0"
-    );
 }
 
 /// Newton's iteration keeps truncation errors from growing: the result stays within a few
@@ -147,16 +163,16 @@ fn onehot(labels: &[usize], cols: usize, fixed: FixedPoint) -> Array2<Z64> {
 }
 
 /// Softmax composes exp (1 unit), a row sum of `cols` of them, the reciprocal (whose input
-/// error of up to `cols` units moves `1/s` by at most as many, since `1/s^2 <= 1`, plus its
-/// own `RECIPROCAL_ULPS`) and one product: `2·cols + RECIPROCAL_ULPS + 2` units bounds it.
-fn softmax_ulps(cols: usize) -> i64 {
-    2 * cols as i64 + RECIPROCAL_ULPS + 2
+/// error of up to `cols·E` units moves `1/s` by at most as many, since `1/s^2 <= 1`, plus its
+/// own `RECIPROCAL_ULPS`) and one product: `(cols + 1)·E + RECIPROCAL_ULPS + 2` units bounds
+/// it, for exps within `E` units.
+fn softmax_ulps(cols: usize, method: Exp) -> i64 {
+    (cols as i64 + 1) * exp_ulps(method) + RECIPROCAL_ULPS + 2
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn softmax_and_cross_entropy_gradient_match_the_reference() {
     let mut rng = rng(33);
-    let mut pair = parties(Config::default()).await;
     let fixed = FixedPoint::default();
     let (rows, cols) = (64, 10);
     let mut logits = uniform(rows * cols, 8.0, &mut rng)
@@ -168,23 +184,27 @@ async fn softmax_and_cross_entropy_gradient_match_the_reference() {
     let onehot = onehot(&labels, cols, fixed);
     let (l_sh, y_sh) = (share(&logits, &mut rng), share(&onehot, &mut rng));
 
-    let got = open(&both!(pair, |p, i| softmax(p, &l_sh[i])));
-    let want = reference::softmax(&logits, fixed);
-    assert!(
-        max_ulps(&got, &want) <= softmax_ulps(cols),
-        "{} ulp",
-        max_ulps(&got, &want)
-    );
-    for row in got.rows() {
-        let total: f64 = row.iter().map(|&v| fixed.decode(v)).sum();
-        assert!((total - 1.0).abs() < 0.01, "row sums to {total}");
-    }
+    for method in [Exp::Segments, Exp::Squaring] {
+        let mut pair = parties(Config {
+            exp: method,
+            ..Config::default()
+        })
+        .await;
+        let got = open(&both!(pair, |p, i| softmax(p, &l_sh[i])));
+        let want = reference::softmax(&logits, fixed, method);
+        let off = max_ulps(&got, &want);
+        assert!(off <= softmax_ulps(cols, method), "{method}: {off} ulp");
+        for row in got.rows() {
+            let total: f64 = row.iter().map(|&v| fixed.decode(v)).sum();
+            assert!((total - 1.0).abs() < 0.01, "row sums to {total}");
+        }
 
-    let grad = open(&both!(pair, |p, i| cross_entropy_grad(
-        p, &l_sh[i], &y_sh[i]
-    )));
-    let want = reference::cross_entropy_grad(&logits, &onehot, fixed);
-    assert!(max_ulps(&grad, &want) <= softmax_ulps(cols));
+        let grad = open(&both!(pair, |p, i| cross_entropy_grad(
+            p, &l_sh[i], &y_sh[i]
+        )));
+        let want = reference::cross_entropy_grad(&logits, &onehot, fixed, method);
+        assert!(max_ulps(&grad, &want) <= softmax_ulps(cols, method));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,7 +225,7 @@ async fn accuracy_bits_loss_and_revealed_sums_match_the_reference() {
     assert_eq!(got, reference::correct(&logits, &onehot, fixed.f));
     assert_eq!(got[0], Z64::ONE);
 
-    let probs = reference::softmax(&logits, fixed);
+    let probs = reference::softmax(&logits, fixed, Exp::default());
     let p_sh = share(&probs, &mut rng);
     let loss = open(&both!(pair, |p, i| cross_entropy(p, &p_sh[i], &y_sh[i])));
     let want = reference::cross_entropy(&probs, &onehot, fixed);
