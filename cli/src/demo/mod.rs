@@ -102,7 +102,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     println!(
         "Dyad demo: training {} on {} of the bundled MNIST digits ({} held out for testing), \
          {} epochs of {} steps (batch {}, learning rate 2^-{}). These sizes keep the demo near \
-         4 minutes on 2 cores; the offline generation of the randomness is what takes the time.",
+         2 minutes on 2 cores; the offline generation of the randomness is what takes the time.",
         job.network.name,
         job.train,
         job.test,
@@ -156,35 +156,39 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         wait_for_store(addr, token, &mut children).await?;
     }
     let side = |i: usize| if i == 0 { "--listen" } else { "--peer" };
-    for (i, token) in tokens.iter().enumerate() {
-        let mut args = strings(&[
-            "offline",
-            "--party",
-            &i.to_string(),
-            "--certs",
-            &text(&certs)?,
-            side(i),
-            &ports.offline_link,
-            "--store",
-            &ports.stores[i],
-            "--store-token",
-            &text(token)?,
-            "--plan",
-            &text(&plan_file)?,
-            "--idle-ms",
-            "200",
-        ]);
-        if i == 0 {
-            args.extend(strings(&["--metrics", &ports.metrics]));
+    for lane in 0..LANES {
+        for (i, token) in tokens.iter().enumerate() {
+            let mut args = strings(&[
+                "offline",
+                "--party",
+                &i.to_string(),
+                "--lane",
+                &lane.to_string(),
+                "--certs",
+                &text(&certs)?,
+                side(i),
+                &ports.offline_links[lane],
+                "--store",
+                &ports.stores[i],
+                "--store-token",
+                &text(token)?,
+                "--plan",
+                &text(&plan_file)?,
+                "--idle-ms",
+                "200",
+            ]);
+            if i == 0 {
+                args.extend(strings(&["--metrics", &ports.metrics[lane]]));
+            }
+            workers.push(children.spawn(
+                &format!("offline worker of server {i}, lane {lane}"),
+                &args,
+                &path(&format!("offline{i}-lane{lane}.log")),
+                Stderr::Log,
+            )?);
         }
-        workers.push(children.spawn(
-            &format!("offline worker of server {i}"),
-            &args,
-            &path(&format!("offline{i}.log")),
-            Stderr::Log,
-        )?);
     }
-    println!("started both stockpiles and the offline worker pair; training starts at once\n");
+    println!("started both stockpiles and {LANES} offline worker pairs; training starts at once\n");
     let mut trainers = Vec::new();
     for i in 0..2 {
         let mut args = strings(&[
@@ -236,7 +240,10 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     let online_done = started.elapsed();
 
     // What the offline side produced, then stop it and the stockpiles cleanly.
-    let offline = OfflineRates::scrape(&ports.metrics).await?;
+    let mut offline = OfflineRates::default();
+    for metrics in &ports.metrics {
+        offline.add(&OfflineRates::scrape(metrics).await?);
+    }
     let grace = Duration::from_secs(30);
     for process in workers.into_iter().chain(stores) {
         children.stop(process, grace).await?;
@@ -281,12 +288,19 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// Offline worker pairs (lanes) feeding the two stockpiles. One pair leaves about a third of
+/// the two cores idle (a round's generation, its store write and the pair's next decision do
+/// not overlap); a second pair fills them.
+const LANES: usize = 2;
+
 /// The loopback addresses of the demo's services.
 struct Ports {
     stores: [String; 2],
-    offline_link: String,
+    /// One per lane.
+    offline_links: Vec<String>,
     training_link: String,
-    metrics: String,
+    /// Each lane's P0 metrics endpoint.
+    metrics: Vec<String>,
 }
 
 impl Ports {
@@ -304,9 +318,9 @@ impl Ports {
         };
         Ok(Ports {
             stores: [tcp()?, tcp()?],
-            offline_link: udp()?,
+            offline_links: (0..LANES).map(|_| udp()).collect::<Result<_, _>>()?,
             training_link: udp()?,
-            metrics: tcp()?,
+            metrics: (0..LANES).map(|_| tcp()).collect::<Result<_, _>>()?,
         })
     }
 }
@@ -410,7 +424,7 @@ fn report(
     let (bytes, seconds) = offline.totals();
     println!(
         "offline (dealer-free: RLWE, OT and garbled circuits): {:.0} MB of correlated randomness per \
-         server in {:.0} s of generation ({:.1} MB/s); matrix triples {:.2} M multiply-adds/s, \
+         server in {:.0} s of generation by {LANES} worker pairs ({:.1} MB/s per pair); matrix triples {:.2} M multiply-adds/s, \
          comparison masks {:.0}/s; the workers' channels sent {:.0} MB and received {:.0} MB \
          (OT extension traffic not counted)",
         bytes / 1e6,

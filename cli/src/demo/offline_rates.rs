@@ -1,4 +1,5 @@
-//! What the offline worker pair produced during the demo, read from `P0`'s metrics endpoint.
+//! What the offline worker pairs produced during the demo, read from each pair's `P0` metrics
+//! endpoint.
 
 use std::collections::BTreeMap;
 
@@ -57,6 +58,15 @@ impl OfflineRates {
             }
         }
         rates
+    }
+
+    /// Adds another worker pair's totals (its seconds too: rates are then per pair).
+    pub fn add(&mut self, other: &OfflineRates) {
+        for (stream, v) in &other.streams {
+            let entry = self.streams.entry(stream.clone()).or_default();
+            *entry = (entry.0 + v.0, entry.1 + v.1, entry.2 + v.2);
+        }
+        self.link = (self.link.0 + other.link.0, self.link.1 + other.link.1);
     }
 
     /// Bytes stored in this party's stockpile, and the seconds spent generating.
