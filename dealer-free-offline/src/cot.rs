@@ -79,8 +79,9 @@ pub struct Group {
 }
 
 impl Group {
-    /// `count` COTs with correlations of these fields.
+    /// `count` COTs with correlations of these fields (at least one).
     pub fn new(count: usize, fields: Vec<Field>) -> Group {
+        assert!(!fields.is_empty(), "a COT correlates at least one field");
         let uniform = fields
             .first()
             .copied()
@@ -107,30 +108,45 @@ impl Group {
     }
 }
 
-/// Expands an OT key into field values: `MMO(k XOR q) = pi(k XOR q) XOR k XOR q` for
-/// `q = 0, 1, 2, ...` with the fixed-key AES permutation `pi`, two 64-bit values per 128-bit
-/// output. The key is a secret random OT output and `q` a public counter, which is exactly
-/// what correlation robustness covers (one AES call per 128 bits).
-fn expand(key: Block, group: &Group, scratch: &mut Vec<Block>, out: &mut [u64]) {
-    let blocks = group.fields.len().div_ceil(2);
+/// Expands OT keys into field values, `group.fields.len()` per key, one key after another:
+/// `MMO(k XOR q) = pi(k XOR q) XOR k XOR q` for `q = 0, 1, 2, ...` with the fixed-key AES
+/// permutation `pi`, two 64-bit values per 128-bit output. The key is a secret random OT output
+/// and `q` a public counter, which is exactly what correlation robustness covers (one AES call
+/// per 128 bits). Many keys are hashed in one call so that AES-NI runs pipelined: one key at a
+/// time (one block for a one-field COT) left it waiting on each block's latency.
+fn expand(
+    keys: impl Iterator<Item = Block>,
+    group: &Group,
+    scratch: &mut Vec<Block>,
+    out: &mut Vec<u64>,
+) {
+    let f = group.fields.len();
+    let blocks = f.div_ceil(2);
     scratch.clear();
-    scratch.extend((0..blocks).map(|q| key ^ Block::from(q as u128)));
+    for key in keys {
+        scratch.extend((0..blocks).map(|q| key ^ Block::from(q as u128)));
+    }
     FIXED_KEY_HASH.cr_hash_slice_mut(scratch);
     let words: &[u64] = bytemuck::cast_slice(scratch);
-    match group.uniform {
-        Some(field @ Field::Ring(_)) => {
-            let mask = field.reduce(u64::MAX);
-            for (o, w) in out.iter_mut().zip(words) {
-                *o = w & mask;
+    out.clear();
+    for per_key in words.chunks_exact(2 * blocks) {
+        match group.uniform {
+            Some(field @ Field::Ring(_)) => {
+                let mask = field.reduce(u64::MAX);
+                out.extend(per_key[..f].iter().map(|w| w & mask));
             }
-        }
-        _ => {
-            for ((o, w), field) in out.iter_mut().zip(words).zip(&group.fields) {
-                *o = field.reduce(*w);
-            }
+            _ => out.extend(
+                per_key[..f]
+                    .iter()
+                    .zip(&group.fields)
+                    .map(|(w, field)| field.reduce(*w)),
+            ),
         }
     }
 }
+
+/// COTs whose keys are expanded together (a few hundred KB of scratch for the widest groups).
+const EXPAND_CHUNK: usize = 1024;
 
 /// An OT failure with its whole chain of causes (CryProt's top-level messages are generic).
 fn ot_error(e: impl std::error::Error) -> OfflineError {
@@ -203,40 +219,40 @@ impl CotSender {
         let bits: usize = groups.iter().map(Group::correction_bits).sum();
         let mut writer = BitWriter::with_capacity(bits);
         let widest = groups.iter().map(|g| g.fields.len()).max().unwrap_or(0);
-        let (mut s0, mut s1, mut d, mut out) = (
-            vec![0; widest],
-            vec![0; widest],
-            vec![0; widest],
-            vec![0; widest],
-        );
-        let mut scratch = Vec::new();
-        let mut key = keys.iter();
+        let (mut d, mut out) = (vec![0; widest], vec![0; widest]);
+        let (mut s0, mut s1, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
+        let mut at = 0;
         for (g, group) in groups.iter().enumerate() {
             let f = group.fields.len();
-            for i in 0..group.count {
-                let [k0, k1] = *key.next().expect("one key pair per COT");
-                expand(k0, group, &mut scratch, &mut s0[..f]);
-                expand(k1, group, &mut scratch, &mut s1[..f]);
-                delta(g, i, &mut d[..f]);
-                match group.uniform {
-                    Some(field @ Field::Ring(w)) => {
-                        let mask = field.reduce(u64::MAX);
-                        for q in 0..f {
-                            let correction = s0[q].wrapping_sub(s1[q]).wrapping_add(d[q]) & mask;
-                            writer.push(correction, w);
-                            out[q] = s0[q].wrapping_neg() & mask;
+            for first in (0..group.count).step_by(EXPAND_CHUNK) {
+                let chunk = &keys[at..at + EXPAND_CHUNK.min(group.count - first)];
+                at += chunk.len();
+                expand(chunk.iter().map(|k| k[0]), group, &mut scratch, &mut s0);
+                expand(chunk.iter().map(|k| k[1]), group, &mut scratch, &mut s1);
+                for (c, (s0, s1)) in s0.chunks_exact(f).zip(s1.chunks_exact(f)).enumerate() {
+                    let i = first + c;
+                    delta(g, i, &mut d[..f]);
+                    match group.uniform {
+                        Some(field @ Field::Ring(w)) => {
+                            let mask = field.reduce(u64::MAX);
+                            for q in 0..f {
+                                let correction =
+                                    s0[q].wrapping_sub(s1[q]).wrapping_add(d[q]) & mask;
+                                writer.push(correction, w);
+                                out[q] = s0[q].wrapping_neg() & mask;
+                            }
+                        }
+                        _ => {
+                            for (q, field) in group.fields.iter().enumerate() {
+                                let correction = field
+                                    .add(field.add(s0[q], field.neg(s1[q])), field.reduce(d[q]));
+                                writer.push(correction, field.bits());
+                                out[q] = field.neg(s0[q]);
+                            }
                         }
                     }
-                    _ => {
-                        for (q, field) in group.fields.iter().enumerate() {
-                            let correction =
-                                field.add(field.add(s0[q], field.neg(s1[q])), field.reduce(d[q]));
-                            writer.push(correction, field.bits());
-                            out[q] = field.neg(s0[q]);
-                        }
-                    }
+                    share(g, i, &out[..f]);
                 }
-                share(g, i, &out[..f]);
             }
         }
         self.corrections.send(&writer.into_bytes()).await?;
@@ -304,37 +320,43 @@ impl CotReceiver {
             )));
         }
         let mut reader = BitReader::new(&bytes);
-        let widest = groups.iter().map(|g| g.fields.len()).max().unwrap_or(0);
-        let mut s = vec![0; widest];
-        let mut scratch = Vec::new();
+        let (mut s, mut scratch) = (Vec::new(), Vec::new());
         let mut at = 0;
         for (g, group) in groups.iter().enumerate() {
             let f = group.fields.len();
-            for i in 0..group.count {
-                expand(keys[at], group, &mut scratch, &mut s[..f]);
-                let chosen = bool::from(choices[at]);
-                match group.uniform {
-                    Some(field @ Field::Ring(w)) => {
-                        let mask = field.reduce(u64::MAX);
-                        for v in &mut s[..f] {
-                            let correction = reader.pop(w).expect("length checked above");
-                            if chosen {
-                                *v = v.wrapping_add(correction) & mask;
+            for first in (0..group.count).step_by(EXPAND_CHUNK) {
+                let n = EXPAND_CHUNK.min(group.count - first);
+                expand(
+                    keys[at..at + n].iter().copied(),
+                    group,
+                    &mut scratch,
+                    &mut s,
+                );
+                for (c, s) in s.chunks_exact_mut(f).enumerate() {
+                    let chosen = bool::from(choices[at + c]);
+                    match group.uniform {
+                        Some(field @ Field::Ring(w)) => {
+                            let mask = field.reduce(u64::MAX);
+                            for v in s.iter_mut() {
+                                let correction = reader.pop(w).expect("length checked above");
+                                if chosen {
+                                    *v = v.wrapping_add(correction) & mask;
+                                }
+                            }
+                        }
+                        _ => {
+                            for (q, field) in group.fields.iter().enumerate() {
+                                let correction =
+                                    reader.pop(field.bits()).expect("length checked above");
+                                if chosen {
+                                    s[q] = field.add(s[q], correction);
+                                }
                             }
                         }
                     }
-                    _ => {
-                        for (q, field) in group.fields.iter().enumerate() {
-                            let correction =
-                                reader.pop(field.bits()).expect("length checked above");
-                            if chosen {
-                                s[q] = field.add(s[q], correction);
-                            }
-                        }
-                    }
+                    share(g, first + c, s);
                 }
-                share(g, i, &s[..f]);
-                at += 1;
+                at += n;
             }
         }
         Ok(())

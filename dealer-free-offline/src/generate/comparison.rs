@@ -66,16 +66,18 @@ impl Generator {
             beta: beta.iter().map(|&b| u8::from(b)).collect(),
             alpha: Array1::default(n),
         };
-        for i in 0..n {
-            let mut r = 0u64;
-            for j in 0..BITS {
+        // Bit by bit over all masks: the shares are stored group (bit) after group.
+        let mut r = vec![0u64; n];
+        for j in 0..BITS {
+            let ring = Field::Ring(64 - j as u32);
+            for (i, r) in r.iter_mut().enumerate() {
                 let own = if p0 { bit(i, j) } else { 0 };
                 let a = shares.get(j, i);
                 masks.r_bits[[i, j]] = p.element(field_add(modp, own, a[0]));
-                r = r.wrapping_add(field_add(Field::Ring(64 - j as u32), own, a[1]) << j);
+                *r = r.wrapping_add(field_add(ring, own, a[1]) << j);
             }
-            masks.r[i] = Z64(r);
         }
+        masks.r = r.into_iter().map(Z64).collect();
 
         // Round 2: beta·r_j = beta·<r_j>_0 + beta·<r_j>_1, the first term by one COT per mask
         // (choice beta, correlation P0's 64 shares), the second by P1 alone.

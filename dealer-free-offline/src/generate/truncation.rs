@@ -49,42 +49,32 @@ impl Generator {
                 |j, i| bit(mine[i], j) == 1,
             )
             .await?;
-        let mut pairs = TruncationPairs {
-            f,
-            r: Default::default(),
-            r_msb: Default::default(),
-            r_low: Default::default(),
-        };
-        let (mut r, mut r_msb, mut r_low) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for (i, &bits) in mine.iter().enumerate() {
-            let share = |j: usize| -> u64 {
-                let field = Field::Ring(width(j as u32, f));
+        // Bit by bit over all pairs: the shares are stored group (bit) after group.
+        let (mut r, mut r_msb, mut r_low) = (vec![0u64; n], vec![0u64; n], vec![0u64; n]);
+        for j in 0..64 {
+            let field = Field::Ring(width(j as u32, f));
+            for (i, &bits) in mine.iter().enumerate() {
                 let cot = shares.get(j, i)[0];
-                match self.party {
+                let s = match self.party {
                     PartyId::P0 => field_add(field, bit(bits, j), cot),
                     PartyId::P1 => cot,
-                }
-            };
-            let (mut whole, mut low) = (0u64, 0u64);
-            for j in 0..64 {
-                let s = share(j);
-                whole = whole.wrapping_add(s << j);
+                };
+                r[i] = r[i].wrapping_add(s << j);
                 if j >= f as usize && j < 63 {
-                    low = low.wrapping_add(s << (j - f as usize));
+                    r_low[i] = r_low[i].wrapping_add(s << (j - f as usize));
+                }
+                if j == 63 {
+                    r_msb[i] = s;
                 }
             }
-            r.push(Z64(whole));
-            r_msb.push(Z64(share(63)));
-            r_low.push(Z64(low));
         }
-        pairs.r = r.into();
-        pairs.r_msb = r_msb.into();
-        pairs.r_low = r_low.into();
-        Ok(pairs)
+        let ring = |v: Vec<u64>| v.into_iter().map(Z64).collect();
+        Ok(TruncationPairs {
+            f,
+            r: ring(r),
+            r_msb: ring(r_msb),
+            r_low: ring(r_low),
+        })
     }
 }
 
