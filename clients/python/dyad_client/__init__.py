@@ -1,0 +1,238 @@
+"""Client of Dyad's secure inference endpoint.
+
+An input is encoded in the servers' fixed-point format, split into two additive shares modulo
+2^64 (one uniformly random, the other the difference), and each share goes to one of the two
+non-colluding servers under the same fresh request id, both calls at once. Neither server alone
+learns anything about the input; the client adds the two answers modulo 2^64 and decodes them.
+
+    from dyad_client import Client
+    client = Client.connect(["p0host:7400", "p1host:7401"], certs="certs/")
+    classes = client.predict_class(images)      # numpy in, numpy int64 out
+    logits = client.predict_logits(images)      # (n, classes) float64
+
+A failure raises :class:`DyadError` carrying the gRPC status code and message.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+import grpc
+import numpy as np
+
+from dyad_client import inference_pb2, inference_pb2_grpc
+
+__all__ = ["Client", "DyadError", "ModelInfo", "Server", "encode", "decode", "split"]
+
+#: The largest magnitude an encoded value may have: 2^61 - 1 (the runtime's `MAX_MAGNITUDE`).
+MAX_MAGNITUDE = (1 << 61) - 1
+
+
+class DyadError(Exception):
+    """A failed call: `code` is the gRPC status (a `grpc.StatusCode`), `server` which server
+    answered with it (0 or 1, or None when the two answers disagree with each other)."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, server: Optional[int] = None):
+        where = "" if server is None else f"server {server}: "
+        super().__init__(f"{where}{code.name}: {message}")
+        self.code = code
+        self.message = message
+        self.server = server
+
+
+@dataclass(frozen=True)
+class Server:
+    """One of the two servers: its client address, the certificate it presents (PEM bytes,
+    self-signed: the client trusts exactly this one) and the name in it."""
+
+    address: str
+    certificate: bytes
+    name: str
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What both servers serve (they must agree)."""
+
+    name: str
+    shape: tuple
+    classes: int
+    fractional_bits: int
+    max_batch: int
+
+    @property
+    def input_len(self) -> int:
+        c, h, w = self.shape
+        return c * h * w
+
+
+def encode(x: np.ndarray, fractional_bits: int) -> np.ndarray:
+    """Fixed-point encoding as the servers use it: `round(x * 2^f)` (halves away from zero)
+    as a two's-complement `uint64`. Values beyond the range or not finite are refused."""
+    x = np.asarray(x, dtype=np.float64)
+    scaled = np.sign(x) * np.floor(np.abs(x) * float(1 << fractional_bits) + 0.5)
+    if not np.all(np.isfinite(scaled)) or np.any(np.abs(scaled) > MAX_MAGNITUDE):
+        raise ValueError("input values must be finite and below 2^(61 - f) in magnitude")
+    return scaled.astype(np.int64).astype(np.uint64)
+
+
+def decode(v: np.ndarray, fractional_bits: int) -> np.ndarray:
+    """The inverse of :func:`encode` (ring elements read as two's complement)."""
+    return np.asarray(v, dtype=np.uint64).astype(np.int64) / float(1 << fractional_bits)
+
+
+def split(v: np.ndarray) -> tuple:
+    """Two additive shares of `v` modulo 2^64: the first uniformly random (from the operating
+    system's CSPRNG), the second `v` minus it."""
+    v = np.asarray(v, dtype=np.uint64)
+    first = np.frombuffer(os.urandom(8 * v.size), dtype=np.uint64).reshape(v.shape)
+    return first, v - first  # uint64 arithmetic wraps modulo 2^64
+
+
+class Client:
+    """Both servers of one deployment."""
+
+    def __init__(self, servers: Sequence[Server], timeout: float = 30.0):
+        if len(servers) != 2:
+            raise ValueError("a deployment has exactly two servers")
+        self.timeout = timeout
+        self._channels = [
+            grpc.secure_channel(
+                s.address,
+                grpc.ssl_channel_credentials(root_certificates=s.certificate),
+                options=[("grpc.ssl_target_name_override", s.name)],
+            )
+            for s in servers
+        ]
+        self._stubs = [inference_pb2_grpc.InferenceStub(c) for c in self._channels]
+        self.model = self._describe()
+
+    @classmethod
+    def connect(
+        cls,
+        addresses: Sequence[str],
+        certs: Union[str, Path],
+        timeout: float = 30.0,
+    ) -> "Client":
+        """The servers at `addresses` (server 0's, then server 1's), each presenting the
+        `p<i>.cert.pem` of the `certs` directory (as `dyad certs` made it) for the name
+        `dyad-p<i>`, which is what `dyad serve` does by default."""
+        certs = Path(certs)
+        servers = [
+            Server(a, (certs / f"p{i}.cert.pem").read_bytes(), f"dyad-p{i}")
+            for i, a in enumerate(addresses)
+        ]
+        return cls(servers, timeout)
+
+    def close(self) -> None:
+        for channel in self._channels:
+            channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def predict_logits(self, x: np.ndarray) -> np.ndarray:
+        """The logits of each input: `x` holds one input (any shape with the model's number of
+        values) or a batch (first axis); the result is `(n, classes)` floats."""
+        answers = self._predict(x, inference_pb2.OUTPUT_LOGITS)
+        logits = [
+            np.array(a.logits_share, dtype=np.uint64) + np.array(b.logits_share, dtype=np.uint64)
+            for a, b in answers
+        ]
+        return decode(np.stack(logits), self.model.fractional_bits)
+
+    def predict_class(self, x: np.ndarray) -> np.ndarray:
+        """The class of each input, computed under MPC: the servers reveal only the argmax."""
+        answers = self._predict(x, inference_pb2.OUTPUT_CLASS)
+        mask = (1 << 64) - 1
+        return np.array([(a.class_share + b.class_share) & mask for a, b in answers], dtype=np.int64)
+
+    def _describe(self) -> ModelInfo:
+        infos = self._both(lambda stub: stub.Describe.future(
+            inference_pb2.DescribeRequest(), timeout=self.timeout))
+        seen = []
+        for i, info in enumerate(infos):
+            if info.party != i:
+                raise DyadError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"the address given for server {i} is server {info.party}",
+                    i,
+                )
+            seen.append(
+                ModelInfo(
+                    name=info.name,
+                    shape=(info.channels, info.height, info.width),
+                    classes=info.classes,
+                    fractional_bits=info.fractional_bits,
+                    max_batch=info.max_batch,
+                )
+            )
+        if seen[0] != seen[1]:
+            raise DyadError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"the servers serve different models: {seen[0]} and {seen[1]}",
+            )
+        return seen[0]
+
+    def _predict(self, x: np.ndarray, output: int) -> list:
+        batch = self._as_batch(x)
+        encoded = encode(batch, self.model.fractional_bits)
+        shares = split(encoded)
+        pending = []
+        for row in range(batch.shape[0]):
+            request_id = uuid.uuid4().hex
+            pending.append(
+                [
+                    stub.Predict.future(
+                        inference_pb2.PredictRequest(
+                            request_id=request_id,
+                            input_share=shares[i][row].tolist(),
+                            output=output,
+                        ),
+                        timeout=self.timeout,
+                    )
+                    for i, stub in enumerate(self._stubs)
+                ]
+            )
+        return [self._results(futures) for futures in pending]
+
+    def _as_batch(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        n = self.model.input_len
+        if x.size == n:
+            return x.reshape(1, n)
+        if x.ndim >= 1 and x.shape[0] > 0 and x.size == x.shape[0] * n:
+            return x.reshape(x.shape[0], n)
+        raise ValueError(
+            f"{self.model.name} takes {n} values per input ({self.model.shape}); got shape {x.shape}"
+        )
+
+    def _both(self, call) -> list:
+        return self._results([call(stub) for stub in self._stubs])
+
+    @staticmethod
+    def _results(futures: Sequence[Future]) -> list:
+        results = []
+        for i, future in enumerate(futures):
+            try:
+                results.append(future.result())
+            except grpc.RpcError as e:
+                for other in futures[i + 1:]:
+                    other.cancel()
+                raise DyadError(e.code(), e.details() or "", i) from None
+            failure = getattr(results[-1], "failure", None)
+            if failure is not None and results[-1].HasField("failure") and failure.code != 0:
+                code = _STATUS.get(failure.code, grpc.StatusCode.UNKNOWN)
+                raise DyadError(code, failure.message, i)
+        return results
+
+
+_STATUS = {s.value[0]: s for s in grpc.StatusCode}
