@@ -292,7 +292,8 @@ async fn load_test(args: &Args, images: &Array2<f64>, length: Duration) -> anyho
     Ok(())
 }
 
-fn print_latency(what: &str, latencies: &mut [Duration]) {
+/// Prints the median, 99th percentile and largest of `latencies`.
+pub(crate) fn print_latency(what: &str, latencies: &mut [Duration]) {
     if latencies.is_empty() {
         return;
     }

@@ -1,0 +1,135 @@
+//! The demo's serving part: the model the two servers just trained stays secret-shared; each
+//! server loads its own share into `dyad serve`, and a client predicts held-out digits over
+//! MPC, one request at a time, printing the accuracy and the latency.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use dyad_client::{Client, Server};
+use dyad_proto::inference::Output;
+use ndarray::Array2;
+
+use super::processes::{Processes, Stderr};
+use super::strings;
+
+/// Held-out digits the demo predicts over MPC (the offline plan stocks this many requests).
+pub const REQUESTS: usize = 16;
+
+/// Where the two servers run.
+pub struct Setup<'a> {
+    /// The demo's working directory (logs).
+    pub dir: &'a Path,
+    /// The certificates directory of both parties.
+    pub certs: &'a Path,
+    /// Each server's stockpile address and token file.
+    pub stores: [(&'a str, &'a Path); 2],
+    /// Each server's trained model share.
+    pub models: [&'a Path; 2],
+    /// The servers' link (P0 listens) and each server's client endpoint.
+    pub link: &'a str,
+    pub clients: [&'a str; 2],
+}
+
+/// Starts both servers on the trained shares, predicts the first [`REQUESTS`] of `images`,
+/// prints what it measured, and stops the servers. `finished` are the children that have
+/// exited as they should (the training jobs); any other exit is an error.
+pub async fn serve_and_predict(
+    children: &mut Processes,
+    finished: &[usize],
+    setup: &Setup<'_>,
+    images: &Array2<f64>,
+    labels: &[u8],
+) -> anyhow::Result<()> {
+    let text = |p: &Path| p.to_str().map(str::to_owned).context("a non-UTF-8 path");
+    let mut servers = Vec::new();
+    for i in 0..2 {
+        let side = if i == 0 { "--listen" } else { "--peer" };
+        let args = strings(&[
+            "serve",
+            "--party",
+            &i.to_string(),
+            "--certs",
+            &text(setup.certs)?,
+            side,
+            setup.link,
+            "--store",
+            setup.stores[i].0,
+            "--store-token",
+            &text(setup.stores[i].1)?,
+            "--model",
+            &text(setup.models[i])?,
+            "--clients",
+            setup.clients[i],
+            "--stock-wait",
+            "60",
+        ]);
+        let log = setup.dir.join(format!("serve{i}.log"));
+        servers.push((
+            children.spawn(&format!("server {i}"), &args, &log, Stderr::Log)?,
+            log,
+        ));
+    }
+    for (_, log) in &servers {
+        wait_for_log(children, finished, log, "; serving").await?;
+    }
+
+    let endpoints = [0, 1].map(|i| -> anyhow::Result<Server> {
+        let cert = setup.certs.join(format!("p{i}.cert.pem"));
+        Ok(Server {
+            addr: setup.clients[i].to_owned(),
+            cert_pem: std::fs::read(&cert)
+                .with_context(|| format!("cannot read {}", cert.display()))?,
+            name: dyad_link::server_name(dyad_link::PartyId::from_index(i).expect("0 or 1")),
+        })
+    });
+    let [a, b] = endpoints;
+    let mut client = Client::connect([a?, b?], Duration::from_secs(60)).await?;
+    let n = REQUESTS.min(images.nrows());
+    let (mut right, mut latencies) = (0, Vec::with_capacity(n));
+    let mut classes = Vec::with_capacity(n);
+    for (row, &label) in images.rows().into_iter().zip(labels).take(n) {
+        let start = Instant::now();
+        let prediction = client
+            .predict(row.as_slice().expect("contiguous"), Output::Class)
+            .await?;
+        latencies.push(start.elapsed());
+        right += usize::from(prediction.class() == usize::from(label));
+        classes.push(prediction.class().to_string());
+    }
+    println!(
+        "serving: both servers loaded their share of the trained model; {n} held-out digits \
+         predicted over MPC (only the class revealed): {} — {right}/{n} right",
+        classes.join(" ")
+    );
+    crate::predict::print_latency(
+        "serving latency per request (sequential, end to end)",
+        &mut latencies,
+    );
+    for (index, _) in servers {
+        children.stop(index, Duration::from_secs(30)).await?;
+    }
+    Ok(())
+}
+
+/// Waits until `log` says `text`, failing if a child outside `finished` exits meanwhile.
+async fn wait_for_log(
+    children: &mut Processes,
+    finished: &[usize],
+    log: &Path,
+    text: &str,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        children.check_running(finished)?;
+        if std::fs::read_to_string(log).is_ok_and(|l| l.contains(text)) {
+            return Ok(());
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "a server did not start serving within 2 minutes; see {}",
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
