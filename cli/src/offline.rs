@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use dyad_link::LinkCounters;
 use dyad_offline::worker::{Progress, Worker, WorkerConfig};
 use dyad_offline::{MatrixTripleMethod, Plan};
 use dyad_online::FixedPoint;
@@ -67,7 +66,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let meter = link.meter();
         if let Some(addr) = args.metrics {
             let (p, meter) = (progress.clone(), meter.clone());
-            let render = move || p.prometheus() + &link_metrics(meter.counters());
+            let render =
+                move || p.prometheus() + &crate::metrics::link("dyad_offline", meter.counters());
             let at = crate::metrics::serve(addr, Arc::new(render)).await?;
             eprintln!("metrics on http://{at}/metrics");
         }
@@ -101,18 +101,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         Ok(())
     })
-}
-
-/// The link traffic as Prometheus text (channel traffic; OT extension streams are not counted).
-fn link_metrics(c: LinkCounters) -> String {
-    let mut out = String::new();
-    for (name, value) in [
-        ("dyad_offline_link_sent_bytes_total", c.bytes_sent),
-        ("dyad_offline_link_received_bytes_total", c.bytes_received),
-    ] {
-        out += &format!("# TYPE {name} counter\n{name} {value}\n");
-    }
-    out
 }
 
 #[derive(clap::Args)]

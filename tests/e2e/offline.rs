@@ -25,18 +25,6 @@ fn targets(plan: &str) -> Vec<(&str, u64)> {
         .collect()
 }
 
-/// The body of a plain HTTP GET.
-fn http_get(addr: &str) -> String {
-    use std::io::{Read, Write};
-    let mut socket = std::net::TcpStream::connect(addr).expect("metrics endpoint");
-    socket
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("request");
-    let mut response = String::new();
-    socket.read_to_string(&mut response).expect("response");
-    response
-}
-
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

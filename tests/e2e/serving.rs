@@ -61,10 +61,11 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
 
     let link = free_udp_addr().to_string();
     let clients = [free_tcp_addr().to_string(), free_tcp_addr().to_string()];
+    let metrics = free_tcp_addr().to_string();
     let mut serving = Vec::new();
     for (i, endpoint) in clients.iter().enumerate() {
         let share = shares.join(format!("model.p{i}.dyad"));
-        let extra = [
+        let mut extra = vec![
             "--model",
             s(&share),
             "--clients",
@@ -74,6 +75,9 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
             "--stock-wait",
             "60",
         ];
+        if i == 0 {
+            extra.extend(["--metrics", metrics.as_str()]);
+        }
         let log = d.path(&format!("serve{i}.log"));
         serving.push(d.server_process("serve", i, &link, &d.certs(), &extra, &log));
     }
@@ -212,6 +216,21 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
     assert!(
         stdout.contains("0 failed") && stdout.contains("p99"),
         "{stdout}"
+    );
+
+    // Server 0's metrics saw all of it: answers and refusals, their latency, batches of the
+    // load test, the link, and its stock.
+    let page = http_get(&metrics);
+    let value = |series: &str| metric(&page, series).unwrap_or_else(|| panic!("{series}:\n{page}"));
+    assert!(value("dyad_serve_requests_total{status=\"Ok\"}") >= 20.0);
+    assert!(value("dyad_serve_requests_total{status=\"InvalidArgument\"}") >= 3.0);
+    assert!(value("dyad_serve_requests_total{status=\"DeadlineExceeded\"}") >= 1.0);
+    assert!(value("dyad_serve_request_seconds_count") >= 25.0);
+    assert!(value("dyad_serve_batch_size_count") >= 1.0);
+    assert!(value("dyad_serve_link_rounds_total") > 0.0);
+    assert!(
+        page.contains("dyad_serve_stock{stream=\"matrix-triple/"),
+        "{page}"
     );
 
     for (i, server) in serving.into_iter().enumerate() {

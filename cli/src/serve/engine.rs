@@ -25,6 +25,7 @@ use ndarray::{Array2, Axis, IxDyn};
 use tokio::sync::watch;
 use tonic::Status;
 
+use super::metrics::ServeMetrics;
 use super::requests::{Answer, Output, Pending, Requests};
 
 /// Requests' worth of randomness taken from the stockpile at a time.
@@ -51,6 +52,7 @@ pub struct Engine {
     pub store: (String, String),
     /// How long an evaluation waits for a dry stockpile before its requests fail.
     pub stock_wait: Duration,
+    pub metrics: Arc<ServeMetrics>,
 }
 
 /// A proposed request's fate, as the follower sees it.
@@ -97,6 +99,7 @@ impl Engine {
         link: &mut PartyLink,
         stop: &watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
+        self.metrics.session(link.meter());
         let mut control = link.channel().await?;
         let mine = format!("{}f={}", self.model.network, self.model.fixed.f);
         let theirs = control.exchange_for_agreement(mine.as_bytes()).await?;
@@ -226,6 +229,7 @@ impl Engine {
         batch: Vec<(String, Pending)>,
     ) -> anyhow::Result<()> {
         let size = batch.len();
+        self.metrics.batch(size);
         let result = self.answers(party, masks, &batch).await;
         match result {
             Ok(answers) => {

@@ -7,6 +7,7 @@
 //! one server simply expires.
 
 mod engine;
+mod metrics;
 mod requests;
 mod service;
 
@@ -24,6 +25,7 @@ use crate::link_args::LinkArgs;
 use crate::model_file::{Holder, ModelFile};
 use crate::store_args::StoreArgs;
 use engine::{Engine, Model};
+use metrics::ServeMetrics;
 use requests::Requests;
 use service::Service;
 
@@ -55,6 +57,10 @@ pub struct Args {
     /// Seconds an evaluation waits for a dry stockpile before its requests fail.
     #[arg(long, default_value_t = 2)]
     stock_wait: u64,
+    /// Serve Prometheus metrics on this address: request latency and outcomes, batch sizes,
+    /// the link's bytes and rounds, the stock of each stream.
+    #[arg(long)]
+    metrics: Option<SocketAddr>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -91,9 +97,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let pair_timeout = Duration::from_secs(args.pair_timeout);
     let requests = Arc::new(Requests::new(pair_timeout));
+    let metrics = Arc::new(ServeMetrics::default());
     let service = Service {
         info,
         requests: requests.clone(),
+        metrics: metrics.clone(),
         deadline: pair_timeout + Duration::from_secs(args.stock_wait) + Duration::from_secs(30),
     };
     let engine = Engine {
@@ -107,11 +115,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_batch: args.max_batch,
         store: args.store.address_and_token()?,
         stock_wait: Duration::from_secs(args.stock_wait),
+        metrics: metrics.clone(),
     };
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let mut stop = crate::signals::stop_flag();
+        if let Some(addr) = args.metrics {
+            let (store, token) = engine.store.clone();
+            crate::metrics::poll_stock(store, token, metrics.stock.clone());
+            let m = metrics.clone();
+            let at = crate::metrics::serve(addr, Arc::new(move || m.render())).await?;
+            eprintln!("metrics on http://{at}/metrics");
+        }
         let listener = tokio::net::TcpListener::bind(args.clients)
             .await
             .with_context(|| format!("cannot listen for clients on {}", args.clients))?;

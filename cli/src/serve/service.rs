@@ -3,7 +3,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dyad_online::Z64;
 use dyad_proto::inference::inference_server::Inference;
@@ -14,6 +14,7 @@ use futures::Stream;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::metrics::ServeMetrics;
 use super::requests::{Answer, Output, Requests};
 
 /// Longest request id accepted.
@@ -26,6 +27,7 @@ pub struct Service {
     pub requests: Arc<Requests>,
     /// How long a request may take in all before its caller gets `DEADLINE_EXCEEDED`.
     pub deadline: Duration,
+    pub metrics: Arc<ServeMetrics>,
 }
 
 impl Service {
@@ -33,8 +35,19 @@ impl Service {
         (self.info.channels * self.info.height * self.info.width) as usize
     }
 
-    /// Checks a request and waits for its answer.
+    /// [`Service::evaluate`], timed and counted.
     async fn answer(&self, request: PredictRequest) -> Result<PredictResponse, Status> {
+        let started = Instant::now();
+        let answer = self.evaluate(request).await;
+        let code = answer
+            .as_ref()
+            .map_or_else(Status::code, |_| tonic::Code::Ok);
+        self.metrics.request(started.elapsed(), code);
+        answer
+    }
+
+    /// Checks a request and waits for its answer.
+    async fn evaluate(&self, request: PredictRequest) -> Result<PredictResponse, Status> {
         let id = request.request_id;
         let valid_id = !id.is_empty()
             && id.len() <= MAX_ID
