@@ -109,7 +109,10 @@ fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_referen
     let _workers = d.stock(&plan_args);
 
     let link = free_udp_addr().to_string();
-    let t0 = trainer(&d, 0, &link, &model, JOB, "train0.log");
+    let metrics = free_tcp_addr().to_string();
+    let mut job0 = JOB.to_vec();
+    job0.extend(["--metrics", metrics.as_str()]);
+    let t0 = trainer(&d, 0, &link, &model, &job0, "train0.log");
     let t1 = trainer(&d, 1, &link, &model, JOB, "train1.log");
     // Kill server 1's job mid-epoch 1, once it has checkpointed step 3 or later.
     let checkpoints = d.path("train-p1/checkpoints");
@@ -118,6 +121,31 @@ fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_referen
         assert!(Instant::now() < deadline, "no checkpoint at step 3");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Server 0's metrics show the steps, their time, the traffic and the stock.
+    let page = loop {
+        let page = http_get(&metrics);
+        if metric(&page, "dyad_train_steps").is_some_and(|s| s >= 3.0) {
+            break page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no step 3 in the metrics:\n{page}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        metric(&page, "dyad_train_total_steps").is_some_and(|s| s >= 3.0),
+        "{page}"
+    );
+    assert!(
+        metric(&page, "dyad_train_step_seconds_count").is_some_and(|n| n >= 3.0),
+        "{page}"
+    );
+    assert!(
+        metric(&page, "dyad_train_link_rounds_total").is_some_and(|n| n > 0.0),
+        "{page}"
+    );
+    assert!(page.contains("dyad_train_stock{stream="), "{page}");
     t1.kill();
     let t1 = trainer(&d, 1, &link, &model, JOB, "train1-restarted.log");
 

@@ -9,12 +9,14 @@
 mod checkpoint;
 mod curve;
 mod job;
+mod metrics;
 mod progress;
 mod runner;
 pub mod schedule;
 mod session;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
@@ -32,6 +34,7 @@ use crate::link_args::LinkArgs;
 use crate::model_file::{Holder, ModelFile};
 use crate::offline::load_network;
 use crate::store_args::StoreArgs;
+use metrics::TrainMetrics;
 use session::Setup;
 
 /// The job options both servers must give alike.
@@ -120,6 +123,10 @@ pub struct Args {
     /// Seconds to wait for the stockpile when it runs dry before giving up.
     #[arg(long, default_value_t = 3600)]
     stock_wait: u64,
+    /// Serve Prometheus metrics on this address: steps, seconds per step, the online cost so
+    /// far, the latest test accuracy, the stock of each stream.
+    #[arg(long)]
+    metrics: Option<std::net::SocketAddr>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -148,6 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         data.shape,
         data.classes
     );
+    let total_steps = job.total_steps();
     let setup = Setup {
         job,
         data,
@@ -158,10 +166,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("train-p{}", party.index()))),
         stock_wait: Duration::from_secs(args.stock_wait),
+        metrics: Arc::new(TrainMetrics::new(total_steps)),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let mut stop = crate::signals::stop_flag();
+        if let Some(addr) = args.metrics {
+            let (store, token) = setup.store.clone();
+            crate::metrics::poll_stock(store, token, setup.metrics.stock.clone());
+            let m = setup.metrics.clone();
+            let at = crate::metrics::serve(addr, Arc::new(move || m.render())).await?;
+            eprintln!("metrics on http://{at}/metrics");
+        }
         let mut link = tokio::select! {
             link = args.link.connect() => link?,
             _ = stop.changed() => {

@@ -3,6 +3,7 @@
 //! a signal stops it, or the link breaks (the caller reconnects and comes back here).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dyad_link::{LinkCounters, LinkError, PartyId, PartyLink};
@@ -14,6 +15,7 @@ use tokio::sync::watch;
 
 use super::checkpoint::{Checkpoints, agree_on_resume};
 use super::job::{self, Job};
+use super::metrics::TrainMetrics;
 use super::progress::{Progress, StockMonitor};
 use super::runner::{self, Ended, Flow, Hooks, State, Stats};
 use crate::data::shares::DatasetShare;
@@ -32,6 +34,8 @@ pub struct Setup {
     pub out: PathBuf,
     /// How long to wait for the stockpile when it runs dry.
     pub stock_wait: Duration,
+    /// What `--metrics` shows.
+    pub metrics: Arc<TrainMetrics>,
 }
 
 impl Setup {
@@ -114,6 +118,8 @@ pub async fn run(
         epochs: job.epochs,
         per_epoch: job.steps_per_epoch(),
         reported: state.curve.len(),
+        metrics: setup.metrics.clone(),
+        last_step: Instant::now(),
     };
     let data = &setup.data;
     let ended = runner::run(
@@ -140,6 +146,8 @@ struct SecureHooks {
     epochs: usize,
     per_epoch: u64,
     reported: usize,
+    metrics: Arc<TrainMetrics>,
+    last_step: Instant,
 }
 
 impl Hooks<Secure<'_, StockpileRandomness>> for SecureHooks {
@@ -157,6 +165,14 @@ impl Hooks<Secure<'_, StockpileRandomness>> for SecureHooks {
 
     fn save(&mut self, state: &State<Z64>) -> anyhow::Result<Flow> {
         self.checkpoints.save(state)?;
+        let seconds = self.last_step.elapsed().as_secs_f64();
+        self.last_step = Instant::now();
+        self.metrics.step(
+            state.step,
+            seconds,
+            state.stats,
+            state.curve.last().copied(),
+        );
         let epoch = (state.step / self.per_epoch.max(1)) as usize + 1;
         self.progress.update(state.step, epoch, self.epochs);
         for p in &state.curve[self.reported..] {
