@@ -1,0 +1,156 @@
+//! The README's two commands, so that they work on a fresh machine:
+//!
+//! - `cargo xtask test [ARGS]` runs `cargo test --workspace [ARGS]`;
+//! - `cargo xtask demo [ARGS]` runs `cargo run -p dyad -- demo [ARGS]`;
+//! - `cargo xtask clippy` runs clippy as CI does (it builds the same build scripts).
+//!
+//! Both first make sure the build can run. RocksDB's Rust bindings are generated at build
+//! time by bindgen, which loads libclang; a machine with Rust, gcc and Python but no clang
+//! lacks it. Then this installs the `libclang` wheel from PyPI (a self-contained libclang.so)
+//! into a virtual environment under the user's cache, points bindgen at it (`LIBCLANG_PATH`),
+//! and gives it gcc's built-in headers (`stdbool.h`, `stddef.h`: the wheel has no clang
+//! resource directory). No root, no system package, and nothing when libclang is present.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// The wheel's version: its libclang.so is what bindgen loads.
+const LIBCLANG_WHEEL: &str = "libclang==18.1.1";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let task = args.next();
+    let rest: Vec<String> = args.collect();
+    let cargo_args: Vec<String> = match task.as_deref() {
+        Some("test") => ["test", "--workspace"].map(String::from).into(),
+        Some("demo") => ["run", "-p", "dyad", "--", "demo"].map(String::from).into(),
+        Some("clippy") => [
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]
+        .map(String::from)
+        .into(),
+        _ => {
+            eprintln!("usage: cargo xtask test [ARGS]   (cargo test --workspace)");
+            eprintln!("       cargo xtask demo [ARGS]   (cargo run -p dyad -- demo)");
+            eprintln!("       cargo xtask clippy        (clippy as CI runs it)");
+            return ExitCode::from(2);
+        }
+    };
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.args(cargo_args).args(rest);
+    if let Err(e) = provide_libclang(&mut cargo) {
+        eprintln!("xtask: {e}");
+        return ExitCode::FAILURE;
+    }
+    match cargo.status() {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(1, 255) as u8),
+        Err(e) => {
+            eprintln!("xtask: cannot run cargo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Sets `cargo`'s environment so that bindgen finds a libclang.
+fn provide_libclang(cargo: &mut Command) -> Result<(), String> {
+    if std::env::var_os("LIBCLANG_PATH").is_some() || system_libclang() {
+        return Ok(());
+    }
+    let dir = wheel_libclang()?;
+    cargo.env("LIBCLANG_PATH", &dir);
+    if std::env::var_os("BINDGEN_EXTRA_CLANG_ARGS").is_none() {
+        cargo.env("BINDGEN_EXTRA_CLANG_ARGS", format!("-I{}", gcc_headers()?));
+    }
+    Ok(())
+}
+
+/// Whether the dynamic loader or the usual LLVM directories know a libclang.
+fn system_libclang() -> bool {
+    let known = Command::new("ldconfig")
+        .arg("-p")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("libclang"));
+    known
+        || ["/usr/lib", "/usr/lib64", "/usr/local/lib"]
+            .iter()
+            .flat_map(|root| std::fs::read_dir(root).into_iter().flatten().flatten())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("llvm"))
+            .any(|e| has_libclang(&e.path().join("lib")))
+}
+
+fn has_libclang(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("libclang") && name.contains(".so")
+        })
+}
+
+/// The directory of the wheel's libclang.so, installing the wheel on first use.
+fn wheel_libclang() -> Result<PathBuf, String> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .ok_or("neither XDG_CACHE_HOME nor HOME is set")?;
+    let venv = cache.join("dyad").join("libclang");
+    if let Some(dir) = find_native(&venv) {
+        return Ok(dir);
+    }
+    eprintln!(
+        "xtask: no libclang on this machine (RocksDB's bindings need one); installing the \
+         {LIBCLANG_WHEEL} wheel into {}",
+        venv.display()
+    );
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(venv.join("bin").join("pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        LIBCLANG_WHEEL,
+    ]))?;
+    find_native(&venv)
+        .ok_or_else(|| format!("the wheel put no libclang.so under {}", venv.display()))
+}
+
+/// `lib/python3.*/site-packages/clang/native` in `venv`, if it holds libclang.so.
+fn find_native(venv: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(venv.join("lib"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("site-packages/clang/native"))
+        .find(|dir| has_libclang(dir))
+}
+
+/// gcc's directory of built-in headers.
+fn gcc_headers() -> Result<String, String> {
+    let out = Command::new("gcc")
+        .arg("-print-file-name=include")
+        .output()
+        .map_err(|e| format!("cannot run gcc to find its headers: {e}"))?;
+    let dir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    match Path::new(&dir).join("stdbool.h").is_file() {
+        true => Ok(dir),
+        false => Err(format!("gcc's header directory {dir:?} has no stdbool.h")),
+    }
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    match status.success() {
+        true => Ok(()),
+        false => Err(format!("{command:?} failed ({status})")),
+    }
+}
