@@ -149,7 +149,8 @@ fn workers_refuse_to_pair_with_another_plan_or_another_certificate() {
 fn two_worker_pairs_on_different_lanes_feed_the_same_stockpiles() {
     let rt = runtime();
     let d = Deployment::start();
-    let plan_text = "comparison-mask 20000\nmodp-triple 300000\n";
+    // Enough batches that the second pair joins before the first has made them all.
+    let plan_text = "comparison-mask 60000\nmodp-triple 2000000\n";
     let plan = d.plan("plan", plan_text);
     let (link_a, link_b) = (free_udp_addr().to_string(), free_udp_addr().to_string());
     let pairs = [

@@ -26,38 +26,68 @@ fn width(j: u32, f: u32) -> u32 {
     }
 }
 
+/// Whether P0 sends the COT of bit `j` (P1 sends the others): both directions of the link,
+/// and both parties' OT-extension roles, carry half the bits at once.
+fn p0_sends(j: usize) -> bool {
+    j % 2 == 0
+}
+
 impl Generator {
     /// This party's half of `n` truncation pairs for `f` fractional bits.
+    ///
+    /// Bit `j` is `r_j = a XOR b` for the sender's random bit `a` and the receiver's `b`:
+    /// `r_j = a + b·(1 - 2a)`, so one COT (correlation `1 - 2a`, choice `b`) gives additive
+    /// shares, to which the sender adds `a`.
     pub async fn truncation_pairs(
         &mut self,
         n: usize,
         f: u32,
     ) -> Result<TruncationPairs, OfflineError> {
         let mine: Vec<u64> = (0..n).map(|_| self.rng.random()).collect();
-        let groups: Vec<Group> = (0..64)
-            .map(|j| Group::new(n, vec![Field::Ring(width(j, f))]))
-            .collect();
-        let shares = self
-            .cot_from_p0(
-                &groups,
-                |j, i, d| {
-                    d[0] = field_value(
-                        Field::Ring(width(j as u32, f)),
-                        1 - 2 * bit(mine[i], j) as i64,
-                    )
-                },
-                |j, i| bit(mine[i], j) == 1,
-            )
-            .await?;
-        // Bit by bit over all pairs: the shares are stored group (bit) after group.
+        let p0 = self.party == PartyId::P0;
+        // This party's bits as sender, then as receiver, in ascending order.
+        let (sending, receiving): (Vec<usize>, Vec<usize>) =
+            (0..64).partition(|&j| p0_sends(j) == p0);
+        let groups = |bits: &[usize]| -> Vec<Group> {
+            bits.iter()
+                .map(|&j| Group::new(n, vec![Field::Ring(width(j as u32, f))]))
+                .collect()
+        };
+        let (sent_groups, received_groups) = (groups(&sending), groups(&receiving));
+        let mut sent = vec![vec![0u64; n]; sending.len()];
+        let mut received = vec![vec![0u64; n]; receiving.len()];
+        let send = self.cots.sender.send(
+            &sent_groups,
+            |g, i, d| {
+                let j = sending[g];
+                d[0] = field_value(
+                    Field::Ring(width(j as u32, f)),
+                    1 - 2 * bit(mine[i], j) as i64,
+                );
+            },
+            |g, i, s| sent[g][i] = s[0],
+        );
+        let receive = self.cots.receiver.receive(
+            &received_groups,
+            |g, i| bit(mine[i], receiving[g]) == 1,
+            |g, i, s| received[g][i] = s[0],
+        );
+        let (s, r) = tokio::join!(send, receive);
+        s?;
+        r?;
+        // Bit by bit over all pairs.
         let (mut r, mut r_msb, mut r_low) = (vec![0u64; n], vec![0u64; n], vec![0u64; n]);
-        for j in 0..64 {
+        let bits = sending
+            .iter()
+            .zip(&sent)
+            .map(|(&j, v)| (j, v, true))
+            .chain(receiving.iter().zip(&received).map(|(&j, v)| (j, v, false)));
+        for (j, cots, sender) in bits {
             let field = Field::Ring(width(j as u32, f));
-            for (i, &bits) in mine.iter().enumerate() {
-                let cot = shares.get(j, i)[0];
-                let s = match self.party {
-                    PartyId::P0 => field_add(field, bit(bits, j), cot),
-                    PartyId::P1 => cot,
+            for (i, &cot) in cots.iter().enumerate() {
+                let s = match sender {
+                    true => field_add(field, bit(mine[i], j), cot),
+                    false => cot,
                 };
                 r[i] = r[i].wrapping_add(s << j);
                 if j >= f as usize && j < 63 {
