@@ -1,7 +1,9 @@
-//! Shared random bits: `b = s XOR c` with `s` sampled by P0 and `c` by P1, turned into
-//! additive shares by correlated OT. Since `b = s + c·(1 - 2s)`, one COT from P0 (correlation
-//! `1 - 2s`) to P1 (choice `c`) gives P0 `-sigma` and P1 `sigma + c·(1 - 2s)`; P0 adds `s`.
-//! The comparison masks, truncation pairs and daBits are all built this way.
+//! Shared random bits: `b = s XOR c` with `s` sampled by one party and `c` by the other, turned
+//! into additive shares by correlated OT. Since `b = s + c·(1 - 2s)`, one COT from the holder of
+//! `s` (correlation `1 - 2s`) to the other (choice `c`) gives the sender `-sigma` and the
+//! receiver `sigma + c·(1 - 2s)`; the sender adds `s`. The comparison masks, truncation pairs
+//! and daBits are all built this way; [`Generator::random_bits`] sends half of a batch's bit
+//! positions each way, so both link directions and both parties' OT roles work at once.
 
 use dyad_link::PartyId;
 
@@ -26,6 +28,15 @@ pub(super) fn field_add(field: Field, a: u64, b: u64) -> u64 {
     }
 }
 
+/// Whether P0 sends the COTs of bit position `j` in [`Generator::random_bits`] (P1 the others).
+fn p0_sends(j: usize) -> bool {
+    j % 2 == 0
+}
+
+/// This party's additive shares of random bits, position by position: `[j]` holds, for each
+/// item `i`, the share of bit `j` of item `i` in each field of `fields(j)`, one after another.
+pub(super) type BitShares = Vec<Vec<u64>>;
+
 /// This party's COT outputs, flattened group by group, COT by COT, field by field.
 pub(super) struct Shares {
     values: Vec<u64>,
@@ -42,6 +53,69 @@ impl Shares {
 }
 
 impl Generator {
+    /// Shares of `positions` random bits for each of `n` items: bit `j` of item `i` is the XOR
+    /// of bit `j` of both parties' `mine[i]`, shared in each field of `fields(j)`.
+    pub(super) async fn random_bits(
+        &mut self,
+        mine: &[u64],
+        positions: usize,
+        fields: impl Fn(usize) -> Vec<Field>,
+    ) -> Result<BitShares, OfflineError> {
+        let n = mine.len();
+        let p0 = self.party == PartyId::P0;
+        let bit = |i: usize, j: usize| (mine[i] >> j) & 1;
+        let (sending, receiving): (Vec<usize>, Vec<usize>) =
+            (0..positions).partition(|&j| p0_sends(j) == p0);
+        let groups = |bits: &[usize]| -> Vec<Group> {
+            bits.iter().map(|&j| Group::new(n, fields(j))).collect()
+        };
+        let (sent_groups, received_groups) = (groups(&sending), groups(&receiving));
+        let mut shares: BitShares = (0..positions)
+            .map(|j| vec![0u64; n * fields(j).len()])
+            .collect();
+        let (mut sent, mut received) = (Vec::new(), Vec::new());
+        for (bits, out) in [(&sending, &mut sent), (&receiving, &mut received)] {
+            *out = bits
+                .iter()
+                .map(|&j| std::mem::take(&mut shares[j]))
+                .collect();
+        }
+        let send = self.cots.sender.send(
+            &sent_groups,
+            |g, i, d| {
+                let j = sending[g];
+                for (d, &field) in d.iter_mut().zip(sent_groups[g].fields()) {
+                    *d = field_value(field, 1 - 2 * bit(i, j) as i64);
+                }
+            },
+            |g, i, s| {
+                // The sender adds its own bit.
+                let j = sending[g];
+                let fields = sent_groups[g].fields();
+                for (q, (&s, &field)) in s.iter().zip(fields).enumerate() {
+                    sent[g][i * fields.len() + q] = field_add(field, bit(i, j), s);
+                }
+            },
+        );
+        let receive = self.cots.receiver.receive(
+            &received_groups,
+            |g, i| bit(i, receiving[g]) == 1,
+            |g, i, s| {
+                let at = i * s.len();
+                received[g][at..at + s.len()].copy_from_slice(s);
+            },
+        );
+        let (s, r) = tokio::join!(send, receive);
+        s?;
+        r?;
+        for (bits, values) in [(&sending, sent), (&receiving, received)] {
+            for (&j, v) in bits.iter().zip(values) {
+                shares[j] = v;
+            }
+        }
+        Ok(shares)
+    }
+
     /// Correlated OTs from P0 (sender; `delta` is called there) to P1 (receiver; `choice` is
     /// called there).
     pub(super) async fn cot_from_p0(

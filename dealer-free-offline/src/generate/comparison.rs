@@ -23,7 +23,7 @@ use ndarray::{Array1, Array2};
 use rand::RngExt;
 
 use super::Generator;
-use super::bits::{field_add, field_value};
+use super::bits::field_add;
 use crate::OfflineError;
 use crate::cot::{Field, Group};
 use crate::garble::{Circuit, evaluate_batch, garble_batch};
@@ -42,22 +42,10 @@ impl Generator {
             .map(|_| self.party == PartyId::P1 && self.rng.random())
             .collect();
         let bit = |i: usize, j: usize| (mine[i] >> j) & 1;
-        let p0 = self.party == PartyId::P0;
 
         // Round 1: shares of every r_j, mod p and in the ring.
-        let groups: Vec<Group> = (0..BITS)
-            .map(|j| Group::new(n, vec![modp, Field::Ring(64 - j as u32)]))
-            .collect();
         let shares = self
-            .cot_from_p0(
-                &groups,
-                |j, i, d| {
-                    let one_minus_2s = 1 - 2 * bit(i, j) as i64;
-                    d[0] = field_value(modp, one_minus_2s);
-                    d[1] = field_value(Field::Ring(64 - j as u32), one_minus_2s);
-                },
-                |j, i| bit(i, j) == 1,
-            )
+            .random_bits(&mine, BITS, |j| vec![modp, Field::Ring(64 - j as u32)])
             .await?;
         let mut masks = ComparisonMasks {
             r: Array1::default(n),
@@ -68,13 +56,10 @@ impl Generator {
         };
         // Bit by bit over all masks: the shares are stored group (bit) after group.
         let mut r = vec![0u64; n];
-        for j in 0..BITS {
-            let ring = Field::Ring(64 - j as u32);
-            for (i, r) in r.iter_mut().enumerate() {
-                let own = if p0 { bit(i, j) } else { 0 };
-                let a = shares.get(j, i);
-                masks.r_bits[[i, j]] = p.element(field_add(modp, own, a[0]));
-                *r = r.wrapping_add(field_add(ring, own, a[1]) << j);
+        for (j, bit_j) in shares.iter().enumerate() {
+            for (i, (r, a)) in r.iter_mut().zip(bit_j.chunks_exact(2)).enumerate() {
+                masks.r_bits[[i, j]] = p.element(a[0]);
+                *r = r.wrapping_add(a[1] << j);
             }
         }
         masks.r = r.into_iter().map(Z64).collect();

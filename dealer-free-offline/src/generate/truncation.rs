@@ -7,15 +7,13 @@
 //! leaking: every bit of `r` must be uniform and unknown to both parties, or the opened
 //! `x + r` reveals low bits of `x`.
 
-use dyad_link::PartyId;
 use dyad_online::Z64;
 use dyad_online::randomness::TruncationPairs;
 use rand::RngExt;
 
 use super::Generator;
-use super::bits::{field_add, field_value};
 use crate::OfflineError;
-use crate::cot::{Field, Group};
+use crate::cot::Field;
 
 /// The width bit `j` is shared with, for truncation by `f`.
 fn width(j: u32, f: u32) -> u32 {
@@ -26,69 +24,21 @@ fn width(j: u32, f: u32) -> u32 {
     }
 }
 
-/// Whether P0 sends the COT of bit `j` (P1 sends the others): both directions of the link,
-/// and both parties' OT-extension roles, carry half the bits at once.
-fn p0_sends(j: usize) -> bool {
-    j % 2 == 0
-}
-
 impl Generator {
     /// This party's half of `n` truncation pairs for `f` fractional bits.
-    ///
-    /// Bit `j` is `r_j = a XOR b` for the sender's random bit `a` and the receiver's `b`:
-    /// `r_j = a + b·(1 - 2a)`, so one COT (correlation `1 - 2a`, choice `b`) gives additive
-    /// shares, to which the sender adds `a`.
     pub async fn truncation_pairs(
         &mut self,
         n: usize,
         f: u32,
     ) -> Result<TruncationPairs, OfflineError> {
         let mine: Vec<u64> = (0..n).map(|_| self.rng.random()).collect();
-        let p0 = self.party == PartyId::P0;
-        // This party's bits as sender, then as receiver, in ascending order.
-        let (sending, receiving): (Vec<usize>, Vec<usize>) =
-            (0..64).partition(|&j| p0_sends(j) == p0);
-        let groups = |bits: &[usize]| -> Vec<Group> {
-            bits.iter()
-                .map(|&j| Group::new(n, vec![Field::Ring(width(j as u32, f))]))
-                .collect()
-        };
-        let (sent_groups, received_groups) = (groups(&sending), groups(&receiving));
-        let mut sent = vec![vec![0u64; n]; sending.len()];
-        let mut received = vec![vec![0u64; n]; receiving.len()];
-        let send = self.cots.sender.send(
-            &sent_groups,
-            |g, i, d| {
-                let j = sending[g];
-                d[0] = field_value(
-                    Field::Ring(width(j as u32, f)),
-                    1 - 2 * bit(mine[i], j) as i64,
-                );
-            },
-            |g, i, s| sent[g][i] = s[0],
-        );
-        let receive = self.cots.receiver.receive(
-            &received_groups,
-            |g, i| bit(mine[i], receiving[g]) == 1,
-            |g, i, s| received[g][i] = s[0],
-        );
-        let (s, r) = tokio::join!(send, receive);
-        s?;
-        r?;
+        let bits = self
+            .random_bits(&mine, 64, |j| vec![Field::Ring(width(j as u32, f))])
+            .await?;
         // Bit by bit over all pairs.
         let (mut r, mut r_msb, mut r_low) = (vec![0u64; n], vec![0u64; n], vec![0u64; n]);
-        let bits = sending
-            .iter()
-            .zip(&sent)
-            .map(|(&j, v)| (j, v, true))
-            .chain(receiving.iter().zip(&received).map(|(&j, v)| (j, v, false)));
-        for (j, cots, sender) in bits {
-            let field = Field::Ring(width(j as u32, f));
-            for (i, &cot) in cots.iter().enumerate() {
-                let s = match sender {
-                    true => field_add(field, bit(mine[i], j), cot),
-                    false => cot,
-                };
+        for (j, shares) in bits.iter().enumerate() {
+            for (i, &s) in shares.iter().enumerate() {
                 r[i] = r[i].wrapping_add(s << j);
                 if j >= f as usize && j < 63 {
                     r_low[i] = r_low[i].wrapping_add(s << (j - f as usize));
@@ -106,8 +56,4 @@ impl Generator {
             r_low: ring(r_low),
         })
     }
-}
-
-fn bit(v: u64, j: usize) -> u64 {
-    (v >> j) & 1
 }
