@@ -30,7 +30,7 @@ pub(super) fn field_add(field: Field, a: u64, b: u64) -> u64 {
 
 /// Whether P0 sends the COTs of bit position `j` in [`Generator::random_bits`] (P1 the others).
 fn p0_sends(j: usize) -> bool {
-    j % 2 == 0
+    j.is_multiple_of(2)
 }
 
 /// This party's additive shares of random bits, position by position: `[j]` holds, for each
