@@ -27,7 +27,7 @@ use crate::train_plain::{self, Arithmetic, Reference};
 use offline_rates::OfflineRates;
 use processes::{Processes, Stderr};
 
-/// The defaults train Network-A on 256 digits for 2 epochs and test on 128: 1:35 to 2:04
+/// The defaults train Network-A on 256 digits for 2 epochs and test on 128: 1:15 to 2:04
 /// measured on 2 cores (12:47 with matrix triples by OT), most of it waiting for the offline
 /// generation of the weight updates' truncation pairs. Batches of 16 give this few examples
 /// enough SGD steps (plaintext: about 70% test accuracy).
