@@ -119,7 +119,7 @@ pub fn link(prefix: &str, c: dyad_link::LinkCounters) -> String {
 }
 
 /// Keeps `stock` (stream -> items available) up to date from the stockpile at `addr` every
-/// few seconds, in the background, for as long as the process runs.
+/// second, in the background, for as long as the process runs.
 pub fn poll_stock(
     addr: String,
     token: String,
@@ -145,7 +145,7 @@ pub fn poll_stock(
                     Err(_) => client = None,
                 }
             }
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     });
 }

@@ -124,7 +124,10 @@ fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_referen
     // Server 0's metrics show the steps, their time, the traffic and the stock.
     let page = loop {
         let page = http_get(&metrics);
-        if metric(&page, "dyad_train_steps").is_some_and(|s| s >= 3.0) {
+        // (The stock is polled from the stockpile once a second.)
+        if metric(&page, "dyad_train_steps").is_some_and(|s| s >= 3.0)
+            && page.contains("dyad_train_stock{stream=")
+        {
             break page;
         }
         assert!(
@@ -239,6 +242,34 @@ fn servers_with_different_jobs_refuse_to_start_and_say_why() {
         assert!(
             log.contains("refusing to start") && log.contains("batch size"),
             "P{party}: {log}"
+        );
+    }
+}
+
+#[test]
+fn training_jobs_waiting_on_a_dry_stockpile_stop_on_sigterm() {
+    let d = Deployment::start();
+    let model = prepare(&d);
+    // No offline workers: the first step waits for randomness that never comes.
+    let link = free_udp_addr().to_string();
+    let mut jobs = [0, 1].map(|i| trainer(&d, i, &link, &model, JOB, &format!("train{i}.log")));
+    for i in 0..2 {
+        wait_for_log(
+            &d.path(&format!("train{i}.log")),
+            "in agreement with the peer",
+            Duration::from_secs(60),
+        );
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    for job in &jobs {
+        job.signal("TERM");
+    }
+    for (i, job) in jobs.iter_mut().enumerate() {
+        let log = || std::fs::read_to_string(d.path(&format!("train{i}.log"))).unwrap_or_default();
+        assert!(
+            job.exits_within(Duration::from_secs(15)),
+            "server {i}'s job ignored SIGTERM while waiting for stock: {}",
+            log()
         );
     }
 }

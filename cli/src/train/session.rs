@@ -122,15 +122,23 @@ pub async fn run(
         last_step: Instant::now(),
     };
     let data = &setup.data;
-    let ended = runner::run(
-        &mut Secure::new(&mut party),
-        job,
-        &data.train,
-        &data.test,
-        &mut state,
-        &mut hooks,
-    )
-    .await?;
+    let mut stop = stop.clone();
+    let mut backend = Secure::new(&mut party);
+    let ended = tokio::select! {
+        ended = runner::run(
+            &mut backend,
+            job,
+            &data.train,
+            &data.test,
+            &mut state,
+            &mut hooks,
+        ) => ended?,
+        // A stop between steps ends the run after its checkpoint (the hooks see it); one
+        // during a step (waiting for a dry stockpile, say) abandons the step: the latest
+        // checkpoint is where the next start resumes, and the randomness the step took is
+        // never served again.
+        _ = stop.wait_for(|s| *s) => Ended::Stopped,
+    };
     Ok((ended, state))
 }
 
