@@ -52,6 +52,14 @@ impl Running {
         assert!(status.success());
     }
 
+    /// [`Running::signal`] unless the process has already exited (and was reaped: one that
+    /// exits in between stays a zombie until reaped, and takes the signal).
+    pub fn signal_if_running(&mut self, name: &str) {
+        if !self.exits_within(std::time::Duration::ZERO) {
+            self.signal(name);
+        }
+    }
+
     /// Kills the process with SIGKILL and reaps it.
     pub fn kill(mut self) {
         if let Some(mut child) = self.0.take() {
@@ -64,13 +72,15 @@ impl Running {
     pub fn exits_within(&mut self, patience: std::time::Duration) -> bool {
         let deadline = std::time::Instant::now() + patience;
         let child = self.0.as_mut().expect("running");
-        while std::time::Instant::now() < deadline {
+        loop {
             if let Ok(Some(_)) = child.try_wait() {
                 return true;
             }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        false
     }
 
     /// Waits for the process and returns its output.
