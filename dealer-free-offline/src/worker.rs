@@ -404,11 +404,7 @@ impl Worker {
 
     /// Bytes this party's stockpile takes before reaching its high-water mark.
     async fn headroom(&mut self) -> Result<u64, WorkerError> {
-        let inventory = self
-            .store
-            .inventory()
-            .await
-            .map_err(|s| store_error(&self.store, s))?;
+        let inventory = self.inventory().await?;
         Ok(inventory
             .high_water_bytes
             .saturating_sub(inventory.stored_bytes))
@@ -419,11 +415,7 @@ impl Worker {
         let idle = Decision::Wait {
             millis: self.config.idle.as_millis().min(u128::from(u32::MAX)) as u32,
         };
-        let inventory = self
-            .store
-            .inventory()
-            .await
-            .map_err(|s| store_error(&self.store, s))?;
+        let inventory = self.inventory().await?;
         let available: BTreeMap<&str, u64> = inventory
             .streams
             .iter()
@@ -522,35 +514,56 @@ impl Worker {
         first: u64,
         records: Bytes,
     ) -> Result<dyad_proto::stockpile::PutReply, WorkerError> {
-        let mut delay = Duration::from_millis(200);
-        for attempt in 0.. {
-            match self
-                .store
-                .put(stream, self.config.lane, first, records.clone())
-                .await
-            {
-                Ok(reply) => return Ok(reply),
-                Err(status)
-                    if attempt < 30
-                        && matches!(
-                            status.code(),
-                            tonic::Code::Unavailable
-                                | tonic::Code::ResourceExhausted
-                                | tonic::Code::Unknown
-                        ) =>
-                {
-                    tracing::warn!(
-                        "{stream}: the stockpile did not take the batch ({}); retrying in {delay:?}",
-                        status.message()
-                    );
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(30));
-                }
-                Err(status) => return Err(store_error(&self.store, status)),
-            }
-        }
-        unreachable!("the loop returns")
+        let lane = self.config.lane;
+        with_retries(&mut self.store, stream, async |store: &mut StoreClient| {
+            store.put(stream, lane, first, records.clone()).await
+        })
+        .await
     }
+
+    /// This party's stockpile inventory, retried as a Put is: a stockpile that restarts
+    /// between rounds pauses the pair rather than ending it.
+    async fn inventory(&mut self) -> Result<dyad_proto::stockpile::InventoryReply, WorkerError> {
+        with_retries(
+            &mut self.store,
+            "inventory",
+            async |store: &mut StoreClient| store.inventory().await,
+        )
+        .await
+    }
+}
+
+/// Calls `store` with `call`, retrying up to 30 times (200 ms, doubling to 30 s) while it is
+/// unreachable or full; `what` names the call in the log.
+async fn with_retries<T>(
+    store: &mut StoreClient,
+    what: &str,
+    mut call: impl AsyncFnMut(&mut StoreClient) -> Result<T, tonic::Status>,
+) -> Result<T, WorkerError> {
+    let mut delay = Duration::from_millis(200);
+    for attempt in 0.. {
+        match call(store).await {
+            Ok(reply) => return Ok(reply),
+            Err(status)
+                if attempt < 30
+                    && matches!(
+                        status.code(),
+                        tonic::Code::Unavailable
+                            | tonic::Code::ResourceExhausted
+                            | tonic::Code::Unknown
+                    ) =>
+            {
+                tracing::warn!(
+                    "{what}: the stockpile did not answer ({}); retrying in {delay:?}",
+                    status.message()
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            Err(status) => return Err(store_error(store, status)),
+        }
+    }
+    unreachable!("the loop returns")
 }
 
 /// What differs between two hellos (lane, matrix-triple method, then the plan text).
