@@ -118,34 +118,50 @@ pub fn link(prefix: &str, c: dyad_link::LinkCounters) -> String {
     )
 }
 
-/// Keeps `stock` (stream -> items available) up to date from the stockpile at `addr` every
-/// second, in the background, for as long as the process runs.
-pub fn poll_stock(
-    addr: String,
-    token: String,
-    stock: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
-) {
-    tokio::spawn(async move {
-        let mut client = None;
-        loop {
-            if client.is_none() {
-                client = dyad_store::StoreClient::connect(&addr, &token).await.ok();
-            }
-            if let Some(c) = &mut client {
-                match c.inventory().await {
-                    Ok(inventory) => {
-                        if let Ok(mut s) = stock.lock() {
-                            *s = inventory
-                                .streams
-                                .into_iter()
-                                .map(|st| (st.stream, st.available))
-                                .collect();
-                        }
-                    }
-                    Err(_) => client = None,
+/// Items available per stream in a stockpile, kept up to date in the background; shared by
+/// the metrics of `dyad serve` and `dyad train`.
+#[derive(Clone, Default)]
+pub struct StockLevels(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>);
+
+impl StockLevels {
+    /// Polls the stockpile at `addr` once a second for as long as the process runs (an
+    /// unreachable stockpile leaves the last levels and is tried again).
+    pub fn poll(&self, addr: String, token: String) {
+        let levels = self.0.clone();
+        tokio::spawn(async move {
+            let mut client = None;
+            loop {
+                if client.is_none() {
+                    client = dyad_store::StoreClient::connect(&addr, &token).await.ok();
                 }
+                if let Some(c) = &mut client {
+                    match c.inventory().await {
+                        Ok(inventory) => {
+                            if let Ok(mut l) = levels.lock() {
+                                *l = inventory
+                                    .streams
+                                    .into_iter()
+                                    .map(|st| (st.stream, st.available))
+                                    .collect();
+                            }
+                        }
+                        Err(_) => client = None,
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        }
-    });
+        });
+    }
+
+    /// The levels as the gauge family `name`, labelled by stream.
+    pub fn render(&self, name: &str) -> String {
+        let levels = self.0.lock().map(|l| l.clone()).unwrap_or_default();
+        family(
+            name,
+            "gauge",
+            "Items available in this server's stockpile, per stream",
+            "stream",
+            levels.iter().map(|(k, v)| (k.as_str(), *v as f64)),
+        )
+    }
 }

@@ -60,16 +60,7 @@ pub struct Args {
 impl Args {
     fn servers(&self) -> anyhow::Result<[Server; 2]> {
         ensure!(self.servers.len() == 2, "--servers takes two addresses");
-        let server = |i: usize| -> anyhow::Result<Server> {
-            let cert = self.certs.join(format!("p{i}.cert.pem"));
-            Ok(Server {
-                addr: self.servers[i].clone(),
-                cert_pem: std::fs::read(&cert)
-                    .with_context(|| format!("cannot read {}", cert.display()))?,
-                name: dyad_link::server_name(dyad_link::PartyId::from_index(i).expect("0 or 1")),
-            })
-        };
-        Ok([server(0)?, server(1)?])
+        servers(&self.servers, &self.certs)
     }
 
     fn output(&self) -> Output {
@@ -290,6 +281,21 @@ async fn load_test(args: &Args, images: &Array2<f64>, length: Duration) -> anyho
         anyhow::bail!("{} requests failed, the first with: {f}", failures.len());
     }
     Ok(())
+}
+
+/// The two servers at `addrs` (server 0's first), each presenting its `p<i>.cert.pem` from
+/// `certs` (as `dyad certs` makes them) under the name `dyad serve` uses by default.
+pub(crate) fn servers(addrs: &[String], certs: &std::path::Path) -> anyhow::Result<[Server; 2]> {
+    let server = |i: usize| -> anyhow::Result<Server> {
+        let cert = certs.join(format!("p{i}.cert.pem"));
+        Ok(Server {
+            addr: addrs[i].clone(),
+            cert_pem: std::fs::read(&cert)
+                .with_context(|| format!("cannot read {}", cert.display()))?,
+            name: dyad_link::server_name(dyad_link::PartyId::from_index(i).expect("0 or 1")),
+        })
+    };
+    Ok([server(0)?, server(1)?])
 }
 
 /// Prints the median, 99th percentile and largest of `latencies`.

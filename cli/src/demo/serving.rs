@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use dyad_client::{Client, Server};
+use dyad_client::Client;
 use dyad_proto::inference::Output;
 use ndarray::Array2;
 
@@ -74,17 +74,9 @@ pub async fn serve_and_predict(
         wait_for_log(children, finished, log, "; serving").await?;
     }
 
-    let endpoints = [0, 1].map(|i| -> anyhow::Result<Server> {
-        let cert = setup.certs.join(format!("p{i}.cert.pem"));
-        Ok(Server {
-            addr: setup.clients[i].to_owned(),
-            cert_pem: std::fs::read(&cert)
-                .with_context(|| format!("cannot read {}", cert.display()))?,
-            name: dyad_link::server_name(dyad_link::PartyId::from_index(i).expect("0 or 1")),
-        })
-    });
-    let [a, b] = endpoints;
-    let mut client = Client::connect([a?, b?], Duration::from_secs(60)).await?;
+    let addrs = setup.clients.map(str::to_owned);
+    let endpoints = crate::predict::servers(&addrs, setup.certs)?;
+    let mut client = Client::connect(endpoints, Duration::from_secs(60)).await?;
     let n = REQUESTS.min(images.nrows());
     let (mut right, mut latencies) = (0, Vec::with_capacity(n));
     let mut classes = Vec::with_capacity(n);

@@ -2,12 +2,12 @@
 //! link's traffic and rounds, and the stock of each stream in this server's stockpile.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use dyad_link::LinkMeter;
 
-use crate::metrics::{Histogram, family, link};
+use crate::metrics::{Histogram, StockLevels, family, link};
 
 /// Seconds from a request's arrival to its answer.
 const LATENCY_BOUNDS: &[f64] = &[0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0];
@@ -23,7 +23,7 @@ pub struct ServeMetrics {
     /// The current session's link (its counters restart when the servers reconnect).
     link: Mutex<Option<LinkMeter>>,
     /// Items available per stream, polled from the stockpile.
-    pub stock: Arc<Mutex<BTreeMap<String, u64>>>,
+    pub stock: StockLevels,
 }
 
 impl Default for ServeMetrics {
@@ -33,7 +33,7 @@ impl Default for ServeMetrics {
             batch: Histogram::new(BATCH_BOUNDS),
             outcomes: Mutex::default(),
             link: Mutex::default(),
-            stock: Arc::default(),
+            stock: StockLevels::default(),
         }
     }
 }
@@ -77,14 +77,7 @@ impl ServeMetrics {
             "status",
             outcomes.iter().map(|(k, v)| (k.as_str(), *v as f64)),
         );
-        let stock = self.stock.lock().map(|s| s.clone()).unwrap_or_default();
-        out += &family(
-            "dyad_serve_stock",
-            "gauge",
-            "Items available in this server's stockpile, per stream",
-            "stream",
-            stock.iter().map(|(k, v)| (k.as_str(), *v as f64)),
-        );
+        out += &self.stock.render("dyad_serve_stock");
         if let Some(meter) = self.link.lock().ok().and_then(|l| l.clone()) {
             out += &link("dyad_serve", meter.counters());
         }

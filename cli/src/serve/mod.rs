@@ -123,7 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let mut stop = crate::signals::stop_flag();
         if let Some(addr) = args.metrics {
             let (store, token) = engine.store.clone();
-            crate::metrics::poll_stock(store, token, metrics.stock.clone());
+            metrics.stock.poll(store, token);
             let m = metrics.clone();
             let at = crate::metrics::serve(addr, Arc::new(move || m.render())).await?;
             eprintln!("metrics on http://{at}/metrics");

@@ -2,11 +2,10 @@
 //! cost so far (seconds, of which getting randomness; bytes and rounds), the last revealed
 //! test accuracy, and the stock of each stream in this server's stockpile.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use super::runner::{Point, Stats};
-use crate::metrics::{Histogram, family, single};
+use crate::metrics::{Histogram, StockLevels, single};
 
 /// Seconds per SGD step (evaluations included in the step they follow).
 const STEP_BOUNDS: &[f64] = &[0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
@@ -16,7 +15,7 @@ pub struct TrainMetrics {
     step_seconds: Histogram,
     state: Mutex<Snapshot>,
     /// Items available per stream, polled from the stockpile.
-    pub stock: Arc<Mutex<BTreeMap<String, u64>>>,
+    pub stock: StockLevels,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -36,7 +35,7 @@ impl TrainMetrics {
                 total_steps,
                 ..Snapshot::default()
             }),
-            stock: Arc::default(),
+            stock: StockLevels::default(),
         }
     }
 
@@ -100,14 +99,7 @@ impl TrainMetrics {
                 p.accuracy,
             );
         }
-        let stock = self.stock.lock().map(|s| s.clone()).unwrap_or_default();
-        out += &family(
-            "dyad_train_stock",
-            "gauge",
-            "Items available in this server's stockpile, per stream",
-            "stream",
-            stock.iter().map(|(k, v)| (k.as_str(), *v as f64)),
-        );
+        out += &self.stock.render("dyad_train_stock");
         out
     }
 }

@@ -173,7 +173,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let mut stop = crate::signals::stop_flag();
         if let Some(addr) = args.metrics {
             let (store, token) = setup.store.clone();
-            crate::metrics::poll_stock(store, token, setup.metrics.stock.clone());
+            setup.metrics.stock.poll(store, token);
             let m = setup.metrics.clone();
             let at = crate::metrics::serve(addr, Arc::new(move || m.render())).await?;
             eprintln!("metrics on http://{at}/metrics");
