@@ -73,10 +73,11 @@ fn provide_libclang(cargo: &mut Command) -> Result<(), String> {
 
 /// Whether the dynamic loader or the usual LLVM directories know a libclang.
 fn system_libclang() -> bool {
-    let known = Command::new("ldconfig")
-        .arg("-p")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("libclang"));
+    let known = Command::new("ldconfig").arg("-p").output().is_ok_and(|o| {
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .any(is_libclang)
+    });
     known
         || ["/usr/lib", "/usr/lib64", "/usr/local/lib"]
             .iter()
@@ -92,9 +93,20 @@ fn has_libclang(dir: &Path) -> bool {
         .flatten()
         .any(|e| {
             let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.starts_with("libclang") && name.contains(".so")
+            is_libclang(&name.to_string_lossy())
         })
+}
+
+/// Whether a file name is one bindgen loads: `libclang.so`, `libclang.so.18`,
+/// `libclang-18.so(.1)`; not `libclang-cpp.so.14`, which some machines have without libclang.
+fn is_libclang(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("libclang") else {
+        return false;
+    };
+    let versioned = rest
+        .strip_prefix('-')
+        .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+    (rest.starts_with(".so") || versioned) && rest.contains(".so")
 }
 
 /// The directory of the wheel's libclang.so, installing the wheel on first use.
@@ -152,5 +164,30 @@ fn run(command: &mut Command) -> Result<(), String> {
     match status.success() {
         true => Ok(()),
         false => Err(format!("{command:?} failed ({status})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_libclang;
+
+    #[test]
+    fn only_libclang_itself_counts() {
+        for name in [
+            "libclang.so",
+            "libclang.so.18",
+            "libclang-18.so",
+            "libclang-14.so.1",
+        ] {
+            assert!(is_libclang(name), "{name}");
+        }
+        for name in [
+            "libclang-cpp.so.14",
+            "libclang_rt.asan.so",
+            "libclangBasic.a",
+            "clang",
+        ] {
+            assert!(!is_libclang(name), "{name}");
+        }
     }
 }
