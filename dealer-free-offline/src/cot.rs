@@ -108,12 +108,15 @@ impl Group {
     }
 }
 
-/// Expands OT keys into field values, `group.fields.len()` per key, one key after another:
+/// Expands OT keys into field values, `group.fields.len()` per key, one key after another.
+/// A COT of at most two fields takes the key's two 64-bit halves as they are: CryProt's random
+/// OT outputs are already correlation-robust hashes of the IKNP rows (`H(q_i)`,
+/// `H(q_i XOR Delta)`), uniform and independent, so hashing them again bought nothing (it was
+/// three AES calls per COT of a truncation pair or a mask bit). Wider COTs stretch the key:
 /// `MMO(k XOR q) = pi(k XOR q) XOR k XOR q` for `q = 0, 1, 2, ...` with the fixed-key AES
-/// permutation `pi`, two 64-bit values per 128-bit output. The key is a secret random OT output
-/// and `q` a public counter, which is exactly what correlation robustness covers (one AES call
-/// per 128 bits). Many keys are hashed in one call so that AES-NI runs pipelined: one key at a
-/// time (one block for a one-field COT) left it waiting on each block's latency.
+/// permutation `pi`, two 64-bit values per 128-bit output; the key is a secret random OT output
+/// and `q` a public counter, which is exactly what correlation robustness covers. Many keys are
+/// hashed in one call so that AES-NI runs pipelined.
 fn expand(
     keys: impl Iterator<Item = Block>,
     group: &Group,
@@ -123,10 +126,14 @@ fn expand(
     let f = group.fields.len();
     let blocks = f.div_ceil(2);
     scratch.clear();
-    for key in keys {
-        scratch.extend((0..blocks).map(|q| key ^ Block::from(q as u128)));
+    if blocks == 1 {
+        scratch.extend(keys);
+    } else {
+        for key in keys {
+            scratch.extend((0..blocks).map(|q| key ^ Block::from(q as u128)));
+        }
+        FIXED_KEY_HASH.cr_hash_slice_mut(scratch);
     }
-    FIXED_KEY_HASH.cr_hash_slice_mut(scratch);
     let words: &[u64] = bytemuck::cast_slice(scratch);
     out.clear();
     for per_key in words.chunks_exact(2 * blocks) {
