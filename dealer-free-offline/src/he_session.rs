@@ -48,6 +48,8 @@ struct Keys {
 /// One party's half of the homomorphic-encryption machinery: a key pair per ring degree, the
 /// peer's public keys once exchanged, and a channel for each role.
 pub struct HeSession {
+    /// Which party this is (protocols that split work between the roles read it).
+    pub(crate) party: PartyId,
     keys: Vec<(usize, Keys)>,
     /// This party as E: sends ciphertexts, receives replies.
     pub(crate) as_encryptor: Channel,
@@ -80,6 +82,7 @@ impl HeSession {
             })
             .collect();
         Ok(HeSession {
+            party: link.party(),
             keys,
             as_encryptor,
             as_evaluator,

@@ -1,10 +1,10 @@
 //! Beaver triples over `Z_p` for CheckZero (PROTOCOLS.md, kind 5), and the scaled triples of
 //! its root product.
 //!
-//! Plain triples: each party samples `a_i, b_i`; the cross terms `a_0·b_1` and `a_1·b_0` come
-//! from SIMD homomorphic encryption when `p` has slots ([`crate::simd_product`]: 4096 products
-//! per ciphertext), otherwise from COTs on the bits of the receiver's value; both directions
-//! at once.
+//! Plain triples: each party samples `a_i, b_i`; the cross terms `a_0·b_1 + a_1·b_0` come
+//! from SIMD homomorphic encryption when `p` has slots ([`crate::simd_product`]: 4096 triples
+//! per reply ciphertext), otherwise from COTs on the bits of the receiver's value, one term
+//! per direction.
 //!
 //! Scaled triples `(a, b, M, M·a, M·b, M·a·b)` with `M` uniform in `Z_p*`: each party samples
 //! a nonzero `mu_i`, and `M = mu_0·mu_1` (uniform and nonzero) is the product of the shared
@@ -22,7 +22,7 @@ use crate::{OfflineError, cross, simd_product};
 
 impl Generator {
     /// Shares of `x ⊙ y` over `Z_p` for `x` and `y` both additively shared (this party holds
-    /// `x_i`, `y_i`): local products plus the two cross terms, one per direction.
+    /// `x_i`, `y_i`): local products plus the two cross terms.
     async fn shared_products(
         &mut self,
         p: Prime,
@@ -30,11 +30,14 @@ impl Generator {
         y: &[u64],
     ) -> Result<Vec<u64>, OfflineError> {
         let n = x.len();
-        // As E (or OT sender) this party offers its x; as V (or receiver) its y, so the two
-        // directions give x_0·y_1 and x_1·y_0.
-        let (sent, received) = if simd_product::supports(p) {
-            self.he.simd_cross_terms(p, x.to_vec(), y.to_vec()).await?
-        } else {
+        let q = u64::from(p.value());
+        if simd_product::supports(p) {
+            let cross = self.he.simd_cross_sum(p, x.to_vec(), y.to_vec()).await?;
+            return Ok((0..n).map(|e| (x[e] * y[e] + cross[e]) % q).collect());
+        }
+        // As OT sender this party offers its x, as receiver its y, so the two directions give
+        // x_0·y_1 and x_1·y_0.
+        let (sent, received) = {
             let (mut sent, mut received) = (vec![0u64; n], vec![0u64; n]);
             let q = p.value();
             let send = cross::modp_send(
@@ -58,7 +61,6 @@ impl Generator {
             r?;
             (sent, received)
         };
-        let q = u64::from(p.value());
         Ok((0..n)
             .map(|e| (x[e] * y[e] + sent[e] + received[e]) % q)
             .collect())

@@ -1,4 +1,4 @@
-//! E's side of elementwise products: encrypt its values in SIMD slots, decrypt V's replies into
+//! E's side of a cross sum: encrypt both of its vectors in SIMD slots, decrypt V's replies into
 //! its shares.
 
 use std::sync::Arc;
@@ -17,17 +17,25 @@ use crate::rlwe::reply::{self, Reply};
 use crate::rlwe::sample::{self, Seed};
 use crate::rlwe::{encrypt, fresh};
 
-/// E's message: its values in ciphertexts of [`SLOTS`] each.
+/// E's message: for each chunk of [`SLOTS`] values, the ciphertext of its `x` and then the one
+/// of its `y`.
 fn message(
     secret: &SecretKey,
     p: Prime,
     x: &[u64],
+    y: &[u64],
     seed: Seed,
     noise_seed: Seed,
 ) -> Result<Vec<u8>, OfflineError> {
     let (setting, slots) = (setting(p), Slots::new(p.value())?);
+    let chunks: Vec<&[u64]> = x
+        .chunks(SLOTS)
+        .zip(y.chunks(SLOTS))
+        .flat_map(<[_; 2]>::from)
+        .collect();
     let c0s: Vec<_> = compute_pool().install(|| {
-        x.par_chunks(SLOTS)
+        chunks
+            .par_iter()
             .enumerate()
             .map(|(t, values)| {
                 let plain = setting.scaled(&slots.encode(values));
@@ -55,20 +63,25 @@ fn open(secret: &SecretKey, p: Prime, message: &[u8], n: usize) -> Result<Vec<u6
     Ok(opened.into_iter().flatten().take(n).collect())
 }
 
-/// E's whole side over `channel`: its shares of `x ⊙ y_peer`.
+/// E's whole side over `channel`: its shares of `x ⊙ y_peer + y ⊙ x_peer`.
 pub(super) async fn encrypt_and_decrypt(
     channel: &mut dyad_link::Channel,
     secret: Arc<SecretKey>,
     p: Prime,
-    x: Arc<Vec<u64>>,
+    xy: Arc<(Vec<u64>, Vec<u64>)>,
     rng: &mut ChaCha20Rng,
 ) -> Result<Vec<u64>, OfflineError> {
-    let mut shares = Vec::with_capacity(x.len());
-    for range in rounds(x.len()) {
+    let n = xy.0.len();
+    let mut shares = Vec::with_capacity(n);
+    for range in rounds(n) {
         let (seed, noise_seed) = (sample::seed(rng), sample::seed(rng));
-        let (secret_m, x) = (secret.clone(), x.clone());
+        let (secret_m, xy) = (secret.clone(), xy.clone());
         let values = range.clone();
-        let bytes = blocking(move || message(&secret_m, p, &x[values], seed, noise_seed)).await?;
+        let bytes = blocking(move || {
+            let (x, y) = (&xy.0[values.clone()], &xy.1[values]);
+            message(&secret_m, p, x, y, seed, noise_seed)
+        })
+        .await?;
         channel.send(&bytes).await?;
         let reply = channel.recv().await?;
         let secret = secret.clone();

@@ -56,8 +56,8 @@ fn slots_multiply_elementwise() {
 #[test]
 fn the_flooding_fits_the_budget() {
     let bits = noise::flood_bits(P.value());
-    assert!(noise::product_noise_bound(P.value()) < 1 << 31);
-    assert_eq!(bits, 71);
+    assert!(noise::reply_noise_bound(P.value()) < 1 << 32);
+    assert_eq!(bits, 72);
     assert!(
         bits <= setting(P).max_flood_bits(),
         "{bits} > {}",
@@ -106,44 +106,44 @@ async fn cross_terms_are_exact_on_worst_case_and_random_inputs() {
     ] {
         let [s0, s1] = &mut sessions;
         let (r0, r1) = tokio::join!(
-            s0.simd_cross_terms(P, x[0].clone(), y[0].clone()),
-            s1.simd_cross_terms(P, x[1].clone(), y[1].clone())
+            s0.simd_cross_sum(P, x[0].clone(), y[0].clone()),
+            s1.simd_cross_sum(P, x[1].clone(), y[1].clone())
         );
-        let ((e0, v0), (e1, v1)) = (r0.expect("P0"), r1.expect("P1"));
+        let (c0, c1) = (r0.expect("P0"), r1.expect("P1"));
         for i in 0..x[0].len() {
             assert_eq!(
-                (e0[i] + v1[i]) % p,
-                x[0][i] * y[1][i] % p,
-                "{what}: x0·y1 at {i}"
-            );
-            assert_eq!(
-                (e1[i] + v0[i]) % p,
-                x[1][i] * y[0][i] % p,
-                "{what}: x1·y0 at {i}"
+                (c0[i] + c1[i]) % p,
+                (x[0][i] * y[1][i] + x[1][i] * y[0][i]) % p,
+                "{what}: x0·y1 + x1·y0 at {i}"
             );
         }
     }
     let [s0, _] = &mut sessions;
     assert!(
-        s0.simd_cross_terms(Prime::P67, vec![1], vec![1])
+        s0.simd_cross_sum(Prime::P67, vec![1], vec![1])
             .await
             .is_err()
     );
-    assert!(s0.simd_cross_terms(P, vec![1], vec![1, 2]).await.is_err());
+    assert!(s0.simd_cross_sum(P, vec![1], vec![1, 2]).await.is_err());
 }
 
-/// What E sees of `trials` replies to the same ciphertext for one vector of V: the decoded
-/// noise (the low bits of `x` below one plaintext step) and the top bytes of `c1'` and `c0'`.
+/// What E sees of `trials` replies to the same two ciphertexts for one vector of V (by which it
+/// multiplies both): the decoded noise (the low bits of `x` below one plaintext step) and the
+/// top bytes of `c1'` and `c0'`.
 fn views(y: &[u64], trials: usize, rng: &mut ChaCha20Rng) -> [Vec<u64>; 3] {
     let (setting, slots) = (setting(P), Slots::new(P.value()).expect("slots"));
     let secret = SecretKey::generate(rng, SLOTS);
     let public = PublicKey::generate(&secret, rng);
     let seed = sample::seed(rng);
-    let x = random(rng, SLOTS);
-    let ct = Ciphertext {
-        c0: encrypt(&secret, setting.scaled(&slots.encode(&x)), &seed, 0, rng),
-        c1: sample::uniform(&seed, 0, SLOTS, setting.limbs),
-    };
+    let cts: Vec<Ciphertext> = (0..2)
+        .map(|t| {
+            let x = random(rng, SLOTS);
+            Ciphertext {
+                c0: encrypt(&secret, setting.scaled(&slots.encode(&x)), &seed, t, rng),
+                c1: sample::uniform(&seed, t, SLOTS, setting.limbs),
+            }
+        })
+        .collect();
     let mut plain = setting.centered(&slots.encode(y));
     plain.to_ntt();
     let at = Slots::results();
@@ -152,7 +152,9 @@ fn views(y: &[u64], trials: usize, rng: &mut ChaCha20Rng) -> [Vec<u64>; 3] {
     let step = (1u128 << k) / u128::from(P.value());
     for _ in 0..trials {
         let mut product = Ciphertext::zero(&setting);
-        product.mul_accumulate(&ct, &plain);
+        for ct in &cts {
+            product.mul_accumulate(ct, &plain);
+        }
         let reply = finish(
             &setting,
             rerandomize(&public, product, rng),
