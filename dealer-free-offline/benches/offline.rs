@@ -6,7 +6,9 @@
 //! and one served request of each network asked for, with every kind made as the worker makes
 //! it (matrix triples by RLWE).
 //!
-//! `cargo bench -p dyad-offline --bench offline [-- net-a net-b ... [--skip-ot]]`
+//! `cargo bench -p dyad-offline --bench offline [-- net-a net-b ... [--skip-ot] [--step-only]]`
+//! (`--step-only`: only the default configuration's training step, on one lane and on two, for
+//! profiling).
 
 use std::time::Instant;
 
@@ -121,9 +123,14 @@ async fn main() {
     let [l0, l1] = &mut links;
     let (mut g0, mut g1) =
         tokio::try_join!(Generator::new(l0), Generator::new(l1)).expect("generators");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let (skip_ot, step_only) = (flag("--skip-ot"), flag("--step-only"));
     println!("offline generation on this machine, both parties in one process, loopback QUIC");
-    println!("{:<34} {:>16} {:>13}", "", "throughput", "wire");
-    raw_ots(&mut links).await;
+    if !step_only {
+        println!("{:<34} {:>16} {:>13}", "", "throughput", "wire");
+        raw_ots(&mut links).await;
+    }
     // Warm up (base OTs, the public-key exchange).
     let _ = tokio::join!(g0.dabits(1000), g1.dabits(1000));
     let _ = tokio::join!(g0.matrix_triple(1, 1, 1), g1.matrix_triple(1, 1, 1));
@@ -157,6 +164,9 @@ async fn main() {
             16,
         ),
     ]);
+    if step_only {
+        kinds.clear();
+    }
     for (kind, count) in kinds {
         let (r, m) =
             measure(async { tokio::join!(g0.produce(kind, count), g1.produce(kind, count)) }).await;
@@ -185,18 +195,22 @@ async fn main() {
     }
 
     // Matrix triples by RLWE against the correlated-OT baseline, shape by shape, in this run.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let skip_ot = args.iter().any(|a| a == "--skip-ot");
-    println!(
-        "\nmatrix triples: RLWE (he) against correlated OT (ot); M MAC/s, bits per MAC on the wire, CPU s of both parties"
-    );
-    for shape in [
-        (128, 784, 128),
-        (784, 128, 128),
-        (128, 128, 10),
-        (16, 784, 128),
-        (64, 784, 128),
-    ] {
+    let shapes = match step_only {
+        true => Vec::new(),
+        false => vec![
+            (128, 784, 128),
+            (784, 128, 128),
+            (128, 128, 10),
+            (16, 784, 128),
+            (64, 784, 128),
+        ],
+    };
+    if !step_only {
+        println!(
+            "\nmatrix triples: RLWE (he) against correlated OT (ot); M MAC/s, bits per MAC on the wire, CPU s of both parties"
+        );
+    }
+    for shape in shapes {
         let (m, n, k) = shape;
         let macs = (m * n * k) as f64;
         let he = triple(&mut g0, &mut g1, shape).await;
@@ -245,18 +259,23 @@ async fn main() {
     let mut stock = Vec::new();
     // The paper's configuration (p = 67, exp by 16 chords), then the larger prime, then the
     // default (p = 40961, exp by squaring). Serving uses no exp.
-    for (prime, exp) in [
+    let configs = [
         (Prime::P67, Exp::Segments),
         (Prime::P40961, Exp::Segments),
         (Prime::P40961, Exp::Squaring),
-    ] {
+    ];
+    let configs = match step_only {
+        true => &configs[2..],
+        false => &configs[..],
+    };
+    for &(prime, exp) in configs {
         let config = Config {
             fixed: FixedPoint::default(),
             checkzero: CheckZeroVariant::Product,
             prime,
             exp,
         };
-        if exp == Exp::Segments {
+        if exp == Exp::Segments && !step_only {
             for name in &names {
                 let net = Network::by_name(name).unwrap_or_else(|| panic!("no network {name}"));
                 let plan = Plan::for_network(&net, 128, 0, requests, 7, config);
@@ -272,6 +291,7 @@ async fn main() {
         let what = format!("net-a training iteration (batch 128), p = {prime}, exp by {exp}");
         stock.push((what, plan, 1));
     }
+    let mut last = Vec::new();
     for (what, plan, per) in stock {
         let plan = plan.expect("plan");
         let mut parts = Vec::new();
@@ -318,5 +338,45 @@ async fn main() {
                 m.bytes as f64 / 1e6 / per
             );
         }
+        last = parts;
+    }
+
+    // The last plan (the default configuration's training step) again, on two worker pairs at
+    // once as `dyad offline --lane 0` and `--lane 1` run them: the kinds dealt out by their times
+    // above, longest first, each to the lane with less work so far.
+    let (mut lanes, mut load) = ([Vec::new(), Vec::new()], [0.0f64; 2]);
+    last.sort_by(|a, b| b.2.seconds.total_cmp(&a.2.seconds));
+    for (kind, count, m) in &last {
+        let lane = usize::from(load[1] < load[0]);
+        lanes[lane].push((*kind, *count));
+        load[lane] += m.seconds;
+    }
+    let (l2, l3) = loopback_pair().await.expect("second link");
+    let [mut l2, mut l3] = [l2, l3];
+    let (mut h0, mut h1) =
+        tokio::try_join!(Generator::new(&mut l2), Generator::new(&mut l3)).expect("generators");
+    let _ = tokio::join!(h0.matrix_triple(1, 1, 1), h1.matrix_triple(1, 1, 1));
+    let [a, b] = &lanes;
+    let (_, m) = measure(async {
+        tokio::join!(
+            stock_lane(&mut g0, &mut g1, a),
+            stock_lane(&mut h0, &mut h1, b)
+        )
+    })
+    .await;
+    println!(
+        "\nthe same training iteration on two lanes at once: {:.3} s ({:.2} s CPU; one lane: {:.3} s)",
+        m.seconds,
+        m.cpu,
+        load[0] + load[1]
+    );
+}
+
+/// Stocks `kinds` one after another with one worker pair.
+async fn stock_lane(g0: &mut Generator, g1: &mut Generator, kinds: &[(Kind, usize)]) {
+    for &(kind, count) in kinds {
+        let (r0, r1) = tokio::join!(g0.produce(kind, count), g1.produce(kind, count));
+        r0.expect("P0");
+        r1.expect("P1");
     }
 }
