@@ -11,7 +11,6 @@ mod metrics;
 mod model_file;
 mod offline;
 mod onnx;
-mod plot;
 mod predict;
 mod reveal;
 mod serve;

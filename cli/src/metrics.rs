@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Serves `render()` to every HTTP request on `addr`, in the background.
@@ -29,6 +30,34 @@ pub async fn serve(
         }
     });
     Ok(local)
+}
+
+/// How long [`scrape`] waits for an endpoint.
+const SCRAPE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Fetches the Prometheus text of the endpoint on `addr` (HTTP headers included: they never
+/// look like a sample).
+pub async fn scrape(addr: &str) -> anyhow::Result<String> {
+    let fetch = async {
+        let mut socket = tokio::net::TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("cannot reach the metrics on {addr}"))?;
+        socket
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: dyad\r\n\r\n")
+            .await?;
+        let mut page = String::new();
+        socket.read_to_string(&mut page).await?;
+        anyhow::Ok(page)
+    };
+    tokio::time::timeout(SCRAPE_TIMEOUT, fetch)
+        .await
+        .with_context(|| format!("the metrics on {addr} did not answer"))?
+}
+
+/// The value of the unlabelled sample `name` in Prometheus text.
+pub fn sample(page: &str, name: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 /// A Prometheus histogram: counts of observations at most each bucket's bound, their sum and

@@ -133,9 +133,13 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 16)]
     f: u32,
     /// Also stock a whole training job of this many epochs, as `dyad train` runs it on
-    /// `--train` and `--test` examples: its steps and each epoch's evaluation.
+    /// `--train` and `--test` examples: its steps and its evaluations.
     #[arg(long)]
     epochs: Option<usize>,
+    /// The job also evaluates the test set every this many steps (as `dyad train
+    /// --eval-every`).
+    #[arg(long, value_name = "STEPS", requires = "epochs")]
+    eval_every: Option<u64>,
     /// The job's training examples.
     #[arg(long, default_value_t = 4000)]
     train: usize,
@@ -191,6 +195,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
             batch: args.batch,
             lr_shift,
             epochs,
+            eval_every: args.eval_every,
             seed: 0,
             loss: args.loss,
             fixed,

@@ -47,6 +47,7 @@ struct Plain {
     started: Instant,
     reported: usize,
     name: &'static str,
+    per_epoch: u64,
 }
 
 impl<B: Backend> Hooks<B> for Plain {
@@ -57,10 +58,13 @@ impl<B: Backend> Hooks<B> for Plain {
     fn save(&mut self, state: &State<B::E>) -> anyhow::Result<Flow> {
         for p in &state.curve[self.reported..] {
             let loss = p.loss.map(|l| format!(", loss {l:.4}")).unwrap_or_default();
+            let at = match p.step.is_multiple_of(self.per_epoch) {
+                true => format!("epoch {}", p.epoch),
+                false => format!("step {}", p.step),
+            };
             eprintln!(
-                "{}: epoch {}: test accuracy {:.2}%{loss}",
+                "{}: {at}: test accuracy {:.2}%{loss}",
                 self.name,
-                p.epoch,
                 100.0 * p.accuracy
             );
         }
@@ -83,8 +87,9 @@ pub async fn run_plain<B: Backend>(
         started: Instant::now(),
         reported: 0,
         name,
+        per_epoch: job.steps_per_epoch(),
     };
-    let ended = train::run_epochs(backend, job, train, test, &mut state, &mut hooks).await?;
+    let ended = train::run_job(backend, job, train, test, &mut state, &mut hooks).await?;
     debug_assert_eq!(ended, Ended::Finished);
     Ok(state)
 }
@@ -95,7 +100,7 @@ pub struct Reference {
     pub name: &'static str,
     /// Its CSV file name.
     pub file: &'static str,
-    /// One point per epoch.
+    /// One point per evaluation.
     pub points: Vec<Point>,
     /// The trained model, in fixed point.
     pub model: Params<Z64>,
@@ -170,7 +175,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("{}: final test accuracy {:.2}%", r.name, 100.0 * last);
     }
     let title = format!("{} in plaintext: test accuracy", job.network.name);
-    train::chart(&title, &chart_curves).write_png(&args.out.join("curve-plain.png"))?;
-    println!("curves in {}", args.out.display());
+    let chart = args.out.join("curve-plain.png");
+    train::chart(&chart, &title, &chart_curves)?;
+    println!(
+        "curves in {} (chart: {})",
+        args.out.display(),
+        chart.display()
+    );
     Ok(())
 }

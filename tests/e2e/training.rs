@@ -17,10 +17,13 @@ dense 10
 relu
 ";
 
-/// The job both servers run: 8 steps per epoch, 2 epochs.
+/// The job both servers run: 8 steps per epoch, 2 epochs, the test set evaluated every 3
+/// steps and at the end of each epoch.
 const JOB: &[&str] = &[
     "--epochs",
     "2",
+    "--eval-every",
+    "3",
     "--batch",
     "32",
     "--lr-shift",
@@ -76,8 +79,9 @@ fn latest_checkpoint(dir: &Path) -> Option<u64> {
         .max()
 }
 
-/// The `(epoch, accuracy, loss)` rows of a curve CSV.
-fn curve(path: &Path) -> Vec<(u32, f64, f64)> {
+/// The `(epoch, step, accuracy, loss)` rows of a curve CSV (no loss where it was not revealed:
+/// within an epoch).
+fn curve(path: &Path) -> Vec<(u32, u64, f64, Option<f64>)> {
     let csv = std::fs::read_to_string(path).unwrap_or_else(|_| panic!("{}", path.display()));
     csv.lines()
         .skip(1)
@@ -85,8 +89,9 @@ fn curve(path: &Path) -> Vec<(u32, f64, f64)> {
             let c: Vec<&str> = l.split(',').collect();
             (
                 c[0].parse().expect("epoch"),
+                c[1].parse().expect("step"),
                 c[2].parse().expect("accuracy"),
-                c[3].parse().unwrap_or(f64::NAN),
+                c[3].parse().ok(),
             )
         })
         .collect()
@@ -165,11 +170,16 @@ fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_referen
     // Both servers revealed the same numbers, and training made progress.
     let secure = curve(&d.path("train-p0/curve.csv"));
     assert_eq!(secure, curve(&d.path("train-p1/curve.csv")), "{summary1}");
-    assert_eq!(secure.len(), 2);
-    assert!(
-        secure[1].2 < secure[0].2,
-        "the loss did not fall: {secure:?}"
+    // Every evaluation the plan stocked for was made, once, resume or not.
+    let steps: Vec<u64> = secure.iter().map(|p| p.1).collect();
+    assert_eq!(steps, [3, 6, 8, 9, 12, 15, 16], "{secure:?}");
+    let losses: Vec<f64> = secure.iter().filter_map(|p| p.3).collect();
+    assert_eq!(
+        losses.len(),
+        2,
+        "the loss is revealed at epoch ends: {secure:?}"
     );
+    assert!(losses[1] < losses[0], "the loss did not fall: {secure:?}");
 
     // The plaintext float reference on the same split, weights and batch order.
     let mut plain_args = vec![
@@ -190,13 +200,19 @@ fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_referen
     let out = run(&plain_args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let float = curve(&plain_out.join("curve-float.csv"));
+    assert_eq!(float.len(), secure.len(), "{float:?}");
     for (secure, float) in secure.iter().zip(&float) {
+        assert_eq!(secure.1, float.1, "evaluated at other steps");
         // 64 test examples: allow a few predictions to differ, and little loss drift.
         assert!(
-            (secure.1 - float.1).abs() <= 4.0 / 64.0,
+            (secure.2 - float.2).abs() <= 4.0 / 64.0,
             "{secure:?} vs {float:?}"
         );
-        assert!((secure.2 - float.2).abs() < 0.05, "{secure:?} vs {float:?}");
+        match (secure.3, float.3) {
+            (Some(s), Some(f)) => assert!((s - f).abs() < 0.05, "{secure:?} vs {float:?}"),
+            (None, None) => {}
+            _ => panic!("the loss revealed at different steps: {secure:?} vs {float:?}"),
+        }
     }
 
     // Only both shares together give the model.

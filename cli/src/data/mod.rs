@@ -6,7 +6,7 @@
 mod csv;
 mod idx;
 pub mod inputs;
-mod png;
+pub mod png;
 pub mod shares;
 
 use std::io::Read;

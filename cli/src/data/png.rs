@@ -119,15 +119,23 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    use plotters::prelude::*;
+
     use super::*;
-    use crate::plot::Rgb;
 
     #[test]
     fn reads_what_the_chart_encoder_writes() {
-        let mut image = Rgb::new(5, 3, [0, 0, 0]);
-        image.set(1, 2, [30, 60, 90]);
-        image.set(4, 0, [255, 255, 255]);
-        let (w, h, gray) = decode_gray(&image.png()).expect("decode");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pixels.png");
+        // A new bitmap is black.
+        let image = BitMapBackend::new(&path, (5, 3)).into_drawing_area();
+        image
+            .draw_pixel((1, 2), &RGBColor(30, 60, 90))
+            .expect("pixel");
+        image.draw_pixel((4, 0), &WHITE).expect("pixel");
+        image.present().expect("written");
+        let bytes = std::fs::read(&path).expect("read");
+        let (w, h, gray) = decode_gray(&bytes).expect("decode");
         assert_eq!((w, h), (5, 3));
         assert_eq!(gray[2 * 5 + 1], 60);
         assert_eq!(gray[4], 255);

@@ -8,6 +8,7 @@
 mod offline_rates;
 mod processes;
 mod serving;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,10 +23,11 @@ use dyad_store::StoreClient;
 use dyad_store::auth::read_token;
 
 use crate::data::DataArgs;
-use crate::train::{self, JobArgs};
+use crate::train::{self, JobArgs, StockMonitor};
 use crate::train_plain::{self, Arithmetic, Reference};
 use offline_rates::OfflineRates;
-use processes::{Processes, Stderr};
+use processes::Processes;
+use watch::Watch;
 
 /// The defaults train Network-A on 256 digits for 2 epochs and test on 128: 1:15 to 2:04
 /// measured on 2 cores (12:47 with matrix triples by OT), most of it waiting for the offline
@@ -88,9 +90,11 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     };
     let (train_set, test_set) = data.load()?;
     let (id, shares) = crate::share::write_shares(&train_set, &test_set, fixed, &path("data"))?;
+    let steps_per_epoch = args.train.checked_div(args.batch).unwrap_or(0) as u64;
     let job = JobArgs {
         model: args.model.clone(),
         epochs: args.epochs,
+        eval_every: Some(steps_per_epoch.div_ceil(POINTS_PER_EPOCH).max(1)),
         batch: args.batch,
         lr_shift: Some(args.lr_shift),
         seed: 1,
@@ -103,15 +107,17 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     let job = job.job(fixed, id, args.train, args.test)?;
     println!(
         "Dyad demo: training {} on {} of the bundled MNIST digits ({} held out for testing), \
-         {} epochs of {} steps (batch {}, learning rate 2^-{}). These sizes keep the demo near \
-         2 minutes on 2 cores; the offline generation of the randomness is what takes the time.",
+         {} epochs of {} steps (batch {}, learning rate 2^-{}), revealing the test accuracy \
+         every {} steps. These sizes keep the demo near 2 minutes on 2 cores; the offline \
+         generation of the randomness is what takes the time.",
         job.network.name,
         job.train,
         job.test,
         job.epochs,
         job.steps_per_epoch(),
         job.batch,
-        job.lr_shift
+        job.lr_shift,
+        job.eval_every.unwrap_or(job.steps_per_epoch()),
     );
     println!("Everything goes into {}.", dir.display());
 
@@ -155,7 +161,6 @@ async fn demo(args: Args) -> anyhow::Result<()> {
             &format!("stockpile of server {i}"),
             &args,
             &path(&format!("store{i}.log")),
-            Stderr::Log,
         )?);
     }
     let tokens = [0, 1].map(|i| path(&format!("store{i}/token")));
@@ -191,11 +196,23 @@ async fn demo(args: Args) -> anyhow::Result<()> {
                 &format!("offline worker of server {i}, lane {lane}"),
                 &args,
                 &path(&format!("offline{i}-lane{lane}.log")),
-                Stderr::Log,
             )?);
         }
     }
     println!("started both stockpiles and {LANES} offline worker pairs; training starts at once\n");
+    let token = read_token(&tokens[0]).map_err(anyhow::Error::msg)?;
+    let stock = StockMonitor::start(
+        StoreClient::connect(&ports.stores[0], &token)
+            .await
+            .map_err(anyhow::Error::msg)?,
+        job.step_demand()?,
+    );
+    let mut watch = Watch::new(
+        &job,
+        stock,
+        ports.training_metrics.clone(),
+        ports.metrics.clone(),
+    );
     let mut trainers = Vec::new();
     for i in 0..2 {
         let mut args = strings(&[
@@ -216,17 +233,14 @@ async fn demo(args: Args) -> anyhow::Result<()> {
             &text(&path(&format!("train-p{i}")))?,
         ]);
         args.extend(job_flags.iter().cloned());
-        // Server 0's progress shows on the terminal; server 1's goes to its log.
-        let stderr = if i == 0 {
-            Stderr::Terminal
-        } else {
-            Stderr::Log
-        };
+        // Server 0's metrics feed the demo's progress bar.
+        if i == 0 {
+            args.extend(strings(&["--metrics", &ports.training_metrics]));
+        }
         trainers.push(children.spawn(
             &format!("training job of server {i}"),
             &args,
             &path(&format!("train{i}.log")),
-            stderr,
         )?);
     }
 
@@ -242,8 +256,15 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         if children.exited(trainers[0])?.is_some() && children.exited(trainers[1])?.is_some() {
             break;
         }
+        // A signal must not wait for a slow metrics endpoint.
+        let mut stopping = stop.clone();
+        tokio::select! {
+            () = watch.poll() => {}
+            _ = stopping.wait_for(|s| *s) => {}
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    watch.finish(&path("train-p0/curve.csv"));
     let online_done = started.elapsed();
 
     // Serving: each server loads its share of the model it just trained.
@@ -305,6 +326,9 @@ fn job_flags(job: &JobArgs) -> Vec<String> {
     if let Some(shift) = job.lr_shift {
         flags.extend(strings(&["--lr-shift", &shift.to_string()]));
     }
+    if let Some(every) = job.eval_every {
+        flags.extend(strings(&["--eval-every", &every.to_string()]));
+    }
     if job.loss {
         flags.push("--loss".into());
     }
@@ -314,6 +338,12 @@ fn job_flags(job: &JobArgs) -> Vec<String> {
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
+
+/// The demo evaluates every `ceil(steps per epoch / POINTS_PER_EPOCH)` steps: with the
+/// epoch's end, 3 to 5 evaluations an epoch once it has 5 steps or more. Enough for a curve
+/// with a point every few steps, few enough that the evaluations (each a pass over the test
+/// set) cost the online phase little beside the training steps.
+const POINTS_PER_EPOCH: u64 = 4;
 
 /// Offline worker pairs (lanes) feeding the two stockpiles. One pair leaves about a third of
 /// the two cores idle (a round's generation, its store write and the pair's next decision do
@@ -326,6 +356,8 @@ struct Ports {
     /// One per lane.
     offline_links: Vec<String>,
     training_link: String,
+    /// Server 0's training metrics endpoint (read for the progress bar).
+    training_metrics: String,
     /// The servers' link and their client endpoints in the serving part.
     serving_link: String,
     serving_clients: [String; 2],
@@ -350,6 +382,7 @@ impl Ports {
             stores: [tcp()?, tcp()?],
             offline_links: (0..LANES).map(|_| udp()).collect::<Result<_, _>>()?,
             training_link: udp()?,
+            training_metrics: tcp()?,
             serving_link: udp()?,
             serving_clients: [tcp()?, tcp()?],
             metrics: (0..LANES).map(|_| tcp()).collect::<Result<_, _>>()?,
@@ -412,26 +445,33 @@ fn report(
         train::accuracies(&curve0) == train::accuracies(&curve1),
         "the two servers revealed different accuracies"
     );
+    // One row per evaluation (the references evaluate at the same steps); the loss is
+    // revealed at epoch ends only.
     let secure = train::points(&curve0);
-    let mut header = format!("\n{:>6}  {:>14}", "epoch", "secure (MPC)");
+    let mut header = format!("\n{:>6}  {:>5}  {:>14}", "step", "epoch", "secure (MPC)");
     for r in references {
         header += &format!("  {:>22}", r.name);
     }
     println!("{header}   training loss (secure / float)");
     for (k, p) in secure.iter().enumerate() {
-        let mut row = format!("{:>6}  {:>13.2}%", p.epoch, 100.0 * p.accuracy);
+        let mut row = format!(
+            "{:>6}  {:>5}  {:>13.2}%",
+            p.step,
+            p.epoch,
+            100.0 * p.accuracy
+        );
         for r in references {
             let a = r.points.get(k).map_or(f64::NAN, |q| q.accuracy);
             row += &format!("  {:>21.2}%", 100.0 * a);
         }
-        let float_loss = references
-            .first()
-            .and_then(|r| r.points.get(k)?.loss)
-            .unwrap_or(f64::NAN);
-        println!(
-            "{row}   {:.4} / {float_loss:.4}",
-            p.loss.unwrap_or(f64::NAN)
-        );
+        if let Some(loss) = p.loss {
+            let float_loss = references
+                .first()
+                .and_then(|r| r.points.get(k)?.loss)
+                .unwrap_or(f64::NAN);
+            row += &format!("   {loss:.4} / {float_loss:.4}");
+        }
+        println!("{row}");
     }
 
     if let Some(last) = secure.last() {
@@ -442,7 +482,7 @@ fn report(
              evaluations, of which {:.1} s waiting for the offline phase; {:.2} s of protocol \
              work per step (evaluations included)",
             s.seconds,
-            job.epochs,
+            secure.len(),
             s.store_seconds,
             (s.seconds - s.store_seconds) / steps as f64
         );
@@ -481,7 +521,7 @@ fn report(
     }
     let title = format!("{}: secure training vs plaintext", job.network.name);
     let chart = dir.join("curve.png");
-    train::chart(&title, &curves).write_png(&chart)?;
+    train::chart(&chart, &title, &curves)?;
     println!(
         "\ntraining finished after {:.0} s; everything stopped cleanly after {:.0} s in all",
         online_done.as_secs_f64(),

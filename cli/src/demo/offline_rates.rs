@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Per-stream totals and the link traffic of one worker.
 #[derive(Debug, Default)]
@@ -18,14 +17,9 @@ pub struct OfflineRates {
 impl OfflineRates {
     /// Scrapes a worker's Prometheus endpoint.
     pub async fn scrape(addr: &str) -> anyhow::Result<OfflineRates> {
-        let mut socket = tokio::net::TcpStream::connect(addr)
+        let page = crate::metrics::scrape(addr)
             .await
-            .with_context(|| format!("cannot reach the worker's metrics on {addr}"))?;
-        socket
-            .write_all(b"GET /metrics HTTP/1.1\r\nHost: dyad\r\n\r\n")
-            .await?;
-        let mut page = String::new();
-        socket.read_to_string(&mut page).await?;
+            .context("cannot read an offline worker's metrics")?;
         Ok(OfflineRates::parse(&page))
     }
 

@@ -16,27 +16,14 @@ struct Process {
     done: Option<ExitStatus>,
 }
 
-/// Where a child's standard error goes.
-pub enum Stderr {
-    /// Into its log file only.
-    Log,
-    /// To the demo's terminal (its standard output still goes to the log).
-    Terminal,
-}
-
 /// The running children, by index in start order.
 #[derive(Default)]
 pub struct Processes(Vec<Process>);
 
 impl Processes {
-    /// Starts `dyad args...` as `name`, logging to `log`; returns its index.
-    pub fn spawn(
-        &mut self,
-        name: &str,
-        args: &[String],
-        log: &Path,
-        stderr: Stderr,
-    ) -> anyhow::Result<usize> {
+    /// Starts `dyad args...` as `name`, its standard output and error into `log` (the demo's
+    /// terminal shows only its own output); returns its index.
+    pub fn spawn(&mut self, name: &str, args: &[String], log: &Path) -> anyhow::Result<usize> {
         let exe = std::env::current_exe().context("cannot find the dyad binary")?;
         let file = || {
             std::fs::OpenOptions::new()
@@ -45,15 +32,11 @@ impl Processes {
                 .open(log)
                 .with_context(|| format!("cannot open {}", log.display()))
         };
-        let err = match stderr {
-            Stderr::Log => Stdio::from(file()?),
-            Stderr::Terminal => Stdio::inherit(),
-        };
         let child = Command::new(exe)
             .args(args)
             .stdin(Stdio::null())
             .stdout(file()?)
-            .stderr(err)
+            .stderr(file()?)
             .spawn()
             .with_context(|| format!("cannot start the {name}"))?;
         self.0.push(Process {

@@ -10,7 +10,7 @@ use dyad_client::Client;
 use dyad_proto::inference::Output;
 use ndarray::Array2;
 
-use super::processes::{Processes, Stderr};
+use super::processes::Processes;
 use super::strings;
 
 /// Held-out digits the demo predicts over MPC (the offline plan stocks this many requests).
@@ -65,10 +65,7 @@ pub async fn serve_and_predict(
             "60",
         ]);
         let log = setup.dir.join(format!("serve{i}.log"));
-        servers.push((
-            children.spawn(&format!("server {i}"), &args, &log, Stderr::Log)?,
-            log,
-        ));
+        servers.push((children.spawn(&format!("server {i}"), &args, &log)?, log));
     }
     for (_, log) in &servers {
         wait_for_log(children, finished, log, "; serving").await?;

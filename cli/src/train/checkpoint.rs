@@ -17,7 +17,7 @@ use super::runner::{Point, State, Stats};
 const MAGIC: &[u8; 8] = b"DYADCKP1";
 const KEEP: usize = 2;
 
-/// Where a run stands: SGD steps done and epochs evaluated.
+/// Where a run stands: SGD steps done and evaluations done (points on its curve).
 pub type Position = (u64, usize);
 
 /// A job's checkpoints in a directory.
@@ -32,8 +32,9 @@ impl Checkpoints {
         Checkpoints { dir, fingerprint }
     }
 
-    fn path(&self, (step, epochs): Position) -> PathBuf {
-        self.dir.join(format!("ckpt-{step:010}-{epochs:04}.dyad"))
+    fn path(&self, (step, evaluations): Position) -> PathBuf {
+        self.dir
+            .join(format!("ckpt-{step:010}-{evaluations:04}.dyad"))
     }
 
     /// The positions saved for this job, oldest first. Checkpoints of other jobs are ignored.
@@ -104,11 +105,11 @@ impl Checkpoints {
 
 fn parse_name(path: &Path) -> Option<Position> {
     let name = path.file_name()?.to_str()?;
-    let (step, epochs) = name
+    let (step, evaluations) = name
         .strip_prefix("ckpt-")?
         .strip_suffix(".dyad")?
         .split_once('-')?;
-    Some((step.parse().ok()?, epochs.parse().ok()?))
+    Some((step.parse().ok()?, evaluations.parse().ok()?))
 }
 
 fn put_stats(out: &mut Vec<u8>, s: &Stats) {
@@ -173,9 +174,9 @@ pub async fn agree_on_resume(
     mine: &[Position],
 ) -> anyhow::Result<Option<Position>> {
     let mut out = Vec::new();
-    for &(step, epochs) in mine {
+    for &(step, evaluations) in mine {
         out.extend_from_slice(&step.to_le_bytes());
-        out.extend_from_slice(&(epochs as u64).to_le_bytes());
+        out.extend_from_slice(&(evaluations as u64).to_le_bytes());
     }
     let theirs = channel.exchange(&out).await?;
     if theirs.len() % 16 != 0 {

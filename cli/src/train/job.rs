@@ -21,6 +21,9 @@ pub struct Job {
     pub lr_shift: u32,
     /// Passes over the training set.
     pub epochs: usize,
+    /// Also evaluate the test set after every this many SGD steps (counted from the start
+    /// of the job), besides at the end of each epoch; `None`: at epoch ends only.
+    pub eval_every: Option<u64>,
     /// Seeds the (public) initial weights and the batch order.
     pub seed: u64,
     /// Whether to reveal the mean training loss of each epoch.
@@ -57,6 +60,9 @@ impl Job {
         }
         if self.epochs == 0 {
             bail!("--epochs must be at least 1");
+        }
+        if self.eval_every == Some(0) {
+            bail!("--eval-every must be at least 1 step");
         }
         self.network.shapes().map_err(anyhow::Error::msg)?;
         Ok(())
@@ -104,7 +110,20 @@ impl Job {
         }
     }
 
-    /// What the whole job consumes: its steps and each epoch's evaluation (the test set in
+    /// The steps after which the test set is evaluated, ascending: the end of each epoch and,
+    /// with [`Job::eval_every`], every multiple of it, once where both fall on the same step.
+    /// The runner evaluates exactly at these and [`Job::demand`] stocks exactly these, so the
+    /// two cannot disagree.
+    pub fn evaluation_steps(&self) -> Vec<u64> {
+        let per_epoch = self.steps_per_epoch();
+        (1..=self.total_steps())
+            .filter(|s| {
+                s.is_multiple_of(per_epoch) || self.eval_every.is_some_and(|n| s.is_multiple_of(n))
+            })
+            .collect()
+    }
+
+    /// What the whole job consumes: its steps and its evaluations (each the test set in
     /// batches of the training batch size, the last one padded).
     pub fn demand(&self) -> anyhow::Result<Demand> {
         let evaluation = self
@@ -112,7 +131,8 @@ impl Job {
             .evaluation_demand(self.batch, self.fixed, self.comparison)
             .map_err(anyhow::Error::msg)?;
         let batches = self.test.div_ceil(self.batch) as u64;
-        Ok(self.step_demand()? * self.total_steps() + evaluation * (batches * self.epochs as u64))
+        let evaluations = self.evaluation_steps().len() as u64;
+        Ok(self.step_demand()? * self.total_steps() + evaluation * (batches * evaluations))
     }
 
     /// The fields both sides compare, by name.
@@ -129,6 +149,13 @@ impl Job {
             ("batch size", self.batch.to_string()),
             ("learning rate", format!("2^-{}", self.lr_shift)),
             ("epochs", self.epochs.to_string()),
+            (
+                "evaluation",
+                match self.eval_every {
+                    Some(n) => format!("every {n} steps and at epoch ends"),
+                    None => "at epoch ends".into(),
+                },
+            ),
             ("seed", self.seed.to_string()),
             ("loss reveal", self.loss.to_string()),
             ("fixed point", format!("f = {}", self.fixed.f)),
@@ -207,6 +234,7 @@ mod tests {
             batch: 128,
             lr_shift: 7,
             epochs: 2,
+            eval_every: None,
             seed: 1,
             loss: false,
             fixed: FixedPoint::default(),
@@ -259,5 +287,63 @@ mod tests {
         assert!(Job { train: 64, ..job() }.validate().is_err());
         assert_eq!(job().steps_per_epoch(), 31);
         assert_eq!(job().total_steps(), 62);
+        assert!(
+            Job {
+                eval_every: Some(0),
+                ..job()
+            }
+            .validate()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn evaluates_at_epoch_ends_and_every_n_steps_once_each() {
+        assert_eq!(job().evaluation_steps(), vec![31, 62]);
+        let every = |n| {
+            Job {
+                eval_every: Some(n),
+                ..job()
+            }
+            .evaluation_steps()
+        };
+        assert_eq!(every(10), vec![10, 20, 30, 31, 40, 50, 60, 62]);
+        // 31 is both an epoch end and a multiple: evaluated once.
+        assert_eq!(every(31), vec![31, 62]);
+        assert_eq!(every(100), vec![31, 62]);
+        assert_eq!(every(1), (1..=62).collect::<Vec<_>>());
+        // Another interval is another job.
+        let mine = job();
+        let theirs = Job {
+            eval_every: Some(10),
+            ..job()
+        };
+        let d = mine.differences(&theirs.encode());
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("evaluation: this server has at epoch ends"));
+    }
+
+    #[test]
+    fn demand_counts_every_evaluation() {
+        let evaluation = |job: &Job| {
+            job.network
+                .evaluation_demand(job.batch, job.fixed, job.comparison)
+                .expect("evaluation demand")
+        };
+        let base = job();
+        let batches = base.test.div_ceil(base.batch) as u64; // 8
+        let steps = base.step_demand().expect("step") * base.total_steps();
+        assert_eq!(
+            base.demand().expect("demand"),
+            steps.clone() + evaluation(&base) * (2 * batches)
+        );
+        let frequent = Job {
+            eval_every: Some(10),
+            ..job()
+        };
+        assert_eq!(
+            frequent.demand().expect("demand"),
+            steps + evaluation(&frequent) * (8 * batches)
+        );
     }
 }

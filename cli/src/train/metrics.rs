@@ -1,6 +1,7 @@
 //! What `dyad train --metrics` exposes: steps done and to do, the time per step, the online
 //! cost so far (seconds, of which getting randomness; bytes and rounds), the last revealed
-//! test accuracy, and the stock of each stream in this server's stockpile.
+//! test accuracy and the step it was revealed at, and the stock of each stream in this
+//! server's stockpile.
 
 use std::sync::Mutex;
 
@@ -39,7 +40,7 @@ impl TrainMetrics {
         }
     }
 
-    /// Step `step` is done after `seconds`; the run's cost so far and its latest epoch.
+    /// Step `step` is done after `seconds`; the run's cost so far and its latest evaluation.
     pub fn step(&self, step: u64, seconds: f64, stats: Stats, last: Option<Point>) {
         self.step_seconds.observe(seconds);
         if let Ok(mut s) = self.state.lock() {
@@ -95,8 +96,14 @@ impl TrainMetrics {
             out += &single(
                 "dyad_train_test_accuracy",
                 "gauge",
-                "Test accuracy revealed after the latest epoch",
+                "Test accuracy revealed at the latest evaluation",
                 p.accuracy,
+            );
+            out += &single(
+                "dyad_train_test_accuracy_step",
+                "gauge",
+                "SGD steps done at the latest evaluation",
+                p.step as f64,
             );
         }
         out += &self.stock.render("dyad_train_stock");

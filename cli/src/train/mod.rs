@@ -3,8 +3,9 @@
 //! Both servers run it with the same job; each reads only its own share of the data and pulls
 //! correlated randomness only from its own stockpile, while the offline workers refill it.
 //! They agree on the job before starting, checkpoint after every step, and after a crash or a
-//! lost link resume from the latest checkpoint both hold. Only the per-epoch test accuracy
-//! (and, with `--loss`, the mean training loss) is ever revealed; the model stays shared.
+//! lost link resume from the latest checkpoint both hold. Only the test accuracy at the end of
+//! each epoch (and every `--eval-every` steps) and, with `--loss`, each epoch's mean training
+//! loss are ever revealed; the model stays shared.
 
 mod checkpoint;
 mod curve;
@@ -26,7 +27,8 @@ use dyad_online::{FixedPoint, Z64};
 
 pub use curve::{accuracies, chart, csv, points};
 pub use job::Job;
-pub use runner::{Ended, Flow, Hooks, Point, State, Stats, run as run_epochs};
+pub use progress::{Progress, StockMonitor};
+pub use runner::{Ended, Flow, Hooks, Point, State, Stats, run as run_job};
 pub use session::peer_lost;
 
 use crate::data::shares::DatasetShare;
@@ -46,6 +48,10 @@ pub struct JobArgs {
     /// Passes over the training set.
     #[arg(long, default_value_t = 1)]
     pub epochs: usize,
+    /// Also reveal the test accuracy after every this many SGD steps (besides each epoch's
+    /// end), for a finer curve; each evaluation costs a pass over the test set.
+    #[arg(long, value_name = "STEPS")]
+    pub eval_every: Option<u64>,
     /// Examples per SGD step (a power of two).
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
@@ -89,6 +95,7 @@ impl JobArgs {
             network,
             batch: self.batch,
             epochs: self.epochs,
+            eval_every: self.eval_every,
             seed: self.seed,
             loss: self.loss,
             fixed,
@@ -251,11 +258,12 @@ fn print_summary(job: &Job, state: &State<Z64>, out: &Path, model: &Path) {
             .loss
             .map(|l| format!("   loss {l:.4}"))
             .unwrap_or_default();
-        println!(
-            "  epoch {:>3}: test accuracy {:6.2}%{loss}",
-            p.epoch,
-            100.0 * p.accuracy
-        );
+        // Epoch ends by their epoch, evaluations within an epoch by their step.
+        let at = match p.step.is_multiple_of(job.steps_per_epoch()) {
+            true => format!("epoch {:>3}", p.epoch),
+            false => format!(" step {:>3}", p.step),
+        };
+        println!("  {at}: test accuracy {:6.2}%{loss}", 100.0 * p.accuracy);
     }
     let s = state.stats;
     println!(
@@ -271,8 +279,9 @@ fn print_summary(job: &Job, state: &State<Z64>, out: &Path, model: &Path) {
         s.rounds
     );
     println!(
-        "model share: {} (reconstruct with `dyad reveal-model`); curve: {}",
+        "model share: {} (reconstruct with `dyad reveal-model`); curve: {} and {}",
         model.display(),
-        out.join("curve.csv").display()
+        out.join("curve.csv").display(),
+        out.join("curve.png").display()
     );
 }

@@ -1,12 +1,13 @@
-//! The progress display of a training job: steps, rate, ETA and how many steps the stockpile
-//! holds. On a terminal it redraws one line; otherwise it prints a line now and then.
+//! The progress display of a training job (`dyad train`'s own, and the demo's of the job it
+//! runs): steps, rate, ETA and how many steps the stockpile holds.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dyad_online::cost::Demand;
 use dyad_store::StoreClient;
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// Watches the stockpile: how many SGD steps' worth of each stream it holds (the least).
 pub struct StockMonitor {
@@ -34,7 +35,9 @@ impl StockMonitor {
                         .iter()
                         .map(|(kind, need)| available(&kind.to_string()) as f64 / *need as f64)
                         .fold(f64::INFINITY, f64::min);
-                    *shared.lock().expect("lock") = Some(level);
+                    if let Ok(mut steps) = shared.lock() {
+                        *steps = Some(level);
+                    }
                 }
                 tokio::time::sleep(Duration::from_secs(3)).await;
             }
@@ -42,8 +45,9 @@ impl StockMonitor {
         StockMonitor { steps, task }
     }
 
-    fn steps(&self) -> Option<f64> {
-        *self.steps.lock().expect("lock")
+    /// Steps' worth of randomness held, once the first poll answered.
+    pub fn steps(&self) -> Option<f64> {
+        self.steps.lock().ok().and_then(|s| *s)
     }
 }
 
@@ -53,78 +57,91 @@ impl Drop for StockMonitor {
     }
 }
 
-/// The display.
+/// A progress display on standard error. On a terminal it is a live `indicatif` bar; a log
+/// file or a pipe instead gets a plain line every [`EVERY`] and at the last step, because a
+/// redrawn bar would fill a log with control sequences.
 pub struct Progress {
+    bar: Option<ProgressBar>,
     total: u64,
     first: u64,
     started: Instant,
     last: Option<Instant>,
     /// The step last shown, so a log does not get the same line twice.
     shown: Option<u64>,
-    terminal: bool,
-    stock: Option<StockMonitor>,
 }
 
 /// How often a non-terminal gets a line.
 const EVERY: Duration = Duration::from_secs(30);
 
 impl Progress {
-    /// A display for steps `first..total`.
-    pub fn new(first: u64, total: u64, stock: Option<StockMonitor>) -> Progress {
+    /// A display for steps `first..total` (a resumed job starts past 0; its rate counts only
+    /// the steps of this run).
+    pub fn new(first: u64, total: u64) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            // Two lines, the second cut to the terminal's width: one would wrap on 80 columns.
+            let style = ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:28.cyan/blue}] {pos}/{len} steps  {prefix}\n  {wide_msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            let bar = ProgressBar::new(total)
+                .with_style(style)
+                .with_position(first);
+            // Redraws the clock while a step waits for the stockpile.
+            bar.enable_steady_tick(Duration::from_secs(1));
+            bar
+        });
         Progress {
+            bar,
             total,
             first,
             started: Instant::now(),
             last: None,
             shown: None,
-            terminal: std::io::stderr().is_terminal(),
-            stock,
         }
     }
 
-    /// Shows that `step` steps are done (in epoch `epoch` of `epochs`).
-    pub fn update(&mut self, step: u64, epoch: usize, epochs: usize) {
-        let now = Instant::now();
-        let due = self.last.is_none_or(|t| now - t >= EVERY) || step == self.total;
-        if !self.terminal && (!due || self.shown == Some(step)) {
-            return;
-        }
-        self.last = Some(now);
-        self.shown = Some(step);
+    /// Shows that `step` steps are done, with the online rate, the ETA and `detail` (what else
+    /// the caller tracks: epoch, accuracy, stock).
+    pub fn update(&mut self, step: u64, detail: &str) {
         let done = step.saturating_sub(self.first);
-        let elapsed = self.started.elapsed().as_secs_f64();
-        let rate = done as f64 / elapsed.max(1e-9);
+        let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
         let eta = match rate > 0.0 {
-            true => clock((self.total - step) as f64 / rate),
+            true => clock(self.total.saturating_sub(step) as f64 / rate),
             false => "?".into(),
         };
-        let width = 24;
-        let filled = (width as u64 * step / self.total.max(1)) as usize;
-        let bar = format!("{}{}", "#".repeat(filled), ".".repeat(width - filled));
-        let stock = match self.stock.as_ref().and_then(StockMonitor::steps) {
-            Some(s) => format!("  stock {s:.1} steps"),
-            None => String::new(),
-        };
-        let line = format!(
-            "epoch {}/{epochs} step {step}/{} [{bar}] {rate:.2} step/s  ETA {eta}{stock}",
-            epoch.min(epochs),
-            self.total
-        );
-        let mut err = std::io::stderr();
-        let _ = match self.terminal {
-            true => write!(err, "\r{line}\x1b[K"),
-            false => writeln!(err, "{line}"),
-        };
-        let _ = err.flush();
+        let speed = format!("online {rate:.2} steps/s  ETA {eta}");
+        if let Some(bar) = &self.bar {
+            bar.set_position(step);
+            bar.set_prefix(speed);
+            bar.set_message(detail.to_owned());
+            return;
+        }
+        let now = Instant::now();
+        let due = self.last.is_none_or(|t| now - t >= EVERY) || step == self.total;
+        if due && self.shown != Some(step) {
+            self.last = Some(now);
+            self.shown = Some(step);
+            eprintln!("step {step}/{}  {speed}  {detail}", self.total);
+        }
     }
 
-    /// Prints a message on its own line.
-    pub fn say(&mut self, text: &str) {
-        let mut err = std::io::stderr();
-        let _ = match self.terminal {
-            true => writeln!(err, "\r{text}\x1b[K"),
-            false => writeln!(err, "{text}"),
-        };
+    /// Prints a message on its own line (above the bar on a terminal).
+    pub fn say(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl Drop for Progress {
+    /// Stops redrawing and leaves the bar's last state on the terminal, so whatever is
+    /// printed next (the summary, an error) starts on a line of its own.
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.abandon();
+        }
     }
 }
 

@@ -1,8 +1,11 @@
-//! The training loop, once for every backend: epochs of SGD steps over the public batch
-//! schedule, each epoch ending with the test accuracy (and, if asked, the mean training loss)
-//! revealed as one number each. The secure job and the plaintext references all run this.
+//! The training loop, once for every backend: SGD steps over the public batch schedule, with
+//! the test accuracy revealed as one number after each step of [`Job::evaluation_steps`] (the
+//! end of every epoch, and every `--eval-every` steps if asked). With `--loss`, each epoch's
+//! end also reveals the mean training loss of that epoch: the loss stays per epoch, whatever
+//! the evaluation interval, so it keeps its meaning (a mean over the whole epoch's batches).
+//! The secure job and the plaintext references all run this.
 
-use dyad_online::nn::{Backend, Params, evaluate, train_step};
+use dyad_online::nn::{Backend, Params, evaluate as evaluate_batch, train_step};
 use num_traits::Zero;
 
 use super::job::Job;
@@ -24,16 +27,17 @@ pub struct Stats {
     pub rounds: u64,
 }
 
-/// The end of an epoch: what was revealed, and the cost so far.
+/// An evaluation: what was revealed, and the cost so far.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
-    /// Epochs done (1 for the first).
+    /// The epoch it falls in (1 for the first; an evaluation at an epoch's end belongs to
+    /// that epoch).
     pub epoch: usize,
     /// SGD steps done.
     pub step: u64,
     /// Test accuracy.
     pub accuracy: f64,
-    /// Mean training loss over the epoch, if revealed.
+    /// Mean training loss over the epoch, if revealed (only at an epoch's end).
     pub loss: Option<f64>,
     /// Cost so far.
     pub stats: Stats,
@@ -48,7 +52,7 @@ pub struct State<E> {
     pub params: Params<E>,
     /// The summed loss of this epoch's steps so far (unrevealed).
     pub loss: E,
-    /// One point per evaluated epoch.
+    /// One point per evaluation done, in step order.
     pub curve: Vec<Point>,
     /// Cost so far.
     pub stats: Stats,
@@ -93,7 +97,9 @@ pub trait Hooks<B: Backend> {
     fn save(&mut self, state: &State<B::E>) -> anyhow::Result<Flow>;
 }
 
-/// Runs `job` from `state` to its end (or until a hook says stop).
+/// Runs `job` from `state` to its end (or until a hook says stop). Where to go on is read
+/// from the state alone (its step, and whether its last point is at that step), so a run
+/// resumed from any checkpoint takes the same steps and evaluations as one never stopped.
 pub async fn run<B: Backend>(
     backend: &mut B,
     job: &Job,
@@ -103,63 +109,201 @@ pub async fn run<B: Backend>(
     hooks: &mut impl Hooks<B>,
 ) -> anyhow::Result<Ended> {
     let per_epoch = job.steps_per_epoch();
+    let evaluations = job.evaluation_steps();
     let shape = {
         let s = job.network.input;
         (s.channels, s.height, s.width)
     };
-    while state.curve.len() < job.epochs {
-        let epoch = state.curve.len();
-        let order = epoch_order(job.seed, epoch, train.len());
-        while state.step < (epoch as u64 + 1) * per_epoch {
-            let i = (state.step % per_epoch) as usize;
-            let rows = &order[i * job.batch..(i + 1) * job.batch];
-            let (x, y) = gather(train, rows, job.batch, shape);
-            let step = train_step(
-                backend,
-                &job.network,
-                &mut state.params,
-                x,
-                &y,
-                job.hyper(),
-                job.loss,
-            )
-            .await?;
-            if let Some(loss) = step.loss {
-                state.loss = state.loss + loss;
-            }
-            state.step += 1;
+    // The current epoch and its batch order, made once per epoch.
+    let mut order = (usize::MAX, Vec::new());
+    loop {
+        let evaluated = state.curve.last().is_some_and(|p| p.step == state.step);
+        if !evaluated && evaluations.binary_search(&state.step).is_ok() {
+            let (accuracy, loss) = evaluate(backend, job, test, state, shape).await?;
             hooks.account(backend, &mut state.stats);
+            state.curve.push(Point {
+                epoch: state.step.div_ceil(per_epoch) as usize,
+                step: state.step,
+                accuracy,
+                loss,
+                stats: state.stats,
+            });
             if hooks.save(state)? == Flow::Stop {
                 return Ok(Ended::Stopped);
             }
         }
-        let mut correct = B::E::zero();
-        let all: Vec<usize> = (0..test.len()).collect();
-        for rows in all.chunks(job.batch) {
-            let (x, y) = gather(test, rows, job.batch, shape);
-            correct =
-                correct + evaluate(backend, &job.network, &state.params, x, &y, rows.len()).await?;
+        if state.step >= job.total_steps() {
+            return Ok(Ended::Finished);
         }
-        let accuracy = backend.reveal(correct).await? / test.len() as f64;
-        let loss = match job.loss {
-            true => {
-                let examples = (per_epoch * job.batch as u64) as f64;
-                Some(backend.reveal(state.loss).await? / examples)
-            }
-            false => None,
-        };
-        state.loss = B::E::zero();
+        let epoch = (state.step / per_epoch) as usize;
+        if order.0 != epoch {
+            order = (epoch, epoch_order(job.seed, epoch, train.len()));
+        }
+        let i = (state.step % per_epoch) as usize;
+        let rows = &order.1[i * job.batch..(i + 1) * job.batch];
+        let (x, y) = gather(train, rows, job.batch, shape);
+        let step = train_step(
+            backend,
+            &job.network,
+            &mut state.params,
+            x,
+            &y,
+            job.hyper(),
+            job.loss,
+        )
+        .await?;
+        if let Some(loss) = step.loss {
+            state.loss = state.loss + loss;
+        }
+        state.step += 1;
         hooks.account(backend, &mut state.stats);
-        state.curve.push(Point {
-            epoch: epoch + 1,
-            step: state.step,
-            accuracy,
-            loss,
-            stats: state.stats,
-        });
         if hooks.save(state)? == Flow::Stop {
             return Ok(Ended::Stopped);
         }
     }
-    Ok(Ended::Finished)
+}
+
+/// Reveals the test accuracy at `state.step` and, at an epoch's end with `--loss`, the epoch's
+/// mean training loss (then starts the next epoch's sum).
+async fn evaluate<B: Backend>(
+    backend: &mut B,
+    job: &Job,
+    test: &Examples<B::E>,
+    state: &mut State<B::E>,
+    shape: (usize, usize, usize),
+) -> anyhow::Result<(f64, Option<f64>)> {
+    let per_epoch = job.steps_per_epoch();
+    let mut correct = B::E::zero();
+    let all: Vec<usize> = (0..test.len()).collect();
+    for rows in all.chunks(job.batch) {
+        let (x, y) = gather(test, rows, job.batch, shape);
+        correct = correct
+            + evaluate_batch(backend, &job.network, &state.params, x, &y, rows.len()).await?;
+    }
+    let accuracy = backend.reveal(correct).await? / test.len() as f64;
+    let loss = match job.loss && state.step.is_multiple_of(per_epoch) {
+        true => {
+            let examples = (per_epoch * job.batch as u64) as f64;
+            let mean = backend.reveal(state.loss).await? / examples;
+            state.loss = B::E::zero();
+            Some(mean)
+        }
+        false => None,
+    };
+    Ok((accuracy, loss))
+}
+
+#[cfg(test)]
+mod tests {
+    use dyad_online::FixedPoint;
+    use dyad_online::model::Network;
+    use dyad_online::nn::PlainFloat;
+    use dyad_online::protocols::{Comparison, Exp};
+    use ndarray::Array2;
+
+    use super::*;
+
+    /// 4 steps per epoch, 2 epochs.
+    fn job(eval_every: Option<u64>) -> Job {
+        Job {
+            network: Network::parse("tiny", "input 1 2 2\nflatten\ndense 3\n").expect("network"),
+            batch: 4,
+            lr_shift: 2,
+            epochs: 2,
+            eval_every,
+            seed: 5,
+            loss: true,
+            fixed: FixedPoint::default(),
+            comparison: Comparison::default(),
+            exp: Exp::default(),
+            dataset: "test".into(),
+            train: 16,
+            test: 6,
+        }
+    }
+
+    /// `n` made-up examples of 4 pixels and 3 classes.
+    fn examples(n: usize, salt: usize) -> Examples<f64> {
+        Examples {
+            x: Array2::from_shape_fn((n, 4), |(i, j)| ((i * 7 + j * 3 + salt) % 11) as f64 / 10.0),
+            y: Array2::from_shape_fn((n, 3), |(i, c)| f64::from(u8::from((i + salt) % 3 == c))),
+        }
+    }
+
+    /// Counts saves and stops at the `stop_at`-th.
+    struct Counting {
+        saves: usize,
+        stop_at: Option<usize>,
+    }
+
+    impl<B: Backend> Hooks<B> for Counting {
+        fn account(&mut self, _: &B, _: &mut Stats) {}
+
+        fn save(&mut self, _: &State<B::E>) -> anyhow::Result<Flow> {
+            self.saves += 1;
+            Ok(match Some(self.saves) == self.stop_at {
+                true => Flow::Stop,
+                false => Flow::Continue,
+            })
+        }
+    }
+
+    fn backend(job: &Job) -> PlainFloat {
+        PlainFloat {
+            fixed: job.fixed,
+            exp: job.exp,
+        }
+    }
+
+    fn start(job: &Job) -> State<f64> {
+        let initial = Params::initial(&job.network, job.seed, job.fixed).expect("params");
+        State::start(initial.import(&backend(job)))
+    }
+
+    /// Runs `job` from `state`, stopping at the `stop_at`-th save; returns how it ended and
+    /// the saves made.
+    async fn train(job: &Job, state: &mut State<f64>, stop_at: Option<usize>) -> (Ended, usize) {
+        let mut hooks = Counting { saves: 0, stop_at };
+        let (train, test) = (examples(job.train, 0), examples(job.test, 1));
+        let ended = run(&mut backend(job), job, &train, &test, state, &mut hooks)
+            .await
+            .expect("run");
+        (ended, hooks.saves)
+    }
+
+    #[tokio::test]
+    async fn evaluates_exactly_where_the_job_and_its_demand_say() {
+        for every in [None, Some(1), Some(3), Some(4), Some(100)] {
+            let job = job(every);
+            let mut state = start(&job);
+            let (ended, saves) = train(&job, &mut state, None).await;
+            assert_eq!(ended, Ended::Finished);
+            let steps: Vec<u64> = state.curve.iter().map(|p| p.step).collect();
+            assert_eq!(steps, job.evaluation_steps(), "every {every:?}");
+            assert_eq!(saves as u64, job.total_steps() + steps.len() as u64);
+            for p in &state.curve {
+                // The loss at epoch ends only; a point belongs to the epoch it ends or is in.
+                assert_eq!(p.loss.is_some(), p.step % 4 == 0, "{p:?}");
+                assert_eq!(p.epoch as u64, p.step.div_ceil(4), "{p:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_resumed_after_any_save_ends_as_one_never_stopped() {
+        let job = job(Some(3));
+        let mut whole = start(&job);
+        let (_, saves) = train(&job, &mut whole, None).await;
+        for stop_at in 1..saves {
+            let mut state = start(&job);
+            let (ended, _) = train(&job, &mut state, Some(stop_at)).await;
+            assert_eq!(ended, Ended::Stopped);
+            // As if restarted from the checkpoint of that save.
+            let mut resumed = state.clone();
+            let (ended, more) = train(&job, &mut resumed, None).await;
+            assert_eq!(ended, Ended::Finished);
+            assert_eq!(stop_at + more, saves, "stopped at save {stop_at}");
+            assert_eq!(resumed, whole, "stopped at save {stop_at}");
+        }
+    }
 }

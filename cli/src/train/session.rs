@@ -96,11 +96,11 @@ pub async fn run(
             State::start(initial.import(&Secure::new(&mut party)))
         }
     };
-    let monitor = StockMonitor::start(connect().await?, job.step_demand()?);
-    let mut progress = Progress::new(state.step, job.total_steps(), Some(monitor));
+    let stock = StockMonitor::start(connect().await?, job.step_demand()?);
+    let progress = Progress::new(state.step, job.total_steps());
     progress.say(&match resume {
-        Some((step, epochs)) => format!(
-            "resuming at step {step} ({epochs} epochs evaluated), in agreement with the peer"
+        Some((step, evaluations)) => format!(
+            "resuming at step {step} ({evaluations} evaluations done), in agreement with the peer"
         ),
         None => format!(
             "training {} from the start, in agreement with the peer",
@@ -114,8 +114,10 @@ pub async fn run(
         started: Instant::now(),
         checkpoints,
         progress,
+        stock,
         stop: stop.clone(),
         epochs: job.epochs,
+        total_steps: job.total_steps(),
         per_epoch: job.steps_per_epoch(),
         reported: state.curve.len(),
         metrics: setup.metrics.clone(),
@@ -150,8 +152,10 @@ struct SecureHooks {
     started: Instant,
     checkpoints: Checkpoints,
     progress: Progress,
+    stock: StockMonitor,
     stop: watch::Receiver<bool>,
     epochs: usize,
+    total_steps: u64,
     per_epoch: u64,
     reported: usize,
     metrics: Arc<TrainMetrics>,
@@ -181,20 +185,29 @@ impl Hooks<Secure<'_, StockpileRandomness>> for SecureHooks {
             state.stats,
             state.curve.last().copied(),
         );
-        let epoch = (state.step / self.per_epoch.max(1)) as usize + 1;
-        self.progress.update(state.step, epoch, self.epochs);
         for p in &state.curve[self.reported..] {
             let loss = p
                 .loss
                 .map(|l| format!(", mean training loss {l:.4}"))
                 .unwrap_or_default();
+            let at = match p.step.is_multiple_of(self.per_epoch) {
+                true => format!("epoch {}/{}", p.epoch, self.epochs),
+                false => format!("step {}/{}", p.step, self.total_steps),
+            };
             self.progress.say(&format!(
-                "epoch {}/{}: test accuracy {:.2}%{loss} (revealed under MPC)",
-                p.epoch,
-                self.epochs,
+                "{at}: test accuracy {:.2}%{loss} (revealed under MPC)",
                 100.0 * p.accuracy
             ));
         }
+        let epoch = (state.step / self.per_epoch.max(1)) as usize + 1;
+        let mut detail = format!("epoch {}/{}", epoch.min(self.epochs), self.epochs);
+        if let Some(p) = state.curve.last() {
+            detail += &format!("  test accuracy {:.1}%", 100.0 * p.accuracy);
+        }
+        if let Some(steps) = self.stock.steps() {
+            detail += &format!("  stock {steps:.1} steps");
+        }
+        self.progress.update(state.step, &detail);
         self.reported = state.curve.len();
         Ok(match *self.stop.borrow() {
             true => Flow::Stop,
