@@ -128,6 +128,12 @@ impl Progress {
     }
 }
 
+/// The revision of what the generators exchange and how they read it. Two workers of a pair
+/// must run the same: an older build facing a newer one can exchange messages of the same sizes
+/// and store shares that do not fit together (as when COT keys stopped being hashed again), so
+/// the hello carries it and a mismatch is refused. Bump it with every such change.
+pub const GENERATION_REVISION: u32 = 2;
+
 /// How long a stop waits for the round in progress before abandoning it.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
@@ -240,9 +246,11 @@ impl Worker {
     ) -> Result<Worker, WorkerError> {
         let party = link.party();
         let mut control = link.channel().await?;
-        let mut hello = config.lane.to_le_bytes().to_vec();
-        hello.extend_from_slice(
-            format!("matrix-triples {}\n{}", config.matrix_method, config.plan).as_bytes(),
+        let hello = hello(
+            GENERATION_REVISION,
+            config.lane,
+            config.matrix_method,
+            &config.plan.to_string(),
         );
         let theirs = control.exchange_for_agreement(&hello).await?;
         if theirs != hello {
@@ -566,7 +574,18 @@ async fn with_retries<T>(
     unreachable!("the loop returns")
 }
 
-/// What differs between two hellos (lane, matrix-triple method, then the plan text).
+/// What a worker says first: its lane, then as text its generation revision, its matrix-triple
+/// method and its plan; both workers of a pair must say the same.
+fn hello(revision: u32, lane: u32, method: MatrixTripleMethod, plan: &str) -> Vec<u8> {
+    let mut hello = lane.to_le_bytes().to_vec();
+    hello.extend_from_slice(
+        format!("generation revision {revision}\nmatrix-triples {method}\n{plan}").as_bytes(),
+    );
+    hello
+}
+
+/// What differs between two hellos (lane, generation revision, matrix-triple method, then the
+/// plan text).
 fn describe_difference(mine: &[u8], theirs: &[u8]) -> String {
     let lane = |h: &[u8]| {
         h.get(..4)
@@ -582,19 +601,51 @@ fn describe_difference(mine: &[u8], theirs: &[u8]) -> String {
     }
     let text = |h: &[u8]| String::from_utf8_lossy(h.get(4..).unwrap_or_default()).into_owned();
     let (a, b) = (text(mine), text(theirs));
-    let method = |t: &str| t.lines().next().unwrap_or_default().to_owned();
-    if method(&a) != method(&b) {
+    let line = |t: &str, i: usize| t.lines().nth(i).unwrap_or_default().to_owned();
+    if line(&a, 0) != line(&b, 0) {
+        return format!(
+            "this worker has `{}`, the peer `{}`: both workers of a pair must run the same \
+             dyad build",
+            line(&a, 0),
+            line(&b, 0)
+        );
+    }
+    if line(&a, 1) != line(&b, 1) {
         return format!(
             "this worker makes `{}` (--matrix-triples), the peer `{}`",
-            method(&a),
-            method(&b)
+            line(&a, 1),
+            line(&b, 1)
         );
     }
     let first = a
         .lines()
         .zip(b.lines())
+        .skip(2)
         .find(|(x, y)| x != y)
         .map(|(x, y)| format!("this plan has `{}`, the peer's `{}`", x.trim(), y.trim()))
         .unwrap_or_else(|| "the plans have different numbers of streams".into());
     format!("the plans differ: {first}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_different_build_method_or_plan_is_named() {
+        let he = MatrixTripleMethod::He;
+        let mine = hello(2, 0, he, "dabit 10\n");
+        for (theirs, says) in [
+            (hello(2, 1, he, "dabit 10\n"), "lane"),
+            (hello(1, 0, he, "dabit 10\n"), "same dyad build"),
+            (
+                hello(2, 0, MatrixTripleMethod::Ot, "dabit 10\n"),
+                "--matrix-triples",
+            ),
+            (hello(2, 0, he, "dabit 11\n"), "the plans differ"),
+        ] {
+            let what = describe_difference(&mine, &theirs);
+            assert!(what.contains(says), "{what:?} should say {says:?}");
+        }
+    }
 }

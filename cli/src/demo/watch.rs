@@ -43,8 +43,9 @@ pub struct Watch {
     training: Training,
     /// Offline bytes generated so far.
     offline_bytes: f64,
-    /// The step of the latest evaluation announced.
-    announced: Option<u64>,
+    /// The steps whose evaluations were announced (a poll may miss one; the final curve fills
+    /// it in).
+    announced: std::collections::BTreeSet<u64>,
 }
 
 impl Watch {
@@ -62,7 +63,7 @@ impl Watch {
             epochs: job.epochs,
             training: Training::default(),
             offline_bytes: 0.0,
-            announced: None,
+            announced: std::collections::BTreeSet::new(),
         }
     }
 
@@ -117,12 +118,11 @@ impl Watch {
         self.redraw(self.total);
     }
 
-    /// Prints the evaluation at `step` unless one at or after it was.
+    /// Prints the evaluation at `step` unless it was.
     fn announce(&mut self, step: u64, accuracy: f64) {
-        if self.announced.is_some_and(|a| a >= step) {
+        if !self.announced.insert(step) {
             return;
         }
-        self.announced = Some(step);
         let epoch = step.div_ceil(self.per_epoch);
         let place = match step.is_multiple_of(self.per_epoch) {
             true => format!("end of epoch {epoch}/{}", self.epochs),

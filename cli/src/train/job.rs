@@ -144,18 +144,11 @@ impl Job {
             .filter(|l| !l.starts_with('#'))
             .map(str::to_owned)
             .collect();
-        vec![
+        let mut fields = vec![
             ("model", layers.join("; ")),
             ("batch size", self.batch.to_string()),
             ("learning rate", format!("2^-{}", self.lr_shift)),
             ("epochs", self.epochs.to_string()),
-            (
-                "evaluation",
-                match self.eval_every {
-                    Some(n) => format!("every {n} steps and at epoch ends"),
-                    None => "at epoch ends".into(),
-                },
-            ),
             ("seed", self.seed.to_string()),
             ("loss reveal", self.loss.to_string()),
             ("fixed point", format!("f = {}", self.fixed.f)),
@@ -168,7 +161,16 @@ impl Job {
             ("dataset", self.dataset.clone()),
             ("training examples", self.train.to_string()),
             ("test examples", self.test.to_string()),
-        ]
+        ];
+        // Only when set: a job without it describes itself (and fingerprints its checkpoints)
+        // as before the option existed, so a job running across an upgrade resumes.
+        if let Some(n) = self.eval_every {
+            fields.insert(
+                4,
+                ("evaluation", format!("every {n} steps and at epoch ends")),
+            );
+        }
+        fields
     }
 
     /// The description sent to the peer: one `name=value` per line.

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use super::runner::{Point, Stats};
 use crate::metrics::{Histogram, StockLevels, single};
 
-/// Seconds per SGD step (evaluations included in the step they follow).
+/// Seconds per SGD step (an evaluation's time counts in the step after it).
 const STEP_BOUNDS: &[f64] = &[0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
 
 /// Updated by the training session, read by the metrics endpoint.
@@ -40,9 +40,12 @@ impl TrainMetrics {
         }
     }
 
-    /// Step `step` is done after `seconds`; the run's cost so far and its latest evaluation.
-    pub fn step(&self, step: u64, seconds: f64, stats: Stats, last: Option<Point>) {
-        self.step_seconds.observe(seconds);
+    /// The run stands at step `step` (which took `seconds`, if a step was just done rather
+    /// than an evaluation); the run's cost so far and its latest evaluation.
+    pub fn step(&self, step: u64, seconds: Option<f64>, stats: Stats, last: Option<Point>) {
+        if let Some(seconds) = seconds {
+            self.step_seconds.observe(seconds);
+        }
         if let Ok(mut s) = self.state.lock() {
             s.step = step;
             s.stats = stats;

@@ -121,7 +121,7 @@ pub async fn run(
         per_epoch: job.steps_per_epoch(),
         reported: state.curve.len(),
         metrics: setup.metrics.clone(),
-        last_step: Instant::now(),
+        last_step: (state.step, Instant::now()),
     };
     let data = &setup.data;
     let mut stop = stop.clone();
@@ -159,7 +159,9 @@ struct SecureHooks {
     per_epoch: u64,
     reported: usize,
     metrics: Arc<TrainMetrics>,
-    last_step: Instant,
+    /// The last step timed, and when: an evaluation's save does not count as a step, its time
+    /// goes into the step after it.
+    last_step: (u64, Instant),
 }
 
 impl Hooks<Secure<'_, StockpileRandomness>> for SecureHooks {
@@ -177,8 +179,11 @@ impl Hooks<Secure<'_, StockpileRandomness>> for SecureHooks {
 
     fn save(&mut self, state: &State<Z64>) -> anyhow::Result<Flow> {
         self.checkpoints.save(state)?;
-        let seconds = self.last_step.elapsed().as_secs_f64();
-        self.last_step = Instant::now();
+        let seconds = (state.step > self.last_step.0).then(|| {
+            let seconds = self.last_step.1.elapsed().as_secs_f64();
+            self.last_step = (state.step, Instant::now());
+            seconds
+        });
         self.metrics.step(
             state.step,
             seconds,
