@@ -100,6 +100,8 @@ fn the_demo_stops_with_all_its_processes_soon_after_sigterm_and_sigint() {
             "16",
             "--epochs",
             "1",
+            "--batch",
+            "16",
         ]);
         // Once both training jobs run (stores, workers and trainers are all up).
         let started = std::time::Instant::now();
