@@ -10,6 +10,9 @@ use dyad_online::nn::Hyper;
 use dyad_online::protocols::{Comparison, Exp};
 use dyad_online::{Config, FixedPoint};
 
+/// The evaluation field of a job without `--eval-every`, which its description leaves out.
+const EVALUATION_UNSTATED: &str = "at epoch ends";
+
 /// A training job, as both servers must see it.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -162,21 +165,21 @@ impl Job {
             ("training examples", self.train.to_string()),
             ("test examples", self.test.to_string()),
         ];
-        // Only when set: a job without it describes itself (and fingerprints its checkpoints)
-        // as before the option existed, so a job running across an upgrade resumes.
-        if let Some(n) = self.eval_every {
-            fields.insert(
-                4,
-                ("evaluation", format!("every {n} steps and at epoch ends")),
-            );
-        }
+        let evaluation = match self.eval_every {
+            Some(n) => format!("every {n} steps and at epoch ends"),
+            None => EVALUATION_UNSTATED.into(),
+        };
+        fields.insert(4, ("evaluation", evaluation));
         fields
     }
 
-    /// The description sent to the peer: one `name=value` per line.
+    /// The description sent to the peer: one `name=value` per line, leaving out an evaluation
+    /// at epoch ends only (so a job without `--eval-every` describes and fingerprints itself as
+    /// before the option existed, and one running across an upgrade resumes).
     pub fn encode(&self) -> String {
         self.fields()
             .iter()
+            .filter(|(k, v)| !(*k == "evaluation" && v == EVALUATION_UNSTATED))
             .map(|(k, v)| format!("{k}={v}\n"))
             .collect()
     }
@@ -192,10 +195,14 @@ impl Job {
     /// How the peer's description differs from ours, one line per field.
     pub fn differences(&self, theirs: &str) -> Vec<String> {
         let peer = |name: &str| {
+            let unstated = match name {
+                "evaluation" => EVALUATION_UNSTATED,
+                _ => "(not given)",
+            };
             theirs
                 .lines()
                 .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
-                .unwrap_or("(not given)")
+                .unwrap_or(unstated)
                 .to_owned()
         };
         self.fields()
@@ -323,6 +330,12 @@ mod tests {
         let d = mine.differences(&theirs.encode());
         assert_eq!(d.len(), 1, "{d:?}");
         assert!(d[0].starts_with("evaluation: this server has at epoch ends"));
+        let d = theirs.differences(&mine.encode());
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].ends_with("the peer at epoch ends"), "{d:?}");
+        // Without the option, the description is what it was before the option existed.
+        assert!(!mine.encode().contains("evaluation"));
+        assert!(mine.differences(&mine.encode()).is_empty());
     }
 
     #[test]
