@@ -17,8 +17,9 @@ use cryprot_ot::silent_ot::{SemiHonestSilentOtReceiver, SemiHonestSilentOtSender
 use cryprot_ot::{RandChoiceRotReceiver, RotReceiver, RotSender, random_choices};
 use dyad_link::{PartyLink, loopback_pair};
 use dyad_offline::{Generator, MatrixTripleMethod, Plan};
+use dyad_online::cost;
 use dyad_online::model::Network;
-use dyad_online::protocols::{CheckZeroVariant, Exp, REQUESTS_PER_TRIPLE};
+use dyad_online::protocols::{CheckZeroVariant, Comparison, Exp, REQUESTS_PER_TRIPLE};
 use dyad_online::randomness::Kind;
 use dyad_online::{Config, FixedPoint, Prime};
 
@@ -167,6 +168,7 @@ async fn main() {
     if step_only {
         kinds.clear();
     }
+    let mut rates: Vec<(Kind, f64)> = Vec::new();
     for (kind, count) in kinds {
         let (r, m) =
             measure(async { tokio::join!(g0.produce(kind, count), g1.produce(kind, count)) }).await;
@@ -192,7 +194,9 @@ async fn main() {
             kind.to_string(),
             rate
         );
+        rates.push((kind, count as f64 / m.seconds));
     }
+    comparison_randomness(&rates);
 
     // Matrix triples by RLWE against the correlated-OT baseline, shape by shape, in this run.
     let shapes = match step_only {
@@ -370,6 +374,35 @@ async fn main() {
         m.cpu,
         load[0] + load[1]
     );
+}
+
+/// The time to make all the randomness of one comparison (DReLU with the leak-free CheckZero
+/// and a B2A: a mask, its mod-p and scaled triples, a daBit) for each prime, from the rates just
+/// measured, and the ratio to the paper's prime.
+fn comparison_randomness(rates: &[(Kind, f64)]) {
+    let per_comparison = |prime: Prime| -> Option<f64> {
+        let cmp = Comparison {
+            checkzero: CheckZeroVariant::Product,
+            prime,
+        };
+        cost::drelu_ring(1, cmp)
+            .0
+            .iter()
+            .map(|(kind, &count)| {
+                let rate = rates.iter().find(|(k, _)| k == kind)?.1;
+                Some(count as f64 / rate)
+            })
+            .sum()
+    };
+    if let (Some(paper), Some(ours)) = (per_comparison(Prime::P67), per_comparison(Prime::P40961)) {
+        println!(
+            "{:<34} {:>10.1} us/cmp  p = 67: {:.1} us/cmp; {:.1}x as many per second",
+            "comparison randomness, p = 40961",
+            ours * 1e6,
+            paper * 1e6,
+            paper / ours
+        );
+    }
 }
 
 /// Stocks `kinds` one after another with one worker pair.
