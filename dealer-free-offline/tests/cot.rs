@@ -158,3 +158,33 @@ async fn ring_and_modp_cross_products_reconstruct() {
         }
     }
 }
+
+/// The COT engine takes the random-OT outputs of a one- or two-field COT as they are
+/// (`cot::expand`), which is sound only because CryProt hashes the IKNP rows into them: with
+/// unhashed outputs `k0 XOR k1` would be the same `Delta` for every OT, and the corrections would
+/// leak. This checks the property on the version in use, so an upgrade that dropped the hash
+/// fails here instead of weakening the generators.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_ot_outputs_are_hashed_not_correlated() {
+    use cryprot_ot::extension::{SemiHonestOtExtensionReceiver, SemiHonestOtExtensionSender};
+    use cryprot_ot::{RotReceiver, RotSender, random_choices};
+
+    let (mut l0, mut l1) = loopback_pair().await.expect("link");
+    let mut sender = SemiHonestOtExtensionSender::new(l0.sub_connection());
+    let mut receiver = SemiHonestOtExtensionReceiver::new(l1.sub_connection());
+    let count = 4096;
+    let choices = random_choices(count, &mut rand::rng());
+    let (sent, received) = tokio::join!(sender.send(count), receiver.receive(&choices));
+    let (sent, received) = (sent.expect("send"), received.expect("receive"));
+    let mut xors: Vec<_> = sent.iter().map(|[k0, k1]| *k0 ^ *k1).collect();
+    for (i, (keys, got)) in sent.iter().zip(&received).enumerate() {
+        assert_eq!(keys[usize::from(bool::from(choices[i]))], *got, "OT {i}");
+    }
+    xors.sort_unstable_by_key(|x| x.as_bytes().to_vec());
+    xors.dedup();
+    assert_eq!(
+        xors.len(),
+        count,
+        "k0 XOR k1 repeats: the outputs are not hashed"
+    );
+}
