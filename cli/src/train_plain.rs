@@ -58,13 +58,10 @@ impl<B: Backend> Hooks<B> for Plain {
     fn save(&mut self, state: &State<B::E>) -> anyhow::Result<Flow> {
         for p in &state.curve[self.reported..] {
             let loss = p.loss.map(|l| format!(", loss {l:.4}")).unwrap_or_default();
-            let at = match p.step.is_multiple_of(self.per_epoch) {
-                true => format!("epoch {}", p.epoch),
-                false => format!("step {}", p.step),
-            };
             eprintln!(
-                "{}: {at}: test accuracy {:.2}%{loss}",
+                "{}: {}: test accuracy {:.2}%{loss}",
                 self.name,
+                p.place(self.per_epoch),
                 100.0 * p.accuracy
             );
         }

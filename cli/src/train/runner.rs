@@ -58,6 +58,17 @@ pub struct State<E> {
     pub stats: Stats,
 }
 
+impl Point {
+    /// Where it was taken, for a line of output: `epoch N` at the end of epoch `N`, otherwise
+    /// `step S`.
+    pub fn place(&self, per_epoch: u64) -> String {
+        match self.step.is_multiple_of(per_epoch) {
+            true => format!("epoch {}", self.epoch),
+            false => format!("step {}", self.step),
+        }
+    }
+}
+
 impl<E: num_traits::Zero> State<E> {
     /// The start of a run from `params`.
     pub fn start(params: Params<E>) -> State<E> {

@@ -117,7 +117,6 @@ pub async fn run(
         stock,
         stop: stop.clone(),
         epochs: job.epochs,
-        total_steps: job.total_steps(),
         per_epoch: job.steps_per_epoch(),
         reported: state.curve.len(),
         metrics: setup.metrics.clone(),
@@ -155,7 +154,6 @@ struct SecureHooks {
     stock: StockMonitor,
     stop: watch::Receiver<bool>,
     epochs: usize,
-    total_steps: u64,
     per_epoch: u64,
     reported: usize,
     metrics: Arc<TrainMetrics>,
@@ -195,12 +193,9 @@ impl Hooks<Secure<'_, StockpileRandomness>> for SecureHooks {
                 .loss
                 .map(|l| format!(", mean training loss {l:.4}"))
                 .unwrap_or_default();
-            let at = match p.step.is_multiple_of(self.per_epoch) {
-                true => format!("epoch {}/{}", p.epoch, self.epochs),
-                false => format!("step {}/{}", p.step, self.total_steps),
-            };
             self.progress.say(&format!(
-                "{at}: test accuracy {:.2}%{loss} (revealed under MPC)",
+                "{}: test accuracy {:.2}%{loss} (revealed under MPC)",
+                p.place(self.per_epoch),
                 100.0 * p.accuracy
             ));
         }
