@@ -6,8 +6,9 @@
 //! and one served request of each network asked for, with every kind made as the worker makes
 //! it (matrix triples by RLWE).
 //!
-//! `cargo bench -p dyad-offline --bench offline [-- net-a net-b ... [--skip-ot] [--step-only]]`
-//! (`--step-only`: only the default configuration's training step, on one lane and on two, for
+//! `cargo bench -p dyad-offline --bench offline [-- net-a net-b ... [--skip-ot] [--step-only]
+//! [--kind KIND]]` (`--step-only`: only the default configuration's training step, on one lane
+//! and on two; `--kind modp-triple/p40961`: only that kind's throughput line; both for
 //! profiling).
 
 use std::time::Instant;
@@ -126,7 +127,15 @@ async fn main() {
         tokio::try_join!(Generator::new(l0), Generator::new(l1)).expect("generators");
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().any(|a| a == name);
-    let (skip_ot, step_only) = (flag("--skip-ot"), flag("--step-only"));
+    let only: Option<Kind> = args
+        .iter()
+        .position(|a| a == "--kind")
+        .map(|i| {
+            let name = args.get(i + 1).expect("--kind takes a kind, e.g. modp-triple/p40961");
+            name.parse()
+                .unwrap_or_else(|e| panic!("--kind {name}: {e}"))
+        });
+    let (skip_ot, step_only) = (flag("--skip-ot"), flag("--step-only") || only.is_some());
     println!("offline generation on this machine, both parties in one process, loopback QUIC");
     if !step_only {
         println!("{:<34} {:>16} {:>13}", "", "throughput", "wire");
@@ -165,7 +174,12 @@ async fn main() {
             16,
         ),
     ]);
-    if step_only {
+    if let Some(only) = only {
+        // Eight times the usual count (or a worker's batch), so a profile sees the steady state.
+        let usual = kinds.iter().find(|(k, _)| *k == only).map(|k| k.1);
+        let count = 8 * usual.unwrap_or(dyad_offline::batch_items(only) as usize);
+        kinds = vec![(only, count)];
+    } else if step_only {
         kinds.clear();
     }
     let mut rates: Vec<(Kind, f64)> = Vec::new();
@@ -197,6 +211,9 @@ async fn main() {
         rates.push((kind, count as f64 / m.seconds));
     }
     comparison_randomness(&rates);
+    if only.is_some() {
+        return;
+    }
 
     // Matrix triples by RLWE against the correlated-OT baseline, shape by shape, in this run.
     let shapes = match step_only {
@@ -323,10 +340,12 @@ async fn main() {
             .filter(|p| matches!(p.0, Kind::MatrixTriple { .. }))
             .collect();
         let matrix_seconds: f64 = matrix.iter().map(|p| p.2.seconds).sum();
+        let matrix_cpu: f64 = matrix.iter().map(|p| p.2.cpu).sum();
         println!(
-            "  {:<34} {:>8.3} s  ({} shapes)",
+            "  {:<34} {:>8.3} s {:>6.2} s CPU  ({} shapes)",
             "matrix triples",
             matrix_seconds / per,
+            matrix_cpu / per,
             matrix.len()
         );
         parts.sort_by(|a, b| b.2.seconds.total_cmp(&a.2.seconds));
@@ -335,9 +354,10 @@ async fn main() {
             .filter(|p| !matches!(p.0, Kind::MatrixTriple { .. }))
         {
             println!(
-                "  {:<34} {:>8.3} s  {:>9.1} items {:>8.2} MB",
+                "  {:<34} {:>8.3} s {:>6.2} s CPU {:>9.1} items {:>8.2} MB",
                 kind.to_string(),
                 m.seconds / per,
+                m.cpu / per,
                 *count as f64 / per,
                 m.bytes as f64 / 1e6 / per
             );

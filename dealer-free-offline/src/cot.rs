@@ -13,7 +13,7 @@
 //! `b = 0`.
 //!
 //! Many COTs of several shapes ("groups") run in one OT extension call and one correction
-//! message, so a whole batch costs one round trip.
+//! message, up to [`OT_CALL`] OTs a call, so a batch costs a few flights.
 
 use cryprot_core::Block;
 use cryprot_core::aes_hash::FIXED_KEY_HASH;
@@ -103,8 +103,9 @@ impl Group {
         &self.fields
     }
 
-    fn correction_bits(&self) -> usize {
-        self.count * self.fields.iter().map(|f| f.bits() as usize).sum::<usize>()
+    /// Correction bits per COT.
+    fn field_bits(&self) -> usize {
+        self.fields.iter().map(|f| f.bits() as usize).sum()
     }
 }
 
@@ -154,6 +155,57 @@ fn expand(
 
 /// COTs whose keys are expanded together (a few hundred KB of scratch for the widest groups).
 const EXPAND_CHUNK: usize = 1024;
+
+/// OTs per extension call, at most. CryProt allocates a call's matrices and outputs afresh
+/// (32 bytes of keys per OT at the sender alone): a batch of 65,536 truncation pairs in one
+/// call (two million OTs each way) took some 100 MB of new pages per call, which the kernel
+/// faulted in and zeroed — a third of the pairs' CPU time (`clear_page` alone a fifth, perf).
+/// Calls of this size reuse the allocator's memory; each is one more flight of corrections,
+/// about 20 µs.
+const OT_CALL: usize = 1 << 17;
+
+/// A run of COTs of one group: `count` of them from COT `first` on.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    group: usize,
+    first: usize,
+    count: usize,
+}
+
+/// The COTs of `groups` in order, cut into pieces of at most [`EXPAND_CHUNK`] and gathered
+/// into extension calls of at most [`OT_CALL`] OTs. Both parties cut alike.
+fn calls(groups: &[Group]) -> Vec<Vec<Piece>> {
+    let mut calls: Vec<Vec<Piece>> = Vec::new();
+    let mut size = OT_CALL;
+    for (g, group) in groups.iter().enumerate() {
+        for first in (0..group.count).step_by(EXPAND_CHUNK) {
+            let count = EXPAND_CHUNK.min(group.count - first);
+            if size + count > OT_CALL {
+                calls.push(Vec::new());
+                size = 0;
+            }
+            size += count;
+            calls.last_mut().expect("pushed above").push(Piece {
+                group: g,
+                first,
+                count,
+            });
+        }
+    }
+    calls
+}
+
+/// The OTs of one call: IKNP works in multiples of 128 (the spare ones are never used).
+fn ot_count(call: &[Piece]) -> usize {
+    call.iter().map(|p| p.count).sum::<usize>().next_multiple_of(128)
+}
+
+/// The bits of one call's correction message.
+fn correction_bits(groups: &[Group], call: &[Piece]) -> usize {
+    call.iter()
+        .map(|p| p.count * groups[p.group].field_bits())
+        .sum()
+}
 
 /// An OT failure with its whole chain of causes (CryProt's top-level messages are generic).
 fn ot_error(e: impl std::error::Error) -> OfflineError {
@@ -213,27 +265,22 @@ impl CotSender {
         mut delta: impl FnMut(usize, usize, &mut [u64]),
         mut share: impl FnMut(usize, usize, &[u64]),
     ) -> Result<(), OfflineError> {
-        let total: usize = groups.iter().map(|g| g.count).sum();
-        if total == 0 {
-            return Ok(());
-        }
-        // IKNP works in multiples of 128 OTs; the spare ones are never used.
-        let keys = self
-            .ot
-            .send(total.next_multiple_of(128))
-            .await
-            .map_err(ot_error)?;
-        let bits: usize = groups.iter().map(Group::correction_bits).sum();
-        let mut writer = BitWriter::with_capacity(bits);
         let widest = groups.iter().map(|g| g.fields.len()).max().unwrap_or(0);
         let (mut d, mut out) = (vec![0; widest], vec![0; widest]);
         let (mut s0, mut s1, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
-        let mut at = 0;
-        for (g, group) in groups.iter().enumerate() {
-            let f = group.fields.len();
-            for first in (0..group.count).step_by(EXPAND_CHUNK) {
-                let chunk = &keys[at..at + EXPAND_CHUNK.min(group.count - first)];
-                at += chunk.len();
+        for call in calls(groups) {
+            let keys = self
+                .ot
+                .send(ot_count(&call))
+                .await
+                .map_err(ot_error)?;
+            let mut writer = BitWriter::with_capacity(correction_bits(groups, &call));
+            let mut at = 0;
+            for Piece { group: g, first, count } in call {
+                let group = &groups[g];
+                let f = group.fields.len();
+                let chunk = &keys[at..at + count];
+                at += count;
                 expand(chunk.iter().map(|k| k[0]), group, &mut scratch, &mut s0);
                 expand(chunk.iter().map(|k| k[1]), group, &mut scratch, &mut s1);
                 for (c, (s0, s1)) in s0.chunks_exact(f).zip(s1.chunks_exact(f)).enumerate() {
@@ -261,8 +308,8 @@ impl CotSender {
                     share(g, i, &out[..f]);
                 }
             }
+            self.corrections.send(&writer.into_bytes()).await?;
         }
-        self.corrections.send(&writer.into_bytes()).await?;
         Ok(())
     }
 
@@ -307,34 +354,32 @@ impl CotReceiver {
         mut choice: impl FnMut(usize, usize) -> bool,
         mut share: impl FnMut(usize, usize, &[u64]),
     ) -> Result<(), OfflineError> {
-        let mut choices = Vec::with_capacity(groups.iter().map(|g| g.count).sum());
-        for (g, group) in groups.iter().enumerate() {
-            choices.extend((0..group.count).map(|i| Choice::from(u8::from(choice(g, i)))));
-        }
-        if choices.is_empty() {
-            return Ok(());
-        }
-        let used = choices.len();
-        choices.resize(used.next_multiple_of(128), Choice::from(0));
-        let keys = self.ot.receive(&choices).await.map_err(ot_error)?;
-        let bytes = self.corrections.recv().await?;
-        let expected: usize = groups.iter().map(Group::correction_bits).sum();
-        if bytes.len() != expected.div_ceil(8) {
-            return Err(OfflineError::Peer(format!(
-                "{} bytes of OT corrections, expected {}",
-                bytes.len(),
-                expected.div_ceil(8)
-            )));
-        }
-        let mut reader = BitReader::new(&bytes);
         let (mut s, mut scratch) = (Vec::new(), Vec::new());
-        let mut at = 0;
-        for (g, group) in groups.iter().enumerate() {
-            let f = group.fields.len();
-            for first in (0..group.count).step_by(EXPAND_CHUNK) {
-                let n = EXPAND_CHUNK.min(group.count - first);
+        for call in calls(groups) {
+            let mut choices = Vec::with_capacity(ot_count(&call));
+            for piece in &call {
+                let range = piece.first..piece.first + piece.count;
+                choices.extend(range.map(|i| Choice::from(u8::from(choice(piece.group, i)))));
+            }
+            // IKNP works in multiples of 128 OTs; the spare ones are never used.
+            choices.resize(ot_count(&call), Choice::from(0));
+            let keys = self.ot.receive(&choices).await.map_err(ot_error)?;
+            let bytes = self.corrections.recv().await?;
+            let expected = correction_bits(groups, &call);
+            if bytes.len() != expected.div_ceil(8) {
+                return Err(OfflineError::Peer(format!(
+                    "{} bytes of OT corrections, expected {}",
+                    bytes.len(),
+                    expected.div_ceil(8)
+                )));
+            }
+            let mut reader = BitReader::new(&bytes);
+            let mut at = 0;
+            for Piece { group: g, first, count } in call {
+                let group = &groups[g];
+                let f = group.fields.len();
                 expand(
-                    keys[at..at + n].iter().copied(),
+                    keys[at..at + count].iter().copied(),
                     group,
                     &mut scratch,
                     &mut s,
@@ -363,7 +408,7 @@ impl CotReceiver {
                     }
                     share(g, first + c, s);
                 }
-                at += n;
+                at += count;
             }
         }
         Ok(())
