@@ -127,14 +127,13 @@ async fn main() {
         tokio::try_join!(Generator::new(l0), Generator::new(l1)).expect("generators");
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().any(|a| a == name);
-    let only: Option<Kind> = args
-        .iter()
-        .position(|a| a == "--kind")
-        .map(|i| {
-            let name = args.get(i + 1).expect("--kind takes a kind, e.g. modp-triple/p40961");
-            name.parse()
-                .unwrap_or_else(|e| panic!("--kind {name}: {e}"))
-        });
+    let only: Option<Kind> = args.iter().position(|a| a == "--kind").map(|i| {
+        let name = args
+            .get(i + 1)
+            .expect("--kind takes a kind, e.g. modp-triple/p40961");
+        name.parse()
+            .unwrap_or_else(|e| panic!("--kind {name}: {e}"))
+    });
     let (skip_ot, step_only) = (flag("--skip-ot"), flag("--step-only") || only.is_some());
     println!("offline generation on this machine, both parties in one process, loopback QUIC");
     if !step_only {

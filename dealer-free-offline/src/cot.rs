@@ -197,7 +197,10 @@ fn calls(groups: &[Group]) -> Vec<Vec<Piece>> {
 
 /// The OTs of one call: IKNP works in multiples of 128 (the spare ones are never used).
 fn ot_count(call: &[Piece]) -> usize {
-    call.iter().map(|p| p.count).sum::<usize>().next_multiple_of(128)
+    call.iter()
+        .map(|p| p.count)
+        .sum::<usize>()
+        .next_multiple_of(128)
 }
 
 /// The bits of one call's correction message.
@@ -269,14 +272,15 @@ impl CotSender {
         let (mut d, mut out) = (vec![0; widest], vec![0; widest]);
         let (mut s0, mut s1, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
         for call in calls(groups) {
-            let keys = self
-                .ot
-                .send(ot_count(&call))
-                .await
-                .map_err(ot_error)?;
+            let keys = self.ot.send(ot_count(&call)).await.map_err(ot_error)?;
             let mut writer = BitWriter::with_capacity(correction_bits(groups, &call));
             let mut at = 0;
-            for Piece { group: g, first, count } in call {
+            for Piece {
+                group: g,
+                first,
+                count,
+            } in call
+            {
                 let group = &groups[g];
                 let f = group.fields.len();
                 let chunk = &keys[at..at + count];
@@ -375,7 +379,12 @@ impl CotReceiver {
             }
             let mut reader = BitReader::new(&bytes);
             let mut at = 0;
-            for Piece { group: g, first, count } in call {
+            for Piece {
+                group: g,
+                first,
+                count,
+            } in call
+            {
                 let group = &groups[g];
                 let f = group.fields.len();
                 expand(

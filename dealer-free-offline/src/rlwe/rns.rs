@@ -99,7 +99,10 @@ impl RnsPoly {
         {
             let q = PRIMES[i];
             for (x, &y) in acc.iter_mut().zip(b) {
-                *x = if *x >= y { *x - y } else { *x + q - y };
+                // `x - y` wraps above 2^32 - q when negative (both below q < 2^31): the lesser
+                // of it and it plus q is the residue. Branch-free, so the loop vectorises.
+                let d = x.wrapping_sub(y);
+                *x = d.min(d.wrapping_add(q));
             }
         }
     }

@@ -20,28 +20,49 @@ impl Setting {
     /// domain, the setting's limbs).
     pub fn scaled(&self, message: &[(usize, u64)]) -> RnsPoly {
         let constants = self.constants();
-        let low = |m: u64| -> u64 {
-            // round((Q mod t)·m / t): the product is at most (t - 1)^2, below 2^128 - 2^65 + 2,
-            // so adding t/2 does not overflow, and the quotient is below t. For a prime
-            // t < 2^16 it all fits in 64 bits (a 128-bit division is ten times slower).
-            match self.plain {
-                Plain::Ring64 => {
+        let mut poly = RnsPoly::zero(self.degree, self.limbs);
+        match self.plain {
+            Plain::Ring64 => {
+                // round((Q mod t)·m / t): the product is below 2^128 - 2^65 + 2, so adding t/2
+                // does not overflow, and the quotient is below t.
+                let low = |m: u64| -> u64 {
                     let product = u128::from(constants.q_mod_t) * u128::from(m);
                     ((product + (1 << 63)) >> 64) as u64
+                };
+                let lows: Vec<u64> = message.iter().map(|&(_, m)| low(m)).collect();
+                for ((limb, q), &high) in poly
+                    .limbs_mut()
+                    .zip(&context().moduli)
+                    .zip(&constants.q_over_t)
+                {
+                    for (&(power, m), &low) in message.iter().zip(&lows) {
+                        let high = q.mul(high, q.reduce(m));
+                        limb[power] = q.reduce(u64::from(high) + u64::from(q.reduce(low)));
+                    }
                 }
-                Plain::Prime(t) => (constants.q_mod_t * m + u64::from(t / 2)) / u64::from(t),
             }
-        };
-        let lows: Vec<u64> = message.iter().map(|&(_, m)| low(m)).collect();
-        let mut poly = RnsPoly::zero(self.degree, self.limbs);
-        for ((limb, q), &high) in poly
-            .limbs_mut()
-            .zip(&context().moduli)
-            .zip(&constants.q_over_t)
-        {
-            for (&(power, m), &low) in message.iter().zip(&lows) {
-                let high = q.mul(high, q.reduce(m));
-                limb[power] = q.reduce(u64::from(high) + u64::from(q.reduce(low)));
+            Plain::Prime(t) => {
+                // A prime t < 2^16 is below every q: m and round((Q mod t)·m / t) (below t)
+                // are residues already, and floor(Q/t)·m + low fits in 64 bits, so one
+                // reduction per limb does. The quotient by t is a multiply by its Barrett
+                // constant, exact after one correction (a division is ten times slower).
+                let t = u64::from(t);
+                let (inverse, half) = (u64::MAX / t, t / 2);
+                let low = |m: u64| -> u64 {
+                    let x = constants.q_mod_t * m + half;
+                    let quotient = ((u128::from(x) * u128::from(inverse)) >> 64) as u64;
+                    quotient + u64::from(x - quotient * t >= t)
+                };
+                let lows: Vec<u64> = message.iter().map(|&(_, m)| low(m)).collect();
+                for ((limb, q), &high) in poly
+                    .limbs_mut()
+                    .zip(&context().moduli)
+                    .zip(&constants.q_over_t)
+                {
+                    for (&(power, m), &low) in message.iter().zip(&lows) {
+                        limb[power] = q.reduce(u64::from(high) * m + low);
+                    }
+                }
             }
         }
         poly
@@ -50,17 +71,21 @@ impl Setting {
     /// The multiplying party's plaintext with the coefficients `(power, b)` (`b < t`), each
     /// lifted to `[-t/2, t/2)` (coefficient domain, the setting's limbs).
     pub fn centered(&self, plain: &[(usize, u64)]) -> RnsPoly {
-        let lift = |b: u64| -> i64 {
-            match self.plain {
-                Plain::Ring64 => b as i64,
-                Plain::Prime(t) if b >= u64::from(t / 2) => b as i64 - i64::from(t),
-                Plain::Prime(_) => b as i64,
-            }
-        };
         let mut poly = RnsPoly::zero(self.degree, self.limbs);
         for (limb, q) in poly.limbs_mut().zip(&context().moduli) {
-            for &(power, b) in plain {
-                limb[power] = q.reduce_signed(lift(b));
+            match self.plain {
+                Plain::Ring64 => {
+                    for &(power, b) in plain {
+                        limb[power] = q.reduce_signed(b as i64);
+                    }
+                }
+                // b < t < 2^16 < q: the lift b - t of the upper half is q - (t - b) mod q.
+                Plain::Prime(t) => {
+                    let (t, qv) = (u64::from(t), q.q());
+                    for &(power, b) in plain {
+                        limb[power] = if b >= t / 2 { qv - (t - b) } else { b } as u32;
+                    }
+                }
             }
         }
         poly

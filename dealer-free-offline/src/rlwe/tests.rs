@@ -237,3 +237,33 @@ fn samplers_stay_in_their_ranges() {
         sample::uniform(&seed, 4, N, LIMBS)
     );
 }
+
+#[test]
+fn prime_plaintexts_scale_and_lift_exactly() {
+    use crate::simd_product::slots::SLOTS;
+    // Every m in Z_t against round(Q·m / t) mod q over u128 (Q is 93 bits here), and the lift
+    // of the upper half to m - t.
+    let setting = Setting::simd(40961);
+    let t = 40961u64;
+    let q_all: u128 = PRIMES[..setting.limbs]
+        .iter()
+        .map(|&q| u128::from(q))
+        .product();
+    for first in (0..t).step_by(SLOTS) {
+        let message: Vec<(usize, u64)> = (first..t.min(first + SLOTS as u64)).enumerate().collect();
+        let (scaled, centered) = (setting.scaled(&message), setting.centered(&message));
+        for (i, &q) in PRIMES[..setting.limbs].iter().enumerate() {
+            let q = u128::from(q);
+            for &(at, m) in &message {
+                let rounded = (q_all * u128::from(m) + u128::from(t / 2)) / u128::from(t);
+                assert_eq!(u128::from(scaled.limb(i)[at]), rounded % q, "scaled {m}");
+                let lifted = if m >= t / 2 {
+                    q + u128::from(m) - u128::from(t)
+                } else {
+                    u128::from(m)
+                };
+                assert_eq!(u128::from(centered.limb(i)[at]), lifted % q, "centered {m}");
+            }
+        }
+    }
+}
