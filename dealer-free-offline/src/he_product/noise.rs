@@ -25,6 +25,8 @@
 //! The flooding hides `B` from an E that follows the protocol (semi-honest, as everywhere in
 //! Dyad): it relies on E's ciphertexts carrying errors of at most 21.
 
+use std::sync::LazyLock;
+
 use super::N;
 use super::SETTING;
 use crate::rlwe::params::{ERROR_BOUND, FLOOD_SECURITY_BITS};
@@ -46,9 +48,14 @@ pub fn flood_bits(g: usize, d1: usize, d2: usize) -> u32 {
     log + FLOOD_SECURITY_BITS
 }
 
+/// [`Setting::max_flood_bits`] of the matrix setting, worked out once: the search over it
+/// (128 tries, each with a `log2`) ran for every candidate block shape of every triple, 3% of a
+/// matrix triple's instructions.
+static MAX_FLOOD_BITS: LazyLock<u32> = LazyLock::new(|| SETTING.max_flood_bits());
+
 /// The most inner blocks of `d1 x d2` one reply may accumulate and still decrypt exactly.
 pub fn max_blocks_per_reply(d1: usize, d2: usize) -> usize {
-    let limit = SETTING.max_flood_bits();
+    let limit = *MAX_FLOOD_BITS;
     if flood_bits(1, d1, d2) > limit {
         return 0;
     }

@@ -98,8 +98,15 @@ impl Setting {
         let limbs = self.decrypt_limbs();
         let mut product = RnsPoly::zero(self.degree, limbs);
         for (limb, q) in product.limbs_mut().zip(&context().moduli) {
-            for (r, &v) in limb.iter_mut().zip(c1) {
-                *r = q.reduce_wide(v);
+            if self.switched_bits <= 64 {
+                // One reduction instead of three (replies below 2^64, as the SIMD ones).
+                for (r, &v) in limb.iter_mut().zip(c1) {
+                    *r = q.reduce(v as u64);
+                }
+            } else {
+                for (r, &v) in limb.iter_mut().zip(c1) {
+                    *r = q.reduce_wide(v);
+                }
             }
         }
         product.to_ntt();
@@ -110,8 +117,11 @@ impl Setting {
         let mask = self.switched_mask();
         c0.iter()
             .map(|&(j, c0)| {
-                let residues: Vec<u32> = (0..limbs).map(|i| c1s.limb(i)[j]).collect();
-                c0.wrapping_add(crt(&residues) as u128) & mask
+                let mut residues = [0u32; 4];
+                for (i, r) in residues[..limbs].iter_mut().enumerate() {
+                    *r = c1s.limb(i)[j];
+                }
+                c0.wrapping_add(crt(&residues[..limbs]) as u128) & mask
             })
             .collect()
     }
