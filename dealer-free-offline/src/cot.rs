@@ -42,29 +42,60 @@ impl Field {
         }
     }
 
+    /// A uniform 64-bit word as a uniform element: the low `w` bits, or `floor(v·p / 2^64)`
+    /// for `Z_p` (uniform up to a bias of `p/2^64 < 2^-48`, as `v mod p` would be, and a
+    /// multiplication instead of a division).
     #[inline]
-    fn reduce(self, v: u64) -> u64 {
+    fn uniform(self, v: u64) -> u64 {
         match self {
             Field::Ring(64) => v,
             Field::Ring(w) => v & ((1 << w) - 1),
-            // A 64-bit value mod p < 2^16 is uniform up to a bias of 2^-48.
-            Field::Modp(p) => v % u64::from(p),
+            Field::Modp(p) => ((u128::from(v) * u128::from(p)) >> 64) as u64,
         }
     }
 
+    /// `a + b` for elements `a, b` of the field.
     #[inline]
-    fn add(self, a: u64, b: u64) -> u64 {
+    pub(crate) fn add(self, a: u64, b: u64) -> u64 {
         match self {
-            Field::Ring(_) => self.reduce(a.wrapping_add(b)),
-            Field::Modp(p) => (a + b) % u64::from(p),
+            Field::Ring(64) => a.wrapping_add(b),
+            Field::Ring(w) => a.wrapping_add(b) & ((1 << w) - 1),
+            Field::Modp(p) => {
+                let s = a + b;
+                if s >= u64::from(p) {
+                    s - u64::from(p)
+                } else {
+                    s
+                }
+            }
         }
     }
 
+    /// `-a` for an element `a` of the field.
     #[inline]
     fn neg(self, a: u64) -> u64 {
         match self {
-            Field::Ring(_) => self.reduce(a.wrapping_neg()),
-            Field::Modp(p) => (u64::from(p) - a) % u64::from(p),
+            Field::Ring(64) => a.wrapping_neg(),
+            Field::Ring(w) => a.wrapping_neg() & ((1 << w) - 1),
+            Field::Modp(_) if a == 0 => 0,
+            Field::Modp(p) => u64::from(p) - a,
+        }
+    }
+
+    /// The element of a small signed value, `|v| < 2^w` and `|v| < p`.
+    #[inline]
+    pub(crate) fn small(self, v: i64) -> u64 {
+        match self {
+            Field::Ring(64) => v as u64,
+            Field::Ring(w) => (v as u64) & ((1 << w) - 1),
+            Field::Modp(p) => {
+                debug_assert!(v.unsigned_abs() < u64::from(p));
+                if v < 0 {
+                    u64::from(p) - v.unsigned_abs()
+                } else {
+                    v as u64
+                }
+            }
         }
     }
 }
@@ -74,6 +105,8 @@ impl Field {
 pub struct Group {
     count: usize,
     fields: Vec<Field>,
+    /// Each field's correction bits.
+    bits: Vec<u32>,
     /// The field, when all are the same: the fast path.
     uniform: Option<Field>,
 }
@@ -88,6 +121,7 @@ impl Group {
             .filter(|f| fields.iter().all(|g| g == f));
         Group {
             count,
+            bits: fields.iter().map(|f| f.bits()).collect(),
             fields,
             uniform,
         }
@@ -105,7 +139,7 @@ impl Group {
 
     /// Correction bits per COT.
     fn field_bits(&self) -> usize {
-        self.fields.iter().map(|f| f.bits() as usize).sum()
+        self.bits.iter().map(|&b| b as usize).sum()
     }
 }
 
@@ -140,14 +174,14 @@ fn expand(
     for per_key in words.chunks_exact(2 * blocks) {
         match group.uniform {
             Some(field @ Field::Ring(_)) => {
-                let mask = field.reduce(u64::MAX);
+                let mask = field.uniform(u64::MAX);
                 out.extend(per_key[..f].iter().map(|w| w & mask));
             }
             _ => out.extend(
                 per_key[..f]
                     .iter()
                     .zip(&group.fields)
-                    .map(|(w, field)| field.reduce(*w)),
+                    .map(|(w, field)| field.uniform(*w)),
             ),
         }
     }
@@ -261,7 +295,7 @@ impl CotSender {
     }
 
     /// Runs the COTs of `groups`: `delta(g, i, out)` writes the correlation of COT `i` of
-    /// group `g`; `share(g, i, s)` receives this party's share (`-s`) of `b·delta`.
+    /// group `g` (elements of its fields: below `p`, or any `u64` for a ring field); `share(g, i, s)` receives this party's share (`-s`) of `b·delta`.
     pub async fn send(
         &mut self,
         groups: &[Group],
@@ -292,7 +326,7 @@ impl CotSender {
                     delta(g, i, &mut d[..f]);
                     match group.uniform {
                         Some(field @ Field::Ring(w)) => {
-                            let mask = field.reduce(u64::MAX);
+                            let mask = field.uniform(u64::MAX);
                             for q in 0..f {
                                 let correction =
                                     s0[q].wrapping_sub(s1[q]).wrapping_add(d[q]) & mask;
@@ -302,9 +336,10 @@ impl CotSender {
                         }
                         _ => {
                             for (q, field) in group.fields.iter().enumerate() {
-                                let correction = field
-                                    .add(field.add(s0[q], field.neg(s1[q])), field.reduce(d[q]));
-                                writer.push(correction, field.bits());
+                                debug_assert!(field.add(d[q], 0) == d[q], "delta in the field");
+                                let correction =
+                                    field.add(field.add(s0[q], field.neg(s1[q])), d[q]);
+                                writer.push(correction, group.bits[q]);
                                 out[q] = field.neg(s0[q]);
                             }
                         }
@@ -397,7 +432,7 @@ impl CotReceiver {
                     let chosen = bool::from(choices[at + c]);
                     match group.uniform {
                         Some(field @ Field::Ring(w)) => {
-                            let mask = field.reduce(u64::MAX);
+                            let mask = field.uniform(u64::MAX);
                             for v in s.iter_mut() {
                                 let correction = reader.pop(w).expect("length checked above");
                                 if chosen {
@@ -408,7 +443,7 @@ impl CotReceiver {
                         _ => {
                             for (q, field) in group.fields.iter().enumerate() {
                                 let correction =
-                                    reader.pop(field.bits()).expect("length checked above");
+                                    reader.pop(group.bits[q]).expect("length checked above");
                                 if chosen {
                                     s[q] = field.add(s[q], correction);
                                 }

@@ -33,7 +33,22 @@ async fn cot_shares_add_up_to_choice_times_delta_in_both_directions() {
     .map(|fields| Group::new(rng.random_range(1..700), fields))
     .collect();
     let total: usize = groups.iter().map(|g| g.count() * g.fields().len()).sum();
-    let deltas: Vec<u64> = (0..total).map(|_| rng.random()).collect();
+    // Correlations are elements of their fields (a ring field takes any word, keeping the low
+    // bits); the extremes of each field among them.
+    let deltas: Vec<u64> = groups
+        .iter()
+        .flat_map(|g| (0..g.count()).flat_map(move |_| g.fields().iter().copied()))
+        .enumerate()
+        .map(|(k, field)| {
+            let top = (modulus(field) - 1) as u64;
+            match k % 5 {
+                0 => 0,
+                1 => top,
+                _ => (u128::from(rng.random::<u64>()) % modulus(field)) as u64,
+            }
+        })
+        .collect();
+    assert_eq!(deltas.len(), total);
     let choices: Vec<bool> = (0..total).map(|_| rng.random()).collect();
     let offset = |g: usize, i: usize| -> usize {
         groups[..g]

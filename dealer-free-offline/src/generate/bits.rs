@@ -11,23 +11,6 @@ use super::Generator;
 use crate::OfflineError;
 use crate::cot::{Field, Group};
 
-/// `v mod` the field's modulus, for a small signed value.
-pub(super) fn field_value(field: Field, v: i64) -> u64 {
-    match field {
-        Field::Ring(64) => v as u64,
-        Field::Ring(w) => (v as u64) & ((1 << w) - 1),
-        Field::Modp(p) => v.rem_euclid(i64::from(p)) as u64,
-    }
-}
-
-/// `a + b` in the field.
-pub(super) fn field_add(field: Field, a: u64, b: u64) -> u64 {
-    match field {
-        Field::Ring(w) => field_value(Field::Ring(w), a.wrapping_add(b) as i64),
-        Field::Modp(p) => (a + b) % u64::from(p),
-    }
-}
-
 /// Whether P0 sends the COTs of bit position `j` in [`Generator::random_bits`] (P1 the others).
 fn p0_sends(j: usize) -> bool {
     j.is_multiple_of(2)
@@ -85,7 +68,7 @@ impl Generator {
             |g, i, d| {
                 let j = sending[g];
                 for (d, &field) in d.iter_mut().zip(sent_groups[g].fields()) {
-                    *d = field_value(field, 1 - 2 * bit(i, j) as i64);
+                    *d = field.small(1 - 2 * bit(i, j) as i64);
                 }
             },
             |g, i, s| {
@@ -93,7 +76,7 @@ impl Generator {
                 let j = sending[g];
                 let fields = sent_groups[g].fields();
                 for (q, (&s, &field)) in s.iter().zip(fields).enumerate() {
-                    sent[g][i * fields.len() + q] = field_add(field, bit(i, j), s);
+                    sent[g][i * fields.len() + q] = field.add(bit(i, j), s);
                 }
             },
         );

@@ -23,7 +23,6 @@ use ndarray::{Array1, Array2};
 use rand::RngExt;
 
 use super::Generator;
-use super::bits::field_add;
 use crate::OfflineError;
 use crate::cot::{Field, Group};
 use crate::garble::{Circuit, evaluate_batch, garble_batch};
@@ -86,7 +85,7 @@ impl Generator {
                     true => u64::from(masks.r_bits[[i, j]].value()),
                     false => 0,
                 };
-                masks.beta_r_bits[[i, j]] = p.element(field_add(modp, own, masked));
+                masks.beta_r_bits[[i, j]] = p.element(modp.add(own, masked));
             }
         }
 

@@ -8,7 +8,6 @@ use ndarray::Array1;
 use rand::RngExt;
 
 use super::Generator;
-use super::bits::field_add;
 use crate::OfflineError;
 use crate::cot::{Field, Group};
 
@@ -29,7 +28,7 @@ impl Generator {
             .map(|i| {
                 let cot = shares.get(0, i)[0];
                 Z64(match self.party {
-                    PartyId::P0 => field_add(field, u64::from(mine[i]), cot),
+                    PartyId::P0 => field.add(u64::from(mine[i]), cot),
                     PartyId::P1 => cot,
                 })
             })
