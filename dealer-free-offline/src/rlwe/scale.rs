@@ -20,49 +20,48 @@ impl Setting {
     /// domain, the setting's limbs).
     pub fn scaled(&self, message: &[(usize, u64)]) -> RnsPoly {
         let constants = self.constants();
-        let mut poly = RnsPoly::zero(self.degree, self.limbs);
-        match self.plain {
-            Plain::Ring64 => {
-                // round((Q mod t)·m / t): the product is below 2^128 - 2^65 + 2, so adding t/2
-                // does not overflow, and the quotient is below t.
-                let low = |m: u64| -> u64 {
+        // round((Q mod t)·m / t) for each m.
+        let lows: Vec<u64> = match self.plain {
+            // The product is below 2^128 - 2^65 + 2, so adding t/2 does not overflow, and the
+            // quotient is below t.
+            Plain::Ring64 => message
+                .iter()
+                .map(|&(_, m)| {
                     let product = u128::from(constants.q_mod_t) * u128::from(m);
                     ((product + (1 << 63)) >> 64) as u64
-                };
-                let lows: Vec<u64> = message.iter().map(|&(_, m)| low(m)).collect();
-                for ((limb, q), &high) in poly
-                    .limbs_mut()
-                    .zip(&context().moduli)
-                    .zip(&constants.q_over_t)
-                {
-                    for (&(power, m), &low) in message.iter().zip(&lows) {
-                        let high = q.mul(high, q.reduce(m));
-                        limb[power] = q.reduce(u64::from(high) + u64::from(q.reduce(low)));
-                    }
-                }
-            }
+                })
+                .collect(),
+            // The quotient by a prime t < 2^16 is a multiply by its Barrett constant, exact
+            // after one correction (a division is ten times slower).
             Plain::Prime(t) => {
-                // A prime t < 2^16 is below every q: m and round((Q mod t)·m / t) (below t)
-                // are residues already, and floor(Q/t)·m + low fits in 64 bits, so one
-                // reduction per limb does. The quotient by t is a multiply by its Barrett
-                // constant, exact after one correction (a division is ten times slower).
                 let t = u64::from(t);
                 let (inverse, half) = (u64::MAX / t, t / 2);
-                let low = |m: u64| -> u64 {
-                    let x = constants.q_mod_t * m + half;
-                    let quotient = ((u128::from(x) * u128::from(inverse)) >> 64) as u64;
-                    quotient + u64::from(x - quotient * t >= t)
-                };
-                let lows: Vec<u64> = message.iter().map(|&(_, m)| low(m)).collect();
-                for ((limb, q), &high) in poly
-                    .limbs_mut()
-                    .zip(&context().moduli)
-                    .zip(&constants.q_over_t)
-                {
-                    for (&(power, m), &low) in message.iter().zip(&lows) {
-                        limb[power] = q.reduce(u64::from(high) * m + low);
+                message
+                    .iter()
+                    .map(|&(_, m)| {
+                        let x = constants.q_mod_t * m + half;
+                        let quotient = ((u128::from(x) * u128::from(inverse)) >> 64) as u64;
+                        quotient + u64::from(x - quotient * t >= t)
+                    })
+                    .collect()
+            }
+        };
+        let mut poly = RnsPoly::zero(self.degree, self.limbs);
+        for ((limb, q), &high) in poly
+            .limbs_mut()
+            .zip(&context().moduli)
+            .zip(&constants.q_over_t)
+        {
+            for (&(power, m), &low) in message.iter().zip(&lows) {
+                limb[power] = match self.plain {
+                    Plain::Ring64 => {
+                        let high = q.mul(high, q.reduce(m));
+                        q.reduce(u64::from(high) + u64::from(q.reduce(low)))
                     }
-                }
+                    // A prime t < 2^16 is below every q: m and low (below t) are residues
+                    // already, and floor(Q/t)·m + low fits in 64 bits, so one reduction does.
+                    Plain::Prime(_) => q.reduce(u64::from(high) * m + low),
+                };
             }
         }
         poly
