@@ -502,3 +502,42 @@ impl Cots {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_cover_every_cot_once_in_order_and_stay_bounded() {
+        for counts in [
+            vec![1],
+            vec![OT_CALL],
+            vec![OT_CALL + 1, 5, 3 * OT_CALL / 2],
+            vec![700; 500],
+        ] {
+            let groups: Vec<Group> = counts
+                .iter()
+                .map(|&n| Group::new(n, vec![Field::Ring(64)]))
+                .collect();
+            let mut next = vec![0usize; groups.len()];
+            let mut last_group = 0;
+            for call in calls(&groups) {
+                assert!(!call.is_empty());
+                assert!(call.iter().map(|p| p.count).sum::<usize>() <= OT_CALL);
+                assert_eq!(ot_count(&call) % 128, 0);
+                for piece in call {
+                    assert!(piece.count > 0 && piece.count <= EXPAND_CHUNK);
+                    assert!(piece.group >= last_group, "groups in order");
+                    assert_eq!(
+                        piece.first, next[piece.group],
+                        "COTs in order, none skipped"
+                    );
+                    next[piece.group] += piece.count;
+                    last_group = piece.group;
+                }
+            }
+            assert_eq!(next, counts, "every COT once");
+        }
+        assert!(calls(&[]).is_empty());
+    }
+}

@@ -23,7 +23,9 @@ fn modulus(field: Field) -> u128 {
 async fn cot_shares_add_up_to_choice_times_delta_in_both_directions() {
     let ([mut a, mut b], _links) = pair().await;
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let groups: Vec<Group> = [
+    // Small groups of every kind of field, then one of 300,000 COTs: more than two OT
+    // extension calls (2^17 OTs each at most), cut inside a group.
+    let mut groups: Vec<Group> = [
         vec![Field::Ring(64)],
         vec![Field::Ring(1), Field::Modp(67)],
         vec![Field::Ring(37); 5],
@@ -32,6 +34,7 @@ async fn cot_shares_add_up_to_choice_times_delta_in_both_directions() {
     .into_iter()
     .map(|fields| Group::new(rng.random_range(1..700), fields))
     .collect();
+    groups.push(Group::new(300_000, vec![Field::Ring(20)]));
     let total: usize = groups.iter().map(|g| g.count() * g.fields().len()).sum();
     // Correlations are elements of their fields (a ring field takes any word, keeping the low
     // bits); the extremes of each field among them.
