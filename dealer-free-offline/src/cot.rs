@@ -48,8 +48,7 @@ impl Field {
     #[inline]
     fn uniform(self, v: u64) -> u64 {
         match self {
-            Field::Ring(64) => v,
-            Field::Ring(w) => v & ((1 << w) - 1),
+            Field::Ring(w) => v & ring_mask(w),
             Field::Modp(p) => ((u128::from(v) * u128::from(p)) >> 64) as u64,
         }
     }
@@ -58,8 +57,7 @@ impl Field {
     #[inline]
     pub(crate) fn add(self, a: u64, b: u64) -> u64 {
         match self {
-            Field::Ring(64) => a.wrapping_add(b),
-            Field::Ring(w) => a.wrapping_add(b) & ((1 << w) - 1),
+            Field::Ring(w) => a.wrapping_add(b) & ring_mask(w),
             Field::Modp(p) => {
                 let s = a + b;
                 if s >= u64::from(p) {
@@ -75,8 +73,7 @@ impl Field {
     #[inline]
     fn neg(self, a: u64) -> u64 {
         match self {
-            Field::Ring(64) => a.wrapping_neg(),
-            Field::Ring(w) => a.wrapping_neg() & ((1 << w) - 1),
+            Field::Ring(w) => a.wrapping_neg() & ring_mask(w),
             Field::Modp(_) if a == 0 => 0,
             Field::Modp(p) => u64::from(p) - a,
         }
@@ -86,8 +83,7 @@ impl Field {
     #[inline]
     pub(crate) fn small(self, v: i64) -> u64 {
         match self {
-            Field::Ring(64) => v as u64,
-            Field::Ring(w) => (v as u64) & ((1 << w) - 1),
+            Field::Ring(w) => (v as u64) & ring_mask(w),
             Field::Modp(p) => {
                 debug_assert!(v.unsigned_abs() < u64::from(p));
                 if v < 0 {
@@ -98,6 +94,12 @@ impl Field {
             }
         }
     }
+}
+
+/// The low `w` bits, `1 <= w <= 64`.
+#[inline]
+fn ring_mask(w: u32) -> u64 {
+    u64::MAX >> (64 - w)
 }
 
 /// `count` COTs whose correlations all have the given fields.
@@ -173,8 +175,8 @@ fn expand(
     out.clear();
     for per_key in words.chunks_exact(2 * blocks) {
         match group.uniform {
-            Some(field @ Field::Ring(_)) => {
-                let mask = field.uniform(u64::MAX);
+            Some(Field::Ring(w)) => {
+                let mask = ring_mask(w);
                 out.extend(per_key[..f].iter().map(|w| w & mask));
             }
             _ => out.extend(
@@ -325,8 +327,8 @@ impl CotSender {
                     let i = first + c;
                     delta(g, i, &mut d[..f]);
                     match group.uniform {
-                        Some(field @ Field::Ring(w)) => {
-                            let mask = field.uniform(u64::MAX);
+                        Some(Field::Ring(w)) => {
+                            let mask = ring_mask(w);
                             for q in 0..f {
                                 let correction =
                                     s0[q].wrapping_sub(s1[q]).wrapping_add(d[q]) & mask;
@@ -431,8 +433,8 @@ impl CotReceiver {
                 for (c, s) in s.chunks_exact_mut(f).enumerate() {
                     let chosen = bool::from(choices[at + c]);
                     match group.uniform {
-                        Some(field @ Field::Ring(w)) => {
-                            let mask = field.uniform(u64::MAX);
+                        Some(Field::Ring(w)) => {
+                            let mask = ring_mask(w);
                             for v in s.iter_mut() {
                                 let correction = reader.pop(w).expect("length checked above");
                                 if chosen {
