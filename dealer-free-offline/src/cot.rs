@@ -231,6 +231,18 @@ fn calls(groups: &[Group]) -> Vec<Vec<Piece>> {
     calls
 }
 
+/// Each piece of a call with its group and the offset of its first OT in the call.
+fn placed<'a>(
+    groups: &'a [Group],
+    call: &'a [Piece],
+) -> impl Iterator<Item = (Piece, &'a Group, usize)> + 'a {
+    call.iter().scan(0, |at, &piece| {
+        let first = *at;
+        *at += piece.count;
+        Some((piece, &groups[piece.group], first))
+    })
+}
+
 /// The OTs of one call: IKNP works in multiples of 128 (the spare ones are never used).
 fn ot_count(call: &[Piece]) -> usize {
     call.iter()
@@ -310,17 +322,10 @@ impl CotSender {
         for call in calls(groups) {
             let keys = self.ot.send(ot_count(&call)).await.map_err(ot_error)?;
             let mut writer = BitWriter::with_capacity(correction_bits(groups, &call));
-            let mut at = 0;
-            for Piece {
-                group: g,
-                first,
-                count,
-            } in call
-            {
-                let group = &groups[g];
+            for (piece, group, at) in placed(groups, &call) {
+                let (g, first, count) = (piece.group, piece.first, piece.count);
                 let f = group.fields.len();
                 let chunk = &keys[at..at + count];
-                at += count;
                 expand(chunk.iter().map(|k| k[0]), group, &mut scratch, &mut s0);
                 expand(chunk.iter().map(|k| k[1]), group, &mut scratch, &mut s1);
                 for (c, (s0, s1)) in s0.chunks_exact(f).zip(s1.chunks_exact(f)).enumerate() {
@@ -415,14 +420,8 @@ impl CotReceiver {
                 )));
             }
             let mut reader = BitReader::new(&bytes);
-            let mut at = 0;
-            for Piece {
-                group: g,
-                first,
-                count,
-            } in call
-            {
-                let group = &groups[g];
+            for (piece, group, at) in placed(groups, &call) {
+                let (g, first, count) = (piece.group, piece.first, piece.count);
                 let f = group.fields.len();
                 expand(
                     keys[at..at + count].iter().copied(),
@@ -454,7 +453,6 @@ impl CotReceiver {
                     }
                     share(g, first + c, s);
                 }
-                at += count;
             }
         }
         Ok(())
