@@ -127,13 +127,20 @@ async fn main() {
         tokio::try_join!(Generator::new(l0), Generator::new(l1)).expect("generators");
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().any(|a| a == name);
-    let only: Option<Kind> = args.iter().position(|a| a == "--kind").map(|i| {
-        let name = args
-            .get(i + 1)
-            .expect("--kind takes a kind, e.g. modp-triple/p40961");
-        name.parse()
-            .unwrap_or_else(|e| panic!("--kind {name}: {e}"))
-    });
+    let only: Option<Kind> = match args.iter().position(|a| a == "--kind") {
+        None => None,
+        Some(i) => match args.get(i + 1).map(|name| (name, name.parse::<Kind>())) {
+            Some((_, Ok(kind))) => Some(kind),
+            Some((name, Err(e))) => {
+                eprintln!("--kind {name}: {e}");
+                std::process::exit(2);
+            }
+            None => {
+                eprintln!("--kind takes a kind, e.g. modp-triple/p40961");
+                std::process::exit(2);
+            }
+        },
+    };
     let (skip_ot, step_only) = (flag("--skip-ot"), flag("--step-only") || only.is_some());
     println!("offline generation on this machine, both parties in one process, loopback QUIC");
     if !step_only {

@@ -507,6 +507,47 @@ impl Cots {
 mod tests {
     use super::*;
 
+    /// The field arithmetic against `u128` remainders, at the edges of every field kind.
+    #[test]
+    fn field_arithmetic_matches_remainders_at_the_edges() {
+        for field in [
+            Field::Ring(1),
+            Field::Ring(37),
+            Field::Ring(63),
+            Field::Ring(64),
+            Field::Modp(67),
+            Field::Modp(40961),
+        ] {
+            let m: u128 = match field {
+                Field::Ring(w) => 1 << w,
+                Field::Modp(p) => u128::from(p),
+            };
+            let top = (m - 1) as u64;
+            let elements = [0, 1, top / 2, top - 1, top];
+            for &a in &elements {
+                for &b in &elements {
+                    let sum = (u128::from(a) + u128::from(b)) % m;
+                    assert_eq!(u128::from(field.add(a, b)), sum, "{field:?}: {a} + {b}");
+                }
+                assert_eq!(
+                    u128::from(field.neg(a)),
+                    (m - u128::from(a)) % m,
+                    "{field:?}: -{a}"
+                );
+            }
+            for v in [-1i64, 0, 1] {
+                let want = (i128::from(v).rem_euclid(m as i128)) as u128;
+                assert_eq!(u128::from(field.small(v)), want, "{field:?}: {v}");
+            }
+            // A key word maps into the field, and the extremes to its extremes.
+            for v in [0, 1, u64::MAX / 2, u64::MAX - 1, u64::MAX] {
+                assert!(u128::from(field.uniform(v)) < m, "{field:?}: {v}");
+            }
+            assert_eq!(field.uniform(0), 0);
+            assert_eq!(field.uniform(u64::MAX), top);
+        }
+    }
+
     #[test]
     fn calls_cover_every_cot_once_in_order_and_stay_bounded() {
         for counts in [

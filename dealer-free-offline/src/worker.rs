@@ -129,11 +129,10 @@ impl Progress {
 }
 
 /// The revision of what the generators exchange and how they read it. Two workers of a pair
-/// must run the same: an older build facing a newer one can exchange messages of the same sizes
-/// and store shares that do not fit together (as when COT keys stopped being hashed again), or
-/// cut a batch into other messages (as when COTs ran in calls of at most 2^17 OTs: 3), or
-/// map the same OT keys to other values (as when Z_p fields multiplied instead of dividing: 4), so
-/// the hello carries it and a mismatch is refused. Bump it with every such change.
+/// must run the same: builds that differ here can exchange messages of the same sizes and store
+/// shares that do not fit together, so the hello carries it and a mismatch is refused. Bump it
+/// with every such change: 2, COT keys no longer hashed again; 3, COTs in extension calls of at
+/// most 2^17 OTs; 4, `Z_p` COT fields from key words by multiplication instead of division.
 pub const GENERATION_REVISION: u32 = 4;
 
 /// How long a stop waits for the round in progress before abandoning it.

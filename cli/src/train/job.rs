@@ -147,11 +147,16 @@ impl Job {
             .filter(|l| !l.starts_with('#'))
             .map(str::to_owned)
             .collect();
-        let mut fields = vec![
+        let evaluation = match self.eval_every {
+            Some(n) => format!("every {n} steps and at epoch ends"),
+            None => EVALUATION_UNSTATED.into(),
+        };
+        vec![
             ("model", layers.join("; ")),
             ("batch size", self.batch.to_string()),
             ("learning rate", format!("2^-{}", self.lr_shift)),
             ("epochs", self.epochs.to_string()),
+            ("evaluation", evaluation),
             ("seed", self.seed.to_string()),
             ("loss reveal", self.loss.to_string()),
             ("fixed point", format!("f = {}", self.fixed.f)),
@@ -164,13 +169,7 @@ impl Job {
             ("dataset", self.dataset.clone()),
             ("training examples", self.train.to_string()),
             ("test examples", self.test.to_string()),
-        ];
-        let evaluation = match self.eval_every {
-            Some(n) => format!("every {n} steps and at epoch ends"),
-            None => EVALUATION_UNSTATED.into(),
-        };
-        fields.insert(4, ("evaluation", evaluation));
-        fields
+        ]
     }
 
     /// The description sent to the peer: one `name=value` per line, leaving out an evaluation

@@ -83,6 +83,8 @@ fn the_parameters_are_inside_the_he_standard_and_decrypt_exactly() {
         .map(|&p| f64::from(p).log2())
         .sum();
     assert!(product - 1.0 > (N as f64).log2() + f64::from(M.switched_bits));
+    // Decryption reconstructs with `switch::crt`, which takes at most four residues.
+    assert!(M.decrypt_limbs() <= 4);
 }
 
 #[test]
