@@ -178,14 +178,14 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
     let mut what = Vec::new();
     if args.iterations > 0 {
         demand += network
-            .training_demand(args.batch, lr_shift, false, fixed, comparison, args.exp)
+            .training_demand(args.batch, false, fixed, comparison, args.exp)
             .map_err(msg)?
             * args.iterations;
         what.push(format!("{} training steps", args.iterations));
     }
     if args.inferences > 0 {
         demand += network
-            .serving_demand(args.inferences, fixed, comparison)
+            .serving_demand(args.inferences, comparison)
             .map_err(msg)?;
         what.push(format!("{} served requests", args.inferences));
     }

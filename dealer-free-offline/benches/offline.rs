@@ -160,7 +160,6 @@ async fn main() {
         ]);
     }
     kinds.extend([
-        (Kind::TruncationPair { f: 16 }, 65536),
         (Kind::DaBit, 1 << 20),
         (Kind::ElementwiseTriple, 32768),
         (
@@ -305,7 +304,7 @@ async fn main() {
         if exp == Exp::Segments && !step_only {
             for name in &names {
                 let net = Network::by_name(name).unwrap_or_else(|| panic!("no network {name}"));
-                let plan = Plan::for_network(&net, 128, 0, requests, 7, config);
+                let plan = Plan::for_network(&net, 128, 0, requests, config);
                 stock.push((
                     format!("{name} served request, p = {prime}"),
                     plan,
@@ -314,7 +313,7 @@ async fn main() {
             }
         }
         let net = Network::by_name("net-a").expect("known");
-        let plan = Plan::for_network(&net, 128, 1, 0, 7, config);
+        let plan = Plan::for_network(&net, 128, 1, 0, config);
         let what = format!("net-a training iteration (batch 128), p = {prime}, exp by {exp}");
         stock.push((what, plan, 1));
     }

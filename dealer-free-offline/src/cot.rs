@@ -149,7 +149,7 @@ impl Group {
 /// A COT of at most two fields takes the key's two 64-bit halves as they are: CryProt's random
 /// OT outputs are already correlation-robust hashes of the IKNP rows (`H(q_i)`,
 /// `H(q_i XOR Delta)`), uniform and independent, so hashing them again bought nothing (it was
-/// three AES calls per COT of a truncation pair or a mask bit). Wider COTs stretch the key:
+/// three AES calls per COT of a mask bit). Wider COTs stretch the key:
 /// `MMO(k XOR q) = pi(k XOR q) XOR k XOR q` for `q = 0, 1, 2, ...` with the fixed-key AES
 /// permutation `pi`, two 64-bit values per 128-bit output; the key is a secret random OT output
 /// and `q` a public counter, which is exactly what correlation robustness covers. Many keys are
@@ -193,8 +193,8 @@ fn expand(
 const EXPAND_CHUNK: usize = 1024;
 
 /// OTs per extension call, at most. CryProt allocates a call's matrices and outputs afresh
-/// (32 bytes of keys per OT at the sender alone): a batch of 65,536 truncation pairs in one
-/// call (two million OTs each way) took some 100 MB of new pages per call, which the kernel
+/// (32 bytes of keys per OT at the sender alone): a batch of 65,536 truncation pairs (the
+/// kind before truncation took daBits) in one call (two million OTs each way) took some 100 MB of new pages per call, which the kernel
 /// faulted in and zeroed — a third of the pairs' CPU time (`clear_page` alone a fifth, perf).
 /// Calls of this size reuse the allocator's memory; each is one more flight of corrections,
 /// about 20 µs.

@@ -58,17 +58,15 @@ impl Plan {
         batch: usize,
         iterations: u64,
         inferences: u64,
-        lr_shift: u32,
         config: Config,
     ) -> Result<Plan, String> {
         let (fixed, cmp) = (config.fixed, config.comparison());
         let mut demand = Demand::default();
         if iterations > 0 {
-            demand += network.training_demand(batch, lr_shift, false, fixed, cmp, config.exp)?
-                * iterations;
+            demand += network.training_demand(batch, false, fixed, cmp, config.exp)? * iterations;
         }
         if inferences > 0 {
-            demand += network.serving_demand(inferences, fixed, cmp)?;
+            demand += network.serving_demand(inferences, cmp)?;
         }
         Plan::from_demand(demand)
     }
@@ -107,7 +105,7 @@ mod tests {
     #[test]
     fn plans_round_trip_and_bad_ones_are_explained() {
         let net = Network::by_name("net-a").expect("known");
-        let plan = Plan::for_network(&net, 128, 3, 10, 7, Config::default()).expect("plan");
+        let plan = Plan::for_network(&net, 128, 3, 10, Config::default()).expect("plan");
         assert_eq!(Plan::parse(&plan.to_string()), Ok(plan));
         for (text, words) in [
             ("", "no stream"),

@@ -11,7 +11,6 @@ pub fn batch_items(kind: Kind) -> u64 {
         Kind::MatrixTriple { .. } => 1,
         Kind::ElementwiseTriple => 1 << 15,
         Kind::ComparisonMask { .. } => 1 << 14,
-        Kind::TruncationPair { .. } => 1 << 16,
         Kind::DaBit => 1 << 20,
         Kind::BitTriple => 1 << 19,
         Kind::ModpTriple { .. } => 1 << 18,
@@ -32,7 +31,6 @@ impl Generator {
             }
             Kind::ElementwiseTriple => self.elementwise_triples(count).await?.encode(),
             Kind::ComparisonMask { p } => self.comparison_masks(p, count).await?.encode(),
-            Kind::TruncationPair { f } => self.truncation_pairs(count, f).await?.encode(),
             Kind::DaBit => self.dabits(count).await?.encode(),
             Kind::BitTriple => self.bit_triples(count).await?.encode(),
             Kind::ModpTriple { p } => self.modp_triples(p, count).await?.encode(),

@@ -141,24 +141,6 @@ async fn comparison_masks_over(p: Prime) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn truncation_pairs_match_their_mask() {
-    let (mut gens, _links) = generators().await;
-    for f in [16, 20, 30] {
-        let (t0, t1) = both!(gens, |g| g.truncation_pairs(2000, f));
-        relation::check(Kind::TruncationPair { f }, [&t0.encode(), &t1.encode()])
-            .expect("consistent pairs");
-        for (party, half) in [(0, &t0), (1, &t1)] {
-            assert_ring_bits_balanced(
-                &format!("P{party}'s r (f = {f})"),
-                half.r.as_slice().expect("1-d"),
-            );
-        }
-        let r: Vec<Z64> = (0..2000).map(|e| t0.r[e] + t1.r[e]).collect();
-        assert_ring_bits_balanced("r", &r);
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bit_triples_multiply_by_the_bit_in_both_sharings() {
     let (mut gens, _links) = generators().await;
     let n = 5000;

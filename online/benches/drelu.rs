@@ -62,13 +62,6 @@ impl Randomness for Stocked {
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
         next(&mut self.masks, "comparison masks")
     }
-    async fn truncation_pairs(
-        &mut self,
-        _: usize,
-        _: u32,
-    ) -> Result<Batch<TruncationPairs>, RandomnessError> {
-        unused()
-    }
     async fn dabits(&mut self, _: usize) -> Result<Batch<DaBits>, RandomnessError> {
         unused()
     }

@@ -62,14 +62,14 @@ pub fn mul(n: usize) -> Demand {
     Demand::of(Kind::ElementwiseTriple, n as u64)
 }
 
-/// [`crate::protocols::truncate`] (and `truncate_by`) of `n` elements by `f` bits.
-pub fn truncate(n: usize, f: u32) -> Demand {
-    Demand::of(Kind::TruncationPair { f }, n as u64)
+/// [`crate::protocols::truncate`] (and `truncate_by`) of `n` elements, by any number of bits.
+pub fn truncate(n: usize) -> Demand {
+    b2a(n)
 }
 
 /// [`crate::protocols::mul_fixed`].
-pub fn mul_fixed(n: usize, f: u32) -> Demand {
-    mul(n) + truncate(n, f)
+pub fn mul_fixed(n: usize) -> Demand {
+    mul(n) + truncate(n)
 }
 
 /// [`crate::protocols::matmul`] of `m x n` by `n x k`.
@@ -78,8 +78,8 @@ pub fn matmul(m: usize, n: usize, k: usize) -> Demand {
 }
 
 /// [`crate::protocols::matmul_fixed`].
-pub fn matmul_fixed(m: usize, n: usize, k: usize, f: u32) -> Demand {
-    matmul(m, n, k) + truncate(m * k, f)
+pub fn matmul_fixed(m: usize, n: usize, k: usize) -> Demand {
+    matmul(m, n, k) + truncate(m * k)
 }
 
 /// [`crate::protocols::msb`] (and [`crate::protocols::drelu`]) of `n` elements.
@@ -151,23 +151,21 @@ pub fn argmax_rows(rows: usize, cols: usize, cmp: Comparison) -> Demand {
 }
 
 /// [`crate::protocols::piecewise`] with `table` on `n` elements.
-pub fn piecewise(table: &Piecewise, n: usize, fixed: FixedPoint, cmp: Comparison) -> Demand {
-    drelu_ring(table.segments() * n, cmp) + mul_fixed(n, fixed.f)
+pub fn piecewise(table: &Piecewise, n: usize, cmp: Comparison) -> Demand {
+    drelu_ring(table.segments() * n, cmp) + mul_fixed(n)
 }
 
 /// [`crate::protocols::exp`] of `n` elements by `method`.
 pub fn exp(n: usize, fixed: FixedPoint, cmp: Comparison, method: Exp) -> Demand {
     match method {
-        Exp::Segments => piecewise(&Piecewise::exp(fixed), n, fixed, cmp),
+        Exp::Segments => piecewise(&Piecewise::exp(fixed), n, cmp),
         Exp::Squaring => {
             let scales = SquaringScales::new(fixed.f);
             let mut demand = relu(n, cmp);
             if scales.pre_shift > 0 {
-                demand += truncate(n, scales.pre_shift);
+                demand += truncate(n);
             }
-            for bits in scales.shifts {
-                demand += mul(n) + truncate(n, bits);
-            }
+            demand += (mul(n) + truncate(n)) * scales.shifts.len() as u64;
             demand
         }
     }
@@ -179,7 +177,7 @@ pub fn reciprocal(n: usize, max: f64, fixed: FixedPoint) -> Demand {
     match steps {
         0 => Demand::default(),
         // The first step scales by the public guess: truncations only.
-        _ => truncate(2 * n, fixed.f) + mul_fixed(2 * n, fixed.f) * (steps as u64 - 1),
+        _ => truncate(2 * n) + mul_fixed(2 * n) * (steps as u64 - 1),
     }
 }
 
@@ -194,15 +192,15 @@ pub fn softmax(
     max_rows(rows, cols, cmp)
         + exp(rows * cols, fixed, cmp, method)
         + reciprocal(rows, cols as f64, fixed)
-        + mul_fixed(rows * cols, fixed.f)
+        + mul_fixed(rows * cols)
 }
 
 /// [`crate::protocols::correct`] on `rows x cols` logits.
-pub fn correct(rows: usize, cols: usize, fixed: FixedPoint, cmp: Comparison) -> Demand {
-    max_rows(rows, cols, cmp) + mul_fixed(rows * cols, fixed.f) + drelu_ring(rows, cmp)
+pub fn correct(rows: usize, cols: usize, cmp: Comparison) -> Demand {
+    max_rows(rows, cols, cmp) + mul_fixed(rows * cols) + drelu_ring(rows, cmp)
 }
 
 /// [`crate::protocols::cross_entropy`] on `rows x cols` probabilities.
 pub fn cross_entropy(rows: usize, cols: usize, fixed: FixedPoint, cmp: Comparison) -> Demand {
-    mul_fixed(rows * cols, fixed.f) + piecewise(&Piecewise::neg_ln(fixed), rows, fixed, cmp)
+    mul_fixed(rows * cols) + piecewise(&Piecewise::neg_ln(fixed), rows, cmp)
 }

@@ -340,17 +340,12 @@ impl Network {
     }
 
     /// What the forward pass over `batch` examples consumes.
-    pub fn inference_demand(
-        &self,
-        batch: usize,
-        fixed: FixedPoint,
-        cmp: Comparison,
-    ) -> Result<Demand, String> {
+    pub fn inference_demand(&self, batch: usize, cmp: Comparison) -> Result<Demand, String> {
         let shapes = self.shapes()?;
         let mut demand = Demand::default();
         let mut shape = self.input;
         for (layer, &out) in self.layers.iter().zip(&shapes) {
-            demand += forward(*layer, shape, out, batch, fixed, cmp);
+            demand += forward(*layer, shape, out, batch, cmp);
             shape = out;
         }
         Ok(demand)
@@ -361,14 +356,9 @@ impl Network {
     /// together take exactly the sum of their single demands, except that the products by
     /// weights draw on weight-bound triples of [`REQUESTS_PER_TRIPLE`] requests' rows each
     /// (see [`crate::protocols::WeightMasks`]).
-    pub fn serving_demand(
-        &self,
-        requests: u64,
-        fixed: FixedPoint,
-        cmp: Comparison,
-    ) -> Result<Demand, String> {
-        let single = self.inference_demand(1, fixed, cmp)?
-            + crate::cost::argmax_rows(1, self.classes(), cmp);
+    pub fn serving_demand(&self, requests: u64, cmp: Comparison) -> Result<Demand, String> {
+        let single =
+            self.inference_demand(1, cmp)? + crate::cost::argmax_rows(1, self.classes(), cmp);
         let triples = requests.div_ceil(REQUESTS_PER_TRIPLE as u64);
         let mut demand = Demand::default();
         for (kind, count) in single.0 {
@@ -388,23 +378,16 @@ impl Network {
     }
 
     /// What evaluating `batch` examples consumes: the forward pass and the correctness count.
-    pub fn evaluation_demand(
-        &self,
-        batch: usize,
-        fixed: FixedPoint,
-        cmp: Comparison,
-    ) -> Result<Demand, String> {
-        Ok(self.inference_demand(batch, fixed, cmp)?
-            + cost::correct(batch, self.classes(), fixed, cmp))
+    pub fn evaluation_demand(&self, batch: usize, cmp: Comparison) -> Result<Demand, String> {
+        Ok(self.inference_demand(batch, cmp)? + cost::correct(batch, self.classes(), cmp))
     }
 
-    /// What one training step on a batch of `batch` examples consumes, with learning rate
-    /// `2^-lr_shift`, and, with `loss`, the batch's loss. `batch` must be a power of two (the
-    /// average is a shift).
+    /// What one training step on a batch of `batch` examples consumes, with `loss` the batch's
+    /// loss too. `batch` must be a power of two (the average is a shift). The learning rate
+    /// does not matter: a truncation costs the same by any number of bits.
     pub fn training_demand(
         &self,
         batch: usize,
-        lr_shift: u32,
         loss: bool,
         fixed: FixedPoint,
         cmp: Comparison,
@@ -416,12 +399,11 @@ impl Network {
             ));
         }
         let shapes = self.shapes()?;
-        let mut demand = self.inference_demand(batch, fixed, cmp)?;
+        let mut demand = self.inference_demand(batch, cmp)?;
         demand += cost::softmax(batch, self.classes(), fixed, cmp, exp);
         if loss {
             demand += cost::cross_entropy(batch, self.classes(), fixed, cmp);
         }
-        let step = lr_shift + batch.trailing_zeros();
         let inputs: Vec<Shape> = std::iter::once(self.input)
             .chain(shapes.iter().copied())
             .collect();
@@ -443,7 +425,7 @@ impl Network {
             let below = self.layers[..i]
                 .iter()
                 .any(|l| matches!(l, Layer::Dense { .. } | Layer::Conv { .. }));
-            demand += backward(*layer, shape, out, batch, fixed, step, below);
+            demand += backward(*layer, shape, out, batch, below);
         }
         Ok(demand)
     }
@@ -469,16 +451,9 @@ fn product(
     }
 }
 
-fn forward(
-    layer: Layer,
-    input: Shape,
-    output: Shape,
-    batch: usize,
-    fixed: FixedPoint,
-    cmp: Comparison,
-) -> Demand {
+fn forward(layer: Layer, input: Shape, output: Shape, batch: usize, cmp: Comparison) -> Demand {
     if let Some((m, n, k)) = product(layer, input, output, batch) {
-        return cost::matmul_fixed(m, n, k, fixed.f);
+        return cost::matmul_fixed(m, n, k);
     }
     match layer {
         Layer::Relu => cost::relu(batch * input.size(), cmp),
@@ -487,21 +462,12 @@ fn forward(
     }
 }
 
-fn backward(
-    layer: Layer,
-    input: Shape,
-    output: Shape,
-    batch: usize,
-    fixed: FixedPoint,
-    step: u32,
-    below: bool,
-) -> Demand {
+fn backward(layer: Layer, input: Shape, output: Shape, batch: usize, below: bool) -> Demand {
     if let Some((m, n, k)) = product(layer, input, output, batch) {
-        let mut demand =
-            cost::matmul(n, m, k) + cost::truncate(n * k, fixed.f + step) + cost::truncate(k, step);
+        let mut demand = cost::matmul(n, m, k) + cost::truncate(n * k) + cost::truncate(k);
         if below {
             // A convolution's patch gradients are summed back onto its input, then rescaled.
-            demand += cost::matmul(m, k, n) + cost::truncate(batch * input.size(), fixed.f);
+            demand += cost::matmul(m, k, n) + cost::truncate(batch * input.size());
         }
         return demand;
     }
@@ -560,7 +526,6 @@ mod tests {
         let d = net
             .training_demand(
                 128,
-                7,
                 false,
                 FixedPoint::default(),
                 Comparison::default(),
@@ -593,14 +558,12 @@ mod tests {
             }),
             "no gradient below the first layer"
         );
-        assert_eq!(
-            d.0[&TruncationPair { f: 30 }],
-            784 * 128 + 128 * 128 + 128 * 10
-        );
+        // Every truncation takes a daBit: at least one per weight and bias update.
+        let weights = 784 * 128 + 128 * 128 + 128 * 10 + 128 + 128 + 10;
+        assert!(d.0[&DaBit] > weights, "{} daBits", d.0[&DaBit]);
         assert!(
             net.training_demand(
                 100,
-                7,
                 false,
                 FixedPoint::default(),
                 Comparison::default(),

@@ -9,7 +9,7 @@ use crate::protocols::{CheckZeroVariant, Comparison, Exp};
 use crate::randomness::items::Layout;
 use crate::randomness::{
     Batch, BitTriples, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples,
-    Randomness, ScaledModpTriples, Tags, TruncationPairs, UseOnce,
+    Randomness, ScaledModpTriples, Tags, UseOnce,
 };
 use crate::{FixedPoint, Fp, Prime, ProtocolError, Z64, wire};
 
@@ -201,19 +201,6 @@ impl<R: Randomness> Party<R> {
             .randomness
             .comparison_masks(self.config.prime, n)
             .await?;
-        self.accept(batch, n)
-    }
-
-    pub(crate) async fn truncation_pairs(
-        &mut self,
-        n: usize,
-        f: u32,
-    ) -> Result<TruncationPairs, ProtocolError> {
-        let batch = self.randomness.truncation_pairs(n, f).await?;
-        if batch.items.f != f {
-            let detail = format!("pairs truncate by {} bits, expected {f}", batch.items.f);
-            return Err(malformed(&batch.tags, detail));
-        }
         self.accept(batch, n)
     }
 

@@ -79,8 +79,8 @@ async fn start_store(dir: &std::path::Path) -> String {
 }
 
 /// What one Network-A inference (batch 1, CheckZero `product`) consumes: three matrix
-/// triples, a truncation per output, and per ReLU a comparison mask, 62 mod-p triples, a
-/// scaled triple, a daBit and an elementwise triple.
+/// triples, a daBit per output for its truncation, and per ReLU a comparison mask, 62 mod-p
+/// triples, a scaled triple, a daBit and an elementwise triple.
 fn network_a_inference() -> Vec<(Kind, u64)> {
     let relus = 128 + 128 + 10;
     let p = Prime::default();
@@ -109,11 +109,10 @@ fn network_a_inference() -> Vec<(Kind, u64)> {
             },
             1,
         ),
-        (Kind::TruncationPair { f: 16 }, 266),
         (Kind::ComparisonMask { p }, relus),
         (Kind::ModpTriple { p }, 62 * relus),
         (Kind::ScaledModpTriple { p }, relus),
-        (Kind::DaBit, relus),
+        (Kind::DaBit, relus + 266),
         (Kind::ElementwiseTriple, relus),
     ]
 }

@@ -21,7 +21,7 @@
 //! failed write (a full disk: reported as retryable) changes nothing; RocksDB then refuses
 //! writes until reopened, which the next operation does, reloading the index from disk.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -323,11 +323,24 @@ impl Db {
             .collect::<Result<_, _>>()
             .map_err(storage)?;
         let mut index = Index::default();
+        // Streams of a kind this version no longer makes or takes (an upgrade retired it):
+        // left on disk as they are, outside the index and the budget.
+        let mut retired = BTreeSet::new();
+        let mut is_retired = |name: &str| {
+            let gone = name.parse::<Kind>().is_err();
+            if gone {
+                retired.insert(name.to_owned());
+            }
+            gone
+        };
         for (key, value) in entries {
             let (tag, body) = key.split_first().ok_or_else(|| corrupt("empty key"))?;
             match *tag {
                 keys::STREAM => {
                     let name = std::str::from_utf8(body).map_err(|_| corrupt("stream name"))?;
+                    if is_retired(name) {
+                        continue;
+                    }
                     let [item_bytes, put, taken, discarded, in_flight] =
                         keys::decode_u64s::<5>(&value).ok_or_else(|| corrupt("stream"))?;
                     let counters = Counters {
@@ -340,12 +353,18 @@ impl Db {
                 }
                 keys::LANE => {
                     let (name, lane) = keys::parse_lane_key(body).ok_or_else(|| corrupt("lane"))?;
+                    if is_retired(&name) {
+                        continue;
+                    }
                     let [next] = keys::decode_u64s::<1>(&value).ok_or_else(|| corrupt("lane"))?;
                     index.load_lane(&name, item_bytes_of(&name)?, lane, next);
                 }
                 keys::CHUNK => {
                     let (name, lane, first) =
                         keys::parse_chunk_key(body).ok_or_else(|| corrupt("chunk key"))?;
+                    if is_retired(&name) {
+                        continue;
+                    }
                     let [count, gone] =
                         keys::decode_u64s::<2>(&value).ok_or_else(|| corrupt("chunk"))?;
                     let chunk = Chunk { count, gone };
@@ -357,6 +376,9 @@ impl Db {
                         value.split_at_checked(8).ok_or_else(|| corrupt("lease"))?;
                     let count = u64::from_le_bytes(count.try_into().map_err(|_| corrupt("lease"))?);
                     let name = std::str::from_utf8(name).map_err(|_| corrupt("lease"))?;
+                    if is_retired(name) {
+                        continue;
+                    }
                     stale_leases.push((id, name.to_owned(), count));
                 }
                 b'I' => {
@@ -367,6 +389,12 @@ impl Db {
                 b'P' => {}
                 _ => return Err(corrupt("unknown key")),
             }
+        }
+        for name in &retired {
+            tracing::warn!(
+                "stream {name} is of no kind this version knows (retired by an upgrade?): its \
+                 items stay on disk, unused and outside the budget"
+            );
         }
         index.finish_loading();
         self.index = index;

@@ -14,7 +14,7 @@ use dyad_online::Prime;
 use dyad_online::bytes::{Reader, put_string};
 use dyad_online::randomness::{
     Batch, BitTriples, Codec, ComparisonMasks, DaBits, ElementwiseTriples, Kind, MatrixTriple,
-    ModpTriples, Randomness, RandomnessError, ScaledModpTriples, TagRange, Tags, TruncationPairs,
+    ModpTriples, Randomness, RandomnessError, ScaledModpTriples, TagRange, Tags,
 };
 use tonic::{Code, Status};
 
@@ -382,14 +382,6 @@ impl Randomness for StockpileRandomness {
         n: usize,
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
         self.take(Kind::ComparisonMask { p }, n).await
-    }
-
-    async fn truncation_pairs(
-        &mut self,
-        n: usize,
-        f: u32,
-    ) -> Result<Batch<TruncationPairs>, RandomnessError> {
-        self.take(Kind::TruncationPair { f }, n).await
     }
 
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {

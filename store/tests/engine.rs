@@ -353,3 +353,51 @@ fn a_data_directory_belongs_to_one_party() {
         .expect("P0's directory");
     assert!(err.to_string().contains("holds P0's stockpile"), "{err}");
 }
+
+/// A stockpile written by a version that made a kind this one no longer knows (truncation
+/// pairs, before truncation took daBits) still opens: the retired stream stays on disk,
+/// outside the inventory and the budget, and the other streams work as before.
+#[test]
+fn a_stream_of_a_retired_kind_is_left_aside_at_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(dir.path());
+    db.put(STREAM, 0, 0, &records(0, 0, 10)).expect("put");
+    drop(db);
+    {
+        let raw =
+            rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), ["chunks", "meta"])
+                .expect("raw open");
+        let meta = raw.cf_handle("meta").expect("meta");
+        let retired = "truncation-pair/f16";
+        let prefixed = [
+            &(retired.len() as u16).to_be_bytes()[..],
+            retired.as_bytes(),
+        ]
+        .concat();
+        let u64s = |v: &[u64]| v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>();
+        let stream = [&b"S"[..], retired.as_bytes()].concat();
+        raw.put_cf(meta, stream, u64s(&[24, 100, 40, 0, 5]))
+            .expect("stream");
+        let lane = [&b"N"[..], &prefixed, &0u32.to_be_bytes()].concat();
+        raw.put_cf(meta, lane, u64s(&[100])).expect("lane");
+        let chunk = [
+            &b"C"[..],
+            &prefixed,
+            &0u32.to_be_bytes(),
+            &0u64.to_be_bytes(),
+        ]
+        .concat();
+        raw.put_cf(meta, chunk, u64s(&[100, 45])).expect("chunk");
+        let lease = [&b"L"[..], &77u64.to_be_bytes()].concat();
+        let lease_value = [&5u64.to_le_bytes()[..], retired.as_bytes()].concat();
+        raw.put_cf(meta, lease, lease_value).expect("lease");
+    }
+    let mut db = open(dir.path());
+    let streams: Vec<String> = db.inventory().into_iter().map(|s| s.stream).collect();
+    assert_eq!(streams, [STREAM]);
+    assert_eq!(counts(&db), (10, 0, 0, 0, 10));
+    assert_eq!(db.stored_bytes(), 10 * 9);
+    db.put(STREAM, 0, 10, &records(0, 10, 5))
+        .expect("put after");
+    assert_adds_up(&db);
+}

@@ -106,8 +106,6 @@ impl Stocker {
         both!(Kind::ComparisonMask { p: P }, n, |f| f
             .comparison_masks(P, n));
         both!(Kind::ElementwiseTriple, n, |f| f.elementwise_triples(n));
-        both!(Kind::TruncationPair { f: 16 }, n, |f| f
-            .truncation_pairs(n, 16));
         both!(Kind::DaBit, n, |f| f.dabits(n));
         both!(Kind::BitTriple, n, |f| f.bit_triples(n));
         both!(Kind::ModpTriple { p: P }, 62 * n, |f| f
@@ -199,8 +197,6 @@ async fn taken_halves_reconstruct_to_correlated_randomness() {
     }
     check_both!(sources, Kind::ComparisonMask { p: P }, |s| s
         .comparison_masks(P, 120));
-    check_both!(sources, Kind::TruncationPair { f: 16 }, |s| s
-        .truncation_pairs(100, 16));
     check_both!(sources, Kind::DaBit, |s| s.dabits(100));
     check_both!(sources, Kind::BitTriple, |s| s.bit_triples(100));
     check_both!(sources, Kind::ModpTriple { p: P }, |s| s

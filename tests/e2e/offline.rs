@@ -12,8 +12,6 @@ elementwise-triple     5000
 matrix-triple/4x5x3    3
 modp-triple            40000
 scaled-modp-triple     2000
-truncation-pair/f16    5000
-truncation-pair/f30    1000
 ";
 
 fn targets(plan: &str) -> Vec<(&str, u64)> {

@@ -32,8 +32,8 @@ use watch::Watch;
 /// The defaults train Network-A on 2,048 digits for 4 epochs of 16 steps (batch 128, learning
 /// rate 2^-2) and test on 256: above 90% test accuracy, as the plaintext float reference
 /// (91.8%), in about 6 minutes on 2 cores (2026-12-02), most of it waiting for the offline
-/// generation. Batches of 128 need the fewest steps, and the weight updates' truncation pairs
-/// (one per weight per step, whatever the batch) are the costliest kind per step. Smaller
+/// generation. Batches of 128 need the fewest steps, and a step's cost is dominated by its
+/// matrix triples and comparisons. Smaller
 /// sizes (`--train 256 --test 128 --epochs 2 --batch 16 --lr-shift 3`: about 70%) take about
 /// 2 minutes.
 #[derive(clap::Args)]
@@ -135,7 +135,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     // The training job, then the served requests of the serving part.
     let served = job
         .network
-        .serving_demand(serving::REQUESTS as u64, job.fixed, job.comparison)
+        .serving_demand(serving::REQUESTS as u64, job.comparison)
         .map_err(anyhow::Error::msg)?;
     let plan = Plan::from_demand(job.demand()? + served).map_err(anyhow::Error::msg)?;
     let plan_file = path("plan.txt");

@@ -92,14 +92,7 @@ impl Job {
     /// What one SGD step consumes.
     pub fn step_demand(&self) -> anyhow::Result<Demand> {
         self.network
-            .training_demand(
-                self.batch,
-                self.lr_shift,
-                self.loss,
-                self.fixed,
-                self.comparison,
-                self.exp,
-            )
+            .training_demand(self.batch, self.loss, self.fixed, self.comparison, self.exp)
             .map_err(anyhow::Error::msg)
     }
 
@@ -131,7 +124,7 @@ impl Job {
     pub fn demand(&self) -> anyhow::Result<Demand> {
         let evaluation = self
             .network
-            .evaluation_demand(self.batch, self.fixed, self.comparison)
+            .evaluation_demand(self.batch, self.comparison)
             .map_err(anyhow::Error::msg)?;
         let batches = self.test.div_ceil(self.batch) as u64;
         let evaluations = self.evaluation_steps().len() as u64;
@@ -341,7 +334,7 @@ mod tests {
     fn demand_counts_every_evaluation() {
         let evaluation = |job: &Job| {
             job.network
-                .evaluation_demand(job.batch, job.fixed, job.comparison)
+                .evaluation_demand(job.batch, job.comparison)
                 .expect("evaluation demand")
         };
         let base = job();

@@ -1,8 +1,8 @@
 //! Shared random bits: `b = s XOR c` with `s` sampled by one party and `c` by the other, turned
 //! into additive shares by correlated OT. Since `b = s + c·(1 - 2s)`, one COT from the holder of
 //! `s` (correlation `1 - 2s`) to the other (choice `c`) gives the sender `-sigma` and the
-//! receiver `sigma + c·(1 - 2s)`; the sender adds `s`. The comparison masks, truncation pairs
-//! and daBits are all built this way; [`Generator::random_bits`] sends half of a batch's bit
+//! receiver `sigma + c·(1 - 2s)`; the sender adds `s`. The comparison masks and daBits are
+//! built this way; [`Generator::random_bits`] sends half of a batch's bit
 //! positions each way, so both link directions and both parties' OT roles work at once.
 
 use dyad_link::PartyId;

@@ -9,7 +9,6 @@ mod comparison;
 mod dabits;
 mod modp;
 mod triples;
-mod truncation;
 
 use dyad_link::{PartyId, PartyLink};
 use rand::SeedableRng;

@@ -443,14 +443,7 @@ async fn a_training_step_and_an_evaluation_take_what_the_model_says() {
         b.expect("P1");
         let stepped = std::mem::take(&mut *taken.lock().expect("lock"));
         let want = net
-            .training_demand(
-                batch,
-                HYPER.lr_shift,
-                with_loss,
-                fixed_point,
-                variant,
-                Exp::default(),
-            )
+            .training_demand(batch, with_loss, fixed_point, variant, Exp::default())
             .expect("demand");
         assert_eq!(stepped, want, "training, loss {with_loss}, {variant:?}");
 
@@ -462,9 +455,7 @@ async fn a_training_step_and_an_evaluation_take_what_the_model_says() {
         a.expect("P0");
         b.expect("P1");
         let evaluated = taken.lock().expect("lock").clone();
-        let want = net
-            .evaluation_demand(batch, fixed_point, variant)
-            .expect("demand");
+        let want = net.evaluation_demand(batch, variant).expect("demand");
         assert_eq!(evaluated, want, "evaluation, {variant:?}");
     }
 }
@@ -551,7 +542,7 @@ async fn served_batches_match_the_reference_and_take_what_the_plan_stocks() {
     }
     let requests = sizes.iter().sum::<usize>() as u64;
     let planned = net
-        .serving_demand(requests, fixed_point, Comparison::default())
+        .serving_demand(requests, Comparison::default())
         .expect("demand");
     assert_eq!(*taken.lock().expect("lock"), planned);
 

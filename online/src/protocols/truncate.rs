@@ -1,9 +1,17 @@
-//! Truncation by `f` bits with a truncation pair (PROTOCOLS.md): exact up to one unit in the
-//! last place, never a wrap (unlike SecureML's local truncation).
+//! Truncation by `f` bits from the shares' top bits: exact up to one unit in the last place,
+//! never a wrap (unlike SecureML's local truncation, which PROTOCOLS.md forbids in training),
+//! for one daBit per element.
+//!
+//! This replaces PROTOCOLS.md's truncation pair (`<r>`, `<r_63>`, `<(r mod 2^63) >> f>`, 64
+//! OTs and about 1.6 KB to make) with the known-MSB truncation of Cheetah (Huang et al., USENIX
+//! Security 2022, §4.2) and SirNN, its one OT precomputed as the daBit PROTOCOLS.md already
+//! has (kind 4). It keeps the guarantees: the error is one unit at most and never a wrap, and
+//! what is opened is `m0 XOR m1 XOR rho` for a daBit `rho` neither party knows, a uniform bit
+//! whatever `x` is.
 
 use ndarray::{Array, Dimension};
 
-use super::shaped;
+use super::{b2a, shaped};
 use crate::fixed::K;
 use crate::randomness::Randomness;
 use crate::{Party, ProtocolError, Z64};
@@ -19,12 +27,21 @@ pub async fn truncate<R: Randomness, D: Dimension>(
 }
 
 /// `x >> bits` for shared `x` with `|x| < 2^(k-1)` and `bits < k - 1`: a fixed-point product's
-/// truncation (`bits = f`), or a scaling by a power of two (an SGD step). One round.
+/// truncation (`bits = f`), or a scaling by a power of two (an SGD step). One round, one bit
+/// each way per element.
 ///
-/// With `x' = x + 2^(k-1)` (now in `[0, 2^k)`), open `c = x' + r`. For `c' = c mod 2^63` and
-/// `r' = r mod 2^63`, `x' = c' - r' + b·2^63` with `b = c_63 XOR r_63`, so
-/// `x' >> f = (c' >> f) - (r' >> f) + b·2^(63-f)` up to a borrow of one unit; subtracting
-/// `2^(k-1-f)` undoes the offset. The result is `floor(x / 2^f)` or one more.
+/// With `x' = x + 2^(k-1)`, now in `[0, 2^k)` and so below `2^63`, party `i` holds the share
+/// `x'_i` with top bit `m_i`. Over the integers `x'_0 + x'_1 = x' + w·2^64` with the wrap
+/// `w = m0 OR m1`: two top bits set always wrap, none never does, and one alone must wrap or
+/// the sum would reach `2^63`. Hence
+/// `x' >> f = (x'_0 >> f) + (x'_1 >> f) + carry - w·2^(64-f)`, with `carry` the carry out of
+/// the low `f` bits, which neither party can see. Each adds one unit in place of `carry`, so
+/// the result is `floor(x' / 2^f)` or one more: one more with probability the dropped
+/// fraction of `x` when the shares are uniform, an unbiased stochastic rounding.
+///
+/// `w` itself: `m0 + m1 + (m0 XOR m1) = 2·w` exactly, so `w·2^(64-f) = 2^(63-f)·(m0 + m1 +
+/// <m0 XOR m1>)`, the XOR turned into ring shares by [`b2a`] on the XOR sharing `(m0, m1)`.
+/// Subtracting `2^(k-1-f)` undoes the offset.
 pub async fn truncate_by<R: Randomness, D: Dimension>(
     p: &mut Party<R>,
     x: &Array<Z64, D>,
@@ -36,27 +53,18 @@ pub async fn truncate_by<R: Randomness, D: Dimension>(
         )));
     }
     let f = bits;
-    let pairs = p.truncation_pairs(x.len(), bits).await?;
     let offset = p.constant(Z64(1 << (K - 1)));
-    let mine: Vec<Z64> = x
+    let x_offset = x.mapv(|x| x + offset);
+    let m = x_offset.mapv(Z64::msb);
+    let m_xor = b2a(p, &m).await?;
+    let unit_less_offset = p.constant(Z64::ONE - Z64(1 << (K - 1 - f)));
+    let out = x_offset
         .iter()
-        .zip(&pairs.r)
-        .map(|(&x, &r)| x + offset + r)
-        .collect();
-    let c = p.open_ring(&mine).await?;
-    let low_mask = u64::MAX >> 1;
-    let unoffset = p.constant(Z64(1 << (K - 1 - f)));
-    let out = c
-        .iter()
-        .enumerate()
-        .map(|(j, &c)| {
-            // <b> = c_63 XOR <r_63>, linear because c is public.
-            let b = match c.msb() {
-                0 => pairs.r_msb[j],
-                _ => p.constant(Z64::ONE) - pairs.r_msb[j],
-            };
-            p.constant(Z64((c.0 & low_mask) >> f)) - pairs.r_low[j] + b * Z64(1 << (63 - f))
-                - unoffset
+        .zip(&m)
+        .zip(&m_xor)
+        .map(|((&x, &m), &m_xor)| {
+            let twice_w = Z64(u64::from(m)) + m_xor;
+            Z64(x.0 >> f) - twice_w * Z64(1 << (63 - f)) + unit_less_offset
         })
         .collect();
     Ok(shaped(x.raw_dim(), out))

@@ -9,7 +9,6 @@
 //! | matrix triple `(m,n,k)` | `U` (m·n), `V` (n·k), `Z` (m·k), row-major u64 | 8(mn+nk+mk) |
 //! | elementwise triple | `u`, `v`, `z` | 24 |
 //! | comparison mask | `r` u64, `r_bits` 64 elements, `beta_r_bits` 64 elements, `beta`, `alpha` | 10 + 128w |
-//! | truncation pair | `r`, `r_msb`, `r_low` | 24 |
 //! | daBit | `xor` byte, `ring` u64 | 9 |
 //! | bit triple | `u` u64, `v_xor` byte, `v` u64, `z` u64 | 25 |
 //! | mod-p triple | `a`, `b`, `c` elements | 3w |
@@ -29,7 +28,7 @@ impl Kind {
     pub fn item_bytes(&self) -> usize {
         match *self {
             Kind::MatrixTriple { m, n, k } => 8 * (m * n + n * k + m * k),
-            Kind::ElementwiseTriple | Kind::TruncationPair { .. } => 24,
+            Kind::ElementwiseTriple => 24,
             Kind::ComparisonMask { p } => 8 + 2 * BITS * p.bytes() + 2,
             Kind::DaBit => 9,
             Kind::BitTriple => 25,
@@ -196,38 +195,6 @@ impl Codec for ComparisonMasks {
         masks.r_bits = matrix(r_bits);
         masks.beta_r_bits = matrix(beta_r_bits);
         Ok(masks)
-    }
-}
-
-impl Codec for TruncationPairs {
-    fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(24 * self.r.len());
-        for i in 0..self.r.len() {
-            for v in [self.r[i], self.r_msb[i], self.r_low[i]] {
-                put_z64(&mut out, v);
-            }
-        }
-        out
-    }
-
-    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
-        let Kind::TruncationPair { f } = kind else {
-            return Err(format!("{kind} is not a truncation pair"));
-        };
-        let n = records(kind, bytes)?;
-        let mut r = Reader(bytes);
-        let mut pairs = TruncationPairs {
-            f,
-            r: Array1::default(n),
-            r_msb: Array1::default(n),
-            r_low: Array1::default(n),
-        };
-        for i in 0..n {
-            pairs.r[i] = r.z64();
-            pairs.r_msb[i] = r.z64();
-            pairs.r_low[i] = r.z64();
-        }
-        Ok(pairs)
     }
 }
 
@@ -401,11 +368,6 @@ mod tests {
             )
             .await;
         }
-        round_trip(
-            Kind::TruncationPair { f: 16 },
-            async |s: &mut fixture::Fixture| s.truncation_pairs(7, 16).await.expect("ok"),
-        )
-        .await;
         round_trip(Kind::DaBit, async |s: &mut fixture::Fixture| {
             s.dabits(7).await.expect("ok")
         })

@@ -166,27 +166,6 @@ impl Randomness for Fixture {
         batch(tags, masks)
     }
 
-    async fn truncation_pairs(
-        &mut self,
-        n: usize,
-        f: u32,
-    ) -> Result<Batch<TruncationPairs>, RandomnessError> {
-        let tags = self.tags(Kind::TruncationPair { f }, n);
-        let r: Vec<Z64> = (0..n).map(|_| Z64(self.rng.random())).collect();
-        let msb: Vec<Z64> = r.iter().map(|x| Z64::from_bit(x.msb())).collect();
-        let low: Vec<Z64> = r
-            .iter()
-            .map(|x| Z64((x.0 & (u64::MAX >> 1)) >> f))
-            .collect();
-        let items = TruncationPairs {
-            f,
-            r: self.ring_vec(&r),
-            r_msb: self.ring_vec(&msb),
-            r_low: self.ring_vec(&low),
-        };
-        batch(tags, items)
-    }
-
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         let tags = self.tags(Kind::DaBit, n);
         let mut items = DaBits {

@@ -46,19 +46,6 @@ pub struct ComparisonMasks {
     pub alpha: Array1<u8>,
 }
 
-/// Truncation pairs (PROTOCOLS.md, kind 3) for a fixed number `f` of fractional bits.
-#[derive(Debug, Clone)]
-pub struct TruncationPairs {
-    /// The fractional bits these pairs truncate by.
-    pub f: u32,
-    /// Ring share of the mask `r`.
-    pub r: Array1<Z64>,
-    /// Ring share of its top bit `r_63`.
-    pub r_msb: Array1<Z64>,
-    /// Ring share of `(r mod 2^63) >> f`.
-    pub r_low: Array1<Z64>,
-}
-
 /// daBits: the same random bit shared both ways.
 #[derive(Debug, Clone)]
 pub struct DaBits {
@@ -184,19 +171,6 @@ impl Layout for ComparisonMasks {
         }
         bits("beta", &self.beta)?;
         bits("alpha", &self.alpha)
-    }
-}
-
-impl Layout for TruncationPairs {
-    fn check(&self, n: usize) -> Result<(), String> {
-        lengths(
-            n,
-            &[
-                ("r", self.r.len()),
-                ("r_msb", self.r_msb.len()),
-                ("r_low", self.r_low.len()),
-            ],
-        )
     }
 }
 

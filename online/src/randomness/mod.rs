@@ -21,7 +21,7 @@ use crate::Prime;
 pub use codec::Codec;
 pub use items::{
     BitTriples, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples,
-    ScaledModpTriples, TruncationPairs,
+    ScaledModpTriples,
 };
 pub use tags::{Batch, Kind, TagRange, Tags};
 pub use use_once::{Reused, UseOnce};
@@ -72,13 +72,6 @@ pub trait Randomness: Send {
         p: Prime,
         n: usize,
     ) -> impl Future<Output = Result<Batch<ComparisonMasks>, RandomnessError>> + Send;
-
-    /// `n` truncation pairs for `f` fractional bits.
-    fn truncation_pairs(
-        &mut self,
-        n: usize,
-        f: u32,
-    ) -> impl Future<Output = Result<Batch<TruncationPairs>, RandomnessError>> + Send;
 
     /// `n` daBits.
     fn dabits(

@@ -63,18 +63,6 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
                 "bits, flip bit or alpha inconsistent with r",
             )
         }
-        Kind::TruncationPair { f } => {
-            let [t0, t1] = decode_both::<TruncationPairs>(kind, halves)?;
-            first_bad(
-                (0..t0.r.len()).map(|e| {
-                    let r = t0.r[e] + t1.r[e];
-                    t0.r_msb[e] + t1.r_msb[e] == Z64::from_bit(r.msb())
-                        && t0.r_low[e] + t1.r_low[e] == Z64((r.0 & (u64::MAX >> 1)) >> f)
-                }),
-                kind,
-                "top bit or low part inconsistent with r",
-            )
-        }
         Kind::DaBit => {
             let [d0, d1] = decode_both::<DaBits>(kind, halves)?;
             first_bad(

@@ -25,11 +25,6 @@ pub enum Kind {
         /// The comparison's prime.
         p: Prime,
     },
-    /// Truncation pairs for `f` fractional bits; one item per element.
-    TruncationPair {
-        /// Fractional bits the pair truncates by.
-        f: u32,
-    },
     /// Shared random bits in both XOR and ring form; one item per bit.
     DaBit,
     /// Products of a ring value with a bit shared both ways; one item per product.
@@ -67,12 +62,6 @@ impl std::str::FromStr for Kind {
                     _ => return Err(unknown()),
                 }
             }
-            ("truncation-pair", Some(shape)) => {
-                let f = shape.strip_prefix('f').and_then(|f| f.parse().ok());
-                Kind::TruncationPair {
-                    f: f.ok_or_else(unknown)?,
-                }
-            }
             ("elementwise-triple", None) => Kind::ElementwiseTriple,
             ("dabit", None) => Kind::DaBit,
             ("bit-triple", None) => Kind::BitTriple,
@@ -106,7 +95,6 @@ impl fmt::Display for Kind {
         match self {
             Kind::MatrixTriple { m, n, k } => write!(f, "matrix-triple/{m}x{n}x{k}"),
             Kind::ElementwiseTriple => write!(f, "elementwise-triple"),
-            Kind::TruncationPair { f: bits } => write!(f, "truncation-pair/f{bits}"),
             Kind::DaBit => write!(f, "dabit"),
             Kind::BitTriple => write!(f, "bit-triple"),
             Kind::ComparisonMask { p } => write!(f, "comparison-mask{}", prime_suffix(*p)),
@@ -213,7 +201,6 @@ mod tests {
                 k: 128,
             },
             Kind::ElementwiseTriple,
-            Kind::TruncationPair { f: 16 },
             Kind::DaBit,
             Kind::BitTriple,
         ]
@@ -242,7 +229,7 @@ mod tests {
             "matrix-triple/1x2",
             "matrix-triple/0x2x3",
             "matrix-triple/01x2x3",
-            "truncation-pair/16",
+            "truncation-pair/f16",
             "dabit/3",
             "comparison-mask/",
             "comparison-mask/p67",

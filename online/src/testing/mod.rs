@@ -91,13 +91,6 @@ impl Randomness for Counting {
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
         counted!(self, self.inner.comparison_masks(p, n))
     }
-    async fn truncation_pairs(
-        &mut self,
-        n: usize,
-        f: u32,
-    ) -> Result<Batch<TruncationPairs>, RandomnessError> {
-        counted!(self, self.inner.truncation_pairs(n, f))
-    }
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         counted!(self, self.inner.dabits(n))
     }
@@ -129,8 +122,6 @@ pub enum Request {
     ElementwiseTriples(usize),
     /// `comparison_masks(p, n)`.
     ComparisonMasks(Prime, usize),
-    /// `truncation_pairs(n, f)`.
-    TruncationPairs(usize, u32),
     /// `dabits(n)`.
     DaBits(usize),
     /// `bit_triples(n)`.
@@ -146,7 +137,6 @@ enum Ready {
     MatrixTriple(Batch<MatrixTriple>),
     ElementwiseTriples(Batch<ElementwiseTriples>),
     ComparisonMasks(Batch<ComparisonMasks>),
-    TruncationPairs(Batch<TruncationPairs>),
     DaBits(Batch<DaBits>),
     BitTriples(Batch<BitTriples>),
     ModpTriples(Batch<ModpTriples>),
@@ -214,7 +204,6 @@ async fn generate(s: &mut Fixture, request: Request) -> Result<Ready, Randomness
             Ready::ElementwiseTriples(s.elementwise_triples(n).await?)
         }
         Request::ComparisonMasks(p, n) => Ready::ComparisonMasks(s.comparison_masks(p, n).await?),
-        Request::TruncationPairs(n, f) => Ready::TruncationPairs(s.truncation_pairs(n, f).await?),
         Request::DaBits(n) => Ready::DaBits(s.dabits(n).await?),
         Request::BitTriples(n) => Ready::BitTriples(s.bit_triples(n).await?),
         Request::ModpTriples(p, n) => Ready::ModpTriples(s.modp_triples(p, n).await?),
@@ -255,13 +244,6 @@ impl Randomness for Prepared {
         n: usize,
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
         prepared!(self, ComparisonMasks, p, n)
-    }
-    async fn truncation_pairs(
-        &mut self,
-        n: usize,
-        f: u32,
-    ) -> Result<Batch<TruncationPairs>, RandomnessError> {
-        prepared!(self, TruncationPairs, n, f)
     }
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         prepared!(self, DaBits, n)

@@ -44,7 +44,6 @@ macro_rules! taken_by {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_cost_function_matches_its_protocol() {
     let fixed = FixedPoint::default();
-    let f = fixed.f;
     let mut rng = rng(60);
     let v = share(&uniform(37, 4.0, &mut rng), &mut rng);
     let m = share(
@@ -73,11 +72,11 @@ async fn every_cost_function_matches_its_protocol() {
     {
         assert_eq!(
             taken_by!(variant, |p, i| protocols::mul_fixed(p, &v[i], &v[i])),
-            cost::mul_fixed(37, f)
+            cost::mul_fixed(37)
         );
         assert_eq!(
             taken_by!(variant, |p, i| protocols::matmul_fixed(p, &m[i], &w[i])),
-            cost::matmul_fixed(7, 10, 3, f)
+            cost::matmul_fixed(7, 10, 3)
         );
         assert_eq!(
             taken_by!(variant, |p, i| protocols::relu(p, &v[i])),

@@ -85,13 +85,6 @@ impl Randomness for Faulty {
             }
         }
     }
-    async fn truncation_pairs(
-        &mut self,
-        n: usize,
-        f: u32,
-    ) -> Result<Batch<TruncationPairs>, RandomnessError> {
-        self.inner.truncation_pairs(n, f).await
-    }
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         self.inner.dabits(n).await
     }
