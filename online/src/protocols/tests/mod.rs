@@ -7,6 +7,7 @@ mod costs;
 mod nonlinear;
 mod pooling;
 mod randomness_use;
+mod truncation_view;
 mod view;
 
 use ndarray::{Array, Array1, Dimension};
