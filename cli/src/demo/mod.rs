@@ -31,9 +31,9 @@ use watch::Watch;
 
 /// The defaults train Network-A on 2,048 digits for 4 epochs of 16 steps (batch 128, learning
 /// rate 2^-2) and test on 256: above 90% test accuracy, as the plaintext float reference
-/// (91.8%), in about 6 minutes on 2 cores (2026-12-02), most of it waiting for the offline
-/// generation. Batches of 128 need the fewest steps, and a step's cost is dominated by its
-/// matrix triples and comparisons. Smaller
+/// (91.8%), in about 4.5 minutes on 2 cores (2026-12-02), more than half of it waiting for the
+/// offline generation (the worker pairs take four fifths of the CPU). Batches of 128 need the
+/// fewest steps; a step's offline cost is mostly its matrix triples and comparisons. Smaller
 /// sizes (`--train 256 --test 128 --epochs 2 --batch 16 --lr-shift 3`: about 70%) take about
 /// 2 minutes.
 #[derive(clap::Args)]
@@ -111,7 +111,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     println!(
         "Dyad demo: training {} on {} of the bundled MNIST digits ({} held out for testing), \
          {} epochs of {} steps (batch {}, learning rate 2^-{}), revealing the test accuracy \
-         every {} steps. About 6 minutes on 2 cores at the default sizes; the offline \
+         every {} steps. About 4.5 minutes on 2 cores at the default sizes; the offline \
          generation of the randomness is what takes the time.",
         job.network.name,
         job.train,
