@@ -117,7 +117,9 @@ pub struct PlanArgs {
     /// Served inference requests to stock for (`dyad serve`; each includes its argmax).
     #[arg(long, default_value_t = 0)]
     inferences: u64,
-    /// The learning rate is 2^-lr_shift (paper §7.4: 7 for Network-A, 5 for the others).
+    /// The learning rate is 2^-lr_shift (paper §7.4: 7 for Network-A, 5 for the others); shown
+    /// in the plan's header for the record (a truncation costs the same by any number of bits,
+    /// so the plan does not depend on it).
     #[arg(long)]
     lr_shift: Option<u32>,
     /// CheckZero variant of the comparison.

@@ -194,8 +194,9 @@ const EXPAND_CHUNK: usize = 1024;
 
 /// OTs per extension call, at most. CryProt allocates a call's matrices and outputs afresh
 /// (32 bytes of keys per OT at the sender alone): a batch of 65,536 truncation pairs (the
-/// kind before truncation took daBits) in one call (two million OTs each way) took some 100 MB of new pages per call, which the kernel
-/// faulted in and zeroed — a third of the pairs' CPU time (`clear_page` alone a fifth, perf).
+/// kind before truncation took daBits) in one call (two million OTs each way) took some
+/// 100 MB of new pages per call, which the kernel faulted in and zeroed — a third of the
+/// pairs' CPU time (`clear_page` alone a fifth, perf).
 /// Calls of this size reuse the allocator's memory; each is one more flight of corrections,
 /// about 20 µs.
 const OT_CALL: usize = 1 << 17;

@@ -355,42 +355,47 @@ fn a_data_directory_belongs_to_one_party() {
 }
 
 /// A stockpile written by a version that made a kind this one no longer knows (truncation
-/// pairs, before truncation took daBits) still opens: the retired stream stays on disk,
-/// outside the inventory and the budget, and the other streams work as before.
+/// pairs, before truncation took daBits) still opens: the retired stream stays on disk as it
+/// was, outside the inventory and the budget, refuses puts, and the other streams work as
+/// before.
 #[test]
 fn a_stream_of_a_retired_kind_is_left_aside_at_open() {
+    const RETIRED: &str = "truncation-pair/f16";
+    let raw = |dir: &Path| {
+        rocksdb::DB::open_cf(&rocksdb::Options::default(), dir, ["chunks", "meta"])
+            .expect("raw open")
+    };
+    let u64s = |v: &[u64]| -> Vec<u8> { v.iter().flat_map(|f| f.to_le_bytes()).collect() };
+    let prefixed = [
+        &(RETIRED.len() as u16).to_be_bytes()[..],
+        RETIRED.as_bytes(),
+    ]
+    .concat();
+    // The metadata records a version with truncation pairs left: stream counters, a lane, a
+    // chunk and an open lease.
+    let records_of_retired = [
+        (
+            [&b"S"[..], RETIRED.as_bytes()].concat(),
+            u64s(&[24, 100, 40, 0, 5]),
+        ),
+        ([&b"N"[..], &prefixed, &[0; 4]].concat(), u64s(&[100])),
+        ([&b"C"[..], &prefixed, &[0; 12]].concat(), u64s(&[100, 45])),
+        (
+            [&b"L"[..], &77u64.to_be_bytes()].concat(),
+            [&5u64.to_le_bytes()[..], RETIRED.as_bytes()].concat(),
+        ),
+    ];
+
     let dir = tempfile::tempdir().expect("tempdir");
     let mut db = open(dir.path());
     db.put(STREAM, 0, 0, &records(0, 0, 10)).expect("put");
     drop(db);
     {
-        let raw =
-            rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), ["chunks", "meta"])
-                .expect("raw open");
+        let raw = raw(dir.path());
         let meta = raw.cf_handle("meta").expect("meta");
-        let retired = "truncation-pair/f16";
-        let prefixed = [
-            &(retired.len() as u16).to_be_bytes()[..],
-            retired.as_bytes(),
-        ]
-        .concat();
-        let u64s = |v: &[u64]| v.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>();
-        let stream = [&b"S"[..], retired.as_bytes()].concat();
-        raw.put_cf(meta, stream, u64s(&[24, 100, 40, 0, 5]))
-            .expect("stream");
-        let lane = [&b"N"[..], &prefixed, &0u32.to_be_bytes()].concat();
-        raw.put_cf(meta, lane, u64s(&[100])).expect("lane");
-        let chunk = [
-            &b"C"[..],
-            &prefixed,
-            &0u32.to_be_bytes(),
-            &0u64.to_be_bytes(),
-        ]
-        .concat();
-        raw.put_cf(meta, chunk, u64s(&[100, 45])).expect("chunk");
-        let lease = [&b"L"[..], &77u64.to_be_bytes()].concat();
-        let lease_value = [&5u64.to_le_bytes()[..], retired.as_bytes()].concat();
-        raw.put_cf(meta, lease, lease_value).expect("lease");
+        for (key, value) in &records_of_retired {
+            raw.put_cf(meta, key, value).expect("write");
+        }
     }
     let mut db = open(dir.path());
     let streams: Vec<String> = db.inventory().into_iter().map(|s| s.stream).collect();
@@ -400,4 +405,15 @@ fn a_stream_of_a_retired_kind_is_left_aside_at_open() {
     db.put(STREAM, 0, 10, &records(0, 10, 5))
         .expect("put after");
     assert_adds_up(&db);
+    assert!(db.put(RETIRED, 0, 100, &[0; 24]).is_err(), "no puts to it");
+    drop(db);
+    {
+        let raw = raw(dir.path());
+        let meta = raw.cf_handle("meta").expect("meta");
+        for (key, value) in &records_of_retired {
+            let stored = raw.get_cf(meta, key).expect("read");
+            assert_eq!(stored.as_ref(), Some(value), "left as it was");
+        }
+    }
+    assert_eq!(counts(&open(dir.path())), (15, 0, 0, 0, 15));
 }

@@ -1,9 +1,9 @@
 //! The plaintext fixed-point backend: the reference functions of `crate::reference`, which
 //! the secure backend matches up to a unit per truncation.
 //!
-//! The secure truncation (a pair with uniformly random `r`) returns `floor(x / 2^d)` plus a
-//! carry that occurs with probability `(x mod 2^d) / 2^d`: it rounds stochastically, without
-//! bias. That matters in training, where SGD steps are often below one unit: rounding them
+//! The secure truncation (`crate::protocols::truncate_by`, with uniformly random shares)
+//! returns `floor(x / 2^d)` plus a carry that occurs with probability `(x mod 2^d) / 2^d`: it
+//! rounds stochastically, without bias. That matters in training, where SGD steps are often below one unit: rounding them
 //! down every time (the floor of the exact reference) drifts the weights. So this backend
 //! truncates either by floor (to check protocols exactly) or stochastically (to reproduce a
 //! secure training run's statistics).

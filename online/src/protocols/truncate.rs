@@ -35,9 +35,11 @@ pub async fn truncate<R: Randomness, D: Dimension>(
 /// `w = m0 OR m1`: two top bits set always wrap, none never does, and one alone must wrap or
 /// the sum would reach `2^63`. Hence
 /// `x' >> f = (x'_0 >> f) + (x'_1 >> f) + carry - w·2^(64-f)`, with `carry` the carry out of
-/// the low `f` bits, which neither party can see. Each adds one unit in place of `carry`, so
-/// the result is `floor(x' / 2^f)` or one more: one more with probability the dropped
-/// fraction of `x` when the shares are uniform, an unbiased stochastic rounding.
+/// the low `f` bits, which neither party can see. In its place P0 adds `[x'_0 mod 2^f != 0]`
+/// (it rounds its own share up): with `a = x'_0 mod 2^f` and `l = x' mod 2^f`, the carry is
+/// `[a > l]`, so the result is `floor(x' / 2^f)`, or one more exactly when `1 <= a <= l`:
+/// with probability `l / 2^f` for a uniform share, an unbiased stochastic rounding, and exact
+/// when `2^f` divides `x`.
 ///
 /// `w` itself: `m0 + m1 + (m0 XOR m1) = 2·w` exactly, so `w·2^(64-f) = 2^(63-f)·(m0 + m1 +
 /// <m0 XOR m1>)`, the XOR turned into ring shares by [`b2a`] on the XOR sharing `(m0, m1)`.
@@ -57,14 +59,16 @@ pub async fn truncate_by<R: Randomness, D: Dimension>(
     let x_offset = x.mapv(|x| x + offset);
     let m = x_offset.mapv(Z64::msb);
     let m_xor = b2a(p, &m).await?;
-    let unit_less_offset = p.constant(Z64::ONE - Z64(1 << (K - 1 - f)));
+    let unoffset = p.constant(Z64(1 << (K - 1 - f)));
+    let low = (1u64 << f) - 1;
     let out = x_offset
         .iter()
         .zip(&m)
         .zip(&m_xor)
         .map(|((&x, &m), &m_xor)| {
+            let round_up = p.constant(Z64(u64::from(x.0 & low != 0)));
             let twice_w = Z64(u64::from(m)) + m_xor;
-            Z64(x.0 >> f) - twice_w * Z64(1 << (63 - f)) + unit_less_offset
+            Z64(x.0 >> f) + round_up - twice_w * Z64(1 << (63 - f)) - unoffset
         })
         .collect();
     Ok(shaped(x.raw_dim(), out))

@@ -193,6 +193,42 @@ async fn truncation_by_other_amounts_scales_by_powers_of_two() {
     );
 }
 
+/// Multiples of `2^f` truncate exactly, under every edge sharing; other values round up with
+/// probability their dropped fraction (an unbiased stochastic rounding): 40,000 truncations
+/// of a value a quarter above a multiple come out one more about a quarter of the time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncation_is_exact_on_multiples_and_rounds_up_by_the_dropped_fraction() {
+    use crate::protocols::truncate_by;
+    let mut rng = rng(8);
+    let mut pair = parties(Config::default()).await;
+    for bits in [1, 16, 30, 60] {
+        // Every `q·2^bits` with `|q·2^bits| < 2^(k-1)`, the truncation's range.
+        let q_max = (1i64 << (61 - bits)) - 1;
+        let multiples: Vec<Z64> = [0, 1, -1, 5, -7, q_max, -q_max]
+            .into_iter()
+            .filter(|q: &i64| q.abs() <= q_max)
+            .map(|q| Z64::from_signed(q) * Z64(1 << bits))
+            .collect();
+        let (x, x_sh) = edge_sharings(&multiples, &mut rng);
+        let out = open(&both!(pair, |p, i| truncate_by(p, &x_sh[i], bits)));
+        for (&x, &y) in x.iter().zip(&out) {
+            assert_eq!(y, reference::truncate(x, bits), "{x:?} by {bits} bits");
+        }
+    }
+    let (bits, n) = (16, 40_000);
+    let x = Array1::from_elem(n, Z64::from_signed(5 << bits) + Z64(1 << (bits - 2)));
+    let x_sh = share(&x, &mut rng);
+    let out = open(&both!(pair, |p, i| truncate_by(p, &x_sh[i], bits)));
+    let floor = reference::truncate(x[0], bits);
+    assert!(out.iter().all(|&y| y == floor || y == floor + Z64::ONE));
+    let ups = out.iter().filter(|&&y| y != floor).count() as f64 / n as f64;
+    // Four standard errors of a binomial(40,000, 1/4) fraction are 0.009.
+    assert!(
+        (ups - 0.25).abs() < 0.009,
+        "rounded up {ups:.4} of the time"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rounds_do_not_grow_with_the_tensor() {
     let mut rng = rng(6);
