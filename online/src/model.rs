@@ -1,5 +1,6 @@
 //! Network descriptions: Networks A–D of the paper (§7.2), a text format for other
-//! feed-forward networks, and what training or inference consumes.
+//! feed-forward networks, and what training or inference consumes (found by running the real
+//! code on a [`Tally`], which adds up each operation's cost instead of computing it).
 //!
 //! The text format has one layer per line after an `input C H W` line (`#` starts a comment):
 //!
@@ -22,10 +23,13 @@
 
 use std::fmt;
 
-use crate::FixedPoint;
-use crate::cost::{self, Demand};
+use ndarray::{Array2, ArrayD, IxDyn};
+
+use crate::cost::{Demand, argmax_rows};
+use crate::nn::{Hyper, Params, Tally, evaluate, predict, train_step};
 use crate::protocols::{Comparison, Exp, REQUESTS_PER_TRIPLE};
 use crate::randomness::Kind;
+use crate::{FixedPoint, Z64};
 
 /// A tensor shape per example: channels, height, width (a vector is `n x 1 x 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,14 +345,11 @@ impl Network {
 
     /// What the forward pass over `batch` examples consumes.
     pub fn inference_demand(&self, batch: usize, cmp: Comparison) -> Result<Demand, String> {
-        let shapes = self.shapes()?;
-        let mut demand = Demand::default();
-        let mut shape = self.input;
-        for (layer, &out) in self.layers.iter().zip(&shapes) {
-            demand += forward(*layer, shape, out, batch, cmp);
-            shape = out;
-        }
-        Ok(demand)
+        let mut tally = Tally::new(FixedPoint::default(), cmp, Exp::default());
+        let params = self.zero_params(&tally)?;
+        let x = self.zero_batch(batch);
+        Tally::run(predict(&mut tally, self, &params, x)).map_err(|e| e.to_string())?;
+        Ok(tally.demand)
     }
 
     /// What serving `requests` requests consumes at most: each the forward pass of one example
@@ -357,8 +358,7 @@ impl Network {
     /// weights draw on weight-bound triples of [`REQUESTS_PER_TRIPLE`] requests' rows each
     /// (see [`crate::protocols::WeightMasks`]).
     pub fn serving_demand(&self, requests: u64, cmp: Comparison) -> Result<Demand, String> {
-        let single =
-            self.inference_demand(1, cmp)? + crate::cost::argmax_rows(1, self.classes(), cmp);
+        let single = self.inference_demand(1, cmp)? + argmax_rows(1, self.classes(), cmp);
         let triples = requests.div_ceil(REQUESTS_PER_TRIPLE as u64);
         let mut demand = Demand::default();
         for (kind, count) in single.0 {
@@ -379,7 +379,15 @@ impl Network {
 
     /// What evaluating `batch` examples consumes: the forward pass and the correctness count.
     pub fn evaluation_demand(&self, batch: usize, cmp: Comparison) -> Result<Demand, String> {
-        Ok(self.inference_demand(batch, cmp)? + cost::correct(batch, self.classes(), cmp))
+        let mut tally = Tally::new(FixedPoint::default(), cmp, Exp::default());
+        let params = self.zero_params(&tally)?;
+        let (x, onehot) = (
+            self.zero_batch(batch),
+            Array2::zeros((batch, self.classes())),
+        );
+        Tally::run(evaluate(&mut tally, self, &params, x, &onehot, batch))
+            .map_err(|e| e.to_string())?;
+        Ok(tally.demand)
     }
 
     /// What one training step on a batch of `batch` examples consumes, with `loss` the batch's
@@ -398,83 +406,30 @@ impl Network {
                 "the batch size must be a power of two, got {batch}"
             ));
         }
-        let shapes = self.shapes()?;
-        let mut demand = self.inference_demand(batch, cmp)?;
-        demand += cost::softmax(batch, self.classes(), fixed, cmp, exp);
-        if loss {
-            demand += cost::cross_entropy(batch, self.classes(), fixed, cmp);
-        }
-        let inputs: Vec<Shape> = std::iter::once(self.input)
-            .chain(shapes.iter().copied())
-            .collect();
-        // The backward pass stops at the lowest layer with weights.
-        let lowest = self
-            .layers
-            .iter()
-            .position(|l| matches!(l, Layer::Dense { .. } | Layer::Conv { .. }))
-            .unwrap_or(self.layers.len());
-        for (i, layer) in self
-            .layers
-            .iter()
-            .enumerate()
-            .rev()
-            .take_while(|(i, _)| *i >= lowest)
-        {
-            let (shape, out) = (inputs[i], shapes[i]);
-            // The gradient must go on below only if a layer with weights is there.
-            let below = self.layers[..i]
-                .iter()
-                .any(|l| matches!(l, Layer::Dense { .. } | Layer::Conv { .. }));
-            demand += backward(*layer, shape, out, batch, below);
-        }
-        Ok(demand)
+        let mut tally = Tally::new(fixed, cmp, exp);
+        let mut params = self.zero_params(&tally)?;
+        let (x, onehot) = (
+            self.zero_batch(batch),
+            Array2::zeros((batch, self.classes())),
+        );
+        let hyper = Hyper {
+            lr_shift: 0,
+            batch_shift: batch.trailing_zeros(),
+        };
+        let step = train_step(&mut tally, self, &mut params, x, &onehot, hyper, loss);
+        Tally::run(step).map_err(|e| e.to_string())?;
+        Ok(tally.demand)
     }
-}
 
-/// The matrix product a layer with weights computes: (rows, inner, columns) for the batch.
-fn product(
-    layer: Layer,
-    input: Shape,
-    output: Shape,
-    batch: usize,
-) -> Option<(usize, usize, usize)> {
-    match layer {
-        Layer::Dense { outputs } => Some((batch, input.size(), outputs)),
-        Layer::Conv {
-            channels, kernel, ..
-        } => Some((
-            batch * output.height * output.width,
-            input.channels * kernel * kernel,
-            channels,
-        )),
-        _ => None,
+    /// Parameters of the right shapes for a [`Tally`] (zeros).
+    fn zero_params(&self, tally: &Tally) -> Result<Params<Z64>, String> {
+        Ok(Params::initial(self, 0, FixedPoint::default())?.import(tally))
     }
-}
 
-fn forward(layer: Layer, input: Shape, output: Shape, batch: usize, cmp: Comparison) -> Demand {
-    if let Some((m, n, k)) = product(layer, input, output, batch) {
-        return cost::matmul_fixed(m, n, k);
-    }
-    match layer {
-        Layer::Relu => cost::relu(batch * input.size(), cmp),
-        Layer::MaxPool => cost::maxpool2x2(batch * output.size(), cmp),
-        _ => Demand::default(),
-    }
-}
-
-fn backward(layer: Layer, input: Shape, output: Shape, batch: usize, below: bool) -> Demand {
-    if let Some((m, n, k)) = product(layer, input, output, batch) {
-        let mut demand = cost::matmul(n, m, k) + cost::truncate(n * k) + cost::truncate(k);
-        if below {
-            // A convolution's patch gradients are summed back onto its input, then rescaled.
-            demand += cost::matmul(m, k, n) + cost::truncate(batch * input.size());
-        }
-        return demand;
-    }
-    match layer {
-        Layer::Relu => cost::relu_backward(batch * input.size()),
-        Layer::MaxPool => cost::mul(batch * input.size()),
-        _ => Demand::default(),
+    /// A batch of `batch` zero inputs.
+    fn zero_batch(&self, batch: usize) -> ArrayD<Z64> {
+        let i = self.input;
+        ArrayD::zeros(IxDyn(&[batch, i.channels, i.height, i.width]))
     }
 }
 

@@ -10,6 +10,7 @@ mod params;
 mod plain_fixed;
 mod plain_float;
 mod secure;
+mod tally;
 mod train;
 
 pub use backend::Backend;
@@ -18,6 +19,7 @@ pub use params::{LayerParams, Params};
 pub use plain_fixed::PlainFixed;
 pub use plain_float::PlainFloat;
 pub use secure::Secure;
+pub use tally::Tally;
 pub use train::{Hyper, StepResult, evaluate, predict, train_step};
 
 #[cfg(test)]
