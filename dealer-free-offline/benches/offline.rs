@@ -7,9 +7,10 @@
 //! it (matrix triples by RLWE).
 //!
 //! `cargo bench -p dyad-offline --bench offline [-- net-a net-b ... [--skip-ot] [--step-only]
-//! [--kind KIND]]` (`--step-only`: only the default configuration's training step, on one lane
-//! and on two; `--kind modp-triple/p40961`: only that kind's throughput line; both for
-//! profiling).
+//! [--kind KIND] [--plan FILE]]` (`--step-only`: only the default configuration's training
+//! step, on one lane and on two; `--kind modp-triple/p40961`: only that kind's throughput line;
+//! both for profiling; `--plan FILE`: how long a worker pair takes to stock a plan, as `dyad
+//! plan` writes it, on one lane and on two, in the worker's batches).
 
 use std::time::Instant;
 
@@ -17,7 +18,7 @@ use cryprot_ot::extension::{SemiHonestOtExtensionReceiver, SemiHonestOtExtension
 use cryprot_ot::silent_ot::{SemiHonestSilentOtReceiver, SemiHonestSilentOtSender};
 use cryprot_ot::{RandChoiceRotReceiver, RotReceiver, RotSender, random_choices};
 use dyad_link::{PartyLink, loopback_pair};
-use dyad_offline::{Generator, MatrixTripleMethod, Plan};
+use dyad_offline::{Generator, MatrixTripleMethod, Plan, batch_items};
 use dyad_online::cost;
 use dyad_online::model::Network;
 use dyad_online::protocols::{CheckZeroVariant, Comparison, Exp, REQUESTS_PER_TRIPLE};
@@ -141,7 +142,29 @@ async fn main() {
             }
         },
     };
-    let (skip_ot, step_only) = (flag("--skip-ot"), flag("--step-only") || only.is_some());
+    let plan_file: Option<(String, Plan)> = match args.iter().position(|a| a == "--plan") {
+        None => None,
+        Some(i) => {
+            let Some(file) = args.get(i + 1) else {
+                eprintln!("--plan takes a plan file, as `dyad plan` writes it");
+                std::process::exit(2);
+            };
+            match std::fs::read_to_string(file)
+                .map_err(|e| e.to_string())
+                .and_then(|t| Plan::parse(&t))
+            {
+                Ok(plan) => Some((file.clone(), plan)),
+                Err(e) => {
+                    eprintln!("--plan {file}: {e}");
+                    std::process::exit(2);
+                }
+            }
+        }
+    };
+    let (skip_ot, step_only) = (
+        flag("--skip-ot"),
+        flag("--step-only") || only.is_some() || plan_file.is_some(),
+    );
     println!("offline generation on this machine, both parties in one process, loopback QUIC");
     if !step_only {
         println!("{:<34} {:>16} {:>13}", "", "throughput", "wire");
@@ -317,17 +340,16 @@ async fn main() {
         let what = format!("net-a training iteration (batch 128), p = {prime}, exp by {exp}");
         stock.push((what, plan, 1));
     }
+    if let Some((file, plan)) = plan_file {
+        stock = vec![(format!("plan ({file})"), Ok(plan), 1)];
+    }
     let mut last = Vec::new();
     for (what, plan, per) in stock {
         let plan = plan.expect("plan");
         let mut parts = Vec::new();
         for (kind, count) in &plan.0 {
             let count = *count as usize;
-            let (r, m) =
-                measure(async { tokio::join!(g0.produce(*kind, count), g1.produce(*kind, count)) })
-                    .await;
-            r.0.expect("P0");
-            r.1.expect("P1");
+            let ((), m) = measure(make(&mut g0, &mut g1, *kind, count)).await;
             parts.push((*kind, count, m));
         }
         let per = per as f64;
@@ -370,9 +392,9 @@ async fn main() {
         last = parts;
     }
 
-    // The last plan (the default configuration's training step) again, on two worker pairs at
-    // once as `dyad offline --lane 0` and `--lane 1` run them: the kinds dealt out by their times
-    // above, longest first, each to the lane with less work so far.
+    // The last plan (the default configuration's training step, or the plan file) again, on
+    // two worker pairs at once as `dyad offline --lane 0` and `--lane 1` run them: the kinds
+    // dealt out by their times above, longest first, each to the lane with less work so far.
     let (mut lanes, mut load) = ([Vec::new(), Vec::new()], [0.0f64; 2]);
     last.sort_by(|a, b| b.2.seconds.total_cmp(&a.2.seconds));
     for (kind, count, m) in &last {
@@ -394,7 +416,7 @@ async fn main() {
     })
     .await;
     println!(
-        "\nthe same training iteration on two lanes at once: {:.3} s ({:.2} s CPU; one lane: {:.3} s)",
+        "\nthe same on two lanes at once: {:.3} s ({:.2} s CPU; one lane: {:.3} s)",
         m.seconds,
         m.cpu,
         load[0] + load[1]
@@ -433,8 +455,20 @@ fn comparison_randomness(rates: &[(Kind, f64)]) {
 /// Stocks `kinds` one after another with one worker pair.
 async fn stock_lane(g0: &mut Generator, g1: &mut Generator, kinds: &[(Kind, usize)]) {
     for &(kind, count) in kinds {
-        let (r0, r1) = tokio::join!(g0.produce(kind, count), g1.produce(kind, count));
+        make(g0, g1, kind, count).await;
+    }
+}
+
+/// Makes `count` items of `kind` with one worker pair, in the batches the worker makes
+/// (`batch_items`), and drops them.
+async fn make(g0: &mut Generator, g1: &mut Generator, kind: Kind, count: usize) {
+    let batch = batch_items(kind) as usize;
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(batch);
+        let (r0, r1) = tokio::join!(g0.produce(kind, n), g1.produce(kind, n));
         r0.expect("P0");
         r1.expect("P1");
+        left -= n;
     }
 }
