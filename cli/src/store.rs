@@ -32,6 +32,11 @@ pub struct Args {
     /// Seconds a Take's items wait for acknowledgement before counting as discarded.
     #[arg(long, default_value_t = 60)]
     lease_seconds: u64,
+    /// Delete the records of streams whose kind this version does not know (left by an
+    /// upgrade that retired the kind, as truncation pairs were; the store sets them aside and
+    /// names them at every start).
+    #[arg(long)]
+    drop_retired: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -53,6 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             high_water_bytes: (budget_bytes as f64 * args.high_water) as u64,
         },
         lease_ttl: Duration::from_secs(args.lease_seconds.max(1)),
+        drop_retired: args.drop_retired,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {

@@ -69,6 +69,7 @@ async fn start_store(dir: &std::path::Path) -> String {
             high_water_bytes: 1 << 33,
         },
         lease_ttl: Duration::from_secs(60),
+        drop_retired: false,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

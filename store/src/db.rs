@@ -159,6 +159,16 @@ pub struct Db {
     next_lease: u64,
     /// A write failed: RocksDB refuses further writes until it is reopened.
     failed: bool,
+    /// Streams of kinds this version does not know, set aside at open.
+    retired: Retired,
+}
+
+/// Streams set aside at open because this version does not know their kind (an upgrade
+/// retired it): their names, and the metadata keys that hold them.
+#[derive(Debug, Default)]
+struct Retired {
+    names: BTreeSet<String>,
+    meta_keys: Vec<Box<[u8]>>,
 }
 
 /// The record size of a stream, from its name; refuses names that are no kind.
@@ -197,9 +207,34 @@ impl Db {
             leases: HashMap::new(),
             next_lease: 1,
             failed: false,
+            retired: Retired::default(),
         };
         store.load()?;
         Ok(store)
+    }
+
+    /// Deletes the records of the streams set aside at open because this version does not
+    /// know their kind, in one synced write; returns their names. Nothing else changes: they
+    /// were outside the index and the budget already.
+    pub fn drop_retired(&mut self) -> Result<Vec<String>, StoreError> {
+        self.recover()?;
+        if self.retired.names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut batch = WriteBatch::default();
+        let (meta, chunks) = (self.cf(META), self.cf(CHUNKS));
+        for key in &self.retired.meta_keys {
+            batch.delete_cf(meta, key);
+            // A chunk's metadata key is its records' key behind the tag.
+            if let Some((&keys::CHUNK, records)) = key.split_first() {
+                batch.delete_cf(chunks, records);
+            }
+        }
+        self.commit(batch)?;
+        Ok(std::mem::take(&mut self.retired)
+            .names
+            .into_iter()
+            .collect())
     }
 
     fn rocks(&self) -> &DB {
@@ -325,11 +360,12 @@ impl Db {
         let mut index = Index::default();
         // Streams of a kind this version no longer makes or takes (an upgrade retired it):
         // left on disk as they are, outside the index and the budget.
-        let mut retired = BTreeSet::new();
-        let mut is_retired = |name: &str| {
+        let mut retired = Retired::default();
+        let mut is_retired = |name: &str, key: &[u8]| {
             let gone = name.parse::<Kind>().is_err();
             if gone {
-                retired.insert(name.to_owned());
+                retired.names.insert(name.to_owned());
+                retired.meta_keys.push(key.into());
             }
             gone
         };
@@ -338,7 +374,7 @@ impl Db {
             match *tag {
                 keys::STREAM => {
                     let name = std::str::from_utf8(body).map_err(|_| corrupt("stream name"))?;
-                    if is_retired(name) {
+                    if is_retired(name, &key) {
                         continue;
                     }
                     let [item_bytes, put, taken, discarded, in_flight] =
@@ -353,7 +389,7 @@ impl Db {
                 }
                 keys::LANE => {
                     let (name, lane) = keys::parse_lane_key(body).ok_or_else(|| corrupt("lane"))?;
-                    if is_retired(&name) {
+                    if is_retired(&name, &key) {
                         continue;
                     }
                     let [next] = keys::decode_u64s::<1>(&value).ok_or_else(|| corrupt("lane"))?;
@@ -362,7 +398,7 @@ impl Db {
                 keys::CHUNK => {
                     let (name, lane, first) =
                         keys::parse_chunk_key(body).ok_or_else(|| corrupt("chunk key"))?;
-                    if is_retired(&name) {
+                    if is_retired(&name, &key) {
                         continue;
                     }
                     let [count, gone] =
@@ -376,7 +412,7 @@ impl Db {
                         value.split_at_checked(8).ok_or_else(|| corrupt("lease"))?;
                     let count = u64::from_le_bytes(count.try_into().map_err(|_| corrupt("lease"))?);
                     let name = std::str::from_utf8(name).map_err(|_| corrupt("lease"))?;
-                    if is_retired(name) {
+                    if is_retired(name, &key) {
                         continue;
                     }
                     stale_leases.push((id, name.to_owned(), count));
@@ -390,12 +426,14 @@ impl Db {
                 _ => return Err(corrupt("unknown key")),
             }
         }
-        for name in &retired {
+        for name in &retired.names {
             tracing::warn!(
                 "stream {name} is of no kind this version knows (retired by an upgrade?): its \
-                 items stay on disk, unused and outside the budget"
+                 items stay on disk, unused and outside the budget; `dyad store --drop-retired` \
+                 deletes them"
             );
         }
+        self.retired = retired;
         index.finish_loading();
         self.index = index;
         // A lease that survived the process: its reply may or may not have arrived.

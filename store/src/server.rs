@@ -25,6 +25,8 @@ pub struct StoreConfig {
     pub budget: Budget,
     /// How long a Take's items may wait for acknowledgement before counting as discarded.
     pub lease_ttl: Duration,
+    /// Delete, at open, the records of streams whose kind this version does not know.
+    pub drop_retired: bool,
 }
 
 /// Largest gRPC message: the biggest payload plus room for the envelope.
@@ -38,13 +40,20 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), String> {
     let data_dir = config.data_dir.clone();
+    let drop_retired = config.drop_retired;
     let db = tokio::task::spawn_blocking(move || {
-        Db::open(
+        let mut db = Db::open(
             &config.data_dir,
             config.party,
             config.budget,
             config.lease_ttl,
-        )
+        )?;
+        if drop_retired {
+            for name in db.drop_retired()? {
+                tracing::info!("deleted stream {name}, of a kind this version does not know");
+            }
+        }
+        Ok::<_, crate::db::StoreError>(db)
     })
     .await
     .map_err(|e| format!("opening the stockpile failed: {e}"))?

@@ -357,7 +357,7 @@ fn a_data_directory_belongs_to_one_party() {
 /// A stockpile written by a version that made a kind this one no longer knows (truncation
 /// pairs, before truncation took daBits) still opens: the retired stream stays on disk as it
 /// was, outside the inventory and the budget, refuses puts, and the other streams work as
-/// before.
+/// before; `drop_retired` then deletes its records and nothing else.
 #[test]
 fn a_stream_of_a_retired_kind_is_left_aside_at_open() {
     const RETIRED: &str = "truncation-pair/f16";
@@ -371,6 +371,8 @@ fn a_stream_of_a_retired_kind_is_left_aside_at_open() {
         RETIRED.as_bytes(),
     ]
     .concat();
+    // The key of its one chunk of records (lane 0, from item 0).
+    let chunk_records = [&prefixed[..], &[0; 12]].concat();
     // The metadata records a version with truncation pairs left: stream counters, a lane, a
     // chunk and an open lease.
     let records_of_retired = [
@@ -379,7 +381,7 @@ fn a_stream_of_a_retired_kind_is_left_aside_at_open() {
             u64s(&[24, 100, 40, 0, 5]),
         ),
         ([&b"N"[..], &prefixed, &[0; 4]].concat(), u64s(&[100])),
-        ([&b"C"[..], &prefixed, &[0; 12]].concat(), u64s(&[100, 45])),
+        ([&b"C"[..], &chunk_records].concat(), u64s(&[100, 45])),
         (
             [&b"L"[..], &77u64.to_be_bytes()].concat(),
             [&5u64.to_le_bytes()[..], RETIRED.as_bytes()].concat(),
@@ -396,6 +398,9 @@ fn a_stream_of_a_retired_kind_is_left_aside_at_open() {
         for (key, value) in &records_of_retired {
             raw.put_cf(meta, key, value).expect("write");
         }
+        let chunks = raw.cf_handle("chunks").expect("chunks");
+        raw.put_cf(chunks, &chunk_records, [7u8; 24 * 100])
+            .expect("records");
     }
     let mut db = open(dir.path());
     let streams: Vec<String> = db.inventory().into_iter().map(|s| s.stream).collect();
@@ -414,6 +419,25 @@ fn a_stream_of_a_retired_kind_is_left_aside_at_open() {
             let stored = raw.get_cf(meta, key).expect("read");
             assert_eq!(stored.as_ref(), Some(value), "left as it was");
         }
+        let chunks = raw.cf_handle("chunks").expect("chunks");
+        assert!(raw.get_cf(chunks, &chunk_records).expect("read").is_some());
     }
-    assert_eq!(counts(&open(dir.path())), (15, 0, 0, 0, 15));
+    // Dropping them deletes exactly their records, once.
+    let mut db = open(dir.path());
+    assert_eq!(db.drop_retired().expect("drop"), [RETIRED]);
+    assert_eq!(db.drop_retired().expect("again"), Vec::<String>::new());
+    assert_eq!(counts(&db), (15, 0, 0, 0, 15));
+    drop(db);
+    {
+        let raw = raw(dir.path());
+        let meta = raw.cf_handle("meta").expect("meta");
+        for (key, _) in &records_of_retired {
+            assert_eq!(raw.get_cf(meta, key).expect("read"), None, "deleted");
+        }
+        let chunks = raw.cf_handle("chunks").expect("chunks");
+        assert_eq!(raw.get_cf(chunks, &chunk_records).expect("read"), None);
+    }
+    let mut db = open(dir.path());
+    assert_eq!(db.drop_retired().expect("none left"), Vec::<String>::new());
+    assert_eq!(counts(&db), (15, 0, 0, 0, 15));
 }

@@ -32,6 +32,7 @@ async fn start() -> Running {
             high_water_bytes: 1 << 29,
         },
         lease_ttl: Duration::from_secs(60),
+        drop_retired: false,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -38,6 +38,7 @@ async fn start_stores() -> Stores {
                 high_water_bytes: 1 << 31,
             },
             lease_ttl: Duration::from_secs(60),
+            drop_retired: false,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
