@@ -161,6 +161,10 @@ async fn main() {
             }
         }
     };
+    if only.is_some() && plan_file.is_some() {
+        eprintln!("--kind and --plan: one or the other");
+        std::process::exit(2);
+    }
     let (skip_ot, step_only) = (
         flag("--skip-ot"),
         flag("--step-only") || only.is_some() || plan_file.is_some(),
@@ -313,9 +317,13 @@ async fn main() {
         (Prime::P40961, Exp::Segments),
         (Prime::P40961, Exp::Squaring),
     ];
-    let configs = match step_only {
-        true => &configs[2..],
-        false => &configs[..],
+    let configs = match (&plan_file, step_only) {
+        (Some((file, plan)), _) => {
+            stock.push((format!("plan ({file})"), Ok(plan.clone()), 1));
+            &configs[..0]
+        }
+        (None, true) => &configs[2..],
+        (None, false) => &configs[..],
     };
     for &(prime, exp) in configs {
         let config = Config {
@@ -339,9 +347,6 @@ async fn main() {
         let plan = Plan::for_network(&net, 128, 1, 0, config);
         let what = format!("net-a training iteration (batch 128), p = {prime}, exp by {exp}");
         stock.push((what, plan, 1));
-    }
-    if let Some((file, plan)) = plan_file {
-        stock = vec![(format!("plan ({file})"), Ok(plan), 1)];
     }
     let mut last = Vec::new();
     for (what, plan, per) in stock {

@@ -361,6 +361,7 @@ impl Db {
         // Streams of a kind this version no longer makes or takes (an upgrade retired it):
         // left on disk as they are, outside the index and the budget.
         let mut retired = Retired::default();
+        let mut retired_lease: Option<u64> = None;
         let mut is_retired = |name: &str, key: &[u8]| {
             let gone = name.parse::<Kind>().is_err();
             if gone {
@@ -413,6 +414,8 @@ impl Db {
                     let count = u64::from_le_bytes(count.try_into().map_err(|_| corrupt("lease"))?);
                     let name = std::str::from_utf8(name).map_err(|_| corrupt("lease"))?;
                     if is_retired(name, &key) {
+                        // Its id stays taken: new leases must not reuse a key still on disk.
+                        retired_lease = retired_lease.max(Some(id));
                         continue;
                     }
                     stale_leases.push((id, name.to_owned(), count));
@@ -434,6 +437,9 @@ impl Db {
             );
         }
         self.retired = retired;
+        if let Some(id) = retired_lease {
+            self.next_lease = self.next_lease.max(id + 1);
+        }
         index.finish_loading();
         self.index = index;
         // A lease that survived the process: its reply may or may not have arrived.

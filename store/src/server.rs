@@ -39,25 +39,27 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), String> {
-    let data_dir = config.data_dir.clone();
-    let drop_retired = config.drop_retired;
     let db = tokio::task::spawn_blocking(move || {
+        let dir = config.data_dir.display();
         let mut db = Db::open(
             &config.data_dir,
             config.party,
             config.budget,
             config.lease_ttl,
-        )?;
-        if drop_retired {
-            for name in db.drop_retired()? {
+        )
+        .map_err(|e| format!("cannot open the stockpile in {dir}: {e}"))?;
+        if config.drop_retired {
+            let dropped = db
+                .drop_retired()
+                .map_err(|e| format!("cannot delete the retired streams in {dir}: {e}"))?;
+            for name in dropped {
                 tracing::info!("deleted stream {name}, of a kind this version does not know");
             }
         }
-        Ok::<_, crate::db::StoreError>(db)
+        Ok::<_, String>(db)
     })
     .await
-    .map_err(|e| format!("opening the stockpile failed: {e}"))?
-    .map_err(|e| format!("cannot open the stockpile in {}: {e}", data_dir.display()))?;
+    .map_err(|e| format!("opening the stockpile failed: {e}"))??;
     let service = Service::new(db);
     let sweeper = service.spawn_lease_sweeper(config.lease_ttl.min(Duration::from_secs(5)));
     let grpc = StockpileServer::new(service)

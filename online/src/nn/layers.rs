@@ -1,8 +1,8 @@
 //! Forward and backward passes of each layer kind, for any [`Backend`].
 //!
-//! Every pass here performs exactly the operations `crate::model`'s demand counts for it:
-//! dense and convolution layers one product forward, and backward `dW = X^T·delta` scaled by
-//! the SGD step, the bias step, and `delta·W^T` when a layer below has weights.
+//! Dense and convolution layers make one product forward, and backward `dW = X^T·delta`
+//! scaled by the SGD step, the bias step, and `delta·W^T` when a layer below has weights.
+//! `crate::model` finds a network's demand by running these passes on a [`super::Tally`].
 
 use ndarray::{Array2, Array4, ArrayD, Axis, Ix2, Ix4, IxDyn};
 

@@ -1,6 +1,7 @@
 //! Neural networks over three backends: secure (on shares, between the two parties), plaintext
 //! fixed point (the reference each secure run must match), and plaintext floating point with
-//! the same approximations (the accuracy yardstick). Layers and the training step are written
+//! the same approximations (the accuracy yardstick); and a fourth that computes nothing and
+//! tallies the secure backend's demand ([`Tally`]). Layers and the training step are written
 //! once, against [`Backend`].
 
 mod backend;

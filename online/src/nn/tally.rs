@@ -4,8 +4,9 @@
 //! demand of a network follows its code instead of a second, hand-written walk of it (as
 //! swanky's `Informer` counts gates by running a circuit).
 //!
-//! Every operation's cost is the cost of the protocol [`super::Secure`] calls for it; the
-//! tests in `nn/tests.rs` compare what a real secure run takes with this tally.
+//! Every operation's cost is the cost of the protocol [`super::Secure::new`] calls for it (one
+//! matrix triple per product; serving's weight-bound triples are `Network::serving_demand`'s
+//! business); the tests in `nn/tests.rs` compare what a real secure run takes with this tally.
 
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
