@@ -6,6 +6,7 @@
 //! round at this party, so a protocol's round count is the number of flights it waits for.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use cryprot_net::{ReceiveStreamBytes, SendStreamBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -67,8 +68,10 @@ impl Channel {
     /// large messages cannot deadlock on flow control). One round.
     pub async fn exchange(&mut self, out: &[u8]) -> Result<Vec<u8>, LinkError> {
         self.counters.round();
+        let start = Instant::now();
         let (sent, received) =
             tokio::join!(write_frame(&mut self.send, out), read_frame(&mut self.recv));
+        self.counters.waited(start.elapsed());
         sent?;
         let received = received?;
         self.counters.sent(HEADER + out.len());
@@ -91,7 +94,10 @@ impl Channel {
     /// Sends `out` to the peer, which calls [`Channel::recv`]. One round.
     pub async fn send(&mut self, out: &[u8]) -> Result<(), LinkError> {
         self.counters.round();
-        write_frame(&mut self.send, out).await?;
+        let start = Instant::now();
+        let sent = write_frame(&mut self.send, out).await;
+        self.counters.waited(start.elapsed());
+        sent?;
         self.counters.sent(HEADER + out.len());
         Ok(())
     }
@@ -105,7 +111,10 @@ impl Channel {
     /// Receives the message the peer sent with [`Channel::send`]. One round.
     pub async fn recv(&mut self) -> Result<Vec<u8>, LinkError> {
         self.counters.round();
-        let received = read_frame(&mut self.recv).await?;
+        let start = Instant::now();
+        let received = read_frame(&mut self.recv).await;
+        self.counters.waited(start.elapsed());
+        let received = received?;
         self.received(&received);
         Ok(received)
     }

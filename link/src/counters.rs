@@ -2,6 +2,7 @@
 
 use std::ops::Sub;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// A snapshot of what a link has moved. Subtract two snapshots to get the cost of whatever ran
 /// between them.
@@ -14,6 +15,10 @@ pub struct LinkCounters {
     /// Message rounds: each [`crate::Channel::exchange`], `send` or `recv` is one flight the
     /// protocol has to wait for, so rounds count the latency-bound steps.
     pub rounds: u64,
+    /// Time spent inside those calls: waiting for the peer, and the link's own work
+    /// (serialisation, TLS/QUIC, task wake-ups). Summed over the link's channels, so it is a
+    /// party's waiting time when one channel is in use at a time, as online.
+    pub waiting: Duration,
 }
 
 impl Sub for LinkCounters {
@@ -24,6 +29,7 @@ impl Sub for LinkCounters {
             bytes_sent: self.bytes_sent - earlier.bytes_sent,
             bytes_received: self.bytes_received - earlier.bytes_received,
             rounds: self.rounds - earlier.rounds,
+            waiting: self.waiting.saturating_sub(earlier.waiting),
         }
     }
 }
@@ -34,6 +40,7 @@ pub(crate) struct SharedCounters {
     bytes_sent: AtomicU64,
     bytes_received: AtomicU64,
     rounds: AtomicU64,
+    waiting_nanos: AtomicU64,
 }
 
 impl SharedCounters {
@@ -50,11 +57,17 @@ impl SharedCounters {
         self.rounds.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn waited(&self, time: Duration) {
+        let nanos = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
+        self.waiting_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> LinkCounters {
         LinkCounters {
             bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
             bytes_received: self.bytes_received.load(Ordering::Relaxed),
             rounds: self.rounds.load(Ordering::Relaxed),
+            waiting: Duration::from_nanos(self.waiting_nanos.load(Ordering::Relaxed)),
         }
     }
 }

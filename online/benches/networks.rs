@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use dyad_link::LinkCounters;
 use dyad_online::model::Network;
-use dyad_online::nn::{Backend, Hyper, Params, PlainFloat, Secure, predict, train_step};
+use dyad_online::nn::{
+    Backend, Hyper, Mark, Params, PlainFloat, Profile, Secure, predict, train_step,
+};
 use dyad_online::protocols::{REQUESTS_PER_TRIPLE, WeightMasks, argmax_rows};
 use dyad_online::randomness::fixture;
 use dyad_online::testing::{Prepared, pair_with};
@@ -52,13 +54,13 @@ enum Work {
 type Server = (Party<Prepared>, Option<WeightMasks>);
 
 /// One party's run (P0 holds the data and the weights; P1's shares are zero, which costs the
-/// same); hands the party back with what the run cost.
+/// same); hands the party back with what the run cost and where its time went.
 async fn secure_run(
     (mut party, masks): Server,
     net: Network,
     (x, y): (ArrayD<f64>, Array2<f64>),
     work: Work,
-) -> (Server, LinkCounters) {
+) -> (Server, LinkCounters, Profile) {
     let before = party.counters();
     let examples = x.shape()[0];
     let fixed = FixedPoint::default();
@@ -85,27 +87,32 @@ async fn secure_run(
             let logits = predict(&mut secure, &net, &params, x)
                 .await
                 .expect("secure inference");
+            let mark = Mark::now(secure.party.counters());
             argmax_rows(secure.party, &logits).await.expect("argmax");
+            let link = secure.party.counters();
+            secure.profile.record("argmax", mark, link);
         }
     }
+    let profile = std::mem::take(&mut secure.profile);
     let cost = party.counters() - before;
-    ((party, Some(masks)), cost)
+    ((party, Some(masks)), cost, profile)
 }
 
-/// Both parties' runs at once, in their own tasks; the wall time and P0's and P1's costs.
+/// Both parties' runs at once, in their own tasks; the wall time, P0's and P1's costs, and
+/// P0's profile.
 async fn both(
     servers: [Server; 2],
     net: &Network,
     data: &(ArrayD<f64>, Array2<f64>),
     work: Work,
-) -> ([Server; 2], Duration, [LinkCounters; 2]) {
+) -> ([Server; 2], Duration, [LinkCounters; 2], Profile) {
     let [p0, p1] = servers;
     let zeros = (data.0.mapv(|_| 0.0), data.1.mapv(|_| 0.0));
     let start = Instant::now();
     let t0 = tokio::spawn(secure_run(p0, net.clone(), data.clone(), work));
     let t1 = tokio::spawn(secure_run(p1, net.clone(), zeros, work));
-    let ((p0, c0), (p1, c1)) = (t0.await.expect("P0"), t1.await.expect("P1"));
-    ([p0, p1], start.elapsed(), [c0, c1])
+    let ((p0, c0, profile), (p1, c1, _)) = (t0.await.expect("P0"), t1.await.expect("P1"));
+    ([p0, p1], start.elapsed(), [c0, c1], profile)
 }
 
 /// What the secure runs cost: the median time of the timed runs, the costs of one of them,
@@ -115,6 +122,8 @@ struct SecureCost {
     median: f64,
     run: [LinkCounters; 2],
     first: [LinkCounters; 2],
+    /// P0's profile of the run whose time was the median.
+    profile: Profile,
 }
 
 /// `runs` timed runs after the untimed ones that record their requests.
@@ -136,12 +145,12 @@ async fn secure(
     // Untimed: the first run (which also warms up the link), then, for inference, a second
     // one with the weight-bound triples in place, whose requests the timed runs repeat.
     let first;
-    (servers, _, first) = both(servers, net, data, work).await;
+    (servers, _, first, _) = both(servers, net, data, work).await;
     if matches!(work, Work::Inference) {
         for (p, _) in &mut servers {
             p.randomness_mut().forget();
         }
-        (servers, _, _) = both(servers, net, data, work).await;
+        (servers, _, _, _) = both(servers, net, data, work).await;
     }
     for (p, _) in &mut servers {
         p.randomness_mut().prepare(runs).await.expect("fixture");
@@ -149,15 +158,17 @@ async fn secure(
     let mut times = Vec::new();
     let mut run = [LinkCounters::default(); 2];
     for _ in 0..runs {
-        let elapsed;
-        (servers, elapsed, run) = both(servers, net, data, work).await;
-        times.push(elapsed.as_secs_f64());
+        let (elapsed, profile);
+        (servers, elapsed, run, profile) = both(servers, net, data, work).await;
+        times.push((elapsed.as_secs_f64(), profile));
     }
-    times.sort_by(f64::total_cmp);
+    times.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (median, profile) = times.swap_remove(times.len() / 2);
     SecureCost {
-        median: times[times.len() / 2],
+        median,
         run,
         first,
+        profile,
     }
 }
 
@@ -224,6 +235,31 @@ fn row(net: &Network, examples: usize, cost: &SecureCost, plain: f64, paper: Opt
     );
 }
 
+/// Where P0's time went in the median run, per operation: wall time, the part inside the
+/// link's calls (waiting for P1 and the link's own work), the rest (computing and taking
+/// randomness), rounds and bytes sent.
+fn breakdown(net: &Network, profile: &Profile) {
+    println!(
+        "  {:<7} {:<17} {:>5} {:>9} {:>9} {:>9} {:>7} {:>10}",
+        net.name, "operation", "calls", "ms", "link ms", "other ms", "rounds", "KB sent"
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let total = profile.total();
+    for (op, c) in profile.0.iter().chain([(&"total", &total)]) {
+        println!(
+            "  {:<7} {:<17} {:>5} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>10.1}",
+            "",
+            op,
+            c.calls,
+            ms(c.time),
+            ms(c.waiting),
+            ms(c.computing()),
+            c.rounds,
+            c.bytes_sent as f64 / 1e3
+        );
+    }
+}
+
 fn header(what: &str) {
     println!("\n{what}");
     println!(
@@ -264,6 +300,7 @@ async fn main() {
         .map(|n| Network::by_name(n).unwrap_or_else(|| panic!("no network {n}")))
         .collect();
     println!("loopback QUIC, online phase only (randomness prepared beforehand)");
+    let mut profiles = Vec::new();
     if only("inference") {
         header(&format!(
             "inference of one image (forward pass and argmax), median of 20 runs; the first \
@@ -274,6 +311,7 @@ async fn main() {
             let cost = secure(net, &data, Work::Inference, INFERENCE_RUNS).await;
             let plain = plain(net, &data, Work::Inference).await;
             row(net, 1, &cost, plain, paper_inference(net));
+            profiles.push((net.clone(), cost.profile));
         }
     }
     if only("training") {
@@ -286,6 +324,11 @@ async fn main() {
             let data = batch(net, size);
             let cost = secure(net, &data, work, 1).await;
             row(net, size, &cost, plain(net, &data, work).await, None);
+            profiles.push((net.clone(), cost.profile));
         }
+    }
+    println!("\nwhere P0's time goes (the median run; link: inside the link's calls)");
+    for (net, profile) in &profiles {
+        breakdown(net, profile);
     }
 }

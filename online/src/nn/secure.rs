@@ -3,6 +3,7 @@
 use ndarray::{Array2, Array4, ArrayD};
 
 use super::Backend;
+use super::profile::{Mark, Profile};
 use crate::protocols::{self, WeightMasks};
 use crate::randomness::Randomness;
 use crate::{Party, ProtocolError, Z64};
@@ -18,6 +19,8 @@ pub struct Secure<'a, R> {
     /// Serving's weight-bound triples, and how many products this pass has made (the
     /// forward pass multiplies by each weight matrix once, in order).
     masks: Option<(&'a mut WeightMasks, usize)>,
+    /// Where this party's time went, per operation.
+    pub profile: Profile,
 }
 
 impl<'a, R> Secure<'a, R> {
@@ -27,6 +30,7 @@ impl<'a, R> Secure<'a, R> {
             party,
             blocks: 1,
             masks: None,
+            profile: Profile::default(),
         }
     }
 
@@ -38,7 +42,21 @@ impl<'a, R> Secure<'a, R> {
             party,
             blocks: examples,
             masks: Some((masks, 0)),
+            profile: Profile::default(),
         }
+    }
+}
+
+impl<R: Randomness> Secure<'_, R> {
+    fn mark(&self) -> Mark {
+        Mark::now(self.party.counters())
+    }
+
+    /// Records one call of `op` begun at `mark` and passes its result on.
+    fn record<T>(&mut self, op: &'static str, mark: Mark, result: T) -> T {
+        let link = self.party.counters();
+        self.profile.record(op, mark, link);
+        result
     }
 }
 
@@ -58,20 +76,30 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         a: &Array2<Z64>,
         b: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
-        match &mut self.masks {
-            Some((masks, products)) => {
-                *products += 1;
-                masks
-                    .product(self.party, *products - 1, a, b, self.blocks)
-                    .await
+        let mark = self.mark();
+        let result = async {
+            match &mut self.masks {
+                Some((masks, products)) => {
+                    *products += 1;
+                    masks
+                        .product(self.party, *products - 1, a, b, self.blocks)
+                        .await
+                }
+                None => protocols::matmul_blocks(self.party, a, b, self.blocks).await,
             }
-            None => protocols::matmul_blocks(self.party, a, b, self.blocks).await,
         }
+        .await;
+        self.record("product", mark, result)
     }
 
     async fn rescale(&mut self, x: &ArrayD<Z64>, extra: u32) -> Result<ArrayD<Z64>, ProtocolError> {
-        let f = self.party.fixed().f;
-        protocols::truncate_by(self.party, x, f + extra).await
+        let mark = self.mark();
+        let result = async {
+            let f = self.party.fixed().f;
+            protocols::truncate_by(self.party, x, f + extra).await
+        }
+        .await;
+        self.record("rescale", mark, result)
     }
 
     async fn scale_down(
@@ -79,14 +107,21 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         x: &ArrayD<Z64>,
         extra: u32,
     ) -> Result<ArrayD<Z64>, ProtocolError> {
-        protocols::truncate_by(self.party, x, extra).await
+        let mark = self.mark();
+        let result = protocols::truncate_by(self.party, x, extra).await;
+        self.record("scale_down", mark, result)
     }
 
     /// The mask kept for the backward pass is this party's XOR share of each DReLU bit
     /// (as 0 or 1): the gradient multiplies by it with a bit triple.
     async fn relu(&mut self, x: &ArrayD<Z64>) -> Result<(ArrayD<Z64>, ArrayD<Z64>), ProtocolError> {
-        let r = protocols::relu(self.party, x).await?;
-        Ok((r.y, r.drelu.mapv(|b| Z64(u64::from(b)))))
+        let mark = self.mark();
+        let result = async {
+            let r = protocols::relu(self.party, x).await?;
+            Ok((r.y, r.drelu.mapv(|b| Z64(u64::from(b)))))
+        }
+        .await;
+        self.record("relu", mark, result)
     }
 
     async fn relu_backward(
@@ -94,16 +129,26 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         dy: &ArrayD<Z64>,
         mask: &ArrayD<Z64>,
     ) -> Result<ArrayD<Z64>, ProtocolError> {
-        let bits = mask.mapv(|m| (m.0 & 1) as u8);
-        protocols::relu_backward(self.party, dy, &bits).await
+        let mark = self.mark();
+        let result = async {
+            let bits = mask.mapv(|m| (m.0 & 1) as u8);
+            protocols::relu_backward(self.party, dy, &bits).await
+        }
+        .await;
+        self.record("relu_backward", mark, result)
     }
 
     async fn maxpool(
         &mut self,
         x: &Array4<Z64>,
     ) -> Result<(Array4<Z64>, Array4<Z64>), ProtocolError> {
-        let m = protocols::maxpool2x2(self.party, x).await?;
-        Ok((m.y, m.argmax))
+        let mark = self.mark();
+        let result = async {
+            let m = protocols::maxpool2x2(self.party, x).await?;
+            Ok((m.y, m.argmax))
+        }
+        .await;
+        self.record("maxpool", mark, result)
     }
 
     async fn maxpool_backward(
@@ -111,7 +156,9 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         dy: &Array4<Z64>,
         argmax: &Array4<Z64>,
     ) -> Result<Array4<Z64>, ProtocolError> {
-        protocols::maxpool2x2_backward(self.party, dy, argmax).await
+        let mark = self.mark();
+        let result = protocols::maxpool2x2_backward(self.party, dy, argmax).await;
+        self.record("maxpool_backward", mark, result)
     }
 
     async fn softmax_grad(
@@ -119,7 +166,9 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         logits: &Array2<Z64>,
         onehot: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
-        protocols::cross_entropy_grad(self.party, logits, onehot).await
+        let mark = self.mark();
+        let result = protocols::cross_entropy_grad(self.party, logits, onehot).await;
+        self.record("softmax_grad", mark, result)
     }
 
     async fn count_correct(
@@ -128,9 +177,14 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         onehot: &Array2<Z64>,
         valid: usize,
     ) -> Result<Z64, ProtocolError> {
-        let bits = protocols::correct(self.party, logits, onehot).await?;
-        let one = Z64::from_signed(self.party.fixed().one());
-        Ok(bits.iter().take(valid).map(|&b| b * one).sum())
+        let mark = self.mark();
+        let result = async {
+            let bits = protocols::correct(self.party, logits, onehot).await?;
+            let one = Z64::from_signed(self.party.fixed().one());
+            Ok(bits.iter().take(valid).map(|&b| b * one).sum())
+        }
+        .await;
+        self.record("count_correct", mark, result)
     }
 
     async fn loss_sum(
@@ -138,13 +192,20 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         probs: &Array2<Z64>,
         onehot: &Array2<Z64>,
     ) -> Result<Z64, ProtocolError> {
-        Ok(protocols::cross_entropy(self.party, probs, onehot)
-            .await?
-            .sum())
+        let mark = self.mark();
+        let result = protocols::cross_entropy(self.party, probs, onehot)
+            .await
+            .map(|losses| losses.sum());
+        self.record("loss_sum", mark, result)
     }
 
     async fn reveal(&mut self, x: Z64) -> Result<f64, ProtocolError> {
-        let value = protocols::open_sum(self.party, &[x]).await?;
-        Ok(self.party.fixed().decode(value))
+        let mark = self.mark();
+        let result = async {
+            let value = protocols::open_sum(self.party, &[x]).await?;
+            Ok(self.party.fixed().decode(value))
+        }
+        .await;
+        self.record("reveal", mark, result)
     }
 }

@@ -556,3 +556,60 @@ async fn served_batches_match_the_reference_and_take_what_the_plan_stocks() {
         .expect_err("other weights");
     assert!(err.to_string().contains("bound"), "{err}");
 }
+
+/// The secure backend's profile accounts for a training step: every operation the step runs
+/// is there with its calls, its rounds add up to the link's, and no operation waited longer
+/// than it took.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_accounts_for_every_round_of_a_step() {
+    let net = small_cnn();
+    let mut rng = rng(21);
+    let initial = Params::initial(&net, 3, FixedPoint::default())
+        .expect("params")
+        .import(&fixed());
+    let [w0, w1] = split_params(&initial, &mut rng);
+    let (x, y) = batches(&net, 1, 22).remove(0);
+    let x = fixed().import(&x);
+    let y: Array2<Z64> = fixed()
+        .import(&y.into_dyn())
+        .into_dimensionality()
+        .expect("2-d");
+    let ([x0, x1], [y0, y1]) = (sharing::split(&x, &mut rng), sharing::split(&y, &mut rng));
+    let mut pair = pair(Config::default(), 23).await.expect("parties");
+    let [p0, p1] = &mut pair.parties;
+    let before = p0.counters();
+    let (mut s0, mut s1) = (Secure::new(p0), Secure::new(p1));
+    let (data0, data1) = ([(x0, y0)], [(x1, y1)]);
+    tokio::join!(
+        train(&mut s0, &net, w0, &data0),
+        train(&mut s1, &net, w1, &data1)
+    );
+    let profile = s0.profile.clone();
+    let used = s0.party.counters() - before;
+    let ops: Vec<&str> = profile.0.keys().copied().collect();
+    for op in [
+        "product",
+        "relu",
+        "relu_backward",
+        "maxpool",
+        "maxpool_backward",
+        "rescale",
+    ] {
+        assert!(ops.contains(&op), "{op} missing from {ops:?}");
+    }
+    let weighted = net
+        .layers
+        .iter()
+        .filter(|l| matches!(l, Layer::Dense { .. } | Layer::Conv { .. }))
+        .count() as u64;
+    assert!(
+        profile.0["product"].calls >= 2 * weighted,
+        "forward and dW products"
+    );
+    let total = profile.total();
+    assert_eq!(total.rounds, used.rounds);
+    assert_eq!(total.bytes_sent, used.bytes_sent);
+    for (op, cost) in &profile.0 {
+        assert!(cost.waiting <= cost.time, "{op} waited longer than it took");
+    }
+}
