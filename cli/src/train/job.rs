@@ -67,6 +67,20 @@ impl Job {
         if self.eval_every == Some(0) {
             bail!("--eval-every must be at least 1 step");
         }
+        // An SGD step scales the bias gradients down by `lr_shift + log2(batch)` bits and the
+        // weight gradients by `f` more; a truncation takes 1 to `k - 2` bits.
+        let step = self.lr_shift + self.batch.trailing_zeros();
+        let most = dyad_online::fixed::K - 2;
+        if step == 0 || self.fixed.f + step > most {
+            bail!(
+                "a learning rate of 2^-{} with batches of {} scales the gradients by 2^-{step}; \
+                 it must be between 2^-1 and 2^-{} (with {} fractional bits)",
+                self.lr_shift,
+                self.batch,
+                most - self.fixed.f,
+                self.fixed.f
+            );
+        }
         self.network.shapes().map_err(anyhow::Error::msg)?;
         Ok(())
     }
@@ -296,6 +310,16 @@ mod tests {
             .validate()
             .is_err()
         );
+        // Learning rates whose SGD step no truncation can make.
+        let with = |lr_shift, batch| Job {
+            lr_shift,
+            batch,
+            ..job()
+        };
+        assert!(with(0, 1).validate().is_err());
+        assert!(with(1, 1).validate().is_ok());
+        assert!(with(37, 128).validate().is_ok());
+        assert!(with(38, 128).validate().is_err());
     }
 
     #[test]
