@@ -310,7 +310,8 @@ impl CotSender {
     }
 
     /// Runs the COTs of `groups`: `delta(g, i, out)` writes the correlation of COT `i` of
-    /// group `g` (elements of its fields: below `p`, or any `u64` for a ring field); `share(g, i, s)` receives this party's share (`-s`) of `b·delta`.
+    /// group `g` (elements of its fields: below `p`, below `2^w`); `share(g, i, s)` receives
+    /// this party's share (`-s`) of `b·delta`.
     pub async fn send(
         &mut self,
         groups: &[Group],
