@@ -122,8 +122,10 @@ pub struct PlanArgs {
     /// so the plan does not depend on it).
     #[arg(long)]
     lr_shift: Option<u32>,
-    /// CheckZero variant of the comparison.
-    #[arg(long, default_value = "product")]
+    /// How the comparison finds `[r > x]`: `bits` (an AND tree over the mask's bits, 6 rounds,
+    /// no prime), or a CheckZero over `Z_p`: `product` (leak-free, 8 rounds) or `paper`
+    /// (Algorithm 4 as published; leaks). Both servers and the offline plan must agree.
+    #[arg(long, default_value_t = CheckZeroVariant::default())]
     checkzero: CheckZeroVariant,
     /// The comparison's prime (as `dyad train --prime`).
     #[arg(long, default_value_t = Prime::default())]

@@ -7,8 +7,9 @@
 //! it (matrix triples by RLWE).
 //!
 //! `cargo bench -p dyad-offline --bench offline [-- net-a net-b ... [--skip-ot] [--step-only]
-//! [--kind KIND] [--plan FILE]]` (`--step-only`: only the default configuration's training
-//! step, on one lane and on two; `--kind modp-triple/p40961`: only that kind's throughput line;
+//! [--kind KIND] [--plan FILE]]` (`--step-only`: only the training steps of the previous
+//! default configuration (CheckZero, p = 40961) and the default (bitwise comparison), then the
+//! default's on two lanes; `--kind modp-triple/p40961`: only that kind's throughput line;
 //! both for profiling; `--plan FILE`: how long a worker pair takes to stock a plan, as `dyad
 //! plan` writes it, on one lane and on two, in the worker's batches).
 
@@ -187,6 +188,7 @@ async fn main() {
         ]);
     }
     kinds.extend([
+        (Kind::ComparisonBits, 32768),
         (Kind::DaBit, 1 << 20),
         (Kind::ElementwiseTriple, 32768),
         (
@@ -310,12 +312,14 @@ async fn main() {
     }
     let requests = REQUESTS_PER_TRIPLE as u64;
     let mut stock = Vec::new();
-    // The paper's configuration (p = 67, exp by 16 chords), then the larger prime, then the
-    // default (p = 40961, exp by squaring). Serving uses no exp.
+    // The paper's configuration (CheckZero with p = 67, exp by 16 chords), then the larger
+    // prime, then exp by squaring, then the default (the bitwise comparison). Serving uses no
+    // exp.
     let configs = [
-        (Prime::P67, Exp::Segments),
-        (Prime::P40961, Exp::Segments),
-        (Prime::P40961, Exp::Squaring),
+        (CheckZeroVariant::Product, Prime::P67, Exp::Segments),
+        (CheckZeroVariant::Product, Prime::P40961, Exp::Segments),
+        (CheckZeroVariant::Product, Prime::P40961, Exp::Squaring),
+        (CheckZeroVariant::Bits, Prime::P40961, Exp::Squaring),
     ];
     let configs = match (&plan_file, step_only) {
         (Some((file, plan)), _) => {
@@ -325,27 +329,28 @@ async fn main() {
         (None, true) => &configs[2..],
         (None, false) => &configs[..],
     };
-    for &(prime, exp) in configs {
+    for &(checkzero, prime, exp) in configs {
         let config = Config {
             fixed: FixedPoint::default(),
-            checkzero: CheckZeroVariant::Product,
+            checkzero,
             prime,
             exp,
         };
-        if exp == Exp::Segments && !step_only {
+        let cmp = match checkzero {
+            CheckZeroVariant::Bits => "bits".to_string(),
+            _ => format!("p = {prime}"),
+        };
+        let serving = exp == Exp::Segments || checkzero == CheckZeroVariant::Bits;
+        if serving && !step_only {
             for name in &names {
                 let net = Network::by_name(name).unwrap_or_else(|| panic!("no network {name}"));
                 let plan = Plan::for_network(&net, 128, 0, requests, config);
-                stock.push((
-                    format!("{name} served request, p = {prime}"),
-                    plan,
-                    requests,
-                ));
+                stock.push((format!("{name} served request, {cmp}"), plan, requests));
             }
         }
         let net = Network::by_name("net-a").expect("known");
         let plan = Plan::for_network(&net, 128, 1, 0, config);
-        let what = format!("net-a training iteration (batch 128), p = {prime}, exp by {exp}");
+        let what = format!("net-a training iteration (batch 128), {cmp}, exp by {exp}");
         stock.push((what, plan, 1));
     }
     let mut last = Vec::new();
@@ -432,11 +437,8 @@ async fn main() {
 /// and a B2A: a mask, its mod-p and scaled triples, a daBit) for each prime, from the rates just
 /// measured, and the ratio to the paper's prime.
 fn comparison_randomness(rates: &[(Kind, f64)]) {
-    let per_comparison = |prime: Prime| -> Option<f64> {
-        let cmp = Comparison {
-            checkzero: CheckZeroVariant::Product,
-            prime,
-        };
+    let per_comparison = |checkzero: CheckZeroVariant, prime: Prime| -> Option<f64> {
+        let cmp = Comparison { checkzero, prime };
         cost::drelu_ring(1, cmp)
             .0
             .iter()
@@ -446,14 +448,24 @@ fn comparison_randomness(rates: &[(Kind, f64)]) {
             })
             .sum()
     };
-    if let (Some(paper), Some(ours)) = (per_comparison(Prime::P67), per_comparison(Prime::P40961)) {
-        println!(
-            "{:<34} {:>10.1} us/cmp  p = 67: {:.1} us/cmp; {:.1}x as many per second",
-            "comparison randomness, p = 40961",
-            ours * 1e6,
-            paper * 1e6,
-            paper / ours
-        );
+    let paper = per_comparison(CheckZeroVariant::Product, Prime::P67);
+    for (what, checkzero, prime) in [
+        (
+            "CheckZero, p = 40961",
+            CheckZeroVariant::Product,
+            Prime::P40961,
+        ),
+        ("bits", CheckZeroVariant::Bits, Prime::P40961),
+    ] {
+        if let (Some(paper), Some(ours)) = (paper, per_comparison(checkzero, prime)) {
+            println!(
+                "{:<34} {:>10.1} us/cmp  p = 67: {:.1} us/cmp; {:.1}x as many per second",
+                format!("comparison randomness, {what}"),
+                ours * 1e6,
+                paper * 1e6,
+                paper / ours
+            );
+        }
     }
 }
 

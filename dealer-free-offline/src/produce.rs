@@ -11,6 +11,7 @@ pub fn batch_items(kind: Kind) -> u64 {
         Kind::MatrixTriple { .. } => 1,
         Kind::ElementwiseTriple => 1 << 15,
         Kind::ComparisonMask { .. } => 1 << 14,
+        Kind::ComparisonBits => 1 << 15,
         Kind::DaBit => 1 << 20,
         Kind::BitTriple => 1 << 19,
         Kind::ModpTriple { .. } => 1 << 18,
@@ -31,6 +32,7 @@ impl Generator {
             }
             Kind::ElementwiseTriple => self.elementwise_triples(count).await?.encode(),
             Kind::ComparisonMask { p } => self.comparison_masks(p, count).await?.encode(),
+            Kind::ComparisonBits => self.comparison_bits(count).await?.encode(),
             Kind::DaBit => self.dabits(count).await?.encode(),
             Kind::BitTriple => self.bit_triples(count).await?.encode(),
             Kind::ModpTriple { p } => self.modp_triples(p, count).await?.encode(),

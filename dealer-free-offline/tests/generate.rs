@@ -141,6 +141,48 @@ async fn comparison_masks_over(p: Prime) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitwise_comparison_masks_are_consistent() {
+    let (mut gens, _links) = generators().await;
+    let n = 3000;
+    let (c0, c1) = both!(gens, |g| g.comparison_bits(n));
+    let kind = Kind::ComparisonBits;
+    relation::check(kind, [&c0.encode(), &c1.encode()]).expect("consistent masks");
+    // Each half alone: every bit of every share balanced, r uniform; and the mask itself.
+    for (party, half) in [(0, &c0), (1, &c1)] {
+        assert_ring_bits_balanced(&format!("P{party}'s r"), half.r.as_slice().expect("1-d"));
+        let xor: Vec<Z64> = half.r_xor.iter().map(|&w| Z64(w)).collect();
+        assert_ring_bits_balanced(&format!("P{party}'s r_xor"), &xor);
+        for (name, words) in [
+            ("digit_and", &half.digit_and),
+            ("u", &half.u),
+            ("v_lt", &half.v_lt),
+            ("v_eq", &half.v_eq),
+            ("w_lt", &half.w_lt),
+            ("w_eq", &half.w_eq),
+        ] {
+            // 31 used bits (32 for digit_and), each balanced: bit t of the words in bin t.
+            let used = if name == "digit_and" { 32 } else { 31 };
+            let ones: Vec<usize> = (0..used)
+                .flat_map(|t| {
+                    words
+                        .iter()
+                        .filter(move |&&w| w >> t & 1 == 1)
+                        .map(move |_| t)
+                })
+                .collect();
+            assert_uniform(&format!("P{party}'s {name}"), ones.into_iter(), used);
+        }
+        assert_uniform(
+            &format!("P{party}'s alpha"),
+            half.alpha.iter().map(|&a| a as usize),
+            2,
+        );
+    }
+    let r: Vec<Z64> = (0..n).map(|e| c0.r[e] + c1.r[e]).collect();
+    assert_ring_bits_balanced("r", &r);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bit_triples_multiply_by_the_bit_in_both_sharings() {
     let (mut gens, _links) = generators().await;
     let n = 5000;

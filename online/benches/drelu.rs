@@ -1,5 +1,5 @@
-//! DReLU on 10^5 elements over loopback QUIC, both CheckZero variants and both comparison
-//! primes (67: one byte per element; 40961: two): elements per second, rounds, and bytes per
+//! DReLU on 10^5 elements over loopback QUIC, the bitwise comparison and both CheckZero
+//! variants with both comparison primes (67: one byte per element; 40961: two): elements per second, rounds, and bytes per
 //! element each way. Correlated randomness comes from the in-process
 //! fixture but is generated before the clock starts, as a prefetching stockpile client would
 //! have it ready, so only the online phase is timed.
@@ -23,6 +23,7 @@ const REPS: usize = 3;
 #[derive(Default)]
 struct Stocked {
     masks: VecDeque<Batch<ComparisonMasks>>,
+    bits: VecDeque<Batch<ComparisonBits>>,
     modp: VecDeque<Batch<ModpTriples>>,
     scaled: VecDeque<Batch<ScaledModpTriples>>,
 }
@@ -62,6 +63,12 @@ impl Randomness for Stocked {
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
         next(&mut self.masks, "comparison masks")
     }
+    async fn comparison_bits(
+        &mut self,
+        _: usize,
+    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
+        next(&mut self.bits, "comparison bits")
+    }
     async fn dabits(&mut self, _: usize) -> Result<Batch<DaBits>, RandomnessError> {
         unused()
     }
@@ -89,6 +96,11 @@ async fn stock(source: &mut Fixture, config: Config) -> Stocked {
     let p = config.prime;
     let mut stocked = Stocked::default();
     for _ in 0..=REPS {
+        if config.checkzero == CheckZeroVariant::Bits {
+            let bits = source.comparison_bits(N).await.expect("fixture");
+            stocked.bits.push_back(bits);
+            continue;
+        }
         stocked
             .masks
             .push_back(source.comparison_masks(p, N).await.expect("fixture"));
@@ -108,6 +120,7 @@ async fn stock(source: &mut Fixture, config: Config) -> Stocked {
                     .modp
                     .push_back(source.modp_triples(p, N * 32).await.expect("fixture"));
             }
+            CheckZeroVariant::Bits => unreachable!("stocked above"),
         }
     }
     stocked
@@ -185,6 +198,11 @@ async fn main() {
         "{:<8} {:>6} {:>12} {:>7} {:>12} {:>12} {:>10}",
         "variant", "p", "elements/s", "rounds", "B/elt P0->P1", "B/elt P1->P0", "ms"
     );
+    run(Config {
+        checkzero: CheckZeroVariant::Bits,
+        ..Config::default()
+    })
+    .await;
     for checkzero in [CheckZeroVariant::Product, CheckZeroVariant::Paper] {
         for prime in [Prime::P67, Prime::P40961] {
             run(Config {

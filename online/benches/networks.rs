@@ -7,7 +7,8 @@
 //! batches prepared for exactly those requests), so only the online phase is timed.
 //!
 //! `cargo bench -p dyad-online --features test-fixture --bench networks [-- net-a ... training|inference]`
-//! (`DYAD_BENCH_BATCH` sets the training batch, default 128).
+//! (`DYAD_BENCH_BATCH` sets the training batch, default 128; `DYAD_BENCH_CHECKZERO` the
+//! comparison, `bits` by default, `product` for the CheckZero over `Z_40961`).
 
 use std::time::{Duration, Instant};
 
@@ -134,12 +135,19 @@ async fn secure(
     runs: usize,
 ) -> SecureCost {
     let [f0, f1] = fixture::pair(1);
-    let pair = pair_with(
-        [Config::default(); 2],
-        [Prepared::new(f0), Prepared::new(f1)],
-    )
-    .await
-    .expect("parties");
+    let config = Config {
+        checkzero: std::env::var("DYAD_BENCH_CHECKZERO")
+            .ok()
+            .map(|v| {
+                v.parse()
+                    .expect("DYAD_BENCH_CHECKZERO: bits, product or paper")
+            })
+            .unwrap_or_default(),
+        ..Config::default()
+    };
+    let pair = pair_with([config; 2], [Prepared::new(f0), Prepared::new(f1)])
+        .await
+        .expect("parties");
     let (p0, p1) = pair.parties.into();
     let (mut servers, _links) = ([(p0, None), (p1, None)], pair.links);
     // Untimed: the first run (which also warms up the link), then, for inference, a second

@@ -86,14 +86,17 @@ pub fn matmul_fixed(m: usize, n: usize, k: usize) -> Demand {
 pub fn msb(n: usize, cmp: Comparison) -> Demand {
     let n = n as u64;
     let p = cmp.prime;
-    let checkzero = match cmp.checkzero {
+    let mask = Demand::of(cmp.mask_kind(), n);
+    match cmp.checkzero {
+        // The mask carries its AND triples.
+        CheckZeroVariant::Bits => mask,
         // 32 + 16 + 8 + 4 + 2 plain products, then the scaled root.
         CheckZeroVariant::Product => {
-            Demand::of(Kind::ModpTriple { p }, 62 * n) + Demand::of(Kind::ScaledModpTriple { p }, n)
+            mask + Demand::of(Kind::ModpTriple { p }, 62 * n)
+                + Demand::of(Kind::ScaledModpTriple { p }, n)
         }
-        CheckZeroVariant::Paper => Demand::of(Kind::ModpTriple { p }, 32 * n),
-    };
-    Demand::of(Kind::ComparisonMask { p }, n) + checkzero
+        CheckZeroVariant::Paper => mask + Demand::of(Kind::ModpTriple { p }, 32 * n),
+    }
 }
 
 /// [`crate::protocols::b2a`] of `n` bits.

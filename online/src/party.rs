@@ -8,8 +8,8 @@ use rand_chacha::ChaCha20Rng;
 use crate::protocols::{CheckZeroVariant, Comparison, Exp};
 use crate::randomness::items::Layout;
 use crate::randomness::{
-    Batch, BitTriples, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples,
-    Randomness, ScaledModpTriples, Tags, UseOnce,
+    Batch, BitTriples, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple,
+    ModpTriples, Randomness, ScaledModpTriples, Tags, UseOnce,
 };
 use crate::{FixedPoint, Fp, Prime, ProtocolError, Z64, wire};
 
@@ -201,6 +201,14 @@ impl<R: Randomness> Party<R> {
             .randomness
             .comparison_masks(self.config.prime, n)
             .await?;
+        self.accept(batch, n)
+    }
+
+    pub(crate) async fn comparison_bits(
+        &mut self,
+        n: usize,
+    ) -> Result<ComparisonBits, ProtocolError> {
+        let batch = self.randomness.comparison_bits(n).await?;
         self.accept(batch, n)
     }
 

@@ -13,8 +13,8 @@ use dyad_link::{Channel, PartyId};
 use dyad_online::Prime;
 use dyad_online::bytes::{Reader, put_string};
 use dyad_online::randomness::{
-    Batch, BitTriples, Codec, ComparisonMasks, DaBits, ElementwiseTriples, Kind, MatrixTriple,
-    ModpTriples, Randomness, RandomnessError, ScaledModpTriples, TagRange, Tags,
+    Batch, BitTriples, Codec, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, Kind,
+    MatrixTriple, ModpTriples, Randomness, RandomnessError, ScaledModpTriples, TagRange, Tags,
 };
 use tonic::{Code, Status};
 
@@ -390,6 +390,13 @@ impl Randomness for StockpileRandomness {
 
     async fn bit_triples(&mut self, n: usize) -> Result<Batch<BitTriples>, RandomnessError> {
         self.take(Kind::BitTriple, n).await
+    }
+
+    async fn comparison_bits(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
+        self.take(Kind::ComparisonBits, n).await
     }
 
     async fn modp_triples(

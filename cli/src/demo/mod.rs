@@ -18,7 +18,6 @@ use dyad_offline::Plan;
 use dyad_online::FixedPoint;
 use dyad_online::Prime;
 use dyad_online::protocols::{CheckZeroVariant, Exp};
-use dyad_online::randomness::Kind;
 use dyad_store::StoreClient;
 use dyad_store::auth::read_token;
 
@@ -102,7 +101,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         lr_shift: Some(args.lr_shift),
         seed: 1,
         loss: true,
-        checkzero: CheckZeroVariant::Product,
+        checkzero: CheckZeroVariant::default(),
         prime: Prime::default(),
         exp: Exp::default(),
     };
@@ -321,6 +320,8 @@ fn job_flags(job: &JobArgs) -> Vec<String> {
         &job.batch.to_string(),
         "--seed",
         &job.seed.to_string(),
+        "--checkzero",
+        &job.checkzero.to_string(),
         "--prime",
         &job.prime.to_string(),
         "--exp",
@@ -508,12 +509,7 @@ fn report(
         bytes / 1e6 / seconds.max(1e-9),
         offline.matrix_macs_per_second().unwrap_or(0.0) / 1e6,
         offline
-            .items_per_second(
-                &Kind::ComparisonMask {
-                    p: job.comparison.prime
-                }
-                .to_string()
-            )
+            .items_per_second(&job.comparison.mask_kind().to_string())
             .unwrap_or(0.0),
         offline.link.0 / 1e6,
         offline.link.1 / 1e6

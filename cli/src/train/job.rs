@@ -167,10 +167,7 @@ impl Job {
             ("seed", self.seed.to_string()),
             ("loss reveal", self.loss.to_string()),
             ("fixed point", format!("f = {}", self.fixed.f)),
-            (
-                "checkzero",
-                format!("{:?}", self.comparison.checkzero).to_lowercase(),
-            ),
+            ("checkzero", self.comparison.checkzero.to_string()),
             ("comparison prime", self.comparison.prime.to_string()),
             ("exp", self.exp.to_string()),
             ("dataset", self.dataset.clone()),

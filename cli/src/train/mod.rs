@@ -65,8 +65,10 @@ pub struct JobArgs {
     /// Also reveal each epoch's mean training loss.
     #[arg(long)]
     pub loss: bool,
-    /// CheckZero variant of the comparison.
-    #[arg(long, default_value = "product")]
+    /// How the comparison finds `[r > x]`: `bits` (an AND tree over the mask's bits, 6 rounds,
+    /// no prime), or a CheckZero over `Z_p`: `product` (leak-free, 8 rounds) or `paper`
+    /// (Algorithm 4 as published; leaks). Both servers and the offline plan must agree.
+    #[arg(long, default_value_t = CheckZeroVariant::default())]
     pub checkzero: CheckZeroVariant,
     /// The prime the comparison shares its mask bits in: 67 (one byte per element online) or
     /// 40961 (two bytes, but its mod-p triples are made thousands at a time by homomorphic

@@ -4,6 +4,12 @@
 //! receiver `sigma + c·(1 - 2s)`; the sender adds `s`. The comparison masks and daBits are
 //! built this way; [`Generator::random_bits`] sends half of a batch's bit
 //! positions each way, so both link directions and both parties' OT roles work at once.
+//!
+//! The same COT can carry a cross product as well: with correlation `s_k` (the sender's bit at
+//! another position `k`) in a further field, the receiver's choice `c_j` makes shares of
+//! `c_j·s_k`. The bitwise comparison's masks get the product of each two-bit digit this way
+//! (`b_j·b_k = s_j·s_k + c_j·c_k + c_j·s_k + c_k·s_j`, the first two local), which is why
+//! the positions go to the two directions in pairs.
 
 use dyad_link::PartyId;
 
@@ -11,9 +17,21 @@ use super::Generator;
 use crate::OfflineError;
 use crate::cot::{Field, Group};
 
-/// Whether P0 sends the COTs of bit position `j` in [`Generator::random_bits`] (P1 the others).
+/// Whether P0 sends the COTs of bit position `j` in [`Generator::random_bits`] (P1 the others):
+/// positions `2d` and `2d + 1` go the same way, so that a COT of one can carry a cross product
+/// with the other.
 fn p0_sends(j: usize) -> bool {
-    j.is_multiple_of(2)
+    (j / 2).is_multiple_of(2)
+}
+
+/// What one field of a bit position's COT shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Term {
+    /// The bit `b_j = s_j XOR c_j` (correlation `1 - 2·s_j`; the sender adds `s_j`).
+    Bit,
+    /// The receiver's bit `j` times the sender's bit at position `k` (correlation `s_k`), where
+    /// `k` goes the same way as `j` (see [`p0_sends`]).
+    Cross(usize),
 }
 
 /// This party's additive shares of random bits, position by position: `[j]` holds, for each
@@ -37,13 +55,15 @@ impl Shares {
 
 impl Generator {
     /// Shares of `positions` random bits for each of `n` items: bit `j` of item `i` is the XOR
-    /// of bit `j` of both parties' `mine[i]`, shared in each field of `fields(j)`.
+    /// of bit `j` of both parties' `mine[i]`, shared in each field of `fields(j)` (or, for a
+    /// [`Term::Cross`] field, the cross term it names).
     pub(super) async fn random_bits(
         &mut self,
         mine: &[u64],
         positions: usize,
-        fields: impl Fn(usize) -> Vec<Field>,
+        terms: impl Fn(usize) -> Vec<(Field, Term)>,
     ) -> Result<BitShares, OfflineError> {
+        let fields = |j: usize| -> Vec<Field> { terms(j).into_iter().map(|(f, _)| f).collect() };
         let n = mine.len();
         let p0 = self.party == PartyId::P0;
         let bit = |i: usize, j: usize| (mine[i] >> j) & 1;
@@ -53,6 +73,7 @@ impl Generator {
             bits.iter().map(|&j| Group::new(n, fields(j))).collect()
         };
         let (sent_groups, received_groups) = (groups(&sending), groups(&receiving));
+        let sent_terms: Vec<Vec<(Field, Term)>> = sending.iter().map(|&j| terms(j)).collect();
         let mut shares: BitShares = (0..positions)
             .map(|j| vec![0u64; n * fields(j).len()])
             .collect();
@@ -67,16 +88,22 @@ impl Generator {
             &sent_groups,
             |g, i, d| {
                 let j = sending[g];
-                for (d, &field) in d.iter_mut().zip(sent_groups[g].fields()) {
-                    *d = field.small(1 - 2 * bit(i, j) as i64);
+                for (d, (field, term)) in d.iter_mut().zip(&sent_terms[g]) {
+                    *d = match *term {
+                        Term::Bit => field.small(1 - 2 * bit(i, j) as i64),
+                        Term::Cross(k) => bit(i, k),
+                    };
                 }
             },
             |g, i, s| {
-                // The sender adds its own bit.
+                // The sender adds its own bit to a bit's share.
                 let j = sending[g];
-                let fields = sent_groups[g].fields();
-                for (q, (&s, &field)) in s.iter().zip(fields).enumerate() {
-                    sent[g][i * fields.len() + q] = field.add(bit(i, j), s);
+                let width = s.len();
+                for (q, (&s, (field, term))) in s.iter().zip(&sent_terms[g]).enumerate() {
+                    sent[g][i * width + q] = match term {
+                        Term::Bit => field.add(bit(i, j), s),
+                        Term::Cross(_) => s,
+                    };
                 }
             },
         );

@@ -12,8 +12,8 @@
 //!
 //! 65 COTs per mask. (PROTOCOLS.md suggests one 1-out-of-4 OT per bit on `(c_j, beta)`; the
 //! first version here spent three COTs per bit, 192 per mask, for the same shares.) Finally
-//! `alpha = wrap(r0, r1, L)` comes XOR-shared out of one garbled circuit for the whole batch:
-//! P0 garbles with `MSB(r0)` and `s_63`, P1 evaluates with `MSB(r1)` and `c_63`.
+//! `alpha = wrap(r0, r1, L)` comes XOR-shared out of one garbled circuit for the whole batch
+//! ([`Generator::wrap_shares`]).
 
 use dyad_link::PartyId;
 use dyad_online::randomness::ComparisonMasks;
@@ -23,9 +23,9 @@ use ndarray::{Array1, Array2};
 use rand::RngExt;
 
 use super::Generator;
+use super::bits::Term;
 use crate::OfflineError;
 use crate::cot::{Field, Group};
-use crate::garble::{Circuit, evaluate_batch, garble_batch};
 
 impl Generator {
     /// This party's half of `n` comparison masks with bit shares in `Z_p`.
@@ -40,11 +40,12 @@ impl Generator {
         let beta: Vec<bool> = (0..n)
             .map(|_| self.party == PartyId::P1 && self.rng.random())
             .collect();
-        let bit = |i: usize, j: usize| (mine[i] >> j) & 1;
 
         // Round 1: shares of every r_j, mod p and in the ring.
         let shares = self
-            .random_bits(&mine, BITS, |j| vec![modp, Field::Ring(64 - j as u32)])
+            .random_bits(&mine, BITS, |j| {
+                vec![(modp, Term::Bit), (Field::Ring(64 - j as u32), Term::Bit)]
+            })
             .await?;
         let mut masks = ComparisonMasks {
             r: Array1::default(n),
@@ -89,16 +90,7 @@ impl Generator {
             }
         }
 
-        // alpha = wrap(r0, r1, L), XOR-shared, from one garbled circuit for the batch.
-        let circuit = Circuit::wrap();
-        let inputs: Vec<bool> = (0..n)
-            .flat_map(|i| [masks.r[i].msb() == 1, bit(i, 63) == 1])
-            .collect();
-        let alpha = match self.party {
-            PartyId::P0 => garble_batch(&mut self.cots.sender, &circuit, &inputs).await?,
-            PartyId::P1 => evaluate_batch(&mut self.cots.receiver, &circuit, &inputs).await?,
-        };
-        masks.alpha = alpha.iter().map(|&a| u8::from(a)).collect();
+        masks.alpha = self.wrap_shares(&masks.r, &mine).await?.into();
         Ok(masks)
     }
 }

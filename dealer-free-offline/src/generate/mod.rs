@@ -6,9 +6,11 @@
 mod bit_triples;
 mod bits;
 mod comparison;
+mod comparison_bits;
 mod dabits;
 mod modp;
 mod triples;
+mod wrap;
 
 use dyad_link::{PartyId, PartyLink};
 use rand::SeedableRng;

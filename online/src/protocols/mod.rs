@@ -8,16 +8,17 @@
 //! |---|---|
 //! | [`mul`], [`mul_bits`], [`matmul`], [`WeightMasks::product`], [`b2a`], [`truncate`] | 1 |
 //! | [`mul_fixed`], [`matmul_fixed`] | 2 |
-//! | [`msb`], [`drelu`] (CheckZero `product` / `paper`) | 8 / 4 |
-//! | [`drelu_ring`], [`relu`] | 9 / 5 |
-//! | [`maxpool2x2`] | 20 / 12 |
-//! | [`exp`] by squaring | 21 / 17 |
-//! | [`exp`] by segments | 12 / 8 |
-//! | [`argmax_rows`] of 10 columns | 13 / 9 |
+//! | [`msb`], [`drelu`] (`bits` / CheckZero `product` / `paper`) | 6 / 8 / 4 |
+//! | [`drelu_ring`], [`relu`] | 7 / 9 / 5 |
+//! | [`maxpool2x2`] | 16 / 20 / 12 |
+//! | [`exp`] by squaring | 17 / 21 / 17 |
+//! | [`exp`] by segments | 10 / 12 / 8 |
+//! | [`argmax_rows`] of 10 columns | 11 / 13 / 9 |
 
 mod b2a;
 mod beaver;
 mod bit_product;
+mod bitwise;
 mod checkzero;
 mod cross_entropy;
 mod exp;

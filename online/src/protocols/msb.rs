@@ -1,17 +1,20 @@
 //! MSB and DReLU of shared values: Algorithm 5 as corrected by PROTOCOLS.md, with the flip bit
-//! `beta` so that P0 never learns `eta = [r > x]` for the public `x`.
+//! `beta` so that P0 never learns `eta = [r > x]` for the public `x` (CheckZero variants), or
+//! with `eta` XOR-shared straight out of the mask's bits (`bits`, [`super::bitwise`]).
 
 use dyad_link::PartyId;
-use ndarray::{Array, Array2, Dimension};
+use ndarray::{Array, Array1, Array2, Dimension};
 
-use super::checkzero::check_zero;
+use super::bitwise::mask_exceeds;
+use super::checkzero::{CheckZeroVariant, check_zero};
 use super::{b2a, shaped};
 use crate::randomness::items::BITS;
 use crate::randomness::{ComparisonMasks, Randomness};
 use crate::{Fp, Party, Prime, ProtocolError, Z64};
 
 /// XOR shares of `MSB(a)` (bit 63) for shared `a`. Any `a` works: there is no range
-/// restriction. Rounds: 1 to open `x`, then CheckZero (7 for `product`, 3 for `paper`).
+/// restriction. Rounds: 1 to open `x`, then 5 for `bits`, or CheckZero (7 for `product`, 3 for
+/// `paper`).
 pub async fn msb<R: Randomness, D: Dimension>(
     p: &mut Party<R>,
     a: &Array<Z64, D>,
@@ -20,54 +23,85 @@ pub async fn msb<R: Randomness, D: Dimension>(
 }
 
 /// [`msb`], also returning this party's XOR share of `eta = [r > x]`: `z` at P0 (the one bit
-/// CheckZero reveals, which the flip bit makes uniform) and `beta` at P1.
+/// CheckZero reveals, which the flip bit makes uniform) and `beta` at P1, or with `bits` each
+/// party's share out of the AND tree.
 pub(crate) async fn msb_and_eta<R: Randomness, D: Dimension>(
     p: &mut Party<R>,
     a: &Array<Z64, D>,
 ) -> Result<(Array<u8, D>, Vec<u8>), ProtocolError> {
-    let n = a.len();
-    let masks = p.comparison_masks(n).await?;
-
     // Step 1: y_i = 2·a_i, x_i = y_i + r_i, omega_i = wrap(y_i, r_i); open x.
     let y: Vec<Z64> = a.iter().map(|&a| a + a).collect();
-    let x_mine: Vec<Z64> = y.iter().zip(&masks.r).map(|(&y, &r)| y + r).collect();
-    let omega: Vec<u8> = y
-        .iter()
-        .zip(&masks.r)
-        .map(|(&y, &r)| Z64::wrap(y, r))
-        .collect();
-    let x_theirs = p.exchange_ring(&x_mine).await?;
-    let (x0, x1) = match p.id() {
-        PartyId::P0 => (&x_mine, &x_theirs),
-        PartyId::P1 => (&x_theirs, &x_mine),
+    let (opened, alpha, eta) = match p.config().checkzero {
+        CheckZeroVariant::Bits => {
+            let masks = p.comparison_bits(a.len()).await?;
+            let opened = open_x(p, &y, &masks.r).await?;
+            let eta = mask_exceeds(p, &opened.x, &masks).await?;
+            (opened, masks.alpha, eta)
+        }
+        CheckZeroVariant::Product | CheckZeroVariant::Paper => {
+            let masks = p.comparison_masks(a.len()).await?;
+            let opened = open_x(p, &y, &masks.r).await?;
+            let eta = eta_by_check_zero(p, &opened.x, &masks).await?;
+            (opened, masks.alpha, eta)
+        }
     };
-    let x: Vec<Z64> = x0.iter().zip(x1).map(|(&u, &v)| u + v).collect();
 
-    // Step 2: shares of c[j]; steps 3: CheckZero gives P0 z = eta XOR beta.
-    let c = comparison_terms(p.id(), p.config().prime, &x, &masks);
-    let z = check_zero(p, c).await?;
-
-    // Step 4: MSB(a) = MSB(a0) ^ MSB(a1) ^ omega0 ^ omega1 ^ delta ^ alpha ^ eta, where
-    // <eta>^B = (z, beta), except that x = L - 1 makes eta = 0 public.
-    let eta: Vec<u8> = (0..n)
-        .map(|e| match (&z, x[e] == Z64(u64::MAX)) {
-            (_, true) => 0,
-            (Some(z), false) => z[e],
-            (None, false) => masks.beta[e],
-        })
-        .collect();
+    // Step 4: MSB(a) = MSB(a0) ^ MSB(a1) ^ omega0 ^ omega1 ^ delta ^ alpha ^ eta.
     let shares = a
         .iter()
         .enumerate()
         .map(|(e, a_e)| {
             let delta = match p.id() {
-                PartyId::P0 => Z64::wrap(x0[e], x1[e]),
+                PartyId::P0 => Z64::wrap(opened.x0[e], opened.x1[e]),
                 PartyId::P1 => 0,
             };
-            a_e.msb() ^ omega[e] ^ delta ^ masks.alpha[e] ^ eta[e]
+            a_e.msb() ^ opened.omega[e] ^ delta ^ alpha[e] ^ eta[e]
         })
         .collect();
     Ok((shaped(a.raw_dim(), shares), eta))
+}
+
+/// The opened `x = y + r` with both parties' summands and this party's `omega = wrap(y, r)`.
+struct Opened {
+    x: Vec<Z64>,
+    x0: Vec<Z64>,
+    x1: Vec<Z64>,
+    omega: Vec<u8>,
+}
+
+/// Step 1 of MSB: `x_i = y_i + r_i` is exchanged; one round.
+async fn open_x<R: Randomness>(
+    p: &mut Party<R>,
+    y: &[Z64],
+    r: &Array1<Z64>,
+) -> Result<Opened, ProtocolError> {
+    let x_mine: Vec<Z64> = y.iter().zip(r).map(|(&y, &r)| y + r).collect();
+    let omega = y.iter().zip(r).map(|(&y, &r)| Z64::wrap(y, r)).collect();
+    let x_theirs = p.exchange_ring(&x_mine).await?;
+    let (x0, x1) = match p.id() {
+        PartyId::P0 => (x_mine, x_theirs),
+        PartyId::P1 => (x_theirs, x_mine),
+    };
+    let x = x0.iter().zip(&x1).map(|(&u, &v)| u + v).collect();
+    Ok(Opened { x, x0, x1, omega })
+}
+
+/// Steps 2-3 with a CheckZero: shares of `c[j]`, then CheckZero gives P0 `z = eta XOR beta`,
+/// so `<eta>^B = (z, beta)`, except that `x = L - 1` makes `eta = 0` public.
+async fn eta_by_check_zero<R: Randomness>(
+    p: &mut Party<R>,
+    x: &[Z64],
+    masks: &ComparisonMasks,
+) -> Result<Vec<u8>, ProtocolError> {
+    let c = comparison_terms(p.id(), p.config().prime, x, masks);
+    let z = check_zero(p, c).await?;
+    Ok((0..x.len())
+        .map(|e| match (&z, x[e] == Z64(u64::MAX)) {
+            (_, true) => 0,
+            (Some(z), false) => z[e],
+            (None, false) => masks.beta[e],
+        })
+        .collect())
 }
 
 /// Shares of `c[j]` for every element (`n x 64`, column `j` = `c[j]`):

@@ -9,6 +9,7 @@
 //! | matrix triple `(m,n,k)` | `U` (m·n), `V` (n·k), `Z` (m·k), row-major u64 | 8(mn+nk+mk) |
 //! | elementwise triple | `u`, `v`, `z` | 24 |
 //! | comparison mask | `r` u64, `r_bits` 64 elements, `beta_r_bits` 64 elements, `beta`, `alpha` | 10 + 128w |
+//! | comparison bits | `r` u64, `r_xor` u64, `digit_and` u32, `alpha` byte, `u`, `v_lt`, `v_eq`, `w_lt`, `w_eq` u32 | 41 |
 //! | daBit | `xor` byte, `ring` u64 | 9 |
 //! | bit triple | `u` u64, `v_xor` byte, `v` u64, `z` u64 | 25 |
 //! | mod-p triple | `a`, `b`, `c` elements | 3w |
@@ -19,7 +20,7 @@
 
 use ndarray::{Array1, Array2};
 
-use super::items::BITS;
+use super::items::{BITS, Layout};
 use super::*;
 use crate::{Fp, Prime, Z64};
 
@@ -30,6 +31,7 @@ impl Kind {
             Kind::MatrixTriple { m, n, k } => 8 * (m * n + n * k + m * k),
             Kind::ElementwiseTriple => 24,
             Kind::ComparisonMask { p } => 8 + 2 * BITS * p.bytes() + 2,
+            Kind::ComparisonBits => 41,
             Kind::DaBit => 9,
             Kind::BitTriple => 25,
             Kind::ModpTriple { p } => 3 * p.bytes(),
@@ -66,6 +68,12 @@ impl Reader<'_> {
         let (head, rest) = self.0.split_at(8);
         self.0 = rest;
         Z64(u64::from_le_bytes(head.try_into().expect("8 bytes")))
+    }
+
+    fn u32(&mut self) -> u32 {
+        let (head, rest) = self.0.split_at(4);
+        self.0 = rest;
+        u32::from_le_bytes(head.try_into().expect("4 bytes"))
     }
 
     fn byte(&mut self) -> u8 {
@@ -194,6 +202,59 @@ impl Codec for ComparisonMasks {
         let matrix = |v| Array2::from_shape_vec((n, BITS), v).expect("n x 64 elements");
         masks.r_bits = matrix(r_bits);
         masks.beta_r_bits = matrix(beta_r_bits);
+        Ok(masks)
+    }
+}
+
+impl Codec for ComparisonBits {
+    fn encode(&self) -> Vec<u8> {
+        let n = self.r.len();
+        let mut out = Vec::with_capacity(41 * n);
+        for e in 0..n {
+            put_z64(&mut out, self.r[e]);
+            out.extend(self.r_xor[e].to_le_bytes());
+            out.extend(self.digit_and[e].to_le_bytes());
+            out.push(self.alpha[e]);
+            for word in [&self.u, &self.v_lt, &self.v_eq, &self.w_lt, &self.w_eq] {
+                out.extend(word[e].to_le_bytes());
+            }
+        }
+        out
+    }
+
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+        if kind != Kind::ComparisonBits {
+            return Err(format!("{kind} is not a comparison-bits mask"));
+        }
+        let n = records(kind, bytes)?;
+        let mut masks = ComparisonBits {
+            r: Array1::default(n),
+            r_xor: Array1::default(n),
+            digit_and: Array1::default(n),
+            alpha: Array1::default(n),
+            u: Array1::default(n),
+            v_lt: Array1::default(n),
+            v_eq: Array1::default(n),
+            w_lt: Array1::default(n),
+            w_eq: Array1::default(n),
+        };
+        let mut r = Reader(bytes);
+        for e in 0..n {
+            masks.r[e] = r.z64();
+            masks.r_xor[e] = r.z64().0;
+            masks.digit_and[e] = r.u32();
+            masks.alpha[e] = r.bit()?;
+            for word in [
+                &mut masks.u,
+                &mut masks.v_lt,
+                &mut masks.v_eq,
+                &mut masks.w_lt,
+                &mut masks.w_eq,
+            ] {
+                word[e] = r.u32();
+            }
+        }
+        masks.check(n)?;
         Ok(masks)
     }
 }
@@ -376,6 +437,10 @@ mod tests {
             s.bit_triples(7).await.expect("ok")
         })
         .await;
+        round_trip(Kind::ComparisonBits, async |s: &mut fixture::Fixture| {
+            s.comparison_bits(7).await.expect("ok")
+        })
+        .await;
     }
 
     #[test]
@@ -392,6 +457,14 @@ mod tests {
         let record = [0x01, 0xa0, 0, 0, 0, 0]; // a = 40961
         assert!(ModpTriples::decode(kind, &record).is_err());
         assert!(DaBits::decode(Kind::DaBit, &[2, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
+        let kind = Kind::ComparisonBits;
+        let mut record = vec![0u8; kind.item_bytes()];
+        assert!(ComparisonBits::decode(kind, &record).is_ok());
+        record[20] = 2; // alpha
+        assert!(ComparisonBits::decode(kind, &record).is_err());
+        record[20] = 0;
+        record[24] = 0x80; // bit 31 of u: beyond the 31 merge slots
+        assert!(ComparisonBits::decode(kind, &record).is_err());
         assert!(MatrixTriple::decode(Kind::DaBit, &[0; 9]).is_err());
     }
 }

@@ -11,7 +11,7 @@ use ndarray::{Array1, Array2};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use super::items::BITS;
+use super::items::{BITS, MERGES};
 use super::*;
 use crate::{Fp, Prime, Z64};
 
@@ -42,7 +42,7 @@ fn keep<T: Copy + std::ops::Sub<Output = T>>(party: PartyId, secret: T, share0: 
 }
 
 impl Fixture {
-    /// Makes the next comparison masks use these values of `r` (in order), so tests can reach
+    /// Makes the next comparison masks (of either kind) use these values of `r` (in order), so tests can reach
     /// cases a random mask almost never hits, such as an opened `x = 2^64 - 1`. Call it on
     /// both parties' fixtures with the same values.
     pub fn force_masks(&mut self, r: Vec<Z64>) {
@@ -68,6 +68,15 @@ impl Fixture {
 
     fn xor(&mut self, secret: u8) -> u8 {
         let share0: u8 = self.rng.random_range(0..2);
+        match self.party {
+            PartyId::P0 => share0,
+            PartyId::P1 => secret ^ share0,
+        }
+    }
+
+    /// XOR shares of a word of bits.
+    fn xor_word(&mut self, secret: u64) -> u64 {
+        let share0: u64 = self.rng.random();
         match self.party {
             PartyId::P0 => share0,
             PartyId::P1 => secret ^ share0,
@@ -162,6 +171,53 @@ impl Randomness for Fixture {
                 PartyId::P1 => beta,
             };
             masks.alpha[e] = self.xor(Z64::wrap(r0, r1));
+        }
+        batch(tags, masks)
+    }
+
+    async fn comparison_bits(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
+        let tags = self.tags(Kind::ComparisonBits, n);
+        let forced = std::mem::take(&mut self.forced_masks);
+        let mut masks = ComparisonBits {
+            r: Array1::default(n),
+            r_xor: Array1::default(n),
+            digit_and: Array1::default(n),
+            alpha: Array1::default(n),
+            u: Array1::default(n),
+            v_lt: Array1::default(n),
+            v_eq: Array1::default(n),
+            w_lt: Array1::default(n),
+            w_eq: Array1::default(n),
+        };
+        let slots = (1u32 << MERGES) - 1;
+        for e in 0..n {
+            let drawn = Z64(self.rng.random());
+            let r = forced.get(e).copied().unwrap_or(drawn);
+            let r0 = Z64(self.rng.random());
+            masks.r[e] = keep(self.party, r, r0);
+            masks.alpha[e] = self.xor(Z64::wrap(r0, r - r0));
+            masks.r_xor[e] = self.xor_word(r.0);
+            let digit_and = (0..BITS / 2)
+                .map(|d| u32::from(r.0 >> (2 * d + 1) & r.0 >> (2 * d) & 1 == 1) << d)
+                .sum::<u32>();
+            masks.digit_and[e] = self.xor_word(u64::from(digit_and)) as u32;
+            let u = self.rng.random::<u32>() & slots;
+            let (v_lt, v_eq) = (
+                self.rng.random::<u32>() & slots,
+                self.rng.random::<u32>() & slots,
+            );
+            for (out, value) in [
+                (&mut masks.u, u),
+                (&mut masks.v_lt, v_lt),
+                (&mut masks.v_eq, v_eq),
+                (&mut masks.w_lt, u & v_lt),
+                (&mut masks.w_eq, u & v_eq),
+            ] {
+                out[e] = self.xor_word(u64::from(value)) as u32 & slots;
+            }
         }
         batch(tags, masks)
     }

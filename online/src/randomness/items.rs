@@ -46,6 +46,41 @@ pub struct ComparisonMasks {
     pub alpha: Array1<u8>,
 }
 
+/// The merges of [`ComparisonBits`]' AND tree per element: its 32 two-bit digits are merged
+/// pairwise in five levels (16 + 8 + 4 + 2 + 1).
+pub const MERGES: usize = 31;
+
+/// Comparison masks for the bitwise comparison ([`crate::protocols::CheckZeroVariant::Bits`]),
+/// one item per compared element: the mask `r`, its bits XOR-shared, the product of each
+/// two-bit digit's bits, `alpha`, and the AND triples of the prefix tree that finds
+/// `eta = [r > x]` (see `protocols::bitwise`). Nothing here depends on a prime.
+///
+/// Merge `t` of the tree needs two products with a common left input, `u·v_lt` and `u·v_eq`,
+/// so each of the [`MERGES`] slots holds one "double" AND triple; bit `t` of each word below
+/// is slot `t`'s share (bits 0-15 the first level, 16-23 the second, then 24-27, 28-29, 30).
+#[derive(Debug, Clone)]
+pub struct ComparisonBits {
+    /// Ring share of the mask `r`.
+    pub r: Array1<Z64>,
+    /// XOR share of the bits of `r` (bit `j` of the word is `r_j`'s share).
+    pub r_xor: Array1<u64>,
+    /// XOR share of `r_{2d+1} AND r_{2d}` at bit `d`: with `r_xor`, every function of a
+    /// two-bit digit of `r` and a public digit is linear in the shares.
+    pub digit_and: Array1<u32>,
+    /// XOR share of `alpha = wrap(r0, r1, L)`.
+    pub alpha: Array1<u8>,
+    /// XOR share of each slot's common input `u`.
+    pub u: Array1<u32>,
+    /// XOR share of each slot's `v_lt`.
+    pub v_lt: Array1<u32>,
+    /// XOR share of each slot's `v_eq`.
+    pub v_eq: Array1<u32>,
+    /// XOR share of `u AND v_lt`.
+    pub w_lt: Array1<u32>,
+    /// XOR share of `u AND v_eq`.
+    pub w_eq: Array1<u32>,
+}
+
 /// daBits: the same random bit shared both ways.
 #[derive(Debug, Clone)]
 pub struct DaBits {
@@ -170,6 +205,41 @@ impl Layout for ComparisonMasks {
             }
         }
         bits("beta", &self.beta)?;
+        bits("alpha", &self.alpha)
+    }
+}
+
+impl Layout for ComparisonBits {
+    fn check(&self, n: usize) -> Result<(), String> {
+        lengths(
+            n,
+            &[
+                ("r", self.r.len()),
+                ("r_xor", self.r_xor.len()),
+                ("digit_and", self.digit_and.len()),
+                ("alpha", self.alpha.len()),
+                ("u", self.u.len()),
+                ("v_lt", self.v_lt.len()),
+                ("v_eq", self.v_eq.len()),
+                ("w_lt", self.w_lt.len()),
+                ("w_eq", self.w_eq.len()),
+            ],
+        )?;
+        let slots = |name: &str, v: &Array1<u32>| match v.iter().any(|&w| w >> MERGES != 0) {
+            true => Err(format!(
+                "`{name}` uses a bit beyond the {MERGES} merge slots"
+            )),
+            false => Ok(()),
+        };
+        for (name, v) in [
+            ("u", &self.u),
+            ("v_lt", &self.v_lt),
+            ("v_eq", &self.v_eq),
+            ("w_lt", &self.w_lt),
+            ("w_eq", &self.w_eq),
+        ] {
+            slots(name, v)?;
+        }
         bits("alpha", &self.alpha)
     }
 }

@@ -20,8 +20,8 @@ use crate::Prime;
 
 pub use codec::Codec;
 pub use items::{
-    BitTriples, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple, ModpTriples,
-    ScaledModpTriples,
+    BitTriples, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple,
+    ModpTriples, ScaledModpTriples,
 };
 pub use tags::{Batch, Kind, TagRange, Tags};
 pub use use_once::{Reused, UseOnce};
@@ -72,6 +72,12 @@ pub trait Randomness: Send {
         p: Prime,
         n: usize,
     ) -> impl Future<Output = Result<Batch<ComparisonMasks>, RandomnessError>> + Send;
+
+    /// `n` masks of the bitwise comparison.
+    fn comparison_bits(
+        &mut self,
+        n: usize,
+    ) -> impl Future<Output = Result<Batch<ComparisonBits>, RandomnessError>> + Send;
 
     /// `n` daBits.
     fn dabits(

@@ -3,6 +3,8 @@
 //! and for audits of stockpiles one operator holds both of (a local demo), never for a real
 //! deployment, where the halves belong to different parties.
 
+use ndarray::Array1;
+
 use super::items::BITS;
 use super::*;
 use crate::{Z64, ring};
@@ -61,6 +63,25 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
                 }),
                 kind,
                 "bits, flip bit or alpha inconsistent with r",
+            )
+        }
+        Kind::ComparisonBits => {
+            let [c0, c1] = decode_both::<ComparisonBits>(kind, halves)?;
+            first_bad(
+                (0..c0.r.len()).map(|e| {
+                    let r = (c0.r[e] + c1.r[e]).0;
+                    let open = |a: &Array1<u32>, b: &Array1<u32>| a[e] ^ b[e];
+                    let digit_and = (0..BITS / 2)
+                        .map(|d| u32::from(r >> (2 * d + 1) & r >> (2 * d) & 1 == 1) << d)
+                        .sum::<u32>();
+                    c0.r_xor[e] ^ c1.r_xor[e] == r
+                        && open(&c0.digit_and, &c1.digit_and) == digit_and
+                        && Z64::wrap(c0.r[e], c1.r[e]) == c0.alpha[e] ^ c1.alpha[e]
+                        && open(&c0.u, &c1.u) & open(&c0.v_lt, &c1.v_lt) == open(&c0.w_lt, &c1.w_lt)
+                        && open(&c0.u, &c1.u) & open(&c0.v_eq, &c1.v_eq) == open(&c0.w_eq, &c1.w_eq)
+                }),
+                kind,
+                "bits, digit products, alpha or AND triples inconsistent with r",
             )
         }
         Kind::DaBit => {
@@ -153,6 +174,23 @@ mod tests {
             x[0] ^= 1; // P0's share of a (or of c, whichever the flip leaves in range)
             x[2 * p.bytes()] ^= 1;
             assert!(check(kind, [&x, &y]).is_err(), "{kind} tampered");
+        }
+        let (a, b) = (
+            f0.comparison_bits(40).await.expect("ok"),
+            f1.comparison_bits(40).await.expect("ok"),
+        );
+        let kind = Kind::ComparisonBits;
+        let (x, y) = (a.items.encode(), b.items.encode());
+        check(kind, [&x, &y]).expect("consistent");
+        // A flipped bit of P0's share in each field (ring share, bits, digit product, alpha,
+        // then each AND-triple word) of every item is caught: a flipped `u` or `v` shows when
+        // the other factor is 1, so some item of the 40 shows it.
+        for at in [0, 8, 16, 20, 21, 25, 29, 33, 37] {
+            let mut bad = x.clone();
+            for record in bad.chunks_mut(kind.item_bytes()) {
+                record[at] ^= 1;
+            }
+            assert!(check(kind, [&bad, &y]).is_err(), "byte {at} tampered");
         }
         let (a, b) = (
             f0.matrix_triple(3, 4, 5).await.expect("ok"),

@@ -25,6 +25,8 @@ pub enum Kind {
         /// The comparison's prime.
         p: Prime,
     },
+    /// Masks of the bitwise comparison (no prime); one item per compared element.
+    ComparisonBits,
     /// Shared random bits in both XOR and ring form; one item per bit.
     DaBit,
     /// Products of a ring value with a bit shared both ways; one item per product.
@@ -65,6 +67,7 @@ impl std::str::FromStr for Kind {
             ("elementwise-triple", None) => Kind::ElementwiseTriple,
             ("dabit", None) => Kind::DaBit,
             ("bit-triple", None) => Kind::BitTriple,
+            ("comparison-bits", None) => Kind::ComparisonBits,
             ("comparison-mask" | "modp-triple" | "scaled-modp-triple", shape) => {
                 // p = 67 has the names of before the prime was a parameter.
                 let p = match shape {
@@ -97,6 +100,7 @@ impl fmt::Display for Kind {
             Kind::ElementwiseTriple => write!(f, "elementwise-triple"),
             Kind::DaBit => write!(f, "dabit"),
             Kind::BitTriple => write!(f, "bit-triple"),
+            Kind::ComparisonBits => write!(f, "comparison-bits"),
             Kind::ComparisonMask { p } => write!(f, "comparison-mask{}", prime_suffix(*p)),
             Kind::ModpTriple { p } => write!(f, "modp-triple{}", prime_suffix(*p)),
             Kind::ScaledModpTriple { p } => {
@@ -203,6 +207,7 @@ mod tests {
             Kind::ElementwiseTriple,
             Kind::DaBit,
             Kind::BitTriple,
+            Kind::ComparisonBits,
         ]
         .into_iter()
         .chain([Prime::P67, Prime::P40961].into_iter().flat_map(|p| {

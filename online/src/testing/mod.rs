@@ -91,6 +91,12 @@ impl Randomness for Counting {
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
         counted!(self, self.inner.comparison_masks(p, n))
     }
+    async fn comparison_bits(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
+        counted!(self, self.inner.comparison_bits(n))
+    }
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         counted!(self, self.inner.dabits(n))
     }
@@ -122,6 +128,8 @@ pub enum Request {
     ElementwiseTriples(usize),
     /// `comparison_masks(p, n)`.
     ComparisonMasks(Prime, usize),
+    /// `comparison_bits(n)`.
+    ComparisonBits(usize),
     /// `dabits(n)`.
     DaBits(usize),
     /// `bit_triples(n)`.
@@ -137,6 +145,7 @@ enum Ready {
     MatrixTriple(Batch<MatrixTriple>),
     ElementwiseTriples(Batch<ElementwiseTriples>),
     ComparisonMasks(Batch<ComparisonMasks>),
+    ComparisonBits(Batch<ComparisonBits>),
     DaBits(Batch<DaBits>),
     BitTriples(Batch<BitTriples>),
     ModpTriples(Batch<ModpTriples>),
@@ -204,6 +213,7 @@ async fn generate(s: &mut Fixture, request: Request) -> Result<Ready, Randomness
             Ready::ElementwiseTriples(s.elementwise_triples(n).await?)
         }
         Request::ComparisonMasks(p, n) => Ready::ComparisonMasks(s.comparison_masks(p, n).await?),
+        Request::ComparisonBits(n) => Ready::ComparisonBits(s.comparison_bits(n).await?),
         Request::DaBits(n) => Ready::DaBits(s.dabits(n).await?),
         Request::BitTriples(n) => Ready::BitTriples(s.bit_triples(n).await?),
         Request::ModpTriples(p, n) => Ready::ModpTriples(s.modp_triples(p, n).await?),
@@ -244,6 +254,12 @@ impl Randomness for Prepared {
         n: usize,
     ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
         prepared!(self, ComparisonMasks, p, n)
+    }
+    async fn comparison_bits(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
+        prepared!(self, ComparisonBits, n)
     }
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         prepared!(self, DaBits, n)

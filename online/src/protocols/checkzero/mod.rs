@@ -1,34 +1,64 @@
 //! CheckZero: given shares of `c[0..64]` per element (at most one of which is 0), P0 learns
-//! whether one is 0, and nothing else. Two variants, chosen at run time.
+//! whether one is 0, and nothing else. Two variants, chosen at run time; a third setting,
+//! [`CheckZeroVariant::Bits`], finds the comparison's `eta` without any CheckZero.
 
 mod paper;
 mod product;
 
 use ndarray::{Array1, Array2, ArrayView1};
 
-use crate::randomness::Randomness;
+use crate::randomness::{Kind, Randomness};
 use crate::{Fp, Party, Prime, ProtocolError};
 
-/// Which CheckZero the comparison uses.
+/// How the comparison finds `eta = [r > x]` (step 3 of PROTOCOLS.md's MSB): by one of two
+/// CheckZeros over the `c[j]` in `Z_p`, or from the mask's XOR-shared bits directly.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum CheckZeroVariant {
-    /// Falcon-style product tree (default): P0 learns only `M · prod_j c[j]` for a fresh random
-    /// nonzero `M`, i.e. the bit and nothing else. 6 rounds of mod-67 products plus the reveal.
-    #[default]
+    /// Falcon-style product tree: P0 learns only `M · prod_j c[j]` for a fresh random nonzero
+    /// `M`, i.e. the bit and nothing else. 6 rounds of mod-p products plus the reveal.
     Product = 0,
     /// Algorithm 4 of the paper as published: 3 rounds, but it leaks (see the `paper` module).
     Paper = 1,
+    /// The default: no CheckZero and no prime. `eta` comes XOR-shared out of a tree of AND
+    /// gates over the mask's bits (`protocols::bitwise`): 5 rounds, about 12 bytes each way per
+    /// element, and nothing opened but Beaver-masked bits, so neither party learns anything
+    /// (the CheckZeros give P0 `eta XOR beta`). Its randomness, [`crate::randomness::ComparisonBits`],
+    /// is made by COTs alone.
+    #[default]
+    Bits = 2,
 }
 
 /// The comparison's settings both parties share: which CheckZero, and the prime its mask bits
 /// are shared in. They decide which kinds of randomness a comparison consumes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Comparison {
-    /// Which CheckZero.
+    /// Which CheckZero, or none (`bits`).
     pub checkzero: CheckZeroVariant,
-    /// The prime of the mask-bit shares and the CheckZero products.
+    /// The prime of the mask-bit shares and the CheckZero products (unused by `bits`).
     pub prime: Prime,
+}
+
+impl std::fmt::Display for CheckZeroVariant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CheckZeroVariant::Product => "product",
+            CheckZeroVariant::Paper => "paper",
+            CheckZeroVariant::Bits => "bits",
+        })
+    }
+}
+
+impl Comparison {
+    /// The kind of mask each compared element takes.
+    pub fn mask_kind(&self) -> Kind {
+        match self.checkzero {
+            CheckZeroVariant::Bits => Kind::ComparisonBits,
+            CheckZeroVariant::Product | CheckZeroVariant::Paper => {
+                Kind::ComparisonMask { p: self.prime }
+            }
+        }
+    }
 }
 
 impl std::str::FromStr for CheckZeroVariant {
@@ -37,8 +67,9 @@ impl std::str::FromStr for CheckZeroVariant {
         match s {
             "product" => Ok(CheckZeroVariant::Product),
             "paper" => Ok(CheckZeroVariant::Paper),
+            "bits" => Ok(CheckZeroVariant::Bits),
             other => Err(format!(
-                "unknown CheckZero variant {other:?} (product or paper)"
+                "unknown CheckZero variant {other:?} (bits, product or paper)"
             )),
         }
     }
@@ -53,6 +84,9 @@ pub(crate) async fn check_zero<R: Randomness>(
     match p.config().checkzero {
         CheckZeroVariant::Product => product::check_zero(p, c).await,
         CheckZeroVariant::Paper => paper::check_zero(p, c).await,
+        CheckZeroVariant::Bits => Err(ProtocolError::Shape(
+            "the bitwise comparison runs no CheckZero".into(),
+        )),
     }
 }
 

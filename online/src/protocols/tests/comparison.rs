@@ -1,4 +1,4 @@
-//! MSB / DReLU (both CheckZero variants), B2A and ReLU.
+//! MSB / DReLU (the bitwise comparison and both CheckZero variants), B2A and ReLU.
 
 use ndarray::Array1;
 use rand::RngExt;
@@ -8,12 +8,14 @@ use crate::protocols::{CheckZeroVariant, b2a, drelu, drelu_ring, msb, relu, relu
 use crate::sharing::reconstruct_bits;
 use crate::{Prime, reference};
 
-/// Both CheckZero variants over `Z_67`, and the product variant over `Z_40961`.
-fn configs() -> [Config; 3] {
+/// Both CheckZero variants over `Z_67`, the product variant over `Z_40961`, and the bitwise
+/// comparison.
+fn configs() -> [Config; 4] {
     [
         (CheckZeroVariant::Product, Prime::P67),
         (CheckZeroVariant::Paper, Prime::P67),
         (CheckZeroVariant::Product, Prime::P40961),
+        (CheckZeroVariant::Bits, Prime::default()),
     ]
     .map(|(checkzero, prime)| Config {
         checkzero,
@@ -130,7 +132,7 @@ async fn b2a_converts_every_bit_pattern() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comparison_rounds_are_constant() {
-    for (config, want) in configs().into_iter().zip([9, 5, 9]) {
+    for (config, want) in configs().into_iter().zip([9, 5, 9, 7]) {
         let mut rng = rng(14);
         let mut pair = parties(config).await;
         for n in [1, 2000] {

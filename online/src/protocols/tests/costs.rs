@@ -67,6 +67,7 @@ async fn every_cost_function_matches_its_protocol() {
         (CheckZeroVariant::Product, Prime::P67),
         (CheckZeroVariant::Paper, Prime::P67),
         (CheckZeroVariant::Product, Prime::P40961),
+        (CheckZeroVariant::Bits, Prime::default()),
     ]
     .map(|(checkzero, prime)| Comparison { checkzero, prime })
     {

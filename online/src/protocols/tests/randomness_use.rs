@@ -85,6 +85,12 @@ impl Randomness for Faulty {
             }
         }
     }
+    async fn comparison_bits(
+        &mut self,
+        n: usize,
+    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
+        self.inner.comparison_bits(n).await
+    }
     async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
         self.inner.dabits(n).await
     }
@@ -118,9 +124,12 @@ async fn faulty_pair_of(faults: [Fault; 2]) -> crate::testing::Pair<Faulty> {
         fault,
         first: None,
     });
-    pair_with([Config::default(); 2], sources)
-        .await
-        .expect("parties")
+    // The faults live in the CheckZero variants' masks.
+    let config = Config {
+        checkzero: crate::protocols::CheckZeroVariant::Product,
+        ..Config::default()
+    };
+    pair_with([config; 2], sources).await.expect("parties")
 }
 
 /// Runs one comparison at both parties and returns both outcomes.
