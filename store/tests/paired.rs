@@ -106,6 +106,7 @@ impl Stocker {
         }
         both!(Kind::ComparisonMask { p: P }, n, |f| f
             .comparison_masks(P, n));
+        both!(Kind::ComparisonBits, n, |f| f.comparison_bits(n));
         both!(Kind::ElementwiseTriple, n, |f| f.elementwise_triples(n));
         both!(Kind::DaBit, n, |f| f.dabits(n));
         both!(Kind::BitTriple, n, |f| f.bit_triples(n));
@@ -198,6 +199,7 @@ async fn taken_halves_reconstruct_to_correlated_randomness() {
     }
     check_both!(sources, Kind::ComparisonMask { p: P }, |s| s
         .comparison_masks(P, 120));
+    check_both!(sources, Kind::ComparisonBits, |s| s.comparison_bits(120));
     check_both!(sources, Kind::DaBit, |s| s.dabits(100));
     check_both!(sources, Kind::BitTriple, |s| s.bit_triples(100));
     check_both!(sources, Kind::ModpTriple { p: P }, |s| s
