@@ -30,8 +30,8 @@ use watch::Watch;
 
 /// The defaults train Network-A on 2,048 digits for 4 epochs of 16 steps (batch 128, learning
 /// rate 2^-2) and test on 256: above 90% test accuracy, as the plaintext float reference
-/// (91.8%), in about 4.5 minutes on 2 cores (2026-12-02), more than half of it waiting for the
-/// offline generation (the worker pairs take four fifths of the CPU). Batches of 128 need the
+/// (91.8%), in about 1.5 minutes on 2 cores (2026-12-02, the bitwise comparison; 3 minutes
+/// with `--checkzero product`), two thirds of it waiting for the offline generation. Batches of 128 need the
 /// fewest steps; a step's offline cost is mostly its matrix triples and comparisons. Smaller
 /// sizes (`--train 256 --test 128 --epochs 2 --batch 16 --lr-shift 3`: about 70%) take about
 /// 2 minutes.
@@ -55,6 +55,10 @@ pub struct Args {
     /// The learning rate is 2^-lr_shift.
     #[arg(long, default_value_t = 2)]
     lr_shift: u32,
+    /// How the comparison finds `[r > x]` (as `dyad train --checkzero`): `bits`, or a CheckZero
+    /// (`product`, `paper`) over `Z_40961`.
+    #[arg(long, default_value_t = CheckZeroVariant::default())]
+    checkzero: CheckZeroVariant,
     /// Working directory for certificates, stockpiles, logs, model shares and curves. It is
     /// made afresh; an existing one is replaced only if an earlier demo made it.
     #[arg(long, default_value = "dyad-demo")]
@@ -101,7 +105,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         lr_shift: Some(args.lr_shift),
         seed: 1,
         loss: true,
-        checkzero: CheckZeroVariant::default(),
+        checkzero: args.checkzero,
         prime: Prime::default(),
         exp: Exp::default(),
     };
@@ -110,7 +114,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     println!(
         "Dyad demo: training {} on {} of the bundled MNIST digits ({} held out for testing), \
          {} epochs of {} steps (batch {}, learning rate 2^-{}), revealing the test accuracy \
-         every {} steps. About 4.5 minutes on 2 cores at the default sizes; the offline \
+         every {} steps. About 1.5 to 3 minutes on 2 cores at the default sizes; the offline \
          generation of the randomness is what takes the time.",
         job.network.name,
         job.train,
@@ -278,6 +282,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         models: [0, 1].map(|i| models[i].as_path()),
         link: &ports.serving_link,
         clients: [0, 1].map(|i| ports.serving_clients[i].as_str()),
+        comparison: job.comparison,
     };
     println!();
     serving::serve_and_predict(

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use dyad_client::Client;
+use dyad_online::protocols::Comparison;
 use dyad_proto::inference::Output;
 use ndarray::Array2;
 
@@ -29,6 +30,8 @@ pub struct Setup<'a> {
     /// The servers' link (P0 listens) and each server's client endpoint.
     pub link: &'a str,
     pub clients: [&'a str; 2],
+    /// The comparison the training job used, which the serving plan was made for.
+    pub comparison: Comparison,
 }
 
 /// Starts both servers on the trained shares, predicts the first [`REQUESTS`] of `images`,
@@ -63,6 +66,10 @@ pub async fn serve_and_predict(
             setup.clients[i],
             "--stock-wait",
             "60",
+            "--checkzero",
+            &setup.comparison.checkzero.to_string(),
+            "--prime",
+            &setup.comparison.prime.to_string(),
         ]);
         let log = setup.dir.join(format!("serve{i}.log"));
         servers.push((children.spawn(&format!("server {i}"), &args, &log)?, log));

@@ -17,7 +17,7 @@ use dyad_link::{Channel, PartyId, PartyLink};
 use dyad_online::bytes::{Reader, put_string};
 use dyad_online::model::Network;
 use dyad_online::nn::{Params, Secure, predict};
-use dyad_online::protocols::{WeightMasks, argmax_rows};
+use dyad_online::protocols::{Comparison, WeightMasks, argmax_rows};
 use dyad_online::randomness::RandomnessError;
 use dyad_online::{Config, FixedPoint, Party, ProtocolError, Z64};
 use dyad_store::{StockpileRandomness, StoreClient};
@@ -48,6 +48,8 @@ pub struct Engine {
     pub model: Model,
     pub requests: Arc<Requests>,
     pub max_batch: usize,
+    /// The comparison both servers and the offline plan use.
+    pub comparison: Comparison,
     /// The stockpile's address and token.
     pub store: (String, String),
     /// How long an evaluation waits for a dry stockpile before its requests fail.
@@ -125,6 +127,8 @@ impl Engine {
                 .with_prefetch(SERVING_PREFETCH);
         let config = Config {
             fixed: self.model.fixed,
+            checkzero: self.comparison.checkzero,
+            prime: self.comparison.prime,
             ..Config::default()
         };
         let mut party = Party::new(link, randomness, config).await?;

@@ -17,6 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
+use dyad_online::Prime;
+use dyad_online::protocols::{CheckZeroVariant, Comparison};
 use dyad_proto::inference::ModelInfo;
 use dyad_proto::inference::inference_server::InferenceServer;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
@@ -57,6 +59,13 @@ pub struct Args {
     /// Seconds an evaluation waits for a dry stockpile before its requests fail.
     #[arg(long, default_value_t = 2)]
     stock_wait: u64,
+    /// How the comparison finds `[r > x]` (as `dyad train --checkzero`). Both servers and
+    /// the offline plan must agree.
+    #[arg(long, default_value_t = CheckZeroVariant::default())]
+    checkzero: CheckZeroVariant,
+    /// The comparison's prime (as `dyad train --prime`; the CheckZero variants only).
+    #[arg(long, default_value_t = Prime::default())]
+    prime: Prime,
     /// Serve Prometheus metrics on this address: request latency and outcomes, batch sizes,
     /// the link's bytes and rounds, the stock of each stream.
     #[arg(long)]
@@ -113,6 +122,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         requests,
         max_batch: args.max_batch,
+        comparison: Comparison {
+            checkzero: args.checkzero,
+            prime: args.prime,
+        },
         store: args.store.address_and_token()?,
         stock_wait: Duration::from_secs(args.stock_wait),
         metrics: metrics.clone(),
