@@ -51,53 +51,69 @@ impl Generator {
         }
         let r: Array1<Z64> = r.into_iter().map(Z64).collect();
         let alpha = self.wrap_shares(&r, &mine).await?;
-        let triples = self.double_and_triples(n * MERGES).await?;
-        let slots = |v: &[bool]| -> Array1<u32> {
-            v.chunks_exact(MERGES)
-                .map(|t| t.iter().rev().fold(0u32, |w, &b| w << 1 | u32::from(b)))
-                .collect()
-        };
+        let t = self.double_and_triples(n).await?;
         Ok(ComparisonBits {
             r,
             r_xor: mine.into(),
             digit_and: digit_and.into(),
             alpha: alpha.into(),
-            u: slots(&triples.u),
-            v_lt: slots(&triples.v_lt),
-            v_eq: slots(&triples.v_eq),
-            w_lt: slots(&triples.w_lt),
-            w_eq: slots(&triples.w_eq),
+            u: t.u.into(),
+            v_lt: t.v_lt.into(),
+            v_eq: t.v_eq.into(),
+            w_lt: t.w_lt.into(),
+            w_eq: t.w_eq.into(),
         })
     }
 
-    /// This party's XOR shares of `n` double AND triples, one bit per triple and field.
+    /// This party's XOR shares of the [`MERGES`] double AND triples of each of `n` masks, one
+    /// word per mask and field (bit `t` is slot `t`).
     async fn double_and_triples(&mut self, n: usize) -> Result<DoubleAndTriples, OfflineError> {
-        let mut random = || -> Vec<bool> { (0..n).map(|_| self.rng.random()).collect() };
+        let slots = (1u32 << MERGES) - 1;
+        let mut random =
+            || -> Vec<u32> { (0..n).map(|_| self.rng.random::<u32>() & slots).collect() };
         let (u, v_lt, v_eq) = (random(), random(), random());
-        let bit = Field::Ring(1);
-        let groups = [Group::new(n, vec![bit, bit])];
+        // COT `k` is slot `k % MERGES` of mask `k / MERGES`.
+        let at = |k: usize| (k / MERGES, k % MERGES);
+        let bit = |w: &[u32], k: usize| {
+            let (i, t) = at(k);
+            u64::from(w[i] >> t & 1)
+        };
+        let field = Field::Ring(1);
+        let groups = [Group::new(n * MERGES, vec![field, field])];
         // Sent: the peer's u times my (v_lt, v_eq); received: my u times the peer's.
-        let (mut sent, mut received) = (vec![[0u64; 2]; n], vec![[0u64; 2]; n]);
+        let (mut sent, mut received) = (
+            [vec![0u32; n], vec![0u32; n]],
+            [vec![0u32; n], vec![0u32; n]],
+        );
+        let keep = |out: &mut [Vec<u32>; 2], k: usize, s: &[u64]| {
+            let (i, t) = at(k);
+            out[0][i] |= (s[0] as u32) << t;
+            out[1][i] |= (s[1] as u32) << t;
+        };
         let send = self.cots.sender.send(
             &groups,
-            |_, i, d| {
-                d[0] = u64::from(v_lt[i]);
-                d[1] = u64::from(v_eq[i]);
+            |_, k, d| {
+                d[0] = bit(&v_lt, k);
+                d[1] = bit(&v_eq, k);
             },
-            |_, i, s| sent[i].copy_from_slice(s),
+            |_, k, s| keep(&mut sent, k, s),
         );
         let receive = self.cots.receiver.receive(
             &groups,
-            |_, i| u[i],
-            |_, i, s| received[i].copy_from_slice(s),
+            |_, k| bit(&u, k) == 1,
+            |_, k, s| keep(&mut received, k, s),
         );
         let (s, r) = tokio::join!(send, receive);
         s?;
         r?;
-        let cross = |i: usize, q: usize| (sent[i][q] ^ received[i][q]) == 1;
+        let w = |q: usize, v: &[u32]| -> Vec<u32> {
+            (0..n)
+                .map(|i| (u[i] & v[i]) ^ sent[q][i] ^ received[q][i])
+                .collect()
+        };
         Ok(DoubleAndTriples {
-            w_lt: (0..n).map(|i| (u[i] & v_lt[i]) ^ cross(i, 0)).collect(),
-            w_eq: (0..n).map(|i| (u[i] & v_eq[i]) ^ cross(i, 1)).collect(),
+            w_lt: w(0, &v_lt),
+            w_eq: w(1, &v_eq),
             u,
             v_lt,
             v_eq,
@@ -105,13 +121,14 @@ impl Generator {
     }
 }
 
-/// XOR shares of AND triples with a common left input: `w_lt = u·v_lt`, `w_eq = u·v_eq`.
+/// XOR shares of AND triples with a common left input, `w_lt = u·v_lt` and `w_eq = u·v_eq`,
+/// bitwise: one word per mask, bit `t` for slot `t`.
 struct DoubleAndTriples {
-    u: Vec<bool>,
-    v_lt: Vec<bool>,
-    v_eq: Vec<bool>,
-    w_lt: Vec<bool>,
-    w_eq: Vec<bool>,
+    u: Vec<u32>,
+    v_lt: Vec<u32>,
+    v_eq: Vec<u32>,
+    w_lt: Vec<u32>,
+    w_eq: Vec<u32>,
 }
 
 /// `m_{2d+1} AND m_{2d}` at bit `d` of a party's own word: its local term of each digit's
