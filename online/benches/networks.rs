@@ -20,7 +20,7 @@ use dyad_online::nn::{
 use dyad_online::protocols::{REQUESTS_PER_TRIPLE, WeightMasks, argmax_rows};
 use dyad_online::randomness::fixture;
 use dyad_online::testing::{Prepared, pair_with};
-use dyad_online::{Config, FixedPoint, Party};
+use dyad_online::{Config, FixedPoint, Party, Z64};
 use ndarray::{Array2, ArrayD, IxDyn};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -50,9 +50,10 @@ enum Work {
     Inference,
 }
 
-/// One party with its serving state: weight-bound triples persist from run to run as they do
-/// from request to request in `dyad serve`.
-type Server = (Party<Prepared>, Option<WeightMasks>);
+/// One party with its state: its shares of the weights (made once, as a server loads its model
+/// once, outside the timed region) and the weight-bound triples, which persist from run to run
+/// as they do from request to request in `dyad serve`.
+type Server = (Party<Prepared>, Option<(Params<Z64>, WeightMasks)>);
 
 /// One party's run (P0 holds the data and the weights; P1's shares are zero, which costs the
 /// same); hands the party back with what the run cost and where its time went.
@@ -62,13 +63,15 @@ async fn secure_run(
     (x, y): (ArrayD<f64>, Array2<f64>),
     work: Work,
 ) -> (Server, LinkCounters, Profile) {
-    let before = party.counters();
     let examples = x.shape()[0];
-    let fixed = FixedPoint::default();
-    let mut params = Params::initial(&net, 1, fixed)
-        .expect("params")
-        .import(&Secure::new(&mut party));
-    let mut masks = masks.unwrap_or_else(|| WeightMasks::new(params.weights()));
+    let (mut params, mut masks) = masks.unwrap_or_else(|| {
+        let params = Params::initial(&net, 1, FixedPoint::default())
+            .expect("params")
+            .import(&Secure::new(&mut party));
+        let masks = WeightMasks::new(params.weights());
+        (params, masks)
+    });
+    let before = party.counters();
     let mut secure = match work {
         Work::Training(_) => Secure::new(&mut party),
         Work::Inference => Secure::serving(&mut party, examples, &mut masks),
@@ -96,7 +99,7 @@ async fn secure_run(
     }
     let profile = std::mem::take(&mut secure.profile);
     let cost = party.counters() - before;
-    ((party, Some(masks)), cost, profile)
+    ((party, Some((params, masks))), cost, profile)
 }
 
 /// Both parties' runs at once, in their own tasks; the wall time, P0's and P1's costs, and
