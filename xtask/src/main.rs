@@ -2,7 +2,9 @@
 //!
 //! - `cargo xtask test [ARGS]` runs `cargo test --workspace [ARGS]`;
 //! - `cargo xtask demo [ARGS]` runs `cargo run -p dyad -- demo [ARGS]`;
-//! - `cargo xtask clippy` runs clippy as CI does (it builds the same build scripts).
+//! - `cargo xtask clippy` runs clippy as CI does (it builds the same build scripts);
+//! - `cargo xtask link-bench lan|wan [ARGS]` runs the networks bench over a loopback shaped to
+//!   the paper's LAN or WAN bandwidth ([`link_bench`]).
 //!
 //! Both first make sure the build can run. RocksDB's Rust bindings are generated at build
 //! time by bindgen, which loads libclang; a machine with Rust, gcc and Python but no clang
@@ -10,6 +12,8 @@
 //! into a virtual environment under the user's cache, points bindgen at it (`LIBCLANG_PATH`),
 //! and gives it gcc's built-in headers (`stdbool.h`, `stddef.h`: the wheel has no clang
 //! resource directory). No root, no system package, and nothing when libclang is present.
+
+mod link_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -21,6 +25,14 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let task = args.next();
     let rest: Vec<String> = args.collect();
+    if task.as_deref() == Some("link-bench") {
+        let mut cargo = cargo_command();
+        if let Err(e) = provide_libclang(&mut cargo) {
+            eprintln!("xtask: {e}");
+            return ExitCode::FAILURE;
+        }
+        return link_bench::run(&rest, cargo);
+    }
     let cargo_args: Vec<String> = match task.as_deref() {
         Some("test") => ["test", "--workspace"].map(String::from).into(),
         Some("demo") => ["run", "-p", "dyad", "--", "demo"].map(String::from).into(),
@@ -39,10 +51,13 @@ fn main() -> ExitCode {
             eprintln!("usage: cargo xtask test [ARGS]   (cargo test --workspace)");
             eprintln!("       cargo xtask demo [ARGS]   (cargo run -p dyad -- demo)");
             eprintln!("       cargo xtask clippy        (clippy as CI runs it)");
+            eprintln!(
+                "       cargo xtask link-bench lan|wan [ARGS]   (the networks bench on a shaped link)"
+            );
             return ExitCode::from(2);
         }
     };
-    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut cargo = cargo_command();
     cargo.args(cargo_args).args(rest);
     if let Err(e) = provide_libclang(&mut cargo) {
         eprintln!("xtask: {e}");
@@ -56,6 +71,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The cargo that runs this xtask.
+fn cargo_command() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
 /// Sets `cargo`'s environment so that bindgen finds a libclang.
