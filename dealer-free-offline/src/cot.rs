@@ -109,23 +109,27 @@ pub struct Group {
     fields: Vec<Field>,
     /// Each field's correction bits.
     bits: Vec<u32>,
-    /// The field, when all are the same: the fast path.
-    uniform: Option<Field>,
+    /// Each field's mask when all fields are rings (of any widths): the fast path, plain
+    /// wrapping arithmetic and one mask per field.
+    ring_masks: Option<Vec<u64>>,
 }
 
 impl Group {
     /// `count` COTs with correlations of these fields (at least one).
     pub fn new(count: usize, fields: Vec<Field>) -> Group {
         assert!(!fields.is_empty(), "a COT correlates at least one field");
-        let uniform = fields
-            .first()
-            .copied()
-            .filter(|f| fields.iter().all(|g| g == f));
+        let ring_masks = fields
+            .iter()
+            .map(|f| match *f {
+                Field::Ring(w) => Some(ring_mask(w)),
+                Field::Modp(_) => None,
+            })
+            .collect();
         Group {
             count,
             bits: fields.iter().map(|f| f.bits()).collect(),
             fields,
-            uniform,
+            ring_masks,
         }
     }
 
@@ -174,11 +178,8 @@ fn expand(
     let words: &[u64] = bytemuck::cast_slice(scratch);
     out.clear();
     for per_key in words.chunks_exact(2 * blocks) {
-        match group.uniform {
-            Some(Field::Ring(w)) => {
-                let mask = ring_mask(w);
-                out.extend(per_key[..f].iter().map(|w| w & mask));
-            }
+        match &group.ring_masks {
+            Some(masks) => out.extend(per_key[..f].iter().zip(masks).map(|(w, mask)| w & mask)),
             _ => out.extend(
                 per_key[..f]
                     .iter()
@@ -333,13 +334,12 @@ impl CotSender {
                 for (c, (s0, s1)) in s0.chunks_exact(f).zip(s1.chunks_exact(f)).enumerate() {
                     let i = first + c;
                     delta(g, i, &mut d[..f]);
-                    match group.uniform {
-                        Some(Field::Ring(w)) => {
-                            let mask = ring_mask(w);
-                            for q in 0..f {
+                    match &group.ring_masks {
+                        Some(masks) => {
+                            for (q, &mask) in masks.iter().enumerate() {
                                 let correction =
                                     s0[q].wrapping_sub(s1[q]).wrapping_add(d[q]) & mask;
-                                writer.push(correction, w);
+                                writer.push(correction, group.bits[q]);
                                 out[q] = s0[q].wrapping_neg() & mask;
                             }
                         }
@@ -433,10 +433,9 @@ impl CotReceiver {
                 );
                 for (c, s) in s.chunks_exact_mut(f).enumerate() {
                     let chosen = bool::from(choices[at + c]);
-                    match group.uniform {
-                        Some(Field::Ring(w)) => {
-                            let mask = ring_mask(w);
-                            for v in s.iter_mut() {
+                    match &group.ring_masks {
+                        Some(masks) => {
+                            for ((v, &mask), &w) in s.iter_mut().zip(masks).zip(&group.bits) {
                                 let correction = reader.pop(w).expect("length checked above");
                                 if chosen {
                                     *v = v.wrapping_add(correction) & mask;
