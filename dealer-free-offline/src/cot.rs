@@ -361,6 +361,24 @@ impl CotSender {
         Ok(())
     }
 
+    /// `count` random OTs, no correction sent: this party gets both keys of each (CryProt's
+    /// outputs, already correlation-robust hashes), the receiver the one it chose. For
+    /// correlations the keys themselves may fix, as AND triples' (see `generate::comparison_bits`).
+    pub async fn random_send(&mut self, count: usize) -> Result<Vec<[Block; 2]>, OfflineError> {
+        let mut keys = Vec::with_capacity(count);
+        for first in (0..count).step_by(OT_CALL) {
+            let k = OT_CALL.min(count - first);
+            let mut call = self
+                .ot
+                .send(k.next_multiple_of(128))
+                .await
+                .map_err(ot_error)?;
+            call.truncate(k);
+            keys.extend(call);
+        }
+        Ok(keys)
+    }
+
     /// `count` XOR-correlated OTs with the same 128-bit correlation: this party gets random
     /// `x_i`, the receiver `x_i XOR b_i·delta` (garbled-circuit input labels).
     pub async fn xor_send(
@@ -457,6 +475,19 @@ impl CotReceiver {
             }
         }
         Ok(())
+    }
+
+    /// The receiving side of [`CotSender::random_send`]: the key of each choice.
+    pub async fn random_receive(&mut self, choices: &[bool]) -> Result<Vec<Block>, OfflineError> {
+        let mut keys = Vec::with_capacity(choices.len());
+        for call in choices.chunks(OT_CALL) {
+            let mut padded: Vec<Choice> = call.iter().map(|&b| Choice::from(u8::from(b))).collect();
+            padded.resize(call.len().next_multiple_of(128), Choice::from(0));
+            let mut got = self.ot.receive(&padded).await.map_err(ot_error)?;
+            got.truncate(call.len());
+            keys.extend(got);
+        }
+        Ok(keys)
     }
 
     /// The receiving side of [`CotSender::xor_send`]: `x_i XOR b_i·delta` for the choices `b`.

@@ -8,13 +8,13 @@
 //! - **`alpha`** from the batch's wrap circuit ([`Generator::wrap_shares`]).
 //! - **The AND triples** of the comparison's tree, 31 per mask, each a "double" triple
 //!   `(u; v_lt, v_eq; u·v_lt, u·v_eq)`. With `u = u0 XOR u1` and so on,
-//!   `u·v = u0·v0 XOR u1·v1 XOR u0·v1 XOR u1·v0`: the first two are local, and each party
-//!   receives the cross term of its own `u` with the peer's `v`s by one COT of two one-bit
-//!   fields (choice its `u`, correlation the peer's `(v_lt, v_eq)`). One COT each way per
-//!   triple, both directions at once: 62 per mask.
+//!   `u·v = u0·v0 XOR u1·v1 XOR u0·v1 XOR u1·v0`: the first two are local, and each cross
+//!   term comes from one random OT with no correction at all (the sender's `v`s are bits of
+//!   its two keys' XOR, the receiver's choice is its `u`; ALSZ13's OT-based AND triples).
+//!   One random OT each way per triple, both directions at once: 62 per mask.
 //!
-//! 126 COTs in all, against the CheckZero variant's 65 COTs plus 62 mod-p triples and a
-//! scaled one by homomorphic encryption.
+//! 64 COTs and 62 random OTs in all, against the CheckZero variant's 65 COTs plus 62 mod-p
+//! triples and a scaled one by homomorphic encryption.
 
 use dyad_online::Z64;
 use dyad_online::randomness::ComparisonBits;
@@ -25,7 +25,7 @@ use rand::RngExt;
 use super::Generator;
 use super::bits::Term;
 use crate::OfflineError;
-use crate::cot::{Field, Group};
+use crate::cot::Field;
 
 impl Generator {
     /// This party's half of `n` masks of the bitwise comparison.
@@ -67,57 +67,45 @@ impl Generator {
 
     /// This party's XOR shares of the [`MERGES`] double AND triples of each of `n` masks, one
     /// word per mask and field (bit `t` is slot `t`).
+    ///
+    /// One random OT each way per slot, with no correction: in the OT this party receives,
+    /// its choice is its `u` and it gets `y = m_u`; in the one it sends, it holds `m0, m1` and
+    /// takes `v = m0 XOR m1` and `x = m0` (two bits of each key: `lt`, `eq`). Then
+    /// `u_peer·v = x XOR y_peer`, so `w = u·v XOR x XOR y` is this party's share of
+    /// `(u0 XOR u1)·(v0 XOR v1)`.
     async fn double_and_triples(&mut self, n: usize) -> Result<DoubleAndTriples, OfflineError> {
         let slots = (1u32 << MERGES) - 1;
-        let mut random =
-            || -> Vec<u32> { (0..n).map(|_| self.rng.random::<u32>() & slots).collect() };
-        let (u, v_lt, v_eq) = (random(), random(), random());
-        // COT `k` is slot `k % MERGES` of mask `k / MERGES`.
-        let at = |k: usize| (k / MERGES, k % MERGES);
-        let bit = |w: &[u32], k: usize| {
-            let (i, t) = at(k);
-            u64::from(w[i] >> t & 1)
-        };
-        let field = Field::Ring(1);
-        let groups = [Group::new(n * MERGES, vec![field, field])];
-        // Sent: the peer's u times my (v_lt, v_eq); received: my u times the peer's.
-        let (mut sent, mut received) = (
-            [vec![0u32; n], vec![0u32; n]],
-            [vec![0u32; n], vec![0u32; n]],
+        let u: Vec<u32> = (0..n).map(|_| self.rng.random::<u32>() & slots).collect();
+        // OT `k` is slot `k % MERGES` of mask `k / MERGES`.
+        let choices: Vec<bool> = (0..n * MERGES)
+            .map(|k| u[k / MERGES] >> (k % MERGES) & 1 == 1)
+            .collect();
+        let (sent, received) = tokio::join!(
+            self.cots.sender.random_send(n * MERGES),
+            self.cots.receiver.random_receive(&choices)
         );
-        let keep = |out: &mut [Vec<u32>; 2], k: usize, s: &[u64]| {
-            let (i, t) = at(k);
-            out[0][i] |= (s[0] as u32) << t;
-            out[1][i] |= (s[1] as u32) << t;
-        };
-        let send = self.cots.sender.send(
-            &groups,
-            |_, k, d| {
-                d[0] = bit(&v_lt, k);
-                d[1] = bit(&v_eq, k);
-            },
-            |_, k, s| keep(&mut sent, k, s),
-        );
-        let receive = self.cots.receiver.receive(
-            &groups,
-            |_, k| bit(&u, k) == 1,
-            |_, k, s| keep(&mut received, k, s),
-        );
-        let (s, r) = tokio::join!(send, receive);
-        s?;
-        r?;
-        let w = |q: usize, v: &[u32]| -> Vec<u32> {
-            (0..n)
-                .map(|i| (u[i] & v[i]) ^ sent[q][i] ^ received[q][i])
-                .collect()
-        };
-        Ok(DoubleAndTriples {
-            w_lt: w(0, &v_lt),
-            w_eq: w(1, &v_eq),
+        let (sent, received) = (sent?, received?);
+        let mut t = DoubleAndTriples {
             u,
-            v_lt,
-            v_eq,
-        })
+            v_lt: vec![0; n],
+            v_eq: vec![0; n],
+            w_lt: vec![0; n],
+            w_eq: vec![0; n],
+        };
+        for (k, ([m0, m1], y)) in sent.iter().zip(&received).enumerate() {
+            let (i, slot) = (k / MERGES, k % MERGES);
+            let (x, v, y) = (m0.low(), m0.low() ^ m1.low(), y.low());
+            let bit = |w: u64, b: u32| ((w >> b & 1) as u32) << slot;
+            t.v_lt[i] |= bit(v, 0);
+            t.v_eq[i] |= bit(v, 1);
+            t.w_lt[i] |= bit(x ^ y, 0);
+            t.w_eq[i] |= bit(x ^ y, 1);
+        }
+        for i in 0..n {
+            t.w_lt[i] ^= t.u[i] & t.v_lt[i];
+            t.w_eq[i] ^= t.u[i] & t.v_eq[i];
+        }
+        Ok(t)
     }
 }
 
