@@ -364,19 +364,25 @@ impl CotSender {
     /// `count` random OTs, no correction sent: this party gets both keys of each (CryProt's
     /// outputs, already correlation-robust hashes), the receiver the one it chose. For
     /// correlations the keys themselves may fix, as AND triples' (see `generate::comparison_bits`).
-    pub async fn random_send(&mut self, count: usize) -> Result<Vec<[Block; 2]>, OfflineError> {
-        let mut keys = Vec::with_capacity(count);
+    /// `each(k, keys)` sees OT `k`'s keys as its extension call delivers them (a batch's keys
+    /// all at once would be tens of MB of fresh pages).
+    pub async fn random_send(
+        &mut self,
+        count: usize,
+        mut each: impl FnMut(usize, &[Block; 2]),
+    ) -> Result<(), OfflineError> {
         for first in (0..count).step_by(OT_CALL) {
             let k = OT_CALL.min(count - first);
-            let mut call = self
+            let keys = self
                 .ot
                 .send(k.next_multiple_of(128))
                 .await
                 .map_err(ot_error)?;
-            call.truncate(k);
-            keys.extend(call);
+            for (i, key) in keys[..k].iter().enumerate() {
+                each(first + i, key);
+            }
         }
-        Ok(keys)
+        Ok(())
     }
 
     /// `count` XOR-correlated OTs with the same 128-bit correlation: this party gets random
@@ -477,17 +483,22 @@ impl CotReceiver {
         Ok(())
     }
 
-    /// The receiving side of [`CotSender::random_send`]: the key of each choice.
-    pub async fn random_receive(&mut self, choices: &[bool]) -> Result<Vec<Block>, OfflineError> {
-        let mut keys = Vec::with_capacity(choices.len());
-        for call in choices.chunks(OT_CALL) {
+    /// The receiving side of [`CotSender::random_send`]: `each(k, key)` sees the key of
+    /// OT `k`'s choice.
+    pub async fn random_receive(
+        &mut self,
+        choices: &[bool],
+        mut each: impl FnMut(usize, Block),
+    ) -> Result<(), OfflineError> {
+        for (c, call) in choices.chunks(OT_CALL).enumerate() {
             let mut padded: Vec<Choice> = call.iter().map(|&b| Choice::from(u8::from(b))).collect();
             padded.resize(call.len().next_multiple_of(128), Choice::from(0));
-            let mut got = self.ot.receive(&padded).await.map_err(ot_error)?;
-            got.truncate(call.len());
-            keys.extend(got);
+            let keys = self.ot.receive(&padded).await.map_err(ot_error)?;
+            for (i, &key) in keys[..call.len()].iter().enumerate() {
+                each(c * OT_CALL + i, key);
+            }
         }
-        Ok(keys)
+        Ok(())
     }
 
     /// The receiving side of [`CotSender::xor_send`]: `x_i XOR b_i·delta` for the choices `b`.

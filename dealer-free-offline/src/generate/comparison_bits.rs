@@ -80,11 +80,6 @@ impl Generator {
         let choices: Vec<bool> = (0..n * MERGES)
             .map(|k| u[k / MERGES] >> (k % MERGES) & 1 == 1)
             .collect();
-        let (sent, received) = tokio::join!(
-            self.cots.sender.random_send(n * MERGES),
-            self.cots.receiver.random_receive(&choices)
-        );
-        let (sent, received) = (sent?, received?);
         let mut t = DoubleAndTriples {
             u,
             v_lt: vec![0; n],
@@ -92,18 +87,30 @@ impl Generator {
             w_lt: vec![0; n],
             w_eq: vec![0; n],
         };
-        for (k, ([m0, m1], y)) in sent.iter().zip(&received).enumerate() {
-            let (i, slot) = (k / MERGES, k % MERGES);
-            let (x, v, y) = (m0.low(), m0.low() ^ m1.low(), y.low());
-            let bit = |w: u64, b: u32| ((w >> b & 1) as u32) << slot;
-            t.v_lt[i] |= bit(v, 0);
-            t.v_eq[i] |= bit(v, 1);
-            t.w_lt[i] |= bit(x ^ y, 0);
-            t.w_eq[i] |= bit(x ^ y, 1);
-        }
+        // OT `k`'s mask, the `lt` and `eq` bits (bits 0 and 1) of a key word, and its slot.
+        let at = |k: usize, w: u64| (k / MERGES, (w & 1) as u32, (w >> 1 & 1) as u32, k % MERGES);
+        let mut y = (vec![0u32; n], vec![0u32; n]);
+        let (v_lt, v_eq, w_lt, w_eq) = (&mut t.v_lt, &mut t.v_eq, &mut t.w_lt, &mut t.w_eq);
+        let send = self.cots.sender.random_send(n * MERGES, |k, [m0, m1]| {
+            let (i, x_lt, x_eq, slot) = at(k, m0.low());
+            let (_, d_lt, d_eq, _) = at(k, m0.low() ^ m1.low());
+            v_lt[i] |= d_lt << slot;
+            v_eq[i] |= d_eq << slot;
+            w_lt[i] |= x_lt << slot;
+            w_eq[i] |= x_eq << slot;
+        });
+        let receive = self.cots.receiver.random_receive(&choices, |k, key| {
+            let (i, y_lt, y_eq, slot) = at(k, key.low());
+            y.0[i] |= y_lt << slot;
+            y.1[i] |= y_eq << slot;
+        });
+        let (s, r) = tokio::join!(send, receive);
+        s?;
+        r?;
+        // w = u·v XOR x XOR y.
         for i in 0..n {
-            t.w_lt[i] ^= t.u[i] & t.v_lt[i];
-            t.w_eq[i] ^= t.u[i] & t.v_eq[i];
+            t.w_lt[i] ^= y.0[i] ^ (t.u[i] & t.v_lt[i]);
+            t.w_eq[i] ^= y.1[i] ^ (t.u[i] & t.v_eq[i]);
         }
         Ok(t)
     }
