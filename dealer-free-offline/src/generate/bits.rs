@@ -34,10 +34,6 @@ pub(super) enum Term {
     Cross(usize),
 }
 
-/// This party's additive shares of random bits, position by position: `[j]` holds, for each
-/// item `i`, the share of bit `j` of item `i` in each field of `fields(j)`, one after another.
-pub(super) type BitShares = Vec<Vec<u64>>;
-
 /// This party's COT outputs, flattened group by group, COT by COT, field by field.
 pub(super) struct Shares {
     values: Vec<u64>,
@@ -55,75 +51,65 @@ impl Shares {
 
 impl Generator {
     /// Shares of `positions` random bits for each of `n` items: bit `j` of item `i` is the XOR
-    /// of bit `j` of both parties' `mine[i]`, shared in each field of `fields(j)` (or, for a
-    /// [`Term::Cross`] field, the cross term it names).
+    /// of bit `j` of both parties' `mine[i]`, shared in each field of `terms(j)` (or, for a
+    /// [`Term::Cross`] field, the cross term it names). The shares go to `sent(i, j, shares)`
+    /// for the positions this party sends and to `received(i, j, shares)` for the others, as
+    /// the OTs deliver them: a batch's shares all kept at once would be tens of MB.
     pub(super) async fn random_bits(
         &mut self,
         mine: &[u64],
         positions: usize,
         terms: impl Fn(usize) -> Vec<(Field, Term)>,
-    ) -> Result<BitShares, OfflineError> {
-        let fields = |j: usize| -> Vec<Field> { terms(j).into_iter().map(|(f, _)| f).collect() };
+        mut sent: impl FnMut(usize, usize, &[u64]),
+        mut received: impl FnMut(usize, usize, &[u64]),
+    ) -> Result<(), OfflineError> {
         let n = mine.len();
         let p0 = self.party == PartyId::P0;
         let bit = |i: usize, j: usize| (mine[i] >> j) & 1;
         let (sending, receiving): (Vec<usize>, Vec<usize>) =
             (0..positions).partition(|&j| p0_sends(j) == p0);
         let groups = |bits: &[usize]| -> Vec<Group> {
-            bits.iter().map(|&j| Group::new(n, fields(j))).collect()
+            bits.iter()
+                .map(|&j| Group::new(n, terms(j).into_iter().map(|(f, _)| f).collect()))
+                .collect()
         };
         let (sent_groups, received_groups) = (groups(&sending), groups(&receiving));
         let sent_terms: Vec<Vec<(Field, Term)>> = sending.iter().map(|&j| terms(j)).collect();
-        let mut shares: BitShares = (0..positions)
-            .map(|j| vec![0u64; n * fields(j).len()])
-            .collect();
-        let (mut sent, mut received) = (Vec::new(), Vec::new());
-        for (bits, out) in [(&sending, &mut sent), (&receiving, &mut received)] {
-            *out = bits
-                .iter()
-                .map(|&j| std::mem::take(&mut shares[j]))
-                .collect();
-        }
-        let send = self.cots.sender.send(
-            &sent_groups,
-            |g, i, d| {
-                let j = sending[g];
-                for (d, (field, term)) in d.iter_mut().zip(&sent_terms[g]) {
-                    *d = match *term {
-                        Term::Bit => field.small(1 - 2 * bit(i, j) as i64),
-                        Term::Cross(k) => bit(i, k),
-                    };
-                }
-            },
-            |g, i, s| {
-                // The sender adds its own bit to a bit's share.
-                let j = sending[g];
-                let width = s.len();
-                for (q, (&s, (field, term))) in s.iter().zip(&sent_terms[g]).enumerate() {
-                    sent[g][i * width + q] = match term {
-                        Term::Bit => field.add(bit(i, j), s),
-                        Term::Cross(_) => s,
-                    };
-                }
-            },
-        );
+        let mut own = Vec::new();
+        let send =
+            self.cots.sender.send(
+                &sent_groups,
+                |g, i, d| {
+                    let j = sending[g];
+                    for (d, (field, term)) in d.iter_mut().zip(&sent_terms[g]) {
+                        *d = match *term {
+                            Term::Bit => field.small(1 - 2 * bit(i, j) as i64),
+                            Term::Cross(k) => bit(i, k),
+                        };
+                    }
+                },
+                |g, i, s| {
+                    // The sender adds its own bit to a bit's share.
+                    let j = sending[g];
+                    own.clear();
+                    own.extend(s.iter().zip(&sent_terms[g]).map(
+                        |(&s, (field, term))| match term {
+                            Term::Bit => field.add(bit(i, j), s),
+                            Term::Cross(_) => s,
+                        },
+                    ));
+                    sent(i, j, &own);
+                },
+            );
         let receive = self.cots.receiver.receive(
             &received_groups,
             |g, i| bit(i, receiving[g]) == 1,
-            |g, i, s| {
-                let at = i * s.len();
-                received[g][at..at + s.len()].copy_from_slice(s);
-            },
+            |g, i, s| received(i, receiving[g], s),
         );
         let (s, r) = tokio::join!(send, receive);
         s?;
         r?;
-        for (bits, values) in [(&sending, sent), (&receiving, received)] {
-            for (&j, v) in bits.iter().zip(values) {
-                shares[j] = v;
-            }
-        }
-        Ok(shares)
+        Ok(())
     }
 
     /// Correlated OTs from P0 (sender; `delta` is called there) to P1 (receiver; `choice` is

@@ -18,7 +18,7 @@
 use dyad_link::PartyId;
 use dyad_online::randomness::ComparisonMasks;
 use dyad_online::randomness::items::BITS;
-use dyad_online::{Prime, Z64};
+use dyad_online::{Fp, Prime, Z64};
 use ndarray::{Array1, Array2};
 use rand::RngExt;
 
@@ -41,28 +41,35 @@ impl Generator {
             .map(|_| self.party == PartyId::P1 && self.rng.random())
             .collect();
 
-        // Round 1: shares of every r_j, mod p and in the ring.
-        let shares = self
-            .random_bits(&mine, BITS, |j| {
-                vec![(modp, Term::Bit), (Field::Ring(64 - j as u32), Term::Bit)]
-            })
-            .await?;
+        // Round 1: shares of every r_j, mod p and in the ring; each direction's positions into
+        // its own matrix and sums (a position is one direction's), added up after.
+        let half = || (Array2::from_elem((n, BITS), p.zero()), vec![0u64; n]);
+        let mut halves = [half(), half()];
+        let [sent, received] = &mut halves;
+        let keep = |(bits, r): &mut (Array2<Fp>, Vec<u64>), i: usize, j: usize, a: &[u64]| {
+            bits[[i, j]] = p.element(a[0]);
+            r[i] = r[i].wrapping_add(a[1] << j);
+        };
+        self.random_bits(
+            &mine,
+            BITS,
+            |j| vec![(modp, Term::Bit), (Field::Ring(64 - j as u32), Term::Bit)],
+            |i, j, a| keep(sent, i, j, a),
+            |i, j, a| keep(received, i, j, a),
+        )
+        .await?;
+        let [(bits_sent, r_sent), (bits_received, r_received)] = halves;
         let mut masks = ComparisonMasks {
-            r: Array1::default(n),
-            r_bits: Array2::from_elem((n, BITS), p.zero()),
+            r: r_sent
+                .iter()
+                .zip(&r_received)
+                .map(|(a, b)| Z64(a.wrapping_add(*b)))
+                .collect(),
+            r_bits: bits_sent + bits_received,
             beta_r_bits: Array2::from_elem((n, BITS), p.zero()),
             beta: beta.iter().map(|&b| u8::from(b)).collect(),
             alpha: Array1::default(n),
         };
-        // Bit by bit over all masks: the shares are stored group (bit) after group.
-        let mut r = vec![0u64; n];
-        for (j, bit_j) in shares.iter().enumerate() {
-            for (i, (r, a)) in r.iter_mut().zip(bit_j.chunks_exact(2)).enumerate() {
-                masks.r_bits[[i, j]] = p.element(a[0]);
-                *r = r.wrapping_add(a[1] << j);
-            }
-        }
-        masks.r = r.into_iter().map(Z64).collect();
 
         // Round 2: beta·r_j = beta·<r_j>_0 + beta·<r_j>_1, the first term by one COT per mask
         // (choice beta, correlation P0's 64 shares), the second by P1 alone.

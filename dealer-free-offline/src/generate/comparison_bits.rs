@@ -32,23 +32,39 @@ impl Generator {
     pub async fn comparison_bits(&mut self, n: usize) -> Result<ComparisonBits, OfflineError> {
         // P0's s or P1's c, one word per mask.
         let mine: Vec<u64> = (0..n).map(|_| self.rng.random()).collect();
-        let shares = self
-            .random_bits(&mine, BITS, |j| {
+        // Each direction's sums of the ring shares and XORs of the cross terms; then each
+        // party's own product of each digit's bits.
+        let mut sums = [
+            (vec![0u64; n], vec![0u32; n]),
+            (vec![0u64; n], vec![0u32; n]),
+        ];
+        let [sent, received] = &mut sums;
+        let add = |(r, digit_and): &mut (Vec<u64>, Vec<u32>), i: usize, j: usize, s: &[u64]| {
+            r[i] = r[i].wrapping_add(s[0] << j);
+            digit_and[i] ^= (s[1] as u32) << (j / 2);
+        };
+        self.random_bits(
+            &mine,
+            BITS,
+            |j| {
                 vec![
                     (Field::Ring(64 - j as u32), Term::Bit),
                     (Field::Ring(1), Term::Cross(j ^ 1)),
                 ]
-            })
-            .await?;
-        let mut r = vec![0u64; n];
-        // Each party's own product of each digit's bits, then the two cross terms.
-        let mut digit_and: Vec<u32> = mine.iter().map(|&m| own_digit_and(m)).collect();
-        for (j, bit_j) in shares.iter().enumerate() {
-            for (i, share) in bit_j.chunks_exact(2).enumerate() {
-                r[i] = r[i].wrapping_add(share[0] << j);
-                digit_and[i] ^= (share[1] as u32) << (j / 2);
-            }
-        }
+            },
+            |i, j, s| add(sent, i, j, s),
+            |i, j, s| add(received, i, j, s),
+        )
+        .await?;
+        let [(r_sent, and_sent), (r_received, and_received)] = sums;
+        let r: Vec<u64> = r_sent
+            .iter()
+            .zip(&r_received)
+            .map(|(a, b)| a.wrapping_add(*b))
+            .collect();
+        let digit_and: Vec<u32> = (0..n)
+            .map(|i| own_digit_and(mine[i]) ^ and_sent[i] ^ and_received[i])
+            .collect();
         let r: Array1<Z64> = r.into_iter().map(Z64).collect();
         let alpha = self.wrap_shares(&r, &mine).await?;
         let t = self.double_and_triples(n).await?;
