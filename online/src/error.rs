@@ -2,7 +2,7 @@
 
 use dyad_link::LinkError;
 
-use crate::randomness::{RandomnessError, Reused};
+use crate::randomness::{RandomnessError, RecordError, Reused};
 
 /// Why a protocol run failed. None of these leave a party in a state where it could reuse
 /// randomness: a failed run consumed whatever it had taken.
@@ -23,7 +23,7 @@ pub enum ProtocolError {
         /// The stream it came from.
         kind: String,
         /// What is wrong with it.
-        detail: String,
+        detail: RecordError,
     },
     /// The two parties consumed different correlated randomness: their stockpiles disagree.
     #[error(

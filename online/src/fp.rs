@@ -96,14 +96,23 @@ impl Prime {
 
     /// Reads an element of [`Prime::bytes`] little-endian bytes, checking its range.
     #[inline]
-    pub fn read(self, bytes: &[u8]) -> Result<Fp, String> {
+    pub fn read(self, bytes: &[u8]) -> Result<Fp, NotInField> {
         let v = bytes
             .iter()
             .rev()
             .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
-        self.checked(v)
-            .ok_or_else(|| format!("{v} is not an element of Z_{}", self.0))
+        self.checked(v).ok_or(NotInField { value: v, p: self })
     }
+}
+
+/// A value read as an element of `Z_p` that is not below `p`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{value} is not an element of Z_{p}")]
+pub struct NotInField {
+    /// The value read.
+    pub value: u32,
+    /// The field's prime.
+    pub p: Prime,
 }
 
 /// The default comparison prime, 40961 (see the module documentation for the choice).

@@ -9,7 +9,7 @@ use crate::protocols::{CheckZeroVariant, Comparison, Exp};
 use crate::randomness::items::Layout;
 use crate::randomness::{
     Batch, BitTriples, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple,
-    ModpTriples, Randomness, ScaledModpTriples, Tags, UseOnce,
+    ModpTriples, Randomness, RecordError, ScaledModpTriples, Tags, UseOnce,
 };
 use crate::{FixedPoint, Fp, Prime, ProtocolError, Z64, wire};
 
@@ -165,7 +165,10 @@ impl<R: Randomness> Party<R> {
             true => Ok(()),
             false => Err(malformed(
                 tags,
-                format!("tagged {} items, expected {count}", tags.count()),
+                RecordError::Tagged {
+                    tagged: tags.count(),
+                    expected: count,
+                },
             )),
         }
     }
@@ -369,7 +372,7 @@ impl TagDigest {
     }
 }
 
-fn malformed(tags: &Tags, detail: String) -> ProtocolError {
+fn malformed(tags: &Tags, detail: RecordError) -> ProtocolError {
     ProtocolError::MalformedRandomness {
         kind: tags.kind.to_string(),
         detail,

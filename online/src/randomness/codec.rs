@@ -45,19 +45,24 @@ pub trait Codec: Sized {
     /// The records of all items, concatenated.
     fn encode(&self) -> Vec<u8>;
     /// Reads the records of `kind` in `bytes`; fails on a wrong length or a value out of range.
-    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String>;
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError>;
 }
 
 /// How many records of `kind` `bytes` holds.
-fn records(kind: Kind, bytes: &[u8]) -> Result<usize, String> {
+fn records(kind: Kind, bytes: &[u8]) -> Result<usize, RecordError> {
     let size = kind.item_bytes();
     match bytes.len() % size {
         0 => Ok(bytes.len() / size),
-        _ => Err(format!(
-            "{} bytes is not a whole number of {size}-byte {kind} records",
-            bytes.len()
-        )),
+        _ => Err(RecordError::Length {
+            kind,
+            bytes: bytes.len(),
+            size,
+        }),
     }
+}
+
+fn wrong(kind: Kind, layout: &'static str) -> RecordError {
+    RecordError::WrongKind { kind, layout }
 }
 
 /// Sequential reads from a byte slice whose length was checked up front.
@@ -82,16 +87,16 @@ impl Reader<'_> {
         head[0]
     }
 
-    fn fp(&mut self, prime: Prime) -> Result<Fp, String> {
+    fn fp(&mut self, prime: Prime) -> Result<Fp, RecordError> {
         let (head, rest) = self.0.split_at(prime.bytes());
         self.0 = rest;
-        prime.read(head)
+        Ok(prime.read(head)?)
     }
 
-    fn bit(&mut self) -> Result<u8, String> {
+    fn bit(&mut self) -> Result<u8, RecordError> {
         match self.byte() {
             b @ (0 | 1) => Ok(b),
-            b => Err(format!("{b} is not a bit")),
+            b => Err(RecordError::NotABit(b)),
         }
     }
 }
@@ -109,12 +114,16 @@ impl Codec for MatrixTriple {
         out
     }
 
-    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError> {
         let Kind::MatrixTriple { m, n, k } = kind else {
-            return Err(format!("{kind} is not a matrix triple"));
+            return Err(wrong(kind, "a matrix triple"));
         };
         if records(kind, bytes)? != 1 {
-            return Err(format!("{} bytes is not one {kind} record", bytes.len()));
+            return Err(RecordError::Length {
+                kind,
+                bytes: bytes.len(),
+                size: kind.item_bytes(),
+            });
         }
         let mut r = Reader(bytes);
         let mut matrix = |rows, cols| Array2::from_shape_simple_fn((rows, cols), || r.z64());
@@ -137,7 +146,7 @@ impl Codec for ElementwiseTriples {
         out
     }
 
-    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError> {
         let n = records(kind, bytes)?;
         let mut r = Reader(bytes);
         let (mut u, mut v, mut z) = (
@@ -173,9 +182,9 @@ impl Codec for ComparisonMasks {
         out
     }
 
-    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError> {
         let Kind::ComparisonMask { p } = kind else {
-            return Err(format!("{kind} is not a comparison mask"));
+            return Err(wrong(kind, "comparison masks"));
         };
         let n = records(kind, bytes)?;
         let (mut r_bits, mut beta_r_bits) =
@@ -222,9 +231,9 @@ impl Codec for ComparisonBits {
         out
     }
 
-    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError> {
         if kind != Kind::ComparisonBits {
-            return Err(format!("{kind} is not a comparison-bits mask"));
+            return Err(wrong(kind, "comparison bits"));
         }
         let n = records(kind, bytes)?;
         let mut masks = ComparisonBits {
@@ -269,7 +278,7 @@ impl Codec for DaBits {
         out
     }
 
-    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError> {
         let n = records(kind, bytes)?;
         let mut r = Reader(bytes);
         let mut bits = DaBits {
@@ -296,7 +305,7 @@ impl Codec for BitTriples {
         out
     }
 
-    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError> {
         let n = records(kind, bytes)?;
         let mut r = Reader(bytes);
         let mut triples = BitTriples {
@@ -319,10 +328,10 @@ impl Codec for BitTriples {
 fn decode_fp_columns<const FIELDS: usize>(
     kind: Kind,
     bytes: &[u8],
-) -> Result<[Array1<Fp>; FIELDS], String> {
+) -> Result<[Array1<Fp>; FIELDS], RecordError> {
     let p = match kind {
         Kind::ModpTriple { p } | Kind::ScaledModpTriple { p } => p,
-        _ => return Err(format!("{kind} is not a kind of mod-p triple")),
+        _ => return Err(wrong(kind, "mod-p triples")),
     };
     let n = records(kind, bytes)?;
     let mut columns: [Vec<Fp>; FIELDS] = std::array::from_fn(|_| Vec::with_capacity(n));
@@ -352,7 +361,7 @@ impl Codec for ModpTriples {
         encode_fp_columns(&[&self.a, &self.b, &self.c])
     }
 
-    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError> {
         let [a, b, c] = decode_fp_columns(kind, bytes)?;
         Ok(ModpTriples { a, b, c })
     }
@@ -363,7 +372,7 @@ impl Codec for ScaledModpTriples {
         encode_fp_columns(&[&self.a, &self.b, &self.m, &self.ma, &self.mb, &self.mab])
     }
 
-    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, String> {
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError> {
         let [a, b, m, ma, mb, mab] = decode_fp_columns(kind, bytes)?;
         Ok(ScaledModpTriples {
             a,

@@ -4,6 +4,7 @@
 
 use ndarray::{Array1, Array2};
 
+use super::RecordError;
 use crate::{Fp, Z64};
 
 /// The number of bits of a ring element, and of mask bits per comparison.
@@ -142,39 +143,52 @@ pub struct ScaledModpTriples {
 pub trait Layout {
     /// Checks that the batch holds exactly `n` well-formed elements (or, for a matrix triple,
     /// has the requested shape).
-    fn check(&self, n: usize) -> Result<(), String>;
+    fn check(&self, n: usize) -> Result<(), RecordError>;
 }
 
-fn lengths(n: usize, named: &[(&str, usize)]) -> Result<(), String> {
+fn lengths(n: usize, named: &[(&'static str, usize)]) -> Result<(), RecordError> {
     match named.iter().find(|(_, len)| *len != n) {
-        Some((name, len)) => Err(format!("`{name}` holds {len} elements, expected {n}")),
+        Some(&(array, len)) => Err(RecordError::Count {
+            array,
+            len,
+            expected: n,
+        }),
         None => Ok(()),
     }
 }
 
-fn bits(name: &str, v: &Array1<u8>) -> Result<(), String> {
+fn bits(array: &'static str, v: &Array1<u8>) -> Result<(), RecordError> {
     match v.iter().any(|&b| b > 1) {
-        true => Err(format!("`{name}` holds a value that is not a bit")),
+        true => Err(RecordError::Value {
+            array,
+            what: "a value that is not a bit",
+        }),
         false => Ok(()),
     }
 }
 
 impl MatrixTriple {
     /// Checks the triple has shape `(m, n, k)`.
-    pub fn check_shape(&self, m: usize, n: usize, k: usize) -> Result<(), String> {
-        let got = (self.u.dim(), self.v.dim(), self.z.dim());
-        match got == ((m, n), (n, k), (m, k)) {
-            true => Ok(()),
-            false => Err(format!(
-                "matrix triple has shapes U {:?}, V {:?}, Z {:?}; expected ({m}, {n}, {k})",
-                got.0, got.1, got.2
-            )),
+    pub fn check_shape(&self, m: usize, n: usize, k: usize) -> Result<(), RecordError> {
+        for (array, got, expected) in [
+            ("U", self.u.dim(), (m, n)),
+            ("V", self.v.dim(), (n, k)),
+            ("Z", self.z.dim(), (m, k)),
+        ] {
+            if got != expected {
+                return Err(RecordError::Shape {
+                    array,
+                    got,
+                    expected,
+                });
+            }
         }
+        Ok(())
     }
 }
 
 impl Layout for ElementwiseTriples {
-    fn check(&self, n: usize) -> Result<(), String> {
+    fn check(&self, n: usize) -> Result<(), RecordError> {
         lengths(
             n,
             &[
@@ -187,7 +201,7 @@ impl Layout for ElementwiseTriples {
 }
 
 impl Layout for ComparisonMasks {
-    fn check(&self, n: usize) -> Result<(), String> {
+    fn check(&self, n: usize) -> Result<(), RecordError> {
         lengths(
             n,
             &[
@@ -196,12 +210,13 @@ impl Layout for ComparisonMasks {
                 ("alpha", self.alpha.len()),
             ],
         )?;
-        for (name, m) in [("r_bits", &self.r_bits), ("beta_r_bits", &self.beta_r_bits)] {
+        for (array, m) in [("r_bits", &self.r_bits), ("beta_r_bits", &self.beta_r_bits)] {
             if m.dim() != (n, BITS) {
-                return Err(format!(
-                    "`{name}` has shape {:?}, expected ({n}, {BITS})",
-                    m.dim()
-                ));
+                return Err(RecordError::Shape {
+                    array,
+                    got: m.dim(),
+                    expected: (n, BITS),
+                });
             }
         }
         bits("beta", &self.beta)?;
@@ -210,7 +225,7 @@ impl Layout for ComparisonMasks {
 }
 
 impl Layout for ComparisonBits {
-    fn check(&self, n: usize) -> Result<(), String> {
+    fn check(&self, n: usize) -> Result<(), RecordError> {
         lengths(
             n,
             &[
@@ -225,34 +240,36 @@ impl Layout for ComparisonBits {
                 ("w_eq", self.w_eq.len()),
             ],
         )?;
-        let slots = |name: &str, v: &Array1<u32>| match v.iter().any(|&w| w >> MERGES != 0) {
-            true => Err(format!(
-                "`{name}` uses a bit beyond the {MERGES} merge slots"
-            )),
+        let slots = |array: &'static str, v: &Array1<u32>| match v.iter().any(|&w| w >> MERGES != 0)
+        {
+            true => Err(RecordError::Value {
+                array,
+                what: "a bit beyond the merge slots",
+            }),
             false => Ok(()),
         };
-        for (name, v) in [
+        for (array, v) in [
             ("u", &self.u),
             ("v_lt", &self.v_lt),
             ("v_eq", &self.v_eq),
             ("w_lt", &self.w_lt),
             ("w_eq", &self.w_eq),
         ] {
-            slots(name, v)?;
+            slots(array, v)?;
         }
         bits("alpha", &self.alpha)
     }
 }
 
 impl Layout for DaBits {
-    fn check(&self, n: usize) -> Result<(), String> {
+    fn check(&self, n: usize) -> Result<(), RecordError> {
         lengths(n, &[("xor", self.xor.len()), ("ring", self.ring.len())])?;
         bits("xor", &self.xor)
     }
 }
 
 impl Layout for BitTriples {
-    fn check(&self, n: usize) -> Result<(), String> {
+    fn check(&self, n: usize) -> Result<(), RecordError> {
         lengths(
             n,
             &[
@@ -267,7 +284,7 @@ impl Layout for BitTriples {
 }
 
 impl Layout for ModpTriples {
-    fn check(&self, n: usize) -> Result<(), String> {
+    fn check(&self, n: usize) -> Result<(), RecordError> {
         lengths(
             n,
             &[
@@ -280,7 +297,7 @@ impl Layout for ModpTriples {
 }
 
 impl Layout for ScaledModpTriples {
-    fn check(&self, n: usize) -> Result<(), String> {
+    fn check(&self, n: usize) -> Result<(), RecordError> {
         lengths(
             n,
             &[

@@ -10,6 +10,7 @@ pub mod codec;
 #[cfg(any(test, feature = "test-fixture"))]
 pub mod fixture;
 pub mod items;
+mod record_error;
 pub mod relation;
 mod tags;
 mod use_once;
@@ -23,6 +24,7 @@ pub use items::{
     BitTriples, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple,
     ModpTriples, ScaledModpTriples,
 };
+pub use record_error::RecordError;
 pub use tags::{Batch, Kind, TagRange, Tags};
 pub use use_once::{Reused, UseOnce};
 

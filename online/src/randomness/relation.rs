@@ -9,14 +9,31 @@ use super::items::BITS;
 use super::*;
 use crate::{Z64, ring};
 
+/// Why two halves of correlated randomness do not make valid items.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RelationError {
+    /// The halves differ in size.
+    #[error("the halves hold {0} and {1} bytes")]
+    Sizes(usize, usize),
+    /// A half does not decode.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// An item's halves reconstruct to values that break its kind's relation.
+    #[error("{kind} item {item}: {what}")]
+    Broken {
+        /// The kind.
+        kind: Kind,
+        /// The item's index in the halves.
+        item: usize,
+        /// The relation that fails.
+        what: &'static str,
+    },
+}
+
 /// Checks every item of `kind` in the two parties' records (same tags, same order).
-pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
+pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), RelationError> {
     if halves[0].len() != halves[1].len() {
-        return Err(format!(
-            "the halves hold {} and {} bytes",
-            halves[0].len(),
-            halves[1].len()
-        ));
+        return Err(RelationError::Sizes(halves[0].len(), halves[1].len()));
     }
     let item = kind.item_bytes();
     match kind {
@@ -32,7 +49,11 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
                 ];
                 let (u, v) = (&t0.u + &t1.u, &t0.v + &t1.v);
                 if ring::matmul(&u, &v) != &t0.z + &t1.z {
-                    return Err(format!("{kind} item {i}: Z != U·V"));
+                    return Err(RelationError::Broken {
+                        kind,
+                        item: i,
+                        what: "Z != U·V",
+                    });
                 }
             }
             Ok(())
@@ -130,13 +151,17 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), String> {
     }
 }
 
-fn decode_both<T: Codec>(kind: Kind, halves: [&[u8]; 2]) -> Result<[T; 2], String> {
+fn decode_both<T: Codec>(kind: Kind, halves: [&[u8]; 2]) -> Result<[T; 2], RecordError> {
     Ok([T::decode(kind, halves[0])?, T::decode(kind, halves[1])?])
 }
 
-fn first_bad(ok: impl Iterator<Item = bool>, kind: Kind, what: &str) -> Result<(), String> {
+fn first_bad(
+    ok: impl Iterator<Item = bool>,
+    kind: Kind,
+    what: &'static str,
+) -> Result<(), RelationError> {
     match ok.enumerate().find(|(_, ok)| !ok) {
-        Some((e, _)) => Err(format!("{kind} item {e}: {what}")),
+        Some((item, _)) => Err(RelationError::Broken { kind, item, what }),
         None => Ok(()),
     }
 }
@@ -162,6 +187,7 @@ mod tests {
             assert!(
                 check(kind, [&x, &y])
                     .expect_err("tampered")
+                    .to_string()
                     .contains("item 0")
             );
             let (a, b) = (
