@@ -18,7 +18,7 @@
 
 use dyad_online::Z64;
 use dyad_online::randomness::ComparisonBits;
-use dyad_online::randomness::items::{BITS, MERGES};
+use dyad_online::randomness::items::{BITS, MERGES, digit_products};
 use ndarray::Array1;
 use rand::RngExt;
 
@@ -63,7 +63,7 @@ impl Generator {
             .map(|(a, b)| a.wrapping_add(*b))
             .collect();
         let digit_and: Vec<u32> = (0..n)
-            .map(|i| own_digit_and(mine[i]) ^ and_sent[i] ^ and_received[i])
+            .map(|i| digit_products(mine[i]) ^ and_sent[i] ^ and_received[i])
             .collect();
         let r: Array1<Z64> = r.into_iter().map(Z64).collect();
         let alpha = self.wrap_shares(&r, &mine).await?;
@@ -140,24 +140,4 @@ struct DoubleAndTriples {
     v_eq: Vec<u32>,
     w_lt: Vec<u32>,
     w_eq: Vec<u32>,
-}
-
-/// `m_{2d+1} AND m_{2d}` at bit `d` of a party's own word: its local term of each digit's
-/// product.
-fn own_digit_and(m: u64) -> u32 {
-    (0..BITS / 2)
-        .map(|d| u32::from(m >> (2 * d + 1) & m >> (2 * d) & 1 == 1) << d)
-        .sum()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_party_s_own_digit_products() {
-        assert_eq!(own_digit_and(0), 0);
-        assert_eq!(own_digit_and(u64::MAX), u32::MAX);
-        assert_eq!(own_digit_and(0b11_01_10_11), 0b1001);
-    }
 }

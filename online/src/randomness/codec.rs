@@ -236,17 +236,7 @@ impl Codec for ComparisonBits {
             return Err(wrong(kind, "comparison bits"));
         }
         let n = records(kind, bytes)?;
-        let mut masks = ComparisonBits {
-            r: Array1::default(n),
-            r_xor: Array1::default(n),
-            digit_and: Array1::default(n),
-            alpha: Array1::default(n),
-            u: Array1::default(n),
-            v_lt: Array1::default(n),
-            v_eq: Array1::default(n),
-            w_lt: Array1::default(n),
-            w_eq: Array1::default(n),
-        };
+        let mut masks = ComparisonBits::zeros(n);
         let mut r = Reader(bytes);
         for e in 0..n {
             masks.r[e] = r.z64();

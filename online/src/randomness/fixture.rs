@@ -11,7 +11,7 @@ use ndarray::{Array1, Array2};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use super::items::{BITS, MERGES};
+use super::items::{BITS, MERGES, digit_products};
 use super::*;
 use crate::{Fp, Prime, Z64};
 
@@ -181,17 +181,7 @@ impl Randomness for Fixture {
     ) -> Result<Batch<ComparisonBits>, RandomnessError> {
         let tags = self.tags(Kind::ComparisonBits, n);
         let forced = std::mem::take(&mut self.forced_masks);
-        let mut masks = ComparisonBits {
-            r: Array1::default(n),
-            r_xor: Array1::default(n),
-            digit_and: Array1::default(n),
-            alpha: Array1::default(n),
-            u: Array1::default(n),
-            v_lt: Array1::default(n),
-            v_eq: Array1::default(n),
-            w_lt: Array1::default(n),
-            w_eq: Array1::default(n),
-        };
+        let mut masks = ComparisonBits::zeros(n);
         let slots = (1u32 << MERGES) - 1;
         for e in 0..n {
             let drawn = Z64(self.rng.random());
@@ -200,9 +190,7 @@ impl Randomness for Fixture {
             masks.r[e] = keep(self.party, r, r0);
             masks.alpha[e] = self.xor(Z64::wrap(r0, r - r0));
             masks.r_xor[e] = self.xor_word(r.0);
-            let digit_and = (0..BITS / 2)
-                .map(|d| u32::from(r.0 >> (2 * d + 1) & r.0 >> (2 * d) & 1 == 1) << d)
-                .sum::<u32>();
+            let digit_and = digit_products(r.0);
             masks.digit_and[e] = self.xor_word(u64::from(digit_and)) as u32;
             let u = self.rng.random::<u32>() & slots;
             let (v_lt, v_eq) = (

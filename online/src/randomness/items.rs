@@ -82,6 +82,31 @@ pub struct ComparisonBits {
     pub w_eq: Array1<u32>,
 }
 
+impl ComparisonBits {
+    /// `n` all-zero masks, to be filled in.
+    pub fn zeros(n: usize) -> ComparisonBits {
+        ComparisonBits {
+            r: Array1::default(n),
+            r_xor: Array1::default(n),
+            digit_and: Array1::default(n),
+            alpha: Array1::default(n),
+            u: Array1::default(n),
+            v_lt: Array1::default(n),
+            v_eq: Array1::default(n),
+            w_lt: Array1::default(n),
+            w_eq: Array1::default(n),
+        }
+    }
+}
+
+/// `w_{2d+1} AND w_{2d}` at bit `d`: the products of a word's two-bit digits, as
+/// [`ComparisonBits::digit_and`] shares them for `r` (and each party computes its local term).
+pub fn digit_products(w: u64) -> u32 {
+    (0..BITS / 2)
+        .map(|d| u32::from(w >> (2 * d + 1) & w >> (2 * d) & 1 == 1) << d)
+        .sum()
+}
+
 /// daBits: the same random bit shared both ways.
 #[derive(Debug, Clone)]
 pub struct DaBits {
@@ -309,5 +334,18 @@ impl Layout for ScaledModpTriples {
                 ("mab", self.mab.len()),
             ],
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::digit_products;
+
+    #[test]
+    fn the_products_of_a_word_s_two_bit_digits() {
+        assert_eq!(digit_products(0), 0);
+        assert_eq!(digit_products(u64::MAX), u32::MAX);
+        assert_eq!(digit_products(0b11_01_10_11), 0b1001);
+        assert_eq!(digit_products(3 << 62), 1 << 31);
     }
 }

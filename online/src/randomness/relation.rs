@@ -5,7 +5,7 @@
 
 use ndarray::Array1;
 
-use super::items::BITS;
+use super::items::{BITS, digit_products};
 use super::*;
 use crate::{Z64, ring};
 
@@ -92,9 +92,7 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), RelationError> {
                 (0..c0.r.len()).map(|e| {
                     let r = (c0.r[e] + c1.r[e]).0;
                     let open = |a: &Array1<u32>, b: &Array1<u32>| a[e] ^ b[e];
-                    let digit_and = (0..BITS / 2)
-                        .map(|d| u32::from(r >> (2 * d + 1) & r >> (2 * d) & 1 == 1) << d)
-                        .sum::<u32>();
+                    let digit_and = digit_products(r);
                     c0.r_xor[e] ^ c1.r_xor[e] == r
                         && open(&c0.digit_and, &c1.digit_and) == digit_and
                         && Z64::wrap(c0.r[e], c1.r[e]) == c0.alpha[e] ^ c1.alpha[e]
