@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use dyad_proto::inference::inference_client::InferenceClient;
 use dyad_proto::inference::{DescribeRequest, ModelInfo, Output, PredictRequest, PredictResponse};
+use dyad_vocabulary::{FixedPoint, Z64};
 use rand::{Rng, RngExt};
 use rand_chacha::ChaCha20Rng;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
@@ -202,23 +203,24 @@ pub async fn channel(index: usize, s: &Server, timeout: Duration) -> Result<Chan
         .map_err(|e| fail(source_chain(&e)))
 }
 
-/// The additive shares of `input` in fixed point with `f` fractional bits.
+/// The additive shares of `input` in fixed point with `f` fractional bits, encoded by the
+/// servers' own encoder (`dyad_vocabulary::FixedPoint`: round to nearest, magnitudes below
+/// `2^61` after scaling).
 pub fn share(input: &[f64], f: u32, rng: &mut impl Rng) -> Result<[Vec<u64>; 2], ClientError> {
-    let scale = (1u64 << f) as f64;
+    let fixed = FixedPoint::new(f).ok_or_else(|| {
+        ClientError::Input(format!("{f} fractional bits is no fixed-point format"))
+    })?;
     let mut x0 = Vec::with_capacity(input.len());
     let mut x1 = Vec::with_capacity(input.len());
     for &v in input {
-        let scaled = (v * scale).round();
-        // Keep well inside the range the protocols compare exactly.
-        if !scaled.is_finite() || scaled.abs() >= (1u64 << 40) as f64 {
-            return Err(ClientError::Input(format!(
+        let x = fixed.encode(v).ok_or_else(|| {
+            ClientError::Input(format!(
                 "input value {v} is out of range for fixed point with {f} fractional bits"
-            )));
-        }
-        let x = scaled as i64 as u64;
+            ))
+        })?;
         let r: u64 = rng.random();
         x0.push(r);
-        x1.push(x.wrapping_sub(r));
+        x1.push(x.0.wrapping_sub(r));
     }
     Ok([x0, x1])
 }
@@ -246,12 +248,14 @@ pub fn reconstruct(
             if a.logits_share.len() != b.logits_share.len() || a.logits_share.is_empty() {
                 return Err(ClientError::Answers("logit counts differ".into()));
             }
-            let scale = (1u64 << f) as f64;
+            let fixed = FixedPoint::new(f).ok_or_else(|| {
+                ClientError::Answers(format!("{f} fractional bits is no fixed-point format"))
+            })?;
             Ok(Prediction::Logits(
                 a.logits_share
                     .iter()
                     .zip(&b.logits_share)
-                    .map(|(x, y)| x.wrapping_add(*y) as i64 as f64 / scale)
+                    .map(|(x, y)| fixed.decode(Z64(x.wrapping_add(*y))))
                     .collect(),
             ))
         }
@@ -276,6 +280,20 @@ fn source_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn the_client_encodes_as_the_servers_do() {
+        // The servers' encoder, shared: the same values and the same range (the client's own
+        // encoder refused magnitudes of 2^24 and more at f = 16).
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        let fixed = FixedPoint::default();
+        for v in [0.0, -1.0, 1e-6, 3.25, 1e12, -(2f64.powi(44))] {
+            let [a, b] = share(&[v], fixed.f, &mut rng).expect("in range");
+            assert_eq!(Some(Z64(a[0].wrapping_add(b[0]))), fixed.encode(v), "{v}");
+        }
+        assert!(share(&[2f64.powi(46)], fixed.f, &mut rng).is_err());
+        assert!(share(&[1.0], 64, &mut rng).is_err());
+    }
 
     #[test]
     fn shares_reconstruct_the_fixed_point_input_and_each_looks_random() {
