@@ -11,8 +11,8 @@
 //! | [`msb`], [`drelu`] (`bits` / CheckZero `product` / `paper`) | 6 / 8 / 4 |
 //! | [`drelu_ring`], [`relu`] | 7 / 9 / 5 |
 //! | [`maxpool2x2`] | 16 / 20 / 12 |
-//! | [`exp`] by squaring | 17 / 21 / 17 |
-//! | [`exp`] by segments | 10 / 12 / 8 |
+//! | [`exp`] by squaring | 19 / 21 / 17 |
+//! | [`exp`] by segments | 9 / 11 / 7 |
 //! | [`argmax_rows`] of 10 columns | 11 / 13 / 9 |
 
 mod b2a;

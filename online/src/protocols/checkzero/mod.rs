@@ -24,7 +24,7 @@ pub enum CheckZeroVariant {
     /// gates over the mask's bits (`protocols::bitwise`): 5 rounds, about 12 bytes each way per
     /// element, and nothing opened but Beaver-masked bits, so neither party learns anything
     /// (the CheckZeros give P0 `eta XOR beta`). Its randomness, [`crate::randomness::ComparisonBits`],
-    /// is made by COTs alone.
+    /// is made by oblivious transfer and the wrap circuit alone.
     #[default]
     Bits = 2,
 }

@@ -145,3 +145,44 @@ async fn comparison_rounds_are_constant() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_round_table_of_the_protocols_module_holds() {
+    // online/src/protocols/mod.rs: MaxPool 16 / 20 / 12, exp by squaring 19 / 21 / 17 and by
+    // segments 9 / 11 / 7 for bits / product / paper.
+    let variants = [
+        CheckZeroVariant::Bits,
+        CheckZeroVariant::Product,
+        CheckZeroVariant::Paper,
+    ];
+    let want = [[16, 19, 9], [20, 21, 11], [12, 17, 7]];
+    for (checkzero, want) in variants.into_iter().zip(want) {
+        let mut rng = rng(15);
+        let x = uniform(2 * 2 * 4 * 4, 3.0, &mut rng)
+            .into_shape_with_order((2, 2, 4, 4))
+            .expect("shape");
+        let xs = share(&x, &mut rng);
+        let neg = uniform(20, 3.0, &mut rng).mapv(|v| -Z64::from_signed(v.signed().abs()));
+        let ns = share(&neg, &mut rng);
+        let mut got = Vec::new();
+        let config = |exp| Config {
+            checkzero,
+            exp,
+            ..Config::default()
+        };
+        let mut pair = parties(config(crate::protocols::Exp::Squaring)).await;
+        let before = pair.parties[0].counters();
+        both!(pair, |p, i| crate::protocols::maxpool2x2(p, &xs[i]));
+        got.push((pair.parties[0].counters() - before).rounds);
+        for exp in [
+            crate::protocols::Exp::Squaring,
+            crate::protocols::Exp::Segments,
+        ] {
+            let mut pair = parties(config(exp)).await;
+            let before = pair.parties[0].counters();
+            both!(pair, |p, i| crate::protocols::exp(p, &ns[i]));
+            got.push((pair.parties[0].counters() - before).rounds);
+        }
+        assert_eq!(got, want, "{checkzero}");
+    }
+}
