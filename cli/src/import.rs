@@ -7,7 +7,7 @@ use dyad_online::nn::{LayerParams, Params};
 use dyad_online::{FixedPoint, Z64, sharing};
 use rand_chacha::ChaCha20Rng;
 
-use crate::model_file::{Holder, ModelFile};
+use dyad_server::model_file::{Holder, ModelFile};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .file_stem()
                 .map_or("onnx".into(), |s| s.to_string_lossy().into_owned());
             let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
-            crate::onnx::import(&bytes, &name, fixed)
+            dyad_server::onnx::import(&bytes, &name, fixed)
                 .with_context(|| format!("cannot import {}", path.display()))?
         }
         (None, None) => unreachable!("clap requires one"),

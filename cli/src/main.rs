@@ -3,14 +3,11 @@
 mod certs;
 mod data;
 mod demo;
-mod files;
 mod import;
 mod link_args;
 mod link_check;
 mod metrics;
-mod model_file;
 mod offline;
-mod onnx;
 mod predict;
 mod reveal;
 mod serve;

@@ -17,7 +17,7 @@ use dyad_store::StoreClient;
 
 use crate::link_args::LinkArgs;
 use crate::store_args::StoreArgs;
-use crate::train::Job;
+use dyad_server::training::Job;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -15,7 +15,7 @@ use dyad_proto::inference::Output;
 use ndarray::{Array2, Axis};
 
 use crate::data::{DataArgs, inputs};
-use crate::model_file::{Holder, ModelFile};
+use dyad_server::model_file::{Holder, ModelFile};
 
 #[derive(clap::Args)]
 pub struct Args {

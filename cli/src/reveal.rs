@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, ensure};
 use dyad_online::nn::{LayerParams, Params};
 
-use crate::model_file::{Holder, ModelFile};
+use dyad_server::model_file::{Holder, ModelFile};
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -8,10 +8,12 @@ use std::time::Instant;
 use anyhow::Context;
 use dyad_online::nn::{Backend, Params, PlainFixed, PlainFloat};
 use dyad_online::{FixedPoint, Z64};
+use dyad_server::Examples;
+use dyad_server::model_file::{Holder, ModelFile};
+use dyad_server::training::{self as secure, Ended, Flow, Hooks, Job, Point, State, Stats};
 
-use crate::data::{DataArgs, Dataset, Examples, shares};
-use crate::model_file::{Holder, ModelFile};
-use crate::train::{self, Ended, Flow, Hooks, JobArgs, Point, State, Stats};
+use crate::data::{DataArgs, Dataset, shares};
+use crate::train::{self, JobArgs};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -73,7 +75,7 @@ impl<B: Backend> Hooks<B> for Plain {
 /// Trains the job on plaintext data with `backend`; returns where it ended.
 pub async fn run_plain<B: Backend>(
     backend: &mut B,
-    job: &train::Job,
+    job: &Job,
     train: &Examples<B::E>,
     test: &Examples<B::E>,
     name: &'static str,
@@ -86,7 +88,7 @@ pub async fn run_plain<B: Backend>(
         name,
         per_epoch: job.steps_per_epoch(),
     };
-    let ended = train::run_job(backend, job, train, test, &mut state, &mut hooks).await?;
+    let ended = secure::runner::run(backend, job, train, test, &mut state, &mut hooks).await?;
     debug_assert_eq!(ended, Ended::Finished);
     Ok(state)
 }
@@ -106,7 +108,7 @@ pub struct Reference {
 /// Runs the job in plaintext on `train_set` and `test_set`: in floating point, in (stochastically
 /// rounded) fixed point, or both.
 pub async fn references(
-    job: &train::Job,
+    job: &Job,
     train_set: &Dataset,
     test_set: &Dataset,
     arithmetic: Arithmetic,
@@ -114,7 +116,7 @@ pub async fn references(
     let fixed = job.fixed;
     let mut references = Vec::new();
     if arithmetic != Arithmetic::Fixed {
-        let (train, test) = (Examples::of(train_set), Examples::of(test_set));
+        let (train, test) = (train_set.examples(), test_set.examples());
         let mut backend = PlainFloat {
             fixed,
             exp: job.exp,
@@ -156,7 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut chart_curves = Vec::new();
     for r in &references {
         let text = train::csv(&r.points);
-        crate::files::write_atomically(&args.out.join(r.file), text.as_bytes())?;
+        dyad_server::files::write_atomically(&args.out.join(r.file), text.as_bytes())?;
         chart_curves.push((r.name, train::accuracies(&text)));
         let model = args
             .out

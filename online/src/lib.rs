@@ -13,7 +13,6 @@
 pub mod bytes;
 pub mod cost;
 pub mod fixed;
-pub mod fp;
 pub mod model;
 pub mod nn;
 pub mod protocols;
@@ -28,6 +27,7 @@ pub mod wire;
 mod error;
 mod party;
 
+pub use dyad_vocabulary::fp;
 pub use error::ProtocolError;
 pub use fixed::FixedPoint;
 pub use fp::{Fp, Prime};

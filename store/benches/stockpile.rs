@@ -6,9 +6,8 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dyad_online::Prime;
-use dyad_online::randomness::Kind;
 use dyad_store::{Budget, StoreClient, StoreConfig, serve};
+use dyad_vocabulary::{Kind, Prime};
 use rocksdb::{DB, Options, WriteBatch, WriteOptions};
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

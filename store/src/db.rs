@@ -25,7 +25,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dyad_online::randomness::Kind;
+use dyad_vocabulary::Kind;
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
 use crate::index::{Chunk, ChunkUpdate, Counters, Delta, Index, Op, Pick, Settled};

@@ -1,6 +1,6 @@
 //! The stockpile: each server's RocksDB store of tagged correlated randomness, the gRPC
-//! service its processes use, and the client through which the online runtime pulls its
-//! randomness.
+//! service its processes use, and the client through which the offline workers fill it and
+//! the servers' jobs (`dyad-server`'s `StockpileRandomness`) pull from it.
 //!
 //! The store itself knows bytes and tags, not cryptography: a stream's items are fixed-size
 //! records (the size follows from the stream's name), numbered per lane by the offline worker
@@ -12,11 +12,10 @@ mod keys;
 
 pub mod auth;
 pub mod client;
-pub mod randomness;
 pub mod server;
 mod service;
 
 pub use client::StoreClient;
 pub use db::{Budget, ItemRange};
-pub use randomness::StockpileRandomness;
 pub use server::{StoreConfig, serve};
+pub use service::MAX_WAIT;

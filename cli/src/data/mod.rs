@@ -13,6 +13,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use dyad_server::Examples;
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -142,6 +143,14 @@ impl Dataset {
         self.labels.len()
     }
 
+    /// Its pixels and one-hot labels, as the training runner takes them.
+    pub fn examples(&self) -> Examples<f64> {
+        Examples {
+            x: self.images.clone(),
+            y: self.onehot(),
+        }
+    }
+
     /// The labels one-hot, one row per example.
     pub fn onehot(&self) -> Array2<f64> {
         let mut y = Array2::zeros((self.len(), self.classes));
@@ -149,33 +158,6 @@ impl Dataset {
             row[usize::from(label)] = 1.0;
         }
         y
-    }
-}
-
-/// Inputs (one flattened example per row) and one-hot labels, in some backend's element type:
-/// reals, fixed-point plaintexts, or one server's shares.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Examples<E> {
-    /// Inputs.
-    pub x: Array2<E>,
-    /// One-hot labels.
-    pub y: Array2<E>,
-}
-
-impl Examples<f64> {
-    /// A dataset's pixels and one-hot labels.
-    pub fn of(data: &Dataset) -> Examples<f64> {
-        Examples {
-            x: data.images.clone(),
-            y: data.onehot(),
-        }
-    }
-}
-
-impl<E> Examples<E> {
-    /// Number of examples.
-    pub fn len(&self) -> usize {
-        self.x.nrows()
     }
 }
 

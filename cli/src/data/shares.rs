@@ -1,46 +1,16 @@
-//! A server's share of a dataset: what `dyad share` writes and a training job reads. The data
-//! owner splits every fixed-point pixel and one-hot label into two uniformly random additive
-//! shares; each file alone is uniformly random and says nothing about the data.
-//!
-//! Layout (little-endian): `DYADDAT1`, party (u8), f (u8), dataset id (16 bytes, the same in
-//! both files), channels, height, width, classes (u32 each), training and test counts (u64
-//! each), then the training inputs, training labels, test inputs and test labels as `u64`s,
-//! row by row.
+//! The data owner's side of the dataset shares (`dyad share`): every fixed-point pixel and
+//! one-hot label split into two uniformly random additive shares, in the file format of
+//! [`DatasetShare`] that the training jobs read.
 
-use std::path::Path;
-
-use anyhow::{Context, bail, ensure};
-use dyad_online::bytes::Reader;
 use dyad_online::{FixedPoint, Z64, sharing};
-use ndarray::Array2;
+use dyad_server::{DatasetShare, Examples};
 use rand::Rng;
 
-use super::{Dataset, Examples};
-
-const MAGIC: &[u8; 8] = b"DYADDAT1";
-
-/// One server's share of a dataset.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DatasetShare {
-    /// Names the dataset: both servers' shares carry the same id.
-    pub id: [u8; 16],
-    /// Whose share this is.
-    pub party: u8,
-    /// Fixed-point fractional bits of the encoding.
-    pub f: u32,
-    /// One example's channels, height and width.
-    pub shape: (usize, usize, usize),
-    /// Number of classes.
-    pub classes: usize,
-    /// Training examples.
-    pub train: Examples<Z64>,
-    /// Test examples.
-    pub test: Examples<Z64>,
-}
+use super::Dataset;
 
 /// A dataset encoded in fixed point.
 pub fn encode(data: &Dataset, fixed: FixedPoint) -> Examples<Z64> {
-    let examples = Examples::of(data);
+    let examples = data.examples();
     let enc = |v: f64| fixed.encode(v).expect("pixels and labels are in [0, 1]");
     Examples {
         x: examples.x.mapv(enc),
@@ -73,83 +43,6 @@ pub fn split(
         test: test_half,
     };
     [share(0, train0, test0), share(1, train1, test1)]
-}
-
-impl DatasetShare {
-    /// The dataset id as hex.
-    pub fn id_hex(&self) -> String {
-        self.id.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    /// Writes the file (atomically: a crash leaves the old file or the new one).
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        let mut out = MAGIC.to_vec();
-        out.push(self.party);
-        out.push(self.f as u8);
-        out.extend_from_slice(&self.id);
-        let (c, h, w) = self.shape;
-        for v in [c, h, w, self.classes] {
-            out.extend_from_slice(&(v as u32).to_le_bytes());
-        }
-        for n in [self.train.len(), self.test.len()] {
-            out.extend_from_slice(&(n as u64).to_le_bytes());
-        }
-        for a in [&self.train.x, &self.train.y, &self.test.x, &self.test.y] {
-            out.extend(a.iter().flat_map(|v| v.0.to_le_bytes()));
-        }
-        crate::files::write_atomically(path, &out)
-    }
-
-    /// Reads a file [`DatasetShare::write`] wrote.
-    pub fn read(path: &Path) -> anyhow::Result<DatasetShare> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::decode(&bytes).with_context(|| format!("{} is not a dataset share", path.display()))
-    }
-
-    fn decode(bytes: &[u8]) -> anyhow::Result<DatasetShare> {
-        let mut r = Reader::new(bytes);
-        ensure!(
-            r.take(8)? == MAGIC,
-            "wrong header (expected a file from `dyad share`)"
-        );
-        let party = r.u8()?;
-        let f = u32::from(r.u8()?);
-        ensure!(party <= 1, "party {party}");
-        FixedPoint::new(f).with_context(|| format!("fractional bits {f}"))?;
-        let id = r.take(16)?.try_into().expect("16 bytes");
-        let [c, h, w, classes] = [(); 4].map(|_| r.u32().map(|v| v as usize));
-        let (c, h, w, classes) = (c?, h?, w?, classes?);
-        let (n_train, n_test) = (r.u64()? as usize, r.u64()? as usize);
-        let pixels = c * h * w;
-        let mut matrix = |rows: usize, cols: usize| -> anyhow::Result<Array2<Z64>> {
-            let values = r.u64s(rows.checked_mul(cols).context("sizes overflow")?)?;
-            Ok(Array2::from_shape_vec(
-                (rows, cols),
-                values.into_iter().map(Z64).collect(),
-            )?)
-        };
-        let train = Examples {
-            x: matrix(n_train, pixels)?,
-            y: matrix(n_train, classes)?,
-        };
-        let test = Examples {
-            x: matrix(n_test, pixels)?,
-            y: matrix(n_test, classes)?,
-        };
-        if !r.is_empty() {
-            bail!("trailing bytes");
-        }
-        Ok(DatasetShare {
-            id,
-            party,
-            f,
-            shape: (c, h, w),
-            classes,
-            train,
-            test,
-        })
-    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ use dyad_store::StoreClient;
 use dyad_store::auth::read_token;
 
 use crate::data::DataArgs;
+use dyad_server::training::Job;
+
 use crate::train::{self, JobArgs, StockMonitor};
 use crate::train_plain::{self, Arithmetic, Reference};
 use offline_rates::OfflineRates;
@@ -440,7 +442,7 @@ async fn wait_for_store(addr: &str, token: &Path, children: &mut Processes) -> a
 /// Prints the results beside the plaintext reference and draws the chart.
 fn report(
     dir: &Path,
-    job: &train::Job,
+    job: &Job,
     references: &[Reference],
     offline: &OfflineRates,
     online_done: Duration,

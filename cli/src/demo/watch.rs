@@ -10,7 +10,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::metrics::{sample, scrape};
-use crate::train::{self, Job, Point, Progress, StockMonitor};
+use dyad_server::training::{Job, Point};
+
+use crate::train::{self, Progress, StockMonitor};
 
 use super::offline_rates::OfflineRates;
 

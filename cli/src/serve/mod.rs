@@ -6,9 +6,7 @@
 //! result. A request costs no randomness until both servers have it, so one that reaches only
 //! one server simply expires.
 
-mod engine;
 mod metrics;
-mod requests;
 mod service;
 
 use std::net::SocketAddr;
@@ -23,13 +21,19 @@ use dyad_proto::inference::ModelInfo;
 use dyad_proto::inference::inference_server::InferenceServer;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
+use dyad_server::Stockpile;
+use dyad_server::serving::{Engine, Model, Refusal, Requests, ServingEvent};
+
 use crate::link_args::LinkArgs;
-use crate::model_file::{Holder, ModelFile};
 use crate::store_args::StoreArgs;
-use engine::{Engine, Model};
+use dyad_server::model_file::{Holder, ModelFile};
 use metrics::ServeMetrics;
-use requests::Requests;
 use service::Service;
+
+/// Requests' worth of randomness taken from the stockpile at a time: each take is a store
+/// round trip at P0, an announcement and another at P1, on a request's critical path (what is
+/// left when a session ends is discarded, as the banks' unused rows are).
+const SERVING_PREFETCH: u64 = 32;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -113,6 +117,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         deadline: pair_timeout + Duration::from_secs(args.stock_wait) + Duration::from_secs(30),
     };
+    let (address, token) = args.store.address_and_token()?;
+    let events = {
+        let metrics = metrics.clone();
+        move |event: ServingEvent| match event {
+            ServingEvent::Paired(meter) => metrics.session(meter),
+            ServingEvent::Batch(size) => metrics.batch(size),
+            ServingEvent::PeerLost(why) => {
+                eprintln!("lost the other server ({why}); waiting for it to come back")
+            }
+            ServingEvent::PeerBack => eprintln!("the other server is back; serving again"),
+        }
+    };
     let engine = Engine {
         party,
         model: Model {
@@ -126,17 +142,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             checkzero: args.checkzero,
             prime: args.prime,
         },
-        store: args.store.address_and_token()?,
-        stock_wait: Duration::from_secs(args.stock_wait),
-        metrics: metrics.clone(),
+        source: Stockpile {
+            address,
+            token,
+            wait: Duration::from_secs(args.stock_wait),
+            prefetch: SERVING_PREFETCH,
+        },
+        events: Arc::new(events),
     };
 
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let mut stop = crate::signals::stop_flag();
         if let Some(addr) = args.metrics {
-            let (store, token) = engine.store.clone();
-            metrics.stock.poll(store, token);
+            let stockpile = &engine.source;
+            metrics
+                .stock
+                .poll(stockpile.address.clone(), stockpile.token.clone());
             let m = metrics.clone();
             let at = crate::metrics::serve(addr, Arc::new(move || m.render())).await?;
             eprintln!("metrics on http://{at}/metrics");
@@ -175,9 +197,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             link.peer_addr()
         );
         let served = engine.run(link, stop.clone()).await;
-        engine
-            .requests
-            .fail_all(&tonic::Status::unavailable("the server is shutting down"));
+        engine.requests.fail_all(&Refusal::ShuttingDown);
         let _ = grpc.await;
         served?;
         eprintln!("server {i} stopped cleanly");

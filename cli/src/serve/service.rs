@@ -10,12 +10,12 @@ use dyad_proto::inference::inference_server::Inference;
 use dyad_proto::inference::{
     DescribeRequest, Failure, ModelInfo, Output as WireOutput, PredictRequest, PredictResponse,
 };
+use dyad_server::serving::{Answer, Output, Refusal, Requests};
 use futures::Stream;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::metrics::ServeMetrics;
-use super::requests::{Answer, Output, Requests};
 
 /// Longest request id accepted.
 const MAX_ID: usize = 64;
@@ -81,13 +81,17 @@ impl Service {
             }
         };
         let input = request.input_share.into_iter().map(Z64).collect();
-        let answer = self.requests.submit(id.clone(), input, output)?;
+        let answer = self
+            .requests
+            .submit(id.clone(), input, output)
+            .map_err(|r| status_of(&r))?;
         let (answer, batch) = tokio::time::timeout(self.deadline, answer)
             .await
             .map_err(|_| {
                 Status::deadline_exceeded(format!("request {id} was not evaluated in time"))
             })?
-            .map_err(|_| Status::unavailable("the server is shutting down"))??;
+            .map_err(|_| status_of(&Refusal::ShuttingDown))?
+            .map_err(|r| status_of(&r))?;
         let mut response = PredictResponse {
             request_id: id,
             batch: batch as u32,
@@ -98,6 +102,19 @@ impl Service {
             Answer::Class(share) => response.class_share = share.0,
         }
         Ok(response)
+    }
+}
+
+/// The gRPC status a refusal gets: the one place the engine's outcomes meet gRPC.
+pub fn status_of(refusal: &Refusal) -> Status {
+    let message = refusal.to_string();
+    match refusal {
+        Refusal::Duplicate(_) => Status::already_exists(message),
+        Refusal::NotPaired { .. } => Status::deadline_exceeded(message),
+        Refusal::OutputMismatch(_) => Status::invalid_argument(message),
+        Refusal::StockpileDry(_) => Status::resource_exhausted(message),
+        Refusal::PeerUnreachable(_) | Refusal::ShuttingDown => Status::unavailable(message),
+        Refusal::Failed(_) => Status::internal(message),
     }
 }
 

@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-use super::runner::{Point, Stats};
+use dyad_server::training::{Point, Stats};
 
 /// The CSV text of `points`.
 pub fn csv(points: &[Point]) -> String {
@@ -243,7 +243,7 @@ fn find_faces(dir: &Path, depth: usize, found: &mut Vec<(usize, PathBuf)>) {
 /// Writes `curve.csv` and `curve.png` into `dir`.
 pub fn write(dir: &Path, title: &str, name: &str, points: &[Point]) -> anyhow::Result<()> {
     let text = csv(points);
-    crate::files::write_atomically(&dir.join("curve.csv"), text.as_bytes())?;
+    dyad_server::files::write_atomically(&dir.join("curve.csv"), text.as_bytes())?;
     chart(&dir.join("curve.png"), title, &[(name, accuracies(&text))])
 }
 

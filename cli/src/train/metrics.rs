@@ -5,8 +5,8 @@
 
 use std::sync::Mutex;
 
-use super::runner::{Point, Stats};
 use crate::metrics::{Histogram, StockLevels, single};
+use dyad_server::training::{Point, Stats};
 
 /// Seconds per SGD step (an evaluation's time counts in the step after it).
 const STEP_BOUNDS: &[f64] = &[0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];

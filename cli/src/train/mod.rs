@@ -7,14 +7,10 @@
 //! each epoch (and every `--eval-every` steps) and, with `--loss`, each epoch's mean training
 //! loss are ever revealed; the model stays shared.
 
-mod checkpoint;
 mod curve;
-mod job;
+mod display;
 mod metrics;
 mod progress;
-mod runner;
-pub mod schedule;
-mod session;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,19 +21,18 @@ use dyad_online::Prime;
 use dyad_online::protocols::{CheckZeroVariant, Comparison, Exp};
 use dyad_online::{FixedPoint, Z64};
 
-pub use curve::{accuracies, chart, csv, points};
-pub use job::Job;
-pub use progress::{Progress, StockMonitor};
-pub use runner::{Ended, Flow, Hooks, Point, State, Stats, run as run_job};
-pub use session::peer_lost;
+use dyad_server::model_file::{Holder, ModelFile};
+use dyad_server::training::{self, Job, Outcome, Setup, State};
+use dyad_server::{DatasetShare, Stockpile};
 
-use crate::data::shares::DatasetShare;
+pub use curve::{accuracies, chart, csv, points};
+pub use progress::{Progress, StockMonitor};
+
 use crate::link_args::LinkArgs;
-use crate::model_file::{Holder, ModelFile};
 use crate::offline::load_network;
 use crate::store_args::StoreArgs;
+use display::Display;
 use metrics::TrainMetrics;
-use session::Setup;
 
 /// The job options both servers must give alike.
 #[derive(clap::Args, Debug, Clone)]
@@ -115,6 +110,9 @@ impl JobArgs {
     }
 }
 
+/// Requests' worth of randomness a training job takes from its stockpile at a time.
+const PREFETCH: u64 = 4;
+
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -165,70 +163,63 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         data.classes
     );
     let total_steps = job.total_steps();
+    let step_demand = job.step_demand()?;
+    let (address, token) = args.store.address_and_token()?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("train-p{}", party.index())));
     let setup = Setup {
         job,
         data,
         party,
-        store: args.store.address_and_token()?,
-        out: args
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(format!("train-p{}", party.index()))),
-        stock_wait: Duration::from_secs(args.stock_wait),
-        metrics: Arc::new(TrainMetrics::new(total_steps)),
+        source: Stockpile {
+            address,
+            token,
+            wait: Duration::from_secs(args.stock_wait),
+            prefetch: PREFETCH,
+        },
+        out,
     };
+    let metrics = Arc::new(TrainMetrics::new(total_steps));
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let mut stop = crate::signals::stop_flag();
+        let stockpile = &setup.source;
         if let Some(addr) = args.metrics {
-            let (store, token) = setup.store.clone();
-            setup.metrics.stock.poll(store, token);
-            let m = setup.metrics.clone();
+            metrics
+                .stock
+                .poll(stockpile.address.clone(), stockpile.token.clone());
+            let m = metrics.clone();
             let at = crate::metrics::serve(addr, Arc::new(move || m.render())).await?;
             eprintln!("metrics on http://{at}/metrics");
         }
-        let mut link = tokio::select! {
+        let stock = StockMonitor::start(stockpile.connect().await?, step_demand);
+        let mut display = Display::new(&setup.job, stock, metrics, args.link.timeout);
+        let link = tokio::select! {
             link = args.link.connect() => link?,
             _ = stop.changed() => {
                 eprintln!("training stopped before the peer connected");
                 return Ok(());
             }
         };
-        loop {
-            match session::run(&mut link, &setup, &stop).await {
-                Ok((Ended::Finished, state)) => {
-                    finish(&setup, &state)?;
-                    link.close().await?;
-                    return Ok(());
+        match training::train(link, &setup, &mut display, &stop).await? {
+            Outcome::Finished(state) => {
+                drop(display);
+                finish(&setup, &state)
+            }
+            Outcome::Stopped { after } => {
+                if let Some(step) = after {
+                    eprintln!("stopped after step {step}; run the same command again to resume");
                 }
-                Ok((Ended::Stopped, state)) => {
-                    // No goodbye: the peer is mid-step and learns of the stop from the link.
-                    eprintln!(
-                        "stopped after step {}; run the same command again to resume",
-                        state.step
-                    );
-                    return Ok(());
-                }
-                Err(e) if session::peer_lost(&e) => {
-                    eprintln!(
-                        "\nlost the peer ({}); waiting up to {} s for it to come back, then \
-                         resuming from the latest checkpoint both servers hold",
-                        e.root_cause(),
-                        args.link.timeout
-                    );
-                    link = tokio::select! {
-                        link = link.reconnect() => link?,
-                        _ = stop.changed() => return Ok(()),
-                    };
-                }
-                Err(e) => return Err(e),
+                Ok(())
             }
         }
     })
 }
 
 /// Writes the model share and the curve, and prints the summary.
-fn finish(setup: &Setup, state: &State<Z64>) -> anyhow::Result<()> {
+fn finish(setup: &Setup<Stockpile>, state: &State<Z64>) -> anyhow::Result<()> {
     let job = &setup.job;
     let i = setup.party.index();
     let model_path = setup.out.join(format!("model.p{i}.dyad"));

@@ -24,22 +24,6 @@ use super::items::{BITS, Layout};
 use super::*;
 use crate::{Fp, Prime, Z64};
 
-impl Kind {
-    /// The size of one item's record.
-    pub fn item_bytes(&self) -> usize {
-        match *self {
-            Kind::MatrixTriple { m, n, k } => 8 * (m * n + n * k + m * k),
-            Kind::ElementwiseTriple => 24,
-            Kind::ComparisonMask { p } => 8 + 2 * BITS * p.bytes() + 2,
-            Kind::ComparisonBits => 41,
-            Kind::DaBit => 9,
-            Kind::BitTriple => 25,
-            Kind::ModpTriple { p } => 3 * p.bytes(),
-            Kind::ScaledModpTriple { p } => 6 * p.bytes(),
-        }
-    }
-}
-
 /// A batch layout that has a record encoding.
 pub trait Codec: Sized {
     /// The records of all items, concatenated.

@@ -12,7 +12,6 @@ pub mod fixture;
 pub mod items;
 mod record_error;
 pub mod relation;
-mod tags;
 mod use_once;
 
 use std::future::Future;
@@ -20,12 +19,12 @@ use std::future::Future;
 use crate::Prime;
 
 pub use codec::Codec;
+pub use dyad_vocabulary::tags::{Batch, Kind, TagRange, Tags};
 pub use items::{
     BitTriples, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple,
     ModpTriples, ScaledModpTriples,
 };
 pub use record_error::RecordError;
-pub use tags::{Batch, Kind, TagRange, Tags};
 pub use use_once::{Reused, UseOnce};
 
 /// Why a source could not hand out what was asked.
@@ -106,4 +105,11 @@ pub trait Randomness: Send {
         p: Prime,
         n: usize,
     ) -> impl Future<Output = Result<Batch<ScaledModpTriples>, RandomnessError>> + Send;
+
+    /// How long this source has kept its callers waiting so far (a stockpile's store round
+    /// trips and dry spells); jobs report it beside their online time. Zero for sources that
+    /// never wait.
+    fn time_waiting(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use dyad_online::Z64;
 use tokio::sync::{Notify, oneshot};
-use tonic::Status;
+
+use super::Refusal;
 
 /// What a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,10 +21,12 @@ pub enum Output {
 }
 
 impl Output {
+    /// Its byte in the servers' batch proposals.
     pub fn code(self) -> u8 {
         self as u8
     }
 
+    /// The output with this byte, if any.
     pub fn from_code(code: u8) -> Option<Output> {
         [Output::Logits, Output::Class]
             .into_iter()
@@ -41,7 +44,7 @@ pub enum Answer {
 }
 
 /// An answer and how many requests were evaluated together with it.
-pub type Reply = Result<(Answer, usize), Status>;
+pub type Reply = Result<(Answer, usize), Refusal>;
 
 /// A request waiting for its evaluation.
 pub struct Pending {
@@ -63,6 +66,7 @@ pub struct Requests {
 }
 
 impl Requests {
+    /// No requests yet; each may wait `timeout` for the other server to have it too.
     pub fn new(timeout: Duration) -> Requests {
         Requests {
             waiting: Mutex::new(HashMap::new()),
@@ -77,13 +81,11 @@ impl Requests {
         id: String,
         input: Vec<Z64>,
         output: Output,
-    ) -> Result<oneshot::Receiver<Reply>, Status> {
+    ) -> Result<oneshot::Receiver<Reply>, Refusal> {
         let (reply, answer) = oneshot::channel();
         let mut waiting = self.waiting.lock().expect("lock");
         if waiting.contains_key(&id) {
-            return Err(Status::already_exists(format!(
-                "request id {id} is already waiting for an answer"
-            )));
+            return Err(Refusal::Duplicate(id));
         }
         waiting.insert(
             id,
@@ -125,7 +127,7 @@ impl Requests {
 
     /// Fails the requests that waited longer than the timeout: the other server never got
     /// them (or never asked this one about them).
-    pub fn expire(&self, other: &str) {
+    pub fn expire(&self, other: &'static str) {
         let mut waiting = self.waiting.lock().expect("lock");
         let old: Vec<String> = waiting
             .iter()
@@ -134,20 +136,20 @@ impl Requests {
             .collect();
         for id in old {
             if let Some(p) = waiting.remove(&id) {
-                let _ = p.reply.send(Err(Status::deadline_exceeded(format!(
-                    "{other} did not receive request {id} within {:?}; send each request to \
-                     both servers",
-                    self.timeout
-                ))));
+                let _ = p.reply.send(Err(Refusal::NotPaired {
+                    id,
+                    other,
+                    timeout: self.timeout,
+                }));
             }
         }
     }
 
-    /// Fails every waiting request with `status`.
-    pub fn fail_all(&self, status: &Status) {
+    /// Fails every waiting request with `refusal`.
+    pub fn fail_all(&self, refusal: &Refusal) {
         let mut waiting = self.waiting.lock().expect("lock");
         for (_, p) in waiting.drain() {
-            let _ = p.reply.send(Err(status.clone()));
+            let _ = p.reply.send(Err(refusal.clone()));
         }
     }
 }

@@ -5,31 +5,30 @@
 //! which of them it has too (waiting briefly for stragglers) and whether both were asked for
 //! the same output; both then evaluate exactly the agreed requests, in the proposed order, in
 //! one MPC evaluation, each request with its own rows of the weight-bound triples (so the
-//! same randomness serves batches of any size). Requests arriving meanwhile form the next batch, so batches grow with load and a
-//! lone request waits for nothing. When idle, `P0` proposes an empty batch now and then, so
-//! `P1` still expires requests `P0` never received.
+//! same randomness serves batches of any size). Requests arriving meanwhile form the next
+//! batch, so batches grow with load and a lone request waits for nothing. When idle, `P0`
+//! proposes an empty batch now and then, so `P1` still expires requests `P0` never received.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use dyad_link::{Channel, PartyId, PartyLink};
-use dyad_online::bytes::{Reader, put_string};
+use dyad_link::{Channel, LinkMeter, PartyId, PartyLink};
 use dyad_online::model::Network;
 use dyad_online::nn::{Params, Secure, predict};
 use dyad_online::protocols::{Comparison, WeightMasks, argmax_rows};
 use dyad_online::randomness::RandomnessError;
 use dyad_online::{Config, FixedPoint, Party, ProtocolError, Z64};
-use dyad_store::{StockpileRandomness, StoreClient};
 use ndarray::{Array2, Axis, IxDyn};
 use tokio::sync::watch;
-use tonic::Status;
 
-use super::metrics::ServeMetrics;
+use super::ServeError;
+use super::messages::{
+    Verdict, decode_proposal, decode_verdicts, encode_proposal, encode_verdicts,
+};
+use super::refusal::Refusal;
 use super::requests::{Answer, Output, Pending, Requests};
+use crate::RandomnessSource;
 
-/// Requests' worth of randomness taken from the stockpile at a time.
-const SERVING_PREFETCH: u64 = 32;
 /// How often an idle leader proposes an empty batch.
 const HEARTBEAT: Duration = Duration::from_millis(100);
 /// How long the follower waits for a proposed request it has not received yet.
@@ -37,61 +36,68 @@ const STRAGGLER_WAIT: Duration = Duration::from_millis(20);
 
 /// The served model: this server's share of it.
 pub struct Model {
+    /// The architecture.
     pub network: Network,
+    /// Its fixed-point encoding.
     pub fixed: FixedPoint,
+    /// This server's share of the parameters.
     pub params: Params<Z64>,
 }
 
+/// What the engine reports as it runs, for the front end to print or count.
+#[derive(Debug, Clone)]
+pub enum ServingEvent {
+    /// A session with the other server began; the meter reads its link's traffic.
+    Paired(LinkMeter),
+    /// This many requests were evaluated together.
+    Batch(usize),
+    /// The link to the other server broke (why); waiting requests failed, and the engine waits
+    /// for the other server to come back.
+    PeerLost(String),
+    /// The other server is back; serving again.
+    PeerBack,
+}
+
 /// Everything the loop needs besides the link.
-pub struct Engine {
+pub struct Engine<S> {
+    /// This server.
     pub party: PartyId,
+    /// What it serves.
     pub model: Model,
+    /// The requests its clients sent.
     pub requests: Arc<Requests>,
+    /// The most requests evaluated together.
     pub max_batch: usize,
     /// The comparison both servers and the offline plan use.
     pub comparison: Comparison,
-    /// The stockpile's address and token.
-    pub store: (String, String),
-    /// How long an evaluation waits for a dry stockpile before its requests fail.
-    pub stock_wait: Duration,
-    pub metrics: Arc<ServeMetrics>,
+    /// Where each session's correlated randomness comes from.
+    pub source: S,
+    /// Receives the engine's [`ServingEvent`]s.
+    pub events: Arc<dyn Fn(ServingEvent) + Send + Sync>,
 }
 
-/// A proposed request's fate, as the follower sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    /// Both servers have it, for the same output.
-    Agreed = 0,
-    /// The follower has not received it (yet).
-    Missing = 1,
-    /// The two servers were asked for different outputs.
-    Mismatch = 2,
-}
-
-impl Engine {
+impl<S: RandomnessSource> Engine<S> {
     /// Serves until `stop`; after a broken link, fails what is waiting and reconnects.
     pub async fn run(
         &self,
         mut link: PartyLink,
         stop: watch::Receiver<bool>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ServeError> {
         loop {
-            let result = self.session(&mut link, &stop).await;
-            let lost = match &result {
+            let lost = match self.session(&mut link, &stop).await {
                 Ok(()) => return Ok(()),
-                Err(e) if crate::train::peer_lost(e) => e.root_cause().to_string(),
-                Err(_) => return result,
+                Err(e) if e.peer_lost() => e.to_string(),
+                Err(e) => return Err(e),
             };
-            self.requests.fail_all(&Status::unavailable(format!(
-                "the other server is unreachable ({lost}); retry once it is back"
-            )));
-            eprintln!("lost the other server ({lost}); waiting for it to come back");
+            self.requests
+                .fail_all(&Refusal::PeerUnreachable(lost.clone()));
+            (self.events)(ServingEvent::PeerLost(lost));
             let mut stop = stop.clone();
             link = tokio::select! {
                 link = link.reconnect() => link?,
                 _ = stop.changed() => return Ok(()),
             };
-            eprintln!("the other server is back; serving again");
+            (self.events)(ServingEvent::PeerBack);
         }
     }
 
@@ -100,31 +106,19 @@ impl Engine {
         &self,
         link: &mut PartyLink,
         stop: &watch::Receiver<bool>,
-    ) -> anyhow::Result<()> {
-        self.metrics.session(link.meter());
+    ) -> Result<(), ServeError> {
+        (self.events)(ServingEvent::Paired(link.meter()));
         let mut control = link.channel().await?;
         let mine = format!("{}f={}", self.model.network, self.model.fixed.f);
         let theirs = control.exchange_for_agreement(mine.as_bytes()).await?;
         if theirs != mine.as_bytes() {
-            bail!(
-                "the other server serves another model; refusing to serve:\n  this server: {}\n  the other:   {}",
-                mine.replace('\n', "; "),
-                String::from_utf8_lossy(&theirs).replace('\n', "; ")
-            );
+            return Err(ServeError::ModelMismatch {
+                mine: mine.replace('\n', "; "),
+                theirs: String::from_utf8_lossy(&theirs).replace('\n', "; "),
+            });
         }
-        let (addr, token) = &self.store;
-        let client = StoreClient::connect(addr, token)
-            .await
-            .map_err(anyhow::Error::msg)?;
         let coordination = link.channel().await?;
-        // Each take is a store round trip at P0, an announcement and another at P1, on the
-        // request's critical path: take for many requests at once (what is left when the
-        // session ends is discarded, as the banks' unused rows are).
-        let randomness =
-            StockpileRandomness::new(self.party, client, coordination, self.stock_wait)
-                .await
-                .map_err(anyhow::Error::msg)?
-                .with_prefetch(SERVING_PREFETCH);
+        let randomness = self.source.open(self.party, coordination).await?;
         let config = Config {
             fixed: self.model.fixed,
             checkzero: self.comparison.checkzero,
@@ -145,7 +139,7 @@ impl Engine {
                 if !agreed.is_empty() {
                     self.evaluate(&mut party, &mut masks, agreed).await?;
                 }
-                anyhow::Ok(())
+                Ok::<(), ServeError>(())
             };
             // A stop ends the round at once (its requests learn that the server is going
             // away); the link is not reused.
@@ -157,7 +151,7 @@ impl Engine {
     }
 
     /// `P0`: proposes a batch and learns which of it `P1` has.
-    async fn lead(&self, control: &mut Channel) -> anyhow::Result<Vec<(String, Pending)>> {
+    async fn lead(&self, control: &mut Channel) -> Result<Vec<(String, Pending)>, ServeError> {
         if self.requests.oldest(1).is_empty() {
             let _ = tokio::time::timeout(HEARTBEAT, self.requests.arrived.notified()).await;
         }
@@ -174,7 +168,7 @@ impl Engine {
     }
 
     /// `P1`: answers a proposal.
-    async fn follow(&self, control: &mut Channel) -> anyhow::Result<Vec<(String, Pending)>> {
+    async fn follow(&self, control: &mut Channel) -> Result<Vec<(String, Pending)>, ServeError> {
         let proposal = decode_proposal(&control.recv().await?)?;
         let deadline = Instant::now() + STRAGGLER_WAIT;
         while proposal
@@ -196,9 +190,7 @@ impl Engine {
                 Some(_) => Verdict::Agreed,
             })
             .collect();
-        control
-            .send(&verdicts.iter().map(|v| *v as u8).collect::<Vec<u8>>())
-            .await?;
+        control.send(&encode_verdicts(&verdicts)).await?;
         Ok(self.settle(&proposal, &verdicts))
     }
 
@@ -217,9 +209,7 @@ impl Engine {
                 .collect()
         };
         for (id, pending) in self.requests.take(&ids(Verdict::Mismatch)) {
-            pending.answer(Err(Status::invalid_argument(format!(
-                "the two servers were asked for different outputs for request {id}"
-            ))));
+            pending.answer(Err(Refusal::OutputMismatch(id)));
         }
         self.requests.take(&ids(Verdict::Agreed))
     }
@@ -228,14 +218,13 @@ impl Engine {
     /// batch and serving goes on; a broken link ends the session.
     async fn evaluate(
         &self,
-        party: &mut Party<StockpileRandomness>,
+        party: &mut Party<S::Randomness>,
         masks: &mut WeightMasks,
         batch: Vec<(String, Pending)>,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ServeError> {
         let size = batch.len();
-        self.metrics.batch(size);
-        let result = self.answers(party, masks, &batch).await;
-        match result {
+        (self.events)(ServingEvent::Batch(size));
+        match self.answers(party, masks, &batch).await {
             Ok(answers) => {
                 for ((_, pending), answer) in batch.into_iter().zip(answers) {
                     pending.answer(Ok((answer, size)));
@@ -243,13 +232,13 @@ impl Engine {
                 Ok(())
             }
             Err(e) => {
-                let status = status_of(&e);
+                let refusal = refusal_of(&e);
                 for (_, pending) in batch {
-                    pending.answer(Err(status.clone()));
+                    pending.answer(Err(refusal.clone()));
                 }
-                match status.code() {
-                    tonic::Code::ResourceExhausted => Ok(()),
-                    _ => Err(e).context("an evaluation failed"),
+                match refusal {
+                    Refusal::StockpileDry(_) => Ok(()),
+                    _ => Err(ServeError::Evaluation(e)),
                 }
             }
         }
@@ -258,7 +247,7 @@ impl Engine {
     /// This server's shares of the answers.
     async fn answers(
         &self,
-        party: &mut Party<StockpileRandomness>,
+        party: &mut Party<S::Randomness>,
         masks: &mut WeightMasks,
         batch: &[(String, Pending)],
     ) -> Result<Vec<Answer>, ProtocolError> {
@@ -299,76 +288,15 @@ impl Engine {
     }
 }
 
-/// The gRPC status for a failed evaluation.
-fn status_of(e: &ProtocolError) -> Status {
+/// What the requests of a failed evaluation are told.
+fn refusal_of(e: &ProtocolError) -> Refusal {
     match e {
         ProtocolError::Randomness(RandomnessError::Exhausted { .. }) => {
-            Status::resource_exhausted(format!(
-                "this server's stockpile has run dry ({e}); the offline workers refill it, retry later"
-            ))
+            Refusal::StockpileDry(e.to_string())
         }
         ProtocolError::Link(_) | ProtocolError::Randomness(RandomnessError::Link(_)) => {
-            Status::unavailable(format!("the link to the other server broke: {e}"))
+            Refusal::PeerUnreachable(format!("the link to the other server broke: {e}"))
         }
-        _ => Status::internal(format!("the evaluation failed: {e}")),
-    }
-}
-
-fn encode_proposal(proposal: &[(String, Output)]) -> Vec<u8> {
-    let mut out = (proposal.len() as u32).to_le_bytes().to_vec();
-    for (id, output) in proposal {
-        put_string(&mut out, id);
-        out.push(output.code());
-    }
-    out
-}
-
-fn decode_proposal(bytes: &[u8]) -> anyhow::Result<Vec<(String, Output)>> {
-    let bad = || anyhow::anyhow!("the other server sent a malformed batch proposal");
-    let mut r = Reader::new(bytes);
-    let n = r.u32().map_err(|_| bad())?;
-    (0..n)
-        .map(|_| {
-            let id = r.string().map_err(|_| bad())?.ok_or_else(bad)?;
-            let output = Output::from_code(r.u8().map_err(|_| bad())?).ok_or_else(bad)?;
-            Ok((id, output))
-        })
-        .collect()
-}
-
-fn decode_verdicts(bytes: &[u8], n: usize) -> anyhow::Result<Vec<Verdict>> {
-    let verdict = |b: u8| {
-        [Verdict::Agreed, Verdict::Missing, Verdict::Mismatch]
-            .into_iter()
-            .find(|v| *v as u8 == b)
-    };
-    let verdicts: Option<Vec<Verdict>> = bytes.iter().map(|&b| verdict(b)).collect();
-    match verdicts {
-        Some(v) if v.len() == n => Ok(v),
-        _ => bail!("the other server sent a malformed answer to a batch proposal"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn proposals_and_verdicts_round_trip_and_garbage_is_refused() {
-        let proposal = vec![
-            ("a1".to_string(), Output::Logits),
-            ("b-2".into(), Output::Class),
-        ];
-        assert_eq!(
-            decode_proposal(&encode_proposal(&proposal)).expect("decodes"),
-            proposal
-        );
-        assert!(decode_proposal(&[5, 0, 0, 0, 1]).is_err());
-        assert_eq!(
-            decode_verdicts(&[0, 2], 2).expect("decodes"),
-            vec![Verdict::Agreed, Verdict::Mismatch]
-        );
-        assert!(decode_verdicts(&[0, 7], 2).is_err());
-        assert!(decode_verdicts(&[0], 2).is_err());
+        _ => Refusal::Failed(e.to_string()),
     }
 }

@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
 
-use crate::data::Examples;
+use crate::Examples;
 
 /// The order in which epoch `epoch` visits `n` training examples.
 pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {

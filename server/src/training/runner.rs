@@ -10,7 +10,7 @@ use num_traits::Zero;
 
 use super::job::Job;
 use super::schedule::{epoch_order, gather};
-use crate::data::Examples;
+use crate::Examples;
 
 /// Cumulative cost of a run so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

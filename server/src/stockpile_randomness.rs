@@ -18,9 +18,9 @@ use dyad_online::randomness::{
 };
 use tonic::{Code, Status};
 
-use crate::client::{StoreClient, Taken};
-use crate::db::{ItemRange, MAX_MESSAGE_BYTES};
-use crate::service::MAX_WAIT;
+use dyad_store::MAX_WAIT;
+use dyad_store::client::{StoreClient, Taken};
+use dyad_store::db::{ItemRange, MAX_MESSAGE_BYTES};
 
 /// How the two runtimes coordinate: what P0 took, or why it could not.
 enum Announcement {
@@ -170,11 +170,6 @@ impl StockpileRandomness {
             prefetch: 4,
             in_store: Duration::ZERO,
         })
-    }
-
-    /// Time spent getting items: waiting on the stockpile and on the peer's announcements.
-    pub fn time_in_store(&self) -> Duration {
-        self.in_store
     }
 
     /// Take `factor` requests' worth at a time (default 4), up to [`PREFETCH_BYTES`] per take
@@ -360,6 +355,11 @@ fn from_status(stream: &str, status: &Status) -> RandomnessError {
 }
 
 impl Randomness for StockpileRandomness {
+    /// Time spent getting items: waiting on the stockpile and on the peer's announcements.
+    fn time_waiting(&self) -> Duration {
+        self.in_store
+    }
+
     async fn matrix_triple(
         &mut self,
         m: usize,

@@ -3,7 +3,10 @@
 use std::fmt;
 use std::ops::Range;
 
-use crate::Prime;
+use crate::fp::Prime;
+
+/// Bits of a comparison mask: one per bit of a `Z_{2^64}` element.
+const MASK_BITS: usize = 64;
 
 /// What a batch of correlated randomness is. The kind with its shape names a stream; the
 /// offline worker pair numbers the items of each stream `0, 1, 2, ...`.
@@ -106,6 +109,23 @@ impl fmt::Display for Kind {
             Kind::ScaledModpTriple { p } => {
                 write!(f, "scaled-modp-triple{}", prime_suffix(*p))
             }
+        }
+    }
+}
+
+impl Kind {
+    /// The size of one item's record in the stockpile; the record layouts are in the online
+    /// runtime's `randomness::codec`, whose tests pin each size to its encoding.
+    pub fn item_bytes(&self) -> usize {
+        match *self {
+            Kind::MatrixTriple { m, n, k } => 8 * (m * n + n * k + m * k),
+            Kind::ElementwiseTriple => 24,
+            Kind::ComparisonMask { p } => 8 + 2 * MASK_BITS * p.bytes() + 2,
+            Kind::ComparisonBits => 41,
+            Kind::DaBit => 9,
+            Kind::BitTriple => 25,
+            Kind::ModpTriple { p } => 3 * p.bytes(),
+            Kind::ScaledModpTriple { p } => 6 * p.bytes(),
         }
     }
 }

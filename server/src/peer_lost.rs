@@ -1,0 +1,32 @@
+//! Telling a lost peer from other failures: a broken link is worth reconnecting and resuming,
+//! while a refusal (another model, another job) or a fault would only happen again.
+
+use dyad_link::LinkError;
+use dyad_online::ProtocolError;
+use dyad_online::randomness::RandomnessError;
+
+/// Whether the link itself broke.
+pub fn link_lost(e: &LinkError) -> bool {
+    matches!(e, LinkError::Disconnected(_))
+}
+
+/// Whether a protocol failed because the link broke (directly or while the two randomness
+/// sources coordinated).
+pub fn protocol_lost_peer(e: &ProtocolError) -> bool {
+    match e {
+        ProtocolError::Link(l) | ProtocolError::Randomness(RandomnessError::Link(l)) => {
+            link_lost(l)
+        }
+        _ => false,
+    }
+}
+
+/// Whether anything in an error's chain says the link broke.
+pub fn peer_lost(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<LinkError>().is_some_and(link_lost)
+            || c.downcast_ref::<ProtocolError>()
+                .is_some_and(protocol_lost_peer)
+            || matches!(c.downcast_ref::<RandomnessError>(), Some(RandomnessError::Link(l)) if link_lost(l))
+    })
+}

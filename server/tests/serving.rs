@@ -1,0 +1,284 @@
+//! The serving engine in process: two engines over a loopback party link, with the test
+//! fixture for randomness, answer requests sent to both with shares of the plaintext
+//! fixed-point logits and class, and refuse what cannot be paired.
+
+mod fixture_source;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dyad_link::{PartyId, loopback_pair};
+use dyad_online::model::Network;
+use dyad_online::nn::{Backend, LayerParams, Params, PlainFixed, predict};
+use dyad_online::protocols::Comparison;
+use dyad_online::{FixedPoint, Z64, sharing};
+use dyad_server::serving::{Answer, Engine, Model, Output, Refusal, Reply, Requests, ServingEvent};
+use fixture_source::FixtureSource;
+use ndarray::{Array2, ArrayD, IxDyn};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use tokio::sync::{oneshot, watch};
+
+/// The two engines' request queues, a stop switch, and what the engines reported.
+struct Pair {
+    requests: [Arc<Requests>; 2],
+    stop: watch::Sender<bool>,
+    batches: Arc<Mutex<Vec<usize>>>,
+    runs: Vec<tokio::task::JoinHandle<Result<(), dyad_server::serving::ServeError>>>,
+}
+
+async fn start(network: &Network, shares: [Params<Z64>; 2], pair_timeout: Duration) -> Pair {
+    let (link0, link1) = loopback_pair().await.expect("loopback link");
+    let (stop, stopped) = watch::channel(false);
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let requests = [0, 1].map(|_| Arc::new(Requests::new(pair_timeout)));
+    let mut runs = Vec::new();
+    for ((party, link), params) in PartyId::BOTH.into_iter().zip([link0, link1]).zip(shares) {
+        let batches = batches.clone();
+        let engine = Engine {
+            party,
+            model: Model {
+                network: network.clone(),
+                fixed: FixedPoint::default(),
+                params,
+            },
+            requests: requests[party.index()].clone(),
+            max_batch: 4,
+            comparison: Comparison::default(),
+            source: FixtureSource(11),
+            events: Arc::new(move |event| {
+                if let (PartyId::P0, ServingEvent::Batch(size)) = (party, event) {
+                    batches.lock().expect("lock").push(size);
+                }
+            }),
+        };
+        let stopped = stopped.clone();
+        runs.push(tokio::spawn(async move { engine.run(link, stopped).await }));
+    }
+    Pair {
+        requests,
+        stop,
+        batches,
+        runs,
+    }
+}
+
+fn split_params(p: &Params<Z64>, rng: &mut ChaCha20Rng) -> [Params<Z64>; 2] {
+    let mut halves = [p.clone(), p.clone()];
+    for (i, layer) in p.layers.iter().enumerate() {
+        if let Some(l) = layer {
+            let [w0, w1] = sharing::split(&l.w, rng);
+            let [b0, b1] = sharing::split(&l.b, rng);
+            halves[0].layers[i] = Some(LayerParams { w: w0, b: b0 });
+            halves[1].layers[i] = Some(LayerParams { w: w1, b: b1 });
+        }
+    }
+    halves
+}
+
+async fn answer(reply: oneshot::Receiver<Reply>) -> Reply {
+    tokio::time::timeout(Duration::from_secs(60), reply)
+        .await
+        .expect("answered in time")
+        .expect("the engine answers every request")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_sent_to_both_servers_get_shares_of_the_reference_answers() {
+    let network = Network::by_name("net-a").expect("net-a");
+    let fixed = FixedPoint::default();
+    let mut plain = PlainFixed::new(fixed);
+    let params = Params::initial(&network, 3, fixed)
+        .expect("params")
+        .import(&plain);
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let pair = start(
+        &network,
+        split_params(&params, &mut rng),
+        Duration::from_secs(30),
+    )
+    .await;
+
+    // Ten requests, more than a batch, half asking for the class.
+    let n = 10;
+    let x: ArrayD<Z64> = plain.import(&ArrayD::from_shape_fn(IxDyn(&[n, 1, 28, 28]), |_| {
+        rng.random_range(0.0..1.0)
+    }));
+    let want: Array2<Z64> = predict(&mut plain, &network, &params, x.clone())
+        .await
+        .expect("reference");
+    let [x0, x1] = sharing::split(&x, &mut rng);
+    let outputs: Vec<Output> = (0..n)
+        .map(|r| [Output::Logits, Output::Class][r % 2])
+        .collect();
+    let mut replies = Vec::new();
+    for (r, output) in outputs.iter().enumerate() {
+        let id = format!("request-{r}");
+        let input = |x: &ArrayD<Z64>| x.index_axis(ndarray::Axis(0), r).iter().copied().collect();
+        replies.push([
+            pair.requests[0]
+                .submit(id.clone(), input(&x0), *output)
+                .expect("queued at server 0"),
+            pair.requests[1]
+                .submit(id, input(&x1), *output)
+                .expect("queued at server 1"),
+        ]);
+    }
+    // Truncation is off by at most a unit per layer, spread by the next layers' weights.
+    let tolerance = 1 << 10;
+    for (r, [reply0, reply1]) in replies.into_iter().enumerate() {
+        let ((a0, _), (a1, _)) = (
+            answer(reply0).await.expect("server 0 answers"),
+            answer(reply1).await.expect("server 1 answers"),
+        );
+        let reference = want.row(r);
+        match (a0, a1) {
+            (Answer::Logits(l0), Answer::Logits(l1)) => {
+                for ((v0, v1), w) in l0.iter().zip(&l1).zip(reference) {
+                    let error = (*v0 + *v1 - *w).signed().unsigned_abs();
+                    assert!(error <= tolerance, "request {r}: logit off by {error}");
+                }
+            }
+            (Answer::Class(c0), Answer::Class(c1)) => {
+                let class = (c0 + c1).0 as usize;
+                let best = reference.iter().map(|v| v.signed()).max().expect("logits");
+                assert!(
+                    best - reference[class].signed() <= 2 * tolerance as i64,
+                    "request {r}: class {class} is not the reference's best"
+                );
+            }
+            other => panic!("request {r}: answers of different kinds {other:?}"),
+        }
+    }
+    let batches = pair.batches.lock().expect("lock").clone();
+    assert_eq!(batches.iter().sum::<usize>(), n);
+    assert!(batches.iter().all(|&b| (1..=4).contains(&b)), "{batches:?}");
+
+    pair.stop.send(true).expect("engines listen");
+    for run in pair.runs {
+        run.await
+            .expect("joins")
+            .expect("a stop ends serving cleanly");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unpairable_requests_are_refused_and_serving_goes_on() {
+    let network = Network::by_name("net-a").expect("net-a");
+    let fixed = FixedPoint::default();
+    let params = Params::initial(&network, 3, fixed)
+        .expect("params")
+        .import(&PlainFixed::new(fixed));
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let pair = start(
+        &network,
+        split_params(&params, &mut rng),
+        Duration::from_millis(300),
+    )
+    .await;
+    let input = || vec![Z64(0); 784];
+
+    // Only server 0 gets it: it expires there, naming server 1.
+    let lonely = pair.requests[0]
+        .submit("lonely".into(), input(), Output::Logits)
+        .expect("queued");
+    match answer(lonely).await {
+        Err(Refusal::NotPaired { id, other, .. }) => {
+            assert_eq!((id.as_str(), other), ("lonely", "server 1"))
+        }
+        other => panic!("expected NotPaired, got {other:?}"),
+    }
+    // Only server 1 gets it: the leader never proposes it, and the follower expires it.
+    let unseen = pair.requests[1]
+        .submit("unseen".into(), input(), Output::Class)
+        .expect("queued");
+    assert!(matches!(
+        answer(unseen).await,
+        Err(Refusal::NotPaired {
+            other: "server 0",
+            ..
+        })
+    ));
+    // The servers were asked for different outputs: both refuse.
+    let mismatched = [Output::Logits, Output::Class].map(|output| {
+        let requests = &pair.requests[output as usize];
+        requests
+            .submit("mixed".into(), input(), output)
+            .expect("queued")
+    });
+    for reply in mismatched {
+        assert_eq!(
+            answer(reply).await.map(|_| ()),
+            Err(Refusal::OutputMismatch("mixed".into()))
+        );
+    }
+    // An id already waiting is refused at once.
+    let first = pair.requests[0]
+        .submit("twice".into(), input(), Output::Logits)
+        .expect("queued");
+    assert_eq!(
+        pair.requests[0]
+            .submit("twice".into(), input(), Output::Logits)
+            .map(|_| ()),
+        Err(Refusal::Duplicate("twice".into()))
+    );
+    // And a proper request still gets its answer.
+    let second = pair.requests[1]
+        .submit("twice".into(), input(), Output::Logits)
+        .expect("queued");
+    assert!(answer(first).await.is_ok() && answer(second).await.is_ok());
+
+    pair.stop.send(true).expect("engines listen");
+    for run in pair.runs {
+        run.await
+            .expect("joins")
+            .expect("a stop ends serving cleanly");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engines_with_different_models_refuse_to_serve() {
+    let fixed = FixedPoint::default();
+    let a = Network::by_name("net-a").expect("net-a");
+    let d = Network::by_name("net-d").expect("net-d");
+    let plain = PlainFixed::new(fixed);
+    let shares = [
+        Params::initial(&a, 1, fixed)
+            .expect("params")
+            .import(&plain),
+        Params::initial(&d, 1, fixed)
+            .expect("params")
+            .import(&plain),
+    ];
+    // Each engine checks the other's model before anything else; a's network serves both.
+    let (link0, link1) = loopback_pair().await.expect("loopback link");
+    let (_stop, stopped) = watch::channel(false);
+    let runs = PartyId::BOTH
+        .into_iter()
+        .zip([link0, link1])
+        .zip(shares)
+        .zip([a, d])
+        .map(|(((party, link), params), network)| {
+            let engine = Engine {
+                party,
+                model: Model {
+                    network,
+                    fixed,
+                    params,
+                },
+                requests: Arc::new(Requests::new(Duration::from_secs(1))),
+                max_batch: 1,
+                comparison: Comparison::default(),
+                source: FixtureSource(1),
+                events: Arc::new(|_| {}),
+            };
+            let stopped = stopped.clone();
+            tokio::spawn(async move { engine.run(link, stopped).await })
+        })
+        .collect::<Vec<_>>();
+    for run in runs {
+        let err = run.await.expect("joins").expect_err("refused");
+        assert!(err.to_string().contains("serves another model"), "{err}");
+        assert!(!err.peer_lost());
+    }
+}
