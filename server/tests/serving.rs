@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use dyad_link::{PartyId, loopback_pair};
 use dyad_online::model::Network;
-use dyad_online::nn::{Backend, LayerParams, Params, PlainFixed, predict};
+use dyad_online::nn::{Backend, Params, PlainFixed, predict};
 use dyad_online::protocols::Comparison;
 use dyad_online::{FixedPoint, Z64, sharing};
 use dyad_server::serving::{Answer, Engine, Model, Output, Refusal, Reply, Requests, ServingEvent};
@@ -63,19 +63,6 @@ async fn start(network: &Network, shares: [Params<Z64>; 2], pair_timeout: Durati
     }
 }
 
-fn split_params(p: &Params<Z64>, rng: &mut ChaCha20Rng) -> [Params<Z64>; 2] {
-    let mut halves = [p.clone(), p.clone()];
-    for (i, layer) in p.layers.iter().enumerate() {
-        if let Some(l) = layer {
-            let [w0, w1] = sharing::split(&l.w, rng);
-            let [b0, b1] = sharing::split(&l.b, rng);
-            halves[0].layers[i] = Some(LayerParams { w: w0, b: b0 });
-            halves[1].layers[i] = Some(LayerParams { w: w1, b: b1 });
-        }
-    }
-    halves
-}
-
 async fn answer(reply: oneshot::Receiver<Reply>) -> Reply {
     tokio::time::timeout(Duration::from_secs(60), reply)
         .await
@@ -92,12 +79,7 @@ async fn requests_sent_to_both_servers_get_shares_of_the_reference_answers() {
         .expect("params")
         .import(&plain);
     let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let pair = start(
-        &network,
-        split_params(&params, &mut rng),
-        Duration::from_secs(30),
-    )
-    .await;
+    let pair = start(&network, params.split(&mut rng), Duration::from_secs(30)).await;
 
     // Ten requests, more than a batch, half asking for the class.
     let n = 10;
@@ -170,12 +152,7 @@ async fn unpairable_requests_are_refused_and_serving_goes_on() {
         .expect("params")
         .import(&PlainFixed::new(fixed));
     let mut rng = ChaCha20Rng::seed_from_u64(6);
-    let pair = start(
-        &network,
-        split_params(&params, &mut rng),
-        Duration::from_millis(300),
-    )
-    .await;
+    let pair = start(&network, params.split(&mut rng), Duration::from_millis(300)).await;
     let input = || vec![Z64(0); 784];
 
     // Only server 0 gets it: it expires there, naming server 1.

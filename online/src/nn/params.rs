@@ -89,6 +89,30 @@ impl<E: Clone> Params<E> {
 const MAGIC: &[u8; 8] = b"DYADPRM1";
 
 impl Params<Z64> {
+    /// Two additive shares of the parameters, each uniformly random on its own (the model
+    /// owner's `dyad import`, and tests that serve or train on shared models).
+    pub fn split(&self, rng: &mut impl rand::Rng) -> [Params<Z64>; 2] {
+        let mut shares = [Vec::new(), Vec::new()];
+        for layer in &self.layers {
+            let [a, b] = match layer {
+                Some(l) => {
+                    let ([w0, w1], [b0, b1]) = (
+                        crate::sharing::split(&l.w, rng),
+                        crate::sharing::split(&l.b, rng),
+                    );
+                    [
+                        Some(LayerParams { w: w0, b: b0 }),
+                        Some(LayerParams { w: w1, b: b1 }),
+                    ]
+                }
+                None => [None, None],
+            };
+            shares[0].push(a);
+            shares[1].push(b);
+        }
+        shares.map(|layers| Params { layers })
+    }
+
     /// A self-describing byte encoding (model shares, checkpoints).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
@@ -152,5 +176,34 @@ impl Params<Z64> {
             true => Ok(Params { layers }),
             false => Err(bad("trailing bytes")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Network;
+
+    #[test]
+    fn the_two_shares_add_up_to_the_model() {
+        let net = Network::by_name("net-a").expect("net-a");
+        let fixed = FixedPoint::default();
+        let params = Params::initial(&net, 3, fixed)
+            .expect("params")
+            .import(&crate::nn::PlainFixed::new(fixed));
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let [a, b] = params.split(&mut rng);
+        let mut checked = 0;
+        for ((x, s0), s1) in params.layers.iter().zip(&a.layers).zip(&b.layers) {
+            let (Some(x), Some(s0), Some(s1)) = (x, s0, s1) else {
+                assert!(x.is_none() && s0.is_none() && s1.is_none());
+                continue;
+            };
+            assert_eq!(&s0.w + &s1.w, x.w);
+            assert_eq!(&s0.b + &s1.b, x.b);
+            assert_ne!(s0.w, x.w, "a share is not the model");
+            checked += 1;
+        }
+        assert_eq!(checked, 3, "net-a has three dense layers");
     }
 }

@@ -62,19 +62,6 @@ fn ulps(a: &ArrayD<Z64>, b: &ArrayD<Z64>) -> u64 {
         .unwrap_or(0)
 }
 
-fn split_params(p: &Params<Z64>, rng: &mut ChaCha20Rng) -> [Params<Z64>; 2] {
-    let mut halves = [p.clone(), p.clone()];
-    for (i, layer) in p.layers.iter().enumerate() {
-        if let Some(l) = layer {
-            let [w0, w1] = sharing::split(&l.w, rng);
-            let [b0, b1] = sharing::split(&l.b, rng);
-            halves[0].layers[i] = Some(LayerParams { w: w0, b: b0 });
-            halves[1].layers[i] = Some(LayerParams { w: w1, b: b1 });
-        }
-    }
-    halves
-}
-
 /// Every weight matrix and bias vector, in order.
 fn flat(p: &Params<Z64>) -> Vec<ArrayD<Z64>> {
     p.layers
@@ -141,7 +128,7 @@ async fn check_layer(
 
     let [x0, x1] = sharing::split(&x, &mut rng);
     let [dy0, dy1] = sharing::split(&dy, &mut rng);
-    let [w0, w1] = split_params(&params, &mut rng);
+    let [w0, w1] = params.split(&mut rng);
     let mut pair = pair(Config::default(), seed).await.expect("parties");
     let [p0, p1] = &mut pair.parties;
     let (mut s0, mut s1) = (Secure::new(p0), Secure::new(p1));
@@ -290,7 +277,7 @@ async fn training_on_shares_tracks_plaintext_fixed_point() {
     let want = train(&mut plain, &net, initial.clone(), &data).await;
 
     let mut rng = rng(12);
-    let [w0, w1] = split_params(&initial, &mut rng);
+    let [w0, w1] = initial.split(&mut rng);
     let mut shares: [Vec<_>; 2] = [Vec::new(), Vec::new()];
     for (x, y) in &data {
         let ([x0, x1], [y0, y1]) = (sharing::split(x, &mut rng), sharing::split(y, &mut rng));
@@ -509,7 +496,7 @@ async fn served_batches_match_the_reference_and_take_what_the_plan_stocks() {
         .fold(0.0, f64::max);
     let tolerance = 2 + spread.ceil() as u64;
     let [p0, p1] = &mut pair.parties;
-    let [w0, w1] = split_params(&params, &mut rng);
+    let [w0, w1] = params.split(&mut rng);
     let mut masks = [
         WeightMasks::new(w0.weights()),
         WeightMasks::new(w1.weights()),
@@ -567,7 +554,7 @@ async fn the_profile_accounts_for_every_round_of_a_step() {
     let initial = Params::initial(&net, 3, FixedPoint::default())
         .expect("params")
         .import(&fixed());
-    let [w0, w1] = split_params(&initial, &mut rng);
+    let [w0, w1] = initial.split(&mut rng);
     let (x, y) = batches(&net, 1, 22).remove(0);
     let x = fixed().import(&x);
     let y: Array2<Z64> = fixed()
