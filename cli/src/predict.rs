@@ -52,6 +52,10 @@ pub struct Args {
     /// seconds: the offline pair makes a few Network-A requests' randomness per second.
     #[arg(long)]
     rate: Option<f64>,
+    /// This client's token for servers run with `--client-tokens`: a file holding one token
+    /// (both servers know the client by it) or two (server 0's, then server 1's).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
     /// Seconds to wait for a server.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
@@ -60,7 +64,24 @@ pub struct Args {
 impl Args {
     fn servers(&self) -> anyhow::Result<[Server; 2]> {
         ensure!(self.servers.len() == 2, "--servers takes two addresses");
-        servers(&self.servers, &self.certs)
+        servers(&self.servers, &self.certs, self.tokens()?)
+    }
+
+    /// The tokens of `--token-file`, one per server.
+    fn tokens(&self) -> anyhow::Result<[Option<String>; 2]> {
+        let Some(path) = &self.token_file else {
+            return Ok([None, None]);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        match text.split_whitespace().collect::<Vec<_>>()[..] {
+            [both] => Ok([Some(both.into()), Some(both.into())]),
+            [t0, t1] => Ok([Some(t0.into()), Some(t1.into())]),
+            _ => anyhow::bail!(
+                "{} must hold one token, or two (server 0's, then server 1's)",
+                path.display()
+            ),
+        }
     }
 
     fn output(&self) -> Output {
@@ -285,7 +306,11 @@ async fn load_test(args: &Args, images: &Array2<f64>, length: Duration) -> anyho
 
 /// The two servers at `addrs` (server 0's first), each presenting its `p<i>.cert.pem` from
 /// `certs` (as `dyad certs` makes them) under the name `dyad serve` uses by default.
-pub(crate) fn servers(addrs: &[String], certs: &std::path::Path) -> anyhow::Result<[Server; 2]> {
+pub(crate) fn servers(
+    addrs: &[String],
+    certs: &std::path::Path,
+    tokens: [Option<String>; 2],
+) -> anyhow::Result<[Server; 2]> {
     let server = |i: usize| -> anyhow::Result<Server> {
         let cert = certs.join(format!("p{i}.cert.pem"));
         Ok(Server {
@@ -293,6 +318,7 @@ pub(crate) fn servers(addrs: &[String], certs: &std::path::Path) -> anyhow::Resu
             cert_pem: std::fs::read(&cert)
                 .with_context(|| format!("cannot read {}", cert.display()))?,
             name: dyad_link::server_name(dyad_link::PartyId::from_index(i).expect("0 or 1")),
+            token: tokens[i].clone(),
         })
     };
     Ok([server(0)?, server(1)?])

@@ -16,6 +16,7 @@ use dyad_proto::inference::{DescribeRequest, ModelInfo, Output, PredictRequest, 
 use dyad_vocabulary::{FixedPoint, Z64};
 use rand::{Rng, RngExt};
 use rand_chacha::ChaCha20Rng;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 /// How to reach one server.
@@ -27,6 +28,9 @@ pub struct Server {
     pub cert_pem: Vec<u8>,
     /// The name its certificate carries (`dyad-p0`, `dyad-p1` for `dyad certs` certificates).
     pub name: String,
+    /// The token this server knows the client by, sent as `authorization: Bearer <token>`
+    /// (for servers run with `--client-tokens`; each server keeps its own list).
+    pub token: Option<String>,
 }
 
 /// What went wrong.
@@ -86,6 +90,8 @@ impl Prediction {
 /// A connection to both servers.
 pub struct Client {
     servers: [InferenceClient<Channel>; 2],
+    /// Each server's `authorization` header, if it wants one.
+    authorization: [Option<MetadataValue<Ascii>>; 2],
     info: ModelInfo,
     rng: ChaCha20Rng,
 }
@@ -95,11 +101,15 @@ impl Client {
     pub async fn connect(servers: [Server; 2], timeout: Duration) -> Result<Client, ClientError> {
         let mut clients = Vec::new();
         let mut infos = Vec::new();
+        let authorization = [
+            authorization(0, &servers[0])?,
+            authorization(1, &servers[1])?,
+        ];
         for (i, s) in servers.iter().enumerate() {
             let channel = channel(i, s, timeout).await?;
             let mut client = InferenceClient::new(channel);
             let info = client
-                .describe(DescribeRequest {})
+                .describe(authorized(DescribeRequest {}, &authorization[i]))
                 .await
                 .map_err(|status| ClientError::Server { server: i, status })?
                 .into_inner();
@@ -136,6 +146,7 @@ impl Client {
             .unwrap_or_else(|_| unreachable!("two servers"));
         Ok(Client {
             servers,
+            authorization,
             info,
             rng: rand::make_rng(),
         })
@@ -168,17 +179,46 @@ impl Client {
         let f = self.info.fractional_bits;
         let [x0, x1] = share(input, f, &mut self.rng)?;
         let id = request_id(&mut self.rng);
-        let request = |input_share| PredictRequest {
-            request_id: id.clone(),
-            input_share,
-            output: output as i32,
+        let request = |i: usize, input_share| {
+            let message = PredictRequest {
+                request_id: id.clone(),
+                input_share,
+                output: output as i32,
+            };
+            authorized(message, &self.authorization[i])
         };
+        let (r0, r1) = (request(0, x0), request(1, x1));
         let [c0, c1] = &mut self.servers;
-        let (a, b) = tokio::join!(c0.predict(request(x0)), c1.predict(request(x1)));
+        let (a, b) = tokio::join!(c0.predict(r0), c1.predict(r1));
         let a = a.map_err(|status| ClientError::Server { server: 0, status })?;
         let b = b.map_err(|status| ClientError::Server { server: 1, status })?;
         reconstruct(&a.into_inner(), &b.into_inner(), output, f)
     }
+}
+
+/// Server `index`'s `authorization` header: `Bearer <token>`, if it has a token.
+fn authorization(index: usize, s: &Server) -> Result<Option<MetadataValue<Ascii>>, ClientError> {
+    s.token
+        .as_ref()
+        .map(|t| {
+            format!("Bearer {t}").parse().map_err(|_| {
+                ClientError::Input(format!(
+                    "server {index}'s client token must be printable ASCII"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// `message` with the `authorization` header, if there is one.
+fn authorized<T>(message: T, authorization: &Option<MetadataValue<Ascii>>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(value) = authorization {
+        request
+            .metadata_mut()
+            .insert("authorization", value.clone());
+    }
+    request
 }
 
 /// A TLS channel to server `index` (for callers that build their own requests).

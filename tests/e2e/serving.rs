@@ -24,6 +24,7 @@ fn servers(d: &Deployment, addrs: &[String; 2]) -> [Server; 2] {
         addr: addrs[i].clone(),
         cert_pem: std::fs::read(d.certs().join(format!("p{i}.cert.pem"))).expect("cert"),
         name: format!("dyad-p{i}"),
+        token: None,
     })
 }
 

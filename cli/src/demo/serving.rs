@@ -79,7 +79,7 @@ pub async fn serve_and_predict(
     }
 
     let addrs = setup.clients.map(str::to_owned);
-    let endpoints = crate::predict::servers(&addrs, setup.certs)?;
+    let endpoints = crate::predict::servers(&addrs, setup.certs, [None, None])?;
     let mut client = Client::connect(endpoints, Duration::from_secs(60)).await?;
     let n = REQUESTS.min(images.nrows());
     let (mut right, mut latencies) = (0, Vec::with_capacity(n));

@@ -22,7 +22,9 @@ use dyad_proto::inference::inference_server::InferenceServer;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use dyad_server::Stockpile;
-use dyad_server::serving::{Engine, Model, Refusal, Requests, ServingEvent};
+use dyad_server::serving::{
+    Access, Clients, Engine, Model, Quota, Refusal, Requests, ServingEvent,
+};
 
 use crate::link_args::LinkArgs;
 use crate::store_args::StoreArgs;
@@ -70,6 +72,17 @@ pub struct Args {
     /// The comparison's prime (as `dyad train --prime`; the CheckZero variants only).
     #[arg(long, default_value_t = Prime::default())]
     prime: Prime,
+    /// Only clients in this file may call: lines of `name token` (`#` comments; tokens of at
+    /// least 32 characters, e.g. `openssl rand -hex 32`). Clients send `authorization: Bearer
+    /// <token>`; others get UNAUTHENTICATED. Each server checks its own list. Without it, any
+    /// client that can connect may call.
+    #[arg(long, value_name = "FILE")]
+    client_tokens: Option<PathBuf>,
+    /// At most this many requests per minute per client (by name with `--client-tokens`,
+    /// else by address), in bursts of up to as many; more get RESOURCE_EXHAUSTED before they
+    /// cost any randomness.
+    #[arg(long, value_name = "REQUESTS")]
+    quota: Option<u32>,
     /// Serve Prometheus metrics on this address: request latency and outcomes, batch sizes,
     /// the link's bytes and rounds, the stock of each stream.
     #[arg(long)]
@@ -111,10 +124,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pair_timeout = Duration::from_secs(args.pair_timeout);
     let requests = Arc::new(Requests::new(pair_timeout));
     let metrics = Arc::new(ServeMetrics::default());
+    let clients = match &args.client_tokens {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let clients = Clients::parse(&text)
+                .with_context(|| format!("{} is not a client list", path.display()))?;
+            ensure!(!clients.is_empty(), "{} lists no client", path.display());
+            Some(clients)
+        }
+        None => None,
+    };
+    ensure!(
+        args.quota != Some(0),
+        "--quota must be at least 1 request per minute"
+    );
+    let access = Access {
+        clients,
+        quota: args.quota.map(Quota::new),
+    };
     let service = Service {
         info,
         requests: requests.clone(),
         metrics: metrics.clone(),
+        access: Arc::new(access),
         deadline: pair_timeout + Duration::from_secs(args.stock_wait) + Duration::from_secs(30),
     };
     let (address, token) = args.store.address_and_token()?;
@@ -181,8 +214,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 shutdown,
             );
         let grpc = tokio::spawn(grpc);
+        let who = match &args.client_tokens {
+            Some(path) => format!("the clients listed in {}", path.display()),
+            None => "any client that can connect (no --client-tokens)".into(),
+        };
+        let limit = args
+            .quota
+            .map_or(String::new(), |q| format!(", {q} requests per minute each"));
         eprintln!(
-            "server {i}: serving {} to clients on {} (TLS); connecting to the other server",
+            "server {i}: serving {} on {} (TLS) to {who}{limit}; connecting to the other server",
             engine.model.network.name, args.clients
         );
         let link = tokio::select! {

@@ -48,11 +48,13 @@ class DyadError(Exception):
 @dataclass(frozen=True)
 class Server:
     """One of the two servers: its client address, the certificate it presents (PEM bytes,
-    self-signed: the client trusts exactly this one) and the name in it."""
+    self-signed: the client trusts exactly this one), the name in it, and the token the
+    server knows this client by (for servers run with `--client-tokens`)."""
 
     address: str
     certificate: bytes
     name: str
+    token: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,9 @@ class Client:
             for s in servers
         ]
         self._stubs = [inference_pb2_grpc.InferenceStub(c) for c in self._channels]
+        self._metadata = [
+            (("authorization", f"Bearer {s.token}"),) if s.token else None for s in servers
+        ]
         self.model = self._describe()
 
     @classmethod
@@ -118,13 +123,18 @@ class Client:
         addresses: Sequence[str],
         certs: Union[str, Path],
         timeout: float = 30.0,
+        tokens: Optional[Sequence[str]] = None,
     ) -> "Client":
         """The servers at `addresses` (server 0's, then server 1's), each presenting the
         `p<i>.cert.pem` of the `certs` directory (as `dyad certs` made it) for the name
-        `dyad-p<i>`, which is what `dyad serve` does by default."""
+        `dyad-p<i>`, which is what `dyad serve` does by default. `tokens`: this client's
+        token at server 0 and at server 1, for servers that check them."""
         certs = Path(certs)
+        tokens = list(tokens) if tokens is not None else [None, None]
+        if len(tokens) != 2:
+            raise ValueError("give one token per server")
         servers = [
-            Server(a, (certs / f"p{i}.cert.pem").read_bytes(), f"dyad-p{i}")
+            Server(a, (certs / f"p{i}.cert.pem").read_bytes(), f"dyad-p{i}", tokens[i])
             for i, a in enumerate(addresses)
         ]
         return cls(servers, timeout)
@@ -156,8 +166,14 @@ class Client:
         return np.array([(a.class_share + b.class_share) & mask for a, b in answers], dtype=np.int64)
 
     def _describe(self) -> ModelInfo:
-        infos = self._both(lambda stub: stub.Describe.future(
-            inference_pb2.DescribeRequest(), timeout=self.timeout))
+        infos = self._results([
+            stub.Describe.future(
+                inference_pb2.DescribeRequest(),
+                timeout=self.timeout,
+                metadata=self._metadata[i],
+            )
+            for i, stub in enumerate(self._stubs)
+        ])
         seen = []
         for i, info in enumerate(infos):
             if info.party != i:
@@ -198,6 +214,7 @@ class Client:
                             output=output,
                         ),
                         timeout=self.timeout,
+                        metadata=self._metadata[i],
                     )
                     for i, stub in enumerate(self._stubs)
                 ]
@@ -214,9 +231,6 @@ class Client:
         raise ValueError(
             f"{self.model.name} takes {n} values per input ({self.model.shape}); got shape {x.shape}"
         )
-
-    def _both(self, call) -> list:
-        return self._results([call(stub) for stub in self._stubs])
 
     @staticmethod
     def _results(futures: Sequence[Future]) -> list:

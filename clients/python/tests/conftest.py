@@ -53,6 +53,8 @@ class Deployment:
     clients: list
     plaintext_model: Path
     binary: Path
+    #: This client's token at server 0 and at server 1 (each server keeps its own list).
+    tokens: list
 
 
 @pytest.fixture(scope="session")
@@ -107,14 +109,18 @@ def deployment(tmp_path_factory):
             server("offline", i, link, "--plan", "plan.txt", "--idle-ms", "200", "--timeout", "60")
 
         clients = [free_port(socket.SOCK_STREAM) for _ in range(2)]
+        client_tokens = [os.urandom(16).hex() for _ in range(2)]
+        for i, token in enumerate(client_tokens):
+            (root / f"clients{i}.txt").write_text(f"# who may ask server {i}\npytest {token}\n")
         link = free_port(socket.SOCK_DGRAM)
         for i in range(2):
             server("serve", i, link, "--model", f"shares/model.p{i}.dyad", "--clients", clients[i],
-                   "--stock-wait", "60")
+                   "--stock-wait", "60", "--client-tokens", f"clients{i}.txt")
         for i in range(2):
             wait_for(f"server {i}", lambda i=i: log_says(f"serve{i}.log", "; serving"))
 
-        yield Deployment(root, certs, clients, root / "plain" / "model-float.dyad", binary)
+        yield Deployment(root, certs, clients, root / "plain" / "model-float.dyad", binary,
+                         client_tokens)
     finally:
         for p in processes:
             p.terminate()

@@ -44,7 +44,8 @@ def plaintext_logits(model, x):
 
 @pytest.fixture(scope="module")
 def client(deployment):
-    with Client.connect(deployment.clients, deployment.certs, timeout=60) as c:
+    with Client.connect(deployment.clients, deployment.certs, timeout=60,
+                        tokens=deployment.tokens) as c:
         yield c
 
 
@@ -92,13 +93,14 @@ def test_a_malformed_request_gets_invalid_argument(client):
     # Only one server receives it, with the wrong number of values: a status, not a crash.
     request = inference_pb2.PredictRequest(request_id="bad", input_share=[1, 2, 3])
     with pytest.raises(grpc.RpcError) as failure:
-        client._stubs[0].Predict(request, timeout=30)
+        client._stubs[0].Predict(request, timeout=30, metadata=client._metadata[0])
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_servers_given_in_the_wrong_order_raise_with_the_status(deployment):
     with pytest.raises(DyadError) as failure:
-        Client.connect(list(reversed(deployment.clients)), deployment.certs, timeout=30)
+        Client.connect(list(reversed(deployment.clients)), deployment.certs, timeout=30,
+                       tokens=list(reversed(deployment.tokens)))
     # Server 1 presents p1's certificate, which the client does not trust for server 0.
     assert failure.value.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.FAILED_PRECONDITION)
     assert failure.value.server == 0
@@ -111,3 +113,12 @@ def test_a_certificate_for_the_wrong_name_is_unavailable(deployment):
     with pytest.raises(DyadError) as failure:
         Client(servers, timeout=10)
     assert failure.value.code == grpc.StatusCode.UNAVAILABLE
+
+
+@pytest.mark.parametrize("tokens", [None, "swapped"])
+def test_a_client_without_its_token_is_unauthenticated(deployment, tokens):
+    # No token, or each server's token given to the other: both servers check their own list.
+    given = None if tokens is None else list(reversed(deployment.tokens))
+    with pytest.raises(DyadError) as failure:
+        Client.connect(deployment.clients, deployment.certs, timeout=30, tokens=given)
+    assert failure.value.code == grpc.StatusCode.UNAUTHENTICATED

@@ -4,6 +4,7 @@
 //! triples bound once per session, `dyad_online::protocols::WeightMasks`). A request costs no
 //! randomness until both servers have it, so one that reaches only one server simply expires.
 
+mod access;
 mod engine;
 mod messages;
 mod refusal;
@@ -13,6 +14,7 @@ use dyad_link::LinkError;
 use dyad_online::ProtocolError;
 use dyad_online::randomness::RandomnessError;
 
+pub use access::{Access, ClientListError, Clients, MIN_TOKEN_CHARS, Quota};
 pub use engine::{Engine, Model, ServingEvent};
 pub use refusal::Refusal;
 pub use requests::{Answer, Output, Pending, Reply, Requests};

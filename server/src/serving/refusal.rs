@@ -35,6 +35,17 @@ pub enum Refusal {
     /// This server is stopping.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The caller presented no token, or one no client holds.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The client has used up its quota for now.
+    #[error("client {client} is over its quota of {per_minute} requests per minute; retry later")]
+    OverQuota {
+        /// The client, by name or address.
+        client: String,
+        /// Its quota.
+        per_minute: u32,
+    },
     /// The evaluation failed for another reason.
     #[error("the evaluation failed: {0}")]
     Failed(String),
