@@ -103,6 +103,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn plans_of_any_bytes_are_read_or_refused() {
+        let net = Network::by_name("net-b").expect("known");
+        let plan = Plan::for_network(&net, 128, 3, 10, Config::default()).expect("plan");
+        dyad_fuzz::bounded(
+            "plan",
+            &[plan.to_string().into_bytes()],
+            dyad_fuzz::TEST_ITERATIONS,
+            |bytes| {
+                let _ = Plan::parse(&String::from_utf8_lossy(bytes));
+            },
+        );
+    }
+
+    #[test]
     fn plans_round_trip_and_bad_ones_are_explained() {
         let net = Network::by_name("net-a").expect("known");
         let plan = Plan::for_network(&net, 128, 3, 10, Config::default()).expect("plan");

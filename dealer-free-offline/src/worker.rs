@@ -632,6 +632,40 @@ fn describe_difference(mine: &[u8], theirs: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// The pair's control messages, and the hello that starts a pairing, from hostile bytes
+    /// (issue 13): a value or a refusal, never a panic.
+    #[test]
+    fn control_messages_of_any_bytes_are_read_or_refused() {
+        let seeds = vec![
+            Decision::Generate {
+                stream: "matrix-triple/2x3x4".into(),
+                first: 7,
+                count: 100,
+            }
+            .encode(),
+            Decision::Wait { millis: 250 }.encode(),
+            Decision::Stop.encode(),
+            Report {
+                headroom: 1 << 30,
+                stopping: false,
+            }
+            .encode(),
+        ];
+        dyad_fuzz::bounded("control", &seeds, dyad_fuzz::TEST_ITERATIONS, |bytes| {
+            let _ = Decision::decode(bytes);
+            let _ = Report::decode(bytes);
+        });
+        let mine = hello(2, 0, MatrixTripleMethod::He, "dabit 10\ndaBit 3\n");
+        dyad_fuzz::bounded(
+            "hello",
+            std::slice::from_ref(&mine),
+            dyad_fuzz::TEST_ITERATIONS,
+            |theirs| {
+                let _ = describe_difference(&mine, theirs);
+            },
+        );
+    }
+
     #[test]
     fn a_different_build_method_or_plan_is_named() {
         let he = MatrixTripleMethod::He;

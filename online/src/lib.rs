@@ -25,6 +25,8 @@ pub mod testing;
 pub mod wire;
 
 mod error;
+#[cfg(test)]
+mod hostile_bytes;
 mod party;
 
 pub use dyad_vocabulary::fp;

@@ -45,6 +45,11 @@ impl DatasetShare {
 
     /// Writes the file (atomically: a crash leaves the old file or the new one).
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        crate::files::write_atomically(path, &self.to_bytes())
+    }
+
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
         out.push(self.party);
         out.push(self.f as u8);
@@ -59,17 +64,19 @@ impl DatasetShare {
         for a in [&self.train.x, &self.train.y, &self.test.x, &self.test.y] {
             out.extend(a.iter().flat_map(|v| v.0.to_le_bytes()));
         }
-        crate::files::write_atomically(path, &out)
+        out
     }
 
     /// Reads a file [`DatasetShare::write`] wrote.
     pub fn read(path: &Path) -> anyhow::Result<DatasetShare> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::decode(&bytes).with_context(|| format!("{} is not a dataset share", path.display()))
+        Self::from_bytes(&bytes)
+            .with_context(|| format!("{} is not a dataset share", path.display()))
     }
 
-    fn decode(bytes: &[u8]) -> anyhow::Result<DatasetShare> {
+    /// Reads a file's bytes; refuses anything but a dataset share.
+    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<DatasetShare> {
         let mut r = Reader::new(bytes);
         ensure!(
             r.take(8)? == MAGIC,
@@ -83,7 +90,11 @@ impl DatasetShare {
         let [c, h, w, classes] = [(); 4].map(|_| r.u32().map(|v| v as usize));
         let (c, h, w, classes) = (c?, h?, w?, classes?);
         let (n_train, n_test) = (r.u64()? as usize, r.u64()? as usize);
-        let pixels = c * h * w;
+        // Checked: the sizes come from the file (a crafted one overflowed `c * h * w`).
+        let pixels = c
+            .checked_mul(h)
+            .and_then(|ch| ch.checked_mul(w))
+            .context("sizes overflow")?;
         let mut matrix = |rows: usize, cols: usize| -> anyhow::Result<Array2<Z64>> {
             let values = r.u64s(rows.checked_mul(cols).context("sizes overflow")?)?;
             Ok(Array2::from_shape_vec(

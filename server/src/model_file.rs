@@ -42,6 +42,11 @@ pub struct ModelFile {
 impl ModelFile {
     /// Writes the file atomically.
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        crate::files::write_atomically(path, &self.to_bytes())
+    }
+
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
         let (magic, party) = match self.holder {
             Holder::Party(i) => (SHARE, i),
             Holder::Plain => (PLAIN, 0),
@@ -51,17 +56,19 @@ impl ModelFile {
         out.push(self.fixed.f as u8);
         put_string(&mut out, &self.network.to_string());
         out.extend_from_slice(&self.params.to_bytes());
-        crate::files::write_atomically(path, &out)
+        out
     }
 
     /// Reads a model file.
     pub fn read(path: &Path) -> anyhow::Result<ModelFile> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::decode(&bytes).with_context(|| format!("{} is not a Dyad model file", path.display()))
+        Self::from_bytes(&bytes)
+            .with_context(|| format!("{} is not a Dyad model file", path.display()))
     }
 
-    fn decode(bytes: &[u8]) -> anyhow::Result<ModelFile> {
+    /// Reads a file's bytes; refuses anything but a model file.
+    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<ModelFile> {
         let mut r = Reader::new(bytes);
         let magic = r.take(8)?;
         let party = r.u8()?;

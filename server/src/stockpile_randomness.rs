@@ -415,3 +415,44 @@ impl Randomness for StockpileRandomness {
         self.take(Kind::ScaledModpTriple { p }, n).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What P0 announces to P1, from hostile bytes (issue 13): read or refused, never a panic.
+    #[test]
+    fn announcements_of_any_bytes_are_read_or_refused() {
+        let took = Announcement::Took {
+            stream: "comparison-bits".into(),
+            ranges: vec![
+                ItemRange {
+                    lane: 0,
+                    first: 5,
+                    count: 32,
+                },
+                ItemRange {
+                    lane: 1,
+                    first: 0,
+                    count: 1,
+                },
+            ],
+        };
+        let failed = Announcement::Failed {
+            stream: "dabit".into(),
+            reason: "dry".into(),
+        };
+        let seeds = [took.encode(), failed.encode()];
+        for seed in &seeds {
+            assert!(Announcement::decode(seed).is_some(), "the seeds decode");
+        }
+        dyad_fuzz::bounded(
+            "announcement",
+            &seeds,
+            dyad_fuzz::TEST_ITERATIONS,
+            |bytes| {
+                let _ = Announcement::decode(bytes);
+            },
+        );
+    }
+}

@@ -131,6 +131,9 @@ impl Codec for ElementwiseTriples {
     }
 
     fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError> {
+        if kind != Kind::ElementwiseTriple {
+            return Err(wrong(kind, "elementwise triples"));
+        }
         let n = records(kind, bytes)?;
         let mut r = Reader(bytes);
         let (mut u, mut v, mut z) = (
@@ -253,6 +256,9 @@ impl Codec for DaBits {
     }
 
     fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError> {
+        if kind != Kind::DaBit {
+            return Err(wrong(kind, "daBits"));
+        }
         let n = records(kind, bytes)?;
         let mut r = Reader(bytes);
         let mut bits = DaBits {
@@ -280,6 +286,9 @@ impl Codec for BitTriples {
     }
 
     fn decode(kind: Kind, bytes: &[u8]) -> Result<Self, RecordError> {
+        if kind != Kind::BitTriple {
+            return Err(wrong(kind, "bit triples"));
+        }
         let n = records(kind, bytes)?;
         let mut r = Reader(bytes);
         let mut triples = BitTriples {
@@ -303,9 +312,11 @@ fn decode_fp_columns<const FIELDS: usize>(
     kind: Kind,
     bytes: &[u8],
 ) -> Result<[Array1<Fp>; FIELDS], RecordError> {
-    let p = match kind {
-        Kind::ModpTriple { p } | Kind::ScaledModpTriple { p } => p,
-        _ => return Err(wrong(kind, "mod-p triples")),
+    // The kind must be the one with FIELDS elements per record: a mod-p triple read as a
+    // scaled one would run past its records.
+    let p = match (kind, FIELDS) {
+        (Kind::ModpTriple { p }, 3) | (Kind::ScaledModpTriple { p }, 6) => p,
+        _ => return Err(wrong(kind, "mod-p triples of this width")),
     };
     let n = records(kind, bytes)?;
     let mut columns: [Vec<Fp>; FIELDS] = std::array::from_fn(|_| Vec::with_capacity(n));
@@ -449,5 +460,22 @@ mod tests {
         record[24] = 0x80; // bit 31 of u: beyond the 31 merge slots
         assert!(ComparisonBits::decode(kind, &record).is_err());
         assert!(MatrixTriple::decode(Kind::DaBit, &[0; 9]).is_err());
+    }
+
+    /// Found by `hostile_bytes`: records of one kind decoded with another layout read past
+    /// their end (24-byte elementwise triples as 25-byte bit triples, mod-p triples as
+    /// scaled ones). Every layout now refuses every kind but its own.
+    #[test]
+    fn a_layout_refuses_records_of_another_kind() {
+        let bytes = [0u8; 24 * 25 * 9];
+        assert!(BitTriples::decode(Kind::ElementwiseTriple, &bytes[..24]).is_err());
+        assert!(ElementwiseTriples::decode(Kind::BitTriple, &bytes[..25]).is_err());
+        assert!(DaBits::decode(Kind::ElementwiseTriple, &bytes[..24]).is_err());
+        assert!(ElementwiseTriples::decode(Kind::DaBit, &bytes[..9]).is_err());
+        assert!(BitTriples::decode(Kind::DaBit, &bytes[..25 * 9]).is_err());
+        let modp = Kind::ModpTriple { p: Prime::P67 };
+        assert!(ScaledModpTriples::decode(modp, &bytes[..9]).is_err());
+        let scaled = Kind::ScaledModpTriple { p: Prime::P67 };
+        assert!(ModpTriples::decode(scaled, &bytes[..6]).is_err());
     }
 }

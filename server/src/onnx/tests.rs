@@ -287,3 +287,56 @@ fn hostile_sizes_are_refused_with_a_message_not_a_panic() {
         assert!(format!("{err:#}").contains(words), "{words}: {err:#}");
     }
 }
+
+/// Any bytes are imported or refused: the well-formed conv and matmul nets above, mutated.
+#[test]
+fn onnx_files_of_any_bytes_are_imported_or_refused() {
+    let conv_net = model(
+        vec![input("x", &[0, 1, 4, 4])],
+        vec![
+            node(
+                "Conv",
+                &["x", "cw", "cb"],
+                "c",
+                vec![ints("kernel_shape", &[3, 3]), ints("pads", &[1, 1, 1, 1])],
+            ),
+            node("Relu", &["c"], "r", vec![]),
+            node(
+                "MaxPool",
+                &["r"],
+                "p",
+                vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
+            ),
+            node("Flatten", &["p"], "f", vec![int("axis", 1)]),
+            node("Gemm", &["f", "lw", "lb"], "y", vec![int("transB", 1)]),
+        ],
+        vec![
+            tensor("cw", &[1, 1, 3, 3], &[0.5; 9]),
+            tensor("cb", &[1], &[0.25]),
+            tensor("lw", &[2, 4], &[0.125; 8]),
+            tensor("lb", &[2], &[1.0, -1.0]),
+        ],
+    );
+    let matmul_net = model(
+        vec![input("x", &[0, 4])],
+        vec![
+            node("MatMul", &["x", "w"], "m", vec![]),
+            node("Add", &["m", "b"], "y", vec![]),
+        ],
+        vec![
+            tensor("w", &[4, 2], &[0.5; 8]),
+            tensor("b", &[2], &[0.0, 1.0]),
+        ],
+    );
+    for seed in [&conv_net, &matmul_net] {
+        import(seed, "seed", FixedPoint::default()).expect("the seeds import");
+    }
+    dyad_fuzz::bounded(
+        "onnx",
+        &[conv_net, matmul_net],
+        dyad_fuzz::TEST_ITERATIONS,
+        |bytes| {
+            let _ = import(bytes, "fuzzed", FixedPoint::default());
+        },
+    );
+}

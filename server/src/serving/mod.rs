@@ -6,7 +6,7 @@
 
 mod access;
 mod engine;
-mod messages;
+pub mod messages;
 mod refusal;
 mod requests;
 

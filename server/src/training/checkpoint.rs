@@ -80,11 +80,17 @@ impl Checkpoints {
         let path = self.path(position);
         let bytes =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        decode(&bytes, self.fingerprint, network)
+        self.decode(&bytes, network)
             .with_context(|| format!("{} is not a usable checkpoint", path.display()))
     }
 
-    fn encode(&self, state: &State<Z64>) -> Vec<u8> {
+    /// Reads a checkpoint's bytes: refuses anything but a checkpoint of this job.
+    pub fn decode(&self, bytes: &[u8], network: &Network) -> anyhow::Result<State<Z64>> {
+        decode(bytes, self.fingerprint, network)
+    }
+
+    /// A checkpoint's bytes.
+    pub fn encode(&self, state: &State<Z64>) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&self.fingerprint.to_le_bytes());
         out.extend_from_slice(&state.step.to_le_bytes());
