@@ -247,6 +247,17 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
         layers: chain.layers,
     };
     network.shapes().map_err(anyhow::Error::msg)?;
+    // The weights come from the file: a NaN, an infinity or a value beyond the fixed-point
+    // range is refused here rather than left to the encoder (found by fuzzing).
+    for (i, layer) in chain.params.iter().enumerate() {
+        let Some(l) = layer else { continue };
+        if let Some(v) = l.w.iter().chain(&l.b).find(|v| fixed.encode(**v).is_none()) {
+            bail!(
+                "layer {i} has the weight {v}, which fixed point with {} fractional bits cannot hold",
+                fixed.f
+            );
+        }
+    }
     let params = Params {
         layers: chain.params,
     }

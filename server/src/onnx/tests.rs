@@ -288,6 +288,20 @@ fn hostile_sizes_are_refused_with_a_message_not_a_panic() {
     }
 }
 
+/// Found by a long fuzzing run: a NaN weight reached the fixed-point encoder and panicked.
+#[test]
+fn weights_fixed_point_cannot_hold_are_refused() {
+    for bad in [f32::NAN, f32::INFINITY, 1e30] {
+        let bytes = model(
+            vec![input("x", &[0, 2])],
+            vec![node("MatMul", &["x", "w"], "y", vec![])],
+            vec![tensor("w", &[2, 1], &[0.5, bad])],
+        );
+        let err = import(&bytes, "bad", FixedPoint::default()).expect_err("refused");
+        assert!(err.to_string().contains("cannot hold"), "{bad}: {err}");
+    }
+}
+
 /// Any bytes are imported or refused: the well-formed conv and matmul nets above, mutated.
 #[test]
 fn onnx_files_of_any_bytes_are_imported_or_refused() {
