@@ -242,3 +242,73 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
         assert!(log.contains("stopped cleanly"), "server {i}: {log}");
     }
 }
+
+/// `dyad serve` stops within seconds of SIGTERM whatever its peer is doing: before the other
+/// server ever connects, and after the other server died mid-session (issue 13).
+#[test]
+fn servers_stop_on_sigterm_alone_and_after_losing_their_peer() {
+    let d = Deployment::start();
+    let model = d.path("small.model");
+    std::fs::write(&model, MODEL).expect("model file");
+    let plain = d.path("plain");
+    let out = run(&[
+        "train-plain",
+        "--model",
+        s(&model),
+        "--train",
+        "64",
+        "--test",
+        "16",
+        "--batch",
+        "32",
+        "--arithmetic",
+        "float",
+        "--out",
+        s(&plain),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shares = d.path("shares");
+    let reference = plain.join("model-float.dyad");
+    let out = run(&["import", "--model", s(&reference), "--out", s(&shares)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let serve = |i: usize, link: &str, log: &str| {
+        let share = shares.join(format!("model.p{i}.dyad"));
+        let clients = free_tcp_addr().to_string();
+        let extra = ["--model", s(&share), "--clients", &clients];
+        d.server_process("serve", i, link, &d.certs(), &extra, &d.path(log))
+    };
+    let log = |name: &str| std::fs::read_to_string(d.path(name)).unwrap_or_default();
+
+    // Alone: waiting for the other server to connect.
+    let link = free_udp_addr().to_string();
+    let mut alone = serve(0, &link, "alone.log");
+    wait_for_log(
+        &d.path("alone.log"),
+        "connecting to the other server",
+        Duration::from_secs(60),
+    );
+    alone.signal("TERM");
+    assert!(
+        alone.exits_within(Duration::from_secs(10)),
+        "a server waiting for its peer ignored SIGTERM: {}",
+        log("alone.log")
+    );
+    assert!(log("alone.log").contains("stopped before the other server connected"));
+
+    // Paired, then the other server is killed: this one stops all the same.
+    let link = free_udp_addr().to_string();
+    let mut server0 = serve(0, &link, "pair0.log");
+    let server1 = serve(1, &link, "pair1.log");
+    for name in ["pair0.log", "pair1.log"] {
+        wait_for_log(&d.path(name), "; serving", Duration::from_secs(60));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    server1.kill();
+    std::thread::sleep(Duration::from_secs(1));
+    server0.signal("TERM");
+    assert!(
+        server0.exits_within(Duration::from_secs(10)),
+        "a server whose peer died ignored SIGTERM: {}",
+        log("pair0.log")
+    );
+}
