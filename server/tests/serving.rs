@@ -27,6 +27,18 @@ struct Pair {
     runs: Vec<tokio::task::JoinHandle<Result<(), dyad_server::serving::ServeError>>>,
 }
 
+impl Pair {
+    /// Stops both engines; each must end cleanly.
+    async fn stop(self) {
+        self.stop.send(true).expect("engines listen");
+        for run in self.runs {
+            run.await
+                .expect("joins")
+                .expect("a stop ends serving cleanly");
+        }
+    }
+}
+
 async fn start(network: &Network, shares: [Params<Z64>; 2], pair_timeout: Duration) -> Pair {
     let (link0, link1) = loopback_pair().await.expect("loopback link");
     let (stop, stopped) = watch::channel(false);
@@ -136,12 +148,7 @@ async fn requests_sent_to_both_servers_get_shares_of_the_reference_answers() {
     assert_eq!(batches.iter().sum::<usize>(), n);
     assert!(batches.iter().all(|&b| (1..=4).contains(&b)), "{batches:?}");
 
-    pair.stop.send(true).expect("engines listen");
-    for run in pair.runs {
-        run.await
-            .expect("joins")
-            .expect("a stop ends serving cleanly");
-    }
+    pair.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,12 +212,7 @@ async fn unpairable_requests_are_refused_and_serving_goes_on() {
         .expect("queued");
     assert!(answer(first).await.is_ok() && answer(second).await.is_ok());
 
-    pair.stop.send(true).expect("engines listen");
-    for run in pair.runs {
-        run.await
-            .expect("joins")
-            .expect("a stop ends serving cleanly");
-    }
+    pair.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! Secure inference as real processes: a plaintext model trained and imported by its owner,
 //! an offline pair stocking served requests, both `dyad serve` servers, and clients over TLS.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use dyad_client::{Client, Prediction, Server, channel, request_id, share};
@@ -28,12 +29,11 @@ fn servers(d: &Deployment, addrs: &[String; 2]) -> [Server; 2] {
     })
 }
 
-#[test]
-fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
-    let d = Deployment::start();
+/// The model owner's part: the small model trained in plaintext and split into the servers'
+/// shares. Returns the model description, the plaintext model and the shares' directory.
+fn owner_shares(d: &Deployment) -> (PathBuf, PathBuf, PathBuf) {
     let model = d.path("small.model");
     std::fs::write(&model, MODEL).expect("model file");
-    // The model owner: a plaintext model, split into the servers' shares.
     let plain = d.path("plain");
     let out = run(&[
         "train-plain",
@@ -57,6 +57,13 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
     let shares = d.path("shares");
     let out = run(&["import", "--model", s(&reference), "--out", s(&shares)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    (model, reference, shares)
+}
+
+#[test]
+fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
+    let d = Deployment::start();
+    let (model, reference, shares) = owner_shares(&d);
 
     let _workers = d.stock(&["--model", s(&model), "--inferences", "60"]);
 
@@ -248,29 +255,7 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
 #[test]
 fn servers_stop_on_sigterm_alone_and_after_losing_their_peer() {
     let d = Deployment::start();
-    let model = d.path("small.model");
-    std::fs::write(&model, MODEL).expect("model file");
-    let plain = d.path("plain");
-    let out = run(&[
-        "train-plain",
-        "--model",
-        s(&model),
-        "--train",
-        "64",
-        "--test",
-        "16",
-        "--batch",
-        "32",
-        "--arithmetic",
-        "float",
-        "--out",
-        s(&plain),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let shares = d.path("shares");
-    let reference = plain.join("model-float.dyad");
-    let out = run(&["import", "--model", s(&reference), "--out", s(&shares)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (_, _, shares) = owner_shares(&d);
     let serve = |i: usize, link: &str, log: &str| {
         let share = shares.join(format!("model.p{i}.dyad"));
         let clients = free_tcp_addr().to_string();

@@ -119,11 +119,11 @@ fn linear(x: &[f64], w: &[f32], b: &[f32]) -> Vec<f64> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_pytorch_style_conv_net_imports_with_its_layouts() {
-    let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let (cw, cb) = (random(2 * 3 * 3, &mut rng), random(2, &mut rng));
-    let (lw, lb) = (random(3 * 18, &mut rng), random(3, &mut rng));
+/// A PyTorch-style conv net on 1x6x6 inputs (conv 2 3x3 padding 1, ReLU, 2x2 max pool,
+/// flatten, linear to 3, softmax) with random weights, and those weights.
+fn conv_net(rng: &mut ChaCha20Rng) -> (Vec<u8>, [Vec<f32>; 4]) {
+    let (cw, cb) = (random(2 * 3 * 3, rng), random(2, rng));
+    let (lw, lb) = (random(3 * 18, rng), random(3, rng));
     let bytes = model(
         vec![input("x", &[0, 1, 6, 6])],
         vec![
@@ -160,6 +160,33 @@ async fn a_pytorch_style_conv_net_imports_with_its_layouts() {
             tensor("fc.bias", &[3], &lb),
         ],
     );
+    (bytes, [cw, cb, lw, lb])
+}
+
+/// `x (1x2x2) -> reshape -> matmul w (4x2) -> add b`.
+fn matmul_net(w: &[f32], b: &[f32]) -> Vec<u8> {
+    let shape = TensorProto {
+        dims: vec![2],
+        data_type: INT64,
+        int64_data: vec![-1, 4],
+        name: "shape".into(),
+        ..Default::default()
+    };
+    model(
+        vec![input("x", &[0, 1, 2, 2])],
+        vec![
+            node("Reshape", &["x", "shape"], "f", vec![]),
+            node("MatMul", &["f", "w"], "m", vec![]),
+            node("Add", &["m", "b"], "y", vec![]),
+        ],
+        vec![shape, tensor("w", &[4, 2], w), tensor("b", &[2], b)],
+    )
+}
+
+#[tokio::test]
+async fn a_pytorch_style_conv_net_imports_with_its_layouts() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let (bytes, [cw, cb, lw, lb]) = conv_net(&mut rng);
     let fixed = FixedPoint::default();
     let imported = import(&bytes, "tiny", fixed).expect("imports");
     assert_eq!(
@@ -209,26 +236,7 @@ async fn a_pytorch_style_conv_net_imports_with_its_layouts() {
 fn matmul_with_a_bias_add_and_a_flattening_reshape_import_too() {
     let mut rng = ChaCha20Rng::seed_from_u64(6);
     let w = random(4 * 2, &mut rng);
-    let shape = TensorProto {
-        dims: vec![2],
-        data_type: INT64,
-        int64_data: vec![-1, 4],
-        name: "shape".into(),
-        ..Default::default()
-    };
-    let bytes = model(
-        vec![input("x", &[0, 1, 2, 2])],
-        vec![
-            node("Reshape", &["x", "shape"], "f", vec![]),
-            node("MatMul", &["f", "w"], "m", vec![]),
-            node("Add", &["m", "b"], "y", vec![]),
-        ],
-        vec![
-            shape,
-            tensor("w", &[4, 2], &w),
-            tensor("b", &[2], &[0.25, -0.5]),
-        ],
-    );
+    let bytes = matmul_net(&w, &[0.25, -0.5]);
     let imported = import(&bytes, "mm", FixedPoint::default()).expect("imports");
     let dense = imported.params.layers[1].as_ref().expect("dense");
     let fixed = FixedPoint::default();
@@ -305,43 +313,8 @@ fn weights_fixed_point_cannot_hold_are_refused() {
 /// Any bytes are imported or refused: the well-formed conv and matmul nets above, mutated.
 #[test]
 fn onnx_files_of_any_bytes_are_imported_or_refused() {
-    let conv_net = model(
-        vec![input("x", &[0, 1, 4, 4])],
-        vec![
-            node(
-                "Conv",
-                &["x", "cw", "cb"],
-                "c",
-                vec![ints("kernel_shape", &[3, 3]), ints("pads", &[1, 1, 1, 1])],
-            ),
-            node("Relu", &["c"], "r", vec![]),
-            node(
-                "MaxPool",
-                &["r"],
-                "p",
-                vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
-            ),
-            node("Flatten", &["p"], "f", vec![int("axis", 1)]),
-            node("Gemm", &["f", "lw", "lb"], "y", vec![int("transB", 1)]),
-        ],
-        vec![
-            tensor("cw", &[1, 1, 3, 3], &[0.5; 9]),
-            tensor("cb", &[1], &[0.25]),
-            tensor("lw", &[2, 4], &[0.125; 8]),
-            tensor("lb", &[2], &[1.0, -1.0]),
-        ],
-    );
-    let matmul_net = model(
-        vec![input("x", &[0, 4])],
-        vec![
-            node("MatMul", &["x", "w"], "m", vec![]),
-            node("Add", &["m", "b"], "y", vec![]),
-        ],
-        vec![
-            tensor("w", &[4, 2], &[0.5; 8]),
-            tensor("b", &[2], &[0.0, 1.0]),
-        ],
-    );
+    let (conv_net, _) = conv_net(&mut ChaCha20Rng::seed_from_u64(5));
+    let matmul_net = matmul_net(&[0.5; 8], &[0.0, 1.0]);
     for seed in [&conv_net, &matmul_net] {
         import(seed, "seed", FixedPoint::default()).expect("the seeds import");
     }

@@ -18,7 +18,9 @@ use subtle::ConstantTimeEq;
 
 use super::Refusal;
 
-/// The shortest token accepted: 32 characters, 128 bits as hex.
+/// The shortest token accepted: 32 characters, 128 bits as hex (from `openssl rand -hex 32`,
+/// 256). Guessing a 128-bit token online is hopeless; shorter ones are refused so that no
+/// operator deploys a password-sized one by mistake.
 pub const MIN_TOKEN_CHARS: usize = 32;
 /// Buckets kept before idle, full ones are forgotten (clients without a list are keyed by
 /// address, so their number is not bounded by a file).
@@ -216,6 +218,10 @@ mod tests {
             let err = Clients::parse(text).expect_err(text);
             assert!(err.problem.contains(problem), "{text}: {err}");
         }
+        // The edge of the length rule: 31 characters are refused, 32 accepted.
+        let at = |n: usize| Clients::parse(&format!("carol {}", "c".repeat(n)));
+        assert!(at(MIN_TOKEN_CHARS - 1).is_err());
+        assert_eq!(at(MIN_TOKEN_CHARS).map(|c| c.len()), Ok(1));
     }
 
     #[test]
