@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use dyad_offline::worker::{Progress, Worker, WorkerConfig};
+use dyad_offline::resume::{self, WorkerEvent};
+use dyad_offline::worker::{Progress, WorkerConfig};
 use dyad_offline::{MatrixTripleMethod, Plan};
 use dyad_online::FixedPoint;
 use dyad_online::Prime;
@@ -55,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let store = StoreClient::connect(&store_addr, &token)
             .await
             .map_err(anyhow::Error::msg)?;
-        let mut link = tokio::select! {
+        let link = tokio::select! {
             link = args.link.connect() => link?,
             _ = stop.changed() => {
                 eprintln!("offline worker stopped before the peer connected");
@@ -77,15 +78,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             idle: Duration::from_millis(args.idle_ms),
             matrix_method: args.matrix_triples,
         };
-        let mut worker = Worker::start(&mut link, store, config, progress).await?;
-        eprintln!(
-            "offline worker {} (lane {}) paired with {}; generating",
-            args.link.party(),
-            args.lane,
-            link.peer_addr()
-        );
-        worker.run(stop).await?;
-        drop(worker);
+        let timeout = args.link.timeout;
+        let mut report = |event: WorkerEvent| match event {
+            WorkerEvent::Paired { peer } => eprintln!(
+                "offline worker {} (lane {}) paired with {peer}; generating",
+                args.link.party(),
+                args.lane,
+            ),
+            WorkerEvent::PeerLost { why } => eprintln!(
+                "lost the peer ({why}); waiting up to {timeout} s for it to come back, then \
+                 resuming"
+            ),
+        };
+        let Some(link) = resume::work(link, store, config, progress, stop, &mut report).await?
+        else {
+            eprintln!("offline worker stopped while waiting for the peer");
+            return Ok(());
+        };
         // A peer that is gone cannot acknowledge the goodbye: do not wait for it long.
         if tokio::time::timeout(Duration::from_secs(2), link.close())
             .await

@@ -12,6 +12,7 @@ pub mod he_product;
 pub mod he_session;
 pub mod plan;
 mod produce;
+pub mod resume;
 pub mod rlwe;
 pub mod simd_product;
 pub mod worker;

@@ -7,14 +7,20 @@ use dyad_online::randomness::{Kind, relation};
 use dyad_store::auth::read_token;
 use dyad_store::{ItemRange, StoreClient};
 
+use crate::netns::Network;
 use crate::support::*;
 
-/// Certificates and both parties' stockpiles, in a temporary directory.
+/// Certificates and both parties' stockpiles, in a temporary directory; optionally the
+/// servers' processes on hosts of their own (network namespaces), with the stockpiles on this
+/// machine reached over the hosts' links.
 pub struct Deployment {
     pub dir: tempfile::TempDir,
+    /// Where the test reaches the stockpiles.
     pub store_addrs: [String; 2],
     pub tokens: [PathBuf; 2],
     _stores: [Running; 2],
+    /// The hosts, when the servers run on hosts of their own.
+    pub network: Option<Network>,
 }
 
 impl Deployment {
@@ -25,6 +31,23 @@ impl Deployment {
 
     /// [`Deployment::start`] with extra `dyad store` options.
     pub fn start_with(store_options: &[&str]) -> Deployment {
+        Deployment::start_on(None, store_options)
+    }
+
+    /// A deployment whose servers run on `pairs` pairs of hosts (pair `p` runs lane `p`'s
+    /// workers; pair 0 everything else), or `None`, having said why, where hosts cannot be
+    /// made.
+    pub fn on_hosts(pairs: usize, test: &str) -> Option<Deployment> {
+        match Network::make(pairs) {
+            Ok(network) => Some(Deployment::start_on(Some(network), &[])),
+            Err(e) => {
+                println!("skipping {test}: cannot make network namespaces ({e})");
+                None
+            }
+        }
+    }
+
+    fn start_on(network: Option<Network>, store_options: &[&str]) -> Deployment {
         let dir = tempfile::tempdir().expect("tempdir");
         make_certs(&dir.path().join("certs"));
         let mut stores = Vec::new();
@@ -32,7 +55,14 @@ impl Deployment {
         let mut tokens = Vec::new();
         for party in ["0", "1"] {
             let data = dir.path().join(format!("store{party}"));
-            let addr = free_tcp_addr().to_string();
+            let port = free_tcp_addr().port();
+            // On hosts, the stockpiles listen on every link (the hosts reach them by their
+            // gateways); the test reaches them on loopback either way.
+            let listen = match network {
+                Some(_) => format!("0.0.0.0:{port}"),
+                None => format!("127.0.0.1:{port}"),
+            };
+            let addr = format!("127.0.0.1:{port}");
             let mut args = vec![
                 "store",
                 "--party",
@@ -40,7 +70,7 @@ impl Deployment {
                 "--data",
                 data.to_str().expect("utf-8"),
                 "--listen",
-                &addr,
+                &listen,
                 "--lease-seconds",
                 "5",
             ];
@@ -54,6 +84,7 @@ impl Deployment {
             store_addrs: [addrs[0].clone(), addrs[1].clone()],
             tokens: [tokens[0].clone(), tokens[1].clone()],
             _stores: stores.try_into().unwrap_or_else(|_| unreachable!("two")),
+            network,
         };
         // Return only once both answer (and so have written their tokens).
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -120,14 +151,19 @@ impl Deployment {
             "60",
         ];
         args.extend_from_slice(extra);
-        self.server_process(
-            "offline",
-            party,
-            link,
-            certs,
-            &args,
-            &self.worker_log(party, lane),
-        )
+        let pair = self.pair_of_lane(lane);
+        let log = self.worker_log(party, lane);
+        self.process_on(pair, "offline", party, link, certs, &args, &log)
+    }
+
+    /// The pair of hosts lane `lane`'s workers run on: their own where there are enough.
+    fn pair_of_lane(&self, lane: u32) -> usize {
+        let pairs = self.network.as_ref().map_or(1, |n| n.pairs());
+        if (lane as usize) < pairs {
+            lane as usize
+        } else {
+            0
+        }
     }
 
     /// Starts `dyad <command>` for `party` with its link (`link` is P0's listening address),
@@ -141,7 +177,23 @@ impl Deployment {
         extra: &[&str],
         log: &Path,
     ) -> Running {
+        self.process_on(0, command, party, link, certs, extra, log)
+    }
+
+    /// [`Deployment::server_process`] on the hosts of pair `pair`.
+    #[allow(clippy::too_many_arguments)]
+    fn process_on(
+        &self,
+        pair: usize,
+        command: &str,
+        party: usize,
+        link: &str,
+        certs: &Path,
+        extra: &[&str],
+        log: &Path,
+    ) -> Running {
         let side = if party == 0 { "--listen" } else { "--peer" };
+        let store = self.store_addr_from(pair, party);
         let party_text = party.to_string();
         let mut args = vec![
             command,
@@ -152,12 +204,48 @@ impl Deployment {
             side,
             link,
             "--store",
-            &self.store_addrs[party],
+            &store,
             "--store-token",
             s(&self.tokens[party]),
         ];
         args.extend_from_slice(extra);
-        Running::spawn_logged(&args, log)
+        match &self.network {
+            Some(network) => {
+                let host = network.host(pair, party);
+                Running::spawn_logged_as(host.command(DYAD), &args, log)
+            }
+            None => Running::spawn_logged(&args, log),
+        }
+    }
+
+    /// Where `party`'s processes on the hosts of pair `pair` reach their stockpile.
+    fn store_addr_from(&self, pair: usize, party: usize) -> String {
+        match &self.network {
+            Some(network) => {
+                let port = self.store_addrs[party].rsplit(':').next().expect("a port");
+                format!("{}:{port}", network.host(pair, party).gateway)
+            }
+            None => self.store_addrs[party].clone(),
+        }
+    }
+
+    /// A fresh address for the party link of pair `pair` (server 0 listens on it).
+    pub fn link_addr(&self, pair: usize) -> String {
+        let port = free_udp_addr().port();
+        match &self.network {
+            Some(network) => format!("{}:{port}", network.host(pair, 0).link_address),
+            None => format!("127.0.0.1:{port}"),
+        }
+    }
+
+    /// A fresh address for `party`'s client endpoint (`dyad serve --clients`), reachable
+    /// from the test.
+    pub fn client_addr(&self, party: usize) -> String {
+        let port = free_tcp_addr().port();
+        match &self.network {
+            Some(network) => format!("{}:{port}", network.host(0, party).address),
+            None => format!("127.0.0.1:{port}"),
+        }
     }
 
     /// Writes the plan `dyad plan plan_args...` prints and starts a worker pair (lane 0) on it.
@@ -167,7 +255,7 @@ impl Deployment {
         let out = run(&args);
         assert!(out.status.success(), "{}", text(&out.stderr));
         let plan = self.plan("plan", &text(&out.stdout));
-        let link = free_udp_addr().to_string();
+        let link = self.link_addr(0);
         [0, 1].map(|party| self.worker(party, &link, 0, &plan, &self.certs()))
     }
 
@@ -275,5 +363,42 @@ impl Deployment {
         let left = self.available(1).await.get(stream).copied().unwrap_or(0);
         assert_eq!(left, 0, "P1 holds {left} {stream} items P0 does not");
         total
+    }
+
+    /// Checks every stream's books at both stockpiles: every item ever put is taken,
+    /// discarded, in flight or available (`put = taken + discarded + in_flight + available`),
+    /// and prints them.
+    pub async fn assert_books_balance(&self) {
+        for party in [0, 1] {
+            let inventory = self
+                .client(party)
+                .await
+                .inventory()
+                .await
+                .expect("inventory");
+            for s in &inventory.streams {
+                println!(
+                    "P{party} {}: put {} = taken {} + discarded {} + in flight {} + available {}",
+                    s.stream, s.put, s.taken, s.discarded, s.in_flight, s.available
+                );
+                assert_eq!(
+                    s.put,
+                    s.taken + s.discarded + s.in_flight + s.available,
+                    "P{party}'s books of {} do not balance",
+                    s.stream
+                );
+            }
+        }
+    }
+
+    /// Stops worker processes with SIGTERM, checking each exits within seconds.
+    pub fn stop(&self, processes: impl IntoIterator<Item = Running>) {
+        for mut process in processes {
+            process.signal_if_running("TERM");
+            assert!(
+                process.exits_within(Duration::from_secs(15)),
+                "a process ignored SIGTERM"
+            );
+        }
     }
 }

@@ -3,7 +3,9 @@
 mod cli;
 mod deployment;
 mod link;
+mod netns;
 mod offline;
+mod partition;
 mod serving;
 mod store_cli;
 mod store_crash;

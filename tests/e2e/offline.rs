@@ -65,33 +65,43 @@ fn a_worker_pair_stocks_both_stockpiles_with_matching_halves_and_stops_cleanly()
 }
 
 #[test]
-fn workers_killed_mid_batch_restart_and_the_stockpiles_still_agree() {
+fn a_worker_whose_peer_was_killed_mid_batch_pairs_again_with_its_restart() {
     let rt = runtime();
     let d = Deployment::start();
     let plan_text =
         "comparison-mask 40000\nmodp-triple 600000\ndabit 2000000\nmatrix-triple/16x40x16 4\n";
     let plan = d.plan("plan", plan_text);
     let link = free_udp_addr().to_string();
+    let mut workers = [0, 1].map(|party| d.worker(party, &link, 0, &plan, &d.certs()));
     for (round, victim) in [(0, 1), (1, 0), (2, 1)] {
-        let workers = [
-            d.worker(0, &link, 0, &plan, &d.certs()),
-            d.worker(1, &link, 0, &plan, &d.certs()),
-        ];
-        // Let it make progress, then kill one side in the middle of whatever it does.
+        // Let it make progress, then kill one side in the middle of whatever it does and
+        // start it again: the survivor (the same process throughout) takes it back.
         std::thread::sleep(Duration::from_millis(2500 + 700 * round));
-        let [w0, w1] = workers;
-        let (victim_process, survivor) = if victim == 0 { (w0, w1) } else { (w1, w0) };
-        victim_process.kill();
-        let out = survivor.finish();
-        assert!(
-            !out.status.success(),
-            "round {round}: the survivor must notice the peer is gone"
-        );
+        let survivor = 1 - victim;
+        let survivor_log = d.worker_log(survivor, 0);
+        let pairings = |log: &std::path::Path| {
+            std::fs::read_to_string(log)
+                .unwrap_or_default()
+                .matches("; generating")
+                .count()
+        };
+        let before = pairings(&survivor_log);
+        let restarted = d.worker(victim, &link, 0, &plan, &d.certs());
+        std::mem::replace(&mut workers[victim], restarted).kill();
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        while pairings(&survivor_log) <= before {
+            let log = std::fs::read_to_string(&survivor_log).unwrap_or_default();
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: the survivor did not pair again: {log}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let log = std::fs::read_to_string(&survivor_log).unwrap_or_default();
+        assert!(log.contains("lost the peer"), "round {round}: {log}");
     }
-    // A clean run to the end, then every item must pair up.
-    let w0 = d.worker(0, &link, 0, &plan, &d.certs());
-    let w1 = d.worker(1, &link, 0, &plan, &d.certs());
-    d.wait_paired(0);
+    let [w0, w1] = workers;
+    // On to the end, then every item must pair up.
     rt.block_on(d.wait_for(&targets(plan_text), Duration::from_secs(300)));
     w0.signal("TERM");
     for (party, out) in [(0, w0.finish()), (1, w1.finish())] {

@@ -12,7 +12,7 @@ use tonic::Code;
 use crate::deployment::Deployment;
 use crate::support::*;
 
-const MODEL: &str = "\
+pub const MODEL: &str = "\
 input 1 28 28
 conv 3 4 stride=4
 relu
@@ -20,7 +20,7 @@ flatten
 dense 10
 ";
 
-fn servers(d: &Deployment, addrs: &[String; 2]) -> [Server; 2] {
+pub fn servers(d: &Deployment, addrs: &[String; 2]) -> [Server; 2] {
     [0, 1].map(|i| Server {
         addr: addrs[i].clone(),
         cert_pem: std::fs::read(d.certs().join(format!("p{i}.cert.pem"))).expect("cert"),
@@ -31,7 +31,7 @@ fn servers(d: &Deployment, addrs: &[String; 2]) -> [Server; 2] {
 
 /// The model owner's part: the small model trained in plaintext and split into the servers'
 /// shares. Returns the model description, the plaintext model and the shares' directory.
-fn owner_shares(d: &Deployment) -> (PathBuf, PathBuf, PathBuf) {
+pub fn owner_shares(d: &Deployment) -> (PathBuf, PathBuf, PathBuf) {
     let model = d.path("small.model");
     std::fs::write(&model, MODEL).expect("model file");
     let plain = d.path("plain");

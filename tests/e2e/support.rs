@@ -5,8 +5,11 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 /// The binary under test.
+pub const DYAD: &str = env!("CARGO_BIN_EXE_dyad");
+
+/// A command running the binary under test.
 pub fn dyad() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dyad"))
+    Command::new(DYAD)
 }
 
 /// Runs `dyad args...` to completion.
@@ -32,8 +35,14 @@ impl Running {
     /// Starts `dyad args...` with its standard error going to `log` (so a test can watch it
     /// while it runs) and standard output captured.
     pub fn spawn_logged(args: &[&str], log: &Path) -> Running {
+        Running::spawn_logged_as(dyad(), args, log)
+    }
+
+    /// [`Running::spawn_logged`] with `command` (the binary, perhaps behind a wrapper such as
+    /// `ip netns exec`) in place of `dyad`.
+    pub fn spawn_logged_as(mut command: Command, args: &[&str], log: &Path) -> Running {
         let file = std::fs::File::create(log).expect("log file");
-        let child = dyad()
+        let child = command
             .args(args)
             .stdout(Stdio::piped())
             .stderr(file)

@@ -19,7 +19,7 @@ relu
 
 /// The job both servers run: 8 steps per epoch, 2 epochs, the test set evaluated every 3
 /// steps and at the end of each epoch.
-const JOB: &[&str] = &[
+pub const JOB: &[&str] = &[
     "--epochs",
     "2",
     "--eval-every",
@@ -30,11 +30,11 @@ const JOB: &[&str] = &[
     "1",
     "--loss",
 ];
-const TRAIN: &str = "256";
-const TEST: &str = "64";
+pub const TRAIN: &str = "256";
+pub const TEST: &str = "64";
 
 /// The data owner's shares and the model file, in the deployment directory.
-fn prepare(d: &Deployment) -> PathBuf {
+pub fn prepare(d: &Deployment) -> PathBuf {
     let model = d.path("small.model");
     std::fs::write(&model, MODEL).expect("model file");
     let data = d.path("data");
@@ -44,7 +44,7 @@ fn prepare(d: &Deployment) -> PathBuf {
 }
 
 /// `dyad train` for `party`, logging to `log`, with `job` options.
-fn trainer(
+pub fn trainer(
     d: &Deployment,
     party: usize,
     link: &str,
@@ -69,7 +69,7 @@ fn trainer(
 }
 
 /// The latest step checkpointed in `dir`, from the file names `ckpt-<step>-<epochs>.dyad`.
-fn latest_checkpoint(dir: &Path) -> Option<u64> {
+pub fn latest_checkpoint(dir: &Path) -> Option<u64> {
     std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| {
@@ -97,11 +97,64 @@ fn curve(path: &Path) -> Vec<(u32, u64, f64, Option<f64>)> {
         .collect()
 }
 
-fn finish_ok(d: &Deployment, run: Running, log: &str) -> String {
+pub fn finish_ok(d: &Deployment, run: Running, log: &str) -> String {
     let out = run.finish();
     let log = std::fs::read_to_string(d.path(log)).unwrap_or_default();
     assert!(out.status.success(), "{log}");
     text(&out.stdout)
+}
+
+/// Both servers' jobs (finished) revealed the same curve, evaluated at every step the plan
+/// stocked for exactly once, and tracked the plaintext float reference on the same split,
+/// weights and batch order.
+pub fn assert_tracks_the_plaintext_reference(d: &Deployment, model: &Path, summary: &str) {
+    // Both servers revealed the same numbers, and training made progress.
+    let secure = curve(&d.path("train-p0/curve.csv"));
+    assert_eq!(secure, curve(&d.path("train-p1/curve.csv")), "{summary}");
+    // Every evaluation the plan stocked for was made, once, resume or not.
+    let steps: Vec<u64> = secure.iter().map(|p| p.1).collect();
+    assert_eq!(steps, [3, 6, 8, 9, 12, 15, 16], "{secure:?}");
+    let losses: Vec<f64> = secure.iter().filter_map(|p| p.3).collect();
+    assert_eq!(
+        losses.len(),
+        2,
+        "the loss is revealed at epoch ends: {secure:?}"
+    );
+    assert!(losses[1] < losses[0], "the loss did not fall: {secure:?}");
+
+    // The plaintext float reference on the same split, weights and batch order.
+    let mut plain_args = vec![
+        "train-plain",
+        "--model",
+        s(model),
+        "--train",
+        TRAIN,
+        "--test",
+        TEST,
+        "--arithmetic",
+        "float",
+        "--out",
+    ];
+    let plain_out = d.path("plain");
+    plain_args.push(s(&plain_out));
+    plain_args.extend_from_slice(JOB);
+    let out = run(&plain_args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let float = curve(&plain_out.join("curve-float.csv"));
+    assert_eq!(float.len(), secure.len(), "{float:?}");
+    for (secure, float) in secure.iter().zip(&float) {
+        assert_eq!(secure.1, float.1, "evaluated at other steps");
+        // 64 test examples: allow a few predictions to differ, and little loss drift.
+        assert!(
+            (secure.2 - float.2).abs() <= 4.0 / 64.0,
+            "{secure:?} vs {float:?}"
+        );
+        match (secure.3, float.3) {
+            (Some(s), Some(f)) => assert!((s - f).abs() < 0.05, "{secure:?} vs {float:?}"),
+            (None, None) => {}
+            _ => panic!("the loss revealed at different steps: {secure:?} vs {float:?}"),
+        }
+    }
 }
 
 #[test]
@@ -167,53 +220,7 @@ fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_referen
     }
     assert!(summary0.contains("epoch   2: test accuracy"), "{summary0}");
 
-    // Both servers revealed the same numbers, and training made progress.
-    let secure = curve(&d.path("train-p0/curve.csv"));
-    assert_eq!(secure, curve(&d.path("train-p1/curve.csv")), "{summary1}");
-    // Every evaluation the plan stocked for was made, once, resume or not.
-    let steps: Vec<u64> = secure.iter().map(|p| p.1).collect();
-    assert_eq!(steps, [3, 6, 8, 9, 12, 15, 16], "{secure:?}");
-    let losses: Vec<f64> = secure.iter().filter_map(|p| p.3).collect();
-    assert_eq!(
-        losses.len(),
-        2,
-        "the loss is revealed at epoch ends: {secure:?}"
-    );
-    assert!(losses[1] < losses[0], "the loss did not fall: {secure:?}");
-
-    // The plaintext float reference on the same split, weights and batch order.
-    let mut plain_args = vec![
-        "train-plain",
-        "--model",
-        s(&model),
-        "--train",
-        TRAIN,
-        "--test",
-        TEST,
-        "--arithmetic",
-        "float",
-        "--out",
-    ];
-    let plain_out = d.path("plain");
-    plain_args.push(s(&plain_out));
-    plain_args.extend_from_slice(JOB);
-    let out = run(&plain_args);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let float = curve(&plain_out.join("curve-float.csv"));
-    assert_eq!(float.len(), secure.len(), "{float:?}");
-    for (secure, float) in secure.iter().zip(&float) {
-        assert_eq!(secure.1, float.1, "evaluated at other steps");
-        // 64 test examples: allow a few predictions to differ, and little loss drift.
-        assert!(
-            (secure.2 - float.2).abs() <= 4.0 / 64.0,
-            "{secure:?} vs {float:?}"
-        );
-        match (secure.3, float.3) {
-            (Some(s), Some(f)) => assert!((s - f).abs() < 0.05, "{secure:?} vs {float:?}"),
-            (None, None) => {}
-            _ => panic!("the loss revealed at different steps: {secure:?} vs {float:?}"),
-        }
-    }
+    assert_tracks_the_plaintext_reference(&d, &model, &summary1);
 
     // Only both shares together give the model.
     let share = |i: usize| d.path(&format!("train-p{i}/model.p{i}.dyad"));
