@@ -1,6 +1,8 @@
 //! `dyad`: the one command for operators, data scientists and clients of a Dyad deployment.
 
 mod certs;
+mod chart;
+mod chart_csv;
 mod data;
 mod demo;
 mod import;
@@ -65,6 +67,9 @@ enum Command {
     /// Run the local demo: both stockpiles, the offline worker pair and both training jobs as
     /// processes on loopback, training Network-A beside the plaintext reference.
     Demo(demo::Args),
+    /// Draw columns of a CSV against one of them as a PNG line chart, in panels (for the
+    /// soak's record of stock, disk and memory, or any metrics file).
+    Chart(chart_csv::Args),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +97,7 @@ fn main() -> ExitCode {
         Command::Predict(args) => predict::run(args),
         Command::Import(args) => import::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Chart(args) => chart_csv::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -855,12 +855,20 @@ impl Db {
     }
 }
 
+/// The most write-ahead log a stockpile keeps (see [`open_rocksdb`]).
+const WAL_LIMIT_BYTES: u64 = 128 << 20;
+
 /// Opens the RocksDB of a stockpile (creating it if missing).
 fn open_rocksdb(path: &Path) -> Result<DB, StoreError> {
     let mut options = Options::default();
     options.create_if_missing(true);
     options.create_missing_column_families(true);
     options.set_max_background_jobs(2);
+    // A write-ahead log file is deleted only once every column family has flushed what it
+    // holds; the small metadata family would otherwise keep every log alive, and the soak
+    // (issue 13) saw the logs grow by the whole stream of Puts. Past this total, RocksDB
+    // flushes the families holding the oldest log, so the logs stay near one memtable.
+    options.set_max_total_wal_size(WAL_LIMIT_BYTES);
     let mut chunk_options = Options::default();
     // Records are uniformly random: compression cannot shrink them. Large values go to
     // blob files so compaction does not rewrite them.

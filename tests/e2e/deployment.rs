@@ -21,6 +21,10 @@ pub struct Deployment {
     _stores: [Running; 2],
     /// The hosts, when the servers run on hosts of their own.
     pub network: Option<Network>,
+    /// Ports handed out by [`Deployment::link_addr`] and [`Deployment::client_addr`]: a port
+    /// free a moment ago is free again until its process binds it, so the next ask could get
+    /// it too.
+    ports: std::sync::Mutex<std::collections::HashSet<u16>>,
 }
 
 impl Deployment {
@@ -85,6 +89,7 @@ impl Deployment {
             tokens: [tokens[0].clone(), tokens[1].clone()],
             _stores: stores.try_into().unwrap_or_else(|_| unreachable!("two")),
             network,
+            ports: Default::default(),
         };
         // Return only once both answer (and so have written their tokens).
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -96,6 +101,11 @@ impl Deployment {
             deployment.client(1).await;
         });
         deployment
+    }
+
+    /// The stockpiles' process ids.
+    pub fn store_pids(&self) -> [u32; 2] {
+        self._stores.each_ref().map(Running::pid)
     }
 
     /// Kills both stockpiles (SIGKILL), as if their machines went away.
@@ -229,9 +239,20 @@ impl Deployment {
         }
     }
 
+    /// A free port this deployment has not handed out before.
+    fn fresh_port(&self, free: impl Fn() -> u16) -> u16 {
+        let mut ports = self.ports.lock().expect("ports");
+        loop {
+            let port = free();
+            if ports.insert(port) {
+                return port;
+            }
+        }
+    }
+
     /// A fresh address for the party link of pair `pair` (server 0 listens on it).
     pub fn link_addr(&self, pair: usize) -> String {
-        let port = free_udp_addr().port();
+        let port = self.fresh_port(|| free_udp_addr().port());
         match &self.network {
             Some(network) => format!("{}:{port}", network.host(pair, 0).link_address),
             None => format!("127.0.0.1:{port}"),
@@ -241,7 +262,7 @@ impl Deployment {
     /// A fresh address for `party`'s client endpoint (`dyad serve --clients`), reachable
     /// from the test.
     pub fn client_addr(&self, party: usize) -> String {
-        let port = free_tcp_addr().port();
+        let port = self.fresh_port(|| free_tcp_addr().port());
         match &self.network {
             Some(network) => format!("{}:{port}", network.host(0, party).address),
             None => format!("127.0.0.1:{port}"),

@@ -7,6 +7,7 @@ mod netns;
 mod offline;
 mod partition;
 mod serving;
+mod soak;
 mod store_cli;
 mod store_crash;
 mod support;

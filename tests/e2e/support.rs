@@ -69,6 +69,11 @@ impl Running {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.0.as_ref().expect("running").id()
+    }
+
     /// Kills the process with SIGKILL and reaps it.
     pub fn kill(mut self) {
         if let Some(mut child) = self.0.take() {

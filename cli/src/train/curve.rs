@@ -2,12 +2,9 @@
 //! `plotters`) of the test accuracy against the SGD step.
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
-use plotters::coord::Shift;
-use plotters::prelude::*;
-use plotters::style::{FontStyle, register_font};
+use crate::chart::Panel;
 
 use dyad_server::training::{Point, Stats};
 
@@ -68,175 +65,23 @@ pub fn accuracies(text: &str) -> Vec<(u64, f64)> {
 /// One line of an accuracy chart: its legend entry and its (SGD step, accuracy) points.
 pub type Line<'a> = (&'a str, Vec<(u64, f64)>);
 
-/// The chart's size in pixels.
-const SIZE: (u32, u32) = (800, 480);
-/// Line colours, in order (matplotlib's first four).
-const COLORS: [RGBColor; 4] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-];
-/// The family the system font is registered under.
-const FONT: &str = "sans-serif";
-
 /// Draws the test accuracy (%) of `lines` against the SGD step into the PNG file `path`, with
-/// `title`, a legend and integer step ticks.
-///
-/// Text needs a TrueType font: plotters renders it in pure Rust (`ab_glyph`), from a font
-/// read off the system at run time (see [`font_registered`]), since the repository ships
-/// none. Without one the chart is still written, with its lines but no text (no title, ticks
-/// or legend), and a note on standard error says so: a plain PNG where the caller expects
-/// one beats a different file type, and the CSV beside it holds the numbers.
+/// `title` and a legend.
 pub fn chart(path: &Path, title: &str, lines: &[Line]) -> anyhow::Result<()> {
-    let text = font_registered();
-    if !text {
-        eprintln!(
-            "note: no TrueType font found (set DYAD_CHART_FONT to a .ttf file); {} has no text",
-            path.display()
-        );
-    }
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-    draw(&root, title, lines, text)
-        .and_then(|()| root.present())
-        .map_err(|e| anyhow::anyhow!("cannot draw the chart {}: {e}", path.display()))
+    crate::chart::draw_png(path, title, "SGD step", &[accuracy_panel(lines)])
 }
 
-/// Draws the chart onto `root`, with or without its text.
-fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    lines: &[Line],
-    text: bool,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    root.fill(&WHITE)?;
-    let last = lines
-        .iter()
-        .flat_map(|(_, points)| points.iter().map(|&(step, _)| step))
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    // Room after the last point, so its marker is not cut by the frame.
-    let right = last + last.div_ceil(40);
-    let mut builder = ChartBuilder::on(root);
-    builder.margin(16);
-    if text {
-        builder
-            .caption(title, (FONT, 22))
-            .x_label_area_size(48)
-            .y_label_area_size(60);
-    }
-    // Steps are integers (u64 coordinates give integer ticks); accuracy in percent.
-    let mut chart = builder.build_cartesian_2d(0..right, 0f64..101f64)?;
-    let mut mesh = chart.configure_mesh();
-    mesh.bold_line_style(RGBColor(220, 220, 220))
-        .light_line_style(WHITE);
-    if text {
-        mesh.x_desc("SGD step")
-            .y_desc("test accuracy (%)")
-            .x_labels(12)
-            .y_labels(11)
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 16));
-    }
-    mesh.draw()?;
-    for ((name, points), color) in lines.iter().zip(COLORS.iter().cycle()) {
-        let style = ShapeStyle {
-            color: color.to_rgba(),
-            filled: true,
-            stroke_width: 2,
-        };
-        let series = chart.draw_series(
-            LineSeries::new(points.iter().map(|&(s, a)| (s, 100.0 * a)), style).point_size(4),
-        )?;
-        if text {
-            series
-                .label(*name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], style));
-        }
-    }
-    if text {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(160, 160, 160))
-            .label_font((FONT, 15))
-            .draw()?;
-    }
-    Ok(())
-}
-
-/// Font files tried for the charts' text, most preferred first: common sans-serif faces of
-/// Linux distributions and macOS.
-const FACES: [&str; 5] = [
-    "DejaVuSans.ttf",
-    "LiberationSans-Regular.ttf",
-    "NotoSans-Regular.ttf",
-    "FreeSans.ttf",
-    "Arial.ttf",
-];
-
-/// Registers a TrueType font for the charts' text, once per process, and says whether one
-/// is: `DYAD_CHART_FONT` if set, else the first of [`FACES`] found under the usual font
-/// directories.
-fn font_registered() -> bool {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    *REGISTERED.get_or_init(|| {
-        font_files().into_iter().any(|path| {
-            let Ok(bytes) = std::fs::read(&path) else {
-                return false;
-            };
-            // plotters keeps a font for the life of the process (a file that turns out not
-            // to be a font stays in memory too; there are at most a handful).
-            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-            register_font(FONT, FontStyle::Normal, bytes).is_ok()
-        })
-    })
-}
-
-/// The candidate font files, most preferred first.
-fn font_files() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = [
-        "/usr/share/fonts",
-        "/usr/local/share/fonts",
-        "/Library/Fonts",
-        "/System/Library/Fonts",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .collect();
-    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
-        dirs.extend([home.join(".local/share/fonts"), home.join(".fonts")]);
-    }
-    let mut found = Vec::new();
-    for dir in &dirs {
-        find_faces(dir, 4, &mut found);
-    }
-    found.sort_by_key(|(rank, _)| *rank);
-    let chosen = std::env::var_os("DYAD_CHART_FONT").map(PathBuf::from);
-    chosen
-        .into_iter()
-        .chain(found.into_iter().map(|(_, path)| path))
-        .collect()
-}
-
-/// Collects the files under `dir` (down to `depth` levels) named as one of [`FACES`], with
-/// the name's rank.
-fn find_faces(dir: &Path, depth: usize, found: &mut Vec<(usize, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if depth > 0 {
-                find_faces(&path, depth - 1, found);
-            }
-        } else if let Some(rank) = FACES.iter().position(|f| entry.file_name() == **f) {
-            found.push((rank, path));
-        }
+fn accuracy_panel<'a>(lines: &[Line<'a>]) -> Panel<'a> {
+    Panel {
+        y_desc: "test accuracy (%)",
+        y_range: Some(0.0..101.0),
+        lines: lines
+            .iter()
+            .map(|(name, points)| {
+                let points = points.iter().map(|&(s, a)| (s as f64, 100.0 * a)).collect();
+                (*name, points)
+            })
+            .collect(),
     }
 }
 
@@ -298,7 +143,8 @@ mod tests {
         chart(&path, "net-a: secure training vs plaintext", &lines()).expect("chart");
         let bytes = std::fs::read(&path).expect("written");
         let (w, h, gray) = crate::data::png::decode_gray(&bytes).expect("a PNG");
-        assert_eq!((w, h), (SIZE.0 as usize, SIZE.1 as usize));
+        let (width, height) = crate::chart::size(1);
+        assert_eq!((w, h), (width as usize, height as usize));
         // The secure line's colour is there.
         let [r, g, b] = [31u16, 119, 180];
         let blue = ((r + g + b) / 3) as u8;
@@ -307,11 +153,13 @@ mod tests {
 
     #[test]
     fn a_chart_without_text_is_still_drawn() {
-        let (w, h) = SIZE;
+        use plotters::prelude::*;
+        let (w, h) = crate::chart::size(1);
         let mut pixels = vec![0u8; 3 * (w * h) as usize];
         {
-            let root = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
-            draw(&root, "not drawn", &lines(), false).expect("drawn");
+            let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+            let panels = [accuracy_panel(&lines())];
+            crate::chart::draw(&root, "not drawn", "step", &panels, false).expect("drawn");
             root.present().expect("presented");
         }
         let white = pixels.chunks(3).filter(|p| p == &[255, 255, 255]).count();
