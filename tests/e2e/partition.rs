@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::deployment::Deployment;
-use crate::serving::owner_shares;
+use crate::serving::{owner_shares, start_servers};
 use crate::support::*;
 use crate::training::*;
 
@@ -89,30 +89,8 @@ fn serving_and_generation_resume_after_the_party_link_is_cut() {
     let workers = d.stock(&["--model", s(&model), "--inferences", "60"]);
     let link = d.link_addr(0);
     let clients = [d.client_addr(0), d.client_addr(1)];
-    let servers: Vec<Running> = (0..2)
-        .map(|i| {
-            let share = shares.join(format!("model.p{i}.dyad"));
-            let extra = [
-                "--model",
-                s(&share),
-                "--clients",
-                &clients[i],
-                "--pair-timeout",
-                "2",
-                "--stock-wait",
-                "60",
-            ];
-            let log = d.path(&format!("serve{i}.log"));
-            d.server_process("serve", i, &link, &d.certs(), &extra, &log)
-        })
-        .collect();
-    for i in 0..2 {
-        wait_for_log(
-            &d.path(&format!("serve{i}.log")),
-            "; serving",
-            Duration::from_secs(60),
-        );
-    }
+    let common = ["--pair-timeout", "2", "--stock-wait", "60"];
+    let servers = start_servers(&d, &shares, &link, &clients, [&common, &common]);
     let addrs = format!("{},{}", clients[0], clients[1]);
     let predict = |count: &str| {
         run(&[

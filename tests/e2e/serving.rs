@@ -1,7 +1,7 @@
 //! Secure inference as real processes: a plaintext model trained and imported by its owner,
 //! an offline pair stocking served requests, both `dyad serve` servers, and clients over TLS.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dyad_client::{Client, Prediction, Server, channel, request_id, share};
@@ -60,6 +60,33 @@ pub fn owner_shares(d: &Deployment) -> (PathBuf, PathBuf, PathBuf) {
     (model, reference, shares)
 }
 
+/// Starts both `dyad serve` servers of `d` on the model shares in `shares`, linked over
+/// `link`, answering clients at `clients`, each with the options `extra[i]` too; logs go to
+/// `serve<i>.log`. Returns once both say they serve.
+pub fn start_servers(
+    d: &Deployment,
+    shares: &Path,
+    link: &str,
+    clients: &[String; 2],
+    extra: [&[&str]; 2],
+) -> [Running; 2] {
+    let servers = [0, 1].map(|i| {
+        let share = shares.join(format!("model.p{i}.dyad"));
+        let mut args = vec!["--model", s(&share), "--clients", &clients[i]];
+        args.extend_from_slice(extra[i]);
+        let log = d.path(&format!("serve{i}.log"));
+        d.server_process("serve", i, link, &d.certs(), &args, &log)
+    });
+    for i in 0..2 {
+        wait_for_log(
+            &d.path(&format!("serve{i}.log")),
+            "; serving",
+            Duration::from_secs(120),
+        );
+    }
+    servers
+}
+
 #[test]
 fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
     let d = Deployment::start();
@@ -67,35 +94,12 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
 
     let _workers = d.stock(&["--model", s(&model), "--inferences", "60"]);
 
-    let link = free_udp_addr().to_string();
-    let clients = [free_tcp_addr().to_string(), free_tcp_addr().to_string()];
+    let link = d.link_addr(0);
+    let clients = [d.client_addr(0), d.client_addr(1)];
     let metrics = free_tcp_addr().to_string();
-    let mut serving = Vec::new();
-    for (i, endpoint) in clients.iter().enumerate() {
-        let share = shares.join(format!("model.p{i}.dyad"));
-        let mut extra = vec![
-            "--model",
-            s(&share),
-            "--clients",
-            endpoint,
-            "--pair-timeout",
-            "2",
-            "--stock-wait",
-            "60",
-        ];
-        if i == 0 {
-            extra.extend(["--metrics", metrics.as_str()]);
-        }
-        let log = d.path(&format!("serve{i}.log"));
-        serving.push(d.server_process("serve", i, &link, &d.certs(), &extra, &log));
-    }
-    for i in 0..2 {
-        wait_for_log(
-            &d.path(&format!("serve{i}.log")),
-            "; serving",
-            Duration::from_secs(60),
-        );
-    }
+    let common = ["--pair-timeout", "2", "--stock-wait", "60"];
+    let with_metrics = [&common[..], &["--metrics", metrics.as_str()]].concat();
+    let serving = start_servers(&d, &shares, &link, &clients, [&with_metrics, &common]);
 
     // A client on 16 held-out digits, against the plaintext fixed-point model.
     let addrs = format!("{},{}", clients[0], clients[1]);

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::deployment::Deployment;
-use crate::serving::owner_shares;
+use crate::serving::{owner_shares, start_servers};
 use crate::support::*;
 use crate::training::{prepare, trainer};
 
@@ -131,23 +131,8 @@ fn soak() {
 
     let link = served.link_addr(0);
     let clients = [served.client_addr(0), served.client_addr(1)];
-    let servers = [0, 1].map(|i| {
-        let share = shares.join(format!("model.p{i}.dyad"));
-        let extra = [
-            "--model",
-            s(&share),
-            "--clients",
-            &clients[i],
-            "--stock-wait",
-            "60",
-        ];
-        let log = served.path(&format!("serve{i}.log"));
-        served.server_process("serve", i, &link, &served.certs(), &extra, &log)
-    });
-    for i in 0..2 {
-        let log = served.path(&format!("serve{i}.log"));
-        wait_for_log(&log, "; serving", Duration::from_secs(120));
-    }
+    let common = ["--stock-wait", "60"];
+    let servers = start_servers(&served, &shares, &link, &clients, [&common, &common]);
     let addrs = format!("{},{}", clients[0], clients[1]);
     let load_seconds = seconds.to_string();
     let load = Running::spawn(&[
