@@ -30,13 +30,20 @@ fn log(d: &Deployment, name: &str) -> String {
 /// After the cut: the workers said they lost the peer and paired again, they stop on SIGTERM,
 /// the books balance at both stockpiles, and what is left pairs up item by item.
 fn check_generation_resumed(d: &Deployment, workers: [Running; 2]) {
+    // (A worker finds the peer gone at its own idle timeout and dials again on its own
+    // schedule, so it may pair again after the jobs have: wait for it.)
     for party in [0, 1] {
-        let log = std::fs::read_to_string(d.worker_log(party, 0)).unwrap_or_default();
-        assert!(log.contains("lost the peer"), "worker {party}: {log}");
-        assert!(
-            log.matches("; generating").count() >= 2,
-            "worker {party} did not pair again: {log}"
-        );
+        let log = || std::fs::read_to_string(d.worker_log(party, 0)).unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while log().matches("; generating").count() < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "worker {party} did not pair again: {}",
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert!(log().contains("lost the peer"), "worker {party}: {}", log());
     }
     d.stop(workers);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
