@@ -43,6 +43,9 @@ enum Command {
     Store(store::Args),
     /// Print a stockpile's inventory: items, bytes and counts per stream.
     Inventory(store::InventoryArgs),
+    /// Check a stopped stockpile's ledger (`dyad store --audit`): no item served twice, none
+    /// lost.
+    Audit(store::AuditArgs),
     /// Run an offline worker: with the peer's, generate correlated randomness into this
     /// server's stockpile, following a plan, until SIGINT/SIGTERM.
     Offline(offline::Args),
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::LinkCheck(args) => link_check::run(args),
         Command::Store(args) => store::run(args),
         Command::Inventory(args) => store::inventory(args),
+        Command::Audit(args) => store::audit(args),
         Command::Offline(args) => offline::run(args),
         Command::Plan(args) => offline::plan(args),
         Command::Share(args) => share::run(args),

@@ -1,4 +1,5 @@
-//! `dyad store` and `dyad inventory`: run a stockpile, and look into one.
+//! `dyad store`, `dyad inventory` and `dyad audit`: run a stockpile, look into one, and
+//! check a stopped one's ledger.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dyad_store::auth::{read_or_create_token, read_token};
+use dyad_store::db::Db;
 use dyad_store::{Budget, StoreClient, StoreConfig};
 
 #[derive(clap::Args)]
@@ -37,6 +39,10 @@ pub struct Args {
     /// names them at every start).
     #[arg(long)]
     drop_retired: bool,
+    /// Keep a ledger of every item handed out, discarded or skipped, for `dyad audit`. It grows
+    /// by a small record per Take and stays on once started; it must start with the stockpile.
+    #[arg(long)]
+    audit: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -59,6 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         lease_ttl: Duration::from_secs(args.lease_seconds.max(1)),
         drop_retired: args.drop_retired,
+        audit: args.audit,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
@@ -126,5 +133,66 @@ pub fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
         reply.budget_bytes as f64 / (1 << 20) as f64,
         reply.high_water_bytes as f64 / (1 << 20) as f64
     );
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    /// Whose stockpile this is: 0 or 1.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
+    party: u8,
+    /// The stopped stockpile's data directory (one started with `dyad store --audit`).
+    #[arg(long)]
+    data: PathBuf,
+}
+
+/// Checks a stopped stockpile's ledger: fails if any item was served twice or lost.
+pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.data.join("CURRENT").exists(),
+        "{} holds no stockpile",
+        args.data.display()
+    );
+    let unlimited = Budget {
+        budget_bytes: u64::MAX,
+        high_water_bytes: u64::MAX,
+    };
+    let mut db = Db::open(&args.data, args.party, unlimited, Duration::from_secs(60))
+        .with_context(|| {
+            format!(
+                "cannot open the stockpile in {} (is it still running?)",
+                args.data.display()
+            )
+        })?;
+    let Some(streams) = db.audit()? else {
+        anyhow::bail!(
+            "the stockpile in {} keeps no ledger (start it with --audit)",
+            args.data.display()
+        );
+    };
+    println!(
+        "{:<28} {:>12} {:>12} {:>10} {:>12} {:>12} {:>6}",
+        "stream", "handed out", "discarded", "skipped", "available", "served twice", "lost"
+    );
+    for s in &streams {
+        println!(
+            "{:<28} {:>12} {:>12} {:>10} {:>12} {:>12} {:>6}",
+            s.stream, s.handed_out, s.discarded, s.skipped, s.available, s.served_twice, s.lost
+        );
+        for problem in &s.problems {
+            println!("  {}: {problem}", s.stream);
+        }
+    }
+    let failed: Vec<&str> = streams
+        .iter()
+        .filter(|s| !s.ok())
+        .map(|s| s.stream.as_str())
+        .collect();
+    anyhow::ensure!(
+        failed.is_empty(),
+        "the ledger does not add up for {}",
+        failed.join(", ")
+    );
+    println!("every item left at most once, and every item is accounted for");
     Ok(())
 }

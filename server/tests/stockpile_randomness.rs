@@ -40,6 +40,7 @@ async fn start_stores() -> Stores {
             },
             lease_ttl: Duration::from_secs(60),
             drop_retired: false,
+            audit: false,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -69,6 +69,7 @@ async fn start_store(dir: &std::path::Path) -> String {
         },
         lease_ttl: Duration::from_secs(60),
         drop_retired: false,
+        audit: false,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use dyad_vocabulary::Kind;
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
+use crate::audit::{Entry, Fate, StreamAudit};
 use crate::index::{Chunk, ChunkUpdate, Counters, Delta, Index, Op, Pick, Settled};
 use crate::keys;
 
@@ -42,6 +43,7 @@ type KeyValue = (Box<[u8]>, Box<[u8]>);
 
 const CHUNKS: &str = "chunks";
 const META: &str = "meta";
+const AUDIT: &str = "audit";
 
 /// Why an operation was refused; each maps to one gRPC status code.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +163,8 @@ pub struct Db {
     failed: bool,
     /// Streams of kinds this version does not know, set aside at open.
     retired: Retired,
+    /// The next ledger record's number, once the ledger ([`crate::audit`]) is on.
+    next_audit: Option<u64>,
 }
 
 /// Streams set aside at open because this version does not know their kind (an upgrade
@@ -208,6 +212,7 @@ impl Db {
             next_lease: 1,
             failed: false,
             retired: Retired::default(),
+            next_audit: None,
         };
         store.load()?;
         Ok(store)
@@ -424,6 +429,11 @@ impl Db {
                     let [next] =
                         keys::decode_u64s::<1>(&value).ok_or_else(|| corrupt("lease id"))?;
                     self.next_lease = next;
+                }
+                b'A' => {
+                    let [next] =
+                        keys::decode_u64s::<1>(&value).ok_or_else(|| corrupt("ledger number"))?;
+                    self.next_audit = Some(next);
                 }
                 b'P' => {}
                 _ => return Err(corrupt("unknown key")),
@@ -720,7 +730,9 @@ impl Db {
             keys::NEXT_LEASE,
             keys::encode_u64s(&[lease + 1]),
         );
+        let next_audit = self.record(&mut batch, &crate::audit::entries_of(name, ops));
         self.commit(batch)?;
+        self.next_audit = next_audit;
         self.index.apply(&delta);
         self.next_lease = lease + 1;
         self.leases.insert(
@@ -843,15 +855,91 @@ impl Db {
     ) -> Result<(u64, u64), StoreError> {
         self.recover()?;
         let item_bytes = item_bytes_of(name)?;
-        let (delta, discarded) = self
+        let (delta, spans) = self
             .index
             .plan_align(name, item_bytes, lane, keep_below, next);
+        let old_next = self.index.lane_next(name, lane);
         let new_next = delta.lanes.first().map_or(next, |&(_, n)| n);
+        let entry = |first: u64, count: u64, fate: Fate| Entry {
+            stream: name.to_owned(),
+            lane,
+            first,
+            count,
+            fate,
+        };
+        let mut entries: Vec<Entry> = spans
+            .iter()
+            .map(|&(first, count)| entry(first, count, Fate::Discarded))
+            .collect();
+        if new_next > old_next {
+            entries.push(entry(old_next, new_next - old_next, Fate::Skipped));
+        }
         let mut batch = WriteBatch::default();
         self.write_delta(&mut batch, &delta);
+        let next_audit = self.record(&mut batch, &entries);
         self.commit(batch)?;
+        self.next_audit = next_audit;
         self.index.apply(&delta);
-        Ok((discarded, new_next))
+        Ok((spans.iter().map(|&(_, count)| count).sum(), new_next))
+    }
+
+    /// Turns the ledger ([`crate::audit`]) on, for good. It must cover the stockpile from its
+    /// first item, so a stockpile that already holds items without one is refused.
+    pub fn start_audit(&mut self) -> Result<(), StoreError> {
+        self.recover()?;
+        if self.next_audit.is_some() {
+            return Ok(());
+        }
+        if self
+            .index
+            .streams()
+            .any(|(_, s)| s.lanes.values().any(|l| l.next > 0))
+        {
+            return Err(StoreError::FailedPrecondition(
+                "this stockpile holds items put before it had a ledger, which an audit could \
+                 not account for; start the ledger with a new data directory"
+                    .into(),
+            ));
+        }
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(META), keys::NEXT_AUDIT, keys::encode_u64s(&[0]));
+        self.commit(batch)?;
+        self.next_audit = Some(0);
+        Ok(())
+    }
+
+    /// Adds ledger records of `entries` to `batch` if the ledger is on; returns the ledger's
+    /// next number once `batch` is committed.
+    fn record(&self, batch: &mut WriteBatch, entries: &[Entry]) -> Option<u64> {
+        let mut next = self.next_audit?;
+        for e in entries {
+            batch.put_cf(self.cf(AUDIT), next.to_be_bytes(), e.encode());
+            next += 1;
+        }
+        batch.put_cf(self.cf(META), keys::NEXT_AUDIT, keys::encode_u64s(&[next]));
+        Some(next)
+    }
+
+    /// Checks the ledger against the stockpile ([`crate::audit::verify`]); `None` if the
+    /// stockpile has no ledger.
+    pub fn audit(&mut self) -> Result<Option<Vec<StreamAudit>>, StoreError> {
+        self.recover()?;
+        if self.next_audit.is_none() {
+            return Ok(None);
+        }
+        let mut entries = Vec::new();
+        for item in self
+            .rocks()
+            .iterator_cf(self.cf(AUDIT), rocksdb::IteratorMode::Start)
+        {
+            let (_, value) = item.map_err(storage)?;
+            entries.push(
+                Entry::decode(&value).ok_or_else(|| {
+                    StoreError::Storage("corrupt metadata: a ledger record".into())
+                })?,
+            );
+        }
+        Ok(Some(crate::audit::verify(&entries, &self.index)))
     }
 }
 
@@ -880,6 +968,7 @@ fn open_rocksdb(path: &Path) -> Result<DB, StoreError> {
     let cfs = vec![
         ColumnFamilyDescriptor::new(CHUNKS, chunk_options),
         ColumnFamilyDescriptor::new(META, Options::default()),
+        ColumnFamilyDescriptor::new(AUDIT, Options::default()),
     ];
     DB::open_cf_descriptors(&options, path, cfs).map_err(storage)
 }

@@ -319,7 +319,8 @@ impl Index {
     }
 
     /// Plans discarding the untaken items numbered `keep_below` and up in `lane` and moving
-    /// its `next` to at least `next`. Returns the delta and how many items it discards.
+    /// its `next` to at least `next`. Returns the delta and the ranges `(first, count)` it
+    /// discards.
     pub fn plan_align(
         &self,
         name: &str,
@@ -327,14 +328,14 @@ impl Index {
         lane: u32,
         keep_below: u64,
         next: u64,
-    ) -> (Delta, u64) {
+    ) -> (Delta, Vec<(u64, u64)>) {
         let state = self
             .streams
             .get(name)
             .and_then(|s| s.lanes.get(&lane))
             .cloned()
             .unwrap_or_default();
-        let mut discarded = 0;
+        let mut spans = Vec::new();
         let mut chunks = Vec::new();
         for (&first, chunk) in &state.chunks {
             if first + chunk.count <= keep_below {
@@ -342,7 +343,9 @@ impl Index {
             }
             // Keep items below keep_below; those at the front may already be gone.
             let keep = keep_below.saturating_sub(first).max(chunk.gone);
-            discarded += chunk.count - keep;
+            if chunk.count > keep {
+                spans.push((first + keep, chunk.count - keep));
+            }
             let kept = Chunk {
                 count: keep,
                 gone: chunk.gone,
@@ -353,6 +356,7 @@ impl Index {
                 chunk: (kept.count > kept.gone).then_some(kept),
             });
         }
+        let discarded: u64 = spans.iter().map(|&(_, count)| count).sum();
         let mut counters = self.counters(name);
         counters.discarded += discarded;
         let delta = Delta {
@@ -363,7 +367,7 @@ impl Index {
             chunks,
             stored_bytes: -i128::from(discarded) * i128::from(item_bytes),
         };
-        (delta, discarded)
+        (delta, spans)
     }
 
     /// Applies a delta that has been written to disk.
@@ -458,7 +462,7 @@ mod tests {
         index.apply(&index.plan_settle("dabit", 5, Settled::Taken));
         consistent(&index);
         let (align, discarded) = index.plan_align("dabit", 9, 0, 8, 20);
-        assert_eq!(discarded, 2);
+        assert_eq!(discarded, [(8, 2)]);
         index.apply(&align);
         assert_eq!(index.lane_next("dabit", 0), 20);
         assert_eq!(index.stream("dabit").expect("exists").available(), 1);

@@ -12,11 +12,16 @@
 //! | `C` chunk key | the chunk's item count and how many of them were handed out, u64 each |
 //! | `L` lease | the stream, then the item count u64 |
 //! | `I` | the next lease id u64 |
+//! | `A` | the next ledger record's number u64, present once the ledger is on |
+//!
+//! Column family `audit` holds the ledger ([`crate::audit`]): key the record's number u64,
+//! value an [`crate::audit::Entry`].
 //!
 //! Integers in keys are big-endian so that RocksDB orders them numerically.
 
 pub const PARTY: &[u8] = b"P";
 pub const NEXT_LEASE: &[u8] = b"I";
+pub const NEXT_AUDIT: &[u8] = b"A";
 pub const STREAM: u8 = b'S';
 pub const LANE: u8 = b'N';
 pub const CHUNK: u8 = b'C';

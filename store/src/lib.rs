@@ -6,6 +6,7 @@
 //! records (the size follows from the stream's name), numbered per lane by the offline worker
 //! pair that made them. See [`db`] for the storage guarantees.
 
+pub mod audit;
 pub mod db;
 pub mod index;
 mod keys;

@@ -27,6 +27,8 @@ pub struct StoreConfig {
     pub lease_ttl: Duration,
     /// Delete, at open, the records of streams whose kind this version does not know.
     pub drop_retired: bool,
+    /// Keep a ledger of every item that leaves ([`crate::audit`]); once on, it stays on.
+    pub audit: bool,
 }
 
 /// Largest gRPC message: the biggest payload plus room for the envelope.
@@ -55,6 +57,10 @@ pub async fn serve(
             for name in dropped {
                 tracing::info!("deleted stream {name}, of a kind this version does not know");
             }
+        }
+        if config.audit {
+            db.start_audit()
+                .map_err(|e| format!("cannot start the ledger in {dir}: {e}"))?;
         }
         Ok::<_, String>(db)
     })

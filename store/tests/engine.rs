@@ -362,7 +362,7 @@ fn a_data_directory_belongs_to_one_party() {
 fn a_stream_of_a_retired_kind_is_left_aside_at_open() {
     const RETIRED: &str = "truncation-pair/f16";
     let raw = |dir: &Path| {
-        rocksdb::DB::open_cf(&rocksdb::Options::default(), dir, ["chunks", "meta"])
+        rocksdb::DB::open_cf(&rocksdb::Options::default(), dir, ["chunks", "meta", "audit"])
             .expect("raw open")
     };
     let u64s = |v: &[u64]| -> Vec<u8> { v.iter().flat_map(|f| f.to_le_bytes()).collect() };
@@ -447,4 +447,85 @@ fn a_stream_of_a_retired_kind_is_left_aside_at_open() {
     let mut db = open(dir.path());
     assert_eq!(db.drop_retired().expect("none left"), Vec::<String>::new());
     assert_eq!(counts(&db), (15, 1, 0, 0, 14));
+}
+
+/// One stream's audit, asserting it passed.
+fn audit_passes(db: &mut Db) -> dyad_store::audit::StreamAudit {
+    let audits = db.audit().expect("audit").expect("a ledger");
+    let audit = audits
+        .into_iter()
+        .find(|a| a.stream == STREAM)
+        .expect("stream");
+    assert!(audit.ok(), "{audit:?}");
+    audit
+}
+
+#[test]
+fn the_ledger_accounts_for_every_item_across_takes_aligns_expiries_and_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = Db::open(
+        dir.path(),
+        0,
+        Budget {
+            budget_bytes: 1 << 30,
+            high_water_bytes: 1 << 29,
+        },
+        Duration::from_millis(1),
+    )
+    .expect("opens");
+    db.start_audit().expect("ledger on an empty stockpile");
+    for lane in [0, 1] {
+        db.put(STREAM, lane, 0, &records(lane, 0, 300))
+            .expect("put");
+    }
+    let t = db.take(STREAM, 100, 100).expect("take").expect("enough");
+    db.ack(t.lease).expect("ack");
+    // Items 100..150 of lane 0 are discarded as unpairable.
+    let exact = [ItemRange {
+        lane: 0,
+        first: 150,
+        count: 20,
+    }];
+    let t = db.take_exact(STREAM, &exact).expect("take").expect("put");
+    db.ack(t.lease).expect("ack");
+    // A lease left to expire, a tail discarded and numbers skipped by an alignment.
+    db.take(STREAM, 30, 30).expect("take").expect("enough");
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(db.expire_leases(Instant::now()).expect("expire"), 1);
+    db.align(STREAM, 1, 250, 400).expect("align");
+    db.take(STREAM, 10, 10).expect("take").expect("enough"); // open at the restart
+    drop(db);
+
+    let mut db = open(dir.path());
+    db.put(STREAM, 1, 400, &records(1, 400, 5))
+        .expect("put at the new next");
+    let audit = audit_passes(&mut db);
+    assert_eq!(audit.skipped, 100);
+    assert_eq!(audit.discarded, 50 + 50);
+    assert_eq!(audit.handed_out, 100 + 20 + 30 + 10);
+    // Lane 0: 210 gone; lane 1: below 250, and 5 from the new next.
+    assert_eq!(audit.available, 90 + 255);
+}
+
+#[test]
+fn the_ledger_must_start_with_the_stockpile_and_stays_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(dir.path());
+    assert!(db.audit().expect("audit").is_none(), "no ledger by default");
+    db.put(STREAM, 0, 0, &records(0, 0, 10)).expect("put");
+    let err = db.start_audit().expect_err("items from before the ledger");
+    assert!(matches!(err, StoreError::FailedPrecondition(_)), "{err}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut db = open(dir.path());
+    db.start_audit().expect("ledger");
+    db.put(STREAM, 0, 0, &records(0, 0, 10)).expect("put");
+    drop(db);
+    let mut db = open(dir.path());
+    db.take(STREAM, 4, 4).expect("take").expect("enough");
+    assert_eq!(
+        audit_passes(&mut db).handed_out,
+        4,
+        "still recording after a restart"
+    );
 }

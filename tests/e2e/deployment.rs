@@ -18,7 +18,9 @@ pub struct Deployment {
     /// Where the test reaches the stockpiles.
     pub store_addrs: [String; 2],
     pub tokens: [PathBuf; 2],
-    _stores: [Running; 2],
+    /// The stockpiles' processes, and the arguments that start them again.
+    stores: std::sync::Mutex<[Running; 2]>,
+    store_args: [Vec<String>; 2],
     /// The hosts, when the servers run on hosts of their own.
     pub network: Option<Network>,
     /// Ports handed out by [`Deployment::link_addr`] and [`Deployment::client_addr`]: a port
@@ -55,6 +57,7 @@ impl Deployment {
         let dir = tempfile::tempdir().expect("tempdir");
         make_certs(&dir.path().join("certs"));
         let mut stores = Vec::new();
+        let mut store_args = Vec::new();
         let mut addrs = Vec::new();
         let mut tokens = Vec::new();
         for party in ["0", "1"] {
@@ -80,6 +83,7 @@ impl Deployment {
             ];
             args.extend_from_slice(store_options);
             stores.push(Running::spawn(&args));
+            store_args.push(args.iter().map(|a| a.to_string()).collect::<Vec<_>>());
             tokens.push(data.join("token"));
             addrs.push(addr);
         }
@@ -87,7 +91,12 @@ impl Deployment {
             dir,
             store_addrs: [addrs[0].clone(), addrs[1].clone()],
             tokens: [tokens[0].clone(), tokens[1].clone()],
-            _stores: stores.try_into().unwrap_or_else(|_| unreachable!("two")),
+            stores: std::sync::Mutex::new(
+                stores.try_into().unwrap_or_else(|_| unreachable!("two")),
+            ),
+            store_args: store_args
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("two")),
             network,
             ports: Default::default(),
         };
@@ -105,13 +114,36 @@ impl Deployment {
 
     /// The stockpiles' process ids.
     pub fn store_pids(&self) -> [u32; 2] {
-        self._stores.each_ref().map(Running::pid)
+        self.stores
+            .lock()
+            .expect("stores")
+            .each_ref()
+            .map(Running::pid)
     }
 
     /// Kills both stockpiles (SIGKILL), as if their machines went away.
     pub fn kill_stores(&self) {
-        for store in &self._stores {
+        for store in self.stores.lock().expect("stores").iter() {
             store.signal("KILL");
+        }
+    }
+
+    /// Kills `party`'s stockpile (SIGKILL) and starts it again on the same data and address;
+    /// returns at once (clients retry until it is up).
+    pub fn restart_store(&self, party: usize) {
+        let args: Vec<&str> = self.store_args[party].iter().map(String::as_str).collect();
+        self.stores.lock().expect("stores")[party].respawn(&args);
+    }
+
+    /// Stops both stockpiles with SIGTERM, checking each closes within seconds (their data
+    /// directories are then free for `dyad audit`).
+    pub fn stop_stores(&self) {
+        for store in self.stores.lock().expect("stores").iter_mut() {
+            store.signal_if_running("TERM");
+            assert!(
+                store.exits_within(Duration::from_secs(15)),
+                "a stockpile ignored SIGTERM"
+            );
         }
     }
 
@@ -269,13 +301,18 @@ impl Deployment {
         }
     }
 
-    /// Writes the plan `dyad plan plan_args...` prints and starts a worker pair (lane 0) on it.
-    pub fn stock(&self, plan_args: &[&str]) -> [Running; 2] {
+    /// Writes the plan `dyad plan plan_args...` prints to the file `plan`.
+    pub fn job_plan(&self, plan_args: &[&str]) -> PathBuf {
         let mut args = vec!["plan"];
         args.extend_from_slice(plan_args);
         let out = run(&args);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        let plan = self.plan("plan", &text(&out.stdout));
+        self.plan("plan", &text(&out.stdout))
+    }
+
+    /// Writes the plan `dyad plan plan_args...` prints and starts a worker pair (lane 0) on it.
+    pub fn stock(&self, plan_args: &[&str]) -> [Running; 2] {
+        let plan = self.job_plan(plan_args);
         let link = self.link_addr(0);
         [0, 1].map(|party| self.worker(party, &link, 0, &plan, &self.certs()))
     }

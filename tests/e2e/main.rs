@@ -2,6 +2,7 @@
 
 mod cli;
 mod deployment;
+mod kill_sweep;
 mod link;
 mod netns;
 mod offline;

@@ -82,6 +82,16 @@ impl Running {
         }
     }
 
+    /// Kills the process with SIGKILL (if it still runs), reaps it, and starts `dyad args...`
+    /// in its place, as [`Running::spawn`] does.
+    pub fn respawn(&mut self, args: &[&str]) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        *self = Running::spawn(args);
+    }
+
     /// Whether the process exits within `patience` (polling; it is reaped if it does).
     pub fn exits_within(&mut self, patience: std::time::Duration) -> bool {
         let deadline = std::time::Instant::now() + patience;
