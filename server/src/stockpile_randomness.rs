@@ -216,14 +216,14 @@ impl StockpileRandomness {
             .min(per_take)
             .min(ahead)
             .max(n);
-        let patience = Patience::new(self.wait);
+        let mut patience = Patience::new(self.wait);
         let result = loop {
             match self
                 .client
                 .take_up_to(&stream, n, want, patience.next())
                 .await
             {
-                Err(s) if patience.again(&s) => {}
+                Err(s) if patience.again(&s, self.client.addr()).await => {}
                 done => break done,
             }
         };
@@ -252,14 +252,14 @@ impl StockpileRandomness {
                 Err(diverged(&stream, kind))
             }
             Some(Announcement::Took { stream, ranges }) => {
-                let patience = Patience::new(self.wait);
+                let mut patience = Patience::new(self.wait);
                 let taken = loop {
                     match self
                         .client
                         .take_exact(&stream, &ranges, patience.next())
                         .await
                     {
-                        Err(s) if patience.again(&s) => {}
+                        Err(s) if patience.again(&s, self.client.addr()).await => {}
                         done => break done,
                     }
                 }
@@ -319,15 +319,22 @@ fn diverged(announced: &str, needed: Kind) -> RandomnessError {
 }
 
 /// Waiting for items longer than one Take may ([`MAX_WAIT`]): Take again while the
-/// stockpile lacks items, until the deadline.
+/// stockpile lacks items, or cannot be reached (restarting, say), until the deadline.
+///
+/// Taking again after a lost reply is safe: the lost reply's items stay leased until their
+/// lease expires and are then discarded, never handed out again. (If that happens to P1's
+/// TakeExact, its retry finds the named items gone and the job stops with that error.)
 struct Patience {
     deadline: Instant,
+    /// The pause before the next attempt after a transport failure; it doubles up to 2 s.
+    backoff: Duration,
 }
 
 impl Patience {
     fn new(wait: Duration) -> Patience {
         Patience {
             deadline: Instant::now() + wait,
+            backoff: Duration::from_millis(100),
         }
     }
 
@@ -338,9 +345,25 @@ impl Patience {
             .min(MAX_WAIT)
     }
 
-    /// Whether to Take again after `status`.
-    fn again(&self, status: &Status) -> bool {
-        status.code() == Code::ResourceExhausted && Instant::now() < self.deadline
+    /// Whether to Take again after `status`; waits first if the stockpile was unreachable.
+    async fn again(&mut self, status: &Status, store: &str) -> bool {
+        if Instant::now() >= self.deadline {
+            return false;
+        }
+        match status.code() {
+            Code::ResourceExhausted => true,
+            // The store's own refusals have other codes; these come from the connection.
+            Code::Unavailable | Code::Unknown => {
+                tracing::warn!(
+                    "the stockpile at {store} is unreachable ({}); trying again",
+                    status.message()
+                );
+                tokio::time::sleep(self.backoff.min(self.next())).await;
+                self.backoff = (self.backoff * 2).min(Duration::from_secs(2));
+                true
+            }
+            _ => false,
+        }
     }
 }
 

@@ -22,11 +22,38 @@ const TOKEN: &str = "ffeeddccbbaa99887766554433221100ffeeddccbbaa998877665544332
 /// A stockpile per party, on loopback.
 struct Stores {
     addrs: [SocketAddr; 2],
+    configs: [StoreConfig; 2],
+    /// Stops a stockpile's server (it closes its database before its task ends).
+    running: [Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>; 2],
     _dirs: [tempfile::TempDir; 2],
+}
+
+/// Serves `config` on `listener` until told to stop.
+fn spawn_store(
+    config: StoreConfig,
+    listener: tokio::net::TcpListener,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        serve(config, listener, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("the stockpile serves");
+    });
+    (stop, task)
 }
 
 async fn start_stores() -> Stores {
     let mut addrs = Vec::new();
+    let mut configs = Vec::new();
+    let mut running = Vec::new();
     let mut dirs = Vec::new();
     for party in 0..2u8 {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -46,14 +73,44 @@ async fn start_stores() -> Stores {
             .await
             .expect("bind");
         addrs.push(listener.local_addr().expect("addr"));
-        tokio::spawn(serve(config, listener, std::future::pending()));
+        running.push(Some(spawn_store(config.clone(), listener)));
+        configs.push(config);
         dirs.push(dir);
     }
     Stores {
         addrs: [addrs[0], addrs[1]],
-        _dirs: dirs
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("one per party")),
+        configs: two(configs),
+        running: two(running),
+        _dirs: two(dirs),
+    }
+}
+
+fn two<T>(v: Vec<T>) -> [T; 2] {
+    v.try_into()
+        .unwrap_or_else(|_| unreachable!("one per party"))
+}
+
+impl Stores {
+    /// Stops `party`'s stockpile now and starts it again on the same data and address after
+    /// `down`, in the background.
+    async fn restart(&mut self, party: usize, down: Duration) {
+        let (stop, task) = self.running[party].take().expect("running");
+        let _ = stop.send(());
+        task.await.expect("stopped cleanly");
+        let (config, addr) = (self.configs[party].clone(), self.addrs[party]);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            tokio::time::sleep(down).await;
+            let listener = tokio::net::TcpListener::bind(addr).await.expect("rebind");
+            let _ = tx.send(spawn_store(config, listener));
+        });
+        // Kept so that the restarted store stops with the test.
+        tokio::spawn(async move {
+            if let Ok((stop, task)) = rx.await {
+                let _keep = stop;
+                let _ = task.await;
+            }
+        });
     }
 }
 
@@ -261,4 +318,20 @@ async fn runtimes_whose_jobs_diverge_are_stopped() {
     let err = r1.expect_err("P1 must refuse");
     assert!(err.to_string().contains("diverged"), "{err}");
     assert!(err.to_string().contains("comparison-mask"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtimes_ride_out_a_stockpile_restart() {
+    let mut stores = start_stores().await;
+    Stocker::new(&stores).await.stock(100).await;
+    let (mut sources, _links) = runtimes(&stores).await;
+    check_both!(sources, Kind::DaBit, |s| s.dabits(10));
+    // P0's stockpile goes away for a while: the runtimes wait for it (they would have failed
+    // at once before), then take the same items at both parties as ever.
+    stores.restart(0, Duration::from_millis(700)).await;
+    check_both!(sources, Kind::BitTriple, |s| s.bit_triples(10));
+    // And P1's.
+    stores.restart(1, Duration::from_millis(700)).await;
+    check_both!(sources, Kind::ElementwiseTriple, |s| s
+        .elementwise_triples(10));
 }

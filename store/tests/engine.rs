@@ -362,8 +362,12 @@ fn a_data_directory_belongs_to_one_party() {
 fn a_stream_of_a_retired_kind_is_left_aside_at_open() {
     const RETIRED: &str = "truncation-pair/f16";
     let raw = |dir: &Path| {
-        rocksdb::DB::open_cf(&rocksdb::Options::default(), dir, ["chunks", "meta", "audit"])
-            .expect("raw open")
+        rocksdb::DB::open_cf(
+            &rocksdb::Options::default(),
+            dir,
+            ["chunks", "meta", "audit"],
+        )
+        .expect("raw open")
     };
     let u64s = |v: &[u64]| -> Vec<u8> { v.iter().flat_map(|f| f.to_le_bytes()).collect() };
     let prefixed = [

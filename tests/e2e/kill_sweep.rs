@@ -29,6 +29,8 @@ enum Component<'a> {
 
 struct Part<'a> {
     name: String,
+    /// Where it logs: why it ended, when it ends by itself.
+    log: Option<std::path::PathBuf>,
     component: Component<'a>,
     kills: usize,
     /// Times it exited by itself and was started again.
@@ -39,10 +41,16 @@ impl<'a> Part<'a> {
     fn new(name: String, component: Component<'a>) -> Part<'a> {
         Part {
             name,
+            log: None,
             component,
             kills: 0,
             exits: 0,
         }
+    }
+
+    fn logging_to(mut self, log: std::path::PathBuf) -> Part<'a> {
+        self.log = Some(log);
+        self
     }
 
     fn kill_and_restart(&mut self) {
@@ -61,6 +69,10 @@ impl<'a> Part<'a> {
         if let Component::Process(running, start) = &mut self.component
             && running.exits_within(Duration::ZERO)
         {
+            let log = self.log.as_ref().map(std::fs::read_to_string);
+            let last = log.and_then(Result::ok).unwrap_or_default();
+            let last = last.lines().last().unwrap_or("(no log)");
+            println!("{} ended by itself: {last}", self.name);
             *running = start();
             self.exits += 1;
         }
@@ -159,23 +171,32 @@ fn sweep(kills: usize, max_gap: Duration) {
         ));
         let (train_plan, work_link_t) = (&train_plan, &work_link_t);
         let start = move || trained.worker(party, work_link_t, 0, train_plan, &trained.certs());
-        parts.push(Part::new(
-            format!("train worker {party}"),
-            Component::Process(start(), Box::new(start)),
-        ));
+        parts.push(
+            Part::new(
+                format!("train worker {party}"),
+                Component::Process(start(), Box::new(start)),
+            )
+            .logging_to(trained.worker_log(party, 0)),
+        );
         let (serve_plan, work_link_s) = (&serve_plan, &work_link_s);
         let start = move || served.worker(party, work_link_s, 0, serve_plan, &served.certs());
-        parts.push(Part::new(
-            format!("serve worker {party}"),
-            Component::Process(start(), Box::new(start)),
-        ));
+        parts.push(
+            Part::new(
+                format!("serve worker {party}"),
+                Component::Process(start(), Box::new(start)),
+            )
+            .logging_to(served.worker_log(party, 0)),
+        );
         let (train_link, train_model, long_job) = (&train_link, &train_model, &long_job);
         let log = format!("train{party}.log");
         let start = move || trainer(trained, party, train_link, train_model, long_job, &log);
-        parts.push(Part::new(
-            format!("trainer {party}"),
-            Component::Process(start(), Box::new(start)),
-        ));
+        parts.push(
+            Part::new(
+                format!("trainer {party}"),
+                Component::Process(start(), Box::new(start)),
+            )
+            .logging_to(trained.path(&format!("train{party}.log"))),
+        );
         let (shares, clients, serve_link) = (&shares, &clients, &serve_link);
         let start = move || {
             let share = shares.join(format!("model.p{party}.dyad"));
@@ -185,10 +206,13 @@ fn sweep(kills: usize, max_gap: Duration) {
             served.server_process("serve", party, serve_link, &served.certs(), &args, &log)
         };
         let first = servers.next().expect("two servers");
-        parts.push(Part::new(
-            format!("server {party}"),
-            Component::Process(first, Box::new(start)),
-        ));
+        parts.push(
+            Part::new(
+                format!("server {party}"),
+                Component::Process(first, Box::new(start)),
+            )
+            .logging_to(served.path(&format!("serve{party}.log"))),
+        );
     }
 
     // The sweep.

@@ -1,4 +1,4 @@
-//! `dyad store` and `dyad inventory` as an operator uses them.
+//! `dyad store`, `dyad inventory` and `dyad audit` as an operator uses them.
 
 use std::time::{Duration, Instant};
 
@@ -68,4 +68,62 @@ fn a_store_serves_reports_its_inventory_and_stops_cleanly_on_sigterm() {
         "{}",
         text(&out.stdout)
     );
+}
+
+#[test]
+fn dyad_audit_explains_why_it_cannot_audit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit = |data: &std::path::Path| {
+        let out = run(&["audit", "--party", "0", "--data", s(data)]);
+        assert!(!out.status.success());
+        text(&out.stderr)
+    };
+    let err = audit(&dir.path().join("nothing"));
+    assert!(err.contains("holds no stockpile"), "{err}");
+
+    // A stockpile started without --audit: no ledger. While it runs, its directory is locked.
+    let data = dir.path().join("p0");
+    let addr = free_tcp_addr().to_string();
+    let start = |extra: &[&str]| {
+        let mut args = vec![
+            "store",
+            "--party",
+            "0",
+            "--data",
+            s(&data),
+            "--listen",
+            &addr,
+        ];
+        args.extend_from_slice(extra);
+        Running::spawn(&args)
+    };
+    let mut store = start(&[]);
+    wait_serving(&addr, &data.join("token"));
+    let err = audit(&data);
+    assert!(err.contains("is it still running?"), "{err}");
+    store.signal("TERM");
+    assert!(store.exits_within(Duration::from_secs(15)));
+    let err = audit(&data);
+    assert!(err.contains("keeps no ledger"), "{err}");
+
+    // Empty still: the ledger can start now, and a fresh ledger audits clean.
+    let mut store = start(&["--audit"]);
+    wait_serving(&addr, &data.join("token"));
+    store.signal("TERM");
+    assert!(store.exits_within(Duration::from_secs(15)));
+    let out = run(&["audit", "--party", "0", "--data", s(&data)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("every item is accounted for"));
+}
+
+/// Waits until the stockpile at `addr` answers `dyad inventory`.
+fn wait_serving(addr: &str, token: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !run(&["inventory", "--store", addr, "--token-file", s(token)])
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "the stockpile did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
