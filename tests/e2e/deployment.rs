@@ -132,7 +132,7 @@ impl Deployment {
     /// returns at once (clients retry until it is up).
     pub fn restart_store(&self, party: usize) {
         let args: Vec<&str> = self.store_args[party].iter().map(String::as_str).collect();
-        self.stores.lock().expect("stores")[party].respawn(&args);
+        self.stores.lock().expect("stores")[party].restart_with(|| Running::spawn(&args));
     }
 
     /// Stops both stockpiles with SIGTERM, checking each closes within seconds (their data

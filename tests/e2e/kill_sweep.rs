@@ -56,10 +56,7 @@ impl<'a> Part<'a> {
     fn kill_and_restart(&mut self) {
         match &mut self.component {
             Component::Store(d, party) => d.restart_store(*party),
-            Component::Process(running, start) => {
-                let fresh = start();
-                std::mem::replace(running, fresh).kill();
-            }
+            Component::Process(running, start) => running.restart_with(start),
         }
         self.kills += 1;
     }

@@ -82,14 +82,14 @@ impl Running {
         }
     }
 
-    /// Kills the process with SIGKILL (if it still runs), reaps it, and starts `dyad args...`
-    /// in its place, as [`Running::spawn`] does.
-    pub fn respawn(&mut self, args: &[&str]) {
+    /// Kills the process with SIGKILL (if it still runs), reaps it (so its ports and locks are
+    /// free), and puts what `start` starts in its place.
+    pub fn restart_with(&mut self, start: impl FnOnce() -> Running) {
         if let Some(mut child) = self.0.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
-        *self = Running::spawn(args);
+        *self = start();
     }
 
     /// Whether the process exits within `patience` (polling; it is reaped if it does).
