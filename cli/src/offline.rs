@@ -32,6 +32,7 @@ pub struct Args {
     /// This worker pair's lane; several pairs feeding the same stockpiles need distinct lanes.
     #[arg(long, default_value_t = 0)]
     lane: u32,
+
     /// Serve progress as Prometheus metrics on this address.
     #[arg(long)]
     metrics: Option<SocketAddr>,
@@ -74,6 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         let config = WorkerConfig {
             lane: args.lane,
+            pool: args.store.pool.clone(),
             plan,
             idle: Duration::from_millis(args.idle_ms),
             matrix_method: args.matrix_triples,

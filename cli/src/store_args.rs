@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use dyad_store::auth::read_token;
+use dyad_vocabulary::Pool;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct StoreArgs {
@@ -12,6 +13,11 @@ pub struct StoreArgs {
     /// The stockpile's token file (`token` in its data directory, as `dyad store` made it).
     #[arg(long)]
     pub store_token: PathBuf,
+    /// The pool of streams to use: a training job and `dyad serve` sharing a stockpile pair
+    /// need one each (`--pool train`, `--pool serve`), and the worker pair stocking a pool is
+    /// started with the same `--pool`. Default: the default pool.
+    #[arg(long, default_value = "")]
+    pub pool: Pool,
 }
 
 impl StoreArgs {

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use dyad_link::{Channel, LinkError, PartyId, PartyLink};
 use dyad_online::randomness::Kind;
 use dyad_store::StoreClient;
+use dyad_vocabulary::{Pool, Stream};
 use tokio::sync::watch;
 
 use crate::{Generator, MatrixTripleMethod, OfflineError, Plan, batch_items};
@@ -54,6 +55,8 @@ pub enum WorkerError {
 pub struct WorkerConfig {
     /// This pair's lane: its own numbering of every stream (distinct per pair).
     pub lane: u32,
+    /// The pool of streams it stocks: the consumer's (see [`dyad_vocabulary::stream`]).
+    pub pool: Pool,
     /// What to keep in stock.
     pub plan: Plan,
     /// How long to wait before looking again when nothing is needed or a store is full.
@@ -251,6 +254,7 @@ impl Worker {
             GENERATION_REVISION,
             config.lane,
             config.matrix_method,
+            &config.pool,
             &config.plan.to_string(),
         );
         let theirs = control.exchange_for_agreement(&hello).await?;
@@ -294,7 +298,7 @@ impl Worker {
         for kind in self.config.plan.0.keys() {
             let status = self
                 .store
-                .lane_status(&kind.to_string(), lane)
+                .lane_status(&self.stream(*kind), lane)
                 .await
                 .map_err(|s| store_error(&self.store, s))?;
             mine.push(status.next);
@@ -311,7 +315,7 @@ impl Worker {
             if low != high {
                 let reply = self
                     .store
-                    .align(&kind.to_string(), lane, low, high)
+                    .align(&self.stream(kind), lane, low, high)
                     .await
                     .map_err(|s| store_error(&self.store, s))?;
                 tracing::warn!(
@@ -437,11 +441,9 @@ impl Worker {
                 .lock()
                 .map_err(|_| WorkerError::Peer("poisoned".into()))?;
             for (kind, target) in &self.config.plan.0 {
-                let entry = progress.entry(kind.to_string()).or_default();
-                entry.stock = available
-                    .get(kind.to_string().as_str())
-                    .copied()
-                    .unwrap_or(0);
+                let stream = Stream::new(&self.config.pool, *kind).to_string();
+                let entry = progress.entry(stream.clone()).or_default();
+                entry.stock = available.get(stream.as_str()).copied().unwrap_or(0);
                 entry.target = *target;
             }
         }
@@ -456,7 +458,7 @@ impl Worker {
             .iter()
             .map(|(kind, target)| {
                 let have = available
-                    .get(kind.to_string().as_str())
+                    .get(self.stream(*kind).as_str())
                     .copied()
                     .unwrap_or(0);
                 (
@@ -495,7 +497,7 @@ impl Worker {
         let started = Instant::now();
         let records = Bytes::from(self.generator.produce(kind, count as usize).await?);
         let bytes = records.len() as u64;
-        self.put(stream, first, records).await?;
+        self.put(&self.stream(kind), first, records).await?;
         self.next.insert(kind, first + count);
         let seconds = started.elapsed().as_secs_f64();
         if let Ok(mut progress) = self.progress.streams.lock() {
@@ -528,6 +530,11 @@ impl Worker {
             store.put(stream, lane, first, records.clone()).await
         })
         .await
+    }
+
+    /// The name of `kind`'s stream in this pair's pool.
+    fn stream(&self, kind: Kind) -> String {
+        Stream::new(&self.config.pool, kind).to_string()
     }
 
     /// This party's stockpile inventory, retried as a Put is: a stockpile that restarts
@@ -577,16 +584,17 @@ async fn with_retries<T>(
 
 /// What a worker says first: its lane, then as text its generation revision, its matrix-triple
 /// method and its plan; both workers of a pair must say the same.
-fn hello(revision: u32, lane: u32, method: MatrixTripleMethod, plan: &str) -> Vec<u8> {
+fn hello(revision: u32, lane: u32, method: MatrixTripleMethod, pool: &Pool, plan: &str) -> Vec<u8> {
     let mut hello = lane.to_le_bytes().to_vec();
     hello.extend_from_slice(
-        format!("generation revision {revision}\nmatrix-triples {method}\n{plan}").as_bytes(),
+        format!("generation revision {revision}\nmatrix-triples {method}\nstocking {pool}\n{plan}")
+            .as_bytes(),
     );
     hello
 }
 
-/// What differs between two hellos (lane, generation revision, matrix-triple method, then the
-/// plan text).
+/// What differs between two hellos (lane, generation revision, matrix-triple method, pool,
+/// then the plan text).
 fn describe_difference(mine: &[u8], theirs: &[u8]) -> String {
     let lane = |h: &[u8]| {
         h.get(..4)
@@ -618,10 +626,17 @@ fn describe_difference(mine: &[u8], theirs: &[u8]) -> String {
             line(&b, 1)
         );
     }
+    if line(&a, 2) != line(&b, 2) {
+        return format!(
+            "this worker is `{}` (--pool), the peer `{}`",
+            line(&a, 2),
+            line(&b, 2)
+        );
+    }
     let first = a
         .lines()
         .zip(b.lines())
-        .skip(2)
+        .skip(3)
         .find(|(x, y)| x != y)
         .map(|(x, y)| format!("this plan has `{}`, the peer's `{}`", x.trim(), y.trim()))
         .unwrap_or_else(|| "the plans have different numbers of streams".into());
@@ -655,7 +670,14 @@ mod tests {
             let _ = Decision::decode(bytes);
             let _ = Report::decode(bytes);
         });
-        let mine = hello(2, 0, MatrixTripleMethod::He, "dabit 10\ndaBit 3\n");
+        let default = Pool::default();
+        let mine = hello(
+            2,
+            0,
+            MatrixTripleMethod::He,
+            &default,
+            "dabit 10\ndaBit 3\n",
+        );
         dyad_fuzz::bounded(
             "hello",
             std::slice::from_ref(&mine),
@@ -667,17 +689,20 @@ mod tests {
     }
 
     #[test]
-    fn a_different_build_method_or_plan_is_named() {
+    fn a_different_build_method_pool_or_plan_is_named() {
         let he = MatrixTripleMethod::He;
-        let mine = hello(2, 0, he, "dabit 10\n");
+        let pool = Pool::default();
+        let serve: Pool = "serve".parse().expect("a pool");
+        let mine = hello(2, 0, he, &pool, "dabit 10\n");
         for (theirs, says) in [
-            (hello(2, 1, he, "dabit 10\n"), "lane"),
-            (hello(1, 0, he, "dabit 10\n"), "same dyad build"),
+            (hello(2, 1, he, &pool, "dabit 10\n"), "lane"),
+            (hello(1, 0, he, &pool, "dabit 10\n"), "same dyad build"),
             (
-                hello(2, 0, MatrixTripleMethod::Ot, "dabit 10\n"),
+                hello(2, 0, MatrixTripleMethod::Ot, &pool, "dabit 10\n"),
                 "--matrix-triples",
             ),
-            (hello(2, 0, he, "dabit 11\n"), "the plans differ"),
+            (hello(2, 0, he, &serve, "dabit 10\n"), "--pool"),
+            (hello(2, 0, he, &pool, "dabit 11\n"), "the plans differ"),
         ] {
             let what = describe_difference(&mine, &theirs);
             assert!(what.contains(says), "{what:?} should say {says:?}");

@@ -66,6 +66,7 @@ async fn stock_to_plan(addrs: &[String; 2], plan: &Plan) {
     let (mut link0, mut link1) = loopback_pair().await.expect("loopback link");
     let config = || WorkerConfig {
         lane: 0,
+        pool: Default::default(),
         plan: plan.clone(),
         idle: Duration::from_millis(50),
         matrix_method: MatrixTripleMethod::He,

@@ -10,6 +10,7 @@ use dyad_link::{Channel, PartyId};
 use dyad_online::Randomness;
 use dyad_online::randomness::RandomnessError;
 use dyad_store::StoreClient;
+use dyad_vocabulary::Pool;
 
 use crate::StockpileRandomness;
 
@@ -38,6 +39,8 @@ pub struct Stockpile {
     pub wait: Duration,
     /// Requests' worth taken at a time (see [`StockpileRandomness::with_prefetch`]).
     pub prefetch: u64,
+    /// The pool of streams the job takes from (see [`dyad_vocabulary::stream`]).
+    pub pool: Pool,
 }
 
 impl Stockpile {
@@ -62,7 +65,8 @@ impl RandomnessSource for Stockpile {
             StockpileRandomness::new(party, client, coordination, self.wait)
                 .await
                 .map_err(RandomnessError::Source)?
-                .with_prefetch(self.prefetch),
+                .with_prefetch(self.prefetch)
+                .in_pool(self.pool.clone()),
         )
     }
 }

@@ -21,6 +21,7 @@ use tonic::{Code, Status};
 use dyad_store::MAX_WAIT;
 use dyad_store::client::{StoreClient, Taken};
 use dyad_store::db::{ItemRange, MAX_MESSAGE_BYTES};
+use dyad_vocabulary::{Pool, Stream};
 
 /// How the two runtimes coordinate: what P0 took, or why it could not.
 enum Announcement {
@@ -137,6 +138,8 @@ pub struct StockpileRandomness {
     wait: Duration,
     prefetch: u64,
     in_store: Duration,
+    /// The pool whose streams it takes from.
+    pool: Pool,
 }
 
 impl StockpileRandomness {
@@ -169,7 +172,19 @@ impl StockpileRandomness {
             wait,
             prefetch: 4,
             in_store: Duration::ZERO,
+            pool: Pool::default(),
         })
+    }
+
+    /// Take from the streams of `pool` rather than the default pool's.
+    pub fn in_pool(mut self, pool: Pool) -> StockpileRandomness {
+        self.pool = pool;
+        self
+    }
+
+    /// The name of `kind`'s stream in this job's pool.
+    fn stream(&self, kind: Kind) -> String {
+        Stream::new(&self.pool, kind).to_string()
     }
 
     /// Take `factor` requests' worth at a time (default 4), up to [`PREFETCH_BYTES`] per take
@@ -203,7 +218,7 @@ impl StockpileRandomness {
 
     /// P0: takes from the stockpile and tells P1 what it took (or why it could not).
     async fn lead(&mut self, kind: Kind, n: u64) -> Result<(), RandomnessError> {
-        let stream = kind.to_string();
+        let stream = self.stream(kind);
         let per_take = (MAX_MESSAGE_BYTES / kind.item_bytes() as u64).max(1);
         // A matrix triple is sized for one product (in serving, for 64 requests already):
         // taking more ahead saves little and loses them when the job ends.
@@ -248,7 +263,7 @@ impl StockpileRandomness {
         match Announcement::decode(&bytes) {
             // Both runtimes request the same kinds in the same order, and P1 reads an
             // announcement exactly when P0 made one: any other kind means the jobs diverged.
-            Some(Announcement::Took { stream, .. }) if stream != kind.to_string() => {
+            Some(Announcement::Took { stream, .. }) if stream != self.stream(kind) => {
                 Err(diverged(&stream, kind))
             }
             Some(Announcement::Took { stream, ranges }) => {
@@ -272,7 +287,7 @@ impl StockpileRandomness {
                 }
                 self.accept(kind, taken)
             }
-            Some(Announcement::Failed { stream, .. }) if stream != kind.to_string() => {
+            Some(Announcement::Failed { stream, .. }) if stream != self.stream(kind) => {
                 Err(diverged(&stream, kind))
             }
             Some(Announcement::Failed { stream, reason }) => Err(RandomnessError::Exhausted {

@@ -25,7 +25,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dyad_vocabulary::Kind;
+use dyad_vocabulary::Stream;
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
 use crate::audit::{Entry, Fate, StreamAudit};
@@ -175,10 +175,11 @@ struct Retired {
     meta_keys: Vec<Box<[u8]>>,
 }
 
-/// The record size of a stream, from its name; refuses names that are no kind.
+/// The record size of a stream, from its name (a kind, perhaps in a pool); refuses names that
+/// are no stream.
 pub fn item_bytes_of(stream: &str) -> Result<u32, StoreError> {
-    let kind: Kind = stream.parse().map_err(StoreError::InvalidArgument)?;
-    u32::try_from(kind.item_bytes())
+    let parsed: Stream = stream.parse().map_err(StoreError::InvalidArgument)?;
+    u32::try_from(parsed.kind.item_bytes())
         .ok()
         .filter(|&b| u64::from(b) <= MAX_MESSAGE_BYTES)
         .ok_or_else(|| {
@@ -368,7 +369,7 @@ impl Db {
         let mut retired = Retired::default();
         let mut retired_lease: Option<u64> = None;
         let mut is_retired = |name: &str, key: &[u8]| {
-            let gone = name.parse::<Kind>().is_err();
+            let gone = name.parse::<Stream>().is_err();
             if gone {
                 retired.names.insert(name.to_owned());
                 retired.meta_keys.push(key.into());

@@ -301,18 +301,18 @@ impl Deployment {
         }
     }
 
-    /// Writes the plan `dyad plan plan_args...` prints to the file `plan`.
-    pub fn job_plan(&self, plan_args: &[&str]) -> PathBuf {
+    /// Writes the plan `dyad plan plan_args...` prints to the file `name`.
+    pub fn job_plan(&self, name: &str, plan_args: &[&str]) -> PathBuf {
         let mut args = vec!["plan"];
         args.extend_from_slice(plan_args);
         let out = run(&args);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        self.plan("plan", &text(&out.stdout))
+        self.plan(name, &text(&out.stdout))
     }
 
     /// Writes the plan `dyad plan plan_args...` prints and starts a worker pair (lane 0) on it.
     pub fn stock(&self, plan_args: &[&str]) -> [Running; 2] {
-        let plan = self.job_plan(plan_args);
+        let plan = self.job_plan("plan", plan_args);
         let link = self.link_addr(0);
         [0, 1].map(|party| self.worker(party, &link, 0, &plan, &self.certs()))
     }
@@ -394,7 +394,10 @@ impl Deployment {
     /// Takes everything P0 holds of `stream`, the same items from P1, checks every item's
     /// relation, and checks P1 holds nothing else. Returns how many items there were.
     pub async fn drain_and_check(&self, stream: &str) -> u64 {
-        let kind: Kind = stream.parse().expect("a kind");
+        let kind: Kind = stream
+            .parse::<dyad_vocabulary::Stream>()
+            .expect("a stream")
+            .kind;
         let (mut c0, mut c1) = (self.client(0).await, self.client(1).await);
         let mut total = 0;
         loop {

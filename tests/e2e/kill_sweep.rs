@@ -118,8 +118,8 @@ fn sweep(kills: usize, max_gap: Duration) {
     let mut plan_args = vec!["--model", s(&train_model), "--train", "256", "--test", "64"];
     plan_args.extend_from_slice(&job);
     plan_args.extend(["--epochs", "1"]);
-    let train_plan = trained.job_plan(&plan_args);
-    let serve_plan = served.job_plan(&["--model", s(&serve_model), "--inferences", "100"]);
+    let train_plan = trained.job_plan("plan", &plan_args);
+    let serve_plan = served.job_plan("plan", &["--model", s(&serve_model), "--inferences", "100"]);
     // A job far longer than the sweep: it trains until stopped.
     let mut long_job = job.to_vec();
     long_job.extend(["--epochs", "1000000"]);

@@ -7,6 +7,7 @@ mod link;
 mod netns;
 mod offline;
 mod partition;
+mod pools;
 mod serving;
 mod soak;
 mod store_cli;

@@ -6,10 +6,12 @@
 
 pub mod fixed;
 pub mod fp;
+pub mod stream;
 pub mod tags;
 mod z64;
 
 pub use fixed::FixedPoint;
 pub use fp::{Fp, Prime};
+pub use stream::{Pool, Stream};
 pub use tags::{Batch, Kind, TagRange, Tags};
 pub use z64::Z64;

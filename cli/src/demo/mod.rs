@@ -214,6 +214,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
             .await
             .map_err(anyhow::Error::msg)?,
         job.step_demand()?,
+        Default::default(),
     );
     let mut watch = Watch::new(
         &job,

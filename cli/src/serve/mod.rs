@@ -180,6 +180,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             token,
             wait: Duration::from_secs(args.stock_wait),
             prefetch: SERVING_PREFETCH,
+            pool: args.store.pool.clone(),
         },
         events: Arc::new(events),
     };

@@ -178,6 +178,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             token,
             wait: Duration::from_secs(args.stock_wait),
             prefetch: PREFETCH,
+            pool: args.store.pool.clone(),
         },
         out,
     };
@@ -194,7 +195,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let at = crate::metrics::serve(addr, Arc::new(move || m.render())).await?;
             eprintln!("metrics on http://{at}/metrics");
         }
-        let stock = StockMonitor::start(stockpile.connect().await?, step_demand);
+        let stock = StockMonitor::start(
+            stockpile.connect().await?,
+            step_demand,
+            stockpile.pool.clone(),
+        );
         let mut display = Display::new(&setup.job, stock, metrics, args.link.timeout);
         let link = tokio::select! {
             link = args.link.connect() => link?,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use dyad_online::cost::Demand;
 use dyad_store::StoreClient;
+use dyad_vocabulary::{Pool, Stream};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Watches the stockpile: how many SGD steps' worth of each stream it holds (the least).
@@ -16,8 +17,8 @@ pub struct StockMonitor {
 }
 
 impl StockMonitor {
-    /// Polls `client`'s inventory every few seconds against one step's `demand`.
-    pub fn start(mut client: StoreClient, demand: Demand) -> StockMonitor {
+    /// Polls `client`'s inventory every few seconds against one step's `demand`, in `pool`.
+    pub fn start(mut client: StoreClient, demand: Demand, pool: Pool) -> StockMonitor {
         let steps = Arc::new(Mutex::new(None));
         let shared = steps.clone();
         let task = tokio::spawn(async move {
@@ -33,7 +34,10 @@ impl StockMonitor {
                     let level = demand
                         .0
                         .iter()
-                        .map(|(kind, need)| available(&kind.to_string()) as f64 / *need as f64)
+                        .map(|(kind, need)| {
+                            let stream = Stream::new(&pool, *kind).to_string();
+                            available(&stream) as f64 / *need as f64
+                        })
                         .fold(f64::INFINITY, f64::min);
                     if let Ok(mut steps) = shared.lock() {
                         *steps = Some(level);
