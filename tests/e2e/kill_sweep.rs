@@ -109,7 +109,8 @@ fn sweep(kills: usize, max_gap: Duration) {
     println!("kill sweep: {kills} kills, seed {seed} (DYAD_SWEEP_SEED repeats the choices)");
     let mut rng = StdRng::seed_from_u64(seed);
 
-    // Training and serving on stockpile pairs of their own (they cannot share one yet).
+    // Training and serving on stockpile pairs of their own (pools let them share one, as
+    // `pools.rs` tests; four stockpiles give the sweep more to kill).
     let trained = Deployment::start_with(&["--audit"]);
     let served = Deployment::start_with(&["--audit"]);
     let train_model = prepare(&trained);

@@ -99,9 +99,8 @@ fn soak() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(600);
     // Training and serving each draw on a stockpile pair of their own, stocked by a worker
-    // pair of its own: two jobs drawing on one stream break the pairing (server 1 takes the
-    // items server 0 names, and discards the ones before them, which the other job's server 1
-    // still needs).
+    // pair of its own, as in the recorded run (2026-12-02, before pools let two jobs share a
+    // stockpile pair).
     let d = Deployment::start();
     let served = Deployment::start();
     let train_model = prepare(&d);

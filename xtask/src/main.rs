@@ -4,7 +4,8 @@
 //! - `cargo xtask demo [ARGS]` runs `cargo run -p dyad -- demo [ARGS]`;
 //! - `cargo xtask clippy` runs clippy as CI does (it builds the same build scripts);
 //! - `cargo xtask link-bench lan|wan [ARGS]` runs the networks bench over a loopback shaped to
-//!   the paper's LAN or WAN bandwidth ([`link_bench`]).
+//!   the paper's LAN or WAN bandwidth ([`link_bench`]);
+//! - `cargo xtask fuzz TARGET [ARGS]` runs a libFuzzer target for long ([`fuzz`]).
 //!
 //! Both first make sure the build can run. RocksDB's Rust bindings are generated at build
 //! time by bindgen, which loads libclang; a machine with Rust, gcc and Python but no clang
@@ -13,6 +14,7 @@
 //! and gives it gcc's built-in headers (`stdbool.h`, `stddef.h`: the wheel has no clang
 //! resource directory). No root, no system package, and nothing when libclang is present.
 
+mod fuzz;
 mod link_bench;
 
 use std::path::{Path, PathBuf};
@@ -25,13 +27,16 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let task = args.next();
     let rest: Vec<String> = args.collect();
-    if task.as_deref() == Some("link-bench") {
+    if let Some(task @ ("link-bench" | "fuzz")) = task.as_deref() {
         let mut cargo = cargo_command();
         if let Err(e) = provide_libclang(&mut cargo) {
             eprintln!("xtask: {e}");
             return ExitCode::FAILURE;
         }
-        return link_bench::run(&rest, cargo);
+        return match task {
+            "fuzz" => fuzz::run(&rest, cargo),
+            _ => link_bench::run(&rest, cargo),
+        };
     }
     let cargo_args: Vec<String> = match task.as_deref() {
         Some("test") => ["test", "--workspace"].map(String::from).into(),
@@ -53,6 +58,9 @@ fn main() -> ExitCode {
             eprintln!("       cargo xtask clippy        (clippy as CI runs it)");
             eprintln!(
                 "       cargo xtask link-bench lan|wan [ARGS]   (the networks bench on a shaped link)"
+            );
+            eprintln!(
+                "       cargo xtask fuzz TARGET|list [ARGS]   (a libFuzzer target, for long)"
             );
             return ExitCode::from(2);
         }
