@@ -246,20 +246,35 @@ fn sweep(kills: usize, max_gap: Duration) {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    let predict = run(&[
-        "predict",
-        "--servers",
-        &addrs,
-        "--certs",
-        s(&served.certs()),
-        "--train",
-        "256",
-        "--test",
-        "64",
-        "--count",
-        "2",
-    ]);
-    assert!(predict.status.success(), "{}", text(&predict.stderr));
+    // A request is answered once both servers are back (a client retries, as this does).
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let predict = run(&[
+            "predict",
+            "--servers",
+            &addrs,
+            "--certs",
+            s(&served.certs()),
+            "--train",
+            "256",
+            "--test",
+            "64",
+            "--count",
+            "2",
+        ]);
+        if predict.status.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serving did not come back after the sweep: {}",
+            text(&predict.stderr)
+        );
+        for p in &mut parts {
+            p.revive_if_exited();
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
     load.kill();
 
     // Stop everything; the books balance, the leftovers pair up, and the ledgers add up.
