@@ -82,6 +82,13 @@ impl<'a> Part<'a> {
     }
 }
 
+/// The last lines of a log, for a failure message.
+fn tail(log: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
 /// Runs `dyad audit` on both stopped stockpiles of `d`: it fails if any item was served twice
 /// or any committed item is unaccounted for.
 fn audit(d: &Deployment, name: &str) {
@@ -224,6 +231,8 @@ fn sweep(kills: usize, max_gap: Duration) {
         parts[victim].kill_and_restart();
     }
     let swept = started.elapsed();
+    // The load ran through the sweep; the checks below do without it.
+    load.kill();
     for p in &parts {
         println!(
             "{}: killed {} times, exited by itself {} times",
@@ -241,13 +250,14 @@ fn sweep(kills: usize, max_gap: Duration) {
         }
         assert!(
             Instant::now() < deadline,
-            "training did not go on after the sweep: {}",
-            std::fs::read_to_string(trained.path("train0.log")).unwrap_or_default()
+            "training did not go on after the sweep:\ntrainer 0: {}\ntrainer 1: {}",
+            tail(&trained.path("train0.log")),
+            tail(&trained.path("train1.log")),
         );
         std::thread::sleep(Duration::from_millis(500));
     }
     // A request is answered once both servers are back (a client retries, as this does).
-    let deadline = Instant::now() + Duration::from_secs(180);
+    let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let predict = run(&[
             "predict",
@@ -261,21 +271,24 @@ fn sweep(kills: usize, max_gap: Duration) {
             "64",
             "--count",
             "2",
+            "--timeout",
+            "30",
         ]);
         if predict.status.success() {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "serving did not come back after the sweep: {}",
-            text(&predict.stderr)
+            "serving did not come back after the sweep: {}\nserver 0: {}\nserver 1: {}",
+            text(&predict.stderr),
+            tail(&served.path("serve0.log")),
+            tail(&served.path("serve1.log")),
         );
         for p in &mut parts {
             p.revive_if_exited();
         }
         std::thread::sleep(Duration::from_secs(1));
     }
-    load.kill();
 
     // Stop everything; the books balance, the leftovers pair up, and the ledgers add up.
     for p in parts {
