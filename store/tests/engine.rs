@@ -43,6 +43,15 @@ fn open_with(dir: &Path, budget_bytes: u64) -> Db {
     Db::open(dir, 0, budget, Duration::from_secs(60)).expect("opens")
 }
 
+/// A stockpile whose leases expire after a millisecond.
+fn open_with_instant_expiry(dir: &Path) -> Db {
+    let budget = Budget {
+        budget_bytes: 1 << 30,
+        high_water_bytes: 1 << 29,
+    };
+    Db::open(dir, 0, budget, Duration::from_millis(1)).expect("opens")
+}
+
 fn counts(db: &Db) -> (u64, u64, u64, u64, u64) {
     let s = db
         .inventory()
@@ -140,16 +149,7 @@ fn a_restart_keeps_untaken_items_and_discards_unacknowledged_leases() {
 #[test]
 fn overdue_leases_expire_as_discarded() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut db = Db::open(
-        dir.path(),
-        0,
-        Budget {
-            budget_bytes: 1 << 30,
-            high_water_bytes: 1 << 29,
-        },
-        Duration::from_millis(1),
-    )
-    .expect("opens");
+    let mut db = open_with_instant_expiry(dir.path());
     db.put(STREAM, 0, 0, &records(0, 0, 10)).expect("put");
     let t = db.take(STREAM, 4, 4).expect("take").expect("enough");
     assert_eq!(
@@ -467,16 +467,7 @@ fn audit_passes(db: &mut Db) -> dyad_store::audit::StreamAudit {
 #[test]
 fn the_ledger_accounts_for_every_item_across_takes_aligns_expiries_and_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut db = Db::open(
-        dir.path(),
-        0,
-        Budget {
-            budget_bytes: 1 << 30,
-            high_water_bytes: 1 << 29,
-        },
-        Duration::from_millis(1),
-    )
-    .expect("opens");
+    let mut db = open_with_instant_expiry(dir.path());
     db.start_audit().expect("ledger on an empty stockpile");
     for lane in [0, 1] {
         db.put(STREAM, lane, 0, &records(lane, 0, 300))

@@ -15,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::deployment::Deployment;
-use crate::serving::{owner_shares, start_servers};
+use crate::serving::{owner_shares, predict, predict_load, start_servers};
 use crate::support::*;
 use crate::training::{latest_checkpoint, prepare, trainer};
 
@@ -143,24 +143,19 @@ fn sweep(kills: usize, max_gap: Duration) {
         [&SERVE_OPTIONS, &SERVE_OPTIONS],
     );
     let addrs = format!("{},{}", clients[0], clients[1]);
-    let load = Running::spawn(&[
-        "predict",
-        "--servers",
+    let load = predict_load(
+        &served,
         &addrs,
-        "--certs",
-        s(&served.certs()),
-        "--train",
-        "256",
-        "--test",
-        "64",
-        "--load",
-        "100000",
-        "--clients",
-        "2",
-        "--rate",
-        "4",
-        "--class",
-    ]);
+        &[
+            "--load",
+            "100000",
+            "--clients",
+            "2",
+            "--rate",
+            "4",
+            "--class",
+        ],
+    );
 
     let mut parts: Vec<Part> = Vec::new();
     let mut servers = servers.into_iter();
@@ -259,21 +254,7 @@ fn sweep(kills: usize, max_gap: Duration) {
     // A request is answered once both servers are back (a client retries, as this does).
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let predict = run(&[
-            "predict",
-            "--servers",
-            &addrs,
-            "--certs",
-            s(&served.certs()),
-            "--train",
-            "256",
-            "--test",
-            "64",
-            "--count",
-            "2",
-            "--timeout",
-            "30",
-        ]);
+        let predict = predict(&served, &addrs, &["--count", "2", "--timeout", "30"]);
         if predict.status.success() {
             break;
         }

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::deployment::Deployment;
-use crate::serving::{owner_shares, start_servers};
+use crate::serving::{owner_shares, predict, start_servers};
 use crate::support::*;
 use crate::training::*;
 
@@ -99,24 +99,14 @@ fn serving_and_generation_resume_after_the_party_link_is_cut() {
     let common = ["--pair-timeout", "2", "--stock-wait", "60"];
     let servers = start_servers(&d, &shares, &link, &clients, [&common, &common]);
     let addrs = format!("{},{}", clients[0], clients[1]);
-    let predict = |count: &str| {
-        run(&[
-            "predict",
-            "--servers",
+    let ask = |count: &str| {
+        predict(
+            &d,
             &addrs,
-            "--certs",
-            s(&d.certs()),
-            "--train",
-            "256",
-            "--test",
-            "64",
-            "--count",
-            count,
-            "--reference",
-            s(&reference),
-        ])
+            &["--count", count, "--reference", s(&reference)],
+        )
     };
-    let out = predict("8");
+    let out = ask("8");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("argmax agreement 8/8"));
 
@@ -125,7 +115,7 @@ fn serving_and_generation_resume_after_the_party_link_is_cut() {
     let cut_at = Instant::now();
     // A request while the servers cannot reach each other fails with a reason, in bounded
     // time, and is not answered wrongly.
-    let out = predict("1");
+    let out = ask("1");
     assert!(!out.status.success(), "answered across a cut link");
     println!("during the cut: {}", text(&out.stderr).trim());
     std::thread::sleep(CUT.saturating_sub(cut_at.elapsed()));
@@ -137,7 +127,7 @@ fn serving_and_generation_resume_after_the_party_link_is_cut() {
             Duration::from_secs(60),
         );
     }
-    let out = predict("8");
+    let out = ask("8");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("argmax agreement 8/8"));
     for i in 0..2 {

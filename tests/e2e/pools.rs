@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::deployment::Deployment;
-use crate::serving::{owner_shares, start_servers};
+use crate::serving::{owner_shares, predict, start_servers};
 use crate::support::*;
 use crate::training::*;
 
@@ -49,21 +49,7 @@ fn a_training_job_and_serving_share_a_stockpile_pair_through_pools() {
     // Requests answered while the job trains, from the same stockpiles.
     let addrs = format!("{},{}", clients[0], clients[1]);
     for _ in 0..2 {
-        let out = run(&[
-            "predict",
-            "--servers",
-            &addrs,
-            "--certs",
-            s(&d.certs()),
-            "--train",
-            "256",
-            "--test",
-            "64",
-            "--count",
-            "8",
-            "--reference",
-            s(&reference),
-        ]);
+        let out = predict(&d, &addrs, &["--count", "8", "--reference", s(&reference)]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(text(&out.stdout).contains("argmax agreement 8/8"));
         std::thread::sleep(Duration::from_secs(1));

@@ -60,6 +60,32 @@ pub fn owner_shares(d: &Deployment) -> (PathBuf, PathBuf, PathBuf) {
     (model, reference, shares)
 }
 
+/// `dyad predict` against the servers of `d` at `addrs` (comma-separated), on the bundled
+/// digits split as the model owner split them, with `extra` options.
+fn predict_command(d: &Deployment, addrs: &str, extra: &[&str]) -> Vec<String> {
+    let certs = d.certs();
+    let common = ["predict", "--servers", addrs, "--certs", s(&certs)];
+    let split = ["--train", "256", "--test", "64"];
+    common
+        .iter()
+        .chain(&split)
+        .chain(extra)
+        .map(|a| a.to_string())
+        .collect()
+}
+
+/// Runs [`predict_command`] to completion.
+pub fn predict(d: &Deployment, addrs: &str, extra: &[&str]) -> std::process::Output {
+    let args = predict_command(d, addrs, extra);
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Starts [`predict_command`] (a load, say) in the background.
+pub fn predict_load(d: &Deployment, addrs: &str, extra: &[&str]) -> Running {
+    let args = predict_command(d, addrs, extra);
+    Running::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 /// Starts both `dyad serve` servers of `d` on the model shares in `shares`, linked over
 /// `link`, answering clients at `clients`, each with the options `extra[i]` too; logs go to
 /// `serve<i>.log`. Returns once both say they serve.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::deployment::Deployment;
-use crate::serving::{owner_shares, start_servers};
+use crate::serving::{owner_shares, predict_load, start_servers};
 use crate::support::*;
 use crate::training::{prepare, trainer};
 
@@ -134,24 +134,19 @@ fn soak() {
     let servers = start_servers(&served, &shares, &link, &clients, [&common, &common]);
     let addrs = format!("{},{}", clients[0], clients[1]);
     let load_seconds = seconds.to_string();
-    let load = Running::spawn(&[
-        "predict",
-        "--servers",
+    let load = predict_load(
+        &served,
         &addrs,
-        "--certs",
-        s(&served.certs()),
-        "--train",
-        "256",
-        "--test",
-        "64",
-        "--load",
-        &load_seconds,
-        "--clients",
-        "2",
-        "--rate",
-        SERVING_RATE,
-        "--class",
-    ]);
+        &[
+            "--load",
+            &load_seconds,
+            "--clients",
+            "2",
+            "--rate",
+            SERVING_RATE,
+            "--class",
+        ],
+    );
 
     // The columns: each stockpile's stock and disk, the steps trained, each process's memory.
     let deployments = [("train", &d), ("serve", &served)];

@@ -21,7 +21,7 @@ pub fn run(args: &[String], mut cargo: Command) -> ExitCode {
     };
     if !has_cargo_fuzz() {
         eprintln!("xtask: installing cargo-fuzz (once)");
-        let installed = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        let installed = crate::cargo_command()
             .args(["install", "--locked", "cargo-fuzz"])
             .status();
         if !installed.is_ok_and(|s| s.success()) {
@@ -47,18 +47,11 @@ pub fn run(args: &[String], mut cargo: Command) -> ExitCode {
         ]);
         cargo.args(&args[1..]);
     }
-    match cargo.status() {
-        Ok(status) if status.success() => ExitCode::SUCCESS,
-        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(1, 255) as u8),
-        Err(e) => {
-            eprintln!("xtask: cannot run cargo fuzz: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::exit_code(&mut cargo)
 }
 
 fn has_cargo_fuzz() -> bool {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    crate::cargo_command()
         .args(["fuzz", "--version"])
         .output()
         .is_ok_and(|o| o.status.success())

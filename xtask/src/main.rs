@@ -71,11 +71,16 @@ fn main() -> ExitCode {
         eprintln!("xtask: {e}");
         return ExitCode::FAILURE;
     }
-    match cargo.status() {
+    exit_code(&mut cargo)
+}
+
+/// Runs `command` and passes its exit status on.
+fn exit_code(command: &mut Command) -> ExitCode {
+    match command.status() {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(1, 255) as u8),
         Err(e) => {
-            eprintln!("xtask: cannot run cargo: {e}");
+            eprintln!("xtask: cannot run {command:?}: {e}");
             ExitCode::FAILURE
         }
     }
