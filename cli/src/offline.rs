@@ -32,7 +32,6 @@ pub struct Args {
     /// This worker pair's lane; several pairs feeding the same stockpiles need distinct lanes.
     #[arg(long, default_value_t = 0)]
     lane: u32,
-
     /// Serve progress as Prometheus metrics on this address.
     #[arg(long)]
     metrics: Option<SocketAddr>,

@@ -441,7 +441,7 @@ impl Worker {
                 .lock()
                 .map_err(|_| WorkerError::Peer("poisoned".into()))?;
             for (kind, target) in &self.config.plan.0 {
-                let stream = Stream::new(&self.config.pool, *kind).to_string();
+                let stream = self.stream(*kind);
                 let entry = progress.entry(stream.clone()).or_default();
                 entry.stock = available.get(stream.as_str()).copied().unwrap_or(0);
                 entry.target = *target;

@@ -731,7 +731,7 @@ impl Db {
             keys::NEXT_LEASE,
             keys::encode_u64s(&[lease + 1]),
         );
-        let next_audit = self.record(&mut batch, &crate::audit::entries_of(name, ops));
+        let next_audit = self.record(&mut batch, || crate::audit::entries_of(name, ops));
         self.commit(batch)?;
         self.next_audit = next_audit;
         self.index.apply(&delta);
@@ -861,23 +861,26 @@ impl Db {
             .plan_align(name, item_bytes, lane, keep_below, next);
         let old_next = self.index.lane_next(name, lane);
         let new_next = delta.lanes.first().map_or(next, |&(_, n)| n);
-        let entry = |first: u64, count: u64, fate: Fate| Entry {
-            stream: name.to_owned(),
-            lane,
-            first,
-            count,
-            fate,
+        let entries = || {
+            let entry = |first: u64, count: u64, fate: Fate| Entry {
+                stream: name.to_owned(),
+                lane,
+                first,
+                count,
+                fate,
+            };
+            let mut entries: Vec<Entry> = spans
+                .iter()
+                .map(|&(first, count)| entry(first, count, Fate::Discarded))
+                .collect();
+            if new_next > old_next {
+                entries.push(entry(old_next, new_next - old_next, Fate::Skipped));
+            }
+            entries
         };
-        let mut entries: Vec<Entry> = spans
-            .iter()
-            .map(|&(first, count)| entry(first, count, Fate::Discarded))
-            .collect();
-        if new_next > old_next {
-            entries.push(entry(old_next, new_next - old_next, Fate::Skipped));
-        }
         let mut batch = WriteBatch::default();
         self.write_delta(&mut batch, &delta);
-        let next_audit = self.record(&mut batch, &entries);
+        let next_audit = self.record(&mut batch, entries);
         self.commit(batch)?;
         self.next_audit = next_audit;
         self.index.apply(&delta);
@@ -909,11 +912,12 @@ impl Db {
         Ok(())
     }
 
-    /// Adds ledger records of `entries` to `batch` if the ledger is on; returns the ledger's
-    /// next number once `batch` is committed.
-    fn record(&self, batch: &mut WriteBatch, entries: &[Entry]) -> Option<u64> {
+    /// Adds the ledger records `entries` makes to `batch` if the ledger is on (only then are
+    /// they made: a Take without a ledger pays nothing); returns the ledger's next number once
+    /// `batch` is committed.
+    fn record(&self, batch: &mut WriteBatch, entries: impl FnOnce() -> Vec<Entry>) -> Option<u64> {
         let mut next = self.next_audit?;
-        for e in entries {
+        for e in entries() {
             batch.put_cf(self.cf(AUDIT), next.to_be_bytes(), e.encode());
             next += 1;
         }

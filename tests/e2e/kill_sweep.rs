@@ -17,7 +17,7 @@ use rand::{RngExt, SeedableRng};
 use crate::deployment::Deployment;
 use crate::serving::{owner_shares, predict, predict_load, start_servers};
 use crate::support::*;
-use crate::training::{latest_checkpoint, prepare, trainer};
+use crate::training::{ENDLESS_JOB, endless_job_plan, latest_checkpoint, prepare, trainer};
 
 /// One killable part of the deployment.
 enum Component<'a> {
@@ -122,15 +122,8 @@ fn sweep(kills: usize, max_gap: Duration) {
     let served = Deployment::start_with(&["--audit"]);
     let train_model = prepare(&trained);
     let (serve_model, _, shares) = owner_shares(&served);
-    let job = ["--batch", "32", "--lr-shift", "1"];
-    let mut plan_args = vec!["--model", s(&train_model), "--train", "256", "--test", "64"];
-    plan_args.extend_from_slice(&job);
-    plan_args.extend(["--epochs", "1"]);
-    let train_plan = trained.job_plan("plan", &plan_args);
+    let train_plan = trained.job_plan("plan", &endless_job_plan(&train_model));
     let serve_plan = served.job_plan("plan", &["--model", s(&serve_model), "--inferences", "100"]);
-    // A job far longer than the sweep: it trains until stopped.
-    let mut long_job = job.to_vec();
-    long_job.extend(["--epochs", "1000000"]);
 
     let (train_link, serve_link) = (trained.link_addr(0), served.link_addr(0));
     let (work_link_t, work_link_s) = (trained.link_addr(0), served.link_addr(0));
@@ -161,35 +154,27 @@ fn sweep(kills: usize, max_gap: Duration) {
     let mut servers = servers.into_iter();
     for party in [0, 1] {
         let (trained, served) = (&trained, &served);
-        parts.push(Part::new(
-            format!("train store {party}"),
-            Component::Store(trained, party),
-        ));
-        parts.push(Part::new(
-            format!("serve store {party}"),
-            Component::Store(served, party),
-        ));
-        let (train_plan, work_link_t) = (&train_plan, &work_link_t);
-        let start = move || trained.worker(party, work_link_t, 0, train_plan, &trained.certs());
-        parts.push(
-            Part::new(
-                format!("train worker {party}"),
-                Component::Process(start(), Box::new(start)),
-            )
-            .logging_to(trained.worker_log(party, 0)),
-        );
-        let (serve_plan, work_link_s) = (&serve_plan, &work_link_s);
-        let start = move || served.worker(party, work_link_s, 0, serve_plan, &served.certs());
-        parts.push(
-            Part::new(
-                format!("serve worker {party}"),
-                Component::Process(start(), Box::new(start)),
-            )
-            .logging_to(served.worker_log(party, 0)),
-        );
-        let (train_link, train_model, long_job) = (&train_link, &train_model, &long_job);
+        let pairs = [
+            ("train", trained, &train_plan, &work_link_t),
+            ("serve", served, &serve_plan, &work_link_s),
+        ];
+        for (name, d, plan, link) in pairs {
+            parts.push(Part::new(
+                format!("{name} store {party}"),
+                Component::Store(d, party),
+            ));
+            let start = move || d.worker(party, link, 0, plan, &d.certs());
+            parts.push(
+                Part::new(
+                    format!("{name} worker {party}"),
+                    Component::Process(start(), Box::new(start)),
+                )
+                .logging_to(d.worker_log(party, 0)),
+            );
+        }
+        let (train_link, train_model) = (&train_link, &train_model);
         let log = format!("train{party}.log");
-        let start = move || trainer(trained, party, train_link, train_model, long_job, &log);
+        let start = move || trainer(trained, party, train_link, train_model, ENDLESS_JOB, &log);
         parts.push(
             Part::new(
                 format!("trainer {party}"),

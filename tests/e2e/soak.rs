@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::deployment::Deployment;
 use crate::serving::{owner_shares, predict_load, start_servers};
 use crate::support::*;
-use crate::training::{prepare, trainer};
+use crate::training::{ENDLESS_JOB, endless_job_plan, prepare, trainer};
 
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
 
@@ -105,17 +105,10 @@ fn soak() {
     let served = Deployment::start();
     let train_model = prepare(&d);
     let (serve_model, _, shares) = owner_shares(&served);
-    let job = ["--batch", "32", "--lr-shift", "1"];
-    let mut train_plan = vec!["--model", s(&train_model), "--train", "256", "--test", "64"];
-    train_plan.extend_from_slice(&job);
-    train_plan.extend(["--epochs", "1"]);
-    let workers = d.stock(&train_plan);
+    let workers = d.stock(&endless_job_plan(&train_model));
     let serve_model = serve_model.to_str().expect("utf-8").to_owned();
     let serving_workers = served.stock(&["--model", &serve_model, "--inferences", "200"]);
 
-    // A job far longer than the soak: it trains until stopped.
-    let mut long_job = job.to_vec();
-    long_job.extend(["--epochs", "1000000"]);
     let link = d.link_addr(0);
     let trainers = [0, 1].map(|i| {
         trainer(
@@ -123,7 +116,7 @@ fn soak() {
             i,
             &link,
             &train_model,
-            &long_job,
+            ENDLESS_JOB,
             &format!("train{i}.log"),
         )
     });

@@ -33,6 +33,18 @@ pub const JOB: &[&str] = &[
 pub const TRAIN: &str = "256";
 pub const TEST: &str = "64";
 
+/// A job that trains until stopped (far longer than the soak or the kill sweep).
+pub const ENDLESS_JOB: &[&str] = &["--batch", "32", "--lr-shift", "1", "--epochs", "1000000"];
+
+/// The `dyad plan` arguments that stock one epoch of [`ENDLESS_JOB`] on `model`: its worker
+/// pair keeps that much in stock and refills it as the job drains it.
+pub fn endless_job_plan(model: &Path) -> Vec<&str> {
+    let mut args = vec!["--model", s(model), "--train", TRAIN, "--test", TEST];
+    args.extend_from_slice(&ENDLESS_JOB[..4]);
+    args.extend(["--epochs", "1"]);
+    args
+}
+
 /// The data owner's shares and the model file, in the deployment directory.
 pub fn prepare(d: &Deployment) -> PathBuf {
     let model = d.path("small.model");

@@ -25,11 +25,6 @@ impl Pool {
     pub fn is_default(&self) -> bool {
         self.0.is_empty()
     }
-
-    /// The pool's name (empty for the default pool).
-    pub fn name(&self) -> &str {
-        &self.0
-    }
 }
 
 impl FromStr for Pool {
