@@ -81,11 +81,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         let timeout = args.link.timeout;
         let mut report = |event: WorkerEvent| match event {
-            WorkerEvent::Paired { peer } => eprintln!(
-                "offline worker {} (lane {}) paired with {peer}; generating",
-                args.link.party(),
-                args.lane,
-            ),
+            WorkerEvent::Paired { peer, rlwe } => {
+                eprintln!(
+                    "offline worker {} (lane {}) paired with {peer}; generating",
+                    args.link.party(),
+                    args.lane,
+                );
+                for line in rlwe {
+                    eprintln!("{line}");
+                }
+            }
             WorkerEvent::PeerLost { why } => eprintln!(
                 "lost the peer ({why}); waiting up to {timeout} s for it to come back, then \
                  resuming"

@@ -18,6 +18,6 @@ pub mod simd_product;
 pub mod worker;
 
 pub use error::OfflineError;
-pub use generate::{Generator, MatrixTripleMethod};
+pub use generate::{Generator, MatrixTripleMethod, rlwe_settings};
 pub use plan::Plan;
 pub use produce::batch_items;

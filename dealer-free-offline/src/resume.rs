@@ -13,6 +13,9 @@ use dyad_store::StoreClient;
 use tokio::sync::watch;
 
 use crate::OfflineError;
+use crate::generate::rlwe_settings;
+#[cfg(doc)]
+use crate::rlwe::setting::Setting;
 use crate::worker::{Progress, Worker, WorkerConfig, WorkerError};
 
 /// What a resuming worker reports as it goes.
@@ -22,6 +25,9 @@ pub enum WorkerEvent {
     Paired {
         /// The peer's address.
         peer: SocketAddr,
+        /// One line per RLWE setting the worker's plan uses ([`Setting::describe`]): its
+        /// modulus, flooding and key budget, for the operator to check against the HE Standard.
+        rlwe: Vec<String>,
     },
     /// The link broke; the worker waits for the peer to come back (up to the link's timeout).
     PeerLost {
@@ -63,6 +69,10 @@ pub async fn work(
                 Ok(mut worker) => {
                     report(WorkerEvent::Paired {
                         peer: link.peer_addr(),
+                        rlwe: rlwe_settings(config.plan.0.keys().copied(), config.matrix_method)
+                            .into_iter()
+                            .map(|(setting, flood)| setting.describe(flood))
+                            .collect(),
                     });
                     worker.run(stop.clone()).await
                 }

@@ -11,6 +11,7 @@ dabit                  20000
 elementwise-triple     5000
 matrix-triple/4x5x3    3
 modp-triple            40000
+modp-triple/p40961     20000
 scaled-modp-triple     2000
 ";
 
@@ -29,6 +30,37 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
+}
+
+/// The lines a worker prints at pairing for its RLWE settings (issue 26): one per setting the
+/// plan uses, each key and ciphertext modulus within the HE Standard's 128-bit table for its
+/// degree, and the flooding budget stated per key.
+fn assert_rlwe_settings_inside_the_he_standard(log: &str, expected: &[&str]) {
+    let field = |line: &str, name: &str| -> f64 {
+        let at = line.find(&format!(" {name}=")).expect(name) + name.len() + 2;
+        let value = line[at..].split_whitespace().next().expect(name);
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value} in {line}"))
+    };
+    for setting in expected {
+        let prefix = format!("rlwe setting {setting}: ");
+        let line = log
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no line for {setting}: {log}"));
+        let bound = match field(line, "N") as usize {
+            4096 => 109.0,
+            8192 => 218.0,
+            n => panic!("N = {n} outside the settings in use: {line}"),
+        };
+        for modulus in ["log2Q(key)", "log2Q(ct)"] {
+            let log2_q = field(line, modulus);
+            assert!(log2_q <= bound, "{modulus} = {log2_q} > {bound}: {line}");
+        }
+        assert!(line.contains("budget=2^-40 per key"), "{line}");
+        println!("{line}");
+    }
 }
 
 #[test]
@@ -55,6 +87,7 @@ fn a_worker_pair_stocks_both_stockpiles_with_matching_halves_and_stops_cleanly()
         let log = std::fs::read_to_string(d.worker_log(party, 0)).unwrap_or_default();
         assert!(out.status.success(), "P{party}: {log}");
         assert!(log.contains("stopped cleanly"), "P{party}: {log}");
+        assert_rlwe_settings_inside_the_he_standard(&log, &["matrix", "simd-40961"]);
     }
     rt.block_on(async {
         for (stream, target) in targets(PLAN) {

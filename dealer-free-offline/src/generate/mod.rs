@@ -13,12 +13,15 @@ mod triples;
 mod wrap;
 
 use dyad_link::{PartyId, PartyLink};
+use dyad_online::randomness::Kind;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use crate::OfflineError;
 use crate::cot::Cots;
+use crate::he_product::ProductPlan;
 use crate::he_session::HeSession;
+use crate::rlwe::setting::Setting;
+use crate::{OfflineError, he_product, simd_product};
 
 /// How matrix triples' cross terms are made. Both workers of a pair must use the same.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,6 +54,41 @@ impl std::str::FromStr for MatrixTripleMethod {
             )),
         }
     }
+}
+
+/// The RLWE settings that making `kinds` uses, each with the most flooding (in bits) any of its
+/// replies needs: matrix triples by [`MatrixTripleMethod::He`], and mod-p triples of a prime
+/// with SIMD slots.
+pub fn rlwe_settings(
+    kinds: impl IntoIterator<Item = Kind>,
+    matrix_method: MatrixTripleMethod,
+) -> Vec<(Setting, u32)> {
+    let mut settings: Vec<(Setting, u32)> = Vec::new();
+    for kind in kinds {
+        let used = match kind {
+            Kind::MatrixTriple { m, n, k } if matrix_method == MatrixTripleMethod::He => {
+                ProductPlan::for_triple(m, n, k).ok().map(|plan| {
+                    let shape = plan.shape;
+                    let flood = he_product::noise::flood_bits(shape.group, shape.d1, shape.d2);
+                    (Setting::MATRIX, flood)
+                })
+            }
+            Kind::ModpTriple { p } | Kind::ScaledModpTriple { p } if simd_product::supports(p) => {
+                Some((
+                    Setting::simd(p.value()),
+                    simd_product::noise::flood_bits(p.value()),
+                ))
+            }
+            _ => None,
+        };
+        if let Some((setting, flood)) = used {
+            match settings.iter_mut().find(|(s, _)| *s == setting) {
+                Some((_, most)) => *most = (*most).max(flood),
+                None => settings.push((setting, flood)),
+            }
+        }
+    }
+    settings
 }
 
 /// One party's generator: its COT channels in both directions, its homomorphic-encryption

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::shape::{BlockShape, Dims};
 use super::{Round, SETTING, encoding};
 use crate::OfflineError;
-use crate::he_session::{blocking, compute_pool};
+use crate::he_session::{OwnKey, blocking, compute_pool};
 use crate::rlwe::keys::SecretKey;
 use crate::rlwe::reply::{self, Reply};
 use crate::rlwe::sample::{self, Seed};
@@ -86,10 +86,11 @@ pub(crate) fn decrypt_reply(
 }
 
 /// E's whole side over `channel`: returns E's share of `A·B` (`rows x cols`). Per round it
-/// sends its message, then decrypts each reply part as it arrives (while V computes the next).
+/// sends its message (after a fresh public key when the round needs one), then decrypts each
+/// reply part as it arrives (while V computes the next).
 pub(crate) async fn encrypt_and_decrypt(
     channel: &mut dyad_link::Channel,
-    secret: Arc<SecretKey>,
+    key: &mut OwnKey,
     a: Arc<Array2<u64>>,
     shape: BlockShape,
     dims: Dims,
@@ -98,6 +99,7 @@ pub(crate) async fn encrypt_and_decrypt(
     let mut share = Array2::<u64>::zeros((dims.rows, dims.cols));
     let parts = Round::parts(&shape, dims);
     for round in Round::all(&shape, dims) {
+        let secret = key.for_round(channel, round.results(&shape, dims)).await?;
         let (seed, noise_seed) = (sample::seed(rng), sample::seed(rng));
         let (secret_c, a, round_c) = (secret.clone(), a.clone(), round.clone());
         let bytes = blocking(move || {

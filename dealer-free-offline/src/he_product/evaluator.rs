@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::shape::{BlockShape, Dims};
 use super::{Round, SETTING, encoding, noise};
 use crate::OfflineError;
-use crate::he_session::{blocking, compute_pool};
+use crate::he_session::{PeerKey, blocking, compute_pool};
 use crate::rlwe::ciphertext::Ciphertext;
 use crate::rlwe::fresh;
 use crate::rlwe::keys::PublicKey;
@@ -92,7 +92,7 @@ pub(crate) fn reply(
 /// V's whole side over `channel`: returns V's share of `A·B` (`rows x cols`).
 pub(crate) async fn evaluate(
     channel: &mut dyad_link::Channel,
-    public: Arc<PublicKey>,
+    key: &mut PeerKey,
     b: Arc<Array2<u64>>,
     shape: BlockShape,
     dims: Dims,
@@ -101,6 +101,7 @@ pub(crate) async fn evaluate(
     let mut share = Array2::<u64>::zeros((dims.rows, dims.cols));
     let parts = Round::parts(&shape, dims);
     for round in Round::all(&shape, dims) {
+        let public = key.for_round(channel, round.results(&shape, dims)).await?;
         let message = channel.recv().await?;
         let round_c = round.clone();
         let cts = Arc::new(blocking(move || parse_message(&message, &round_c)).await?);

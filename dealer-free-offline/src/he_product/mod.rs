@@ -33,7 +33,7 @@ use crate::OfflineError;
 use crate::he_session::HeSession;
 use crate::rlwe::setting::Setting;
 
-/// Matrix products use `N = 8192`, all six primes, the `2^64` plaintext and replies at `2^80`.
+/// Matrix products use `N = 8192`, seven primes, the `2^64` plaintext and replies at `2^80`.
 const SETTING: Setting = Setting::MATRIX;
 
 /// The ring degree of matrix products.
@@ -67,6 +67,14 @@ impl Round {
                 })
             })
             .collect()
+    }
+
+    /// The result coefficients the round's replies reveal: every row of its row blocks, by
+    /// every column (one reply per row block and column block).
+    fn results(&self, shape: &BlockShape, dims: Dims) -> u64 {
+        let first = self.rows.start * shape.d0;
+        let last = (self.rows.end * shape.d0).min(dims.rows);
+        ((last - first) * dims.cols) as u64
     }
 
     /// The column blocks of each reply message.
@@ -172,22 +180,21 @@ impl HeSession {
                 "the block shape {shape:?} cannot carry a {dims:?} product"
             )));
         }
-        let peer = self.peer_key(N).await?;
-        let secret = self.secret(N);
         let mut rng_e = ChaCha20Rng::from_rng(&mut self.rng);
         let mut rng_v = ChaCha20Rng::from_rng(&mut self.rng);
+        let (keys, as_encryptor, as_evaluator) = self.for_product(SETTING);
         tokio::try_join!(
             encryptor::encrypt_and_decrypt(
-                &mut self.as_encryptor,
-                secret,
+                as_encryptor,
+                &mut keys.own,
                 Arc::new(a),
                 shape,
                 dims,
                 &mut rng_e
             ),
             evaluator::evaluate(
-                &mut self.as_evaluator,
-                peer,
+                as_evaluator,
+                &mut keys.peer,
                 Arc::new(b),
                 shape,
                 dims,

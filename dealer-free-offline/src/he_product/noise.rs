@@ -15,37 +15,38 @@
 //!
 //! So `|noise| <= g·d1·(2^62 + 21·d2·2^63) + 21·(2N + 1) =: B` for every input (entries of
 //! `2^63` with every error at `±21`, signs aligned, would reach it). V adds flooding noise
-//! uniform in `[-2^phi, 2^phi)` with `2^phi >= 2^40·B`, so each decrypted coefficient's noise
-//! is within statistical distance `B / 2^(phi+1) <= 2^-41` of the flooding alone, whatever
-//! `B`'s matrix (PROTOCOLS.md: 40 bits). The bound is per coefficient: over `2^c` result
-//! coefficients the distances add up to at most `2^(c-41)`. Decryption stays exact while
-//! `phi <= max_flood_bits()` (120 for [`Setting::MATRIX`]); the
-//! block shape keeps `g` small enough for that.
+//! uniform in `[-2^phi, 2^phi)` with `2^phi >= 2^(40 + 24)·B` ([`Setting::flood_bits`]), so
+//! each decrypted coefficient's noise is within statistical distance
+//! `B / 2^(phi+1) <= 2^-65` of the flooding alone, whatever `B`'s matrix, and the `2^24`
+//! result coefficients one key serves add up to at most `2^-41` (PROTOCOLS.md: 40 bits per key
+//! lifetime; [`crate::he_session`] rotates the keys). Decryption stays exact while
+//! `phi <= max_flood_bits()` (151 for [`Setting::MATRIX`]); the block shape keeps `g` small
+//! enough for that.
 //!
 //! The flooding hides `B` from an E that follows the protocol (semi-honest, as everywhere in
 //! Dyad): it relies on E's ciphertexts carrying errors of at most 21.
 
 use std::sync::LazyLock;
 
-use super::N;
 use super::SETTING;
-use crate::rlwe::params::{ERROR_BOUND, FLOOD_SECURITY_BITS};
+use crate::rlwe::params::ERROR_BOUND;
 #[cfg(doc)]
 use crate::rlwe::setting::Setting;
 
 /// The worst-case noise bound `B` of a reply accumulating `g` blocks of `d1 x d2`.
+/// (Saturating: a bound beyond `2^128` is far past any budget.)
 pub fn product_noise_bound(g: usize, d1: usize, d2: usize) -> u128 {
     let (g, d1, d2) = (g as u128, d1 as u128, d2 as u128);
     let e = u128::from(ERROR_BOUND);
-    g * d1 * ((1 << 62) + e * d2 * (1 << 63)) + e * (2 * N as u128 + 1)
+    let per_term = (1u128 << 62) + e * d2 * (1 << 63);
+    g.saturating_mul(d1)
+        .saturating_mul(per_term)
+        .saturating_add(SETTING.rerandomization_noise())
 }
 
-/// The flooding exponent `phi` for a reply: the least with `2^phi >= 2^40·B`.
+/// The flooding exponent `phi` for a reply: the least with `2^phi >= 2^(40 + 24)·B`.
 pub fn flood_bits(g: usize, d1: usize, d2: usize) -> u32 {
-    let bound = product_noise_bound(g, d1, d2);
-    // ceil(log2(bound)) for bound >= 1.
-    let log = 128 - (bound - 1).leading_zeros();
-    log + FLOOD_SECURITY_BITS
+    SETTING.flood_bits(product_noise_bound(g, d1, d2))
 }
 
 /// [`Setting::max_flood_bits`] of the matrix setting, worked out once: the search over it

@@ -18,7 +18,7 @@
 use super::N;
 use super::SETTING;
 use super::noise;
-use crate::rlwe::params::RESIDUE_BITS;
+use crate::rlwe::wire;
 
 /// A cross term's dimensions: E holds `A` (`rows x inner`), V holds `B` (`inner x cols`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,7 +116,8 @@ impl BlockShape {
         let (sent, replies) = self.ciphertexts(dims);
         let messages = dims.rows.div_ceil(self.d0).div_ceil(self.chunk) * self.groups(dims);
         let k = SETTING.switched_bits as usize;
-        let bits = sent * SETTING.limbs * N * RESIDUE_BITS as usize
+        let basis = SETTING.basis();
+        let bits = sent * wire::poly_bits(basis, basis.len())
             + replies * N * k
             + dims.rows * dims.cols * self.groups(dims) * k
             + messages * 256;
@@ -128,7 +129,7 @@ impl BlockShape {
         let (rb, ib, cb) = self.blocks(dims);
         let (sent, replies) = self.ciphertexts(dims);
         let chunks = rb.div_ceil(self.chunk);
-        let limbs = SETTING.limbs as f64;
+        let limbs = SETTING.limbs() as f64;
         // V transforms each block of B once per row chunk.
         let evaluator = (chunks * ib * cb) as f64 * limbs * NTT_MICROS
             + (rb * ib * cb * 2) as f64 * limbs * PRODUCT_MICROS

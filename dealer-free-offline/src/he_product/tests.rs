@@ -5,13 +5,13 @@
 use dyad_link::{PartyLink, loopback_pair};
 use dyad_online::testing::stats;
 use ndarray::{Array2, s};
+use num_bigint::{BigInt, Sign};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use super::shape::{BlockShape, Dims};
 use super::*;
 use crate::rlwe::ciphertext::Ciphertext;
-use crate::rlwe::params::LIMBS;
 use crate::rlwe::reply::finish;
 use crate::rlwe::rns::RnsPoly;
 use crate::rlwe::setting::Setting;
@@ -263,7 +263,7 @@ struct Encryptor {
 }
 
 fn encryptor(shape: &BlockShape, dims: Dims, a: &Array2<u64>, rng: &mut ChaCha20Rng) -> Encryptor {
-    let secret = crate::rlwe::keys::SecretKey::generate(rng, N);
+    let secret = crate::rlwe::keys::SecretKey::generate(rng, &M);
     let public = crate::rlwe::keys::PublicKey::generate(&secret, rng);
     let seed = sample::seed(rng);
     let cts = (0..dims.inner.div_ceil(shape.d1))
@@ -273,7 +273,7 @@ fn encryptor(shape: &BlockShape, dims: Dims, a: &Array2<u64>, rng: &mut ChaCha20
             let c0 = encrypt(&secret, plain, &seed, j as u64, rng);
             Ciphertext {
                 c0,
-                c1: sample::uniform(&seed, j as u64, N, LIMBS),
+                c1: sample::uniform(&seed, j as u64, M.basis(), M.limbs()),
             }
         })
         .collect();
@@ -297,23 +297,34 @@ fn accumulate(shape: &BlockShape, dims: Dims, cts: &[Ciphertext], b: &Array2<u64
 }
 
 /// The noise of a reply (coefficient domain, before the switch) at the coefficients `at`,
-/// whose messages are `messages`: `c0 + c1·s - round(Q·m/2^64)`, reconstructed exactly.
-fn noise_at(e: &Encryptor, reply: &Ciphertext, at: &[usize], messages: &[u64]) -> Vec<i128> {
+/// whose messages are `messages`: `c0 + c1·s - round(Q·m/2^64)`, reconstructed exactly from
+/// all seven residues (flooded noise reaches `2^151`).
+fn noise_at(e: &Encryptor, reply: &Ciphertext, at: &[usize], messages: &[u64]) -> Vec<BigInt> {
     let mut c1 = reply.c1.clone();
     c1.to_ntt();
-    let mut c1s = RnsPoly::zero(N, M.decrypt_limbs());
+    let mut c1s = RnsPoly::zero(M.basis(), M.limbs());
     c1s.mul_accumulate(&c1, e.secret.ntt());
     c1s.to_coefficients();
     let message: Vec<(usize, u64)> = at.iter().copied().zip(messages.iter().copied()).collect();
     let scaled = M.scaled(&message);
+    let primes = M.basis().primes();
+    let q_all: BigInt = primes.iter().map(|&q| BigInt::from(q)).product();
     at.iter()
         .map(|&j| {
-            crate::rlwe::switch::crt(&std::array::from_fn::<u32, 4, _>(|i| {
-                let q = u64::from(crate::rlwe::params::PRIMES[i]);
-                let v = u64::from(reply.c0.limb(i)[j]) + u64::from(c1s.limb(i)[j]) + q
-                    - u64::from(scaled.limb(i)[j]);
-                (v % q) as u32
-            }))
+            // CRT: x = sum_i v_i·(Q/q_i)·((Q/q_i)^-1 mod q_i) mod Q, centred.
+            let mut x = BigInt::from(0);
+            for (i, &q) in primes.iter().enumerate() {
+                let q64 = u64::from(q);
+                let v = (u64::from(reply.c0.limb(i)[j]) + u64::from(c1s.limb(i)[j]) + q64
+                    - u64::from(scaled.limb(i)[j]))
+                    % q64;
+                let others = &q_all / BigInt::from(q);
+                let inverse =
+                    (&others % BigInt::from(q)).modpow(&BigInt::from(q64 - 2), &BigInt::from(q));
+                x += BigInt::from(v) * others * inverse;
+            }
+            x %= &q_all;
+            if x > &q_all / 2 { x - &q_all } else { x }
         })
         .collect()
 }
@@ -334,7 +345,7 @@ fn the_product_noise_stays_below_its_worst_case_bound() {
         inner: 128,
         cols: 16,
     };
-    let bound = noise::product_noise_bound(shape.group, shape.d1, shape.d2) as i128;
+    let bound = BigInt::from(noise::product_noise_bound(shape.group, shape.d1, shape.d2));
     for (what, value) in [("all 2^63", 1u64 << 63), ("all -1", u64::MAX)] {
         let a = Array2::from_elem((dims.rows, dims.inner), value);
         let b = Array2::from_elem((dims.inner, dims.cols), value);
@@ -344,12 +355,13 @@ fn the_product_noise_stays_below_its_worst_case_bound() {
         let at = encoding::block_results(&shape, dims, 0, 0);
         let want = product(&a, &b);
         let noise = noise_at(&e, &reply, &at, want.as_slice().expect("standard layout"));
-        let worst = noise.iter().map(|v| v.abs()).max().expect("results");
+        let worst = noise.iter().map(|v| v.magnitude()).max().expect("results");
         eprintln!(
-            "{what}: largest noise 2^{:.1}, bound 2^{:.1}",
-            (worst as f64).log2(),
-            (bound as f64).log2()
+            "{what}: largest noise 2^{}, bound 2^{}",
+            worst.bits(),
+            bound.bits()
         );
+        let worst = BigInt::from(worst.clone());
         assert!(
             worst <= bound,
             "{what}: noise {worst} above the bound {bound}"
@@ -472,7 +484,7 @@ fn replies_look_the_same_whatever_the_evaluators_matrix() {
 
 #[test]
 fn flooding_hides_the_product_noise() {
-    // Before the switch, the noise of a product by all-2^63 entries is about 2^70 and of a
+    // Before the switch, the noise of a product by all-2^63 entries is about 2^76 and of a
     // product by zeros about 2^15: the sign and bit length of the noise tell them apart unless
     // the flooding drowns both.
     let mut rng = rng(5);
@@ -494,7 +506,7 @@ fn flooding_hides_the_product_noise() {
     let at = encoding::block_results(&shape, dims, 0, 0);
     let classes = |b: &Array2<u64>, flood: bool, rng: &mut ChaCha20Rng| {
         let want = product(&a, b);
-        let mut hist = vec![0u64; 256];
+        let mut hist = vec![0u64; 384];
         for _ in 0..20 {
             let acc = accumulate(&shape, dims, &e.cts, b);
             let mut reply = crate::rlwe::rerandomize::rerandomize(&e.public, acc, rng);
@@ -507,8 +519,8 @@ fn flooding_hides_the_product_noise() {
                 }
             }
             for v in noise_at(&e, &reply, &at, want.as_slice().expect("layout")) {
-                let length = 128 - v.unsigned_abs().leading_zeros() as usize;
-                hist[length + if v < 0 { 128 } else { 0 }] += 1;
+                let length = v.magnitude().bits() as usize;
+                hist[length + if v.sign() == Sign::Minus { 192 } else { 0 }] += 1;
             }
         }
         hist
@@ -545,7 +557,7 @@ fn malformed_messages_and_requests_are_errors() {
     for message in [
         vec![],
         vec![0u8; 40],
-        vec![0xff; 32 + round.rows.len() * round.inner.len() * 31 * N * LIMBS / 8],
+        vec![0xff; 32 + round.rows.len() * round.inner.len() * 31 * N * M.limbs() / 8],
     ] {
         assert!(
             evaluator::parse_message(&message, round).is_err(),
@@ -554,7 +566,7 @@ fn malformed_messages_and_requests_are_errors() {
         );
     }
     // E: replies of the wrong length.
-    let secret = crate::rlwe::keys::SecretKey::generate(&mut rng, N);
+    let secret = crate::rlwe::keys::SecretKey::generate(&mut rng, &M);
     let mut share = Array2::zeros((dims.rows, dims.cols));
     for reply in [vec![], vec![0u8; 11], vec![0u8; (N + 6) * 10 + 1]] {
         let result = encryptor::decrypt_reply(

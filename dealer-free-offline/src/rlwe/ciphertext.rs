@@ -16,9 +16,10 @@ pub struct Ciphertext {
 impl Ciphertext {
     /// The encryption of zero with no noise in `setting`: the start of a sum of products.
     pub fn zero(setting: &Setting) -> Ciphertext {
+        let (basis, limbs) = (setting.basis(), setting.limbs());
         Ciphertext {
-            c0: RnsPoly::zero(setting.degree, setting.limbs),
-            c1: RnsPoly::zero(setting.degree, setting.limbs),
+            c0: RnsPoly::zero(basis, limbs),
+            c1: RnsPoly::zero(basis, limbs),
         }
     }
 

@@ -17,12 +17,11 @@ pub fn encrypt(
     stream: u64,
     rng: &mut impl CryptoRng,
 ) -> RnsPoly {
-    let degree = message.degree();
-    message.add_small(&sample::centered_binomial(rng, degree));
+    let (basis, limbs) = (message.basis(), message.limbs());
+    message.add_small(&sample::centered_binomial(rng, basis.degree()));
     message.to_ntt();
-    let limbs = message.limbs();
-    let c1 = sample::uniform(seed, stream, degree, limbs);
-    let mut c1s = RnsPoly::zero(degree, limbs);
+    let c1 = sample::uniform(seed, stream, basis, limbs);
+    let mut c1s = RnsPoly::zero(basis, limbs);
     c1s.mul_accumulate(&c1, secret.ntt());
     message.sub_assign(&c1s);
     message

@@ -13,7 +13,7 @@ use crate::bits::{BitReader, BitWriter};
 pub fn write(seed: &Seed, c0s: &[RnsPoly]) -> Vec<u8> {
     let bits = c0s
         .first()
-        .map_or(0, |c| wire::poly_bits(c.degree(), c.limbs()));
+        .map_or(0, |c| wire::poly_bits(c.basis(), c.limbs()));
     let mut writer = BitWriter::with_capacity(c0s.len() * bits);
     for c0 in c0s {
         wire::put_poly(&mut writer, c0);
@@ -29,8 +29,8 @@ pub fn read(
     count: usize,
     setting: &Setting,
 ) -> Result<Vec<Ciphertext>, OfflineError> {
-    let (degree, limbs) = (setting.degree, setting.limbs);
-    let expected = 32 + (count * wire::poly_bits(degree, limbs)).div_ceil(8);
+    let (basis, limbs) = (setting.basis(), setting.limbs());
+    let expected = 32 + (count * wire::poly_bits(basis, limbs)).div_ceil(8);
     if message.len() != expected {
         return Err(OfflineError::Peer(format!(
             "{} bytes of ciphertexts, expected {expected}",
@@ -41,8 +41,8 @@ pub fn read(
     let mut reader = BitReader::new(&message[32..]);
     (0..count)
         .map(|t| {
-            let c0 = wire::get_poly(&mut reader, degree, limbs)?;
-            let c1 = sample::uniform(&seed, t as u64, degree, limbs);
+            let c0 = wire::get_poly(&mut reader, basis, limbs)?;
+            let c1 = sample::uniform(&seed, t as u64, basis, limbs);
             Ok(Ciphertext { c0, c1 })
         })
         .collect()

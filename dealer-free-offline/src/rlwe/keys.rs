@@ -1,12 +1,13 @@
-//! A party's key pair: a ternary secret `s` and the public key `(p0, p1) = (-p1·s + e, p1)`
-//! with `p1` expanded from a seed. The public key lets the peer make fresh encryptions of zero
-//! to re-randomise its replies; it is sent once per session.
+//! A party's key pair of one setting: a ternary secret `s` and the public key
+//! `(p0, p1) = (-p1·s + e, p1)` with `p1` expanded from a seed, both over the setting's own
+//! modulus (PROTOCOLS.md: a key made for one setting is never sent at another's). The public
+//! key lets the peer make fresh encryptions of zero to re-randomise its replies.
 
 use rand::CryptoRng;
 
-use super::params::LIMBS;
 use super::rns::RnsPoly;
 use super::sample::{self, Seed};
+use super::setting::Setting;
 use super::wire;
 use crate::OfflineError;
 use crate::bits::{BitReader, BitWriter};
@@ -17,10 +18,11 @@ pub struct SecretKey {
 }
 
 impl SecretKey {
-    /// A fresh uniform ternary secret of `R` for `N = degree`.
-    pub fn generate(rng: &mut impl CryptoRng, degree: usize) -> SecretKey {
-        let mut s = RnsPoly::zero(degree, LIMBS);
-        s.add_small(&sample::ternary(rng, degree));
+    /// A fresh uniform ternary secret of `setting`.
+    pub fn generate(rng: &mut impl CryptoRng, setting: &Setting) -> SecretKey {
+        let basis = setting.basis();
+        let mut s = RnsPoly::zero(basis, basis.len());
+        s.add_small(&sample::ternary(rng, basis.degree()));
         s.to_ntt();
         SecretKey { s }
     }
@@ -41,15 +43,15 @@ pub struct PublicKey {
 }
 
 impl PublicKey {
-    /// The public key of `secret`.
+    /// The public key of `secret`, at the secret's modulus.
     pub fn generate(secret: &SecretKey, rng: &mut impl CryptoRng) -> PublicKey {
-        let degree = secret.ntt().degree();
+        let basis = secret.ntt().basis();
         let seed = sample::seed(rng);
-        let p1 = sample::uniform(&seed, 0, degree, LIMBS);
-        let mut p0 = RnsPoly::zero(degree, LIMBS);
-        p0.add_small(&sample::centered_binomial(rng, degree));
+        let p1 = sample::uniform(&seed, 0, basis, basis.len());
+        let mut p0 = RnsPoly::zero(basis, basis.len());
+        p0.add_small(&sample::centered_binomial(rng, basis.degree()));
         p0.to_ntt();
-        let mut p1s = RnsPoly::zero(degree, LIMBS);
+        let mut p1s = RnsPoly::zero(basis, basis.len());
         p1s.mul_accumulate(&p1, secret.ntt());
         p0.sub_assign(&p1s);
         PublicKey { seed, p0, p1 }
@@ -57,16 +59,18 @@ impl PublicKey {
 
     /// The wire form: the seed of `p1`, then `p0`.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut writer = BitWriter::with_capacity(wire::poly_bits(self.p0.degree(), LIMBS));
+        let basis = self.p0.basis();
+        let mut writer = BitWriter::with_capacity(wire::poly_bits(basis, basis.len()));
         wire::put_poly(&mut writer, &self.p0);
         let mut bytes = self.seed.to_vec();
         bytes.extend(writer.into_bytes());
         bytes
     }
 
-    /// Reads the wire form of a key of degree `degree`.
-    pub fn from_bytes(bytes: &[u8], degree: usize) -> Result<PublicKey, OfflineError> {
-        let expected = 32 + wire::poly_bits(degree, LIMBS).div_ceil(8);
+    /// Reads the wire form of a key of `setting`.
+    pub fn from_bytes(bytes: &[u8], setting: &Setting) -> Result<PublicKey, OfflineError> {
+        let basis = setting.basis();
+        let expected = 32 + wire::poly_bits(basis, basis.len()).div_ceil(8);
         if bytes.len() != expected {
             return Err(OfflineError::Peer(format!(
                 "a public key of {} bytes, expected {expected}",
@@ -74,11 +78,11 @@ impl PublicKey {
             )));
         }
         let seed: Seed = bytes[..32].try_into().expect("32 bytes");
-        let p0 = wire::get_poly(&mut BitReader::new(&bytes[32..]), degree, LIMBS)?;
+        let p0 = wire::get_poly(&mut BitReader::new(&bytes[32..]), basis, basis.len())?;
         Ok(PublicKey {
             seed,
             p0,
-            p1: sample::uniform(&seed, 0, degree, LIMBS),
+            p1: sample::uniform(&seed, 0, basis, basis.len()),
         })
     }
 }

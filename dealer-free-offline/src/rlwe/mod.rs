@@ -10,22 +10,26 @@
 //!
 //! # Parameters and their security
 //!
-//! * Ring `R_Q = Z_Q[X]/(X^N + 1)` with `N = 8192` and `Q` the product of (up to) the six
-//!   primes in [`params::PRIMES`], each below `2^31` and `1 mod 2N` (so `tfhe-ntt`'s 32-bit
-//!   negacyclic NTT applies, its fastest path on AVX2 machines): `log2 Q = 186.0` with all six.
-//!   Each kind of product uses a [`setting::Setting`]: how many primes, which plaintext
-//!   modulus, which switched modulus.
-//! * Secret: uniform ternary. Errors: centred binomial with `eta = 21`, standard deviation
-//!   `sqrt(21/2) = 3.24` and support `[-21, 21]` (the bound the worst-case noise analysis
-//!   uses).
+//! * Rings `R_Q = Z_Q[X]/(X^N + 1)`, one modulus per kind of product ([`setting::Setting`]):
+//!   `N = 8192` with the seven primes of [`params::MATRIX_PRIMES`] (`log2 Q = 217.0`) for
+//!   matrix products, `N = 4096` with the four of [`params::SIMD_PRIMES`] (`log2 Q = 109.0`)
+//!   for SIMD products over `Z_p`. Every prime is below `2^31` and `1 mod 2N` (so
+//!   `tfhe-ntt`'s 32-bit negacyclic NTT applies, its fastest path on AVX2 machines).
+//! * Secret: uniform ternary, one per setting. Errors: centred binomial with `eta = 21`,
+//!   standard deviation `sqrt(21/2) = 3.24` and support `[-21, 21]` (the bound the worst-case
+//!   noise analysis uses).
 //! * The Homomorphic Encryption Standard (Albrecht et al., 2018, Table 1, uniform ternary
-//!   secret, error `sigma ~ 3.2`) gives `log2 Q <= 218` for 128-bit classical security at
-//!   `N = 8192`; `186 < 218`, so every ciphertext and the public key sit inside the table.
-//!   Ciphertexts over fewer primes and responses switched down to `2^k` have smaller moduli,
-//!   which only makes RLWE harder.
+//!   secret, error `sigma ~ 3.2`) gives `log2 Q <= 218` at `N = 8192` and `<= 109` at
+//!   `N = 4096` for 128-bit classical security; every key, encryption of zero and ciphertext
+//!   is at its own setting's modulus ([`basis`], [`keys`]), inside the table (tested).
+//!   Responses switched down to `2^k` have smaller moduli, which only makes RLWE harder.
+//! * Flooding: 40 bits of statistical security over the whole lifetime of a key pair, by
+//!   flooding `40 + c` bits over each reply's worst case and rotating keys after `2^c` result
+//!   coefficients ([`setting`], [`crate::he_session`]).
 //! * The uniform part of every fresh ciphertext is expanded from a 256-bit seed with ChaCha20
 //!   (the standard seeded-`a` optimisation: `a` is public and uniform either way).
 
+pub mod basis;
 pub mod ciphertext;
 pub mod fresh;
 pub mod keys;

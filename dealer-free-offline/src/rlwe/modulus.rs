@@ -9,15 +9,24 @@ pub struct Modulus {
     barrett: u64,
     /// `2^64 mod q`.
     two64: u64,
+    /// `2^128 mod q`.
+    two128: u64,
+    /// `2^192 mod q`.
+    two192: u64,
 }
 
 impl Modulus {
     /// The modulus `q` (a prime below `2^31`).
     pub const fn new(q: u32) -> Modulus {
+        let wide = q as u128;
+        let two64 = (1u128 << 64) % wide;
+        let two128 = two64 * two64 % wide;
         Modulus {
             q: q as u64,
-            barrett: ((1u128 << 64) / q as u128) as u64,
-            two64: ((1u128 << 64) % q as u128) as u64,
+            barrett: ((1u128 << 64) / wide) as u64,
+            two64: two64 as u64,
+            two128: two128 as u64,
+            two192: (two128 * two64 % wide) as u64,
         }
     }
 
@@ -42,6 +51,23 @@ impl Modulus {
         let hi = u64::from(self.reduce((x >> 64) as u64));
         let lo = u64::from(self.reduce(x as u64));
         self.reduce(hi * self.two64 + lo)
+    }
+
+    /// `x mod q` for a 192-bit two's-complement `x` (least significant word first), in
+    /// `[0, q)`: the words weighted by `2^64` and `2^128 mod q`, less `2^192 mod q` when the
+    /// sign bit is set. (Flooding noise reaches `2^151`, beyond `i128`.)
+    #[inline]
+    pub fn reduce_signed_192(&self, x: [u64; 3]) -> u32 {
+        let unsigned = u64::from(self.reduce(x[0]))
+            + u64::from(self.reduce(x[1])) * self.two64
+            + u64::from(self.reduce(x[2])) * self.two128;
+        let r = u64::from(self.reduce(unsigned));
+        let negative = x[2] >> 63 == 1;
+        (if negative {
+            (r + self.q - self.two192) % self.q
+        } else {
+            r
+        }) as u32
     }
 
     /// `x mod q` for a signed `x`, in `[0, q)`.
@@ -70,7 +96,10 @@ mod tests {
     #[test]
     fn reductions_match_the_remainder() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
-        for &q in &crate::rlwe::params::PRIMES {
+        for &q in crate::rlwe::params::MATRIX_PRIMES
+            .iter()
+            .chain(&crate::rlwe::params::SIMD_PRIMES)
+        {
             let m = Modulus::new(q);
             let q64 = u64::from(q);
             for x in [0, 1, q64 - 1, q64, q64 + 1, u64::MAX, u64::MAX - 1, 1 << 63]
@@ -85,6 +114,36 @@ mod tests {
                 );
                 let wide = (u128::from(x) << 64) | u128::from(x.rotate_left(7));
                 assert_eq!(u128::from(m.reduce_wide(wide)), wide % u128::from(q));
+                // 192-bit two's complement: an i128 sign-extended, and a value beyond i128
+                // (x·2^127 + x) with its negation.
+                let signed = (wide as i128) >> 1;
+                let words = [signed as u64, (signed >> 64) as u64, (signed >> 127) as u64];
+                assert_eq!(
+                    i128::from(m.reduce_signed_192(words)),
+                    signed.rem_euclid(i128::from(q)),
+                    "{signed} mod {q}"
+                );
+                let big = [x, x << 63, x >> 1];
+                let two127 = (1u128 << 127) % u128::from(q);
+                let expected = ((u128::from(x) % u128::from(q)) * two127
+                    + u128::from(x) % u128::from(q))
+                    % u128::from(q);
+                assert_eq!(
+                    u128::from(m.reduce_signed_192(big)),
+                    expected,
+                    "{x}·2^127 + {x}"
+                );
+                let negated = {
+                    let inverted = big.map(|w| !w);
+                    let (w0, carry) = inverted[0].overflowing_add(1);
+                    let (w1, carry) = inverted[1].overflowing_add(u64::from(carry));
+                    [w0, w1, inverted[2].wrapping_add(u64::from(carry))]
+                };
+                assert_eq!(
+                    u128::from(m.reduce_signed_192(negated)),
+                    (u128::from(q) - expected) % u128::from(q),
+                    "-({x}·2^127 + {x})"
+                );
             }
         }
     }

@@ -1,65 +1,47 @@
-//! The RLWE parameters and the constants derived from them once per process.
+//! The RLWE parameters: the error distribution, the flooding security, and the ciphertext
+//! moduli of the settings in use as their RNS primes.
 //!
 //! See the module documentation of [`crate::rlwe`] for the security argument.
 
-use std::sync::OnceLock;
-
-use tfhe_ntt::prime32::Plan;
-
-use super::modulus::Modulus;
-
-/// The ring degrees in use (see [`super::setting`]): `N = 8192` for matrix products, `4096` for
-/// SIMD products.
-pub const DEGREES: [usize; 2] = [4096, 8192];
-
-/// The largest degree.
-pub const MAX_DEGREE: usize = 8192;
-
-/// The ciphertext modulus `Q`, as its RNS primes: the six largest primes below `2^31` that are
-/// `1 mod 2·8192` (the NTT of degree `N` needs a `2N`-th root of unity, so they serve both
-/// degrees). `log2 Q = 185.998`.
-pub const PRIMES: [u32; 6] = [
-    2147352577, 2147205121, 2147074049, 2146959361, 2146713601, 2146418689,
+/// The ciphertext modulus of matrix products ([`super::setting::Setting::MATRIX`], `N = 8192`):
+/// the seven largest primes below `2^31` that are `1 mod 2·8192` (the negacyclic NTT of degree
+/// `N` needs a `2N`-th root of unity). `log2 Q = 216.997`, inside the HE Standard's 218 for
+/// `N = 8192`; the seventh prime (the six of December 2026 had `log2 Q = 186`) buys the 31 bits
+/// of flooding that a key's lifetime budget needs (see [`super::setting`]).
+pub const MATRIX_PRIMES: [u32; 7] = [
+    2147352577, 2147205121, 2147074049, 2146959361, 2146713601, 2146418689, 2146336769,
 ];
 
-/// How many RNS limbs a full ciphertext has.
-pub const LIMBS: usize = PRIMES.len();
+/// The ciphertext modulus of SIMD products over `Z_p` ([`super::setting::Setting::simd`],
+/// `N = 4096`): the three largest 31-bit primes that are `1 mod 2·4096`, and `65537 = 2^16 + 1`
+/// (also `1 mod 8192`). `log2 Q = 108.9995`, inside the HE Standard's 109 for `N = 4096`: the
+/// 16-bit prime is the most a fourth limb may add, and it is what a key's lifetime budget needs.
+pub const SIMD_PRIMES: [u32; 4] = [2147352577, 2147205121, 2147074049, 65537];
 
-/// Bits per residue on the wire (every prime is below `2^31`).
-pub const RESIDUE_BITS: u32 = 31;
+/// The most primes a modulus has.
+pub const MAX_LIMBS: usize = 7;
 
 /// The centred binomial parameter of the errors: `|e| <= ERROR_BOUND`.
 pub const ERROR_BOUND: u64 = 21;
 
-/// Statistical security of the noise flooding: the flooding noise is at least `2^40` times the
-/// worst-case product noise (PROTOCOLS.md, "Matrix triples by RLWE").
+/// Statistical security of the noise flooding: over the whole lifetime of a key pair, the
+/// statistical distance of what its owner decrypts from the flooding alone is at most
+/// `2^-40` (PROTOCOLS.md, "Matrix triples by RLWE").
 pub const FLOOD_SECURITY_BITS: u32 = 40;
 
-/// The NTT plans and the constants of the RNS arithmetic, computed once.
-pub struct Context {
-    /// One negacyclic NTT plan per prime, for each of [`DEGREES`].
-    plans: Vec<Vec<Plan>>,
-    /// Each prime with its reduction constant.
-    pub moduli: [Modulus; LIMBS],
-    /// For Garner's reconstruction: `(q_0···q_{j-1})^-1 mod q_j`.
-    pub garner_inverse: [u32; LIMBS],
-}
-
-impl Context {
-    /// The plans of degree `degree` (one of [`DEGREES`]), one per prime.
-    pub fn plans(&self, degree: usize) -> &[Plan] {
-        let at = DEGREES
-            .iter()
-            .position(|&n| n == degree)
-            .expect("a degree of DEGREES");
-        &self.plans[at]
+/// The largest `log2 Q` the Homomorphic Encryption Standard (Albrecht et al., 2018, Table 1)
+/// allows for 128-bit classical security with a uniform ternary secret and error
+/// `sigma ~ 3.2`, by ring degree; `None` for a degree outside the table.
+pub fn he_standard_max_log2_q(degree: usize) -> Option<f64> {
+    match degree {
+        1024 => Some(27.0),
+        2048 => Some(54.0),
+        4096 => Some(109.0),
+        8192 => Some(218.0),
+        16384 => Some(438.0),
+        32768 => Some(881.0),
+        _ => None,
     }
-}
-
-/// The process-wide [`Context`].
-pub fn context() -> &'static Context {
-    static CONTEXT: OnceLock<Context> = OnceLock::new();
-    CONTEXT.get_or_init(Context::new)
 }
 
 /// `a^e mod p`.
@@ -78,30 +60,4 @@ pub(crate) fn pow_mod(a: u64, mut e: u64, p: u64) -> u64 {
 /// `a^-1 mod p` for a prime `p`.
 pub(crate) fn inv_mod(a: u64, p: u64) -> u64 {
     pow_mod(a, p - 2, p)
-}
-
-impl Context {
-    fn new() -> Context {
-        let plans = DEGREES
-            .iter()
-            .map(|&n| {
-                PRIMES
-                    .iter()
-                    .map(|&p| Plan::try_new(n, p).expect("every prime is NTT-friendly for n"))
-                    .collect()
-            })
-            .collect();
-        let garner_inverse = std::array::from_fn(|j| {
-            let q = u64::from(PRIMES[j]);
-            let before = PRIMES[..j]
-                .iter()
-                .fold(1u64, |acc, &p| acc * (u64::from(p) % q) % q);
-            inv_mod(before, q) as u32
-        });
-        Context {
-            plans,
-            moduli: PRIMES.map(Modulus::new),
-            garner_inverse,
-        }
-    }
 }

@@ -16,8 +16,12 @@ use super::sample;
 /// The product `ct` (NTT domain), re-randomised under the encrypting party's public key (over
 /// the ciphertext's limbs) and returned in the coefficient domain.
 pub fn rerandomize(public: &PublicKey, mut ct: Ciphertext, rng: &mut impl CryptoRng) -> Ciphertext {
+    debug_assert!(
+        public.p0.basis() == ct.c0.basis(),
+        "a key of the ciphertext's setting"
+    );
     let degree = ct.c0.degree();
-    let mut u = RnsPoly::zero(degree, ct.c0.limbs());
+    let mut u = RnsPoly::zero(ct.c0.basis(), ct.c0.limbs());
     u.add_small(&sample::ternary(rng, degree));
     u.to_ntt();
     ct.c0.mul_accumulate(&public.p0, &u);

@@ -6,30 +6,44 @@
 //! in bit-reversed order and its inverse does not divide by `N`; [`RnsPoly::to_coefficients`]
 //! does that. Both domains keep every residue in `[0, q_i)`.
 
-use super::params::{LIMBS, PRIMES, context};
+use super::basis::Basis;
 
-/// A polynomial of degree below `N` over `R_Q` (or over the product of its first `limbs`
-/// primes).
+/// A polynomial of degree below `N` over `R_Q` of a [`Basis`] (or over the product of its
+/// first `limbs` primes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RnsPoly {
+    basis: &'static Basis,
     degree: usize,
     residues: Vec<u32>,
 }
 
 impl RnsPoly {
-    /// The zero polynomial of `R_Q` for `N = degree`, over the first `limbs` primes.
-    pub fn zero(degree: usize, limbs: usize) -> RnsPoly {
-        debug_assert!(limbs <= LIMBS);
+    /// The zero polynomial of `basis`, over its first `limbs` primes.
+    pub fn zero(basis: &'static Basis, limbs: usize) -> RnsPoly {
+        debug_assert!(limbs <= basis.len());
         RnsPoly {
-            degree,
-            residues: vec![0; limbs * degree],
+            basis,
+            degree: basis.degree(),
+            residues: vec![0; limbs * basis.degree()],
         }
     }
 
-    /// From the limbs' residues laid end to end (each `degree` long).
-    pub fn from_residues(degree: usize, residues: Vec<u32>) -> RnsPoly {
-        debug_assert!(residues.len().is_multiple_of(degree) && residues.len() <= LIMBS * degree);
-        RnsPoly { degree, residues }
+    /// From the limbs' residues laid end to end (each `N` long).
+    pub fn from_residues(basis: &'static Basis, residues: Vec<u32>) -> RnsPoly {
+        let degree = basis.degree();
+        debug_assert!(
+            residues.len().is_multiple_of(degree) && residues.len() <= basis.len() * degree
+        );
+        RnsPoly {
+            basis,
+            degree,
+            residues,
+        }
+    }
+
+    /// The basis.
+    pub fn basis(&self) -> &'static Basis {
+        self.basis
     }
 
     /// `N`.
@@ -59,16 +73,22 @@ impl RnsPoly {
 
     /// Coefficients to the NTT domain.
     pub fn to_ntt(&mut self) {
-        let plans = context().plans(self.degree);
-        for (limb, plan) in self.residues.chunks_exact_mut(self.degree).zip(plans) {
+        for (limb, plan) in self
+            .residues
+            .chunks_exact_mut(self.degree)
+            .zip(self.basis.plans())
+        {
             plan.fwd(limb);
         }
     }
 
     /// The NTT domain back to coefficients.
     pub fn to_coefficients(&mut self) {
-        let plans = context().plans(self.degree);
-        for (limb, plan) in self.residues.chunks_exact_mut(self.degree).zip(plans) {
+        for (limb, plan) in self
+            .residues
+            .chunks_exact_mut(self.degree)
+            .zip(self.basis.plans())
+        {
             plan.inv(limb);
             plan.normalize(limb);
         }
@@ -76,8 +96,8 @@ impl RnsPoly {
 
     /// `self += a ⊙ b` in the NTT domain (over as many limbs as the shortest of the three).
     pub fn mul_accumulate(&mut self, a: &RnsPoly, b: &RnsPoly) {
-        debug_assert!(a.degree == self.degree && b.degree == self.degree);
-        let (n, plans) = (self.degree, context().plans(self.degree));
+        debug_assert!(a.basis == self.basis && b.basis == self.basis);
+        let (n, plans) = (self.degree, self.basis.plans());
         for (((acc, a), b), plan) in self
             .residues
             .chunks_exact_mut(n)
@@ -91,13 +111,13 @@ impl RnsPoly {
 
     /// `self -= b` (either domain, both the same).
     pub fn sub_assign(&mut self, b: &RnsPoly) {
-        for (i, (acc, b)) in self
+        debug_assert!(b.basis == self.basis);
+        for ((acc, b), &q) in self
             .residues
             .chunks_exact_mut(self.degree)
             .zip(b.residues.chunks_exact(self.degree))
-            .enumerate()
+            .zip(self.basis.primes())
         {
-            let q = PRIMES[i];
             for (x, &y) in acc.iter_mut().zip(b) {
                 // `x - y` wraps above 2^32 - q when negative (both below q < 2^31): the lesser
                 // of it and it plus q is the residue. Branch-free, so the loop vectorises.
@@ -107,26 +127,25 @@ impl RnsPoly {
         }
     }
 
-    /// Adds the signed integer `value` to coefficient `at` (coefficient domain).
-    pub fn add_at(&mut self, at: usize, value: i128) {
+    /// Adds the signed integer `value` (192-bit two's complement, least significant word
+    /// first) to coefficient `at` (coefficient domain).
+    pub fn add_at(&mut self, at: usize, value: [u64; 3]) {
         for (limb, q) in self
             .residues
             .chunks_exact_mut(self.degree)
-            .zip(&context().moduli)
+            .zip(self.basis.moduli())
         {
-            let v = q.reduce_wide(value.unsigned_abs());
-            let v = if value < 0 && v != 0 {
-                q.q() as u32 - v
-            } else {
-                v
-            };
-            limb[at] = q.reduce(u64::from(limb[at]) + u64::from(v));
+            limb[at] = q.reduce(u64::from(limb[at]) + u64::from(q.reduce_signed_192(value)));
         }
     }
 
     /// Adds the small signed polynomial `e` (an error or a secret) in the coefficient domain.
     pub fn add_small(&mut self, e: &[i8]) {
-        for (limb, &q) in self.residues.chunks_exact_mut(self.degree).zip(&PRIMES) {
+        for (limb, &q) in self
+            .residues
+            .chunks_exact_mut(self.degree)
+            .zip(self.basis.primes())
+        {
             for (x, &v) in limb.iter_mut().zip(e) {
                 // With |v| < q < 2^31, `x + v` wraps below 0 to above 2^32 - q, or lands in
                 // [0, 2q): the least of s, s - q and s + q (all mod 2^32) is the residue.

@@ -4,7 +4,8 @@
 use rand::{CryptoRng, Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use super::params::{ERROR_BOUND, PRIMES};
+use super::basis::Basis;
+use super::params::ERROR_BOUND;
 use super::rns::RnsPoly;
 
 /// A seed from which both parties expand the same uniform polynomials.
@@ -46,19 +47,20 @@ pub fn centered_binomial(rng: &mut impl CryptoRng, n: usize) -> Vec<i8> {
         .collect()
 }
 
-/// The uniform polynomial number `stream` of `seed`, of degree below `degree`, over the first
-/// `limbs` primes, directly in the NTT domain (the NTT is a bijection per prime, so this is
-/// uniform in both domains).
-/// Rejection sampling on 31-bit words: every prime is within `2^21` of `2^31`, so fewer than
-/// one draw in 2,000 is rejected.
-pub fn uniform(seed: &Seed, stream: u64, degree: usize, limbs: usize) -> RnsPoly {
+/// The uniform polynomial number `stream` of `seed`, over the first `limbs` primes of `basis`,
+/// directly in the NTT domain (the NTT is a bijection per prime, so this is uniform in both
+/// domains). Rejection sampling on words of each prime's width: every 31-bit prime is within
+/// `2^21` of `2^31` (fewer than one draw in 2,000 rejected), and `65537` takes half of its
+/// 17-bit words.
+pub fn uniform(seed: &Seed, stream: u64, basis: &'static Basis, limbs: usize) -> RnsPoly {
     let mut rng = ChaCha20Rng::from_seed(*seed);
     rng.set_stream(stream);
-    let mut poly = RnsPoly::zero(degree, limbs);
-    for (limb, &q) in poly.limbs_mut().zip(&PRIMES) {
+    let mut poly = RnsPoly::zero(basis, limbs);
+    for (limb, &q) in poly.limbs_mut().zip(basis.primes()) {
+        let mask = u32::MAX >> (q - 1).leading_zeros();
         for r in limb.iter_mut() {
             *r = loop {
-                let v = rng.next_u32() & 0x7fff_ffff;
+                let v = rng.next_u32() & mask;
                 if v < q {
                     break v;
                 }
@@ -79,9 +81,25 @@ pub fn below(rng: &mut impl CryptoRng, t: u32) -> u64 {
     }
 }
 
-/// An integer uniform in `[-2^bits, 2^bits)`, `bits <= 126`.
-pub fn flood(rng: &mut impl CryptoRng, bits: u32) -> i128 {
-    debug_assert!(bits <= 126);
-    let word = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
-    (word & ((2u128 << bits) - 1)) as i128 - (1i128 << bits)
+/// An integer uniform in `[-2^bits, 2^bits)`, `bits <= 190`, as a 192-bit two's-complement
+/// number (least significant word first): `bits + 1` uniform bits less `2^bits`.
+pub fn flood(rng: &mut impl CryptoRng, bits: u32) -> [u64; 3] {
+    debug_assert!(bits <= super::setting::MAX_FLOOD_SAMPLE_BITS);
+    let mut words = [rng.next_u64(), rng.next_u64(), rng.next_u64()];
+    // Keep the low `bits + 1` bits: a uniform value in [0, 2^(bits+1)).
+    for (i, word) in words.iter_mut().enumerate() {
+        let low = (bits + 1).saturating_sub(64 * i as u32);
+        if low < 64 {
+            *word &= (1u64 << low) - 1;
+        }
+    }
+    // Subtract 2^bits: word bits/64 loses 2^(bits mod 64), borrowing upward.
+    let (at, bit) = ((bits / 64) as usize, bits % 64);
+    let mut borrow = 1u64 << bit;
+    for word in &mut words[at..] {
+        let (difference, under) = word.overflowing_sub(borrow);
+        *word = difference;
+        borrow = u64::from(under);
+    }
+    words
 }

@@ -10,7 +10,6 @@
 //! The multiplying party's plaintext enters unscaled, lifted to its centred representative in
 //! `[-t/2, t/2)` so that it multiplies the noise by at most `t/2`.
 
-use super::params::context;
 use super::rns::RnsPoly;
 use super::setting::{Plain, Setting};
 
@@ -46,10 +45,11 @@ impl Setting {
                     .collect()
             }
         };
-        let mut poly = RnsPoly::zero(self.degree, self.limbs);
+        let basis = self.basis();
+        let mut poly = RnsPoly::zero(basis, basis.len());
         for ((limb, q), &high) in poly
             .limbs_mut()
-            .zip(&context().moduli)
+            .zip(basis.moduli())
             .zip(&constants.q_over_t)
         {
             for (&(power, m), &low) in message.iter().zip(&lows) {
@@ -70,8 +70,9 @@ impl Setting {
     /// The multiplying party's plaintext with the coefficients `(power, b)` (`b < t`), each
     /// lifted to `[-t/2, t/2)` (coefficient domain, the setting's limbs).
     pub fn centered(&self, plain: &[(usize, u64)]) -> RnsPoly {
-        let mut poly = RnsPoly::zero(self.degree, self.limbs);
-        for (limb, q) in poly.limbs_mut().zip(&context().moduli) {
+        let basis = self.basis();
+        let mut poly = RnsPoly::zero(basis, basis.len());
+        for (limb, q) in poly.limbs_mut().zip(basis.moduli()) {
             match self.plain {
                 Plain::Ring64 => {
                     for &(power, b) in plain {

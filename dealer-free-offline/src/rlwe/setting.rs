@@ -1,18 +1,31 @@
-//! How one kind of product uses the scheme: how many of the RNS primes its ciphertexts carry
-//! (`Q` is their product), its plaintext modulus `t`, and the modulus `2^k` its replies are
-//! switched down to. A ciphertext over fewer primes is one of the same secret key, so one key
-//! pair serves every setting of its degree.
+//! How one kind of product uses the scheme: its ciphertext modulus (a [`Basis`] of its own),
+//! its plaintext modulus `t`, the modulus `2^k` its replies are switched down to, and how many
+//! result coefficients one key pair may reveal.
 //!
-//! * [`Setting::MATRIX`]: `N = 8192`, `t = 2^64`, all six primes (`log2 Q = 186`), `k = 80`
-//!   — matrix products in Cheetah's coefficient encoding, whose worst-case noise is about
-//!   `2^78`. The HE Standard allows `log2 Q <= 218` at `N = 8192`.
-//! * [`Setting::simd`]: `N = 4096`, `t = p` prime with `p ≡ 1 (mod 8192)`, three primes
-//!   (`log2 Q = 93`), `k = 30` — elementwise mod-p products in `N` SIMD slots, whose noise is
-//!   about `2^31`. The HE Standard allows `log2 Q <= 109` at `N = 4096`.
+//! * [`Setting::MATRIX`]: `N = 8192`, `t = 2^64`, seven primes (`log2 Q = 217`), `k = 80` —
+//!   matrix products in Cheetah's coefficient encoding, whose worst-case noise is about
+//!   `2^80·g` for `g` accumulated blocks. The HE Standard allows `log2 Q <= 218` at `N = 8192`.
+//! * [`Setting::simd`]: `N = 4096`, `t = p` prime with `p ≡ 1 (mod 8192)`, three 31-bit primes
+//!   and `65537` (`log2 Q = 108.9995`), `k = 30` — elementwise mod-p products in `N` SIMD slots,
+//!   whose noise is about `2^32`. The HE Standard allows `log2 Q <= 109` at `N = 4096`.
 //!
-//! Each degree has its own key pair (see [`crate::he_session`]).
+//! Keys are made per setting, at the setting's modulus (PROTOCOLS.md, "every key and ciphertext
+//! at its own modulus"; [`crate::he_session`]).
+//!
+//! # The flooding budget of a key
+//!
+//! A reply coefficient flooded uniformly in `[-2^phi, 2^phi)` over a product noise of at most
+//! `B` is within statistical distance `B / 2^(phi+1)` of the flooding alone, and these
+//! distances add up over everything a key's owner decrypts. So every reply is flooded by
+//! `phi >= log2 B + 40 + c` bits ([`Setting::flood_bits`]) and one key pair serves at most
+//! `2^c` result coefficients ([`Setting::key_lifetime_bits`]; the owner makes a fresh one
+//! before the next would pass it): over the key's lifetime the distance is at most
+//! `2^c · 2^-(41 + c) = 2^-41`, below PROTOCOLS.md's `2^-40`. `c` is as large as the modulus
+//! allows with room for the products' noise: `2^24` coefficients per key for matrix products
+//! (a 128x784x128 triple reveals `2^15`), `2^20` for SIMD products.
 
-use super::params::{FLOOD_SECURITY_BITS, LIMBS, PRIMES, inv_mod};
+use super::basis::{self, Basis};
+use super::params::{ERROR_BOUND, FLOOD_SECURITY_BITS, inv_mod};
 
 /// A plaintext modulus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,18 +36,33 @@ pub enum Plain {
     Prime(u32),
 }
 
+/// Which ciphertext modulus a setting uses (see [`crate::rlwe::basis`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CiphertextModulus {
+    /// [`basis::matrix`].
+    Matrix,
+    /// [`basis::simd`].
+    Simd,
+}
+
 /// One kind of product's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Setting {
-    /// The ring degree `N`: `R_Q = Z_Q[X]/(X^N + 1)`.
+    /// The ring degree `N`: `R_Q = Z_Q[X]/(X^N + 1)` (the degree of its basis).
     pub degree: usize,
-    /// RNS primes in a ciphertext (the first `limbs` of [`PRIMES`]).
-    pub limbs: usize,
+    /// The ciphertext modulus `Q`.
+    pub modulus: CiphertextModulus,
     /// The plaintext modulus.
     pub plain: Plain,
     /// Replies are switched to `2^switched_bits`.
     pub switched_bits: u32,
+    /// One key pair reveals at most `2^key_lifetime_bits` result coefficients (see the module
+    /// documentation).
+    pub key_lifetime_bits: u32,
 }
+
+/// The widest flooding noise [`crate::rlwe::sample::flood`] draws (it works in 192 bits).
+pub const MAX_FLOOD_SAMPLE_BITS: u32 = 190;
 
 /// The constants of a setting's scaling and switching, computed per message (a few modular
 /// inversions per prime).
@@ -54,27 +82,63 @@ impl Setting {
     /// Matrix products over `Z_{2^64}`.
     pub const MATRIX: Setting = Setting {
         degree: 8192,
-        limbs: LIMBS,
+        modulus: CiphertextModulus::Matrix,
         plain: Plain::Ring64,
         switched_bits: 80,
+        key_lifetime_bits: 24,
     };
 
     /// Elementwise products over `Z_p` in SIMD slots.
     pub const fn simd(p: u32) -> Setting {
         Setting {
             degree: 4096,
-            limbs: 3,
+            modulus: CiphertextModulus::Simd,
             plain: Plain::Prime(p),
             switched_bits: 30,
+            key_lifetime_bits: 20,
         }
+    }
+
+    /// The setting's name in what the workers print.
+    pub fn name(&self) -> String {
+        match self.plain {
+            Plain::Ring64 => "matrix".into(),
+            Plain::Prime(p) => format!("simd-{p}"),
+        }
+    }
+
+    /// The line a worker prints for the setting at pairing: its degree, the modulus of its
+    /// keys and of its ciphertexts (the same: keys are made per setting), the flooding of its
+    /// replies (`flood_bits`, the most any of the worker's products uses) and the statistical
+    /// distance a key may spend over its lifetime.
+    pub fn describe(&self, flood_bits: u32) -> String {
+        let log2_q = self.log2_q();
+        format!(
+            "rlwe setting {}: N={} log2Q(key)={log2_q:.1} log2Q(ct)={log2_q:.1} flood={flood_bits} \
+             budget=2^-{FLOOD_SECURITY_BITS} per key of 2^{} result coefficients",
+            self.name(),
+            self.degree,
+            self.key_lifetime_bits
+        )
+    }
+
+    /// The ciphertext modulus, as its primes.
+    pub fn basis(&self) -> &'static Basis {
+        match self.modulus {
+            CiphertextModulus::Matrix => basis::matrix(),
+            CiphertextModulus::Simd => basis::simd(),
+        }
+    }
+
+    /// RNS limbs of a ciphertext (and of a key).
+    pub fn limbs(&self) -> usize {
+        self.basis().len()
     }
 
     /// `log2 Q`.
     pub fn log2_q(&self) -> f64 {
-        PRIMES[..self.limbs]
-            .iter()
-            .map(|&p| f64::from(p).log2())
-            .sum()
+        let basis = self.basis();
+        basis.log2_q(basis.len())
     }
 
     /// `log2 t`.
@@ -93,6 +157,9 @@ impl Setting {
     /// [`crate::rlwe::switch`]): `N/2 + 1` through `c1'·s` with `|s|_1 <= N`, 1 more through
     /// `c0'`, and 1/2 for a mask `r` whose encoding `2^k·r/t` is rounded (`t` prime).
     pub fn decryption_is_exact(&self, flood_bits: u32) -> bool {
+        if flood_bits > MAX_FLOOD_SAMPLE_BITS {
+            return false;
+        }
         let k = f64::from(self.switched_bits);
         let noise = (f64::from(flood_bits) + k - self.log2_q()).exp2()
             * (1.0 + f64::from(FLOOD_SECURITY_BITS).exp2().recip());
@@ -101,13 +168,28 @@ impl Setting {
     }
 
     /// The largest flooding noise (`2^bits`) with which decryption stays exact: the product
-    /// noise of one reply may be at most `2^(bits - 40)`. 120 for [`Setting::MATRIX`], 75 for
+    /// noise of one reply may be at most `2^(bits - 40)`. 151 for [`Setting::MATRIX`], 92 for
     /// [`Setting::simd`] with `p = 40961`.
     pub fn max_flood_bits(&self) -> u32 {
-        (0..128)
+        (0..=MAX_FLOOD_SAMPLE_BITS)
             .take_while(|&bits| self.decryption_is_exact(bits))
             .last()
             .unwrap_or(0)
+    }
+
+    /// The flooding exponent of a reply whose product noise is at most `bound`: the least
+    /// `phi` with `2^phi >= 2^(40 + c)·bound`, `c` the key's lifetime (see the module
+    /// documentation).
+    pub fn flood_bits(&self, bound: u128) -> u32 {
+        // ceil(log2(bound)) for bound >= 1.
+        let log = 128 - bound.max(1).saturating_sub(1).leading_zeros();
+        log + FLOOD_SECURITY_BITS + self.key_lifetime_bits
+    }
+
+    /// The noise a public-key encryption of zero adds: `e_pk·u + e1 + e2·s` with ternary `u`
+    /// and `s`, at most `21·(2N + 1)`.
+    pub fn rerandomization_noise(&self) -> u128 {
+        u128::from(ERROR_BOUND) * (2 * self.degree as u128 + 1)
     }
 
     /// The primes E multiplies the switched `c1` by its secret in: their product must exceed
@@ -116,7 +198,8 @@ impl Setting {
     pub fn decrypt_limbs(&self) -> usize {
         let need = f64::from(self.switched_bits) + (self.degree as f64).log2() + 1.0;
         let mut bits = 0.0;
-        PRIMES
+        self.basis()
+            .primes()
             .iter()
             .take_while(|&&p| {
                 let short = bits <= need;
@@ -127,7 +210,7 @@ impl Setting {
     }
 
     pub(crate) fn constants(&self) -> Constants {
-        let primes = &PRIMES[..self.limbs];
+        let primes = self.basis().primes();
         let q_mod_t = match self.plain {
             Plain::Ring64 => primes
                 .iter()
@@ -143,9 +226,9 @@ impl Setting {
         let k = 1u128 << self.switched_bits;
         let mut constants = Constants {
             q_mod_t,
-            q_over_t: Vec::with_capacity(self.limbs),
-            crt_inverse: Vec::with_capacity(self.limbs),
-            switch_weight: Vec::with_capacity(self.limbs),
+            q_over_t: Vec::with_capacity(primes.len()),
+            crt_inverse: Vec::with_capacity(primes.len()),
+            switch_weight: Vec::with_capacity(primes.len()),
         };
         for (i, &q) in primes.iter().enumerate() {
             let q = u64::from(q);

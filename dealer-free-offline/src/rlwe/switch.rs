@@ -3,7 +3,7 @@
 //! `round(2^k·c/Q)` needs no big integers: by the CRT, `c/Q ≡ sum_i y_i/q_i (mod 1)` with
 //! `y_i = c_i·(Q/q_i)^-1 mod q_i`, so `2^k·c/Q ≡ sum_i y_i·(2^k/q_i) (mod 2^k)`. Each `2^k/q_i`
 //! is kept with 64 fractional bits (`floor(2^(k+64)/q_i)`), so the truncations together move
-//! the sum by less than `6·2^31/2^64 < 2^-30`: the switched value is within `1/2 + 2^-30` of
+//! the sum by less than `7·2^31/2^64 < 2^-30`: the switched value is within `1/2 + 2^-30` of
 //! `2^k·c/Q`.
 //!
 //! The decrypting party E computes `c0' + c1'·s` modulo `2^k`. The product `c1'·s` is computed
@@ -12,8 +12,8 @@
 //! that hold results; then `round(t·x / 2^k) mod t` is the message (see
 //! [`Setting::decryption_is_exact`] for the noise condition).
 
+use super::basis::Basis;
 use super::keys::SecretKey;
-use super::params::{PRIMES, context};
 use super::rns::RnsPoly;
 use super::setting::{Plain, Setting};
 
@@ -41,14 +41,14 @@ impl Setting {
         let constants = self.constants();
         let mut high = vec![0u128; at.len()];
         let mut low = vec![0u128; at.len()];
-        for (i, &q) in PRIMES[..self.limbs].iter().enumerate() {
+        for (i, &q) in self.basis().primes().iter().enumerate() {
             let (inverse, weight) = (constants.crt_inverse[i], constants.switch_weight[i]);
             let inverse_shoup = shoup(inverse, q);
             let limb = poly.limb(i);
             for ((h, l), &j) in high.iter_mut().zip(low.iter_mut()).zip(at) {
                 let y = u128::from(mul_shoup(limb[j], inverse, inverse_shoup, q));
-                // y < 2^31 and the weight's high half < 2^50, its low half < 2^64: six terms
-                // of each fit in 128 bits.
+                // y < 2^31 and the weight's high half < 2^50, its low half < 2^64: seven
+                // terms of each fit in 128 bits.
                 *h += y * u128::from(weight.0);
                 *l += y * u128::from(weight.1);
             }
@@ -95,9 +95,9 @@ impl Setting {
     /// turns `x_j` into the message.
     pub fn decrypt(&self, secret: &SecretKey, c1: &[u128], c0: &[(usize, u128)]) -> Vec<u128> {
         debug_assert_eq!(c1.len(), self.degree);
-        let limbs = self.decrypt_limbs();
-        let mut product = RnsPoly::zero(self.degree, limbs);
-        for (limb, q) in product.limbs_mut().zip(&context().moduli) {
+        let (basis, limbs) = (self.basis(), self.decrypt_limbs());
+        let mut product = RnsPoly::zero(basis, limbs);
+        for (limb, q) in product.limbs_mut().zip(basis.moduli()) {
             if self.switched_bits <= 64 {
                 // One reduction instead of three (replies below 2^64, as the SIMD ones).
                 for (r, &v) in limb.iter_mut().zip(c1) {
@@ -110,7 +110,7 @@ impl Setting {
             }
         }
         product.to_ntt();
-        let mut c1s = RnsPoly::zero(self.degree, limbs);
+        let mut c1s = RnsPoly::zero(basis, limbs);
         // `s` has more limbs; the product uses the first `limbs`.
         c1s.mul_accumulate(&product, secret.ntt());
         c1s.to_coefficients();
@@ -121,31 +121,30 @@ impl Setting {
                 for (i, r) in residues[..limbs].iter_mut().enumerate() {
                     *r = c1s.limb(i)[j];
                 }
-                c0.wrapping_add(crt(&residues[..limbs]) as u128) & mask
+                c0.wrapping_add(crt(basis, &residues[..limbs]) as u128) & mask
             })
             .collect()
     }
 }
 
 /// The integer in `(-P/2, P/2]` with these residues modulo the first `residues.len()` primes
-/// (product `P`, at most four primes so that it fits), by Garner's mixed-radix
+/// of `basis` (product `P`, at most four primes so that it fits), by Garner's mixed-radix
 /// reconstruction.
-pub(crate) fn crt(residues: &[u32]) -> i128 {
+pub(crate) fn crt(basis: &Basis, residues: &[u32]) -> i128 {
     debug_assert!(residues.len() <= 4);
-    let context = context();
     // x = v_0 + v_1·q_0 + v_2·q_0·q_1 + ..., each digit v_i below q_i.
     let mut digits = [0u32; 4];
     for (i, &residue) in residues.iter().enumerate() {
-        let q = &context.moduli[i];
+        let q = &basis.moduli()[i];
         let (mut partial, mut radix) = (0u32, 1u32);
-        for (&d, &p) in digits[..i].iter().zip(&PRIMES) {
+        for (&d, &p) in digits[..i].iter().zip(basis.primes()) {
             partial = q.reduce(u64::from(partial) + u64::from(q.mul(d, radix)));
             radix = q.mul(radix, q.reduce(u64::from(p)));
         }
         let difference = q.reduce(u64::from(residue) + q.q() - u64::from(partial));
-        digits[i] = q.mul(difference, context.garner_inverse[i]);
+        digits[i] = q.mul(difference, basis.garner_inverse()[i]);
     }
-    let primes = &PRIMES[..residues.len()];
+    let primes = &basis.primes()[..residues.len()];
     let mut x = 0u128;
     for (&d, &p) in digits.iter().zip(primes).rev() {
         x = x * u128::from(p) + u128::from(d);

@@ -1,34 +1,41 @@
-//! The bit-exact wire form of residues (31 bits each) and of switched coefficients (`k` bits
-//! each). Readers check every value, so a malformed message is an error, never
+//! The bit-exact wire form of residues (as many bits as their prime has: 31, or 17 for
+//! `65537`) and of switched coefficients (`k` bits each). Readers check every value, so a malformed message is an error, never
 //! an out-of-range residue.
 
-use super::params::{PRIMES, RESIDUE_BITS};
+use super::basis::Basis;
 use super::rns::RnsPoly;
 use crate::OfflineError;
 use crate::bits::{BitReader, BitWriter};
 
-/// Bits a polynomial of degree below `degree` over `limbs` limbs takes.
-pub fn poly_bits(degree: usize, limbs: usize) -> usize {
-    limbs * degree * RESIDUE_BITS as usize
+/// Bits a polynomial over the first `limbs` primes of `basis` takes.
+pub fn poly_bits(basis: &Basis, limbs: usize) -> usize {
+    (0..limbs)
+        .map(|i| basis.residue_bits(i) as usize * basis.degree())
+        .sum()
 }
 
 /// Appends every residue of `poly`.
 pub fn put_poly(writer: &mut BitWriter, poly: &RnsPoly) {
-    for &r in poly.residues() {
-        writer.push(u64::from(r), RESIDUE_BITS);
+    for i in 0..poly.limbs() {
+        let bits = poly.basis().residue_bits(i);
+        for &r in poly.limb(i) {
+            writer.push(u64::from(r), bits);
+        }
     }
 }
 
-/// Reads a polynomial of degree below `degree` over `limbs` limbs.
+/// Reads a polynomial over the first `limbs` primes of `basis`.
 pub fn get_poly(
     reader: &mut BitReader,
-    degree: usize,
+    basis: &'static Basis,
     limbs: usize,
 ) -> Result<RnsPoly, OfflineError> {
+    let degree = basis.degree();
     let mut residues = Vec::with_capacity(limbs * degree);
-    for &q in &PRIMES[..limbs] {
+    for (i, &q) in basis.primes()[..limbs].iter().enumerate() {
+        let bits = basis.residue_bits(i);
         for _ in 0..degree {
-            let r = reader.pop(RESIDUE_BITS).ok_or_else(truncated)? as u32;
+            let r = reader.pop(bits).ok_or_else(truncated)? as u32;
             if r >= q {
                 return Err(OfflineError::Peer(format!(
                     "a residue {r} not below its prime {q}"
@@ -37,7 +44,7 @@ pub fn get_poly(
             residues.push(r);
         }
     }
-    Ok(RnsPoly::from_residues(degree, residues))
+    Ok(RnsPoly::from_residues(basis, residues))
 }
 
 /// Appends a coefficient modulo `2^bits` (`bits <= 128`).

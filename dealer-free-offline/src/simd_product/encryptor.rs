@@ -9,9 +9,9 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
 use super::slots::{SLOTS, Slots};
-use super::{rounds, setting};
+use super::{round_results, rounds, setting};
 use crate::OfflineError;
-use crate::he_session::{blocking, compute_pool};
+use crate::he_session::{OwnKey, blocking, compute_pool};
 use crate::rlwe::keys::SecretKey;
 use crate::rlwe::reply::{self, Reply};
 use crate::rlwe::sample::{self, Seed};
@@ -66,7 +66,7 @@ fn open(secret: &SecretKey, p: Prime, message: &[u8], n: usize) -> Result<Vec<u6
 /// E's whole side over `channel`: its shares of `x ⊙ y_peer + y ⊙ x_peer`.
 pub(super) async fn encrypt_and_decrypt(
     channel: &mut dyad_link::Channel,
-    secret: Arc<SecretKey>,
+    key: &mut OwnKey,
     p: Prime,
     xy: Arc<(Vec<u64>, Vec<u64>)>,
     rng: &mut ChaCha20Rng,
@@ -74,6 +74,7 @@ pub(super) async fn encrypt_and_decrypt(
     let n = xy.0.len();
     let mut shares = Vec::with_capacity(n);
     for range in rounds(n) {
+        let secret = key.for_round(channel, round_results(range.len())).await?;
         let (seed, noise_seed) = (sample::seed(rng), sample::seed(rng));
         let (secret_m, xy) = (secret.clone(), xy.clone());
         let values = range.clone();

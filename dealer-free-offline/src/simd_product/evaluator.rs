@@ -10,9 +10,9 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 
 use super::slots::{SLOTS, Slots};
-use super::{noise, rounds, setting};
+use super::{noise, round_results, rounds, setting};
 use crate::OfflineError;
-use crate::he_session::{blocking, compute_pool};
+use crate::he_session::{PeerKey, blocking, compute_pool};
 use crate::rlwe::ciphertext::Ciphertext;
 use crate::rlwe::fresh;
 use crate::rlwe::keys::PublicKey;
@@ -67,7 +67,7 @@ fn reply(
 /// V's whole side over `channel`: its shares of `x_peer ⊙ y + y_peer ⊙ x`.
 pub(super) async fn evaluate(
     channel: &mut dyad_link::Channel,
-    public: Arc<PublicKey>,
+    key: &mut PeerKey,
     p: Prime,
     xy: Arc<(Vec<u64>, Vec<u64>)>,
     rng: &mut ChaCha20Rng,
@@ -75,8 +75,9 @@ pub(super) async fn evaluate(
     let n = xy.0.len();
     let mut shares = Vec::with_capacity(n);
     for range in rounds(n) {
+        let public = key.for_round(channel, round_results(range.len())).await?;
         let message = channel.recv().await?;
-        let (seed, public, xy) = (sample::seed(rng), public.clone(), xy.clone());
+        let (seed, xy) = (sample::seed(rng), xy.clone());
         let (bytes, mine) = blocking(move || {
             let (x, y) = (&xy.0[range.clone()], &xy.1[range]);
             reply(&public, p, &message, x, y, seed)

@@ -10,7 +10,7 @@
 //! terms thus cost one reply, one re-randomisation and one decryption (running one product
 //! per direction cost two of each). The vector is cut in two, P0 being E for the first part
 //! and P1 for the rest, so both parties and both link directions work at once.
-//! Parameters: [`Setting::simd`] (`N = 4096`, three primes, `log2 Q = 93`, replies at
+//! Parameters: [`Setting::simd`] (`N = 4096`, four primes, `log2 Q = 109`, replies at
 //! `2^30`); the prime must be `1 mod 8192` (40961 is the one below `2^16`).
 
 mod encryptor;
@@ -57,6 +57,12 @@ fn rounds(n: usize) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
+/// The result coefficients a round of `values` values reveals: every slot of its
+/// ciphertexts.
+fn round_results(values: usize) -> u64 {
+    (values.div_ceil(SLOTS) * SLOTS) as u64
+}
+
 /// The values P0 is E for: the first half, rounded up to whole ciphertexts (all of a short
 /// vector, which one ciphertext holds).
 fn p0_part(n: usize) -> usize {
@@ -85,9 +91,6 @@ impl HeSession {
                 y.len()
             )));
         }
-        let degree = setting(p).degree;
-        let peer = self.peer_key(degree).await?;
-        let secret = self.secret(degree);
         let mut rng_e = ChaCha20Rng::from_rng(&mut self.rng);
         let mut rng_v = ChaCha20Rng::from_rng(&mut self.rng);
         let h = p0_part(x.len());
@@ -98,11 +101,13 @@ impl HeSession {
             PartyId::P0 => (head, tail),
             PartyId::P1 => (tail, head),
         };
+        let party = self.party;
+        let (keys, as_encryptor, as_evaluator) = self.for_product(setting(p));
         let (as_e, as_v) = tokio::try_join!(
-            encryptor::encrypt_and_decrypt(&mut self.as_encryptor, secret, p, mine, &mut rng_e),
-            evaluator::evaluate(&mut self.as_evaluator, peer, p, theirs, &mut rng_v)
+            encryptor::encrypt_and_decrypt(as_encryptor, &mut keys.own, p, mine, &mut rng_e),
+            evaluator::evaluate(as_evaluator, &mut keys.peer, p, theirs, &mut rng_v)
         )?;
-        Ok(match self.party {
+        Ok(match party {
             PartyId::P0 => [as_e, as_v].concat(),
             PartyId::P1 => [as_v, as_e].concat(),
         })

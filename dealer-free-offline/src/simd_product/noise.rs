@@ -6,12 +6,14 @@
 //! (at most 21) times them; a reply sums [`PRODUCTS`] such products, and the
 //! re-randomisation adds at most `21·(2N + 1)`. So
 //! `|noise| <= 2·N·(p+1)/2·(1/2 + 21) + 21·(2N + 1) =: B` for every input, and
-//! V floods with `2^phi >= 2^40·B` as for matrix products ([`crate::he_product::noise`]): each
-//! decrypted coefficient's noise is within statistical distance `2^-41` of the flooding alone.
-//! For `p = 40961`, `B < 2^32` and `phi = 72`, inside the setting's budget.
+//! V floods with `2^phi >= 2^(40 + 20)·B` as for matrix products ([`crate::he_product::noise`]):
+//! each decrypted coefficient's noise is within statistical distance `2^-61` of the flooding
+//! alone, and the `2^20` coefficients one key serves within `2^-41`. For `p = 40961`,
+//! `B < 2^32` and `phi = 92`, the most the setting's modulus decrypts exactly.
 
 use super::slots::SLOTS;
-use crate::rlwe::params::{ERROR_BOUND, FLOOD_SECURITY_BITS};
+use crate::rlwe::params::ERROR_BOUND;
+use crate::rlwe::setting::Setting;
 
 /// Plaintext-ciphertext products summed in one reply (E's `x` by V's `y`, E's `y` by V's `x`).
 pub const PRODUCTS: u128 = 2;
@@ -24,8 +26,7 @@ pub fn reply_noise_bound(p: u32) -> u128 {
     PRODUCTS * (SLOTS as u128 * b * (1 + 2 * e)).div_ceil(2) + e * (2 * SLOTS as u128 + 1)
 }
 
-/// The flooding exponent for the prime `p`: the least `phi` with `2^phi >= 2^40·B`.
+/// The flooding exponent for the prime `p`: the least `phi` with `2^phi >= 2^(40 + 20)·B`.
 pub fn flood_bits(p: u32) -> u32 {
-    let bound = reply_noise_bound(p);
-    128 - (bound - 1).leading_zeros() + FLOOD_SECURITY_BITS
+    Setting::simd(p).flood_bits(reply_noise_bound(p))
 }

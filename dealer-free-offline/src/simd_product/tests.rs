@@ -55,9 +55,12 @@ fn slots_multiply_elementwise() {
 
 #[test]
 fn the_flooding_fits_the_budget() {
+    // 40 bits over the worst case for each coefficient's share of the key's 2^-40, and 20 for
+    // the 2^20 coefficients one key serves.
     let bits = noise::flood_bits(P.value());
     assert!(noise::reply_noise_bound(P.value()) < 1 << 32);
-    assert_eq!(bits, 72);
+    assert_eq!(setting(P).key_lifetime_bits, 20);
+    assert_eq!(bits, 32 + 40 + 20);
     assert!(
         bits <= setting(P).max_flood_bits(),
         "{bits} > {}",
@@ -132,7 +135,7 @@ async fn cross_terms_are_exact_on_worst_case_and_random_inputs() {
 /// top bytes of `c1'` and `c0'`.
 fn views(y: &[u64], trials: usize, rng: &mut ChaCha20Rng) -> [Vec<u64>; 3] {
     let (setting, slots) = (setting(P), Slots::new(P.value()).expect("slots"));
-    let secret = SecretKey::generate(rng, SLOTS);
+    let secret = SecretKey::generate(rng, &setting);
     let public = PublicKey::generate(&secret, rng);
     let seed = sample::seed(rng);
     let cts: Vec<Ciphertext> = (0..2)
@@ -140,7 +143,7 @@ fn views(y: &[u64], trials: usize, rng: &mut ChaCha20Rng) -> [Vec<u64>; 3] {
             let x = random(rng, SLOTS);
             Ciphertext {
                 c0: encrypt(&secret, setting.scaled(&slots.encode(&x)), &seed, t, rng),
-                c1: sample::uniform(&seed, t, SLOTS, setting.limbs),
+                c1: sample::uniform(&seed, t, setting.basis(), setting.limbs()),
             }
         })
         .collect();
