@@ -36,14 +36,50 @@ fn assert_uniform(what: &str, values: impl Iterator<Item = usize>, bins: usize) 
     stats::assert_uniform(what, &stats::histogram(values, bins));
 }
 
-/// Bits of ring shares, each position separately: none may be stuck.
-fn assert_ring_bits_balanced(what: &str, shares: &[Z64]) {
-    for j in 0..64 {
+/// The low `width` bits of `words`, each position separately: its zeros and ones are
+/// balanced, so that neither value is missing (PROTOCOLS.md: a stuck share must fail). Counting
+/// the ones of all positions in one histogram would not do: an all-ones share fills every
+/// position's bin equally.
+fn assert_bits_balanced(what: &str, width: u32, words: &[u64]) {
+    for j in 0..width {
         assert_uniform(
             &format!("{what} bit {j}"),
-            shares.iter().map(|s| s.bit(j) as usize),
+            words.iter().map(|w| ((w >> j) & 1) as usize),
             2,
         );
+    }
+}
+
+/// [`assert_bits_balanced`] for ring shares.
+fn assert_ring_bits_balanced(what: &str, shares: &[Z64]) {
+    let words: Vec<u64> = shares.iter().map(|s| s.0).collect();
+    assert_bits_balanced(what, 64, &words);
+}
+
+/// [`assert_bits_balanced`] for one AND-triple field of comparison-bits masks: its 31 slots'
+/// bits (32 digit products for `digit_and`).
+fn assert_slots_balanced(what: &str, used: u32, words: &[u32]) {
+    let words: Vec<u64> = words.iter().map(|&w| u64::from(w)).collect();
+    assert_bits_balanced(what, used, &words);
+}
+
+#[test]
+fn a_share_with_a_stuck_bit_fails_the_balance_check() {
+    // Uniform 31-bit words pass; the same with bit 7 stuck at 1, or bit 19 stuck at 0, fail,
+    // as does an all-ones share (which a count of ones per position would pass).
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+    let honest: Vec<u32> = (0..3000).map(|_| rng.random::<u32>() >> 1).collect();
+    assert_slots_balanced("honest", 31, &honest);
+    let stuck_one: Vec<u32> = honest.iter().map(|w| w | (1 << 7)).collect();
+    let stuck_zero: Vec<u32> = honest.iter().map(|w| w & !(1 << 19)).collect();
+    let all_ones = vec![u32::MAX >> 1; honest.len()];
+    for (what, words) in [
+        ("bit 7 stuck at 1", stuck_one),
+        ("bit 19 stuck at 0", stuck_zero),
+        ("all ones", all_ones),
+    ] {
+        let check = std::panic::catch_unwind(|| assert_slots_balanced(what, 31, &words));
+        assert!(check.is_err(), "{what} passed the balance check");
     }
 }
 
@@ -160,17 +196,10 @@ async fn bitwise_comparison_masks_are_consistent() {
             ("w_lt", &half.w_lt),
             ("w_eq", &half.w_eq),
         ] {
-            // 31 used bits (32 for digit_and), each balanced: bit t of the words in bin t.
+            // 31 used bits (32 for digit_and), each with both values.
             let used = if name == "digit_and" { 32 } else { 31 };
-            let ones: Vec<usize> = (0..used)
-                .flat_map(|t| {
-                    words
-                        .iter()
-                        .filter(move |&&w| w >> t & 1 == 1)
-                        .map(move |_| t)
-                })
-                .collect();
-            assert_uniform(&format!("P{party}'s {name}"), ones.into_iter(), used);
+            let what = format!("P{party}'s {name}");
+            assert_slots_balanced(&what, used, words.as_slice().expect("1-d"));
         }
         assert_uniform(
             &format!("P{party}'s alpha"),

@@ -6,6 +6,11 @@
 //! (a first, untimed run records what the computation asks for; the timed runs are served from
 //! batches prepared for exactly those requests), so only the online phase is timed.
 //!
+//! Serving opens `W - V` once per weight-bound triple, with the first of every
+//! `REQUESTS_PER_TRIPLE` requests, and the timed inference runs reuse one triple; so as many
+//! runs again start with fresh triples, and the difference of the two medians, divided by
+//! `REQUESTS_PER_TRIPLE`, is printed beside the median as what a request pays for it.
+//!
 //! `cargo bench -p dyad-online --features test-fixture --bench networks [-- net-a ... training|inference]`
 //! (`DYAD_BENCH_BATCH` sets the training batch, default 128; `DYAD_BENCH_CHECKZERO` the
 //! comparison, `bits` by default, `product` for the CheckZero over `Z_40961`).
@@ -128,6 +133,24 @@ struct SecureCost {
     first: [LinkCounters; 2],
     /// P0's profile of the run whose time was the median.
     profile: Profile,
+    /// Inference: the median time of runs that take fresh weight-bound triples and open
+    /// `W - V`, as the first request of every `REQUESTS_PER_TRIPLE` does.
+    opening: Option<f64>,
+}
+
+/// Drops both parties' weight-bound triples, so that the next request takes fresh ones.
+fn fresh_triples(servers: &mut [Server; 2]) {
+    for (_, state) in servers {
+        if let Some((params, masks)) = state {
+            *masks = WeightMasks::new(params.weights());
+        }
+    }
+}
+
+/// The median of `times`, and where it sits in them.
+fn median_of<T>(mut times: Vec<(f64, T)>) -> (f64, T) {
+    times.sort_by(|a, b| a.0.total_cmp(&b.0));
+    times.swap_remove(times.len() / 2)
 }
 
 /// `runs` timed runs after the untimed ones that record their requests.
@@ -173,13 +196,31 @@ async fn secure(
         (servers, elapsed, run, profile) = both(servers, net, data, work).await;
         times.push((elapsed.as_secs_f64(), profile));
     }
-    times.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (median, profile) = times.swap_remove(times.len() / 2);
+    let (median, profile) = median_of(times);
+    let mut opening = None;
+    if matches!(work, Work::Inference) {
+        // The request that opens W - V: with fresh triples, one untimed run records what it
+        // takes (the triples too), then as many timed runs as above.
+        fresh_triples(&mut servers);
+        (servers, _, _, _) = both(servers, net, data, work).await;
+        for (p, _) in &mut servers {
+            p.randomness_mut().prepare(runs).await.expect("fixture");
+        }
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            fresh_triples(&mut servers);
+            let elapsed;
+            (servers, elapsed, _, _) = both(servers, net, data, work).await;
+            times.push((elapsed.as_secs_f64(), ()));
+        }
+        opening = Some(median_of(times).0);
+    }
     SecureCost {
         median,
         run,
         first,
         profile,
+        opening,
     }
 }
 
@@ -234,9 +275,10 @@ fn row(net: &Network, examples: usize, cost: &SecureCost, plain: f64, paper: Opt
     let [c0, c1] = cost.run;
     let paper = paper.map_or("-".to_string(), |(s, mb)| format!("{s} s, {mb} MB"));
     println!(
-        "{:<7} {examples:>5} {:>11.4} {:>11.6} {:>8.0} {:>11.3} {:>11.3} {:>7} {:>11.3}   {paper}",
+        "{:<7} {examples:>5} {:>11.4} {:>9.1} {:>11.6} {:>8.0} {:>11.3} {:>11.3} {:>7} {:>11.3}   {paper}",
         net.name,
         cost.median,
+        examples as f64 / cost.median,
         plain,
         cost.median / plain,
         c0.bytes_sent as f64 / 1e6,
@@ -244,6 +286,21 @@ fn row(net: &Network, examples: usize, cost: &SecureCost, plain: f64, paper: Opt
         c0.rounds,
         cost.first[0].bytes_sent as f64 / 1e6,
     );
+    if let Some(opening) = cost.opening {
+        let ms = |s: f64| s * 1e3;
+        let share = (opening - cost.median) / REQUESTS_PER_TRIPLE as f64;
+        let amortised = cost.median + share;
+        println!(
+            "{:<7} median {:.2} ms + W - V opening {:.2} ms / {REQUESTS_PER_TRIPLE} = {:.2} ms \
+             amortised ({:.1} requests/s; {:.0}x float)",
+            "",
+            ms(cost.median),
+            ms(opening - cost.median),
+            ms(amortised),
+            1.0 / amortised,
+            amortised / plain,
+        );
+    }
 }
 
 /// Where P0's time went in the median run, per operation: wall time, the part inside the
@@ -274,10 +331,11 @@ fn breakdown(net: &Network, profile: &Profile) {
 fn header(what: &str) {
     println!("\n{what}");
     println!(
-        "{:<7} {:>5} {:>11} {:>11} {:>8} {:>11} {:>11} {:>7} {:>11}   paper (Table 4)",
+        "{:<7} {:>5} {:>11} {:>9} {:>11} {:>8} {:>11} {:>11} {:>7} {:>11}   paper (Table 4)",
         "network",
         "batch",
         "secure s",
+        "per s",
         "float s",
         "ratio",
         "MB P0->P1",
@@ -314,8 +372,9 @@ async fn main() {
     let mut profiles = Vec::new();
     if only("inference") {
         header(&format!(
-            "inference of one image (forward pass and argmax), median of 20 runs; the first \
-             request of every {REQUESTS_PER_TRIPLE} also opens W - V (first MB)"
+            "inference of one image (forward pass and argmax), median of {INFERENCE_RUNS} runs; \
+             the first request of every {REQUESTS_PER_TRIPLE} also opens W - V (first MB; its \
+             time from {INFERENCE_RUNS} runs with fresh triples, amortised below each row)"
         ));
         for net in &networks {
             let data = batch(net, 1);

@@ -7,6 +7,7 @@ use dyad_online::randomness::{Kind, relation};
 use dyad_store::auth::read_token;
 use dyad_store::{ItemRange, StoreClient};
 
+use crate::environment;
 use crate::netns::Network;
 use crate::support::*;
 
@@ -41,16 +42,12 @@ impl Deployment {
     }
 
     /// A deployment whose servers run on `pairs` pairs of hosts (pair `p` runs lane `p`'s
-    /// workers; pair 0 everything else), or `None`, having said why, where hosts cannot be
-    /// made.
+    /// workers; pair 0 everything else). Where hosts cannot be made, `None` after saying so
+    /// visibly, or a panic under `CI=true` ([`environment::needs`]).
     pub fn on_hosts(pairs: usize, test: &str) -> Option<Deployment> {
-        match Network::make(pairs) {
-            Ok(network) => Some(Deployment::start_on(Some(network), &[])),
-            Err(e) => {
-                println!("skipping {test}: cannot make network namespaces ({e})");
-                None
-            }
-        }
+        let network = Network::make(pairs).map_err(|e| format!("no network namespaces: {e}"));
+        let network = environment::needs(test, network)?;
+        Some(Deployment::start_on(Some(network), &[]))
     }
 
     fn start_on(network: Option<Network>, store_options: &[&str]) -> Deployment {

@@ -2,6 +2,8 @@
 
 mod cli;
 mod deployment;
+#[path = "../environment.rs"]
+mod environment;
 mod kill_sweep;
 mod link;
 mod netns;

@@ -249,7 +249,7 @@ fn two_worker_pairs_on_different_lanes_feed_the_same_stockpiles() {
 fn two_worker_pairs_on_hosts_of_their_own_feed_the_same_stockpiles_over_the_hosts_links() {
     // Four hosts: lane 0's pair, lane 1's pair; each reaches its party's stockpile over its
     // host's link.
-    let Some(d) = Deployment::on_hosts(2, "the scale-out test") else {
+    let Some(d) = Deployment::on_hosts(2, "the scale-out test (e2e offline.rs)") else {
         return;
     };
     two_pairs_feed_the_same_stockpiles(&d);

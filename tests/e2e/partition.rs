@@ -58,7 +58,7 @@ fn check_generation_resumed(d: &Deployment, workers: [Running; 2]) {
 
 #[test]
 fn training_and_generation_resume_after_the_party_link_is_cut() {
-    let Some(d) = Deployment::on_hosts(1, "the training partition test") else {
+    let Some(d) = Deployment::on_hosts(1, "the training partition test (e2e partition.rs)") else {
         return;
     };
     let model = prepare(&d);
@@ -89,7 +89,7 @@ fn training_and_generation_resume_after_the_party_link_is_cut() {
 
 #[test]
 fn serving_and_generation_resume_after_the_party_link_is_cut() {
-    let Some(d) = Deployment::on_hosts(1, "the serving partition test") else {
+    let Some(d) = Deployment::on_hosts(1, "the serving partition test (e2e partition.rs)") else {
         return;
     };
     let (model, reference, shares) = owner_shares(&d);

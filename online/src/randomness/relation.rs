@@ -2,10 +2,16 @@
 //! the relation its kind promises. Reconstructing reveals the secrets, so this is for tests
 //! and for audits of stockpiles one operator holds both of (a local demo), never for a real
 //! deployment, where the halves belong to different parties.
+//!
+//! A relation of bits holds trivially for a bit that never changes (`u·v = w` says nothing
+//! about `u = 0` if `u` is always 1), and such a bit is no randomness. So, as PROTOCOLS.md asks
+//! of a relation check of bits, every secret bit an item's relation takes as input (the mask's
+//! bits, the flip bit, a daBit's bit, the AND triples' factors) must also take both values
+//! across the batch, given [`BOTH_VALUES_FROM`] items or more.
 
 use ndarray::Array1;
 
-use super::items::{BITS, digit_products};
+use super::items::{BITS, MERGES, digit_products};
 use super::*;
 use crate::{Z64, ring};
 
@@ -28,7 +34,28 @@ pub enum RelationError {
         /// The relation that fails.
         what: &'static str,
     },
+    /// A secret bit the relation takes as input has the same value in every item of a batch
+    /// large enough to show both.
+    #[error("{kind}: bit {bit} of {what} is {value} in all {items} items")]
+    Stuck {
+        /// The kind.
+        kind: Kind,
+        /// The secret the bit belongs to.
+        what: &'static str,
+        /// Its position.
+        bit: u32,
+        /// The only value it took.
+        value: u8,
+        /// The items in the batch.
+        items: usize,
+    },
 }
+
+/// The batch size from which [`check`] requires both values of every secret input bit: an
+/// honest uniform bit is constant over 64 items with probability `2^-63`, and a kind has at
+/// most 157 such bits (comparison bits: `r`, `u`, `v_lt`, `v_eq`), so an honest batch fails
+/// with probability below `2^-55`. Smaller batches are checked for their relation only.
+pub const BOTH_VALUES_FROM: usize = 64;
 
 /// Checks every item of `kind` in the two parties' records (same tags, same order).
 pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), RelationError> {
@@ -69,8 +96,9 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), RelationError> {
         }
         Kind::ComparisonMask { p } => {
             let [c0, c1] = decode_both::<ComparisonMasks>(kind, halves)?;
+            let items = 0..c0.r.len();
             first_bad(
-                (0..c0.r.len()).map(|e| {
+                items.clone().map(|e| {
                     let r = c0.r[e] + c1.r[e];
                     let beta = c0.beta[e] ^ c1.beta[e];
                     c0.beta[e] == 0
@@ -84,12 +112,20 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), RelationError> {
                 }),
                 kind,
                 "bits, flip bit or alpha inconsistent with r",
+            )?;
+            both_values(kind, "r", 64, items.clone().map(|e| (c0.r[e] + c1.r[e]).0))?;
+            both_values(
+                kind,
+                "beta",
+                1,
+                items.map(|e| u64::from(c0.beta[e] ^ c1.beta[e])),
             )
         }
         Kind::ComparisonBits => {
             let [c0, c1] = decode_both::<ComparisonBits>(kind, halves)?;
+            let items = 0..c0.r.len();
             first_bad(
-                (0..c0.r.len()).map(|e| {
+                items.clone().map(|e| {
                     let r = (c0.r[e] + c1.r[e]).0;
                     let open = |a: &Array1<u32>, b: &Array1<u32>| a[e] ^ b[e];
                     let digit_and = digit_products(r);
@@ -101,7 +137,17 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), RelationError> {
                 }),
                 kind,
                 "bits, digit products, alpha or AND triples inconsistent with r",
-            )
+            )?;
+            both_values(kind, "r", 64, items.clone().map(|e| (c0.r[e] + c1.r[e]).0))?;
+            for (what, a, b) in [
+                ("u", &c0.u, &c1.u),
+                ("v_lt", &c0.v_lt, &c1.v_lt),
+                ("v_eq", &c0.v_eq, &c1.v_eq),
+            ] {
+                let open = items.clone().map(|e| u64::from(a[e] ^ b[e]));
+                both_values(kind, what, MERGES as u32, open)?;
+            }
+            Ok(())
         }
         Kind::DaBit => {
             let [d0, d1] = decode_both::<DaBits>(kind, halves)?;
@@ -110,7 +156,9 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), RelationError> {
                     .map(|e| Z64::from_bit(d0.xor[e] ^ d1.xor[e]) == d0.ring[e] + d1.ring[e]),
                 kind,
                 "XOR and ring bits differ",
-            )
+            )?;
+            let bits = (0..d0.xor.len()).map(|e| u64::from(d0.xor[e] ^ d1.xor[e]));
+            both_values(kind, "the bit", 1, bits)
         }
         Kind::BitTriple => {
             let [t0, t1] = decode_both::<BitTriples>(kind, halves)?;
@@ -121,7 +169,9 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), RelationError> {
                 }),
                 kind,
                 "ring and XOR bits differ, or z != u·v",
-            )
+            )?;
+            let bits = (0..t0.u.len()).map(|e| u64::from(t0.v_xor[e] ^ t1.v_xor[e]));
+            both_values(kind, "v", 1, bits)
         }
         Kind::ModpTriple { .. } => {
             let [t0, t1] = decode_both::<ModpTriples>(kind, halves)?;
@@ -146,6 +196,37 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), RelationError> {
                 "M is zero or M·a, M·b, M·a·b inconsistent",
             )
         }
+    }
+}
+
+/// Unless the batch is too small to tell, fails if one of the low `width` bits of the items'
+/// secret `what` (one word per item) has the same value in every item.
+fn both_values(
+    kind: Kind,
+    what: &'static str,
+    width: u32,
+    words: impl Iterator<Item = u64>,
+) -> Result<(), RelationError> {
+    let (mut any, mut all, mut items) = (0u64, u64::MAX, 0);
+    for w in words {
+        any |= w;
+        all &= w;
+        items += 1;
+    }
+    if items < BOTH_VALUES_FROM {
+        return Ok(());
+    }
+    let used = u64::MAX >> (64 - width);
+    let (ones, zeros) = (all & used, !any & used);
+    match (ones | zeros).trailing_zeros() {
+        64 => Ok(()),
+        bit => Err(RelationError::Stuck {
+            kind,
+            what,
+            bit,
+            value: ((ones >> bit) & 1) as u8,
+            items,
+        }),
     }
 }
 
@@ -225,5 +306,54 @@ mod tests {
         let mut z = a.items.encode();
         z[8] ^= 1;
         assert!(check(kind, [&z, &b.items.encode()]).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_stuck_bit_fails_though_the_relation_holds() {
+        let [mut f0, mut f1] = fixture::pair(9);
+        let n = BOTH_VALUES_FROM;
+        let kind = Kind::ComparisonBits;
+        let (a, b) = (
+            f0.comparison_bits(n).await.expect("ok"),
+            f1.comparison_bits(n).await.expect("ok"),
+        );
+        let (honest, c1) = (a.items, b.items);
+        check(kind, [&honest.encode(), &c1.encode()]).expect("consistent");
+        // Bit 3 of the triples' u stuck at 1, then bit 5 at 0, with w = u·v still true: P0's
+        // shares of u and w absorb the change.
+        for (bit, value) in [(3, 1), (5, 0)] {
+            let mut c0 = honest.clone();
+            for e in 0..n {
+                let (v_lt, v_eq) = (c0.v_lt[e] ^ c1.v_lt[e], c0.v_eq[e] ^ c1.v_eq[e]);
+                let u = ((c0.u[e] ^ c1.u[e]) & !(1 << bit)) | (value << bit);
+                c0.u[e] = u ^ c1.u[e];
+                c0.w_lt[e] = (u & v_lt) ^ c1.w_lt[e];
+                c0.w_eq[e] = (u & v_eq) ^ c1.w_eq[e];
+            }
+            let stuck = RelationError::Stuck {
+                kind,
+                what: "u",
+                bit,
+                value: value as u8,
+                items: n,
+            };
+            assert_eq!(check(kind, [&c0.encode(), &c1.encode()]), Err(stuck));
+        }
+        // daBits whose bit is always 1, in both sharings.
+        let kind = Kind::DaBit;
+        let (a, b) = (
+            f0.dabits(n).await.expect("ok"),
+            f1.dabits(n).await.expect("ok"),
+        );
+        let (mut d0, d1) = (a.items, b.items);
+        for e in 0..n {
+            d0.xor[e] = 1 ^ d1.xor[e];
+            d0.ring[e] = Z64(1) - d1.ring[e];
+        }
+        let err = check(kind, [&d0.encode(), &d1.encode()]).expect_err("stuck");
+        assert!(
+            matches!(err, RelationError::Stuck { value: 1, .. }),
+            "{err}"
+        );
     }
 }

@@ -21,9 +21,12 @@ struct View {
     leaky: Vec<u64>,
 }
 
-async fn views(secret: i64, seed: u64) -> [View; 2] {
-    let mut rng = rng(seed);
-    let mut pair = pair(Config::default(), seed)
+/// The views of `RUNS` truncations of `secret`, with the fixture's randomness from
+/// `fixture_seed` and the secret's sharing from `share_seed` (two streams: one seed for both
+/// would draw the shares and the daBits from the same words).
+async fn views(secret: i64, fixture_seed: u64, share_seed: u64) -> [View; 2] {
+    let mut rng = rng(share_seed);
+    let mut pair = pair(Config::default(), fixture_seed)
         .await
         .expect("loopback parties");
     let x = Array1::from_elem(RUNS, Z64::from_signed(secret));
@@ -64,8 +67,8 @@ async fn views(secret: i64, seed: u64) -> [View; 2] {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_each_party_receives_in_a_truncation_does_not_depend_on_the_secret() {
-    let low = views(-(1 << 60), 60).await;
-    let high = views(1 << 60, 61).await;
+    let low = views(-(1 << 60), 60, 62).await;
+    let high = views(1 << 60, 61, 63).await;
     for (party, (l, h)) in low.iter().zip(&high).enumerate() {
         stats::assert_uniform(&format!("P{party}'s view, low secret"), &l.seen);
         stats::assert_uniform(&format!("P{party}'s view, high secret"), &h.seen);
