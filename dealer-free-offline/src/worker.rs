@@ -50,6 +50,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use dyad_link::{Channel, LinkError, PartyId, PartyLink};
 use dyad_online::randomness::Kind;
+use dyad_proto::stockpile::InventoryReply;
 use dyad_store::StoreClient;
 use dyad_vocabulary::{Pool, Stream};
 use tokio::sync::watch;
@@ -114,12 +115,17 @@ pub struct StreamProgress {
 /// Progress of a worker, shared with whoever reports it.
 #[derive(Debug, Default)]
 pub struct Progress {
-    /// Per stream.
-    pub streams: Mutex<BTreeMap<String, StreamProgress>>,
+    /// Per stream: the worker's pool and one kind each. Keyed by [`Stream`], not by a name
+    /// made at each use, so that every figure of a stream lands in one entry (issue 26: the
+    /// pooled name in one place and the bare kind in another split a pooled stream's figures
+    /// over two rows).
+    pub streams: Mutex<BTreeMap<Stream, StreamProgress>>,
 }
 
 impl Progress {
-    /// The Prometheus text exposition of the progress.
+    /// The Prometheus text exposition of the progress: one sample per metric and stream,
+    /// labelled by `pool` (empty for the default pool) and `kind`, so that rows of one kind can
+    /// be summed across pools and one pool's selected, as Prometheus labels are meant to be.
     pub fn prometheus(&self) -> String {
         let streams = self.streams.lock().map(|s| s.clone()).unwrap_or_default();
         let mut out = String::new();
@@ -155,7 +161,11 @@ impl Progress {
                     "dyad_offline_stock" => p.stock as f64,
                     _ => p.target as f64,
                 };
-                out.push_str(&format!("{name}{{stream=\"{stream}\"}} {value}\n"));
+                out.push_str(&format!(
+                    "{name}{{pool=\"{}\",kind=\"{}\"}} {value}\n",
+                    stream.pool.name(),
+                    stream.kind
+                ));
             }
         }
         out
@@ -484,9 +494,40 @@ impl Worker {
     /// Bytes this party's stockpile takes before reaching its high-water mark.
     async fn headroom(&mut self) -> Result<u64, WorkerError> {
         let inventory = self.inventory().await?;
+        self.note_stock(&inventory);
         Ok(inventory
             .high_water_bytes
             .saturating_sub(inventory.stored_bytes))
+    }
+
+    /// Each plan stream's available items in `inventory`, noted with the plan's target in the
+    /// progress (for the metrics, at both parties).
+    fn note_stock(&self, inventory: &InventoryReply) -> BTreeMap<Kind, u64> {
+        let available: BTreeMap<&str, u64> = inventory
+            .streams
+            .iter()
+            .map(|s| (s.stream.as_str(), s.available))
+            .collect();
+        let stock: BTreeMap<Kind, u64> = self
+            .config
+            .plan
+            .0
+            .keys()
+            .map(|kind| {
+                let name = self.stream(*kind);
+                (*kind, available.get(name.as_str()).copied().unwrap_or(0))
+            })
+            .collect();
+        if let Ok(mut progress) = self.progress.streams.lock() {
+            for (kind, target) in &self.config.plan.0 {
+                let entry = progress
+                    .entry(Stream::new(&self.config.pool, *kind))
+                    .or_default();
+                entry.stock = stock[kind];
+                entry.target = *target;
+            }
+        }
+        stock
     }
 
     /// P0: the next round, from its stockpile's inventory and the peer's headroom.
@@ -495,24 +536,7 @@ impl Worker {
             millis: self.config.idle.as_millis().min(u128::from(u32::MAX)) as u32,
         };
         let inventory = self.inventory().await?;
-        let available: BTreeMap<&str, u64> = inventory
-            .streams
-            .iter()
-            .map(|s| (s.stream.as_str(), s.available))
-            .collect();
-        {
-            let mut progress = self
-                .progress
-                .streams
-                .lock()
-                .map_err(|_| WorkerError::Peer("poisoned".into()))?;
-            for (kind, target) in &self.config.plan.0 {
-                let stream = self.stream(*kind);
-                let entry = progress.entry(stream.clone()).or_default();
-                entry.stock = available.get(stream.as_str()).copied().unwrap_or(0);
-                entry.target = *target;
-            }
-        }
+        let stock = self.note_stock(&inventory);
         let headroom = inventory
             .high_water_bytes
             .saturating_sub(inventory.stored_bytes)
@@ -523,10 +547,7 @@ impl Worker {
             .0
             .iter()
             .map(|(kind, target)| {
-                let have = available
-                    .get(self.stream(*kind).as_str())
-                    .copied()
-                    .unwrap_or(0);
+                let have = stock[kind];
                 (
                     have as f64 / *target as f64,
                     *kind,
@@ -591,7 +612,9 @@ impl Worker {
         self.next.insert(kind, first + count);
         let seconds = started.elapsed().as_secs_f64();
         if let Ok(mut progress) = self.progress.streams.lock() {
-            let entry = progress.entry(kind.to_string()).or_default();
+            let entry = progress
+                .entry(Stream::new(&self.config.pool, kind))
+                .or_default();
             entry.items += count;
             entry.bytes += bytes;
             entry.seconds += seconds;
@@ -629,7 +652,7 @@ impl Worker {
 
     /// This party's stockpile inventory, retried as a Put is: a stockpile that restarts
     /// between rounds pauses the pair rather than ending it.
-    async fn inventory(&mut self) -> Result<dyad_proto::stockpile::InventoryReply, WorkerError> {
+    async fn inventory(&mut self) -> Result<InventoryReply, WorkerError> {
         with_retries(
             &mut self.store,
             "inventory",

@@ -11,8 +11,10 @@ use std::time::Duration;
 use dyad_link::{PartyLink, loopback_pair};
 use dyad_offline::worker::{Progress, Worker, WorkerConfig, WorkerError};
 use dyad_offline::{MatrixTripleMethod, Plan};
+use dyad_online::randomness::Kind;
 use dyad_online::randomness::relation;
 use dyad_store::{Budget, StoreClient, StoreConfig, serve};
+use dyad_vocabulary::{Pool, Stream};
 use tokio::sync::{oneshot, watch};
 
 const TOKEN: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -115,11 +117,16 @@ async fn lane_next(addr: &str, stream: &str) -> u64 {
     status.expect("lane status").next
 }
 
+/// The stockpile's name of `kind`'s stream in `pool`.
+fn name(pool: &Pool, kind: Kind) -> String {
+    Stream::new(pool, kind).to_string()
+}
+
 /// Checks that P0's stockpile holds no item P1's lacks: read P0's lane first, so that a Put
 /// landing between the two reads can only raise P1's figure.
-async fn assert_p0_holds_nothing_p1_lacks(addrs: &[String; 2], plan: &Plan) {
+async fn assert_p0_holds_nothing_p1_lacks(addrs: &[String; 2], plan: &Plan, pool: &Pool) {
     for kind in plan.0.keys() {
-        let stream = kind.to_string();
+        let stream = name(pool, *kind);
         let p0 = lane_next(&addrs[0], &stream).await;
         let p1 = lane_next(&addrs[1], &stream).await;
         assert!(
@@ -129,40 +136,45 @@ async fn assert_p0_holds_nothing_p1_lacks(addrs: &[String; 2], plan: &Plan) {
     }
 }
 
-/// A worker pair on lane 0, paired (hello, alignment) and ready to run, with its link.
-async fn start_pair(addrs: &[String; 2], plan: &Plan) -> [(Worker, PartyLink); 2] {
+/// A worker pair on lane 0, paired (hello, alignment) and ready to run, with its link and
+/// its progress.
+async fn start_pair(
+    addrs: &[String; 2],
+    plan: &Plan,
+    pool: &Pool,
+) -> [(Worker, PartyLink, Arc<Progress>); 2] {
     let (mut link0, mut link1) = loopback_pair().await.expect("loopback link");
     let config = || WorkerConfig {
         lane: 0,
-        pool: Default::default(),
+        pool: pool.clone(),
         plan: plan.clone(),
         idle: Duration::from_millis(50),
         matrix_method: MatrixTripleMethod::He,
     };
-    let progress = || Arc::new(Progress::default());
+    let [p0, p1] = [(); 2].map(|()| Arc::new(Progress::default()));
     let (w0, w1) = tokio::join!(
-        Worker::start(&mut link0, client(&addrs[0]).await, config(), progress()),
-        Worker::start(&mut link1, client(&addrs[1]).await, config(), progress()),
+        Worker::start(&mut link0, client(&addrs[0]).await, config(), p0.clone()),
+        Worker::start(&mut link1, client(&addrs[1]).await, config(), p1.clone()),
     );
     [
-        (w0.expect("P0 starts"), link0),
-        (w1.expect("P1 starts"), link1),
+        (w0.expect("P0 starts"), link0, p0),
+        (w1.expect("P1 starts"), link1, p1),
     ]
 }
 
 /// Runs a worker pair until both stockpiles hold the plan's targets, then stops it; all the
-/// while, P0's stockpile holds nothing P1's lacks.
-async fn stock_to_plan(addrs: &[String; 2], plan: &Plan) {
-    let [(mut w0, _link0), (mut w1, _link1)] = start_pair(addrs, plan).await;
+/// while, P0's stockpile holds nothing P1's lacks. Returns the workers' progress.
+async fn stock_to_plan(addrs: &[String; 2], plan: &Plan, pool: &Pool) -> [Arc<Progress>; 2] {
+    let [(mut w0, _link0, p0), (mut w1, _link1, p1)] = start_pair(addrs, plan, pool).await;
     let (stop, stopped) = watch::channel(false);
     let full = async {
         loop {
-            assert_p0_holds_nothing_p1_lacks(addrs, plan).await;
+            assert_p0_holds_nothing_p1_lacks(addrs, plan, pool).await;
             let levels = stock(&addrs[0]).await;
             let done = plan.0.iter().all(|(kind, target)| {
                 levels
                     .iter()
-                    .any(|(s, n)| *s == kind.to_string() && n >= target)
+                    .any(|(s, n)| *s == name(pool, *kind) && n >= target)
             });
             if done {
                 let _ = stop.send(true);
@@ -178,15 +190,16 @@ async fn stock_to_plan(addrs: &[String; 2], plan: &Plan) {
     .expect("the pair stocks the plan in time");
     r0.expect("P0 stops cleanly");
     r1.expect("P1 stops cleanly");
+    [p0, p1]
 }
 
 /// Takes every item of the plan's streams as the online runtimes do (P0 the lowest available,
 /// P1 exactly the same tags) and checks that the halves fit together.
-async fn drain_and_check(addrs: &[String; 2], plan: &Plan) {
+async fn drain_and_check(addrs: &[String; 2], plan: &Plan, pool: &Pool) {
     let stock0 = stock(&addrs[0]).await;
     let mut clients = [client(&addrs[0]).await, client(&addrs[1]).await];
     for kind in plan.0.keys() {
-        let stream = kind.to_string();
+        let stream = name(pool, *kind);
         let available = stock0
             .iter()
             .find(|(s, _)| *s == stream)
@@ -219,19 +232,19 @@ async fn a_worker_pair_stocks_both_stockpiles_with_paired_items_that_satisfy_the
     ];
     let addrs = stores.each_ref().map(|s| s.addr.clone());
     let plan = Plan::parse(PLAN).expect("plan");
-    stock_to_plan(&addrs, &plan).await;
+    stock_to_plan(&addrs, &plan, &Pool::default()).await;
     let first = stock(&addrs[0]).await;
     // A second run of the pair (a restart) with higher targets aligns and goes on numbering
     // where the first stopped.
     let doubled = Plan(plan.0.iter().map(|(k, t)| (*k, 2 * t)).collect());
-    stock_to_plan(&addrs, &doubled).await;
+    stock_to_plan(&addrs, &doubled, &Pool::default()).await;
     let (stock0, stock1) = (stock(&addrs[0]).await, stock(&addrs[1]).await);
     assert_eq!(stock0, stock1, "both stockpiles hold the same items");
     for ((stream, before), (_, after)) in first.iter().zip(&stock0) {
         assert!(after > before, "{stream}: the second run added nothing");
     }
     // Both runs' items pair up.
-    drain_and_check(&addrs, &plan).await;
+    drain_and_check(&addrs, &plan, &Pool::default()).await;
 }
 
 /// The one stream of the crash tests below: one batch of 300 daBits.
@@ -248,7 +261,8 @@ async fn a_batch_p1_stored_before_p0_failed_is_discarded_at_p1_when_the_pair_rea
     let p1 = Store::start(1, dirs[1].path(), ROOMY).await;
     let addrs = [p0.addr.clone(), p1.addr.clone()];
     let plan = Plan::parse(DABITS).expect("plan");
-    let [(mut w0, link0), (mut w1, _link1)] = start_pair(&addrs, &plan).await;
+    let [(mut w0, link0, _), (mut w1, _link1, _)] =
+        start_pair(&addrs, &plan, &Pool::default()).await;
     let (stop, stopped) = watch::channel(false);
     let p0_stopped = stopped.clone();
     let p1_holds_it = async {
@@ -287,7 +301,7 @@ async fn a_batch_p1_stored_before_p0_failed_is_discarded_at_p1_when_the_pair_rea
     p0.stop().await;
     let p0 = Store::start(0, dirs[0].path(), ROOMY).await;
     let addrs = [p0.addr.clone(), p1.addr.clone()];
-    stock_to_plan(&addrs, &plan).await;
+    stock_to_plan(&addrs, &plan, &Pool::default()).await;
     assert_eq!(
         discarded(&addrs[1], "dabit").await,
         300,
@@ -298,7 +312,7 @@ async fn a_batch_p1_stored_before_p0_failed_is_discarded_at_p1_when_the_pair_rea
         assert_eq!(lane_next(addr, "dabit").await, 600, "both went on after it");
     }
     assert_eq!(stock(&addrs[0]).await, stock(&addrs[1]).await);
-    drain_and_check(&addrs, &plan).await;
+    drain_and_check(&addrs, &plan, &Pool::default()).await;
 }
 
 /// P1's stockpile refuses P1's half of a batch (its lane was moved on behind the pair's back,
@@ -313,7 +327,8 @@ async fn p0_does_not_put_a_batch_p1_s_stockpile_refused() {
     ];
     let addrs = stores.each_ref().map(|s| s.addr.clone());
     let plan = Plan::parse(DABITS).expect("plan");
-    let [(mut w0, _link0), (mut w1, link1)] = start_pair(&addrs, &plan).await;
+    let [(mut w0, _link0, _), (mut w1, link1, _)] =
+        start_pair(&addrs, &plan, &Pool::default()).await;
     let moved = client(&addrs[1]).await.align("dabit", 0, 0, 1).await;
     assert_eq!(moved.expect("align").next, 1);
     let (stop, stopped) = watch::channel(false);
@@ -342,7 +357,56 @@ async fn p0_does_not_put_a_batch_p1_s_stockpile_refused() {
     assert_eq!(lane_next(&addrs[0], "dabit").await, 0, "P0 put nothing");
 
     // The next pairing aligns (P0 skips item 0, which P1 skipped) and stocks paired items.
-    stock_to_plan(&addrs, &plan).await;
+    stock_to_plan(&addrs, &plan, &Pool::default()).await;
     assert_eq!(stock(&addrs[0]).await, stock(&addrs[1]).await);
-    drain_and_check(&addrs, &plan).await;
+    drain_and_check(&addrs, &plan, &Pool::default()).await;
+}
+
+/// A pooled worker pair's metrics, at both parties: every figure of a stream (items, bytes,
+/// seconds, stock, target) in one row labelled by pool and kind. Before, a pooled stream's
+/// stock and target sat under its pooled name and its items and bytes under its bare kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_worker_reports_each_stream_in_one_row_labelled_by_pool_and_kind() {
+    let dirs = [(); 2].map(|_| tempfile::tempdir().expect("tempdir"));
+    let stores = [
+        Store::start(0, dirs[0].path(), ROOMY).await,
+        Store::start(1, dirs[1].path(), ROOMY).await,
+    ];
+    let addrs = stores.each_ref().map(|s| s.addr.clone());
+    let plan = Plan::parse("dabit 300\ncomparison-bits 200\n").expect("plan");
+    let pool: Pool = "serve".parse().expect("a pool");
+    let progress = stock_to_plan(&addrs, &plan, &pool).await;
+    for (party, progress) in progress.iter().enumerate() {
+        let page = progress.prometheus();
+        let rows: Vec<&str> = page.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            rows.len(),
+            5 * plan.0.len(),
+            "P{party}: one row per metric and stream:\n{page}"
+        );
+        for (kind, target) in &plan.0 {
+            let value = |metric: &str| -> f64 {
+                let series = format!("{metric}{{pool=\"serve\",kind=\"{kind}\"}} ");
+                rows.iter()
+                    .find_map(|r| r.strip_prefix(series.as_str())?.parse().ok())
+                    .unwrap_or_else(|| panic!("P{party}: no {series}in\n{page}"))
+            };
+            assert!(
+                value("dyad_offline_items_total") >= *target as f64,
+                "P{party}\n{page}"
+            );
+            assert!(value("dyad_offline_bytes_total") > 0.0, "P{party}\n{page}");
+            assert!(
+                value("dyad_offline_seconds_total") > 0.0,
+                "P{party}\n{page}"
+            );
+            assert!(value("dyad_offline_stock") > 0.0, "P{party}\n{page}");
+            assert_eq!(
+                value("dyad_offline_target"),
+                *target as f64,
+                "P{party}\n{page}"
+            );
+        }
+    }
+    drain_and_check(&addrs, &plan, &pool).await;
 }
