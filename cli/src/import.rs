@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, ensure};
 use dyad_online::FixedPoint;
+use dyad_online::nn::window;
 use rand_chacha::ChaCha20Rng;
 
 use dyad_server::model_file::{Holder, ModelFile};
@@ -44,6 +45,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "the model file holds server {:?}'s share, not a plaintext model",
         model.holder
     );
+    // The servers' truncations are exact only inside their window (PROTOCOLS.md, "Accepted
+    // departures"): refuse a model whose products could leave it for some input within the
+    // operand limit (an ONNX import has checked already; a Dyad model file is checked here).
+    let worst = window::check(&model.params, model.fixed).context(
+        "the model's weights could make the servers' results silently wrong; it is not shared out",
+    )?;
+    println!(
+        "worst case over inputs within ±{}: {worst}",
+        model.fixed.operand_limit()
+    );
     // Fresh OS randomness: each share alone must be uniformly random to its server.
     let mut rng: ChaCha20Rng = rand::make_rng();
     let shares = model.params.split(&mut rng);
@@ -65,4 +76,59 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     println!("give each server only its own share; the two together are the model");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use dyad_online::Z64;
+    use dyad_online::fixed::MAX_OPERAND;
+    use dyad_online::model::Network;
+    use dyad_online::nn::{Params, PlainFixed};
+
+    use super::*;
+
+    /// A plaintext model file whose first weight is `first` (in fixed point).
+    fn model_with(dir: &std::path::Path, first: i64) -> PathBuf {
+        let network = Network::parse("m", "input 1 2 2\nflatten\ndense 2\n").expect("network");
+        let fixed = FixedPoint::default();
+        let mut params = Params::initial(&network, 1, fixed)
+            .expect("params")
+            .import(&PlainFixed::new(fixed));
+        let dense = params.layers[1].as_mut().expect("dense");
+        dense.w[[0, 0]] = Z64::from_signed(first);
+        let path = dir.join(format!("model-{first}.dyad"));
+        ModelFile {
+            holder: Holder::Plain,
+            fixed,
+            network,
+            params,
+        }
+        .write(&path)
+        .expect("write");
+        path
+    }
+
+    /// A plaintext model's weights, as an ONNX model's, are bounded by the operand limit:
+    /// one at the limit is shared out, one a unit beyond it refused with its value and the
+    /// limit, and nothing is written.
+    #[test]
+    fn a_plaintext_model_with_a_weight_just_beyond_the_operand_limit_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let args = |model: PathBuf, out: &str| Args {
+            model: Some(model),
+            onnx: None,
+            f: 16,
+            out: dir.path().join(out),
+        };
+        run(args(model_with(dir.path(), -MAX_OPERAND), "at")).expect("at the limit");
+        assert!(dir.path().join("at/model.p0.dyad").is_file());
+        let err = run(args(model_with(dir.path(), MAX_OPERAND + 1), "beyond"))
+            .expect_err("beyond the limit");
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("layer 2: weight 0: 256.0000152587890") && text.contains("±256"),
+            "{text}"
+        );
+        assert!(!dir.path().join("beyond").exists());
+    }
 }

@@ -31,7 +31,7 @@ pub fn write_shares(
 ) -> anyhow::Result<(String, [PathBuf; 2])> {
     // Fresh OS randomness: the shares must be unpredictable to each server.
     let mut rng: ChaCha20Rng = rand::make_rng();
-    let shares = split(train, test, fixed, &mut rng);
+    let shares = split(train, test, fixed, &mut rng)?;
     let paths = [0, 1].map(|i| out.join(format!("p{i}.data")));
     for (share, path) in shares.iter().zip(&paths) {
         share.write(path)?;

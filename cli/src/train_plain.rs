@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
+use dyad_online::fixed::Headroom;
 use dyad_online::nn::{Backend, Params, PlainFixed, PlainFloat};
 use dyad_online::{FixedPoint, Z64};
 use dyad_server::Examples;
@@ -103,6 +104,21 @@ pub struct Reference {
     pub points: Vec<Point>,
     /// The trained model, in fixed point.
     pub model: Params<Z64>,
+    /// For the fixed-point run: the largest magnitude any truncation saw, against the window
+    /// the secure truncation needs (PROTOCOLS.md, "Accepted departures").
+    pub headroom: Option<Headroom>,
+}
+
+impl Reference {
+    /// The line that states the run's truncation headroom, if it has one.
+    pub fn headroom_line(&self) -> Option<String> {
+        let h = self.headroom?;
+        let verdict = match h.inside() {
+            true => "",
+            false => " (OUTSIDE the window: a secure run would come out wrong)",
+        };
+        Some(format!("{}: truncations: {h}{verdict}", self.name))
+    }
 }
 
 /// Runs the job in plaintext on `train_set` and `test_set`: in floating point, in (stochastically
@@ -127,12 +143,13 @@ pub async fn references(
             file: "curve-float.csv",
             points: state.curve,
             model: state.params.import(&PlainFixed::new(fixed)),
+            headroom: None,
         });
     }
     if arithmetic != Arithmetic::Float {
         let (train, test) = (
-            shares::encode(train_set, fixed),
-            shares::encode(test_set, fixed),
+            shares::encode(train_set, fixed).context("the training set")?,
+            shares::encode(test_set, fixed).context("the test set")?,
         );
         let mut backend = PlainFixed::stochastic(fixed, job.seed);
         backend.exp = job.exp;
@@ -142,6 +159,7 @@ pub async fn references(
             file: "curve-fixed.csv",
             points: state.curve,
             model: state.params,
+            headroom: Some(backend.headroom()),
         });
     }
     Ok(references)
@@ -172,6 +190,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .write(&model)?;
         let last = r.points.last().map_or(0.0, |p| p.accuracy);
         println!("{}: final test accuracy {:.2}%", r.name, 100.0 * last);
+        if let Some(line) = r.headroom_line() {
+            println!("{line}");
+        }
     }
     let title = format!("{} in plaintext: test accuracy", job.network.name);
     let chart = args.out.join("curve-plain.png");

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use dyad_proto::inference::inference_client::InferenceClient;
 use dyad_proto::inference::{DescribeRequest, ModelInfo, Output, PredictRequest, PredictResponse};
+use dyad_vocabulary::fixed::EncodeError;
 use dyad_vocabulary::{FixedPoint, Z64};
 use rand::{Rng, RngExt};
 use rand_chacha::ChaCha20Rng;
@@ -52,6 +53,15 @@ pub enum ClientError {
     /// The input does not fit the model.
     #[error("{0}")]
     Input(String),
+    /// An input value the servers' fixed point must not take: beyond the operand limit that
+    /// keeps their truncations exact, or not a number.
+    #[error("input value {index}: {refusal}")]
+    Encode {
+        /// Its position in the input.
+        index: usize,
+        /// Why, naming the value and the limit.
+        refusal: EncodeError,
+    },
     /// A server answered with an error.
     #[error("server {server}: {status}")]
     Server {
@@ -244,20 +254,19 @@ pub async fn channel(index: usize, s: &Server, timeout: Duration) -> Result<Chan
 }
 
 /// The additive shares of `input` in fixed point with `f` fractional bits, encoded by the
-/// servers' own encoder (`dyad_vocabulary::FixedPoint`: round to nearest, magnitudes below
-/// `2^61` after scaling).
+/// servers' own encoder (`dyad_vocabulary::FixedPoint::encode_operand`: round to nearest,
+/// refusing values beyond the operand limit `2^(24 - f)`, 256 at `f = 16`, which keeps the
+/// servers' truncations inside their window; PROTOCOLS.md, "Accepted departures").
 pub fn share(input: &[f64], f: u32, rng: &mut impl Rng) -> Result<[Vec<u64>; 2], ClientError> {
     let fixed = FixedPoint::new(f).ok_or_else(|| {
         ClientError::Input(format!("{f} fractional bits is no fixed-point format"))
     })?;
     let mut x0 = Vec::with_capacity(input.len());
     let mut x1 = Vec::with_capacity(input.len());
-    for &v in input {
-        let x = fixed.encode(v).ok_or_else(|| {
-            ClientError::Input(format!(
-                "input value {v} is out of range for fixed point with {f} fractional bits"
-            ))
-        })?;
+    for (index, &v) in input.iter().enumerate() {
+        let x = fixed
+            .encode_operand(v)
+            .map_err(|refusal| ClientError::Encode { index, refusal })?;
         let r: u64 = rng.random();
         x0.push(r);
         x1.push(x.0.wrapping_sub(r));
@@ -323,16 +332,42 @@ mod tests {
 
     #[test]
     fn the_client_encodes_as_the_servers_do() {
-        // The servers' encoder, shared: the same values and the same range (the client's own
-        // encoder refused magnitudes of 2^24 and more at f = 16).
+        // The servers' encoder, shared: the same values and the same operand limit.
         let mut rng = ChaCha20Rng::seed_from_u64(2);
         let fixed = FixedPoint::default();
-        for v in [0.0, -1.0, 1e-6, 3.25, 1e12, -(2f64.powi(44))] {
+        for v in [0.0, -1.0, 1e-6, 3.25, 255.0, -256.0] {
             let [a, b] = share(&[v], fixed.f, &mut rng).expect("in range");
-            assert_eq!(Some(Z64(a[0].wrapping_add(b[0]))), fixed.encode(v), "{v}");
+            assert_eq!(
+                Ok(Z64(a[0].wrapping_add(b[0]))),
+                fixed.encode_operand(v),
+                "{v}"
+            );
         }
-        assert!(share(&[2f64.powi(46)], fixed.f, &mut rng).is_err());
         assert!(share(&[1.0], 64, &mut rng).is_err());
+    }
+
+    #[test]
+    fn a_value_just_beyond_the_operand_limit_is_refused_by_position_value_and_limit() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        for fixed in [FixedPoint::default(), FixedPoint { f: 20 }] {
+            let limit = fixed.operand_limit();
+            let inside = [0.5, limit, -limit];
+            let [a, b] = share(&inside, fixed.f, &mut rng).expect("just inside");
+            let back: Vec<f64> = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| fixed.decode(Z64(x.wrapping_add(*y))))
+                .collect();
+            assert_eq!(back, inside);
+            let beyond = limit + fixed.ulp();
+            let err = share(&[0.5, -beyond], fixed.f, &mut rng).expect_err("just beyond");
+            assert!(matches!(err, ClientError::Encode { index: 1, .. }), "{err}");
+            let text = err.to_string();
+            assert!(
+                text.contains(&(-beyond).to_string()) && text.contains(&format!("±{limit}")),
+                "{text}"
+            );
+        }
     }
 
     #[test]

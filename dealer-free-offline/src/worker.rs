@@ -3,14 +3,45 @@
 //!
 //! P0 leads. Each round it picks the stream whose stock is lowest relative to the plan
 //! (`available / target`) and tells P1 which items to make (`stream`, `first`, `count`); both
-//! generate their halves together, put them into their own stockpiles under the same tags, and
-//! P1 reports how much its stockpile can still take. Batches are cut to fit below both
-//! stockpiles' high-water marks; when either is at its mark, or every stream is stocked, the
-//! pair waits.
+//! generate their halves together; P1 puts its half into its stockpile and reports (how many
+//! items it stored, how much its stockpile can still take); only then does P0 put its own half
+//! under the same tags. Batches are cut to fit below both stockpiles' high-water marks; when
+//! either is at its mark, or every stream is stocked, the pair waits.
 //!
 //! At start the two workers compare plans (they must match) and bring each lane in line: if a
 //! crash left one stockpile with a batch the other lacks, that batch is unpairable, so the
 //! stockpile that has it discards it and both continue after it. Tags are never reused.
+//!
+//! # Why P0 puts last
+//!
+//! Every item is "both halves of the same item" (PROTOCOLS.md: "carries the same tag at both
+//! parties, and is never served twice"): P0's runtime takes the lowest items *its* stockpile
+//! holds and names them to P1's runtime, whose stockpile hands out exactly those
+//! (`TakeExact`) and discards its own leftovers below them as unpairable. So an item only
+//! P0's stockpile holds stalls the job (P1's `TakeExact` can never be met: it waits out the
+//! job's stock wait, or fails once an alignment has skipped that number at P1), while an item
+//! only P1's holds costs nothing: P0's runtime never names it, and it is discarded by the next
+//! alignment or by the first `TakeExact` that names a later item of its lane. Putting P0's half
+//! only after P1 confirmed its own Put keeps, per lane and stream, **everything P0's stockpile
+//! holds a subset of what P1's holds** at every instant, whatever fails when:
+//!
+//! - P1 dies, or its stockpile refuses, before or during its Put: a Put is one atomic write,
+//!   so P1 holds the whole batch or nothing; P0 has not put and never will (it puts only on
+//!   P1's report, which a dead P1 does not send). Nothing orphaned, or an orphan at P1 (the
+//!   write landed, the reply did not).
+//! - P1 stored the batch and dies, or the link breaks, before P0 reads the report: orphan at P1.
+//! - P0 read the report and dies (or its stockpile stays down past the retries) before its
+//!   own Put lands: orphan at P1.
+//! - P0's Put landed: both hold the batch.
+//!
+//! Realignment at the next pairing ([`Worker::start`], also after a lost link in
+//! `crate::resume`) reads each lane's `next` at both stockpiles: `low` at P0, `high >= low` at
+//! P1. P1's stockpile discards its untaken items in `low..high` (none can have been handed
+//! out: P0's runtime never named them, P0 never held them), P0's skips to `high`, and both
+//! continue at `high`. P0's items are all below `low`, so an alignment never takes from P1
+//! an item P0 holds, and no number is put twice: **no item is served twice and none that P0
+//! holds goes missing at P1, so no job stalls on one**. (A stockpile from an older build may
+//! still hold a batch only at P0; the same alignment discards it there.)
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +50,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use dyad_link::{Channel, LinkError, PartyId, PartyLink};
 use dyad_online::randomness::Kind;
+use dyad_proto::stockpile::InventoryReply;
 use dyad_store::StoreClient;
 use dyad_vocabulary::{Pool, Stream};
 use tokio::sync::watch;
@@ -83,12 +115,17 @@ pub struct StreamProgress {
 /// Progress of a worker, shared with whoever reports it.
 #[derive(Debug, Default)]
 pub struct Progress {
-    /// Per stream.
-    pub streams: Mutex<BTreeMap<String, StreamProgress>>,
+    /// Per stream: the worker's pool and one kind each. Keyed by [`Stream`], not by a name
+    /// made at each use, so that every figure of a stream lands in one entry (issue 26: the
+    /// pooled name in one place and the bare kind in another split a pooled stream's figures
+    /// over two rows).
+    pub streams: Mutex<BTreeMap<Stream, StreamProgress>>,
 }
 
 impl Progress {
-    /// The Prometheus text exposition of the progress.
+    /// The Prometheus text exposition of the progress: one sample per metric and stream,
+    /// labelled by `pool` (empty for the default pool) and `kind`, so that rows of one kind can
+    /// be summed across pools and one pool's selected, as Prometheus labels are meant to be.
     pub fn prometheus(&self) -> String {
         let streams = self.streams.lock().map(|s| s.clone()).unwrap_or_default();
         let mut out = String::new();
@@ -124,7 +161,11 @@ impl Progress {
                     "dyad_offline_stock" => p.stock as f64,
                     _ => p.target as f64,
                 };
-                out.push_str(&format!("{name}{{stream=\"{stream}\"}} {value}\n"));
+                out.push_str(&format!(
+                    "{name}{{pool=\"{}\",kind=\"{}\"}} {value}\n",
+                    stream.pool.name(),
+                    stream.kind
+                ));
             }
         }
         out
@@ -135,8 +176,9 @@ impl Progress {
 /// must run the same: builds that differ here can exchange messages of the same sizes and store
 /// shares that do not fit together, so the hello carries it and a mismatch is refused. Bump it
 /// with every such change: 2, COT keys no longer hashed again; 3, COTs in extension calls of at
-/// most 2^17 OTs; 4, `Z_p` COT fields from key words by multiplication instead of division.
-pub const GENERATION_REVISION: u32 = 4;
+/// most 2^17 OTs; 4, `Z_p` COT fields from key words by multiplication instead of division;
+/// 5, P1's report confirms its Put before P0 puts (it carries the items stored).
+pub const GENERATION_REVISION: u32 = 5;
 
 /// How long a stop waits for the round in progress before abandoning it.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -158,6 +200,9 @@ enum Decision {
 /// P1's word after a round.
 #[derive(Debug, PartialEq, Eq)]
 struct Report {
+    /// Items of the round's batch P1's stockpile has stored (0 after a wait): P0 puts its own
+    /// half only on this confirmation (see the module's doc).
+    stored: u64,
     /// Bytes P1's stockpile can take before its high-water mark (0: pause).
     headroom: u64,
     stopping: bool,
@@ -165,20 +210,31 @@ struct Report {
 
 impl Report {
     fn encode(&self) -> Vec<u8> {
-        let mut out = self.headroom.to_le_bytes().to_vec();
+        let mut out = self.stored.to_le_bytes().to_vec();
+        out.extend_from_slice(&self.headroom.to_le_bytes());
         out.push(u8::from(self.stopping));
         out
     }
 
     fn decode(bytes: &[u8]) -> Option<Report> {
         match bytes {
-            [headroom @ .., stopping @ (0 | 1)] if headroom.len() == 8 => Some(Report {
-                headroom: u64::from_le_bytes(headroom.try_into().ok()?),
+            [words @ .., stopping @ (0 | 1)] if words.len() == 16 => Some(Report {
+                stored: u64::from_le_bytes(words[..8].try_into().ok()?),
+                headroom: u64::from_le_bytes(words[8..].try_into().ok()?),
                 stopping: *stopping == 1,
             }),
             _ => None,
         }
     }
+}
+
+/// One party's half of a generated batch, not yet stored.
+struct Half {
+    kind: Kind,
+    first: u64,
+    count: u64,
+    records: Bytes,
+    started: Instant,
 }
 
 impl Decision {
@@ -331,8 +387,8 @@ impl Worker {
 
     /// Runs until `stop` turns true (at either party), then ends the round in progress and
     /// returns. A round that does not end within [`STOP_GRACE`] of the stop (the peer or the
-    /// stockpile is gone, a Put is waiting to be retried) is abandoned: its half-stored batch
-    /// is one the next start's alignment discards, so stopping is always possible.
+    /// stockpile is gone, a Put is waiting to be retried) is abandoned: a batch stored at one
+    /// stockpile only is at P1's (P0 puts last), and the next start's alignment discards it.
     pub async fn run(&mut self, stop: watch::Receiver<bool>) -> Result<(), WorkerError> {
         let mut stopped = stop.clone();
         let grace = async move {
@@ -367,22 +423,30 @@ impl Worker {
                 self.decide(peer_headroom).await?
             };
             self.control.send(&decision.encode()).await?;
-            match decision {
+            let report = match decision {
                 Decision::Stop => return Ok(()),
                 Decision::Wait { millis } => {
                     tokio::time::sleep(Duration::from_millis(u64::from(millis))).await;
+                    self.report().await?
                 }
                 Decision::Generate {
                     stream,
                     first,
                     count,
                 } => {
-                    self.round(&stream, first, count).await?;
+                    let half = self.generate(&stream, first, count).await?;
+                    let report = self.report().await?;
+                    // P1's half is stored: only now may P0's runtime see this one.
+                    if report.stored != count {
+                        return Err(WorkerError::Peer(format!(
+                            "P1 reports {} items of {stream} stored, not the {count} made",
+                            report.stored
+                        )));
+                    }
+                    self.store(half).await?;
+                    report
                 }
-            }
-            let bytes = self.control.recv().await?;
-            let report = Report::decode(&bytes)
-                .ok_or_else(|| WorkerError::Peer("an unreadable report".into()))?;
+            };
             peer_headroom = report.headroom;
             if report.stopping {
                 self.control.send(&Decision::Stop.encode()).await?;
@@ -396,18 +460,24 @@ impl Worker {
             let bytes = self.control.recv().await?;
             let decision = Decision::decode(&bytes)
                 .ok_or_else(|| WorkerError::Peer("an unreadable decision".into()))?;
-            match decision {
+            let stored = match decision {
                 Decision::Stop => return Ok(()),
                 Decision::Wait { millis } => {
                     tokio::time::sleep(Duration::from_millis(u64::from(millis))).await;
+                    0
                 }
                 Decision::Generate {
                     stream,
                     first,
                     count,
-                } => self.round(&stream, first, count).await?,
-            }
+                } => {
+                    let half = self.generate(&stream, first, count).await?;
+                    self.store(half).await?;
+                    count
+                }
+            };
             let report = Report {
+                stored,
                 headroom: self.headroom().await?,
                 stopping: *stop.borrow(),
             };
@@ -415,12 +485,49 @@ impl Worker {
         }
     }
 
+    /// P0: P1's report on the round.
+    async fn report(&mut self) -> Result<Report, WorkerError> {
+        let bytes = self.control.recv().await?;
+        Report::decode(&bytes).ok_or_else(|| WorkerError::Peer("an unreadable report".into()))
+    }
+
     /// Bytes this party's stockpile takes before reaching its high-water mark.
     async fn headroom(&mut self) -> Result<u64, WorkerError> {
         let inventory = self.inventory().await?;
+        self.note_stock(&inventory);
         Ok(inventory
             .high_water_bytes
             .saturating_sub(inventory.stored_bytes))
+    }
+
+    /// Each plan stream's available items in `inventory`, noted with the plan's target in the
+    /// progress (for the metrics, at both parties).
+    fn note_stock(&self, inventory: &InventoryReply) -> BTreeMap<Kind, u64> {
+        let available: BTreeMap<&str, u64> = inventory
+            .streams
+            .iter()
+            .map(|s| (s.stream.as_str(), s.available))
+            .collect();
+        let stock: BTreeMap<Kind, u64> = self
+            .config
+            .plan
+            .0
+            .keys()
+            .map(|kind| {
+                let name = self.stream(*kind);
+                (*kind, available.get(name.as_str()).copied().unwrap_or(0))
+            })
+            .collect();
+        if let Ok(mut progress) = self.progress.streams.lock() {
+            for (kind, target) in &self.config.plan.0 {
+                let entry = progress
+                    .entry(Stream::new(&self.config.pool, *kind))
+                    .or_default();
+                entry.stock = stock[kind];
+                entry.target = *target;
+            }
+        }
+        stock
     }
 
     /// P0: the next round, from its stockpile's inventory and the peer's headroom.
@@ -429,24 +536,7 @@ impl Worker {
             millis: self.config.idle.as_millis().min(u128::from(u32::MAX)) as u32,
         };
         let inventory = self.inventory().await?;
-        let available: BTreeMap<&str, u64> = inventory
-            .streams
-            .iter()
-            .map(|s| (s.stream.as_str(), s.available))
-            .collect();
-        {
-            let mut progress = self
-                .progress
-                .streams
-                .lock()
-                .map_err(|_| WorkerError::Peer("poisoned".into()))?;
-            for (kind, target) in &self.config.plan.0 {
-                let stream = self.stream(*kind);
-                let entry = progress.entry(stream.clone()).or_default();
-                entry.stock = available.get(stream.as_str()).copied().unwrap_or(0);
-                entry.target = *target;
-            }
-        }
+        let stock = self.note_stock(&inventory);
         let headroom = inventory
             .high_water_bytes
             .saturating_sub(inventory.stored_bytes)
@@ -457,10 +547,7 @@ impl Worker {
             .0
             .iter()
             .map(|(kind, target)| {
-                let have = available
-                    .get(self.stream(*kind).as_str())
-                    .copied()
-                    .unwrap_or(0);
+                let have = stock[kind];
                 (
                     have as f64 / *target as f64,
                     *kind,
@@ -485,8 +572,14 @@ impl Worker {
         })
     }
 
-    /// Both parties: generate `count` items of `stream` numbered from `first` and store them.
-    async fn round(&mut self, stream: &str, first: u64, count: u64) -> Result<(), WorkerError> {
+    /// Both parties: this party's half of `count` fresh items of `stream` numbered from
+    /// `first`.
+    async fn generate(
+        &mut self,
+        stream: &str,
+        first: u64,
+        count: u64,
+    ) -> Result<Half, WorkerError> {
         let kind: Kind = stream.parse().map_err(WorkerError::Peer)?;
         let expected = self.next.get(&kind).copied();
         if expected != Some(first) {
@@ -496,18 +589,38 @@ impl Worker {
         }
         let started = Instant::now();
         let records = Bytes::from(self.generator.produce(kind, count as usize).await?);
+        Ok(Half {
+            kind,
+            first,
+            count,
+            records,
+            started,
+        })
+    }
+
+    /// Puts this party's half of a batch into its stockpile and counts it.
+    async fn store(&mut self, half: Half) -> Result<(), WorkerError> {
+        let Half {
+            kind,
+            first,
+            count,
+            records,
+            started,
+        } = half;
         let bytes = records.len() as u64;
         self.put(&self.stream(kind), first, records).await?;
         self.next.insert(kind, first + count);
         let seconds = started.elapsed().as_secs_f64();
         if let Ok(mut progress) = self.progress.streams.lock() {
-            let entry = progress.entry(stream.to_owned()).or_default();
+            let entry = progress
+                .entry(Stream::new(&self.config.pool, kind))
+                .or_default();
             entry.items += count;
             entry.bytes += bytes;
             entry.seconds += seconds;
             entry.stock += count;
             tracing::info!(
-                "{stream}: +{count} items in {seconds:.2} s ({:.0} items/s, {:.1} MB/s); stock {} of {}",
+                "{kind}: +{count} items in {seconds:.2} s ({:.0} items/s, {:.1} MB/s); stock {} of {}",
                 count as f64 / seconds,
                 bytes as f64 / seconds / 1e6,
                 entry.stock,
@@ -517,8 +630,8 @@ impl Worker {
         Ok(())
     }
 
-    /// Puts a batch, retrying while the stockpile is unreachable or full: the peer has (or
-    /// will have) the other half under the same tags, so this half must land.
+    /// Puts a batch, retrying while the stockpile is unreachable or full: at P0 the peer's half
+    /// is stored under the same tags already, and at P1 the round is waiting on it.
     async fn put(
         &mut self,
         stream: &str,
@@ -539,7 +652,7 @@ impl Worker {
 
     /// This party's stockpile inventory, retried as a Put is: a stockpile that restarts
     /// between rounds pauses the pair rather than ending it.
-    async fn inventory(&mut self) -> Result<dyad_proto::stockpile::InventoryReply, WorkerError> {
+    async fn inventory(&mut self) -> Result<InventoryReply, WorkerError> {
         with_retries(
             &mut self.store,
             "inventory",
@@ -661,6 +774,7 @@ mod tests {
             Decision::Wait { millis: 250 }.encode(),
             Decision::Stop.encode(),
             Report {
+                stored: 4096,
                 headroom: 1 << 30,
                 stopping: false,
             }

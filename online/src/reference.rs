@@ -2,15 +2,26 @@
 //! exactly the same fixed-point steps (the same tables, the same Newton schedule, floor
 //! truncation). A protocol's reconstructed output must equal this exactly, or within one unit
 //! per truncation it performs. Training in plaintext fixed point uses the same functions.
+//!
+//! The functions that truncate inside (`exp`, the reciprocal, softmax, ...) note every value
+//! they truncate in a [`Headroom`]: the secure truncation is valid only inside the window
+//! (PROTOCOLS.md, "Accepted departures"), and a plaintext run shows how close it came.
 
 use ndarray::{Array1, Array2, Array4, Axis};
 
+use crate::fixed::Headroom;
 use crate::protocols::{Exp, NewtonReciprocal, Piecewise, SquaringScales};
 use crate::{FixedPoint, Z64, ring};
 
 /// `x >> f` as an arithmetic shift: floor division by `2^f`.
 pub fn truncate(x: Z64, f: u32) -> Z64 {
     Z64::from_signed(x.signed() >> f)
+}
+
+/// [`truncate`], noting `x` in `headroom`.
+fn watched(headroom: &mut Headroom, x: Z64, f: u32) -> Z64 {
+    headroom.see(x);
+    truncate(x, f)
 }
 
 /// Fixed-point product.
@@ -103,26 +114,28 @@ pub fn maxpool2x2_with<E: Copy + Default>(
 }
 
 /// A piecewise-linear function as the `piecewise` protocol computes it.
-pub fn piecewise(table: &Piecewise, x: Z64, f: u32) -> Z64 {
+pub fn piecewise(table: &Piecewise, x: Z64, f: u32, headroom: &mut Headroom) -> Z64 {
     let bits: Vec<Z64> = table.breakpoints.iter().map(|&t| drelu(x - t)).collect();
     let weighted = |steps: &[Z64]| -> Z64 { bits.iter().zip(steps).map(|(&b, &s)| b * s).sum() };
-    truncate(x * weighted(&table.slope_steps), f) + weighted(&table.intercept_steps) + table.below
+    watched(headroom, x * weighted(&table.slope_steps), f)
+        + weighted(&table.intercept_steps)
+        + table.below
 }
 
 /// `e^x` as the `exp` protocol computes it by `method`.
-pub fn exp(x: Z64, fixed: FixedPoint, method: Exp) -> Z64 {
+pub fn exp(x: Z64, fixed: FixedPoint, method: Exp, headroom: &mut Headroom) -> Z64 {
     let f = fixed.f;
     match method {
-        Exp::Segments => piecewise(&Piecewise::exp(fixed), x, f),
+        Exp::Segments => piecewise(&Piecewise::exp(fixed), x, f, headroom),
         Exp::Squaring => {
             let scales = SquaringScales::new(f);
             let x = match scales.pre_shift {
                 0 => x,
-                bits => truncate(x, bits),
+                bits => watched(headroom, x, bits),
             };
             let mut y = relu(x + Z64(1 << scales.g));
             for bits in scales.shifts {
-                y = truncate(y * y, bits);
+                y = watched(headroom, y * y, bits);
             }
             y
         }
@@ -130,24 +143,29 @@ pub fn exp(x: Z64, fixed: FixedPoint, method: Exp) -> Z64 {
 }
 
 /// The Newton reciprocal of the `reciprocal` protocol, for `s` in `[1, max]`.
-pub fn reciprocal(s: Z64, max: f64, fixed: FixedPoint) -> Z64 {
+pub fn reciprocal(s: Z64, max: f64, fixed: FixedPoint, headroom: &mut Headroom) -> Z64 {
     let newton = NewtonReciprocal::for_range(max, fixed);
     let mut w = newton.initial;
     for _ in 0..newton.iterations {
-        let sw = mul_fixed(s, w, fixed.f);
-        w = mul_fixed(w, newton.two - sw, fixed.f);
+        let sw = watched(headroom, s * w, fixed.f);
+        w = watched(headroom, w * (newton.two - sw), fixed.f);
     }
     w
 }
 
 /// Softmax of each row, as the `softmax` protocol computes it.
-pub fn softmax(x: &Array2<Z64>, fixed: FixedPoint, method: Exp) -> Array2<Z64> {
+pub fn softmax(
+    x: &Array2<Z64>,
+    fixed: FixedPoint,
+    method: Exp,
+    headroom: &mut Headroom,
+) -> Array2<Z64> {
     let max = max_rows(x);
     let mut out = x.clone();
     for (mut row, &m) in out.rows_mut().into_iter().zip(&max) {
-        row.mapv_inplace(|v| exp(v - m, fixed, method));
-        let inverse = reciprocal(row.sum(), row.len() as f64, fixed);
-        row.mapv_inplace(|e| mul_fixed(e, inverse, fixed.f));
+        row.mapv_inplace(|v| exp(v - m, fixed, method, headroom));
+        let inverse = reciprocal(row.sum(), row.len() as f64, fixed, headroom);
+        row.mapv_inplace(|e| watched(headroom, e * inverse, fixed.f));
     }
     out
 }
@@ -158,12 +176,18 @@ pub fn cross_entropy_grad(
     onehot: &Array2<Z64>,
     fixed: FixedPoint,
     method: Exp,
+    headroom: &mut Headroom,
 ) -> Array2<Z64> {
-    softmax(logits, fixed, method) - onehot
+    softmax(logits, fixed, method, headroom) - onehot
 }
 
 /// Per-example correctness as the `correct` protocol computes it.
-pub fn correct(logits: &Array2<Z64>, onehot: &Array2<Z64>, f: u32) -> Array1<Z64> {
+pub fn correct(
+    logits: &Array2<Z64>,
+    onehot: &Array2<Z64>,
+    f: u32,
+    headroom: &mut Headroom,
+) -> Array1<Z64> {
     let max = max_rows(logits);
     logits
         .rows()
@@ -171,14 +195,23 @@ pub fn correct(logits: &Array2<Z64>, onehot: &Array2<Z64>, f: u32) -> Array1<Z64
         .zip(onehot.rows())
         .zip(&max)
         .map(|((l, o), &m)| {
-            let at_label: Z64 = l.iter().zip(o).map(|(&a, &b)| mul_fixed(a, b, f)).sum();
+            let at_label: Z64 = l
+                .iter()
+                .zip(o)
+                .map(|(&a, &b)| watched(headroom, a * b, f))
+                .sum();
             drelu(at_label - m)
         })
         .collect()
 }
 
 /// Per-example `-ln p_label` as the `cross_entropy` protocol computes it.
-pub fn cross_entropy(probs: &Array2<Z64>, onehot: &Array2<Z64>, fixed: FixedPoint) -> Array1<Z64> {
+pub fn cross_entropy(
+    probs: &Array2<Z64>,
+    onehot: &Array2<Z64>,
+    fixed: FixedPoint,
+    headroom: &mut Headroom,
+) -> Array1<Z64> {
     let table = Piecewise::neg_ln(fixed);
     probs
         .rows()
@@ -188,9 +221,9 @@ pub fn cross_entropy(probs: &Array2<Z64>, onehot: &Array2<Z64>, fixed: FixedPoin
             let at_label: Z64 = p
                 .iter()
                 .zip(o)
-                .map(|(&a, &b)| mul_fixed(a, b, fixed.f))
+                .map(|(&a, &b)| watched(headroom, a * b, fixed.f))
                 .sum();
-            piecewise(&table, at_label, fixed.f)
+            piecewise(&table, at_label, fixed.f, headroom)
         })
         .collect()
 }

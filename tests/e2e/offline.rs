@@ -79,7 +79,7 @@ fn a_worker_pair_stocks_both_stockpiles_with_matching_halves_and_stops_cleanly()
     assert!(log.contains("items/s") && log.contains("MB/s"), "{log}");
     let page = http_get(&metrics);
     assert!(
-        page.contains("dyad_offline_items_total{stream=\"comparison-mask\"}"),
+        page.contains("dyad_offline_items_total{pool=\"\",kind=\"comparison-mask\"}"),
         "{page}"
     );
     w1.signal("TERM");

@@ -26,12 +26,19 @@ fn a_training_job_and_serving_share_a_stockpile_pair_through_pools() {
     );
     // Lanes 0 and 1 only to keep the workers' logs apart: pools are streams of their own.
     let (train_link, serve_link) = (d.link_addr(0), d.link_addr(0));
+    let metrics = [0, 1].map(|_| free_tcp_addr().to_string());
     let workers = [
         (0, &train_link, &train_plan, "train"),
         (1, &serve_link, &serve_plan, "serve"),
     ]
     .map(|(lane, link, plan, pool)| {
-        [0, 1].map(|party| d.worker_with(party, link, lane, plan, &d.certs(), &["--pool", pool]))
+        [0, 1].map(|party| {
+            let mut extra = vec!["--pool", pool];
+            if pool == "serve" {
+                extra.extend(["--metrics", &metrics[party]]);
+            }
+            d.worker_with(party, link, lane, plan, &d.certs(), &extra)
+        })
     });
 
     let link = d.link_addr(0);
@@ -54,6 +61,38 @@ fn a_training_job_and_serving_share_a_stockpile_pair_through_pools() {
         assert!(text(&out.stdout).contains("argmax agreement 8/8"));
         std::thread::sleep(Duration::from_secs(1));
     }
+    // Each serving worker reports every figure of a stream in one row, labelled by its pool.
+    let plan_text = std::fs::read_to_string(&serve_plan).expect("the serving plan");
+    let kinds: Vec<&str> = plan_text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for (party, addr) in metrics.iter().enumerate() {
+        let page = http_get(addr);
+        for kind in &kinds {
+            for name in [
+                "items_total",
+                "bytes_total",
+                "seconds_total",
+                "stock",
+                "target",
+            ] {
+                let series = format!("dyad_offline_{name}{{pool=\"serve\",kind=\"{kind}\"}}");
+                assert!(
+                    metric(&page, &series).is_some(),
+                    "P{party}: no {series}:\n{page}"
+                );
+            }
+        }
+        let rows = page.lines().filter(|l| l.contains("kind=\"")).count();
+        assert_eq!(
+            rows,
+            5 * kinds.len(),
+            "P{party}: one row per stream:\n{page}"
+        );
+    }
+
     let [t0, t1] = trainers;
     let summary = finish_ok(&d, t0, "train0.log");
     finish_ok(&d, t1, "train1.log");

@@ -25,6 +25,12 @@ impl Pool {
     pub fn is_default(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The pool's name: empty for the default pool (as a Prometheus label value, where empty
+    /// means absent).
+    pub fn name(&self) -> &str {
+        &self.0
+    }
 }
 
 impl FromStr for Pool {

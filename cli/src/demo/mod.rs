@@ -486,6 +486,9 @@ fn report(
         }
         println!("{row}");
     }
+    for line in references.iter().filter_map(Reference::headroom_line) {
+        println!("{line}");
+    }
 
     if let Some(last) = secure.last() {
         let s = &last.stats;

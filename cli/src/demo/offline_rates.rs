@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
+use dyad_vocabulary::Stream;
 
 /// Per-stream totals and the link traffic of one worker.
 #[derive(Debug, Default)]
 pub struct OfflineRates {
-    /// Stream → (items, bytes stored, seconds generating).
+    /// Stream (by its stockpile name) → (items, bytes stored, seconds generating).
     pub streams: BTreeMap<String, (f64, f64, f64)>,
     /// Bytes the worker's channels sent and received.
     pub link: (f64, f64),
@@ -33,15 +34,18 @@ impl OfflineRates {
             let Ok(value) = value.parse::<f64>() else {
                 continue;
             };
-            let (name, stream) = match key.split_once("{stream=\"") {
-                Some((name, rest)) => (name, rest.trim_end_matches("\"}")),
+            let (name, labels) = match key.split_once('{') {
+                Some((name, labels)) => (name, labels.trim_end_matches('}')),
                 None => (key, ""),
             };
             match name {
                 "dyad_offline_link_sent_bytes_total" => rates.link.0 = value,
                 "dyad_offline_link_received_bytes_total" => rates.link.1 = value,
                 _ => {
-                    let entry = rates.streams.entry(stream.to_owned()).or_default();
+                    let Some(stream) = stream_of(labels) else {
+                        continue;
+                    };
+                    let entry = rates.streams.entry(stream.to_string()).or_default();
                     match name {
                         "dyad_offline_items_total" => entry.0 = value,
                         "dyad_offline_bytes_total" => entry.1 = value,
@@ -91,6 +95,20 @@ impl OfflineRates {
     }
 }
 
+/// The stream a worker's sample is about, from its `pool` and `kind` labels.
+fn stream_of(labels: &str) -> Option<Stream> {
+    let label = |name: &str| {
+        labels.split(',').find_map(|pair| {
+            let value = pair.strip_prefix(name)?.strip_prefix("=\"")?;
+            value.strip_suffix('"')
+        })
+    };
+    Some(Stream::new(
+        &label("pool")?.parse().ok()?,
+        label("kind")?.parse().ok()?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,16 +116,19 @@ mod tests {
     #[test]
     fn reads_the_workers_metrics() {
         let page = "# TYPE dyad_offline_items_total counter\n\
-            dyad_offline_items_total{stream=\"matrix-triple/2x3x4\"} 10\n\
-            dyad_offline_bytes_total{stream=\"matrix-triple/2x3x4\"} 500\n\
-            dyad_offline_seconds_total{stream=\"matrix-triple/2x3x4\"} 2\n\
-            dyad_offline_items_total{stream=\"comparison-mask\"} 300\n\
-            dyad_offline_seconds_total{stream=\"comparison-mask\"} 3\n\
+            dyad_offline_items_total{pool=\"\",kind=\"matrix-triple/2x3x4\"} 10\n\
+            dyad_offline_bytes_total{pool=\"\",kind=\"matrix-triple/2x3x4\"} 500\n\
+            dyad_offline_seconds_total{pool=\"\",kind=\"matrix-triple/2x3x4\"} 2\n\
+            dyad_offline_items_total{pool=\"\",kind=\"comparison-mask\"} 300\n\
+            dyad_offline_seconds_total{pool=\"\",kind=\"comparison-mask\"} 3\n\
+            dyad_offline_items_total{pool=\"serve\",kind=\"dabit\"} 64\n\
+            dyad_offline_seconds_total{pool=\"serve\",kind=\"dabit\"} 2\n\
             dyad_offline_link_sent_bytes_total 1000\n";
         let rates = OfflineRates::parse(page);
         assert_eq!(rates.matrix_macs_per_second(), Some(10.0 * 24.0 / 2.0));
         assert_eq!(rates.items_per_second("comparison-mask"), Some(100.0));
-        assert_eq!(rates.totals(), (500.0, 5.0));
+        assert_eq!(rates.items_per_second("serve:dabit"), Some(32.0));
+        assert_eq!(rates.totals(), (500.0, 7.0));
         assert_eq!(rates.link, (1000.0, 0.0));
     }
 }

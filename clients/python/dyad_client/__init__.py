@@ -27,10 +27,22 @@ import numpy as np
 
 from dyad_client import inference_pb2, inference_pb2_grpc
 
-__all__ = ["Client", "DyadError", "ModelInfo", "Server", "encode", "decode", "split"]
+__all__ = [
+    "Client",
+    "DyadError",
+    "ModelInfo",
+    "Server",
+    "encode",
+    "decode",
+    "operand_limit",
+    "split",
+]
 
-#: The largest magnitude an encoded value may have: 2^61 - 1 (the runtime's `MAX_MAGNITUDE`).
-MAX_MAGNITUDE = (1 << 61) - 1
+#: log2 of the operand limit in fixed point (`dyad_vocabulary::fixed::OPERAND_BITS`): an input
+#: may be at most 2^24 units of 2^-f in magnitude, 256.0 at f = 16. Products of two such values
+#: and sums of 4096 of them stay inside the servers' truncation window [-2^61, 2^61), outside
+#: which their results come out silently wrong (PROTOCOLS.md, "Accepted departures").
+OPERAND_BITS = 24
 
 
 class DyadError(Exception):
@@ -73,13 +85,31 @@ class ModelInfo:
         return c * h * w
 
 
+def operand_limit(fractional_bits: int) -> float:
+    """The largest input magnitude the servers take: 2^(OPERAND_BITS - f) (256.0 at f = 16)."""
+    return float(1 << OPERAND_BITS) / float(1 << fractional_bits)
+
+
 def encode(x: np.ndarray, fractional_bits: int) -> np.ndarray:
     """Fixed-point encoding as the servers use it: `round(x * 2^f)` (halves away from zero)
-    as a two's-complement `uint64`. Values beyond the range or not finite are refused."""
+    as a two's-complement `uint64`. A value not finite or beyond the operand limit
+    (:func:`operand_limit`) raises `ValueError` naming its position, the value and the limit."""
     x = np.asarray(x, dtype=np.float64)
-    scaled = np.sign(x) * np.floor(np.abs(x) * float(1 << fractional_bits) + 0.5)
-    if not np.all(np.isfinite(scaled)) or np.any(np.abs(scaled) > MAX_MAGNITUDE):
-        raise ValueError("input values must be finite and below 2^(61 - f) in magnitude")
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = np.sign(x) * np.floor(np.abs(x) * float(1 << fractional_bits) + 0.5)
+        bad = ~np.isfinite(scaled) | (np.abs(scaled) > float(1 << OPERAND_BITS))
+    if np.any(bad):
+        at = np.unravel_index(np.flatnonzero(bad)[0], x.shape)
+        at = at[0] if len(at) == 1 else tuple(int(i) for i in at)
+        value = float(x[at])
+        if not np.isfinite(value):
+            raise ValueError(f"input value {at} is {value}, not a finite number")
+        raise ValueError(
+            f"input value {at} is {value!r}, beyond the fixed-point operand limit of "
+            f"±{operand_limit(fractional_bits)!r} (2^{OPERAND_BITS} units of 2^-{fractional_bits}): "
+            "products of such values can leave the servers' truncation window [-2^61, 2^61) "
+            "and come out silently wrong"
+        )
     return scaled.astype(np.int64).astype(np.uint64)
 
 

@@ -6,7 +6,16 @@ import grpc
 import numpy as np
 import pytest
 
-from dyad_client import Client, DyadError, Server, decode, encode, inference_pb2, split
+from dyad_client import (
+    Client,
+    DyadError,
+    Server,
+    decode,
+    encode,
+    inference_pb2,
+    operand_limit,
+    split,
+)
 
 
 def read_plaintext_model(path):
@@ -80,8 +89,24 @@ def test_encoding_rounds_like_the_servers_and_shares_reconstruct():
     assert np.array_equal(a + b, v)
     assert not np.array_equal(a, v)
     assert decode(a + b, 16).tolist() == [-1.5, 0.0, 2.25, 2**-16, 3 * 2**-16, -3 * 2**-16]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a finite number"):
         encode(np.array([np.nan]), 16)
+
+
+@pytest.mark.parametrize("f", [16, 20])
+def test_a_value_just_beyond_the_operand_limit_is_refused_and_one_just_inside_encoded(f):
+    # The servers' operand limit, 2^(24 - f): 256.0 at f = 16 (PROTOCOLS.md, "Accepted
+    # departures"; dyad_vocabulary::fixed::OPERAND_BITS).
+    limit, ulp = operand_limit(f), 2.0**-f
+    assert operand_limit(16) == 256.0
+    inside = np.array([[0.5, limit], [-limit, limit - ulp]])
+    assert decode(encode(inside, f), f).tolist() == inside.tolist()
+    beyond = np.array([[0.5, limit], [-(limit + ulp), 0.0]])
+    with pytest.raises(ValueError) as refused:
+        encode(beyond, f)
+    text = str(refused.value)
+    assert "input value (1, 0)" in text and repr(-(limit + ulp)) in text, text
+    assert f"±{limit!r}" in text, text
 
 
 def test_a_wrong_input_size_is_refused_before_anything_is_sent(client):

@@ -14,6 +14,7 @@ mod profile;
 mod secure;
 mod tally;
 mod train;
+pub mod window;
 
 pub use backend::Backend;
 pub use layers::Cache;

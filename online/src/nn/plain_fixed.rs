@@ -7,6 +7,12 @@
 //! down every time (the floor of the exact reference) drifts the weights. So this backend
 //! truncates either by floor (to check protocols exactly) or stochastically (to reproduce a
 //! secure training run's statistics).
+//!
+//! It also notes the largest magnitude any truncation of the run saw, its own and those
+//! inside softmax and the other reference functions ([`PlainFixed::headroom`]): the secure
+//! truncation is valid only inside the window `[-2^61, 2^61)` and silently wrong outside it
+//! (PROTOCOLS.md, "Accepted departures"), so a plaintext run of a job shows how much room its
+//! secure run had.
 
 use ndarray::{Array2, Array4, ArrayD};
 
@@ -14,6 +20,7 @@ use super::Backend;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
+use crate::fixed::Headroom;
 use crate::protocols::Exp;
 use crate::{FixedPoint, ProtocolError, Z64, reference, ring};
 
@@ -25,6 +32,8 @@ pub struct PlainFixed {
     pub exp: Exp,
     /// Draws the carries of stochastic rounding; `None`: round down.
     carries: Option<ChaCha20Rng>,
+    /// The largest magnitude truncated so far.
+    headroom: Headroom,
 }
 
 impl PlainFixed {
@@ -34,6 +43,7 @@ impl PlainFixed {
             fixed,
             exp: Exp::default(),
             carries: None,
+            headroom: Headroom::default(),
         }
     }
 
@@ -44,10 +54,18 @@ impl PlainFixed {
             fixed,
             exp: Exp::default(),
             carries: Some(ChaCha20Rng::seed_from_u64(seed)),
+            headroom: Headroom::default(),
         }
     }
 
+    /// The largest magnitude any truncation of this backend's run has seen, against the
+    /// truncation window.
+    pub fn headroom(&self) -> Headroom {
+        self.headroom
+    }
+
     fn truncate(&mut self, x: &ArrayD<Z64>, bits: u32) -> ArrayD<Z64> {
+        x.iter().for_each(|&v| self.headroom.see(v));
         match &mut self.carries {
             None => x.mapv(|v| reference::truncate(v, bits)),
             Some(rng) => x.mapv(|v| {
@@ -119,7 +137,11 @@ impl Backend for PlainFixed {
         onehot: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
         Ok(reference::cross_entropy_grad(
-            logits, onehot, self.fixed, self.exp,
+            logits,
+            onehot,
+            self.fixed,
+            self.exp,
+            &mut self.headroom,
         ))
     }
 
@@ -129,7 +151,7 @@ impl Backend for PlainFixed {
         onehot: &Array2<Z64>,
         valid: usize,
     ) -> Result<Z64, ProtocolError> {
-        let bits = reference::correct(logits, onehot, self.fixed.f);
+        let bits = reference::correct(logits, onehot, self.fixed.f, &mut self.headroom);
         Ok(bits
             .iter()
             .take(valid)
@@ -142,7 +164,7 @@ impl Backend for PlainFixed {
         probs: &Array2<Z64>,
         onehot: &Array2<Z64>,
     ) -> Result<Z64, ProtocolError> {
-        Ok(reference::cross_entropy(probs, onehot, self.fixed).sum())
+        Ok(reference::cross_entropy(probs, onehot, self.fixed, &mut self.headroom).sum())
     }
 
     async fn reveal(&mut self, x: Z64) -> Result<f64, ProtocolError> {

@@ -171,6 +171,74 @@ async fn relu_maxpool_and_flatten_match_the_fixed_point_reference_exactly() {
     check_layer((3, 4, 4), Layer::Flatten, 5, 0, 6).await;
 }
 
+/// The plaintext fixed-point reference's headroom (PROTOCOLS.md, "Accepted departures") on a
+/// tiny network, against a hand computation. `x = [3, -2]`; the first dense layer's products
+/// are `3·1.5 - 2·2 = 0.5` and `3·(-0.5) - 2·0.25 = -2`, then bias `[0, 1]` and ReLU give
+/// `[0.5, 0]`; the second's are `0.5·4 = 2` and `0.5·(-8) = -4`: the largest magnitude
+/// truncated is `4` at twice the fractional bits, `2^34`, 27 bits below the window's `2^61`.
+/// A training step adds softmax, whose exp by squaring squares `2^g = 2^22` (the row's maximum
+/// minus itself, plus one, at `g = f + 6` bits): `2^44`, 17 bits of headroom; every other
+/// truncation of the step (the backward products of values below 8) stays below that.
+#[tokio::test]
+async fn the_reference_reports_the_largest_magnitude_a_truncation_saw() {
+    let net = network(
+        (1, 1, 2),
+        vec![
+            Layer::Flatten,
+            Layer::Dense { outputs: 2 },
+            Layer::Relu,
+            Layer::Dense { outputs: 2 },
+        ],
+    );
+    let dense = |w: [f64; 4], b: [f64; 2]| {
+        Some(LayerParams {
+            w: Array2::from_shape_vec((2, 2), w.to_vec()).expect("2x2"),
+            b: b.to_vec().into(),
+        })
+    };
+    let floats = Params {
+        layers: vec![
+            None,
+            dense([1.5, -0.5, 2.0, 0.25], [0.0, 1.0]),
+            None,
+            dense([4.0, -8.0, 1.0, 1.0], [0.0, 0.0]),
+        ],
+    };
+    let mut backend = fixed();
+    let mut params = floats.import(&backend);
+    let x = ArrayD::from_shape_vec(IxDyn(&[1, 1, 1, 2]), vec![3.0, -2.0]).expect("x");
+    let x = backend.import(&x);
+    let logits = predict(&mut backend, &net, &params, x.clone())
+        .await
+        .expect("predict");
+    let f = FixedPoint::default();
+    assert_eq!(
+        logits.mapv(|v| f.decode(v)).into_raw_vec_and_offset().0,
+        [2.0, -4.0]
+    );
+    assert_eq!(backend.headroom().largest(), 1 << 34);
+    assert_eq!(backend.headroom().bits(), 27.0);
+
+    let onehot = backend
+        .import(
+            &Array2::from_shape_vec((1, 2), vec![1.0, 0.0])
+                .expect("onehot")
+                .into_dyn(),
+        )
+        .into_dimensionality()
+        .expect("2-d");
+    let hyper = Hyper {
+        lr_shift: 3,
+        batch_shift: 0,
+    };
+    train_step(&mut backend, &net, &mut params, x, &onehot, hyper, false)
+        .await
+        .expect("a step");
+    assert_eq!(backend.headroom().largest(), 1 << 44);
+    assert_eq!(backend.headroom().bits(), 17.0);
+    assert!(backend.headroom().inside());
+}
+
 /// A small CNN with every layer kind and a convolution whose gradient flows below.
 fn small_cnn() -> Network {
     let conv = |channels, padding| Layer::Conv {

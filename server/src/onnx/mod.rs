@@ -8,15 +8,20 @@
 //! Any other operator is an error naming it. PyTorch's layouts become Dyad's: a linear weight
 //! `(out, in)` is transposed to `(in, out)`; a convolution weight `(out, c, k, k)` becomes the
 //! im2col matrix `(c·k·k, out)`; flattening is channel-major in both.
+//!
+//! The weights must fit the truncation window (PROTOCOLS.md, "Accepted departures"): each
+//! within the operand limit, and every layer's products inside the window for inputs within
+//! it (`dyad_online::nn::window`). A model that could make the servers' results silently wrong
+//! is refused, naming the layer.
 
 mod proto;
 
 use std::collections::HashMap;
 
 use anyhow::{Context, bail, ensure};
-use dyad_online::FixedPoint;
 use dyad_online::model::{Layer, Network, Shape};
-use dyad_online::nn::{LayerParams, Params, PlainFixed};
+use dyad_online::nn::{LayerParams, Params, window};
+use dyad_online::{FixedPoint, Z64};
 use ndarray::{Array1, Array2};
 use prost::Message;
 
@@ -247,27 +252,48 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
         layers: chain.layers,
     };
     network.shapes().map_err(anyhow::Error::msg)?;
-    // The weights come from the file: a NaN, an infinity or a value beyond the fixed-point
-    // range is refused here rather than left to the encoder (found by fuzzing).
-    for (i, layer) in chain.params.iter().enumerate() {
-        let Some(l) = layer else { continue };
-        if let Some(v) = l.w.iter().chain(&l.b).find(|v| fixed.encode(**v).is_none()) {
-            bail!(
-                "layer {i} has the weight {v}, which fixed point with {} fractional bits cannot hold",
-                fixed.f
-            );
-        }
-    }
-    let params = Params {
-        layers: chain.params,
-    }
-    .import(&PlainFixed::new(fixed));
+    // The weights come from the file: a NaN, an infinity or a value beyond the operand limit is
+    // refused here by name (a NaN once reached the encoder and panicked: found by fuzzing),
+    // then whatever could take a product out of the truncation window.
+    let params = encode(&chain.params, fixed)?;
+    window::check(&params, fixed)?;
     Ok(ModelFile {
         holder: Holder::Plain,
         fixed,
         network,
         params,
     })
+}
+
+/// The layers' weights and biases as fixed-point operands.
+fn encode(layers: &[Option<LayerParams<f64>>], fixed: FixedPoint) -> anyhow::Result<Params<Z64>> {
+    let mut params = Vec::with_capacity(layers.len());
+    for (i, layer) in layers.iter().enumerate() {
+        let Some(l) = layer else {
+            params.push(None);
+            continue;
+        };
+        let operand = |what: &str, v: f64| {
+            fixed.encode_operand(v).with_context(|| {
+                format!(
+                    "layer {} has the {what} {v}, which fixed point with {} fractional bits \
+                     cannot hold as an operand",
+                    i + 1,
+                    fixed.f
+                )
+            })
+        };
+        let mut w = Array2::from_elem(l.w.dim(), Z64::ZERO);
+        for (at, &v) in l.w.indexed_iter() {
+            w[at] = operand("weight", v)?;
+        }
+        let mut b = Array1::from_elem(l.b.len(), Z64::ZERO);
+        for (at, &v) in l.b.indexed_iter() {
+            b[at] = operand("bias", v)?;
+        }
+        params.push(Some(LayerParams { w, b }));
+    }
+    Ok(Params { layers: params })
 }
 
 /// The most values one input example may have (a 4096 x 4096 RGB image is 50M).

@@ -310,6 +310,71 @@ fn weights_fixed_point_cannot_hold_are_refused() {
     }
 }
 
+/// The operand limit (PROTOCOLS.md, "Accepted departures"): weights and biases at the limit
+/// import, the next `f32` beyond it is refused by layer, value and limit.
+#[test]
+fn a_weight_just_beyond_the_operand_limit_is_refused_and_one_at_it_imported() {
+    let fixed = FixedPoint::default();
+    let limit = fixed.operand_limit() as f32;
+    let imported = import(
+        &matmul_net(
+            &[limit, 0.5, 0.0, -limit, 0.0, 0.0, 0.0, 0.0],
+            &[-limit, 0.0],
+        ),
+        "at",
+        fixed,
+    )
+    .expect("at the limit");
+    let dense = imported.params.layers[1].as_ref().expect("the MatMul");
+    assert_eq!(fixed.decode(dense.w[[0, 0]]), 256.0);
+    assert_eq!(fixed.decode(dense.b[0]), -256.0);
+    let beyond = f32::from_bits(limit.to_bits() + 1);
+    let err = import(
+        &matmul_net(&[0.5, beyond, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], &[0.0; 2]),
+        "beyond",
+        fixed,
+    )
+    .expect_err("beyond the limit");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains(&format!("layer 2 has the weight {beyond}")) && text.contains("±256"),
+        "{text}"
+    );
+}
+
+/// Weights each within the limit whose products could still leave the truncation window for
+/// inputs within it: three 4x4 MatMuls of 256 (|w|_1 = 2^10 per output) take inputs of 256
+/// (2^8) to 2^18, 2^28, 2^38, that is 2^50, 2^60 and 2^70 at twice the fractional bits; the
+/// third is refused by layer, the first two alone import.
+#[test]
+fn weights_whose_products_can_leave_the_truncation_window_are_refused() {
+    let chain = |layers: usize| {
+        let names = ["x", "a", "b", "c"];
+        let nodes = (0..layers)
+            .map(|i| {
+                node(
+                    "MatMul",
+                    &[names[i], &format!("w{i}")],
+                    names[i + 1],
+                    vec![],
+                )
+            })
+            .collect();
+        let weights = (0..layers)
+            .map(|i| tensor(&format!("w{i}"), &[4, 4], &[256.0; 16]))
+            .collect();
+        model(vec![input("x", &[0, 4])], nodes, weights)
+    };
+    let fixed = FixedPoint::default();
+    import(&chain(2), "two", fixed).expect("inside the window");
+    let err = import(&chain(3), "three", fixed).expect_err("outside the window");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("layer 3: output 0") && text.contains("2^70.0") && text.contains("window"),
+        "{text}"
+    );
+}
+
 /// Any bytes are imported or refused: the well-formed conv and matmul nets above, mutated.
 #[test]
 fn onnx_files_of_any_bytes_are_imported_or_refused() {

@@ -4,6 +4,7 @@ use ndarray::{Array1, Array2};
 use rand::RngExt;
 
 use super::*;
+use crate::fixed::Headroom;
 use crate::protocols::{Exp, argmax_rows, cross_entropy_grad, exp, max_rows, reciprocal, softmax};
 use crate::reference;
 
@@ -63,7 +64,7 @@ async fn exp_matches_the_reference_and_is_close_to_the_real_function() {
         .await;
         let sh = share(&x, &mut rng);
         let got = open(&both!(pair, |p, i| exp(p, &sh[i])));
-        let want = x.mapv(|v| reference::exp(v, fixed, method));
+        let want = x.mapv(|v| reference::exp(v, fixed, method, &mut Headroom::default()));
         let off = max_ulps(&got, &want);
         assert!(off <= exp_ulps(method), "exp by {method} off by {off} ulp");
         // And the approximation itself (chords of width 0.625, or the limit (1 + x/64)^64).
@@ -101,7 +102,7 @@ async fn reciprocal_is_within_bound_across_its_range() {
     let s = Array1::from(s);
     let sh = share(&s, &mut rng);
     let got = open(&both!(pair, |p, i| reciprocal(p, &sh[i], 10.0)));
-    let want = s.mapv(|v| reference::reciprocal(v, 10.0, fixed));
+    let want = s.mapv(|v| reference::reciprocal(v, 10.0, fixed, &mut Headroom::default()));
     assert!(
         max_ulps(&got, &want) <= RECIPROCAL_ULPS,
         "{} ulp",
@@ -192,7 +193,7 @@ async fn softmax_and_cross_entropy_gradient_match_the_reference() {
         })
         .await;
         let got = open(&both!(pair, |p, i| softmax(p, &l_sh[i])));
-        let want = reference::softmax(&logits, fixed, method);
+        let want = reference::softmax(&logits, fixed, method, &mut Headroom::default());
         let off = max_ulps(&got, &want);
         assert!(off <= softmax_ulps(cols, method), "{method}: {off} ulp");
         for row in got.rows() {
@@ -203,7 +204,13 @@ async fn softmax_and_cross_entropy_gradient_match_the_reference() {
         let grad = open(&both!(pair, |p, i| cross_entropy_grad(
             p, &l_sh[i], &y_sh[i]
         )));
-        let want = reference::cross_entropy_grad(&logits, &onehot, fixed, method);
+        let want = reference::cross_entropy_grad(
+            &logits,
+            &onehot,
+            fixed,
+            method,
+            &mut Headroom::default(),
+        );
         assert!(max_ulps(&grad, &want) <= softmax_ulps(cols, method));
     }
 }
@@ -223,13 +230,16 @@ async fn accuracy_bits_loss_and_revealed_sums_match_the_reference() {
     let onehot = onehot(&labels, cols, fixed);
     let (l_sh, y_sh) = (share(&logits, &mut rng), share(&onehot, &mut rng));
     let got = open(&both!(pair, |p, i| correct(p, &l_sh[i], &y_sh[i])));
-    assert_eq!(got, reference::correct(&logits, &onehot, fixed.f));
+    assert_eq!(
+        got,
+        reference::correct(&logits, &onehot, fixed.f, &mut Headroom::default())
+    );
     assert_eq!(got[0], Z64::ONE);
 
-    let probs = reference::softmax(&logits, fixed, Exp::default());
+    let probs = reference::softmax(&logits, fixed, Exp::default(), &mut Headroom::default());
     let p_sh = share(&probs, &mut rng);
     let loss = open(&both!(pair, |p, i| cross_entropy(p, &p_sh[i], &y_sh[i])));
-    let want = reference::cross_entropy(&probs, &onehot, fixed);
+    let want = reference::cross_entropy(&probs, &onehot, fixed, &mut Headroom::default());
     assert!(
         max_ulps(&loss, &want) <= 2,
         "{} ulp",
