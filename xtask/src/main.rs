@@ -5,9 +5,10 @@
 //! - `cargo xtask clippy` runs clippy as CI does (it builds the same build scripts);
 //! - `cargo xtask link-bench lan|wan [ARGS]` runs the networks bench over a loopback shaped to
 //!   the paper's LAN or WAN bandwidth ([`link_bench`]);
-//! - `cargo xtask fuzz TARGET [ARGS]` runs a libFuzzer target for long ([`fuzz`]).
+//! - `cargo xtask fuzz TARGET [ARGS]` runs a libFuzzer target for long ([`fuzz`]);
+//! - `cargo xtask image` builds `dyad` and the container image `dyad:latest` ([`image`]).
 //!
-//! Both first make sure the build can run. RocksDB's Rust bindings are generated at build
+//! Each first make sure the build can run. RocksDB's Rust bindings are generated at build
 //! time by bindgen, which loads libclang; a machine with Rust, gcc and Python but no clang
 //! lacks it. Then this installs the `libclang` wheel from PyPI (a self-contained libclang.so)
 //! into a virtual environment under the user's cache, points bindgen at it (`LIBCLANG_PATH`),
@@ -15,6 +16,7 @@
 //! resource directory). No root, no system package, and nothing when libclang is present.
 
 mod fuzz;
+mod image;
 mod link_bench;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +29,9 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let task = args.next();
     let rest: Vec<String> = args.collect();
+    if task.as_deref() == Some("image") {
+        return build_image(&rest);
+    }
     if let Some(task @ ("link-bench" | "fuzz")) = task.as_deref() {
         let mut cargo = cargo_command();
         if let Err(e) = provide_libclang(&mut cargo) {
@@ -62,6 +67,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "       cargo xtask fuzz TARGET|list [ARGS]   (a libFuzzer target, for long)"
             );
+            eprintln!("       cargo xtask image             (the container image dyad:latest)");
             return ExitCode::from(2);
         }
     };
@@ -72,6 +78,59 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     exit_code(&mut cargo)
+}
+
+/// `cargo xtask image`: builds `dyad` in the default profile (the one the tests and the demo
+/// use, so CI builds it once), then the image `dyad:<version>` and `dyad:latest` from it.
+fn build_image(rest: &[String]) -> ExitCode {
+    if !rest.is_empty() {
+        eprintln!("usage: cargo xtask image   (takes no arguments)");
+        return ExitCode::from(2);
+    }
+    let mut cargo = cargo_command();
+    cargo.args(["build", "-p", "dyad"]);
+    if let Err(e) = provide_libclang(&mut cargo) {
+        eprintln!("xtask: {e}");
+        return ExitCode::FAILURE;
+    }
+    let built = exit_code(&mut cargo);
+    if built != ExitCode::SUCCESS {
+        return built;
+    }
+    match image_of_build() {
+        Ok(image) => {
+            println!(
+                "built {} ({:.1} MB)",
+                image.tags.join(" and "),
+                image.size as f64 / 1e6
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The image of the `dyad` binary just built. This xtask runs from the same target directory
+/// and profile (`cargo run` built it there), so the binary lies beside its own executable.
+fn image_of_build() -> Result<image::Image, String> {
+    let me = std::env::current_exe().map_err(|e| format!("cannot find this xtask: {e}"))?;
+    let target = me.parent().ok_or("this xtask has no directory")?;
+    let binary = target.join("dyad");
+    let out = Command::new(&binary)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    // `dyad 0.1.0`
+    let version = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{} --version printed no version", binary.display()))?;
+    let tags = [format!("dyad:{version}"), "dyad:latest".to_owned()];
+    image::build(&binary, &tags, &target.join("image")).map_err(|e| e.to_string())
 }
 
 /// Runs `command` and passes its exit status on.
