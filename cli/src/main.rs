@@ -11,6 +11,8 @@ mod link_check;
 mod metrics;
 mod offline;
 mod predict;
+mod probe;
+mod provision;
 mod reveal;
 mod serve;
 mod share;
@@ -70,6 +72,13 @@ enum Command {
     /// Run the local demo: both stockpiles, the offline worker pair and both training jobs as
     /// processes on loopback, training Network-A beside the plaintext reference.
     Demo(demo::Args),
+    /// Make everything a deployment of both parties on one machine needs (Compose): each
+    /// party's certificates, stockpile token, data share and offline plan in a directory of
+    /// its own, and both servers' certificates for clients.
+    Provision(provision::Args),
+    /// Ask a health endpoint (`http://HOST:PORT/readyz`); exit 0 only on 200 OK (for container
+    /// health checks: the image has no other HTTP client).
+    Probe(probe::Args),
     /// Draw columns of a CSV against one of them as a PNG line chart, in panels (for the
     /// soak's record of stock, disk and memory, or any metrics file).
     Chart(chart_csv::Args),
@@ -101,6 +110,8 @@ fn main() -> ExitCode {
         Command::Predict(args) => predict::run(args),
         Command::Import(args) => import::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Provision(args) => provision::run(args),
+        Command::Probe(args) => probe::run(args),
         Command::Chart(args) => chart_csv::run(args),
     };
     match result {

@@ -29,14 +29,26 @@ pub fn write_shares(
     fixed: FixedPoint,
     out: &Path,
 ) -> anyhow::Result<(String, [PathBuf; 2])> {
+    let paths = [0, 1].map(|i| out.join(format!("p{i}.data")));
+    let id = write_shares_to(train, test, fixed, &paths)?;
+    Ok((id, paths))
+}
+
+/// Splits `train` and `test` into the two servers' shares and writes server `i`'s to
+/// `paths[i]`; returns the dataset id.
+pub fn write_shares_to(
+    train: &Dataset,
+    test: &Dataset,
+    fixed: FixedPoint,
+    paths: &[PathBuf; 2],
+) -> anyhow::Result<String> {
     // Fresh OS randomness: the shares must be unpredictable to each server.
     let mut rng: ChaCha20Rng = rand::make_rng();
     let shares = split(train, test, fixed, &mut rng)?;
-    let paths = [0, 1].map(|i| out.join(format!("p{i}.data")));
-    for (share, path) in shares.iter().zip(&paths) {
+    for (share, path) in shares.iter().zip(paths) {
         share.write(path)?;
     }
-    Ok((shares[0].id_hex(), paths))
+    Ok(shares[0].id_hex())
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
