@@ -5,12 +5,15 @@ mod chart;
 mod chart_csv;
 mod data;
 mod demo;
+mod health;
 mod import;
+mod lane;
 mod link_args;
 mod link_check;
 mod metrics;
 mod offline;
 mod predict;
+mod relay;
 mod reveal;
 mod serve;
 mod share;
@@ -67,6 +70,10 @@ enum Command {
     Predict(predict::Args),
     /// Turn a plaintext model into the two servers' shares (run by the model owner).
     Import(import::Args),
+    /// Forward party 1's links to party 0's processes through one UDP port: each dialler
+    /// names a route (`--route` on its side), the relay forwards its QUIC datagrams unchanged
+    /// to that route's target; TLS stays end to end.
+    Relay(relay::Args),
     /// Run the local demo: both stockpiles, the offline worker pair and both training jobs as
     /// processes on loopback, training Network-A beside the plaintext reference.
     Demo(demo::Args),
@@ -100,6 +107,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Import(args) => import::run(args),
+        Command::Relay(args) => relay::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Chart(args) => chart_csv::run(args),
     };
