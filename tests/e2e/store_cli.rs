@@ -172,21 +172,8 @@ fn a_store_tells_its_readiness_and_how_long_its_stock_lasts() {
         client.ack(taken.lease).await.expect("ack");
     });
     let series = "{pool=\"\",kind=\"dabit\"}";
-    let page = http_get(&http);
-    assert_eq!(
-        metric(&page, &format!("dyad_store_available_items{series}")),
-        Some(700.0),
-        "{page}"
-    );
-    assert_eq!(
-        metric(&page, &format!("dyad_store_put_items_total{series}")),
-        Some(1000.0)
-    );
-    assert_eq!(
-        metric(&page, &format!("dyad_store_taken_items_total{series}")),
-        Some(300.0)
-    );
-    // Used at some rate over the last minute: the stock lasts a finite time, under a day.
+    // The counters are sampled every second: wait for a sample since the take, which shows
+    // a rate of use over the last minute.
     let deadline = Instant::now() + Duration::from_secs(30);
     let page = loop {
         let page = http_get(&http);
@@ -196,6 +183,18 @@ fn a_store_tells_its_readiness_and_how_long_its_stock_lasts() {
         assert!(Instant::now() < deadline, "no rate of use: {page}");
         std::thread::sleep(Duration::from_millis(200));
     };
+    for (name, value) in [
+        ("dyad_store_available_items", 700.0),
+        ("dyad_store_put_items_total", 1000.0),
+        ("dyad_store_taken_items_total", 300.0),
+    ] {
+        assert_eq!(
+            metric(&page, &format!("{name}{series}")),
+            Some(value),
+            "{page}"
+        );
+    }
+    // Used at some rate: the stock lasts a finite time, under a day.
     let seconds = metric(&page, &format!("dyad_store_stock_seconds{series}")).expect("stock");
     let least = metric(&page, "dyad_store_stock_seconds_min").expect("least");
     assert!(
