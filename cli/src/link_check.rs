@@ -22,7 +22,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 async fn check(args: Args) -> anyhow::Result<()> {
     let party = args.link.party();
-    let mut link = args.link.connect().await?;
+    let mut link = args.link.connect("link-check").await?;
     let mut channel = link.channel().await?;
 
     let mut rtts = Vec::with_capacity(100);

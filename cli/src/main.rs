@@ -5,7 +5,9 @@ mod chart;
 mod chart_csv;
 mod data;
 mod demo;
+mod health;
 mod import;
+mod lane;
 mod link_args;
 mod link_check;
 mod metrics;
@@ -13,6 +15,7 @@ mod offline;
 mod predict;
 mod probe;
 mod provision;
+mod relay;
 mod reveal;
 mod serve;
 mod share;
@@ -69,6 +72,10 @@ enum Command {
     Predict(predict::Args),
     /// Turn a plaintext model into the two servers' shares (run by the model owner).
     Import(import::Args),
+    /// Forward party 1's links to party 0's processes through one UDP port: each dialler
+    /// names a route (`--route` on its side), the relay forwards its QUIC datagrams unchanged
+    /// to that route's target; TLS stays end to end.
+    Relay(relay::Args),
     /// Run the local demo: both stockpiles, the offline worker pair and both training jobs as
     /// processes on loopback, training Network-A beside the plaintext reference.
     Demo(demo::Args),
@@ -109,6 +116,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Import(args) => import::run(args),
+        Command::Relay(args) => relay::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Provision(args) => provision::run(args),
         Command::Probe(args) => probe::run(args),

@@ -1,4 +1,8 @@
-//! A minimal HTTP endpoint serving Prometheus text at any path.
+//! A minimal HTTP endpoint for Prometheus metrics (`/metrics`, or any other path) and the
+//! health checks of orchestrators (`/healthz`, `/readyz`; see [`crate::health`]).
+//!
+//! A process given `--metrics ADDR` and `--health ADDR` serves both from one endpoint when the
+//! two addresses are the same, and from two otherwise ([`endpoints`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -6,22 +10,95 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Serves `render()` to every HTTP request on `addr`, in the background.
-pub async fn serve(
-    addr: SocketAddr,
-    render: Arc<dyn Fn() -> String + Send + Sync>,
-) -> anyhow::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+use crate::health::Health;
+
+/// Renders the metrics page.
+pub type Render = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// What one endpoint serves.
+#[derive(Clone, Default)]
+struct Pages {
+    metrics: Option<Render>,
+    health: Option<Arc<Health>>,
+}
+
+impl Pages {
+    /// The status line and body for a request of `path`.
+    fn answer(&self, path: &str) -> (&'static str, String) {
+        const NOT_FOUND: &str = "404 Not Found";
+        let path = path.split('?').next().unwrap_or(path);
+        match (path, &self.health, &self.metrics) {
+            ("/healthz", Some(h), _) => h.liveness(),
+            ("/readyz", Some(h), _) => h.readiness(),
+            ("/healthz" | "/readyz", None, _) => {
+                (NOT_FOUND, "no health checks here: see --health\n".into())
+            }
+            (_, _, Some(render)) => ("200 OK", render()),
+            (_, _, None) => (
+                NOT_FOUND,
+                "this endpoint serves /healthz and /readyz\n".into(),
+            ),
+        }
+    }
+}
+
+/// Starts the endpoints a process was asked for: the metrics `render` on `metrics`, the
+/// health checks of `health` on `health_addr`, on one endpoint if the addresses are the same.
+pub async fn endpoints(
+    metrics: Option<(SocketAddr, Render)>,
+    health: Option<(SocketAddr, Arc<Health>)>,
+) -> anyhow::Result<()> {
+    let mut servers: Vec<(SocketAddr, Pages)> = Vec::new();
+    if let Some((addr, render)) = metrics {
+        servers.push((
+            addr,
+            Pages {
+                metrics: Some(render),
+                health: None,
+            },
+        ));
+    }
+    if let Some((addr, checks)) = health {
+        match servers.iter_mut().find(|(a, _)| *a == addr) {
+            Some((_, pages)) => pages.health = Some(checks),
+            None => servers.push((
+                addr,
+                Pages {
+                    metrics: None,
+                    health: Some(checks),
+                },
+            )),
+        }
+    }
+    for (addr, pages) in servers {
+        let what = match (&pages.metrics, &pages.health) {
+            (Some(_), Some(_)) => "metrics and health checks",
+            (Some(_), None) => "metrics",
+            _ => "health checks",
+        };
+        let at = serve_pages(addr, pages).await?;
+        eprintln!("{what} on http://{at} (/metrics, /healthz, /readyz as asked)");
+    }
+    Ok(())
+}
+
+/// Serves `pages` on `addr`, in the background.
+async fn serve_pages(addr: SocketAddr, pages: Pages) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot serve HTTP on {addr}"))?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let render = render.clone();
+            let pages = pages.clone();
             tokio::spawn(async move {
                 let mut request = [0u8; 1024];
-                let _ = socket.read(&mut request).await;
-                let body = render();
+                let n = socket.read(&mut request).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&request[..n]);
+                let path = head.split_whitespace().nth(1).unwrap_or("/");
+                let (status, body) = pages.answer(path);
                 let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                     body.len()
                 );
                 let _ = socket.write_all(head.as_bytes()).await;

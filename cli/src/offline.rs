@@ -2,10 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
+use dyad_link::LinkMeter;
 use dyad_offline::resume::{self, WorkerEvent};
 use dyad_offline::worker::{Progress, WorkerConfig};
 use dyad_offline::{MatrixTripleMethod, Plan};
@@ -16,7 +17,9 @@ use dyad_online::model::Network;
 use dyad_online::protocols::{CheckZeroVariant, Comparison, Exp};
 use dyad_store::StoreClient;
 
+use crate::health::Health;
 use crate::link_args::LinkArgs;
+use crate::metrics::Render;
 use crate::store_args::StoreArgs;
 use dyad_server::training::Job;
 
@@ -30,11 +33,21 @@ pub struct Args {
     #[arg(long)]
     plan: PathBuf,
     /// This worker pair's lane; several pairs feeding the same stockpiles need distinct lanes.
-    #[arg(long, default_value_t = 0)]
-    lane: u32,
+    /// Default: `DYAD_LANE` from the environment if set, else 0.
+    #[arg(long)]
+    lane: Option<u32>,
+    /// The lane is the number the host name ends in (a Kubernetes StatefulSet's pod
+    /// `dyad-worker-3` is lane 3).
+    #[arg(long, conflicts_with = "lane")]
+    lane_from_hostname: bool,
     /// Serve progress as Prometheus metrics on this address.
     #[arg(long)]
     metrics: Option<SocketAddr>,
+    /// Serve `/healthz` (alive) and `/readyz` (paired with the peer and the stockpile
+    /// reachable) on this address; it may be the `--metrics` address, which then serves all
+    /// three.
+    #[arg(long)]
+    health: Option<SocketAddr>,
     /// Milliseconds to wait before looking again when nothing is needed or a store is full.
     #[arg(long, default_value_t = 1000)]
     idle_ms: u64,
@@ -49,31 +62,49 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read the plan {}", args.plan.display()))?;
     let plan = Plan::parse(&text).map_err(anyhow::Error::msg)?;
     let (store_addr, token) = args.store.address_and_token()?;
+    let lane = crate::lane::lane(args.lane, args.lane_from_hostname)?;
+    let link_config = args.link.config(&format!("offline/{lane}"))?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         // First of all, so that a stop request is never lost.
         let mut stop = crate::signals::stop_flag();
+        let health = Health::new(&[
+            ("peer", "not paired with the peer yet"),
+            ("stockpile", "not reached yet"),
+        ]);
+        health.stop_with(stop.clone());
+        let progress = Arc::new(Progress::default());
+        let meter = Arc::new(Mutex::new(None::<LinkMeter>));
+        let render = {
+            let (p, meter) = (progress.clone(), meter.clone());
+            move || {
+                let link = meter.lock().ok().and_then(|m| m.clone());
+                let link = link.map(|m| crate::metrics::link("dyad_offline", m.counters()));
+                p.prometheus() + &link.unwrap_or_default()
+            }
+        };
+        crate::metrics::endpoints(
+            args.metrics.map(|a| (a, Arc::new(render) as Render)),
+            args.health.map(|a| (a, health.clone())),
+        )
+        .await?;
         let store = StoreClient::connect(&store_addr, &token)
             .await
             .map_err(anyhow::Error::msg)?;
+        watch_stockpile(store.clone(), health.clone());
         let link = tokio::select! {
-            link = args.link.connect() => link?,
+            link = dyad_link::connect(link_config) => link?,
             _ = stop.changed() => {
                 eprintln!("offline worker stopped before the peer connected");
                 return Ok(());
             }
         };
-        let progress = Arc::new(Progress::default());
-        let meter = link.meter();
-        if let Some(addr) = args.metrics {
-            let (p, meter) = (progress.clone(), meter.clone());
-            let render =
-                move || p.prometheus() + &crate::metrics::link("dyad_offline", meter.counters());
-            let at = crate::metrics::serve(addr, Arc::new(render)).await?;
-            eprintln!("metrics on http://{at}/metrics");
+        if let Ok(mut m) = meter.lock() {
+            *m = Some(link.meter());
         }
+        let meter = link.meter();
         let config = WorkerConfig {
-            lane: args.lane,
+            lane,
             pool: args.store.pool.clone(),
             plan,
             idle: Duration::from_millis(args.idle_ms),
@@ -82,19 +113,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let timeout = args.link.timeout;
         let mut report = |event: WorkerEvent| match event {
             WorkerEvent::Paired { peer, rlwe } => {
+                health.set("peer", Ok(format!("paired with {peer}, generating")));
                 eprintln!(
-                    "offline worker {} (lane {}) paired with {peer}; generating",
+                    "offline worker {} (lane {lane}) paired with {peer}; generating",
                     args.link.party(),
-                    args.lane,
                 );
                 for line in rlwe {
                     eprintln!("{line}");
                 }
             }
-            WorkerEvent::PeerLost { why } => eprintln!(
-                "lost the peer ({why}); waiting up to {timeout} s for it to come back, then \
-                 resuming"
-            ),
+            WorkerEvent::PeerLost { why } => {
+                health.set(
+                    "peer",
+                    Err(format!("lost the peer ({why}); waiting for it")),
+                );
+                eprintln!(
+                    "lost the peer ({why}); waiting up to {timeout} s for it to come back, then \
+                     resuming"
+                )
+            }
         };
         let Some(link) = resume::work(link, store, config, progress, stop, &mut report).await?
         else {
@@ -116,6 +153,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         Ok(())
     })
+}
+
+/// How often a worker checks that its stockpile answers, for its readiness.
+const STOCKPILE_CHECK: Duration = Duration::from_secs(5);
+
+/// Keeps the health's "stockpile" condition up to date: whether the stockpile answers an
+/// inventory within the check's interval.
+fn watch_stockpile(mut store: StoreClient, health: Arc<Health>) {
+    tokio::spawn(async move {
+        loop {
+            let state = match tokio::time::timeout(STOCKPILE_CHECK, store.inventory()).await {
+                Ok(Ok(_)) => Ok(format!("{} answers", store.addr())),
+                Ok(Err(e)) => Err(format!("{} fails: {}", store.addr(), e.message())),
+                Err(_) => Err(format!("{} does not answer", store.addr())),
+            };
+            health.set("stockpile", state);
+            tokio::time::sleep(STOCKPILE_CHECK).await;
+        }
+    });
 }
 
 #[derive(clap::Args)]

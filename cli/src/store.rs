@@ -3,12 +3,18 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
+use dyad_link::Address;
 use dyad_store::auth::{read_or_create_token, read_token};
 use dyad_store::db::Db;
+use dyad_store::usage::UsageWindow;
 use dyad_store::{Budget, StoreClient, StoreConfig};
+
+use crate::health::Health;
+use crate::metrics::Render;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -18,10 +24,10 @@ pub struct Args {
     /// The RocksDB data directory (created if missing).
     #[arg(long)]
     data: PathBuf,
-    /// Address to serve gRPC on. Serve on loopback or a private interface: only this
-    /// server's own processes should reach it.
-    #[arg(long, default_value = "127.0.0.1:7100")]
-    listen: SocketAddr,
+    /// Address to serve gRPC on (`host:port`; a name is resolved at start). Serve on loopback
+    /// or a private interface: only this server's own processes should reach it.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7100")]
+    listen: Address,
     /// The token clients must present. Default: `<data>/token`, created on first start.
     #[arg(long)]
     token_file: Option<PathBuf>,
@@ -43,6 +49,16 @@ pub struct Args {
     /// by a small record per Take and stays on once started; it must start with the stockpile.
     #[arg(long)]
     audit: bool,
+    /// Serve Prometheus metrics on this address: per stream (labels `pool` and `kind`) the
+    /// available items, items put and taken, the rate of use and the seconds of stock at that
+    /// rate, and the least seconds of stock of the streams in use
+    /// (`dyad_store_stock_seconds_min`, what the offline workers scale on).
+    #[arg(long)]
+    metrics: Option<SocketAddr>,
+    /// Serve `/healthz` (alive) and `/readyz` (open and serving) on this address; it may be
+    /// the `--metrics` address, which then serves all three.
+    #[arg(long)]
+    health: Option<SocketAddr>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -69,17 +85,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let health = Health::new(&[("stockpile", "opening the stockpile")]);
+        let listen = args.listen.resolve_one().await?;
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
+        // The endpoints first, so that a probe during a long open hears why it is not ready;
+        // the metrics are empty until the stockpile is open.
+        let usage = Arc::new(OnceLock::<Arc<Mutex<UsageWindow>>>::new());
+        let render = {
+            let usage = usage.clone();
+            move || {
+                let window = usage
+                    .get()
+                    .and_then(|u| u.lock().ok().map(|u| u.prometheus()));
+                window.unwrap_or_default()
+            }
+        };
+        crate::metrics::endpoints(
+            args.metrics.map(|a| (a, Arc::new(render) as Render)),
+            args.health.map(|a| (a, health.clone())),
+        )
+        .await?;
+        let opened = dyad_store::open(config).await.map_err(anyhow::Error::msg)?;
+        let _ = usage.set(opened.usage());
+        let local = listener.local_addr()?;
         println!(
-            "P{} stockpile in {} serving on {} (token in {})",
+            "P{} stockpile in {} serving on {local} (token in {})",
             args.party,
             args.data.display(),
-            listener.local_addr()?,
             token_file.display()
         );
-        dyad_store::serve(config, listener, crate::signals::shutdown_signal())
+        health.set("stockpile", Ok(format!("open and serving on {local}")));
+        let shutdown = async {
+            crate::signals::shutdown_signal().await;
+            health.stopping();
+        };
+        opened
+            .serve(listener, shutdown)
             .await
             .map_err(anyhow::Error::msg)?;
         println!("stockpile closed cleanly");

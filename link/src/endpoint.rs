@@ -14,15 +14,22 @@ use s2n_quic::{Client, Server};
 use tokio::sync::mpsc;
 
 use crate::counters::SharedCounters;
-use crate::{Channel, Identity, LinkCounters, LinkError, PartyId, PeerPin, server_name};
+use crate::relay::RouteName;
+use crate::relay::ask::ask_route;
+use crate::{Address, Channel, Identity, LinkCounters, LinkError, PartyId, PeerPin, server_name};
 
 /// Everything one party needs to bring up its side of the link.
 #[derive(Debug, Clone)]
 pub struct LinkConfig {
     /// Which server this is. `P0` listens on `addr`; `P1` dials `addr`.
     pub party: PartyId,
-    /// For `P0` the address to listen on, for `P1` the address of `P0`.
-    pub addr: SocketAddr,
+    /// For `P0` the address to listen on, for `P1` the address of `P0` or of the relay in
+    /// front of it; resolved each time it is used (a dialler resolves it again at every
+    /// attempt and reconnect, so a peer that moved is found).
+    pub addr: Address,
+    /// `P1` only: the route to ask the relay at `addr` for before the handshake
+    /// ([`crate::relay`]); `None` dials `P0` directly.
+    pub route: Option<RouteName>,
     /// This party's certificate and key.
     pub identity: Identity,
     /// The peer's certificate: the only one accepted.
@@ -62,7 +69,7 @@ const HELLO_BYTES: usize = MAGIC.len() + 1 + 32;
 /// Brings up this party's side: `P0` waits for `P1` on `config.addr`, `P1` dials it.
 pub async fn connect(config: LinkConfig) -> Result<PartyLink, LinkError> {
     match config.party {
-        PartyId::P0 => Listener::bind(config)?.accept().await,
+        PartyId::P0 => Listener::bind(config).await?.accept().await,
         PartyId::P1 => dial(config).await,
     }
 }
@@ -90,8 +97,10 @@ impl Drop for Listener {
 }
 
 impl Listener {
-    /// Binds `config.addr` with a TLS server that requires the pinned client certificate.
-    pub fn bind(config: LinkConfig) -> Result<Listener, LinkError> {
+    /// Binds `config.addr` (resolved now) with a TLS server that requires the pinned client
+    /// certificate.
+    pub async fn bind(config: LinkConfig) -> Result<Listener, LinkError> {
+        let bind_addr = config.addr.resolve_one().await?;
         let endpoint = |e: &dyn std::fmt::Display| LinkError::Endpoint(e.to_string());
         let tls = TlsServer::builder()
             .with_certificate(
@@ -113,7 +122,7 @@ impl Listener {
         let server = Server::builder()
             .with_tls(tls)
             .map_err(|e| endpoint(&e))?
-            .with_io(io(config.addr)?)
+            .with_io(io(IoSocket::Bind(bind_addr))?)
             .map_err(|e| endpoint(&e))?
             .with_limits(limits()?)
             .map_err(|e| endpoint(&e))?
@@ -194,7 +203,61 @@ async fn accept_loop(
 }
 
 async fn dial(config: LinkConfig) -> Result<PartyLink, LinkError> {
-    let endpoint = |e: &dyn std::fmt::Display| LinkError::Endpoint(e.to_string());
+    // Nobody answering (P0 not up yet, its name not yet in DNS, its relay not yet routing)
+    // looks like a handshake that never completes: try again, resolving and asking the relay
+    // anew each time, until the timeout. A TLS failure and an unknown route are final.
+    let timeout = config.timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let retry = match attempt(&config, deadline).await {
+            Ok((peer, connection, client)) => {
+                let origin = Origin::Dialled(config.clone(), client);
+                return PartyLink::establish(config, peer, connection, origin).await;
+            }
+            Err(Attempt::Final(e)) => return Err(e),
+            Err(Attempt::Retry(e)) => e,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(retry);
+        }
+        tracing::debug!("no answer from {} yet ({retry}); trying again", config.addr);
+        tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + RETRY)).await;
+    }
+}
+
+/// Why one dialling attempt failed.
+enum Attempt {
+    /// Worth another attempt until the deadline: the error to report if none succeeds.
+    Retry(LinkError),
+    /// Not worth another.
+    Final(LinkError),
+}
+
+/// One dialling attempt: resolve the peer, bind a socket, ask the relay for the route (if
+/// any) from that socket, and run the QUIC handshake over it.
+async fn attempt(
+    config: &LinkConfig,
+    deadline: tokio::time::Instant,
+) -> Result<(SocketAddr, s2n_quic::Connection, Client), Attempt> {
+    let fin = Attempt::Final;
+    let endpoint = |e: &dyn std::fmt::Display| Attempt::Final(LinkError::Endpoint(e.to_string()));
+    let peer = config.addr.resolve_one().await.map_err(Attempt::Retry)?;
+    let unspecified: SocketAddr = match peer {
+        SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let socket = tokio::net::UdpSocket::bind(unspecified)
+        .await
+        .map_err(|e| endpoint(&e))?;
+    if let Some(route) = &config.route {
+        ask_route(&socket, peer, route, deadline, config.timeout)
+            .await
+            .map_err(|e| match e {
+                LinkError::RelayUnanswered { .. } => Attempt::Retry(e),
+                e => fin(e),
+            })?;
+    }
+    let socket = socket.into_std().map_err(|e| endpoint(&e))?;
     let tls = TlsClient::builder()
         .with_empty_trust_store()
         .map_err(|e| endpoint(&e))?
@@ -207,51 +270,25 @@ async fn dial(config: LinkConfig) -> Result<PartyLink, LinkError> {
         .map_err(|e| endpoint(&e))?
         .build()
         .map_err(|e| endpoint(&e))?;
-    let unspecified: SocketAddr = if config.addr.is_ipv4() {
-        "0.0.0.0:0"
-    } else {
-        "[::]:0"
-    }
-    .parse()
-    .map_err(|e| endpoint(&e))?;
     let client = Client::builder()
         .with_tls(tls)
         .map_err(|e| endpoint(&e))?
-        .with_io(io(unspecified)?)
+        .with_io(io(IoSocket::Bound(socket)).map_err(fin)?)
         .map_err(|e| endpoint(&e))?
-        .with_limits(limits()?)
+        .with_limits(limits().map_err(fin)?)
         .map_err(|e| endpoint(&e))?
         .start()
         .map_err(|e| endpoint(&e))?;
-    // Nobody answering (P0 not up yet) looks like a handshake that never completes: try
-    // again until the timeout. A TLS failure is final.
-    let timeout = config.timeout;
-    let deadline = tokio::time::Instant::now() + timeout;
-    let connection = loop {
-        let connect = Connect::new(config.addr).with_server_name(server_name(config.party.peer()));
-        match tokio::time::timeout_at(deadline, client.connect(connect)).await {
-            Err(_) => return Err(LinkError::Timeout(timeout)),
-            Ok(Ok(connection)) => break connection,
-            Ok(Err(e)) if unanswered(&e) => {
-                tracing::debug!("no answer from {} yet ({e}); trying again", config.addr);
-                tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + RETRY)).await;
-            }
-            Ok(Err(e)) => {
-                return Err(LinkError::PeerRejected {
-                    addr: config.addr,
-                    detail: e.to_string(),
-                });
-            }
-        }
-    };
-    let addr = config.addr;
-    PartyLink::establish(
-        config.clone(),
-        addr,
-        connection,
-        Origin::Dialled(config, client),
-    )
-    .await
+    let connect = Connect::new(peer).with_server_name(server_name(config.party.peer()));
+    match tokio::time::timeout_at(deadline, client.connect(connect)).await {
+        Err(_) => Err(Attempt::Retry(LinkError::Timeout(config.timeout))),
+        Ok(Ok(connection)) => Ok((peer, connection, client)),
+        Ok(Err(e)) if unanswered(&e) => Err(Attempt::Retry(LinkError::Timeout(config.timeout))),
+        Ok(Err(e)) => Err(fin(LinkError::PeerRejected {
+            addr: peer,
+            detail: e.to_string(),
+        })),
+    }
 }
 
 /// How long a dialler waits between attempts while the peer does not answer.
@@ -268,10 +305,27 @@ fn unanswered(e: &s2n_quic::connection::Error) -> bool {
     )
 }
 
-fn io(addr: SocketAddr) -> Result<s2n_quic::provider::io::Default, LinkError> {
+/// The UDP socket of a QUIC endpoint.
+enum IoSocket {
+    /// Bind this address (a listener).
+    Bind(SocketAddr),
+    /// This socket, already bound (a dialler's, which may have sent the route preamble).
+    Bound(std::net::UdpSocket),
+}
+
+fn io(socket: IoSocket) -> Result<s2n_quic::provider::io::Default, LinkError> {
+    let builder = s2n_quic::provider::io::Default::builder();
+    let (builder, addr) = match socket {
+        IoSocket::Bind(addr) => (builder.with_receive_address(addr), addr.to_string()),
+        IoSocket::Bound(socket) => {
+            let addr = socket
+                .local_addr()
+                .map_or_else(|_| "a bound socket".into(), |a| a.to_string());
+            (builder.with_rx_socket(socket), addr)
+        }
+    };
     let endpoint = |e: std::io::Error| LinkError::Endpoint(format!("{addr}: {e}"));
-    s2n_quic::provider::io::Default::builder()
-        .with_receive_address(addr)
+    builder
         .map_err(endpoint)?
         .with_max_mtu(9000)
         .map_err(endpoint)?
@@ -367,7 +421,8 @@ impl PartyLink {
     }
 
     /// Drops this link and brings up a new one with the same configuration: `P0` takes the
-    /// peer's next connection on the same endpoint, `P1` dials again. For a job that lost its
+    /// peer's next connection on the same endpoint, `P1` dials again (resolving the peer's
+    /// address anew and, through a relay, sending its route again). For a job that lost its
     /// peer and waits for it to come back.
     pub async fn reconnect(self) -> Result<PartyLink, LinkError> {
         let PartyLink { origin, .. } = self;

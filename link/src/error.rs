@@ -43,6 +43,39 @@ pub enum LinkError {
     /// The connection broke while a message was in flight.
     #[error("the link to the peer broke: {0}")]
     Disconnected(String),
+    /// A `host:port` did not resolve (yet: a service that is starting may not be in DNS).
+    #[error("cannot resolve {addr}: {detail}")]
+    Resolve {
+        /// The address as given.
+        addr: String,
+        /// What the resolver said.
+        detail: String,
+    },
+    /// The relay in front of the peer does not know the route this party asked for: a
+    /// configuration error on one side or the other, so it is not retried.
+    #[error(
+        "the relay at {relay} knows no route {route:?}: compare this process's --route with the \
+         relay's --route list"
+    )]
+    UnknownRoute {
+        /// The relay's address.
+        relay: SocketAddr,
+        /// The route asked for.
+        route: String,
+    },
+    /// The relay did not acknowledge the route in time, or kept answering that it could not
+    /// open it.
+    #[error("the relay at {relay} did not open route {route:?} within {timeout:?}: {detail}")]
+    RelayUnanswered {
+        /// The relay's address.
+        relay: SocketAddr,
+        /// The route asked for.
+        route: String,
+        /// How long we tried.
+        timeout: std::time::Duration,
+        /// The relay's last word, or that it never answered.
+        detail: String,
+    },
     /// The peer sent a frame larger than the limit.
     #[error("the peer sent a {0}-byte frame, over the {limit}-byte limit", limit = crate::MAX_FRAME_BYTES)]
     FrameTooLarge(u64),

@@ -9,7 +9,12 @@
 //! counts what it moves ([`LinkCounters`]): bytes each way and message rounds, so every
 //! protocol can report its communication. OT and garbling code that needs raw
 //! `cryprot-net` streams gets a [`cryprot_net::Connection`] from [`PartyLink::sub_connection`].
+//!
+//! Addresses are `host:port` ([`Address`]), resolved each time they are used, so service names
+//! of Compose and Kubernetes work. Party 1 may dial party 0 through a [`relay`], which gives
+//! every party link of a deployment one UDP port.
 
+mod address;
 mod certs;
 mod channel;
 mod counters;
@@ -17,7 +22,9 @@ mod endpoint;
 mod error;
 mod loopback;
 mod party;
+pub mod relay;
 
+pub use address::{Address, AddressError};
 pub use certs::{Identity, PeerPin, generate_identity, server_name};
 pub use channel::{Channel, MAX_FRAME_BYTES};
 pub use counters::{LinkCounters, LinkMeter};

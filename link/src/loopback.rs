@@ -13,17 +13,20 @@ pub async fn loopback_pair() -> Result<(PartyLink, PartyLink), LinkError> {
     let timeout = Duration::from_secs(20);
     let listener = Listener::bind(LinkConfig {
         party: PartyId::P0,
-        addr: ([127, 0, 0, 1], 0).into(),
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into(),
+        route: None,
         identity: id0.clone(),
         peer: PeerPin {
             cert_pem: id1.cert_pem.clone(),
         },
         timeout,
-    })?;
+    })
+    .await?;
     let addr = listener.local_addr()?;
     let p1 = crate::connect(LinkConfig {
         party: PartyId::P1,
-        addr,
+        addr: addr.into(),
+        route: None,
         identity: id1,
         peer: PeerPin {
             cert_pem: id0.cert_pem,

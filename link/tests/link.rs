@@ -38,18 +38,21 @@ async fn attempt(
     let timeout = Duration::from_secs(10);
     let listener = Listener::bind(LinkConfig {
         party: PartyId::P0,
-        addr: ([127, 0, 0, 1], 0).into(),
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into(),
+        route: None,
         identity: p0_identity,
         peer: PeerPin {
             cert_pem: p0_pin.cert_pem.clone(),
         },
         timeout,
     })
+    .await
     .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let p1 = connect(LinkConfig {
         party: PartyId::P1,
-        addr,
+        addr: addr.into(),
+        route: None,
         identity: p1_identity,
         peer: PeerPin {
             cert_pem: p1_pin.cert_pem.clone(),

@@ -1,6 +1,7 @@
 //! Running a stockpile: open the database, serve gRPC until told to stop.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dyad_proto::stockpile::stockpile_server::StockpileServer;
@@ -11,6 +12,7 @@ use tonic::transport::server::TcpIncoming;
 use crate::auth::CheckToken;
 use crate::db::{Budget, Db, MAX_MESSAGE_BYTES};
 use crate::service::Service;
+use crate::usage::UsageWindow;
 
 /// How a stockpile is run.
 #[derive(Debug, Clone)]
@@ -41,6 +43,25 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), String> {
+    open(config).await?.serve(listener, shutdown).await
+}
+
+/// An open stockpile, not yet serving: [`open`] and then [`Opened::serve`] let a process say
+/// when it is ready, and watch its use ([`Opened::usage`]).
+pub struct Opened {
+    service: Service,
+    lease_ttl: Duration,
+    token: String,
+}
+
+/// How often [`Opened::usage`] samples the counters.
+const USAGE_EVERY: Duration = Duration::from_secs(1);
+
+/// Opens the stockpile `config` describes (creating it, dropping retired streams and starting
+/// the ledger as it asks).
+pub async fn open(config: StoreConfig) -> Result<Opened, String> {
+    let lease_ttl = config.lease_ttl;
+    let token = config.token.clone();
     let db = tokio::task::spawn_blocking(move || {
         let dir = config.data_dir.display();
         let mut db = Db::open(
@@ -66,22 +87,65 @@ pub async fn serve(
     })
     .await
     .map_err(|e| format!("opening the stockpile failed: {e}"))??;
-    let service = Service::new(db);
-    let sweeper = service.spawn_lease_sweeper(config.lease_ttl.min(Duration::from_secs(5)));
-    let grpc = StockpileServer::new(service)
-        .max_decoding_message_size(MAX_GRPC_MESSAGE)
-        .max_encoding_message_size(MAX_GRPC_MESSAGE);
-    let result = tonic::transport::Server::builder()
-        .initial_stream_window_size(Some(16 << 20))
-        .initial_connection_window_size(Some(32 << 20))
-        .add_service(InterceptedService::new(grpc, CheckToken::new(config.token)))
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        )
-        .await
-        .map_err(|e| format!("the stockpile server failed: {e}"));
-    // Dropping the service (and with it the last handle on the database) closes RocksDB.
-    sweeper.abort();
-    result
+    Ok(Opened {
+        service: Service::new(db),
+        lease_ttl,
+        token,
+    })
+}
+
+impl Opened {
+    /// Samples the streams' counters every second from now on, for as long as the stockpile
+    /// is open, into a window whose [`UsageWindow::prometheus`] gives the rates of use and
+    /// seconds of stock.
+    pub fn usage(&self) -> Arc<Mutex<UsageWindow>> {
+        let window = Arc::new(Mutex::new(UsageWindow::default()));
+        let (service, into) = (self.service.downgrade(), Arc::downgrade(&window));
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(USAGE_EVERY);
+            loop {
+                every.tick().await;
+                let (Some(service), Some(into)) = (service.upgrade(), into.upgrade()) else {
+                    return;
+                };
+                if let Ok(inventory) = service.inventory_now().await
+                    && let Ok(mut window) = into.lock()
+                {
+                    window.record(std::time::Instant::now(), &inventory);
+                }
+            }
+        });
+        window
+    }
+
+    /// Serves the stockpile on `listener` until `shutdown` completes; then finishes the calls
+    /// in progress and closes the database cleanly.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), String> {
+        let Opened {
+            service,
+            lease_ttl,
+            token,
+        } = self;
+        let sweeper = service.spawn_lease_sweeper(lease_ttl.min(Duration::from_secs(5)));
+        let grpc = StockpileServer::new(service)
+            .max_decoding_message_size(MAX_GRPC_MESSAGE)
+            .max_encoding_message_size(MAX_GRPC_MESSAGE);
+        let result = tonic::transport::Server::builder()
+            .initial_stream_window_size(Some(16 << 20))
+            .initial_connection_window_size(Some(32 << 20))
+            .add_service(InterceptedService::new(grpc, CheckToken::new(token)))
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown,
+            )
+            .await
+            .map_err(|e| format!("the stockpile server failed: {e}"));
+        // Dropping the service (and with it the last handle on the database) closes RocksDB.
+        sweeper.abort();
+        result
+    }
 }

@@ -8,7 +8,7 @@ use dyad_proto::stockpile::stockpile_server::Stockpile;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
-use crate::db::{Db, ItemRange, StoreError, Taken};
+use crate::db::{Db, ItemRange, StoreError, StreamReport, Taken};
 
 /// The longest a Take may wait for items.
 pub const MAX_WAIT: Duration = Duration::from_secs(600);
@@ -19,6 +19,23 @@ pub struct Service {
     db: Arc<Mutex<Db>>,
     /// Woken whenever items arrive, so waiting Takes look again.
     arrivals: Arc<Notify>,
+}
+
+/// A [`Service`] that does not keep the database open: background tasks hold this, so that
+/// the database closes when the server drops the service.
+pub struct WeakService {
+    db: std::sync::Weak<Mutex<Db>>,
+    arrivals: std::sync::Weak<Notify>,
+}
+
+impl WeakService {
+    /// The service, while it is still open.
+    pub fn upgrade(&self) -> Option<Service> {
+        Some(Service {
+            db: self.db.upgrade()?,
+            arrivals: self.arrivals.upgrade()?,
+        })
+    }
 }
 
 impl From<StoreError> for Status {
@@ -82,6 +99,19 @@ impl Service {
             }
             let _ = tokio::time::timeout(deadline - now, arrived).await;
         }
+    }
+
+    /// A handle that does not keep the database open.
+    pub fn downgrade(&self) -> WeakService {
+        WeakService {
+            db: Arc::downgrade(&self.db),
+            arrivals: Arc::downgrade(&self.arrivals),
+        }
+    }
+
+    /// Every stream's line of the inventory, now.
+    pub async fn inventory_now(&self) -> Result<Vec<StreamReport>, Status> {
+        self.with_db(|db| Ok(db.inventory())).await
     }
 
     /// Resolves overdue leases as discarded, every `every`, until the service is dropped.

@@ -10,6 +10,7 @@ mod netns;
 mod offline;
 mod partition;
 mod pools;
+mod relay;
 mod serving;
 mod soak;
 mod store_cli;

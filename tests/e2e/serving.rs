@@ -286,22 +286,37 @@ fn two_servers_answer_like_the_plaintext_model_and_survive_bad_requests() {
 fn servers_stop_on_sigterm_alone_and_after_losing_their_peer() {
     let d = Deployment::start();
     let (_, _, shares) = owner_shares(&d);
-    let serve = |i: usize, link: &str, log: &str| {
+    let serve = |i: usize, link: &str, log: &str, health: &str| {
         let share = shares.join(format!("model.p{i}.dyad"));
         let clients = free_tcp_addr().to_string();
-        let extra = ["--model", s(&share), "--clients", &clients];
+        let extra = [
+            "--model",
+            s(&share),
+            "--clients",
+            &clients,
+            "--health",
+            health,
+        ];
         d.server_process("serve", i, link, &d.certs(), &extra, &d.path(log))
     };
+    let health = [0, 1].map(|_| free_tcp_addr().to_string());
     let log = |name: &str| std::fs::read_to_string(d.path(name)).unwrap_or_default();
 
     // Alone: waiting for the other server to connect.
     let link = free_udp_addr().to_string();
-    let mut alone = serve(0, &link, "alone.log");
+    let mut alone = serve(0, &link, "alone.log", &health[0]);
     wait_for_log(
         &d.path("alone.log"),
         "connecting to the other server",
         Duration::from_secs(60),
     );
+    // Alive, accepting clients, but not ready without the other server.
+    let waiting = wait_for_http(&health[0], "/readyz", "accepting", Duration::from_secs(10));
+    assert!(
+        waiting.contains("503") && waiting.contains("peer: NOT READY"),
+        "{waiting}"
+    );
+    assert!(http_get_path(&health[0], "/healthz").contains("200 OK"));
     alone.signal("TERM");
     assert!(
         alone.exits_within(Duration::from_secs(10)),
@@ -312,10 +327,12 @@ fn servers_stop_on_sigterm_alone_and_after_losing_their_peer() {
 
     // Paired, then the other server is killed: this one stops all the same.
     let link = free_udp_addr().to_string();
-    let mut server0 = serve(0, &link, "pair0.log");
-    let server1 = serve(1, &link, "pair1.log");
-    for name in ["pair0.log", "pair1.log"] {
+    let mut server0 = serve(0, &link, "pair0.log", &health[0]);
+    let server1 = serve(1, &link, "pair1.log", &health[1]);
+    for (name, health) in ["pair0.log", "pair1.log"].iter().zip(&health) {
         wait_for_log(&d.path(name), "; serving", Duration::from_secs(60));
+        let ready = wait_for_http(health, "/readyz", "200 OK", Duration::from_secs(10));
+        assert!(ready.contains("peer: paired"), "{ready}");
     }
     std::thread::sleep(Duration::from_millis(500));
     server1.kill();

@@ -127,3 +127,87 @@ fn wait_serving(addr: &str, token: &std::path::Path) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `dyad store --metrics ADDR --health ADDR` on one port: ready once open, and the seconds of
+/// stock at the rate of use that the worker autoscaling reads.
+#[test]
+fn a_store_tells_its_readiness_and_how_long_its_stock_lasts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("p0");
+    let port = free_tcp_addr().port();
+    // A host name, resolved at start.
+    let addr = format!("localhost:{port}");
+    let http = free_tcp_addr().to_string();
+    let mut store = Running::spawn(&[
+        "store",
+        "--party",
+        "0",
+        "--data",
+        s(&data),
+        "--listen",
+        &addr,
+        "--metrics",
+        &http,
+        "--health",
+        &http,
+    ]);
+    let ready = wait_for_http(&http, "/readyz", "200 OK", Duration::from_secs(30));
+    assert!(ready.contains("stockpile: open and serving"), "{ready}");
+    assert!(http_get_path(&http, "/healthz").contains("200 OK"));
+
+    let stream = "dabit";
+    let bytes = dyad_store::db::item_bytes_of(stream).expect("a stream") as usize;
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let token = dyad_store::auth::read_token(&data.join("token")).expect("token");
+        let mut client = dyad_store::StoreClient::connect(&addr, &token)
+            .await
+            .expect("connects by name");
+        let payload = bytes::Bytes::from(vec![7u8; 1000 * bytes]);
+        client.put(stream, 0, 0, payload).await.expect("put");
+        let taken = client
+            .take_up_to(stream, 300, 300, Duration::ZERO)
+            .await
+            .expect("take");
+        client.ack(taken.lease).await.expect("ack");
+    });
+    let series = "{pool=\"\",kind=\"dabit\"}";
+    // The counters are sampled every second: wait for a sample since the take, which shows
+    // a rate of use over the last minute.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let page = loop {
+        let page = http_get(&http);
+        if metric(&page, &format!("dyad_store_use_rate{series}")).is_some_and(|r| r > 0.0) {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "no rate of use: {page}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for (name, value) in [
+        ("dyad_store_available_items", 700.0),
+        ("dyad_store_put_items_total", 1000.0),
+        ("dyad_store_taken_items_total", 300.0),
+    ] {
+        assert_eq!(
+            metric(&page, &format!("{name}{series}")),
+            Some(value),
+            "{page}"
+        );
+    }
+    // Used at some rate: the stock lasts a finite time, under a day.
+    let seconds = metric(&page, &format!("dyad_store_stock_seconds{series}")).expect("stock");
+    let least = metric(&page, "dyad_store_stock_seconds_min").expect("least");
+    assert!(
+        seconds > 0.0 && seconds < 86_400.0 && least == seconds,
+        "{page}"
+    );
+
+    store.signal("TERM");
+    assert!(
+        store.exits_within(Duration::from_secs(15)),
+        "ignored SIGTERM"
+    );
+    let out = store.finish();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("stockpile closed cleanly"));
+}

@@ -174,16 +174,40 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The body of a plain HTTP GET of a metrics endpoint.
+/// The response (status line, headers and body) to a plain HTTP GET of a metrics endpoint.
 pub fn http_get(addr: &str) -> String {
+    http_get_path(addr, "/metrics")
+}
+
+/// The response (status line, headers and body) to a plain HTTP GET of `path` on `addr`.
+pub fn http_get_path(addr: &str, path: &str) -> String {
     use std::io::{Read, Write};
-    let mut socket = std::net::TcpStream::connect(addr).expect("metrics endpoint");
+    let mut socket = std::net::TcpStream::connect(addr).expect("HTTP endpoint");
     socket
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
         .expect("request");
     let mut response = String::new();
     socket.read_to_string(&mut response).expect("response");
     response
+}
+
+/// Waits until `GET path` on `addr` answers with a response containing `needle`; returns it.
+pub fn wait_for_http(addr: &str, path: &str, needle: &str, timeout: std::time::Duration) -> String {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let page = std::net::TcpStream::connect(addr)
+            .ok()
+            .map(|_| http_get_path(addr, path))
+            .unwrap_or_default();
+        if page.contains(needle) {
+            return page;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "GET {path} on {addr} never said {needle:?}: {page}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// The value of the metric line that starts with `series` (name and labels).

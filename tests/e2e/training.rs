@@ -287,13 +287,24 @@ fn training_jobs_waiting_on_a_dry_stockpile_stop_on_sigterm() {
     let model = prepare(&d);
     // No offline workers: the first step waits for randomness that never comes.
     let link = free_udp_addr().to_string();
-    let mut jobs = [0, 1].map(|i| trainer(&d, i, &link, &model, JOB, &format!("train{i}.log")));
+    let health = [0, 1].map(|_| free_tcp_addr().to_string());
+    let mut jobs = [0, 1].map(|i| {
+        let job: Vec<&str> = JOB
+            .iter()
+            .copied()
+            .chain(["--health", &health[i]])
+            .collect();
+        trainer(&d, i, &link, &model, &job, &format!("train{i}.log"))
+    });
     for i in 0..2 {
         wait_for_log(
             &d.path(&format!("train{i}.log")),
             "in agreement with the peer",
             Duration::from_secs(60),
         );
+        // Running a session (waiting for stock is part of it).
+        let ready = wait_for_http(&health[i], "/readyz", "200 OK", Duration::from_secs(30));
+        assert!(ready.contains("session: training with the peer"), "{ready}");
     }
     std::thread::sleep(Duration::from_secs(2));
     for job in &jobs {

@@ -26,7 +26,9 @@ use dyad_server::serving::{
     Access, Clients, Engine, Model, Quota, Refusal, Requests, ServingEvent,
 };
 
+use crate::health::Health;
 use crate::link_args::LinkArgs;
+use crate::metrics::Render;
 use crate::store_args::StoreArgs;
 use dyad_server::model_file::{Holder, ModelFile};
 use metrics::ServeMetrics;
@@ -87,6 +89,11 @@ pub struct Args {
     /// the link's bytes and rounds, the stock of each stream.
     #[arg(long)]
     metrics: Option<SocketAddr>,
+    /// Serve `/healthz` (alive) and `/readyz` (paired with the other server and accepting
+    /// clients) on this address; it may be the `--metrics` address, which then serves all
+    /// three.
+    #[arg(long)]
+    health: Option<SocketAddr>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -151,15 +158,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         deadline: pair_timeout + Duration::from_secs(args.stock_wait) + Duration::from_secs(30),
     };
     let (address, token) = args.store.address_and_token()?;
+    let health = Health::new(&[
+        ("clients", "not accepting clients yet"),
+        ("peer", "not paired with the other server yet"),
+    ]);
     let events = {
-        let metrics = metrics.clone();
+        let (metrics, health) = (metrics.clone(), health.clone());
         move |event: ServingEvent| match event {
-            ServingEvent::Paired(meter) => metrics.session(meter),
+            ServingEvent::Paired(meter) => {
+                health.set("peer", Ok("paired with the other server".into()));
+                metrics.session(meter)
+            }
             ServingEvent::Batch(size) => metrics.batch(size),
             ServingEvent::PeerLost(why) => {
+                let waiting = format!("lost the other server ({why}); waiting for it");
+                health.set("peer", Err(waiting));
                 eprintln!("lost the other server ({why}); waiting for it to come back")
             }
-            ServingEvent::PeerBack => eprintln!("the other server is back; serving again"),
+            ServingEvent::PeerBack => {
+                health.set("peer", Ok("paired with the other server".into()));
+                eprintln!("the other server is back; serving again")
+            }
         }
     };
     let engine = Engine {
@@ -188,15 +207,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let mut stop = crate::signals::stop_flag();
-        if let Some(addr) = args.metrics {
+        health.stop_with(stop.clone());
+        if args.metrics.is_some() {
             let stockpile = &engine.source;
             metrics
                 .stock
                 .poll(stockpile.address.clone(), stockpile.token.clone());
-            let m = metrics.clone();
-            let at = crate::metrics::serve(addr, Arc::new(move || m.render())).await?;
-            eprintln!("metrics on http://{at}/metrics");
         }
+        let m = metrics.clone();
+        crate::metrics::endpoints(
+            args.metrics
+                .map(|a| (a, Arc::new(move || m.render()) as Render)),
+            args.health.map(|a| (a, health.clone())),
+        )
+        .await?;
         let listener = tokio::net::TcpListener::bind(args.clients)
             .await
             .with_context(|| format!("cannot listen for clients on {}", args.clients))?;
@@ -215,6 +239,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 shutdown,
             );
         let grpc = tokio::spawn(grpc);
+        health.set(
+            "clients",
+            Ok(format!("accepting clients on {}", args.clients)),
+        );
         let who = match &args.client_tokens {
             Some(path) => format!("the clients listed in {}", path.display()),
             None => "any client that can connect (no --client-tokens)".into(),
@@ -227,7 +255,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             engine.model.network.name, args.clients
         );
         let link = tokio::select! {
-            link = args.link.connect() => link?,
+            link = args.link.connect("serve") => link?,
             _ = stop.changed() => {
                 eprintln!("stopped before the other server connected");
                 return Ok(());

@@ -10,6 +10,7 @@ use dyad_server::training::{Job, Observer, State};
 
 use super::metrics::TrainMetrics;
 use super::progress::{Progress, StockMonitor};
+use crate::health::Health;
 
 /// The display of one training job across its sessions.
 pub struct Display {
@@ -19,6 +20,8 @@ pub struct Display {
     total_steps: u64,
     stock: StockMonitor,
     metrics: Arc<TrainMetrics>,
+    /// Ready while a session runs.
+    health: Arc<Health>,
     /// Seconds the link waits for a lost peer, for the message that says so.
     peer_timeout: u64,
     /// The current session's bar.
@@ -33,8 +36,10 @@ impl Display {
         job: &Job,
         stock: StockMonitor,
         metrics: Arc<TrainMetrics>,
+        health: Arc<Health>,
         peer_timeout: u64,
     ) -> Display {
+        health.set("session", Err("waiting for the peer".into()));
         Display {
             network: job.network.name.clone(),
             epochs: job.epochs,
@@ -42,6 +47,7 @@ impl Display {
             total_steps: job.total_steps(),
             stock,
             metrics,
+            health,
             peer_timeout,
             progress: None,
             reported: 0,
@@ -59,6 +65,8 @@ impl Display {
 impl Observer for Display {
     fn started(&mut self, resume: Option<Position>, state: &State<Z64>) {
         self.progress = Some(Progress::new(state.step, self.total_steps));
+        let at = format!("training with the peer from step {}", state.step);
+        self.health.set("session", Ok(at));
         self.reported = state.curve.len();
         self.say(&match resume {
             Some((step, evaluations)) => format!(
@@ -106,6 +114,8 @@ impl Observer for Display {
     fn peer_lost(&mut self, why: &str) {
         // The bar of the broken session stays as it was; the next session draws its own.
         self.progress = None;
+        let waiting = format!("lost the peer ({why}); waiting for it");
+        self.health.set("session", Err(waiting));
         eprintln!(
             "\nlost the peer ({why}); waiting up to {} s for it to come back, then resuming \
              from the latest checkpoint both servers hold",

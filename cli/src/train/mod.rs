@@ -28,7 +28,9 @@ use dyad_server::{DatasetShare, Stockpile};
 pub use curve::{accuracies, chart, csv, points};
 pub use progress::{Progress, StockMonitor};
 
+use crate::health::Health;
 use crate::link_args::LinkArgs;
+use crate::metrics::Render;
 use crate::offline::load_network;
 use crate::store_args::StoreArgs;
 use display::Display;
@@ -134,6 +136,10 @@ pub struct Args {
     /// far, the latest test accuracy, the stock of each stream.
     #[arg(long)]
     metrics: Option<std::net::SocketAddr>,
+    /// Serve `/healthz` (alive) and `/readyz` (running a session with the peer) on this
+    /// address; it may be the `--metrics` address, which then serves all three.
+    #[arg(long)]
+    health: Option<std::net::SocketAddr>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -186,23 +192,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let mut stop = crate::signals::stop_flag();
+        let health = Health::new(&[("session", "connecting to the stockpile and the peer")]);
+        health.stop_with(stop.clone());
         let stockpile = &setup.source;
-        if let Some(addr) = args.metrics {
+        if args.metrics.is_some() {
             metrics
                 .stock
                 .poll(stockpile.address.clone(), stockpile.token.clone());
-            let m = metrics.clone();
-            let at = crate::metrics::serve(addr, Arc::new(move || m.render())).await?;
-            eprintln!("metrics on http://{at}/metrics");
         }
+        let m = metrics.clone();
+        crate::metrics::endpoints(
+            args.metrics
+                .map(|a| (a, Arc::new(move || m.render()) as Render)),
+            args.health.map(|a| (a, health.clone())),
+        )
+        .await?;
         let stock = StockMonitor::start(
             stockpile.connect().await?,
             step_demand,
             stockpile.pool.clone(),
         );
-        let mut display = Display::new(&setup.job, stock, metrics, args.link.timeout);
+        let mut display = Display::new(&setup.job, stock, metrics, health, args.link.timeout);
         let link = tokio::select! {
-            link = args.link.connect() => link?,
+            link = args.link.connect("train") => link?,
             _ = stop.changed() => {
                 eprintln!("training stopped before the peer connected");
                 return Ok(());

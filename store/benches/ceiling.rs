@@ -1,0 +1,171 @@
+//! The stockpile's ceiling (issue 27): how many Network-A training steps per second one
+//! stockpile takes in from many offline lanes at once over gRPC while a job takes them out, and
+//! so at how many worker pairs it saturates.
+//!
+//! Each of N lanes (1, 4, 16, 64 clients, each its own gRPC connection) puts one Network-A
+//! step (batch 128, the default configuration: `dyad plan --model net-a --batch 128
+//! --iterations 1`) per stream per round, as a worker puts its batches; one consumer at the
+//! same time takes and acknowledges step after step, each stream in one Take, as a training
+//! job does. It prints items/s and MB/s put and taken, and the steps per second the stockpile
+//! absorbs. From a worker pair's measured cost of a step, `X` core-seconds per party
+//! (`DYAD_BENCH_CORE_SECONDS`; measure it with the offline bench, `--plan` of a one-step plan,
+//! which prints the CPU seconds of both parties together), a 16-core worker pair stocks `16 /
+//! X` steps per second, and the stockpile saturates at `steps/s / (16 / X)` such pairs.
+//!
+//! `cargo bench -p dyad-store --bench ceiling` (`DYAD_BENCH_STEPS`: steps put per
+//! configuration, default 64; `DYAD_BENCH_LANES=1,4,16,64`).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dyad_online::Config;
+use dyad_online::model::Network;
+use dyad_store::{Budget, StoreClient, StoreConfig, serve};
+use dyad_vocabulary::Kind;
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+/// Cores per party of the worker pairs the ceiling is stated in.
+const CORES: f64 = 16.0;
+/// A worker pair's core-seconds per party for one Network-A step, measured on 2026-12-06 with
+/// the offline bench on a one-step plan (4.52 CPU seconds for both parties).
+const CORE_SECONDS_PER_STEP: f64 = 2.26;
+/// The most bytes one Put carries (the store's message limit is 64 MiB).
+const MAX_PUT: usize = 16 << 20;
+
+fn env<T: std::str::FromStr>(key: &str) -> Option<T> {
+    std::env::var(key).ok().and_then(|v| v.parse().ok())
+}
+
+/// One Network-A training step's items, per kind.
+fn network_a_step() -> Vec<(Kind, u64)> {
+    let net = Network::by_name("net-a").expect("Network-A");
+    let c = Config::default();
+    let demand = net
+        .training_demand(128, false, c.fixed, c.comparison(), c.exp)
+        .expect("demand");
+    demand.0.into_iter().collect()
+}
+
+async fn start_store(dir: &std::path::Path) -> String {
+    let config = StoreConfig {
+        party: 0,
+        data_dir: dir.to_owned(),
+        token: TOKEN.into(),
+        budget: Budget {
+            budget_bytes: 1 << 36,
+            high_water_bytes: 1 << 35,
+        },
+        lease_ttl: Duration::from_secs(600),
+        drop_retired: false,
+        audit: false,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(serve(config, listener, std::future::pending()));
+    addr
+}
+
+/// Puts `steps` steps of `step` into `lane`, each stream's items in Puts of at most
+/// [`MAX_PUT`] bytes.
+async fn lane(addr: String, lane: u32, step: Vec<(Kind, u64)>, steps: u64) {
+    let mut client = StoreClient::connect(&addr, TOKEN).await.expect("connects");
+    let mut next: BTreeMap<Kind, u64> = BTreeMap::new();
+    let records: BTreeMap<Kind, Bytes> = step
+        .iter()
+        .map(|(k, n)| (*k, Bytes::from(vec![0x5au8; k.item_bytes() * *n as usize])))
+        .collect();
+    for _ in 0..steps {
+        for (kind, count) in &step {
+            let per_put = (MAX_PUT / kind.item_bytes()).max(1) as u64;
+            let mut done = 0;
+            while done < *count {
+                let n = per_put.min(count - done);
+                let first = next.entry(*kind).or_default();
+                let bytes = kind.item_bytes();
+                let payload = records[kind].slice(..bytes * n as usize);
+                client
+                    .put(&kind.to_string(), lane, *first, payload)
+                    .await
+                    .expect("put");
+                *first += n;
+                done += n;
+            }
+        }
+    }
+}
+
+/// Takes `steps` steps, one Take per stream each, as a training job does (waiting for what
+/// is not there yet).
+async fn consumer(addr: String, step: Vec<(Kind, u64)>, steps: u64) {
+    let mut client = StoreClient::connect(&addr, TOKEN).await.expect("connects");
+    for _ in 0..steps {
+        for (kind, count) in &step {
+            let taken = client
+                .take(&kind.to_string(), *count, Duration::from_secs(300))
+                .await
+                .expect("take");
+            client.ack(taken.lease).await.expect("ack");
+        }
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let steps: u64 = env("DYAD_BENCH_STEPS").unwrap_or(64);
+    let lanes: Vec<u32> = std::env::var("DYAD_BENCH_LANES")
+        .unwrap_or_else(|_| "1,4,16,64".into())
+        .split(',')
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    let core_seconds: f64 = env("DYAD_BENCH_CORE_SECONDS").unwrap_or(CORE_SECONDS_PER_STEP);
+    let step = network_a_step();
+    let items: u64 = step.iter().map(|(_, n)| n).sum();
+    let bytes: u64 = step.iter().map(|(k, n)| k.item_bytes() as u64 * n).sum();
+    let mib = |b: f64| b / (1 << 20) as f64;
+    println!(
+        "one Network-A step (batch 128, default configuration): {items} items, {:.2} MiB, in {} \
+         streams",
+        mib(bytes as f64),
+        step.len()
+    );
+    let pair_steps = CORES / core_seconds;
+    println!(
+        "a {CORES}-core worker pair: {core_seconds} core-seconds per step per party, so \
+         {pair_steps:.2} steps/s ({:.0} MiB/s into each party's stockpile)",
+        pair_steps * mib(bytes as f64)
+    );
+    println!(
+        "{:>6} {:>8} {:>12} {:>10} {:>10} {:>18}",
+        "lanes", "steps", "items/s", "MB/s", "steps/s", "16-core pairs"
+    );
+    for n in lanes {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let addr = start_store(dir.path()).await;
+        let per_lane = steps.div_ceil(u64::from(n));
+        let total = per_lane * u64::from(n);
+        let start = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for l in 0..n {
+            set.spawn(lane(addr.clone(), l, step.clone(), per_lane));
+        }
+        set.spawn(consumer(addr.clone(), step.clone(), total));
+        while let Some(done) = set.join_next().await {
+            done.expect("a lane or the consumer failed");
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let rate = total as f64 / seconds;
+        println!(
+            "{n:>6} {total:>8} {:>12.0} {:>10.1} {rate:>10.2} {:>18.1}",
+            rate * items as f64,
+            rate * bytes as f64 / 1e6,
+            rate / pair_steps
+        );
+    }
+    println!(
+        "(each step is put once and taken once: MB/s counts it once; the stockpile wrote and \
+         read it each)"
+    );
+}
