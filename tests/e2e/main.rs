@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `dyad` binary, several processes, talking over loopback.
 
 mod cli;
+mod compose;
 mod deployment;
 #[path = "../environment.rs"]
 mod environment;
