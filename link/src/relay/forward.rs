@@ -95,7 +95,7 @@ struct Opening {
 impl Relay {
     /// Binds the relay's port (`config.listen`, resolved now).
     pub async fn bind(config: RelayConfig) -> Result<Relay, LinkError> {
-        let addr = config.listen.resolve_one().await?;
+        let addr = config.listen.resolve().await?;
         let socket = UdpSocket::bind(addr)
             .await
             .map_err(|e| LinkError::Endpoint(format!("cannot bind {addr}: {e}")))?;
@@ -338,7 +338,7 @@ impl State<'_> {
 
 /// Resolves `target` and connects a fresh UDP socket to it.
 async fn connect_upstream(target: &Address) -> Result<(SocketAddr, UdpSocket), String> {
-    let addr = tokio::time::timeout(RESOLVE_TIMEOUT, target.resolve_one())
+    let addr = tokio::time::timeout(RESOLVE_TIMEOUT, target.resolve())
         .await
         .map_err(|_| format!("no DNS answer within {RESOLVE_TIMEOUT:?}"))?
         .map_err(|e| e.to_string())?;
