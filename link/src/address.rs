@@ -135,11 +135,7 @@ mod tests {
     async fn names_resolve_when_asked() {
         let local: Address = "localhost:7200".parse().expect("name");
         let found = local.resolve().await.expect("localhost resolves");
-        assert!(
-            found
-                .iter()
-                .all(|a| a.ip().is_loopback() && a.port() == 7200)
-        );
+        assert!(found.ip().is_loopback() && found.port() == 7200, "{found}");
         let nowhere: Address = "no-such-host.invalid:1".parse().expect("name");
         let e = nowhere.resolve().await.expect_err("nothing there");
         assert!(e.to_string().contains("no-such-host.invalid:1"), "{e}");
