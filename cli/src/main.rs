@@ -97,7 +97,7 @@ fn main() -> ExitCode {
         .with_env_filter(
             // Progress of long-running services by default; RUST_LOG overrides.
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,dyad_offline=info,dyad_store=info".into()),
+                .unwrap_or_else(|_| "warn,dyad_offline=info,dyad_store=info,dyad_link=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

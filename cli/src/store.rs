@@ -86,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let health = Health::new(&[("stockpile", "opening the stockpile")]);
-        let listen = args.listen.resolve_one().await?;
+        let listen = args.listen.resolve().await?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;

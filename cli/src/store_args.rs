@@ -7,7 +7,8 @@ use dyad_vocabulary::Pool;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct StoreArgs {
-    /// This server's stockpile (`host:port` of its `dyad store`).
+    /// This server's stockpile (`host:port` of its `dyad store`; a name is resolved at each
+    /// connection).
     #[arg(long)]
     pub store: String,
     /// The stockpile's token file (`token` in its data directory, as `dyad store` made it).

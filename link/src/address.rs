@@ -20,39 +20,18 @@ pub struct Address {
 }
 
 impl Address {
-    /// The host as written (an IPv6 address without its brackets).
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// The port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Looks the address up now: every socket address it stands for, in the resolver's order.
-    pub async fn resolve(&self) -> Result<Vec<SocketAddr>, LinkError> {
+    /// Looks the address up now: the first socket address it stands for, in the resolver's
+    /// order.
+    pub async fn resolve(&self) -> Result<SocketAddr, LinkError> {
         let unresolved = |detail: String| LinkError::Resolve {
             addr: self.to_string(),
             detail,
         };
-        let found: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
+        tokio::net::lookup_host((self.host.as_str(), self.port))
             .await
             .map_err(|e| unresolved(e.to_string()))?
-            .collect();
-        match found.is_empty() {
-            true => Err(unresolved("the name has no address".into())),
-            false => Ok(found),
-        }
-    }
-
-    /// The first address [`Address::resolve`] finds.
-    pub async fn resolve_one(&self) -> Result<SocketAddr, LinkError> {
-        let found = self.resolve().await?;
-        found.first().copied().ok_or_else(|| LinkError::Resolve {
-            addr: self.to_string(),
-            detail: "the name has no address".into(),
-        })
+            .next()
+            .ok_or_else(|| unresolved("the name has no address".into()))
     }
 }
 
@@ -131,7 +110,7 @@ mod tests {
             assert_eq!(addr.to_string(), text);
         }
         let v6: Address = "[::1]:9".parse().expect("v6");
-        assert_eq!((v6.host(), v6.port()), ("::1", 9));
+        assert_eq!((v6.host.as_str(), v6.port), ("::1", 9));
         let from: Address = SocketAddr::from(([10, 0, 0, 1], 5)).into();
         assert_eq!(from.to_string(), "10.0.0.1:5");
     }
@@ -156,11 +135,7 @@ mod tests {
     async fn names_resolve_when_asked() {
         let local: Address = "localhost:7200".parse().expect("name");
         let found = local.resolve().await.expect("localhost resolves");
-        assert!(
-            found
-                .iter()
-                .all(|a| a.ip().is_loopback() && a.port() == 7200)
-        );
+        assert!(found.ip().is_loopback() && found.port() == 7200, "{found}");
         let nowhere: Address = "no-such-host.invalid:1".parse().expect("name");
         let e = nowhere.resolve().await.expect_err("nothing there");
         assert!(e.to_string().contains("no-such-host.invalid:1"), "{e}");

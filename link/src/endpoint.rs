@@ -100,7 +100,7 @@ impl Listener {
     /// Binds `config.addr` (resolved now) with a TLS server that requires the pinned client
     /// certificate.
     pub async fn bind(config: LinkConfig) -> Result<Listener, LinkError> {
-        let bind_addr = config.addr.resolve_one().await?;
+        let bind_addr = config.addr.resolve().await?;
         let endpoint = |e: &dyn std::fmt::Display| LinkError::Endpoint(e.to_string());
         let tls = TlsServer::builder()
             .with_certificate(
@@ -241,7 +241,7 @@ async fn attempt(
 ) -> Result<(SocketAddr, s2n_quic::Connection, Client), Attempt> {
     let fin = Attempt::Final;
     let endpoint = |e: &dyn std::fmt::Display| Attempt::Final(LinkError::Endpoint(e.to_string()));
-    let peer = config.addr.resolve_one().await.map_err(Attempt::Retry)?;
+    let peer = config.addr.resolve().await.map_err(Attempt::Retry)?;
     let unspecified: SocketAddr = match peer {
         SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
         SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),

@@ -39,6 +39,15 @@ impl Counts {
     }
 }
 
+/// A metric family per stream: its name, type, help and value from the stream's counts and
+/// rate of use.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Counts, f64) -> f64,
+);
+
 /// Samples of every stream's counters over the last [`WINDOW`].
 #[derive(Debug, Default)]
 pub struct UsageWindow {
@@ -114,7 +123,7 @@ impl UsageWindow {
             false => STOCK_SECONDS_CAP,
         };
         let mut out = String::new();
-        let families: [(&str, &str, &str, fn(&Counts, f64) -> f64); 4] = [
+        let families: [Family; 4] = [
             (
                 "dyad_store_available_items",
                 "gauge",

@@ -47,7 +47,7 @@ fn link_check_runs_through_the_relay_and_an_unknown_route_is_refused() {
     let (relay_addr, p0_addr) = (by_name(free_udp_addr()), by_name(free_udp_addr()));
     let health = free_tcp_addr().to_string();
     let log = dir.path().join("relay.log");
-    let _relay = relay(
+    let relay_process = relay(
         &relay_addr,
         &[format!("link-check={p0_addr}")],
         &health,
@@ -106,6 +106,12 @@ fn link_check_runs_through_the_relay_and_an_unknown_route_is_refused() {
         "{}",
         text(&out.stderr)
     );
+
+    // The relay stops cleanly on SIGTERM.
+    relay_process.signal("TERM");
+    let out = relay_process.finish();
+    assert!(out.status.success());
+    wait_for_log(&log, "relay stopped cleanly", Duration::from_secs(5));
 }
 
 /// How many times a worker's log says it paired.

@@ -296,14 +296,14 @@ fn training_jobs_waiting_on_a_dry_stockpile_stop_on_sigterm() {
             .collect();
         trainer(&d, i, &link, &model, &job, &format!("train{i}.log"))
     });
-    for i in 0..2 {
+    for (i, health) in health.iter().enumerate() {
         wait_for_log(
             &d.path(&format!("train{i}.log")),
             "in agreement with the peer",
             Duration::from_secs(60),
         );
         // Running a session (waiting for stock is part of it).
-        let ready = wait_for_http(&health[i], "/readyz", "200 OK", Duration::from_secs(30));
+        let ready = wait_for_http(health, "/readyz", "200 OK", Duration::from_secs(30));
         assert!(ready.contains("session: training with the peer"), "{ready}");
     }
     std::thread::sleep(Duration::from_secs(2));

@@ -95,7 +95,7 @@ struct Opening {
 impl Relay {
     /// Binds the relay's port (`config.listen`, resolved now).
     pub async fn bind(config: RelayConfig) -> Result<Relay, LinkError> {
-        let addr = config.listen.resolve_one().await?;
+        let addr = config.listen.resolve().await?;
         let socket = UdpSocket::bind(addr)
             .await
             .map_err(|e| LinkError::Endpoint(format!("cannot bind {addr}: {e}")))?;
@@ -199,10 +199,17 @@ impl State<'_> {
         if self.pending.contains(&from) {
             return;
         }
-        if let Some(flow) = self.flows.get(&from)
-            && flow.route == request.route
-        {
-            self.answer(from, request.nonce, Status::Open).await;
+        if let Some(flow) = self.flows.get(&from) {
+            // A flow keeps its route until it expires: the preamble is unauthenticated, and
+            // one forged with a dialler's source address must not send its flow elsewhere.
+            let status = match flow.route == request.route {
+                true => Status::Open,
+                false => Status::Unavailable(format!(
+                    "this address has a flow on another route until it is idle for {} s",
+                    self.relay.config.idle.as_secs()
+                )),
+            };
+            self.answer(from, request.nonce, status).await;
             return;
         }
         let Some(target) = self.relay.config.routes.target_of(&request.route) else {
@@ -217,7 +224,7 @@ impl State<'_> {
             return;
         };
         let max = self.relay.config.max_flows;
-        if !self.flows.contains_key(&from) && self.flows.len() + self.pending.len() >= max {
+        if self.flows.len() + self.pending.len() >= max {
             stats.refused.fetch_add(1, Ordering::Relaxed);
             self.noise.full.say(|n| {
                 format!("relay: turned away {n} requests at the limit of {max} flows (--max-flows)")
@@ -282,13 +289,7 @@ impl State<'_> {
             last,
             back,
         };
-        if let Some(old) = self.flows.insert(client, flow) {
-            tracing::info!(
-                "relay: {client} moved from route {} to {}",
-                old.route,
-                request.route
-            );
-        }
+        self.flows.insert(client, flow);
         stats.flows.store(self.flows.len(), Ordering::Relaxed);
         stats.opened.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
@@ -338,7 +339,7 @@ impl State<'_> {
 
 /// Resolves `target` and connects a fresh UDP socket to it.
 async fn connect_upstream(target: &Address) -> Result<(SocketAddr, UdpSocket), String> {
-    let addr = tokio::time::timeout(RESOLVE_TIMEOUT, target.resolve_one())
+    let addr = tokio::time::timeout(RESOLVE_TIMEOUT, target.resolve())
         .await
         .map_err(|_| format!("no DNS answer within {RESOLVE_TIMEOUT:?}"))?
         .map_err(|e| e.to_string())?;

@@ -22,7 +22,9 @@
 //! authentication; a misdirected flow (a wrong route, or anyone who reaches the port asking for
 //! a route) meets a process that pins the other party's certificate, so its handshake fails as
 //! an impostor's does today when it reaches party 0's port directly. The preamble itself is
-//! unauthenticated and carries nothing secret: a route name. What the relay adds to party 0's
+//! unauthenticated and carries nothing secret: a route name; a flow keeps its route until it
+//! expires, so a preamble forged with a dialler's source address cannot send the dialler's
+//! flow elsewhere. What the relay adds to party 0's
 //! exposure is a place to open flows, which is bounded (`max_flows`), expires, answers each
 //! request with fewer bytes than it received (no amplification) and logs what it refuses at a
 //! limited rate.
