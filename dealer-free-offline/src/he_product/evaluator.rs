@@ -60,9 +60,10 @@ pub(crate) fn reply(
                 for (local, j) in round.inner.clone().enumerate() {
                     let rows = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
                     let cols = cb * shape.d2..((cb + 1) * shape.d2).min(dims.cols);
-                    let mut plain =
-                        SETTING.centered(&encoding::rhs(shape, b.slice(s![rows, cols])));
-                    plain.to_ntt();
+                    let plain = SETTING.centered_ntt(
+                        &encoding::rhs(shape, b.slice(s![rows, cols])),
+                        encoding::stride(shape),
+                    );
                     for (acc, row_cts) in accs.iter_mut().zip(cts) {
                         acc.mul_accumulate(&row_cts[local], &plain);
                     }

@@ -100,6 +100,8 @@ fn chosen_shapes_fit_the_ring_and_the_noise_budget() {
         (128, 784, 128),
         (784, 128, 128),
         (128, 128, 10),
+        (128, 128, 128),
+        (128, 10, 128),
         (16, 784, 128),
         (64, 784, 128),
         (1, 784, 128),
@@ -289,8 +291,10 @@ fn accumulate(shape: &BlockShape, dims: Dims, cts: &[Ciphertext], b: &Array2<u64
     let mut acc = Ciphertext::zero(&M);
     for (j, ct) in cts.iter().enumerate() {
         let rows = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
-        let mut plain = M.centered(&encoding::rhs(shape, b.slice(s![rows, ..])));
-        plain.to_ntt();
+        let plain = M.centered_ntt(
+            &encoding::rhs(shape, b.slice(s![rows, ..])),
+            encoding::stride(shape),
+        );
         acc.mul_accumulate(ct, &plain);
     }
     acc

@@ -41,6 +41,7 @@ pub mod rns;
 pub mod sample;
 mod scale;
 pub mod setting;
+pub mod strided;
 pub mod switch;
 pub mod wire;
 

@@ -67,25 +67,47 @@ impl Setting {
         poly
     }
 
+    /// [`Setting::centered`] of a plaintext whose powers are all multiples of `stride` (a
+    /// power of two dividing `N`), directly in the NTT domain: a transform of `N / stride`
+    /// values per limb instead of `N` ([`crate::rlwe::strided`]).
+    pub fn centered_ntt(&self, plain: &[(usize, u64)], stride: usize) -> RnsPoly {
+        let basis = self.basis();
+        let m = self.degree / stride;
+        let mut poly = RnsPoly::zero(basis, basis.len());
+        let mut values = vec![0u32; m];
+        for (i, (limb, q)) in poly.limbs_mut().zip(basis.moduli()).enumerate() {
+            values.fill(0);
+            for &(power, b) in plain {
+                debug_assert!(power.is_multiple_of(stride));
+                values[power / stride] = self.lift(q, b);
+            }
+            basis
+                .strided(i)
+                .forward(&basis.plans()[i], &mut values, limb);
+        }
+        poly
+    }
+
+    /// `b < t` lifted to `[-t/2, t/2)`, as a residue modulo `q`.
+    fn lift(&self, q: &super::modulus::Modulus, b: u64) -> u32 {
+        match self.plain {
+            Plain::Ring64 => q.reduce_signed(b as i64),
+            // b < t < 2^16 < q: the lift b - t of the upper half is q - (t - b) mod q.
+            Plain::Prime(t) => {
+                let t = u64::from(t);
+                (if b >= t / 2 { q.q() - (t - b) } else { b }) as u32
+            }
+        }
+    }
+
     /// The multiplying party's plaintext with the coefficients `(power, b)` (`b < t`), each
     /// lifted to `[-t/2, t/2)` (coefficient domain, the setting's limbs).
     pub fn centered(&self, plain: &[(usize, u64)]) -> RnsPoly {
         let basis = self.basis();
         let mut poly = RnsPoly::zero(basis, basis.len());
         for (limb, q) in poly.limbs_mut().zip(basis.moduli()) {
-            match self.plain {
-                Plain::Ring64 => {
-                    for &(power, b) in plain {
-                        limb[power] = q.reduce_signed(b as i64);
-                    }
-                }
-                // b < t < 2^16 < q: the lift b - t of the upper half is q - (t - b) mod q.
-                Plain::Prime(t) => {
-                    let (t, qv) = (u64::from(t), q.q());
-                    for &(power, b) in plain {
-                        limb[power] = if b >= t / 2 { qv - (t - b) } else { b } as u32;
-                    }
-                }
+            for &(power, b) in plain {
+                limb[power] = self.lift(q, b);
             }
         }
         poly
