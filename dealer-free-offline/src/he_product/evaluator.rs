@@ -14,6 +14,7 @@ use super::shape::{BlockShape, Dims};
 use super::{Round, SETTING, encoding, noise};
 use crate::OfflineError;
 use crate::he_session::{PeerKey, blocking, compute_pool};
+use crate::rlwe::accumulator::Accumulator;
 use crate::rlwe::ciphertext::Ciphertext;
 use crate::rlwe::fresh;
 use crate::rlwe::keys::PublicKey;
@@ -55,24 +56,26 @@ pub(crate) fn reply(
             .map(|&cb| {
                 let mut rng = ChaCha20Rng::from_seed(seed);
                 rng.set_stream(cb as u64);
-                let mut accs: Vec<Ciphertext> =
-                    cts.iter().map(|_| Ciphertext::zero(&SETTING)).collect();
+                let mut accs: Vec<Accumulator> = cts
+                    .iter()
+                    .map(|_| Accumulator::new(SETTING.basis()))
+                    .collect();
                 for (local, j) in round.inner.clone().enumerate() {
                     let rows = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
                     let cols = cb * shape.d2..((cb + 1) * shape.d2).min(dims.cols);
-                    let plain = SETTING.centered_ntt(
+                    let plain = SETTING.centered_strided(
                         &encoding::rhs(shape, b.slice(s![rows, cols])),
                         encoding::stride(shape),
                     );
                     for (acc, row_cts) in accs.iter_mut().zip(cts) {
-                        acc.mul_accumulate(&row_cts[local], &plain);
+                        acc.add_product(&row_cts[local], &plain);
                     }
                 }
                 accs.into_iter()
                     .zip(round.rows.clone())
                     .map(|(acc, rb)| {
                         let at = encoding::block_results(shape, dims, rb, cb);
-                        let ct = rerandomize(public, acc, &mut rng);
+                        let ct = rerandomize(public, acc.reduce(), &mut rng);
                         finish(&SETTING, ct, &at, flood_bits, &mut rng)
                     })
                     .collect()

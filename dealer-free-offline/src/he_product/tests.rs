@@ -11,6 +11,7 @@ use rand_chacha::ChaCha20Rng;
 
 use super::shape::{BlockShape, Dims};
 use super::*;
+use crate::rlwe::accumulator::Accumulator;
 use crate::rlwe::ciphertext::Ciphertext;
 use crate::rlwe::reply::finish;
 use crate::rlwe::rns::RnsPoly;
@@ -288,16 +289,16 @@ fn encryptor(shape: &BlockShape, dims: Dims, a: &Array2<u64>, rng: &mut ChaCha20
 
 /// V's accumulated product of one result block (NTT domain).
 fn accumulate(shape: &BlockShape, dims: Dims, cts: &[Ciphertext], b: &Array2<u64>) -> Ciphertext {
-    let mut acc = Ciphertext::zero(&M);
+    let mut acc = Accumulator::new(M.basis());
     for (j, ct) in cts.iter().enumerate() {
         let rows = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
-        let plain = M.centered_ntt(
+        let plain = M.centered_strided(
             &encoding::rhs(shape, b.slice(s![rows, ..])),
             encoding::stride(shape),
         );
-        acc.mul_accumulate(ct, &plain);
+        acc.add_product(ct, &plain);
     }
-    acc
+    acc.reduce()
 }
 
 /// The noise of a reply (coefficient domain, before the switch) at the coefficients `at`,

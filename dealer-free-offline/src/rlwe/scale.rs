@@ -12,6 +12,7 @@
 
 use super::rns::RnsPoly;
 use super::setting::{Plain, Setting};
+use super::strided::StridedPlain;
 
 impl Setting {
     /// The encrypting party's plaintext with the coefficients `(power, m)` (`m < t`, powers
@@ -68,24 +69,32 @@ impl Setting {
     }
 
     /// [`Setting::centered`] of a plaintext whose powers are all multiples of `stride` (a
-    /// power of two dividing `N`), directly in the NTT domain: a transform of `N / stride`
-    /// values per limb instead of `N` ([`crate::rlwe::strided`]).
-    pub fn centered_ntt(&self, plain: &[(usize, u64)], stride: usize) -> RnsPoly {
+    /// power of two dividing `N`), directly in the NTT domain as its `N / stride` distinct
+    /// values per limb ([`crate::rlwe::strided`]).
+    pub fn centered_strided(&self, plain: &[(usize, u64)], stride: usize) -> StridedPlain {
         let basis = self.basis();
         let m = self.degree / stride;
-        let mut poly = RnsPoly::zero(basis, basis.len());
-        let mut values = vec![0u32; m];
-        for (i, (limb, q)) in poly.limbs_mut().zip(basis.moduli()).enumerate() {
-            values.fill(0);
+        let mut values = Vec::with_capacity(basis.len());
+        let mut shoup = Vec::with_capacity(basis.len());
+        for (i, q) in basis.moduli().iter().enumerate() {
+            let mut limb = vec![0u32; m];
             for &(power, b) in plain {
                 debug_assert!(power.is_multiple_of(stride));
-                values[power / stride] = self.lift(q, b);
+                limb[power / stride] = self.lift(q, b);
             }
-            basis
-                .strided(i)
-                .forward(&basis.plans()[i], &mut values, limb);
+            basis.strided(i).forward(&basis.plans()[i], &mut limb);
+            shoup.push(
+                limb.iter()
+                    .map(|&w| ((u64::from(w) << 32) / q.q()) as u32)
+                    .collect(),
+            );
+            values.push(limb);
         }
-        poly
+        StridedPlain {
+            stride,
+            values,
+            shoup,
+        }
     }
 
     /// `b < t` lifted to `[-t/2, t/2)`, as a residue modulo `q`.

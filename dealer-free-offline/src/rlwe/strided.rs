@@ -8,8 +8,10 @@
 //! `br_M(j / s)`. The size-`M` transform with root `ζ` uses the twiddles `ζ^br_M(k) =
 //! ψ^br_N(k)`, the first `M` of the size-`N` table. So the matrix products' plaintexts, which
 //! [`crate::he_product::encoding`] places at multiples of `s`, cost one transform of `M`
-//! values (64 for Network-A's shapes) and a fill, instead of a transform of `N = 8192`: that
-//! transform was two fifths of a matrix triple's CPU (issue 28). Tested against `tfhe-ntt`.
+//! values (64 for Network-A's shapes) instead of a transform of `N = 8192` (that transform
+//! was two fifths of a matrix triple's CPU, issue 28), and a product with one needs one
+//! multiplier per run of `s` residues ([`StridedPlain`], [`super::accumulator`]). Tested
+//! against `tfhe-ntt`.
 
 use tfhe_ntt::prime32::Plan;
 
@@ -53,24 +55,25 @@ impl StridedNtt {
         StridedNtt { q, twiddles, shoup }
     }
 
-    /// Writes into `out` (`N` residues) the NTT of `q(X^s)`, `s = N / values.len()`, where
-    /// `values` holds the `M` coefficients of `q` (residues; overwritten). `M` must be a power of
-    /// two dividing `N`; `plan` is the prime's size-`N` plan (for large `M`).
-    pub fn forward(&self, plan: &Plan, values: &mut [u32], out: &mut [u32]) {
-        let (n, m) = (out.len(), values.len());
+    /// The NTT of `q(X^s)`, `s = N / values.len()`, as its `M = values.len()` distinct values
+    /// (in place of `q`'s coefficients): position `j` of the size-`N` transform holds
+    /// `values[j / s]`. `M` must be a power of two dividing `N`; `plan` is the prime's size-`N`
+    /// plan (for large `M`).
+    pub fn forward(&self, plan: &Plan, values: &mut [u32]) {
+        let (n, m) = (plan.ntt_size(), values.len());
         debug_assert!(m.is_power_of_two() && n.is_multiple_of(m));
-        if m > SMALL_LIMIT {
-            let s = n / m;
-            out.fill(0);
-            for (at, &v) in out.iter_mut().step_by(s).zip(values.iter()) {
-                *at = v;
-            }
-            plan.fwd(out);
+        if m <= SMALL_LIMIT {
+            self.small_forward(values);
             return;
         }
-        self.small_forward(values);
-        for (block, &v) in out.chunks_exact_mut(n / m).zip(values.iter()) {
-            block.fill(v);
+        let s = n / m;
+        let mut spread = vec![0u32; n];
+        for (at, &v) in spread.iter_mut().step_by(s).zip(values.iter()) {
+            *at = v;
+        }
+        plan.fwd(&mut spread);
+        for (v, &x) in values.iter_mut().zip(spread.iter().step_by(s)) {
+            *v = x;
         }
     }
 
@@ -99,6 +102,17 @@ impl StridedNtt {
             half /= 2;
         }
     }
+}
+
+/// A plaintext `q(X^s)` in the NTT domain, as its `M` distinct values per limb with Shoup's
+/// companions: what a product with a ciphertext needs ([`super::accumulator`]).
+pub struct StridedPlain {
+    /// `s`: each value covers a run of `s` consecutive NTT positions.
+    pub stride: usize,
+    /// Per limb, the `M` values.
+    pub values: Vec<Vec<u32>>,
+    /// Per limb, `floor(value·2^32 / q)`.
+    pub shoup: Vec<Vec<u32>>,
 }
 
 #[cfg(test)]
@@ -131,10 +145,9 @@ mod tests {
                             spread[k * (n / m)] = v;
                         }
                         plan.fwd(&mut spread);
-                        let mut out = vec![0u32; n];
-                        basis
-                            .strided(i)
-                            .forward(plan, &mut values.clone(), &mut out);
+                        let mut transformed = values.clone();
+                        basis.strided(i).forward(plan, &mut transformed);
+                        let out: Vec<u32> = (0..n).map(|j| transformed[j / (n / m)]).collect();
                         assert_eq!(out, spread, "q = {q}, M = {m}, {fill}");
                     }
                 }
