@@ -32,6 +32,12 @@ impl Accumulator {
         }
     }
 
+    /// Back to the empty sum.
+    pub fn clear(&mut self) {
+        self.c0.fill(0);
+        self.c1.fill(0);
+    }
+
     /// Adds `ct ⊙ plain` (`ct` in the NTT domain, of the accumulator's basis).
     pub fn add_product(&mut self, ct: &Ciphertext, plain: &StridedPlain) {
         debug_assert!(ct.c0.basis() == self.basis && ct.c0.limbs() == self.basis.len());
