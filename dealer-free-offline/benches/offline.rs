@@ -7,11 +7,12 @@
 //! it (matrix triples by RLWE).
 //!
 //! `cargo bench -p dyad-offline --bench offline [-- net-a net-b ... [--skip-ot] [--step-only]
-//! [--kind KIND] [--plan FILE]]` (`--step-only`: only the training steps of the previous
+//! [--kind KIND] [--plan FILE] [--ots]]` (`--step-only`: only the training steps of the previous
 //! default configuration (CheckZero, p = 40961) and the default (bitwise comparison), then the
 //! default's on two lanes; `--kind modp-triple/p40961`: only that kind's throughput line;
 //! both for profiling; `--plan FILE`: how long a worker pair takes to stock a plan, as `dyad
-//! plan` writes it, on one lane and on two, in the worker's batches).
+//! plan` writes it, on one lane and on two, in the worker's batches; `--ots`: only CryProt's
+//! raw random OTs, IKNP and silent, at several sizes, with the CPU per OT of both parties).
 
 use std::time::Instant;
 
@@ -85,38 +86,62 @@ async fn triple(
     measured
 }
 
-async fn raw_ots(links: &mut [PartyLink; 2]) {
-    let count = 1 << 23;
+/// One line of raw OT throughput: wall rate, CPU per OT (both parties) and bytes per OT.
+fn ot_line(what: &str, count: usize, m: &Measured) {
+    println!(
+        "{:<34} {:>12.2} M/s {:>10.1} B/OT {:>8.1} ns CPU/OT",
+        what,
+        count as f64 / m.seconds / 1e6,
+        m.bytes as f64 / count as f64,
+        m.cpu * 1e9 / count as f64
+    );
+}
+
+/// CryProt's random OTs as they come, IKNP against silent OT (expand-convolute code), at the
+/// given sizes (`--ots` adds larger ones and silent correlated OT).
+async fn raw_ots(links: &mut [PartyLink; 2], all_sizes: bool) {
     let [l0, l1] = links;
     let mut sender = SemiHonestOtExtensionSender::new(l0.sub_connection());
     let mut receiver = SemiHonestOtExtensionReceiver::new(l1.sub_connection());
-    let choices = random_choices(count, &mut rand::rng());
     // Base OTs first, outside the measurement.
-    let _ = tokio::join!(sender.send(128), receiver.receive(&choices[..128]));
-    let (_, m) =
-        measure(async { tokio::join!(sender.send(count), receiver.receive(&choices)) }).await;
-    println!(
-        "{:<34} {:>12.2} M/s {:>10.1} B/OT",
-        "raw IKNP random OT (2^23)",
-        count as f64 / m.seconds / 1e6,
-        m.bytes as f64 / count as f64
-    );
-    let count = 1 << 21;
+    let choices = random_choices(128, &mut rand::rng());
+    let _ = tokio::join!(sender.send(128), receiver.receive(&choices));
+    let iknp: &[u32] = if all_sizes { &[17, 20, 23] } else { &[23] };
+    for &log in iknp {
+        let count = 1 << log;
+        let choices = random_choices(count, &mut rand::rng());
+        let (_, m) =
+            measure(async { tokio::join!(sender.send(count), receiver.receive(&choices)) }).await;
+        ot_line(&format!("raw IKNP random OT (2^{log})"), count, &m);
+    }
     let mut sender = SemiHonestSilentOtSender::new(l0.sub_connection());
     let mut receiver = SemiHonestSilentOtReceiver::new(l1.sub_connection());
-    let (_, m) = measure(async {
-        tokio::join!(
-            sender.random_send(count),
-            receiver.rand_choice_receive(count)
-        )
-    })
-    .await;
-    println!(
-        "{:<34} {:>12.2} M/s {:>10.1} B/OT",
-        "raw silent random OT (2^21)",
-        count as f64 / m.seconds / 1e6,
-        m.bytes as f64 / count as f64
-    );
+    let silent: &[u32] = if all_sizes { &[17, 20, 22, 24] } else { &[21] };
+    for &log in silent {
+        let count = 1 << log;
+        let (_, m) = measure(async {
+            tokio::join!(
+                sender.random_send(count),
+                receiver.rand_choice_receive(count)
+            )
+        })
+        .await;
+        ot_line(&format!("raw silent random OT (2^{log})"), count, &m);
+    }
+    if all_sizes {
+        for log in [20, 22] {
+            let count = 1 << log;
+            let delta = cryprot_core::Block::from(0x5eed_u128);
+            let (_, m) = measure(async {
+                tokio::join!(
+                    sender.correlated_send(count, delta),
+                    receiver.correlated_receive(count)
+                )
+            })
+            .await;
+            ot_line(&format!("raw silent correlated OT (2^{log})"), count, &m);
+        }
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -171,9 +196,12 @@ async fn main() {
         flag("--step-only") || only.is_some() || plan_file.is_some(),
     );
     println!("offline generation on this machine, both parties in one process, loopback QUIC");
-    if !step_only {
+    if !step_only || flag("--ots") {
         println!("{:<34} {:>16} {:>13}", "", "throughput", "wire");
-        raw_ots(&mut links).await;
+        raw_ots(&mut links, flag("--ots")).await;
+    }
+    if flag("--ots") {
+        return;
     }
     // Warm up (base OTs, the public-key exchange).
     let _ = tokio::join!(g0.dabits(1000), g1.dabits(1000));

@@ -1,44 +1,61 @@
-//! Cheetah's coefficient encoding of a block product (Huang et al. 2022, §3.1).
+//! The coefficient encoding of a block product: Cheetah's (Huang et al. 2022, §3.1) with the
+//! roles of the two strides exchanged, so that the multiplying party's plaintext is a
+//! polynomial in `X^s` and costs a transform of `N/s` values ([`crate::rlwe::strided`]).
 //!
-//! For `A` (`d0 x d1`) and `B` (`d1 x d2`) with `d0·d1·d2 <= N`, put `A[r][c]` at the power
-//! `r·d1·d2 - c` and `B[r][c]` at `c·d1 + r`. A pair of terms lands at
-//! `r·d1·d2 + c'·d1 + (r' - c)`: the pairs with `c = r'` (the inner products) land at
-//! `r·d1·d2 + c'·d1`, and every other pair at an offset `0 < |r' - c| < d1` from a multiple of
-//! `d1`, so never on a result. In the negacyclic ring `X^-c = -X^(N-c)`: the entries of `A`'s
-//! first row other than `A[0][0]` are stored negated at `N - c`. Powers run from `-(d1 - 1)`
-//! to `d0·d1·d2 - 1`, so nothing else wraps.
+//! For `A` (`d0 x d1`) and `B` (`d1 x d2`), let `M` be `d1·d2` rounded up to a power of two
+//! and `s = N/M` the stride, with `d0 <= s`. Put `A[i][r]` at the power `i - s·r` and
+//! `B[r][c]` at `s·(c·d1 + r)`. A pair of terms lands at `i + s·(c·d1 + r' - r)`: the pairs
+//! with `r = r'` (the inner products) land at `i + s·c·d1`, the result `(i, c)`; every other
+//! pair lands at an offset `0 < |r' - r| < d1` multiples of `s` away from one, so never on a
+//! result (`i < s` keeps the rows apart). In the negacyclic ring `X^-e = -X^(N-e)`: the
+//! entries of `A` with `r > 0` are stored negated at `N + i - s·r`. Products wrap only below
+//! zero, to `i + s·(M - |r' - r|)`, beyond every result since `M - |r' - r| > (d2 - 1)·d1`.
+//!
+//! Each result still collects exactly the `d1` terms of its inner product, and each plaintext
+//! coefficient meets each ciphertext coefficient at one power, so the noise bound of
+//! [`super::noise`] holds unchanged.
 
 use ndarray::ArrayView2;
 
 use super::N;
 use super::shape::{BlockShape, Dims};
 
+/// `M`: `d1·d2` rounded up to a power of two.
+pub fn span(shape: &BlockShape) -> usize {
+    (shape.d1 * shape.d2).next_power_of_two()
+}
+
+/// The stride `s = N/M` of the plaintext's powers (0 when a block of `B` does not fit).
+pub fn stride(shape: &BlockShape) -> usize {
+    N / span(shape)
+}
+
 /// The message polynomial of a block of `A` (at most `d0 x d1`), as its coefficients
 /// `(power, value)` (every other coefficient is zero).
 pub fn lhs(shape: &BlockShape, block: ArrayView2<u64>) -> Vec<(usize, u64)> {
-    let step = shape.d1 * shape.d2;
+    let s = stride(shape);
     block
         .indexed_iter()
-        .map(|((r, c), &a)| match (r, c) {
-            (0, 0) => (0, a),
-            (0, c) => (N - c, a.wrapping_neg()),
-            (r, c) => (r * step - c, a),
+        .map(|((i, r), &a)| match r {
+            0 => (i, a),
+            r => (N + i - s * r, a.wrapping_neg()),
         })
         .collect()
 }
 
 /// The plaintext polynomial of a block of `B` (at most `d1 x d2`), as its coefficients
-/// `(power, value)`.
+/// `(power, value)`: every power a multiple of [`stride`].
 pub fn rhs(shape: &BlockShape, block: ArrayView2<u64>) -> Vec<(usize, u64)> {
+    let s = stride(shape);
     block
         .indexed_iter()
-        .map(|((r, c), &b)| (c * shape.d1 + r, b))
+        .map(|((r, c), &b)| (s * (c * shape.d1 + r), b))
         .collect()
 }
 
-/// Where the product holds the result entry `(r, c)` of the block.
-pub fn result(shape: &BlockShape, r: usize, c: usize) -> usize {
-    r * shape.d1 * shape.d2 + c * shape.d1
+/// Where the product holds the result entry `(i, c)` of the block.
+pub fn result(shape: &BlockShape, i: usize, c: usize) -> usize {
+    i + stride(shape) * c * shape.d1
 }
 
 /// The result coefficients of the block `(row_block, col_block)` of a `dims` product,

@@ -2,22 +2,24 @@
 //! (SecretFlow-SPU's `GetSubMatShape` makes the same choice).
 //!
 //! E's `A` (`rows x inner`) is cut into blocks of `d0 x d1` and V's `B` (`inner x cols`) into
-//! blocks of `d1 x d2`, with `d0·d1·d2 <= N` so that one negacyclic product holds a whole block
-//! product. E sends one ciphertext per block of `A` (`6·N` residues of 31 bits: the
+//! blocks of `d1 x d2`, with `d0·M <= N` (`M` = `d1·d2` rounded up to a power of two) so that
+//! one negacyclic product holds a whole block product ([`super::encoding`]). E sends one ciphertext per block of `A` (`6·N` residues of 31 bits: the
 //! uniform half travels as a seed); V replies with one ciphertext per block of the result and
 //! per group of inner blocks it accumulates (`N` coefficients of `c1` and the `d0·d2` result
 //! coefficients of `c0`, 80 bits each). Large `d0·d2` means few replies but many ciphertexts
 //! from E, large `d1` the reverse.
 //!
 //! Among the shapes whose traffic is within [`TRAFFIC_TOLERANCE`] of the least, the one with
-//! the least modelled CPU time wins. CPU is dominated by V's NTTs of its plaintext blocks (one
-//! per block of `B` and row chunk), the pointwise products and the reply's transforms.
+//! the least modelled CPU time wins. CPU is dominated by the pointwise products, the reply's
+//! transforms and V's transforms of its plaintext blocks (one per block of `B` and row chunk;
+//! a transform of `M` values and a fill when `M` is small, [`crate::rlwe::strided`]).
 //! Messages are cut so that none exceeds a few megabytes ([`MESSAGE_CIPHERTEXTS`],
 //! [`REPLY_BYTES`]).
 
 use super::N;
 use super::SETTING;
-use super::noise;
+use super::{encoding, noise};
+use crate::rlwe::strided::SMALL_LIMIT;
 use crate::rlwe::wire;
 
 /// A cross term's dimensions: E holds `A` (`rows x inner`), V holds `B` (`inner x cols`).
@@ -77,6 +79,9 @@ pub const REPLY_BYTES: usize = 8 << 20;
 /// limb's NTT, one limb's pointwise multiply-accumulate, and one coefficient's switch or
 /// decryption step per limb.
 const NTT_MICROS: f64 = 17.0;
+/// One limb's transform of a plaintext in `X^s` with `M` up to [`SMALL_LIMIT`] values: a
+/// small transform and a fill of `N` residues.
+const STRIDED_MICROS: f64 = 2.5;
 const PRODUCT_MICROS: f64 = 3.4;
 const COEFFICIENT_MICROS: f64 = 0.004;
 
@@ -101,7 +106,10 @@ impl BlockShape {
         let positive = [self.d0, self.d1, self.d2, self.group, self.chunk, self.part];
         positive.iter().all(|&d| d > 0)
             && [dims.rows, dims.inner, dims.cols].iter().all(|&d| d > 0)
-            && self.d0.saturating_mul(self.d1).saturating_mul(self.d2) <= N
+            && self
+                .d0
+                .saturating_mul(self.d1.saturating_mul(self.d2).next_power_of_two())
+                <= N
             && self.group <= noise::max_blocks_per_reply(self.d1, self.d2)
     }
 
@@ -131,7 +139,11 @@ impl BlockShape {
         let chunks = rb.div_ceil(self.chunk);
         let limbs = SETTING.limbs() as f64;
         // V transforms each block of B once per row chunk.
-        let evaluator = (chunks * ib * cb) as f64 * limbs * NTT_MICROS
+        let plaintext = match encoding::span(self) {
+            m if m <= SMALL_LIMIT => STRIDED_MICROS,
+            _ => NTT_MICROS,
+        };
+        let evaluator = (chunks * ib * cb) as f64 * limbs * plaintext
             + (rb * ib * cb * 2) as f64 * limbs * PRODUCT_MICROS
             + replies as f64 * limbs * (3.0 * NTT_MICROS + N as f64 * COEFFICIENT_MICROS);
         let encryptor = sent as f64 * limbs * (NTT_MICROS + PRODUCT_MICROS)
@@ -155,7 +167,7 @@ impl BlockShape {
                 if group == 0 {
                     return None;
                 }
-                let d0 = (N / (d1 * d2)).min(dims.rows);
+                let d0 = (N / (d1 * d2).next_power_of_two()).min(dims.rows);
                 // As many row blocks as that needs, evened out.
                 let d0 = dims.rows.div_ceil(dims.rows.div_ceil(d0));
                 let group = group.min(dims.inner.div_ceil(d1)).min(MESSAGE_CIPHERTEXTS);

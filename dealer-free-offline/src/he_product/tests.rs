@@ -11,6 +11,7 @@ use rand_chacha::ChaCha20Rng;
 
 use super::shape::{BlockShape, Dims};
 use super::*;
+use crate::rlwe::accumulator::Accumulator;
 use crate::rlwe::ciphertext::Ciphertext;
 use crate::rlwe::reply::finish;
 use crate::rlwe::rns::RnsPoly;
@@ -100,6 +101,8 @@ fn chosen_shapes_fit_the_ring_and_the_noise_budget() {
         (128, 784, 128),
         (784, 128, 128),
         (128, 128, 10),
+        (128, 128, 128),
+        (128, 10, 128),
         (16, 784, 128),
         (64, 784, 128),
         (1, 784, 128),
@@ -286,14 +289,16 @@ fn encryptor(shape: &BlockShape, dims: Dims, a: &Array2<u64>, rng: &mut ChaCha20
 
 /// V's accumulated product of one result block (NTT domain).
 fn accumulate(shape: &BlockShape, dims: Dims, cts: &[Ciphertext], b: &Array2<u64>) -> Ciphertext {
-    let mut acc = Ciphertext::zero(&M);
+    let mut acc = Accumulator::new(M.basis());
     for (j, ct) in cts.iter().enumerate() {
         let rows = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
-        let mut plain = M.centered(&encoding::rhs(shape, b.slice(s![rows, ..])));
-        plain.to_ntt();
-        acc.mul_accumulate(ct, &plain);
+        let plain = M.centered_strided(
+            &encoding::rhs(shape, b.slice(s![rows, ..])),
+            encoding::stride(shape),
+        );
+        acc.add_product(ct, &plain);
     }
-    acc
+    acc.reduce()
 }
 
 /// The noise of a reply (coefficient domain, before the switch) at the coefficients `at`,

@@ -12,6 +12,7 @@ use tfhe_ntt::prime32::Plan;
 
 use super::modulus::Modulus;
 use super::params::{MATRIX_PRIMES, SIMD_PRIMES, inv_mod};
+use super::strided::StridedNtt;
 
 /// One ciphertext modulus of one ring degree.
 pub struct Basis {
@@ -25,13 +26,20 @@ pub struct Basis {
     plans: Vec<Plan>,
     /// For Garner's reconstruction: `(q_0···q_{j-1})^-1 mod q_j`.
     garner_inverse: Vec<u32>,
+    /// The tables of transforms of polynomials in `X^s`, one per prime.
+    strided: Vec<StridedNtt>,
 }
 
 impl Basis {
     fn new(degree: usize, primes: &'static [u32]) -> Basis {
-        let plans = primes
+        let plans: Vec<Plan> = primes
             .iter()
             .map(|&p| Plan::try_new(degree, p).expect("every prime is NTT-friendly for N"))
+            .collect();
+        let strided = plans
+            .iter()
+            .zip(primes)
+            .map(|(plan, &q)| StridedNtt::new(plan, q))
             .collect();
         let garner_inverse = (0..primes.len())
             .map(|j| {
@@ -48,6 +56,7 @@ impl Basis {
             moduli: primes.iter().map(|&q| Modulus::new(q)).collect(),
             plans,
             garner_inverse,
+            strided,
         }
     }
 
@@ -87,6 +96,11 @@ impl Basis {
     /// The NTT plans, in limb order.
     pub fn plans(&self) -> &[Plan] {
         &self.plans
+    }
+
+    /// The strided transform of limb `i` ([`super::strided`]).
+    pub fn strided(&self, i: usize) -> &StridedNtt {
+        &self.strided[i]
     }
 
     /// Garner's constants, in limb order.

@@ -29,6 +29,7 @@
 //! * The uniform part of every fresh ciphertext is expanded from a 256-bit seed with ChaCha20
 //!   (the standard seeded-`a` optimisation: `a` is public and uniform either way).
 
+pub mod accumulator;
 pub mod basis;
 pub mod ciphertext;
 pub mod fresh;
@@ -41,6 +42,7 @@ pub mod rns;
 pub mod sample;
 mod scale;
 pub mod setting;
+pub mod strided;
 pub mod switch;
 pub mod wire;
 

@@ -12,6 +12,7 @@
 
 use super::rns::RnsPoly;
 use super::setting::{Plain, Setting};
+use super::strided::StridedPlain;
 
 impl Setting {
     /// The encrypting party's plaintext with the coefficients `(power, m)` (`m < t`, powers
@@ -67,25 +68,55 @@ impl Setting {
         poly
     }
 
+    /// [`Setting::centered`] of a plaintext whose powers are all multiples of `stride` (a
+    /// power of two dividing `N`), directly in the NTT domain as its `N / stride` distinct
+    /// values per limb ([`crate::rlwe::strided`]).
+    pub fn centered_strided(&self, plain: &[(usize, u64)], stride: usize) -> StridedPlain {
+        let basis = self.basis();
+        let m = self.degree / stride;
+        let mut values = Vec::with_capacity(basis.len());
+        let mut shoup = Vec::with_capacity(basis.len());
+        for (i, q) in basis.moduli().iter().enumerate() {
+            let mut limb = vec![0u32; m];
+            for &(power, b) in plain {
+                debug_assert!(power.is_multiple_of(stride));
+                limb[power / stride] = self.lift(q, b);
+            }
+            basis.strided(i).forward(&basis.plans()[i], &mut limb);
+            shoup.push(
+                limb.iter()
+                    .map(|&w| ((u64::from(w) << 32) / q.q()) as u32)
+                    .collect(),
+            );
+            values.push(limb);
+        }
+        StridedPlain {
+            stride,
+            values,
+            shoup,
+        }
+    }
+
+    /// `b < t` lifted to `[-t/2, t/2)`, as a residue modulo `q`.
+    fn lift(&self, q: &super::modulus::Modulus, b: u64) -> u32 {
+        match self.plain {
+            Plain::Ring64 => q.reduce_signed(b as i64),
+            // b < t < 2^16 < q: the lift b - t of the upper half is q - (t - b) mod q.
+            Plain::Prime(t) => {
+                let t = u64::from(t);
+                (if b >= t / 2 { q.q() - (t - b) } else { b }) as u32
+            }
+        }
+    }
+
     /// The multiplying party's plaintext with the coefficients `(power, b)` (`b < t`), each
     /// lifted to `[-t/2, t/2)` (coefficient domain, the setting's limbs).
     pub fn centered(&self, plain: &[(usize, u64)]) -> RnsPoly {
         let basis = self.basis();
         let mut poly = RnsPoly::zero(basis, basis.len());
         for (limb, q) in poly.limbs_mut().zip(basis.moduli()) {
-            match self.plain {
-                Plain::Ring64 => {
-                    for &(power, b) in plain {
-                        limb[power] = q.reduce_signed(b as i64);
-                    }
-                }
-                // b < t < 2^16 < q: the lift b - t of the upper half is q - (t - b) mod q.
-                Plain::Prime(t) => {
-                    let (t, qv) = (u64::from(t), q.q());
-                    for &(power, b) in plain {
-                        limb[power] = if b >= t / 2 { qv - (t - b) } else { b } as u32;
-                    }
-                }
+            for &(power, b) in plain {
+                limb[power] = self.lift(q, b);
             }
         }
         poly
