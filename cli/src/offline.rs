@@ -61,8 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.plan)
         .with_context(|| format!("cannot read the plan {}", args.plan.display()))?;
     let plan = Plan::parse(&text).map_err(anyhow::Error::msg)?;
-    let (store_addr, token) = args.store.address_and_token()?;
+    let (shards, token) = args.store.addresses_and_token()?;
     let lane = crate::lane::lane(args.lane, args.lane_from_hostname)?;
+    // The pair puts into its lane's shard only (both parties list as many: the hello checks).
+    let store_addr = shards[dyad_store::shard::shard_of(lane, shards.len())].clone();
     let link_config = args.link.config(&format!("offline/{lane}"))?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
@@ -105,6 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let meter = link.meter();
         let config = WorkerConfig {
             lane,
+            shards: shards.len(),
             pool: args.store.pool.clone(),
             plan,
             idle: Duration::from_millis(args.idle_ms),

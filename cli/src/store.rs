@@ -28,7 +28,9 @@ pub struct Args {
     /// or a private interface: only this server's own processes should reach it.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7100")]
     listen: Address,
-    /// The token clients must present. Default: `<data>/token`, created on first start.
+    /// The token clients must present. Default: `<data>/token`, created on first start. A
+    /// party's shards (several stockpiles, see `--store` of `dyad offline`) share one: give
+    /// each the same file.
     #[arg(long)]
     token_file: Option<PathBuf>,
     /// Disk budget in GiB: Puts beyond it are refused.

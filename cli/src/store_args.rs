@@ -3,15 +3,19 @@
 use std::path::PathBuf;
 
 use dyad_store::auth::read_token;
+use dyad_store::shard;
 use dyad_vocabulary::Pool;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct StoreArgs {
     /// This server's stockpile (`host:port` of its `dyad store`; a name is resolved at each
-    /// connection).
+    /// connection), or its shards separated by commas (`a:7100,b:7100`, shard 0 first): lane L's
+    /// items live on shard L mod S. A worker puts into its lane's shard; a job takes from all.
+    /// Both servers, their workers and their jobs must list as many shards.
     #[arg(long)]
     pub store: String,
-    /// The stockpile's token file (`token` in its data directory, as `dyad store` made it).
+    /// The stockpile's token file (`token` in its data directory, as `dyad store` made it); a
+    /// party's shards share one token (start each with `--token-file` of the same file).
     #[arg(long)]
     pub store_token: PathBuf,
     /// The pool of streams to use: a training job and `dyad serve` sharing a stockpile pair
@@ -22,9 +26,10 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    /// The stockpile's address and its token.
-    pub fn address_and_token(&self) -> anyhow::Result<(String, String)> {
+    /// The shards' addresses (shard 0 first) and their token.
+    pub fn addresses_and_token(&self) -> anyhow::Result<(Vec<String>, String)> {
+        let addresses = shard::addresses(&self.store).map_err(anyhow::Error::msg)?;
         let token = read_token(&self.store_token).map_err(anyhow::Error::msg)?;
-        Ok((self.store.clone(), token))
+        Ok((addresses, token))
     }
 }

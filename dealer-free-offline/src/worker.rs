@@ -87,6 +87,9 @@ pub enum WorkerError {
 pub struct WorkerConfig {
     /// This pair's lane: its own numbering of every stream (distinct per pair).
     pub lane: u32,
+    /// How many stockpiles (shards) each party runs: the pair's store is its lane's shard
+    /// ([`dyad_store::shard`]), and both workers must count alike for it to be the same one.
+    pub shards: usize,
     /// The pool of streams it stocks: the consumer's (see [`dyad_vocabulary::stream`]).
     pub pool: Pool,
     /// What to keep in stock.
@@ -177,8 +180,10 @@ impl Progress {
 /// shares that do not fit together, so the hello carries it and a mismatch is refused. Bump it
 /// with every such change: 2, COT keys no longer hashed again; 3, COTs in extension calls of at
 /// most 2^17 OTs; 4, `Z_p` COT fields from key words by multiplication instead of division;
-/// 5, P1's report confirms its Put before P0 puts (it carries the items stored).
-pub const GENERATION_REVISION: u32 = 5;
+/// 5, P1's report confirms its Put before P0 puts (it carries the items stored); 6, the hello
+/// names the parties' stockpile shards (so that a build without them is told to upgrade, not
+/// that its plan differs).
+pub const GENERATION_REVISION: u32 = 6;
 
 /// How long a stop waits for the round in progress before abandoning it.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -311,6 +316,7 @@ impl Worker {
             config.lane,
             config.matrix_method,
             &config.pool,
+            config.shards,
             &config.plan.to_string(),
         );
         let theirs = control.exchange_for_agreement(&hello).await?;
@@ -696,18 +702,29 @@ async fn with_retries<T>(
 }
 
 /// What a worker says first: its lane, then as text its generation revision, its matrix-triple
-/// method and its plan; both workers of a pair must say the same.
-fn hello(revision: u32, lane: u32, method: MatrixTripleMethod, pool: &Pool, plan: &str) -> Vec<u8> {
+/// method, its pool, the parties' stockpile shards and its plan; both workers of a pair must
+/// say the same.
+fn hello(
+    revision: u32,
+    lane: u32,
+    method: MatrixTripleMethod,
+    pool: &Pool,
+    shards: usize,
+    plan: &str,
+) -> Vec<u8> {
     let mut hello = lane.to_le_bytes().to_vec();
     hello.extend_from_slice(
-        format!("generation revision {revision}\nmatrix-triples {method}\nstocking {pool}\n{plan}")
-            .as_bytes(),
+        format!(
+            "generation revision {revision}\nmatrix-triples {method}\nstocking {pool}\n\
+             stockpile shards {shards}\n{plan}"
+        )
+        .as_bytes(),
     );
     hello
 }
 
 /// What differs between two hellos (lane, generation revision, matrix-triple method, pool,
-/// then the plan text).
+/// shards, then the plan text).
 fn describe_difference(mine: &[u8], theirs: &[u8]) -> String {
     let lane = |h: &[u8]| {
         h.get(..4)
@@ -724,32 +741,29 @@ fn describe_difference(mine: &[u8], theirs: &[u8]) -> String {
     let text = |h: &[u8]| String::from_utf8_lossy(h.get(4..).unwrap_or_default()).into_owned();
     let (a, b) = (text(mine), text(theirs));
     let line = |t: &str, i: usize| t.lines().nth(i).unwrap_or_default().to_owned();
-    if line(&a, 0) != line(&b, 0) {
-        return format!(
-            "this worker has `{}`, the peer `{}`: both workers of a pair must run the same \
-             dyad build",
-            line(&a, 0),
-            line(&b, 0)
-        );
-    }
-    if line(&a, 1) != line(&b, 1) {
-        return format!(
-            "this worker makes `{}` (--matrix-triples), the peer `{}`",
-            line(&a, 1),
-            line(&b, 1)
-        );
-    }
-    if line(&a, 2) != line(&b, 2) {
-        return format!(
-            "this worker is `{}` (--pool), the peer `{}`",
-            line(&a, 2),
-            line(&b, 2)
-        );
+    // The header lines, in order, each with how to say that it differs.
+    let headers: [(&str, &str); 4] = [
+        (
+            "this worker has",
+            ": both workers of a pair must run the same dyad build",
+        ),
+        ("this worker makes", " (--matrix-triples)"),
+        ("this worker is", " (--pool)"),
+        (
+            "this worker's party has",
+            " (--store lists them): both parties must run as many, lane L on shard L mod S",
+        ),
+    ];
+    for (i, (intro, why)) in headers.iter().enumerate() {
+        let (x, y) = (line(&a, i), line(&b, i));
+        if x != y {
+            return format!("{intro} `{x}`, the peer `{y}`{why}");
+        }
     }
     let first = a
         .lines()
         .zip(b.lines())
-        .skip(3)
+        .skip(headers.len())
         .find(|(x, y)| x != y)
         .map(|(x, y)| format!("this plan has `{}`, the peer's `{}`", x.trim(), y.trim()))
         .unwrap_or_else(|| "the plans have different numbers of streams".into());
@@ -790,6 +804,7 @@ mod tests {
             0,
             MatrixTripleMethod::He,
             &default,
+            1,
             "dabit 10\ndaBit 3\n",
         );
         dyad_fuzz::bounded(
@@ -803,20 +818,24 @@ mod tests {
     }
 
     #[test]
-    fn a_different_build_method_pool_or_plan_is_named() {
+    fn a_different_build_method_pool_shard_count_or_plan_is_named() {
         let he = MatrixTripleMethod::He;
         let pool = Pool::default();
         let serve: Pool = "serve".parse().expect("a pool");
-        let mine = hello(2, 0, he, &pool, "dabit 10\n");
+        let mine = hello(2, 0, he, &pool, 2, "dabit 10\n");
         for (theirs, says) in [
-            (hello(2, 1, he, &pool, "dabit 10\n"), "lane"),
-            (hello(1, 0, he, &pool, "dabit 10\n"), "same dyad build"),
+            (hello(2, 1, he, &pool, 2, "dabit 10\n"), "lane"),
+            (hello(1, 0, he, &pool, 2, "dabit 10\n"), "same dyad build"),
             (
-                hello(2, 0, MatrixTripleMethod::Ot, &pool, "dabit 10\n"),
+                hello(2, 0, MatrixTripleMethod::Ot, &pool, 2, "dabit 10\n"),
                 "--matrix-triples",
             ),
-            (hello(2, 0, he, &serve, "dabit 10\n"), "--pool"),
-            (hello(2, 0, he, &pool, "dabit 11\n"), "the plans differ"),
+            (hello(2, 0, he, &serve, 2, "dabit 10\n"), "--pool"),
+            (
+                hello(2, 0, he, &pool, 1, "dabit 10\n"),
+                "`stockpile shards 2`, the peer `stockpile shards 1` (--store",
+            ),
+            (hello(2, 0, he, &pool, 2, "dabit 11\n"), "the plans differ"),
         ] {
             let what = describe_difference(&mine, &theirs);
             assert!(what.contains(says), "{what:?} should say {says:?}");

@@ -146,6 +146,7 @@ async fn start_pair(
     let (mut link0, mut link1) = loopback_pair().await.expect("loopback link");
     let config = || WorkerConfig {
         lane: 0,
+        shards: 1,
         pool: pool.clone(),
         plan: plan.clone(),
         idle: Duration::from_millis(50),

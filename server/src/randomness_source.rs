@@ -28,12 +28,13 @@ pub trait RandomnessSource: Send + Sync {
     ) -> impl Future<Output = Result<Self::Randomness, RandomnessError>> + Send;
 }
 
-/// This server's stockpile, reached over gRPC.
+/// This server's stockpile, reached over gRPC: one or several shards
+/// ([`dyad_store::shard`]).
 #[derive(Debug, Clone)]
 pub struct Stockpile {
-    /// The stockpile's address (`host:port` or a URL).
-    pub address: String,
-    /// Its access token.
+    /// The shards' addresses (`host:port` or a URL), shard 0 first.
+    pub addresses: Vec<String>,
+    /// Their access token (one for all shards).
     pub token: String,
     /// How long a take waits for a dry stream before the job sees it as exhausted.
     pub wait: Duration,
@@ -44,11 +45,16 @@ pub struct Stockpile {
 }
 
 impl Stockpile {
-    /// A fresh connection to the stockpile.
-    pub async fn connect(&self) -> Result<StoreClient, RandomnessError> {
-        StoreClient::connect(&self.address, &self.token)
-            .await
-            .map_err(RandomnessError::Source)
+    /// A fresh connection to each shard, shard 0 first.
+    pub async fn connect(&self) -> Result<Vec<StoreClient>, RandomnessError> {
+        let mut shards = Vec::with_capacity(self.addresses.len());
+        for address in &self.addresses {
+            let client = StoreClient::connect(address, &self.token)
+                .await
+                .map_err(RandomnessError::Source)?;
+            shards.push(client);
+        }
+        Ok(shards)
     }
 }
 
@@ -60,11 +66,10 @@ impl RandomnessSource for Stockpile {
         party: PartyId,
         coordination: Channel,
     ) -> Result<StockpileRandomness, RandomnessError> {
-        let client = self.connect().await?;
+        let shards = self.connect().await?;
         Ok(
-            StockpileRandomness::new(party, client, coordination, self.wait)
-                .await
-                .map_err(RandomnessError::Source)?
+            StockpileRandomness::new(party, shards, coordination, self.wait)
+                .await?
                 .with_prefetch(self.prefetch)
                 .in_pool(self.pool.clone()),
         )

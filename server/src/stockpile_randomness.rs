@@ -5,6 +5,11 @@
 //! channel of the party link; P1 takes exactly those from its own stockpile. Items are taken
 //! in batches of several requests' worth and buffered, so a protocol step rarely waits on the
 //! store. Every Take is acknowledged as soon as its reply has arrived.
+//!
+//! A party may run several stockpiles, its shards ([`dyad_store::shard`]: lane `L` on shard
+//! `L mod S`). P0 takes each batch from one shard, trying them in rotation per kind so that
+//! consumption spreads evenly, and names the shard in its announcement; P1 takes the same
+//! items from its shard of that number, which holds the same lanes.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -21,12 +26,16 @@ use tonic::{Code, Status};
 use dyad_store::MAX_WAIT;
 use dyad_store::client::{StoreClient, Taken};
 use dyad_store::db::{ItemRange, MAX_MESSAGE_BYTES};
+use dyad_store::shard::shard_of;
 use dyad_vocabulary::{Pool, Stream};
 
-/// How the two runtimes coordinate: what P0 took, or why it could not.
+/// How the two runtimes coordinate: what P0 took (from which of its shards), or why it could
+/// not.
+#[derive(Debug, PartialEq)]
 enum Announcement {
     Took {
         stream: String,
+        shard: u32,
         ranges: Vec<ItemRange>,
     },
     Failed {
@@ -39,9 +48,14 @@ impl Announcement {
     fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
-            Announcement::Took { stream, ranges } => {
+            Announcement::Took {
+                stream,
+                shard,
+                ranges,
+            } => {
                 out.push(0);
                 put_string(&mut out, stream);
+                out.extend_from_slice(&shard.to_le_bytes());
                 out.extend_from_slice(&(ranges.len() as u32).to_le_bytes());
                 for r in ranges {
                     out.extend_from_slice(&r.lane.to_le_bytes());
@@ -64,6 +78,7 @@ impl Announcement {
         let stream = r.string().ok()??;
         let announcement = match tag {
             0 => {
+                let shard = r.u32().ok()?;
                 let n = r.u32().ok()? as usize;
                 let mut ranges = Vec::with_capacity(n.min(1 << 16));
                 for _ in 0..n {
@@ -73,7 +88,11 @@ impl Announcement {
                         count: r.u64().ok()?,
                     });
                 }
-                Announcement::Took { stream, ranges }
+                Announcement::Took {
+                    stream,
+                    shard,
+                    ranges,
+                }
             }
             1 => Announcement::Failed {
                 stream,
@@ -83,6 +102,49 @@ impl Announcement {
         };
         r.is_empty().then_some(announcement)
     }
+}
+
+/// The shard of `shards` an announcement of `ranges` names, if this party has it and it holds
+/// every announced lane: taking from any other would pair items of different lanes or ask a
+/// stockpile for items it can never hold.
+fn announced_shard(shard: u32, ranges: &[ItemRange], shards: usize) -> Result<usize, String> {
+    let index = shard as usize;
+    if index >= shards {
+        return Err(format!(
+            "the peer took items from its stockpile shard {shard}; this party has {shards}"
+        ));
+    }
+    match ranges.iter().find(|r| shard_of(r.lane, shards) != index) {
+        Some(r) => Err(format!(
+            "the peer announced items of lane {} from shard {shard}, but lane {} lives on shard \
+             {} (lane mod {shards})",
+            r.lane,
+            r.lane,
+            shard_of(r.lane, shards)
+        )),
+        None => Ok(index),
+    }
+}
+
+/// The two jobs agree on how many shards their stockpiles have before anything is taken: P1
+/// takes each batch from the shard of the number P0 took it from, which must hold the same
+/// lanes at both parties.
+async fn agree_on_shards(coordination: &mut Channel, shards: usize) -> Result<(), RandomnessError> {
+    const PREFIX: &str = "stockpile shards ";
+    let mine = format!("{PREFIX}{shards}");
+    let theirs = coordination.exchange_for_agreement(mine.as_bytes()).await?;
+    if theirs == mine.as_bytes() {
+        return Ok(());
+    }
+    let theirs = String::from_utf8_lossy(&theirs);
+    let count = theirs
+        .strip_prefix(PREFIX)
+        .filter(|n| n.parse::<usize>().is_ok())
+        .unwrap_or("an unreadable number of");
+    Err(RandomnessError::Source(format!(
+        "this server's --store lists {shards} stockpile shards, the peer's {count}: both \
+         parties must run the same number (lane L lives on shard L mod S at both)"
+    )))
 }
 
 /// Records of one stream taken but not yet used, with their tags.
@@ -129,10 +191,18 @@ impl Buffer {
 /// At most this many bytes of one kind are taken ahead of need.
 pub const PREFETCH_BYTES: u64 = 2 << 20;
 
-/// A party's correlated randomness, pulled from its own stockpile.
+/// How long one Take may wait for a dry shard, in the sweeps after the first, when a party has
+/// several: long enough not to poll busily, short enough that a shard another lane is filling
+/// is asked again soon.
+const SHARD_WAIT: Duration = Duration::from_millis(500);
+
+/// A party's correlated randomness, pulled from its own stockpile (one or several shards).
 pub struct StockpileRandomness {
     party: PartyId,
-    client: StoreClient,
+    /// The party's stockpiles, shard 0 first (at least one).
+    shards: Vec<StoreClient>,
+    /// P0: per kind, the shard its next Take asks first (one after the last that served it).
+    rotation: HashMap<Kind, usize>,
     coordination: Channel,
     buffers: HashMap<Kind, Buffer>,
     wait: Duration,
@@ -143,30 +213,41 @@ pub struct StockpileRandomness {
 }
 
 impl StockpileRandomness {
-    /// Uses the stockpile behind `client`, which must be `party`'s, and coordinates with the
-    /// peer over `coordination` (a channel of the party link opened for this purpose by both
-    /// parties). A request waits up to `wait` in all for the offline workers to supply what
-    /// it needs (longer than one Take may wait: it asks again).
+    /// Uses the stockpiles behind `shards` (shard 0 first), which must all be `party`'s, and
+    /// coordinates with the peer over `coordination` (a channel of the party link opened for
+    /// this purpose by both parties), first agreeing that both have as many shards. A request
+    /// waits up to `wait` in all for the offline workers to supply what it needs (longer than
+    /// one Take may wait: it asks again).
     pub async fn new(
         party: PartyId,
-        mut client: StoreClient,
-        coordination: Channel,
+        mut shards: Vec<StoreClient>,
+        mut coordination: Channel,
         wait: Duration,
-    ) -> Result<StockpileRandomness, String> {
-        let inventory = client
-            .inventory()
-            .await
-            .map_err(|e| format!("the stockpile at {}: {}", client.addr(), e.message()))?;
-        if inventory.party as usize != party.index() {
-            return Err(format!(
-                "the stockpile at {} is P{}'s; this is {party}",
-                client.addr(),
-                inventory.party
-            ));
+    ) -> Result<StockpileRandomness, RandomnessError> {
+        if shards.is_empty() {
+            return Err(RandomnessError::Source("no stockpile to take from".into()));
+        }
+        agree_on_shards(&mut coordination, shards.len()).await?;
+        for client in &mut shards {
+            let inventory = client.inventory().await.map_err(|e| {
+                RandomnessError::Source(format!(
+                    "the stockpile at {}: {}",
+                    client.addr(),
+                    e.message()
+                ))
+            })?;
+            if inventory.party as usize != party.index() {
+                return Err(RandomnessError::Source(format!(
+                    "the stockpile at {} is P{}'s; this is {party}",
+                    client.addr(),
+                    inventory.party
+                )));
+            }
         }
         Ok(StockpileRandomness {
             party,
-            client,
+            shards,
+            rotation: HashMap::new(),
             coordination,
             buffers: HashMap::new(),
             wait,
@@ -231,20 +312,11 @@ impl StockpileRandomness {
             .min(per_take)
             .min(ahead)
             .max(n);
-        let mut patience = Patience::new(self.wait);
-        let result = loop {
-            match self
-                .client
-                .take_up_to(&stream, n, want, patience.next())
-                .await
-            {
-                Err(s) if patience.again(&s, self.client.addr()).await => {}
-                done => break done,
-            }
-        };
+        let result = self.take_from_any(kind, &stream, n, want).await;
         let announcement = match &result {
-            Ok(taken) => Announcement::Took {
+            Ok((shard, taken)) => Announcement::Took {
                 stream: stream.clone(),
+                shard: *shard as u32,
                 ranges: taken.ranges.clone(),
             },
             Err(status) => Announcement::Failed {
@@ -253,8 +325,51 @@ impl StockpileRandomness {
             },
         };
         self.coordination.send(&announcement.encode()).await?;
-        let taken = result.map_err(|s| from_status(&stream, &s))?;
-        self.accept(kind, taken)
+        let (shard, taken) = result.map_err(|s| from_status(&stream, &s))?;
+        self.rotation.insert(kind, (shard + 1) % self.shards.len());
+        self.accept(kind, shard, taken)
+    }
+
+    /// P0: one Take of at least `n` and up to `want` items of `stream` from a single shard, and
+    /// which shard served it. It sweeps the shards in rotation from `kind`'s next one: a shard
+    /// that is dry or unreachable passes the turn to the next, and only when a whole sweep
+    /// failed does the patience decide whether to sweep again (after a pause if the last shard
+    /// was unreachable). The first sweep does not wait (whichever shard holds the items serves
+    /// them at once); later ones wait all the patience left with one shard, and at most
+    /// [`SHARD_WAIT`] per shard with several, so that a dry shard does not hold up a job
+    /// another can serve.
+    async fn take_from_any(
+        &mut self,
+        kind: Kind,
+        stream: &str,
+        n: u64,
+        want: u64,
+    ) -> Result<(usize, Taken), Status> {
+        let count = self.shards.len();
+        let first = self.rotation.get(&kind).copied().unwrap_or(0);
+        let mut patience = Patience::new(self.wait);
+        let mut first_sweep = true;
+        loop {
+            let mut refused = None;
+            for shard in (first..first + count).map(|i| i % count) {
+                let wait = match (first_sweep, count) {
+                    (true, _) => Duration::ZERO,
+                    (false, 1) => patience.next(),
+                    (false, _) => patience.next().min(SHARD_WAIT),
+                };
+                match self.shards[shard].take_up_to(stream, n, want, wait).await {
+                    Ok(taken) => return Ok((shard, taken)),
+                    Err(s) if Patience::passes_on(&s) => refused = Some((shard, s)),
+                    Err(s) => return Err(s),
+                }
+            }
+            if let Some((shard, status)) = refused
+                && !patience.again(&status, self.shards[shard].addr()).await
+            {
+                return Err(status);
+            }
+            first_sweep = false;
+        }
     }
 
     /// P1: takes exactly what P0 announces next.
@@ -266,15 +381,18 @@ impl StockpileRandomness {
             Some(Announcement::Took { stream, .. }) if stream != self.stream(kind) => {
                 Err(diverged(&stream, kind))
             }
-            Some(Announcement::Took { stream, ranges }) => {
+            Some(Announcement::Took {
+                stream,
+                shard,
+                ranges,
+            }) => {
+                let shard = announced_shard(shard, &ranges, self.shards.len())
+                    .map_err(RandomnessError::Source)?;
+                let client = &mut self.shards[shard];
                 let mut patience = Patience::new(self.wait);
                 let taken = loop {
-                    match self
-                        .client
-                        .take_exact(&stream, &ranges, patience.next())
-                        .await
-                    {
-                        Err(s) if patience.again(&s, self.client.addr()).await => {}
+                    match client.take_exact(&stream, &ranges, patience.next()).await {
+                        Err(s) if patience.again(&s, client.addr()).await => {}
                         done => break done,
                     }
                 }
@@ -282,10 +400,10 @@ impl StockpileRandomness {
                 if taken.ranges != ranges {
                     return Err(RandomnessError::Source(format!(
                         "the stockpile at {} returned other {stream} items than those named",
-                        self.client.addr()
+                        client.addr()
                     )));
                 }
-                self.accept(kind, taken)
+                self.accept(kind, shard, taken)
             }
             Some(Announcement::Failed { stream, .. }) if stream != self.stream(kind) => {
                 Err(diverged(&stream, kind))
@@ -300,9 +418,10 @@ impl StockpileRandomness {
         }
     }
 
-    /// Checks a Take's reply, acknowledges it and buffers its records.
-    fn accept(&mut self, kind: Kind, taken: Taken) -> Result<(), RandomnessError> {
-        let mut client = self.client.clone();
+    /// Checks a Take's reply, acknowledges it to the shard that leased it and buffers its
+    /// records.
+    fn accept(&mut self, kind: Kind, shard: usize, taken: Taken) -> Result<(), RandomnessError> {
+        let mut client = self.shards[shard].clone();
         let lease = taken.lease;
         tokio::spawn(async move {
             if let Err(e) = client.ack(lease).await {
@@ -360,15 +479,25 @@ impl Patience {
             .min(MAX_WAIT)
     }
 
+    /// Whether `status` is worth another Take (at this stockpile later, or at another shard):
+    /// it lacked the items, or could not be reached. The store's own refusals have other
+    /// codes, and would only recur.
+    fn passes_on(status: &Status) -> bool {
+        matches!(
+            status.code(),
+            Code::ResourceExhausted | Code::Unavailable | Code::Unknown
+        )
+    }
+
     /// Whether to Take again after `status`; waits first if the stockpile was unreachable.
     async fn again(&mut self, status: &Status, store: &str) -> bool {
-        if Instant::now() >= self.deadline {
+        if Instant::now() >= self.deadline || !Patience::passes_on(status) {
             return false;
         }
         match status.code() {
             Code::ResourceExhausted => true,
-            // The store's own refusals have other codes; these come from the connection.
-            Code::Unavailable | Code::Unknown => {
+            // These come from the connection.
+            _ => {
                 tracing::warn!(
                     "the stockpile at {store} is unreachable ({}); trying again",
                     status.message()
@@ -377,7 +506,6 @@ impl Patience {
                 self.backoff = (self.backoff * 2).min(Duration::from_secs(2));
                 true
             }
-            _ => false,
         }
     }
 }
@@ -463,6 +591,7 @@ mod tests {
     fn announcements_of_any_bytes_are_read_or_refused() {
         let took = Announcement::Took {
             stream: "comparison-bits".into(),
+            shard: 1,
             ranges: vec![
                 ItemRange {
                     lane: 0,
@@ -492,5 +621,41 @@ mod tests {
                 let _ = Announcement::decode(bytes);
             },
         );
+    }
+
+    fn range(lane: u32) -> ItemRange {
+        ItemRange {
+            lane,
+            first: 7,
+            count: 3,
+        }
+    }
+
+    /// The shard P0 took from reaches P1 as it was sent.
+    #[test]
+    fn an_announcement_carries_its_shard() {
+        for shard in [0, 1, 5, u32::MAX] {
+            let took = Announcement::Took {
+                stream: "serve:dabit".into(),
+                shard,
+                ranges: vec![range(5), range(11)],
+            };
+            assert_eq!(Announcement::decode(&took.encode()), Some(took));
+        }
+    }
+
+    /// P1 takes an announced batch only from a shard it has that holds every announced lane.
+    #[test]
+    fn an_announced_lane_must_live_on_the_announced_shard() {
+        assert_eq!(announced_shard(0, &[range(0)], 1), Ok(0));
+        assert_eq!(announced_shard(1, &[range(1), range(3)], 2), Ok(1));
+        assert_eq!(announced_shard(2, &[range(5)], 3), Ok(2));
+        let misplaced = announced_shard(0, &[range(2), range(3)], 2).expect_err("lane 3");
+        assert!(
+            misplaced.contains("lane 3 lives on shard 1"),
+            "{misplaced}"
+        );
+        let missing = announced_shard(2, &[range(0)], 2).expect_err("no shard 2");
+        assert!(missing.contains("this party has 2"), "{missing}");
     }
 }

@@ -1,9 +1,11 @@
 //! Two stockpiles, each holding one party's halves, and two runtimes pulling from them over a
 //! real link: what they take reconstructs to correlated randomness satisfying its relation,
-//! a real protocol runs on it, and runtimes that diverge are stopped.
+//! a real protocol runs on it, and runtimes that diverge are stopped. With two stockpiles per
+//! party (shards), P0 takes from them in turn and P1 follows from the same shard; runtimes
+//! with different numbers of shards are refused.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dyad_link::{PartyId, PartyLink, loopback_pair};
@@ -114,16 +116,17 @@ impl Stores {
     }
 }
 
-/// Stands in for the offline worker pair: generates items with the fixture and puts each
-/// party's half into its stockpile under the same tags.
+/// Stands in for the offline worker pair of a lane: generates items with the fixture and puts
+/// each party's half into its stockpile under the same tags.
 struct Stocker {
     fixtures: [Fixture; 2],
     clients: [StoreClient; 2],
+    lane: u32,
     next: std::collections::HashMap<Kind, u64>,
 }
 
 impl Stocker {
-    async fn new(stores: &Stores) -> Stocker {
+    async fn new(stores: &Stores, lane: u32) -> Stocker {
         let mut clients = Vec::new();
         for addr in stores.addrs {
             clients.push(
@@ -137,6 +140,7 @@ impl Stocker {
             clients: clients
                 .try_into()
                 .unwrap_or_else(|_| unreachable!("one per party")),
+            lane,
             next: Default::default(),
         }
     }
@@ -146,6 +150,7 @@ impl Stocker {
         let Stocker {
             fixtures: [f0, f1],
             clients,
+            lane,
             next,
         } = self;
         macro_rules! both {
@@ -160,7 +165,7 @@ impl Stocker {
                         $call.await.expect("fixture")
                     },
                 ];
-                put(clients, next, $kind, halves, $count as u64).await;
+                put(clients, *lane, next, $kind, halves, $count as u64).await;
             }};
         }
         both!(Kind::ComparisonMask { p: P }, n, |f| f
@@ -180,9 +185,10 @@ impl Stocker {
     }
 }
 
-/// Puts each half into its party's stockpile under the same tags.
+/// Puts each half into its party's stockpile under the same tags, in `lane`.
 async fn put<T: Codec>(
     clients: &mut [StoreClient; 2],
+    lane: u32,
     next: &mut std::collections::HashMap<Kind, u64>,
     kind: Kind,
     halves: [Batch<T>; 2],
@@ -192,33 +198,40 @@ async fn put<T: Codec>(
     for (client, half) in clients.iter_mut().zip(halves) {
         let payload = Bytes::from(half.items.encode());
         client
-            .put(&kind.to_string(), 0, first, payload)
+            .put(&kind.to_string(), lane, first, payload)
             .await
             .expect("put");
     }
     next.insert(kind, first + count);
 }
 
-/// Both parties' runtimes: a link, and a stockpile source each.
-async fn runtimes(stores: &Stores) -> ([StockpileRandomness; 2], [PartyLink; 2]) {
+/// Both parties' sources over a link, opened together (they agree on their shards first):
+/// party `i`'s shard `k` is its stockpile of the pair `shards[i][k]`.
+async fn open_sources(
+    shards: [&[&Stores]; 2],
+) -> (
+    [Result<StockpileRandomness, RandomnessError>; 2],
+    [PartyLink; 2],
+) {
     let (mut l0, mut l1) = loopback_pair().await.expect("link");
     let (c0, c1) = tokio::try_join!(l0.channel(), l1.channel()).expect("channels");
-    let mut sources = Vec::new();
-    for (party, channel) in [(PartyId::P0, c0), (PartyId::P1, c1)] {
-        let client = StoreClient::connect(&stores.addrs[party.index()].to_string(), TOKEN)
-            .await
-            .expect("connects");
-        let source = StockpileRandomness::new(party, client, channel, Duration::from_secs(10))
-            .await
-            .expect("own stockpile");
-        sources.push(source);
-    }
-    (
-        sources
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("one per party")),
-        [l0, l1],
-    )
+    let open = |party: PartyId, channel| async move {
+        let mut clients = Vec::new();
+        for stores in shards[party.index()] {
+            let addr = stores.addrs[party.index()].to_string();
+            clients.push(StoreClient::connect(&addr, TOKEN).await.expect("connects"));
+        }
+        StockpileRandomness::new(party, clients, channel, Duration::from_secs(10)).await
+    };
+    let (s0, s1) = tokio::join!(open(PartyId::P0, c0), open(PartyId::P1, c1));
+    ([s0, s1], [l0, l1])
+}
+
+/// Both parties' runtimes: a link, and a stockpile source each.
+async fn runtimes(stores: &Stores) -> ([StockpileRandomness; 2], [PartyLink; 2]) {
+    let (sources, links) = open_sources([&[stores], &[stores]]).await;
+    let sources = sources.map(|s| s.unwrap_or_else(|e| panic!("own stockpile: {e}")));
+    (sources, links)
 }
 
 /// Takes one batch at both parties and checks its halves satisfy the kind's relation.
@@ -248,7 +261,7 @@ macro_rules! check_both {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn taken_halves_reconstruct_to_correlated_randomness() {
     let stores = start_stores().await;
-    Stocker::new(&stores).await.stock(300).await;
+    Stocker::new(&stores, 0).await.stock(300).await;
     let (mut sources, _links) = runtimes(&stores).await;
     check_both!(sources, Kind::MatrixTriple { m: 4, n: 5, k: 3 }, |s| s
         .matrix_triple(4, 5, 3));
@@ -284,7 +297,7 @@ async fn taken_halves_reconstruct_to_correlated_randomness() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_protocol_runs_on_stockpiled_randomness() {
     let stores = start_stores().await;
-    Stocker::new(&stores).await.stock(400).await;
+    Stocker::new(&stores, 0).await.stock(400).await;
     let (sources, mut links) = runtimes(&stores).await;
     let [s0, s1] = sources;
     let [l0, l1] = &mut links;
@@ -309,7 +322,7 @@ async fn a_protocol_runs_on_stockpiled_randomness() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runtimes_whose_jobs_diverge_are_stopped() {
     let stores = start_stores().await;
-    Stocker::new(&stores).await.stock(50).await;
+    Stocker::new(&stores, 0).await.stock(50).await;
     let (sources, _links) = runtimes(&stores).await;
     let [mut s0, mut s1] = sources;
     // P0 asks for comparison masks where P1 asks for daBits: they would pair unrelated items.
@@ -323,7 +336,7 @@ async fn runtimes_whose_jobs_diverge_are_stopped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runtimes_ride_out_a_stockpile_restart() {
     let mut stores = start_stores().await;
-    Stocker::new(&stores).await.stock(100).await;
+    Stocker::new(&stores, 0).await.stock(100).await;
     let (mut sources, _links) = runtimes(&stores).await;
     check_both!(sources, Kind::DaBit, |s| s.dabits(10));
     // P0's stockpile goes away for a while: the runtimes wait for it (they would have failed
@@ -334,4 +347,73 @@ async fn runtimes_ride_out_a_stockpile_restart() {
     stores.restart(1, Duration::from_millis(700)).await;
     check_both!(sources, Kind::ElementwiseTriple, |s| s
         .elementwise_triples(10));
+}
+
+/// Takes `n` daBits at both parties; checks they hold the halves of the same items, which
+/// satisfy the relation, and returns their lanes.
+async fn dabits_at_both(sources: &mut [StockpileRandomness; 2], n: usize) -> Vec<u32> {
+    let [s0, s1] = sources;
+    let (a, b) = tokio::join!(s0.dabits(n), s1.dabits(n));
+    let (a, b) = (a.expect("P0 takes"), b.expect("P1 takes"));
+    assert_eq!(a.tags, b.tags, "both parties hold halves of the same items");
+    relation::check(Kind::DaBit, [&a.items.encode(), &b.items.encode()]).expect("relation holds");
+    a.tags.ranges.iter().map(|r| r.lane).collect()
+}
+
+/// Items of `stream` handed out (taken or still leased) by each party's stockpile of `stores`.
+async fn handed_out(stores: &Stores, stream: &str) -> [u64; 2] {
+    let mut counts = [0; 2];
+    for (count, addr) in counts.iter_mut().zip(stores.addrs) {
+        let mut client = StoreClient::connect(&addr.to_string(), TOKEN)
+            .await
+            .expect("connects");
+        let inventory = client.inventory().await.expect("inventory");
+        *count = inventory
+            .streams
+            .iter()
+            .find(|s| s.stream == stream)
+            .map_or(0, |s| s.taken + s.in_flight);
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtimes_take_from_every_shard_in_turn() {
+    // Two stockpiles per party: lane 0 on shard 0 with 20 daBits, lane 1 on shard 1 with 100.
+    let shards = [start_stores().await, start_stores().await];
+    Stocker::new(&shards[0], 0).await.stock(20).await;
+    Stocker::new(&shards[1], 1).await.stock(100).await;
+    let (sources, _links) = open_sources([&[&shards[0], &shards[1]]; 2]).await;
+    let mut sources =
+        sources.map(|s| s.unwrap_or_else(|e| panic!("own stockpiles: {e}")).with_prefetch(1));
+    let mut lanes = Vec::new();
+    for _ in 0..4 {
+        lanes.extend(dabits_at_both(&mut sources, 10).await);
+    }
+    assert_eq!(lanes, [0, 1, 0, 1], "P0 takes from the shards in turn");
+    // Shard 0 is dry: the next take falls through to shard 1 at once, not after a wait.
+    let started = Instant::now();
+    lanes = dabits_at_both(&mut sources, 10).await;
+    assert_eq!(lanes, [1], "a dry shard passes the turn on");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    // Each party's shards handed out the same items: P1 followed P0 shard by shard.
+    assert_eq!(handed_out(&shards[0], "dabit").await, [20, 20]);
+    assert_eq!(handed_out(&shards[1], "dabit").await, [30, 30]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtimes_with_different_shard_counts_are_refused() {
+    let shards = [start_stores().await, start_stores().await];
+    let (sources, _links) = open_sources([&[&shards[0], &shards[1]], &[&shards[0]]]).await;
+    for (source, (mine, theirs)) in sources.into_iter().zip([(2, 1), (1, 2)]) {
+        let Err(e) = source else {
+            panic!("a source with {mine} shards opened against the peer's {theirs}")
+        };
+        let says = format!("--store lists {mine} stockpile shards, the peer's {theirs}");
+        assert!(e.to_string().contains(&says), "{e}");
+    }
 }

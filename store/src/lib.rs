@@ -16,6 +16,7 @@ pub mod auth;
 pub mod client;
 pub mod server;
 mod service;
+pub mod shard;
 pub mod usage;
 
 pub use client::StoreClient;

@@ -210,9 +210,11 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     println!("started both stockpiles and {LANES} offline worker pairs; training starts at once\n");
     let token = read_token(&tokens[0]).map_err(anyhow::Error::msg)?;
     let stock = StockMonitor::start(
-        StoreClient::connect(&ports.stores[0], &token)
-            .await
-            .map_err(anyhow::Error::msg)?,
+        vec![
+            StoreClient::connect(&ports.stores[0], &token)
+                .await
+                .map_err(anyhow::Error::msg)?,
+        ],
         job.step_demand()?,
         Default::default(),
     );

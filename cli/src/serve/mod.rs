@@ -157,7 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         access: Arc::new(access),
         deadline: pair_timeout + Duration::from_secs(args.stock_wait) + Duration::from_secs(30),
     };
-    let (address, token) = args.store.address_and_token()?;
+    let (addresses, token) = args.store.addresses_and_token()?;
     let health = Health::new(&[
         ("clients", "not accepting clients yet"),
         ("peer", "not paired with the other server yet"),
@@ -195,7 +195,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             prime: args.prime,
         },
         source: Stockpile {
-            address,
+            addresses,
             token,
             wait: Duration::from_secs(args.stock_wait),
             prefetch: SERVING_PREFETCH,
@@ -212,7 +212,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let stockpile = &engine.source;
             metrics
                 .stock
-                .poll(stockpile.address.clone(), stockpile.token.clone());
+                .poll(stockpile.addresses.clone(), stockpile.token.clone());
         }
         let m = metrics.clone();
         crate::metrics::endpoints(

@@ -170,7 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let total_steps = job.total_steps();
     let step_demand = job.step_demand()?;
-    let (address, token) = args.store.address_and_token()?;
+    let (addresses, token) = args.store.addresses_and_token()?;
     let out = args
         .out
         .clone()
@@ -180,7 +180,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         data,
         party,
         source: Stockpile {
-            address,
+            addresses,
             token,
             wait: Duration::from_secs(args.stock_wait),
             prefetch: PREFETCH,
@@ -198,7 +198,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if args.metrics.is_some() {
             metrics
                 .stock
-                .poll(stockpile.address.clone(), stockpile.token.clone());
+                .poll(stockpile.addresses.clone(), stockpile.token.clone());
         }
         let m = metrics.clone();
         crate::metrics::endpoints(

@@ -10,26 +10,36 @@ use dyad_store::StoreClient;
 use dyad_vocabulary::{Pool, Stream};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Watches the stockpile: how many SGD steps' worth of each stream it holds (the least).
+/// Watches the stockpile: how many SGD steps' worth of each stream it holds over all its
+/// shards (the least).
 pub struct StockMonitor {
     steps: Arc<Mutex<Option<f64>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl StockMonitor {
-    /// Polls `client`'s inventory every few seconds against one step's `demand`, in `pool`.
-    pub fn start(mut client: StoreClient, demand: Demand, pool: Pool) -> StockMonitor {
+    /// Polls the inventories of `shards` (a stockpile's, one client each) every few seconds
+    /// against one step's `demand`, in `pool`.
+    pub fn start(mut shards: Vec<StoreClient>, demand: Demand, pool: Pool) -> StockMonitor {
         let steps = Arc::new(Mutex::new(None));
         let shared = steps.clone();
         let task = tokio::spawn(async move {
             loop {
-                if let Ok(inventory) = client.inventory().await {
-                    let available = |stream: &str| {
-                        inventory
-                            .streams
+                let mut inventories = Vec::with_capacity(shards.len());
+                for client in &mut shards {
+                    if let Ok(inventory) = client.inventory().await {
+                        inventories.push(inventory);
+                    }
+                }
+                // A level only when every shard answered: a missing one would read as dry.
+                if inventories.len() == shards.len() {
+                    let available = |stream: &str| -> u64 {
+                        inventories
                             .iter()
-                            .find(|s| s.stream == stream)
-                            .map_or(0, |s| s.available)
+                            .flat_map(|i| &i.streams)
+                            .filter(|s| s.stream == stream)
+                            .map(|s| s.available)
+                            .sum()
                     };
                     let level = demand
                         .0
