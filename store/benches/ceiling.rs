@@ -12,8 +12,15 @@
 //! which prints the CPU seconds of both parties together), a 16-core worker pair stocks `16 /
 //! X` steps per second, and the stockpile saturates at `steps/s / (16 / X)` such pairs.
 //!
+//! Each configuration also runs with a party's streams sharded over S stockpiles (issue 27;
+//! `dyad_store::shard`): lane `L` puts into shard `L mod S`, and the consumer takes as a job's
+//! P0 does over shards, each stream's Take from the shard after the one that served its last,
+//! passing a dry shard's turn on. It prints the steps per second per stockpile and the gain over
+//! one stockpile with as many lanes. On one machine the shards share its cores with the lanes
+//! and the consumer, so the gain is bounded by the cores, not by the stockpiles.
+//!
 //! `cargo bench -p dyad-store --bench ceiling` (`DYAD_BENCH_STEPS`: steps put per
-//! configuration, default 64; `DYAD_BENCH_LANES=1,4,16,64`).
+//! configuration, default 64; `DYAD_BENCH_LANES=1,4,16,64`; `DYAD_BENCH_SHARDS=1,2`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -21,6 +28,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use dyad_online::Config;
 use dyad_online::model::Network;
+use dyad_store::client::Taken;
+use dyad_store::shard::shard_of;
 use dyad_store::{Budget, StoreClient, StoreConfig, serve};
 use dyad_vocabulary::Kind;
 
@@ -33,6 +42,9 @@ const CORES: f64 = 16.0;
 const CORE_SECONDS_PER_STEP: f64 = 2.3;
 /// The most bytes one Put carries (the store's message limit is 64 MiB).
 const MAX_PUT: usize = 16 << 20;
+/// How long a Take waits on a dry shard after a first sweep found none ready (as the job's
+/// runtime does with several shards).
+const SHARD_WAIT: Duration = Duration::from_millis(500);
 
 fn env<T: std::str::FromStr>(key: &str) -> Option<T> {
     std::env::var(key).ok().and_then(|v| v.parse().ok())
@@ -98,19 +110,71 @@ async fn lane(addr: String, lane: u32, step: Vec<(Kind, u64)>, steps: u64) {
     }
 }
 
-/// Takes `steps` steps, one Take per stream each, as a training job does (waiting for what
-/// is not there yet).
-async fn consumer(addr: String, step: Vec<(Kind, u64)>, steps: u64) {
-    let mut client = StoreClient::connect(&addr, TOKEN).await.expect("connects");
+/// Takes `steps` steps from the shards at `addrs`, one Take per stream each, as a training
+/// job does (waiting for what is not there yet): each stream's Take goes to the shard after the
+/// one that served its last.
+async fn consumer(addrs: Vec<String>, step: Vec<(Kind, u64)>, steps: u64) {
+    let mut shards = Vec::new();
+    for addr in &addrs {
+        shards.push(StoreClient::connect(addr, TOKEN).await.expect("connects"));
+    }
+    let mut next: BTreeMap<Kind, usize> = BTreeMap::new();
     for _ in 0..steps {
         for (kind, count) in &step {
-            let taken = client
-                .take(&kind.to_string(), *count, Duration::from_secs(300))
-                .await
-                .expect("take");
-            client.ack(taken.lease).await.expect("ack");
+            let first = next.get(kind).copied().unwrap_or(0);
+            let (shard, taken) = take_from_any(&mut shards, first, &kind.to_string(), *count).await;
+            shards[shard].ack(taken.lease).await.expect("ack");
+            next.insert(*kind, (shard + 1) % shards.len());
         }
     }
+}
+
+/// One Take of `count` items of `stream` from whichever shard can serve it, asking them in
+/// turn from `first`: the first sweep without waiting, later ones waiting up to [`SHARD_WAIT`]
+/// on each (the job's runtime, `StockpileRandomness`, sweeps the same way).
+async fn take_from_any(
+    shards: &mut [StoreClient],
+    first: usize,
+    stream: &str,
+    count: u64,
+) -> (usize, Taken) {
+    let mut wait = Duration::ZERO;
+    loop {
+        for shard in (first..first + shards.len()).map(|i| i % shards.len()) {
+            match shards[shard].take(stream, count, wait).await {
+                Ok(taken) => return (shard, taken),
+                Err(s) if s.code() == tonic::Code::ResourceExhausted => {}
+                Err(s) => panic!("take: {s}"),
+            }
+        }
+        wait = SHARD_WAIT;
+    }
+}
+
+/// One configuration: `lanes` lanes putting `steps` steps in all into `shards` fresh
+/// stockpiles (lane `L` into shard `L mod S`) while one consumer takes them. Returns the steps
+/// and the seconds they took.
+async fn run(lanes: u32, shards: usize, step: &[(Kind, u64)], steps: u64) -> (u64, f64) {
+    let mut dirs = Vec::new();
+    let mut addrs = Vec::new();
+    for _ in 0..shards {
+        let dir = tempfile::tempdir().expect("tempdir");
+        addrs.push(start_store(dir.path()).await);
+        dirs.push(dir);
+    }
+    let per_lane = steps.div_ceil(u64::from(lanes));
+    let total = per_lane * u64::from(lanes);
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for l in 0..lanes {
+        let addr = addrs[shard_of(l, shards)].clone();
+        set.spawn(lane(addr, l, step.to_vec(), per_lane));
+    }
+    set.spawn(consumer(addrs, step.to_vec(), total));
+    while let Some(done) = set.join_next().await {
+        done.expect("a lane or the consumer failed");
+    }
+    (total, start.elapsed().as_secs_f64())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -120,6 +184,12 @@ async fn main() {
         .unwrap_or_else(|_| "1,4,16,64".into())
         .split(',')
         .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    let shard_counts: Vec<usize> = std::env::var("DYAD_BENCH_SHARDS")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .filter(|s| *s > 0)
         .collect();
     let core_seconds: f64 = env("DYAD_BENCH_CORE_SECONDS").unwrap_or(CORE_SECONDS_PER_STEP);
     let step = network_a_step();
@@ -139,34 +209,53 @@ async fn main() {
         pair_steps * mib(bytes as f64)
     );
     println!(
-        "{:>6} {:>8} {:>12} {:>10} {:>10} {:>18}",
-        "lanes", "steps", "items/s", "MB/s", "steps/s", "16-core pairs"
+        "{:>6} {:>7} {:>8} {:>12} {:>10} {:>10} {:>14} {:>12} {:>14}",
+        "lanes",
+        "shards",
+        "steps",
+        "items/s",
+        "MB/s",
+        "steps/s",
+        "per stockpile",
+        "vs 1 shard",
+        "16-core pairs"
     );
+    // The last row's steps per second per stockpile (the most lanes and shards, when listed in
+    // ascending order), for the sizing below.
+    let mut per_stockpile = None;
     for n in lanes {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let addr = start_store(dir.path()).await;
-        let per_lane = steps.div_ceil(u64::from(n));
-        let total = per_lane * u64::from(n);
-        let start = Instant::now();
-        let mut set = tokio::task::JoinSet::new();
-        for l in 0..n {
-            set.spawn(lane(addr.clone(), l, step.clone(), per_lane));
+        let mut one_shard = None;
+        for &shards in &shard_counts {
+            let (total, seconds) = run(n, shards, &step, steps).await;
+            let rate = total as f64 / seconds;
+            let single = *one_shard.get_or_insert(rate);
+            let gain = match shards {
+                1 => String::new(),
+                _ => format!("{:.2}x", rate / single),
+            };
+            per_stockpile = Some(rate / shards as f64);
+            println!(
+                "{n:>6} {shards:>7} {total:>8} {:>12.0} {:>10.1} {rate:>10.2} {:>14.2} {gain:>12} \
+                 {:>14.1}",
+                rate * items as f64,
+                rate * bytes as f64 / 1e6,
+                rate / shards as f64,
+                rate / pair_steps
+            );
         }
-        set.spawn(consumer(addr.clone(), step.clone(), total));
-        while let Some(done) = set.join_next().await {
-            done.expect("a lane or the consumer failed");
-        }
-        let seconds = start.elapsed().as_secs_f64();
-        let rate = total as f64 / seconds;
-        println!(
-            "{n:>6} {total:>8} {:>12.0} {:>10.1} {rate:>10.2} {:>18.1}",
-            rate * items as f64,
-            rate * bytes as f64 / 1e6,
-            rate / pair_steps
-        );
     }
     println!(
-        "(each step is put once and taken once: MB/s counts it once; the stockpile wrote and \
-         read it each)"
+        "(each step is put once and taken once: MB/s counts it once; each stockpile wrote and \
+         read its share; `vs 1 shard` is against the first row of the same lanes, whose shard \
+         count is the first of DYAD_BENCH_SHARDS)"
     );
+    if let Some(per_stockpile) = per_stockpile {
+        println!(
+            "at the last row's {per_stockpile:.2} steps/s per stockpile, a party fed by P such \
+             pairs needs P x {pair_steps:.2} / {per_stockpile:.2} shards: {:.0} for 8 pairs, \
+             {:.0} for 64",
+            (8.0 * pair_steps / per_stockpile).ceil(),
+            (64.0 * pair_steps / per_stockpile).ceil()
+        );
+    }
 }

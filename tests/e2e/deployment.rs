@@ -1,4 +1,5 @@
-//! Two stockpiles as real `dyad store` processes, and helpers to run workers against them.
+//! Two stockpiles as real `dyad store` processes (or two per shard), and helpers to run workers
+//! against them.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,6 +23,10 @@ pub struct Deployment {
     /// The stockpiles' processes, and the arguments that start them again.
     stores: std::sync::Mutex<[Running; 2]>,
     store_args: [Vec<String>; 2],
+    /// Each party's further stockpiles, shards 1, 2, ... ([`Deployment::start_sharded`]):
+    /// where the test reaches them, and their processes.
+    more_shards: Vec<[String; 2]>,
+    shard_stores: std::sync::Mutex<Vec<Running>>,
     /// The hosts, when the servers run on hosts of their own.
     pub network: Option<Network>,
     /// Ports handed out by [`Deployment::link_addr`] and [`Deployment::client_addr`]: a port
@@ -48,6 +53,52 @@ impl Deployment {
         let network = Network::make(pairs).map_err(|e| format!("no network namespaces: {e}"));
         let network = environment::needs(test, network)?;
         Some(Deployment::start_on(Some(network), &[]))
+    }
+
+    /// [`Deployment::start_with`] with `shards` stockpiles per party: shard `k` of party `i`
+    /// keeps its data in `store<i>` for shard 0, `store<i>-<k>` for the others, and all of a
+    /// party's shards share its token. Every process started after this lists them all.
+    pub fn start_sharded(shards: usize, store_options: &[&str]) -> Deployment {
+        let mut d = Deployment::start_with(store_options);
+        for shard in 1..shards {
+            let mut addrs = Vec::new();
+            for party in [0, 1] {
+                let data = d.path(&format!("store{party}-{shard}"));
+                let addr = free_tcp_addr().to_string();
+                let party_text = party.to_string();
+                let mut args = vec![
+                    "store",
+                    "--party",
+                    &party_text,
+                    "--data",
+                    s(&data),
+                    "--listen",
+                    &addr,
+                    "--lease-seconds",
+                    "5",
+                    "--token-file",
+                    s(&d.tokens[party]),
+                ];
+                args.extend_from_slice(store_options);
+                let store = Running::spawn(&args);
+                d.shard_stores.lock().expect("stores").push(store);
+                addrs.push(addr);
+            }
+            d.more_shards
+                .push(addrs.try_into().unwrap_or_else(|_| unreachable!("two")));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            for party in [0, 1] {
+                for addr in d.shard_addrs(party) {
+                    d.client_of(party, &addr).await;
+                }
+            }
+        });
+        d
     }
 
     fn start_on(network: Option<Network>, store_options: &[&str]) -> Deployment {
@@ -94,6 +145,8 @@ impl Deployment {
             store_args: store_args
                 .try_into()
                 .unwrap_or_else(|_| unreachable!("two")),
+            more_shards: Vec::new(),
+            shard_stores: Default::default(),
             network,
             ports: Default::default(),
         };
@@ -132,10 +185,12 @@ impl Deployment {
         self.stores.lock().expect("stores")[party].restart_with(|| Running::spawn(&args));
     }
 
-    /// Stops both stockpiles with SIGTERM, checking each closes within seconds (their data
+    /// Stops every stockpile with SIGTERM, checking each closes within seconds (their data
     /// directories are then free for `dyad audit`).
     pub fn stop_stores(&self) {
-        for store in self.stores.lock().expect("stores").iter_mut() {
+        let mut stores = self.stores.lock().expect("stores");
+        let mut shards = self.shard_stores.lock().expect("stores");
+        for store in stores.iter_mut().chain(shards.iter_mut()) {
             store.signal_if_running("TERM");
             assert!(
                 store.exits_within(Duration::from_secs(15)),
@@ -257,15 +312,26 @@ impl Deployment {
         }
     }
 
-    /// Where `party`'s processes on the hosts of pair `pair` reach their stockpile.
+    /// Where `party`'s processes on the hosts of pair `pair` reach their stockpile (its shards
+    /// separated by commas, as `--store` takes them).
     fn store_addr_from(&self, pair: usize, party: usize) -> String {
-        match &self.network {
+        let reach = |addr: String| match &self.network {
             Some(network) => {
-                let port = self.store_addrs[party].rsplit(':').next().expect("a port");
+                let port = addr.rsplit(':').next().expect("a port");
                 format!("{}:{port}", network.host(pair, party).gateway)
             }
-            None => self.store_addrs[party].clone(),
-        }
+            None => addr,
+        };
+        let shards: Vec<String> = self.shard_addrs(party).into_iter().map(reach).collect();
+        shards.join(",")
+    }
+
+    /// Where the test reaches `party`'s stockpiles, shard 0 first.
+    pub fn shard_addrs(&self, party: usize) -> Vec<String> {
+        let more = self.more_shards.iter().map(|shard| shard[party].clone());
+        std::iter::once(self.store_addrs[party].clone())
+            .chain(more)
+            .collect()
     }
 
     /// A free port this deployment has not handed out before.
@@ -334,12 +400,17 @@ impl Deployment {
         self.path("certs")
     }
 
-    /// A client of party `party`'s stockpile, once it is up.
+    /// A client of party `party`'s stockpile (shard 0), once it is up.
     pub async fn client(&self, party: usize) -> StoreClient {
+        self.client_of(party, &self.store_addrs[party]).await
+    }
+
+    /// A client of party `party`'s stockpile at `addr` (one of its shards), once it is up.
+    pub async fn client_of(&self, party: usize, addr: &str) -> StoreClient {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(token) = read_token(&self.tokens[party])
-                && let Ok(mut c) = StoreClient::connect(&self.store_addrs[party], &token).await
+                && let Ok(mut c) = StoreClient::connect(addr, &token).await
                 && c.inventory().await.is_ok()
             {
                 return c;

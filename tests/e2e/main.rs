@@ -13,6 +13,7 @@ mod partition;
 mod pools;
 mod relay;
 mod serving;
+mod shards;
 mod soak;
 mod store_cli;
 mod store_crash;

@@ -15,8 +15,10 @@ modp-triple/p40961     20000
 scaled-modp-triple     2000
 ";
 
-fn targets(plan: &str) -> Vec<(&str, u64)> {
+/// A plan's streams and their targets (its comment lines left out).
+pub fn targets(plan: &str) -> Vec<(&str, u64)> {
     plan.lines()
+        .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {
             let mut w = l.split_whitespace();
             Some((w.next()?, w.next()?.parse().ok()?))
