@@ -134,7 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 #[derive(clap::Args)]
 pub struct InventoryArgs {
-    /// The stockpile's address.
+    /// The stockpile's address (one stockpile: of a party's shards, ask each in turn).
     #[arg(long)]
     store: String,
     /// The stockpile's token file.

@@ -137,13 +137,13 @@ async fn agree_on_shards(coordination: &mut Channel, shards: usize) -> Result<()
         return Ok(());
     }
     let theirs = String::from_utf8_lossy(&theirs);
-    let count = theirs
-        .strip_prefix(PREFIX)
-        .filter(|n| n.parse::<usize>().is_ok())
-        .unwrap_or("an unreadable number of");
+    let peer = match theirs.strip_prefix(PREFIX).map(str::parse::<usize>) {
+        Some(Ok(count)) => format!("the peer's {count}"),
+        _ => "the peer does not say how many (does it run the same dyad build?)".into(),
+    };
     Err(RandomnessError::Source(format!(
-        "this server's --store lists {shards} stockpile shards, the peer's {count}: both \
-         parties must run the same number (lane L lives on shard L mod S at both)"
+        "this server's --store lists {shards} stockpile shards, {peer}: both parties must run \
+         the same number (lane L lives on shard L mod S at both)"
     )))
 }
 

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dyad_link::{PartyId, PartyLink, loopback_pair};
+use dyad_link::{Channel, PartyId, PartyLink, loopback_pair};
 use dyad_online::randomness::fixture::{self, Fixture};
 use dyad_online::randomness::*;
 use dyad_online::{Config, Party, Prime, Z64, protocols, reference, sharing};
@@ -215,7 +215,7 @@ async fn open_sources(
 ) {
     let (mut l0, mut l1) = loopback_pair().await.expect("link");
     let (c0, c1) = tokio::try_join!(l0.channel(), l1.channel()).expect("channels");
-    let open = |party: PartyId, channel| async move {
+    let open = |party: PartyId, channel: Channel| async move {
         let mut clients = Vec::new();
         for stores in shards[party.index()] {
             let addr = stores.addrs[party.index()].to_string();

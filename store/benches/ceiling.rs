@@ -60,7 +60,10 @@ fn network_a_step() -> Vec<(Kind, u64)> {
     demand.0.into_iter().collect()
 }
 
-async fn start_store(dir: &std::path::Path) -> String {
+/// A stockpile in `dir`: its address, and what stops it (closing its database).
+async fn start_store(
+    dir: &std::path::Path,
+) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let config = StoreConfig {
         party: 0,
         data_dir: dir.to_owned(),
@@ -77,8 +80,14 @@ async fn start_store(dir: &std::path::Path) -> String {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
-    tokio::spawn(serve(config, listener, std::future::pending()));
-    addr
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        serve(config, listener, shutdown).await.expect("serves");
+    });
+    (addr, stop, task)
 }
 
 /// Puts `steps` steps of `step` into `lane`, each stream's items in Puts of at most
@@ -157,9 +166,12 @@ async fn take_from_any(
 async fn run(lanes: u32, shards: usize, step: &[(Kind, u64)], steps: u64) -> (u64, f64) {
     let mut dirs = Vec::new();
     let mut addrs = Vec::new();
+    let mut running = Vec::new();
     for _ in 0..shards {
         let dir = tempfile::tempdir().expect("tempdir");
-        addrs.push(start_store(dir.path()).await);
+        let (addr, stop, task) = start_store(dir.path()).await;
+        addrs.push(addr);
+        running.push((stop, task));
         dirs.push(dir);
     }
     let per_lane = steps.div_ceil(u64::from(lanes));
@@ -174,7 +186,13 @@ async fn run(lanes: u32, shards: usize, step: &[(Kind, u64)], steps: u64) -> (u6
     while let Some(done) = set.join_next().await {
         done.expect("a lane or the consumer failed");
     }
-    (total, start.elapsed().as_secs_f64())
+    let seconds = start.elapsed().as_secs_f64();
+    // Closed before the next configuration, so that they do not compact under it.
+    for (stop, task) in running {
+        let _ = stop.send(());
+        task.await.expect("the stockpile closed");
+    }
+    (total, seconds)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
