@@ -11,7 +11,8 @@ pub struct StoreArgs {
     /// This server's stockpile (`host:port` of its `dyad store`; a name is resolved at each
     /// connection), or its shards separated by commas (`a:7100,b:7100`, shard 0 first): lane L's
     /// items live on shard L mod S. A worker puts into its lane's shard; a job takes from all.
-    /// Both servers, their workers and their jobs must list as many shards.
+    /// A server's workers and jobs list its shards in the same order, and both servers list as
+    /// many.
     #[arg(long)]
     pub store: String,
     /// The stockpile's token file (`token` in its data directory, as `dyad store` made it); a
