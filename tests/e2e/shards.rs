@@ -42,7 +42,11 @@ fn taken_per_inventory(d: &Deployment, party: usize, addr: &str) -> u64 {
     table
         .lines()
         .skip(2)
-        .filter_map(|row| row.split_whitespace().nth(5)?.parse::<u64>().ok())
+        .take_while(|row| !row.starts_with("stored "))
+        .map(|row| {
+            let taken = row.split_whitespace().nth(5);
+            taken.and_then(|t| t.parse::<u64>().ok()).expect(row)
+        })
         .sum()
 }
 
