@@ -651,10 +651,7 @@ mod tests {
         assert_eq!(announced_shard(1, &[range(1), range(3)], 2), Ok(1));
         assert_eq!(announced_shard(2, &[range(5)], 3), Ok(2));
         let misplaced = announced_shard(0, &[range(2), range(3)], 2).expect_err("lane 3");
-        assert!(
-            misplaced.contains("lane 3 lives on shard 1"),
-            "{misplaced}"
-        );
+        assert!(misplaced.contains("lane 3 lives on shard 1"), "{misplaced}");
         let missing = announced_shard(2, &[range(0)], 2).expect_err("no shard 2");
         assert!(missing.contains("this party has 2"), "{missing}");
     }

@@ -384,8 +384,10 @@ async fn runtimes_take_from_every_shard_in_turn() {
     Stocker::new(&shards[0], 0).await.stock(20).await;
     Stocker::new(&shards[1], 1).await.stock(100).await;
     let (sources, _links) = open_sources([&[&shards[0], &shards[1]]; 2]).await;
-    let mut sources =
-        sources.map(|s| s.unwrap_or_else(|e| panic!("own stockpiles: {e}")).with_prefetch(1));
+    let mut sources = sources.map(|s| {
+        s.unwrap_or_else(|e| panic!("own stockpiles: {e}"))
+            .with_prefetch(1)
+    });
     let mut lanes = Vec::new();
     for _ in 0..4 {
         lanes.extend(dabits_at_both(&mut sources, 10).await);

@@ -63,7 +63,11 @@ fn network_a_step() -> Vec<(Kind, u64)> {
 /// A stockpile in `dir`: its address, and what stops it (closing its database).
 async fn start_store(
     dir: &std::path::Path,
-) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let config = StoreConfig {
         party: 0,
         data_dir: dir.to_owned(),

@@ -52,7 +52,10 @@ mod tests {
         assert_eq!(addresses("a:7100").expect("one shard"), ["a:7100"]);
         assert_eq!(
             addresses("dyad-store-0.dyad-store:7100, dyad-store-1.dyad-store:7100").expect("two"),
-            ["dyad-store-0.dyad-store:7100", "dyad-store-1.dyad-store:7100"]
+            [
+                "dyad-store-0.dyad-store:7100",
+                "dyad-store-1.dyad-store:7100"
+            ]
         );
         assert!(addresses("").unwrap_err().contains("empty"));
         assert!(addresses("a:1,,b:1").unwrap_err().contains("empty"));

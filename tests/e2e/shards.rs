@@ -123,14 +123,25 @@ fn a_training_job_takes_from_both_shards_of_each_party() {
                 for (stream, _) in &targets {
                     let own = client.lane_status(stream, lane).await.expect("status");
                     let other = client.lane_status(stream, 1 - lane).await.expect("status");
-                    assert!(own.next > 0, "shard {shard} holds no {stream} of lane {lane}");
-                    assert_eq!(other.next, 0, "shard {shard} holds {stream} of lane {}", 1 - lane);
+                    assert!(
+                        own.next > 0,
+                        "shard {shard} holds no {stream} of lane {lane}"
+                    );
+                    assert_eq!(
+                        other.next,
+                        0,
+                        "shard {shard} holds {stream} of lane {}",
+                        1 - lane
+                    );
                 }
             }
             // P1 took from each shard exactly what P0 took from its shard of that number.
             let p0 = handed_out(&mut clients[0]).await;
             let p1 = handed_out(&mut clients[1]).await;
-            assert_eq!(p0, p1, "shard {shard}: P0 and P1 handed out different items");
+            assert_eq!(
+                p0, p1,
+                "shard {shard}: P0 and P1 handed out different items"
+            );
         }
     });
     // No item left any shard twice, and every item is accounted for.
