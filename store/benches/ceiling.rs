@@ -151,9 +151,10 @@ async fn take_from_any(
     stream: &str,
     count: u64,
 ) -> (usize, Taken) {
+    let n = shards.len();
     let mut wait = Duration::ZERO;
     loop {
-        for shard in (first..first + shards.len()).map(|i| i % shards.len()) {
+        for shard in (first..first + n).map(|i| i % n) {
             match shards[shard].take(stream, count, wait).await {
                 Ok(taken) => return (shard, taken),
                 Err(s) if s.code() == tonic::Code::ResourceExhausted => {}

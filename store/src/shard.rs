@@ -57,9 +57,13 @@ mod tests {
                 "dyad-store-1.dyad-store:7100"
             ]
         );
-        assert!(addresses("").unwrap_err().contains("empty"));
-        assert!(addresses("a:1,,b:1").unwrap_err().contains("empty"));
-        let twice = addresses("a:1,b:1,a:1").unwrap_err();
+        assert!(addresses("").expect_err("no shard").contains("empty"));
+        assert!(
+            addresses("a:1,,b:1")
+                .expect_err("an empty one")
+                .contains("empty")
+        );
+        let twice = addresses("a:1,b:1,a:1").expect_err("one twice");
         assert!(twice.contains("shards 0 and 2"), "{twice}");
     }
 }
