@@ -177,8 +177,9 @@ impl Progress {
 /// shares that do not fit together, so the hello carries it and a mismatch is refused. Bump it
 /// with every such change: 2, COT keys no longer hashed again; 3, COTs in extension calls of at
 /// most 2^17 OTs; 4, `Z_p` COT fields from key words by multiplication instead of division;
-/// 5, P1's report confirms its Put before P0 puts (it carries the items stored).
-pub const GENERATION_REVISION: u32 = 5;
+/// 5, P1's report confirms its Put before P0 puts (it carries the items stored); 6, matrix
+/// triples in the strided coefficient encoding (`he_product/encoding.rs`).
+pub const GENERATION_REVISION: u32 = 6;
 
 /// How long a stop waits for the round in progress before abandoning it.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
