@@ -31,10 +31,15 @@ mod tests {
     /// grants, for its own bookkeeping).
     #[test]
     fn sockets_get_more_than_the_default_buffer() {
-        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let before = socket2::SockRef::from(&socket).recv_buffer_size().unwrap();
-        enlarge(&socket).unwrap();
-        let after = socket2::SockRef::from(&socket).recv_buffer_size().unwrap();
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("a loopback socket");
+        let size = |s: &std::net::UdpSocket| {
+            socket2::SockRef::from(s)
+                .recv_buffer_size()
+                .expect("SO_RCVBUF reads")
+        };
+        let before = size(&socket);
+        enlarge(&socket).expect("SO_RCVBUF and SO_SNDBUF set");
+        let after = size(&socket);
         let cap = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
             .ok()
             .and_then(|s| s.trim().parse::<usize>().ok());

@@ -43,8 +43,12 @@ fn compose_deployment_trains_and_serves_across_two_parties() {
     let dir = tempfile::tempdir().expect("tempdir");
     let project = format!("dyad-e2e-{}", std::process::id());
     let tag = format!("dyad-e2e:{}", std::process::id());
-    let built = image::build(Path::new(DYAD), &[tag.clone()], &dir.path().join("image"))
-        .unwrap_or_else(|e| panic!("cannot build the image: {e}"));
+    let built = image::build(
+        Path::new(DYAD),
+        std::slice::from_ref(&tag),
+        &dir.path().join("image"),
+    )
+    .unwrap_or_else(|e| panic!("cannot build the image: {e}"));
     eprintln!(
         "{test}: image {} ({:.1} MB), project {project}, {}",
         built.tags.join(" "),
