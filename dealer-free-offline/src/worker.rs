@@ -180,9 +180,10 @@ impl Progress {
 /// shares that do not fit together, so the hello carries it and a mismatch is refused. Bump it
 /// with every such change: 2, COT keys no longer hashed again; 3, COTs in extension calls of at
 /// most 2^17 OTs; 4, `Z_p` COT fields from key words by multiplication instead of division;
-/// 5, P1's report confirms its Put before P0 puts (it carries the items stored); 6, the hello
-/// names the parties' stockpile shards (so that a build without them is told to upgrade, not
-/// that its plan differs).
+/// 5, P1's report confirms its Put before P0 puts (it carries the items stored); 6, matrix
+/// triples in the strided coefficient encoding (`he_product/encoding.rs`), and the hello names
+/// the parties' stockpile shards (so that a build without them is told to upgrade, not that
+/// its plan differs).
 pub const GENERATION_REVISION: u32 = 6;
 
 /// How long a stop waits for the round in progress before abandoning it.

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use crate::counters::SharedCounters;
 use crate::relay::RouteName;
 use crate::relay::ask::ask_route;
+use crate::udp_buffers::UDP_BUFFER_BYTES;
 use crate::{Address, Channel, Identity, LinkCounters, LinkError, PartyId, PeerPin, server_name};
 
 /// Everything one party needs to bring up its side of the link.
@@ -328,6 +329,10 @@ fn io(socket: IoSocket) -> Result<s2n_quic::provider::io::Default, LinkError> {
     builder
         .map_err(endpoint)?
         .with_max_mtu(9000)
+        .map_err(endpoint)?
+        .with_recv_buffer_size(UDP_BUFFER_BYTES)
+        .map_err(endpoint)?
+        .with_send_buffer_size(UDP_BUFFER_BYTES)
         .map_err(endpoint)?
         .build()
         .map_err(endpoint)

@@ -23,6 +23,7 @@ mod error;
 mod loopback;
 mod party;
 pub mod relay;
+mod udp_buffers;
 
 pub use address::{Address, AddressError};
 pub use certs::{Identity, PeerPin, generate_identity, server_name};

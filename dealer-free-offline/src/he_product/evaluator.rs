@@ -73,7 +73,7 @@ pub(crate) fn reply(
                     let cols = cb * shape.d2..((cb + 1) * shape.d2).min(dims.cols);
                     let plain = SETTING.centered_strided(
                         &encoding::rhs(shape, b.slice(s![rows, cols])),
-                        encoding::stride(shape),
+                        encoding::transform_stride(shape),
                     );
                     for (acc, row_cts) in accs.iter_mut().zip(cts) {
                         acc.add_product(&row_cts[local], &plain);

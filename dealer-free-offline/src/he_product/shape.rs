@@ -2,8 +2,8 @@
 //! (SecretFlow-SPU's `GetSubMatShape` makes the same choice).
 //!
 //! E's `A` (`rows x inner`) is cut into blocks of `d0 x d1` and V's `B` (`inner x cols`) into
-//! blocks of `d1 x d2`, with `d0·M <= N` (`M` = `d1·d2` rounded up to a power of two) so that
-//! one negacyclic product holds a whole block product ([`super::encoding`]). E sends one ciphertext per block of `A` (`6·N` residues of 31 bits: the
+//! blocks of `d1 x d2`, with `d0·d1·d2 <= N` so that one negacyclic product holds a whole block
+//! product ([`super::encoding`]). E sends one ciphertext per block of `A` (`6·N` residues of 31 bits: the
 //! uniform half travels as a seed); V replies with one ciphertext per block of the result and
 //! per group of inner blocks it accumulates (`N` coefficients of `c1` and the `d0·d2` result
 //! coefficients of `c0`, 80 bits each). Large `d0·d2` means few replies but many ciphertexts
@@ -106,10 +106,7 @@ impl BlockShape {
         let positive = [self.d0, self.d1, self.d2, self.group, self.chunk, self.part];
         positive.iter().all(|&d| d > 0)
             && [dims.rows, dims.inner, dims.cols].iter().all(|&d| d > 0)
-            && self
-                .d0
-                .saturating_mul(self.d1.saturating_mul(self.d2).next_power_of_two())
-                <= N
+            && self.d0.saturating_mul(self.d1).saturating_mul(self.d2) <= N
             && self.group <= noise::max_blocks_per_reply(self.d1, self.d2)
     }
 
@@ -139,7 +136,7 @@ impl BlockShape {
         let chunks = rb.div_ceil(self.chunk);
         let limbs = SETTING.limbs() as f64;
         // V transforms each block of B once per row chunk.
-        let plaintext = match encoding::span(self) {
+        let plaintext = match N / encoding::transform_stride(self) {
             m if m <= SMALL_LIMIT => STRIDED_MICROS,
             _ => NTT_MICROS,
         };
@@ -164,26 +161,44 @@ impl BlockShape {
             })
             .filter_map(|(d1, d2)| {
                 let group = noise::max_blocks_per_reply(d1, d2);
-                if group == 0 {
-                    return None;
-                }
-                let d0 = (N / (d1 * d2).next_power_of_two()).min(dims.rows);
-                // As many row blocks as that needs, evened out.
-                let d0 = dims.rows.div_ceil(dims.rows.div_ceil(d0));
-                let group = group.min(dims.inner.div_ceil(d1)).min(MESSAGE_CIPHERTEXTS);
-                let chunk = (MESSAGE_CIPHERTEXTS / group).max(1);
-                let reply = chunk * (N + d0 * d2) * SETTING.switched_bits as usize / 8;
-                let shape = BlockShape {
-                    d0,
-                    d1,
-                    d2,
-                    group,
-                    chunk,
-                    part: (REPLY_BYTES / reply).max(1),
-                };
-                Some((shape, shape.traffic_bits(dims), shape.cpu_micros(dims)))
+                (group > 0).then_some((d1, d2, group))
             })
+            .flat_map(|(d1, d2, group)| {
+                // The most rows a block can hold, and the most that leave a power-of-two
+                // stride (a plaintext transform of `M` values instead of `N`,
+                // [`super::encoding`]): the first sends fewer ciphertexts, the second costs
+                // V less CPU.
+                let most = [N / (d1 * d2), N / (d1 * d2).next_power_of_two()];
+                let mut rows: Vec<usize> = most
+                    .iter()
+                    .map(|&d0| {
+                        let d0 = d0.min(dims.rows);
+                        // As many row blocks as that needs, evened out.
+                        dims.rows.div_ceil(dims.rows.div_ceil(d0))
+                    })
+                    .collect();
+                rows.dedup();
+                rows.into_iter()
+                    .map(move |d0| Self::with_messages(dims, d0, d1, d2, group))
+            })
+            .map(|shape| (shape, shape.traffic_bits(dims), shape.cpu_micros(dims)))
             .collect()
+    }
+
+    /// The shape of blocks `d0 x d1 x d2` whose replies sum up to `group` products, with
+    /// messages cut to their limits.
+    fn with_messages(dims: Dims, d0: usize, d1: usize, d2: usize, group: usize) -> BlockShape {
+        let group = group.min(dims.inner.div_ceil(d1)).min(MESSAGE_CIPHERTEXTS);
+        let chunk = (MESSAGE_CIPHERTEXTS / group).max(1);
+        let reply = chunk * (N + d0 * d2) * SETTING.switched_bits as usize / 8;
+        BlockShape {
+            d0,
+            d1,
+            d2,
+            group,
+            chunk,
+            part: (REPLY_BYTES / reply).max(1),
+        }
     }
 }
 

@@ -58,6 +58,9 @@ fn the_encoding_puts_every_block_product_at_its_result_coefficients() {
         (1, 8192, 1, 1, 8192, 1),
         (128, 32, 2, 128, 32, 2),
         (2, 1, 4096, 2, 1, 4096),
+        // Strides that are not powers of two: 1600 and 640 round up past the rows' room.
+        (5, 40, 40, 5, 40, 40),
+        (12, 64, 10, 11, 63, 9),
     ] {
         let shape = BlockShape {
             d0,
@@ -255,6 +258,27 @@ async fn cross_terms_are_exact_on_worst_case_and_random_inputs() {
     let a = [random(&mut rng, 9, 40), constant(1 << 63, (9, 40))];
     let b = [constant(u64::MAX, (40, 6)), random(&mut rng, 40, 6)];
     check_cross_terms(&mut sessions, shape, dims, a, b, "rounds, groups and parts").await;
+    // A stride that is not a power of two: V's plaintext is transformed whole.
+    let dims = Dims {
+        rows: 10,
+        inner: 80,
+        cols: 40,
+    };
+    let shape = BlockShape {
+        d0: 5,
+        d1: 40,
+        d2: 40,
+        group: 2,
+        chunk: 1,
+        part: 1,
+    };
+    assert_eq!(
+        (encoding::stride(&shape), encoding::transform_stride(&shape)),
+        (5, 1)
+    );
+    let a = [random(&mut rng, 10, 80), constant(1 << 63, (10, 80))];
+    let b = [constant(u64::MAX, (80, 40)), random(&mut rng, 80, 40)];
+    check_cross_terms(&mut sessions, shape, dims, a, b, "a stride of 5").await;
 }
 
 /// E's side of a test without the link: a key, and the ciphertexts of one block of `a`
@@ -294,7 +318,7 @@ fn accumulate(shape: &BlockShape, dims: Dims, cts: &[Ciphertext], b: &Array2<u64
         let rows = j * shape.d1..((j + 1) * shape.d1).min(dims.inner);
         let plain = M.centered_strided(
             &encoding::rhs(shape, b.slice(s![rows, ..])),
-            encoding::stride(shape),
+            encoding::transform_stride(shape),
         );
         acc.add_product(ct, &plain);
     }

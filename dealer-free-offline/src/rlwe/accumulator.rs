@@ -2,7 +2,8 @@
 //!
 //! The multiplying party sums `g` products `ct_j ⊙ pt_j` per reply (PROTOCOLS.md, "V's
 //! reply"), and each plaintext is a polynomial in `X^s` ([`super::strided`]): one multiplier
-//! per run of `s` positions. Each term is a Shoup product left in `[0, 2q)` (below `2^32`), so a
+//! per run of `s` positions (`s = 1` for a plaintext like any other, which small shapes of a
+//! stride that is not a power of two use). Each term is a Shoup product left in `[0, 2q)` (below `2^32`), so a
 //! `u64` holds the sum of any realistic number of terms and only the total is reduced: one
 //! reduction per reply instead of one per term. The loops run under `pulp`'s dispatch, which
 //! compiles them for AVX2 where the processor has it (as `tfhe-ntt`, whose SIMD layer `pulp`

@@ -69,8 +69,8 @@ impl Setting {
     }
 
     /// [`Setting::centered`] of a plaintext whose powers are all multiples of `stride` (a
-    /// power of two dividing `N`), directly in the NTT domain as its `N / stride` distinct
-    /// values per limb ([`crate::rlwe::strided`]).
+    /// power of two dividing `N`; 1 for any plaintext), directly in the NTT domain as its
+    /// `N / stride` distinct values per limb ([`crate::rlwe::strided`]).
     pub fn centered_strided(&self, plain: &[(usize, u64)], stride: usize) -> StridedPlain {
         let basis = self.basis();
         let m = self.degree / stride;

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::preamble::{Answer, Request, RouteName, Status, is_preamble};
 use super::routes::Routes;
-use crate::{Address, LinkError};
+use crate::{Address, LinkError, udp_buffers};
 
 /// How a relay runs.
 #[derive(Debug, Clone)]
@@ -99,6 +99,9 @@ impl Relay {
         let socket = UdpSocket::bind(addr)
             .await
             .map_err(|e| LinkError::Endpoint(format!("cannot bind {addr}: {e}")))?;
+        // Every flow's datagrams meet in this one socket's queue.
+        udp_buffers::enlarge(&socket)
+            .map_err(|e| LinkError::Endpoint(format!("cannot size {addr}'s buffers: {e}")))?;
         Ok(Relay {
             config,
             socket: Arc::new(socket),
@@ -350,6 +353,7 @@ async fn connect_upstream(target: &Address) -> Result<(SocketAddr, UdpSocket), S
     let socket = UdpSocket::bind(local)
         .await
         .map_err(|e| format!("cannot bind a socket: {e}"))?;
+    udp_buffers::enlarge(&socket).map_err(|e| format!("cannot size a socket's buffers: {e}"))?;
     socket
         .connect(addr)
         .await

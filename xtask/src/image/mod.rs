@@ -3,7 +3,7 @@
 //! needed, and nothing but Dyad and its C runtime is inside to patch or to exploit).
 //!
 //! The root filesystem is assembled here and handed to `docker import` as a tar archive, which
-//! keeps the owners and modes this writes ([`tar`]). It holds:
+//! keeps the owners and modes this writes ([`archive`]). It holds:
 //! - `/dyad`, the entry point, and the libraries `ldd` lists at the paths it lists them (glibc,
 //!   libstdc++ for RocksDB, libgcc_s, the dynamic loader);
 //! - `/etc/passwd` and `/etc/group` with the user `dyad` (uid and gid 10001), which the image
@@ -20,13 +20,13 @@
 //! The module is shared by `cargo xtask image` and the Compose end-to-end test
 //! (`tests/e2e/compose.rs`), which builds the image from the binary under test.
 
-mod tar;
+mod archive;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use tar::Entry;
+use archive::Entry;
 
 /// The user and group the image runs as.
 pub const UID: u32 = 10001;
@@ -112,7 +112,7 @@ pub fn build(binary: &Path, tags: &[String], work: &Path) -> Result<Image, Image
     }
     let archive = work.join("rootfs.tar");
     let mut file = std::fs::File::create(&archive).map_err(file_error(&archive))?;
-    tar::write(&mut file, &entries).map_err(file_error(&archive))?;
+    archive::write(&mut file, &entries).map_err(file_error(&archive))?;
     drop(file);
 
     let mut import = Command::new("docker");
