@@ -42,6 +42,22 @@ impl Pages {
     }
 }
 
+/// A job's endpoints (training or serving): its metrics, rendered by `render`, with the stock
+/// gauges of `stock` kept up to date from the party's `stockpile` while metrics are served, and
+/// its `health` checks.
+pub async fn job_endpoints(
+    metrics: Option<SocketAddr>,
+    render: Render,
+    stock: &StockLevels,
+    stockpile: &dyad_server::Stockpile,
+    health: Option<(SocketAddr, Arc<Health>)>,
+) -> anyhow::Result<()> {
+    if metrics.is_some() {
+        stock.poll(stockpile.addresses.clone(), stockpile.token.clone());
+    }
+    endpoints(metrics.map(|a| (a, render)), health).await
+}
+
 /// Starts the endpoints a process was asked for: the metrics `render` on `metrics`, the
 /// health checks of `health` on `health_addr`, on one endpoint if the addresses are the same.
 pub async fn endpoints(

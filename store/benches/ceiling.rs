@@ -28,12 +28,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use dyad_online::Config;
 use dyad_online::model::Network;
+use dyad_store::StoreClient;
 use dyad_store::client::Taken;
 use dyad_store::shard::shard_of;
-use dyad_store::{Budget, StoreClient, StoreConfig, serve};
 use dyad_vocabulary::Kind;
+use support::{BenchStore, TOKEN};
 
-const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+mod support;
+
 /// Cores per party of the worker pairs the ceiling is stated in.
 const CORES: f64 = 16.0;
 /// A worker pair's core-seconds per party for one Network-A step, measured on 2026-12-06 with
@@ -58,40 +60,6 @@ fn network_a_step() -> Vec<(Kind, u64)> {
         .training_demand(128, false, c.fixed, c.comparison(), c.exp)
         .expect("demand");
     demand.0.into_iter().collect()
-}
-
-/// A stockpile in `dir`: its address, and what stops it (closing its database).
-async fn start_store(
-    dir: &std::path::Path,
-) -> (
-    String,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let config = StoreConfig {
-        party: 0,
-        data_dir: dir.to_owned(),
-        token: TOKEN.into(),
-        budget: Budget {
-            budget_bytes: 1 << 36,
-            high_water_bytes: 1 << 35,
-        },
-        lease_ttl: Duration::from_secs(600),
-        drop_retired: false,
-        audit: false,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        serve(config, listener, shutdown).await.expect("serves");
-    });
-    (addr, stop, task)
 }
 
 /// Puts `steps` steps of `step` into `lane`, each stream's items in Puts of at most
@@ -174,9 +142,9 @@ async fn run(lanes: u32, shards: usize, step: &[(Kind, u64)], steps: u64) -> (u6
     let mut running = Vec::new();
     for _ in 0..shards {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (addr, stop, task) = start_store(dir.path()).await;
-        addrs.push(addr);
-        running.push((stop, task));
+        let store = BenchStore::start(dir.path()).await;
+        addrs.push(store.addr.clone());
+        running.push(store);
         dirs.push(dir);
     }
     let per_lane = steps.div_ceil(u64::from(lanes));
@@ -193,9 +161,8 @@ async fn run(lanes: u32, shards: usize, step: &[(Kind, u64)], steps: u64) -> (u6
     }
     let seconds = start.elapsed().as_secs_f64();
     // Closed before the next configuration, so that they do not compact under it.
-    for (stop, task) in running {
-        let _ = stop.send(());
-        task.await.expect("the stockpile closed");
+    for store in running {
+        store.close().await;
     }
     (total, seconds)
 }

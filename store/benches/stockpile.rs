@@ -11,11 +11,13 @@ use bytes::Bytes;
 use dyad_online::Config;
 use dyad_online::model::Network;
 use dyad_online::protocols::REQUESTS_PER_TRIPLE;
-use dyad_store::{Budget, StoreClient, StoreConfig, serve};
+use dyad_store::StoreClient;
 use dyad_vocabulary::Kind;
 use rocksdb::{DB, Options, WriteBatch, WriteOptions};
+use support::{BenchStore, TOKEN};
 
-const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+mod support;
+
 /// Bytes per Put and per Take.
 const BATCH: usize = 8 << 20;
 /// Requests whose takes are timed.
@@ -64,27 +66,6 @@ fn raw_rocksdb(dir: &std::path::Path, payload: &[u8], batches: usize) -> (f64, f
         read += out.len();
     }
     (write, mb_per_s(read, start.elapsed()))
-}
-
-async fn start_store(dir: &std::path::Path) -> String {
-    let config = StoreConfig {
-        party: 0,
-        data_dir: dir.to_owned(),
-        token: TOKEN.into(),
-        budget: Budget {
-            budget_bytes: 1 << 34,
-            high_water_bytes: 1 << 33,
-        },
-        lease_ttl: Duration::from_secs(60),
-        drop_retired: false,
-        audit: false,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    tokio::spawn(serve(config, listener, std::future::pending()));
-    addr
 }
 
 /// Items to take: how many of each kind.
@@ -164,7 +145,8 @@ async fn main() {
         .collect();
     let (raw_write, raw_read) = raw_rocksdb(&dir.path().join("raw"), &payload, batches);
 
-    let addr = start_store(&dir.path().join("store")).await;
+    let store = BenchStore::start(&dir.path().join("store")).await;
+    let addr = store.addr.clone();
     let mut client = StoreClient::connect(&addr, TOKEN).await.expect("connects");
     let items = (payload.len() / record) as u64;
     let bytes = Bytes::from(payload);
@@ -280,6 +262,7 @@ async fn main() {
         1e3 / amortised,
         rate / take
     );
+    store.close().await;
 }
 
 /// Runs the futures concurrently.

@@ -102,15 +102,7 @@ fn compose_deployment_trains_and_serves_across_two_parties() {
     }
     let model = dir.path().join("model.dyad");
     let share = |i: usize| dir.path().join(format!("model.p{i}.dyad"));
-    let out = run(&[
-        "reveal-model",
-        "--p0",
-        s(&share(0)),
-        "--p1",
-        s(&share(1)),
-        "--out",
-        s(&model),
-    ]);
+    let out = reveal_model(&share(0), &share(1), &model);
     assert!(out.status.success(), "{}", text(&out.stderr));
     docker_ok(&["cp", &format!("{client}:/client/certs"), s(dir.path())]);
     let ports = [0, 1].map(|i| {

@@ -165,6 +165,19 @@ pub fn make_certs(dir: &Path) {
     );
 }
 
+/// `dyad reveal-model --p0 P0 --p1 P1 --out OUT`: the model from both servers' shares.
+pub fn reveal_model(p0: &Path, p1: &Path, out: &Path) -> Output {
+    run(&[
+        "reveal-model",
+        "--p0",
+        s(p0),
+        "--p1",
+        s(p1),
+        "--out",
+        s(out),
+    ])
+}
+
 /// A path as a command-line argument.
 pub fn s(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")

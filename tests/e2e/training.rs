@@ -237,26 +237,10 @@ fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_referen
     // Only both shares together give the model.
     let share = |i: usize| d.path(&format!("train-p{i}/model.p{i}.dyad"));
     let revealed = d.path("model.dyad");
-    let out = run(&[
-        "reveal-model",
-        "--p0",
-        s(&share(0)),
-        "--p1",
-        s(&share(1)),
-        "--out",
-        s(&revealed),
-    ]);
+    let out = reveal_model(&share(0), &share(1), &revealed);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(revealed.exists());
-    let out = run(&[
-        "reveal-model",
-        "--p0",
-        s(&share(1)),
-        "--p1",
-        s(&share(1)),
-        "--out",
-        s(&d.path("wrong.dyad")),
-    ]);
+    let out = reveal_model(&share(1), &share(1), &d.path("wrong.dyad"));
     assert!(
         !out.status.success(),
         "two copies of one share revealed a model"

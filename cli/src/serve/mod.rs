@@ -28,7 +28,6 @@ use dyad_server::serving::{
 
 use crate::health::Health;
 use crate::link_args::LinkArgs;
-use crate::metrics::Render;
 use crate::store_args::StoreArgs;
 use dyad_server::model_file::{Holder, ModelFile};
 use metrics::ServeMetrics;
@@ -208,16 +207,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(async {
         let mut stop = crate::signals::stop_flag();
         health.stop_with(stop.clone());
-        if args.metrics.is_some() {
-            let stockpile = &engine.source;
-            metrics
-                .stock
-                .poll(stockpile.addresses.clone(), stockpile.token.clone());
-        }
         let m = metrics.clone();
-        crate::metrics::endpoints(
-            args.metrics
-                .map(|a| (a, Arc::new(move || m.render()) as Render)),
+        crate::metrics::job_endpoints(
+            args.metrics,
+            Arc::new(move || m.render()),
+            &metrics.stock,
+            &engine.source,
             args.health.map(|a| (a, health.clone())),
         )
         .await?;

@@ -30,7 +30,6 @@ pub use progress::{Progress, StockMonitor};
 
 use crate::health::Health;
 use crate::link_args::LinkArgs;
-use crate::metrics::Render;
 use crate::offline::load_network;
 use crate::store_args::StoreArgs;
 use display::Display;
@@ -195,15 +194,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let health = Health::new(&[("session", "connecting to the stockpile and the peer")]);
         health.stop_with(stop.clone());
         let stockpile = &setup.source;
-        if args.metrics.is_some() {
-            metrics
-                .stock
-                .poll(stockpile.addresses.clone(), stockpile.token.clone());
-        }
         let m = metrics.clone();
-        crate::metrics::endpoints(
-            args.metrics
-                .map(|a| (a, Arc::new(move || m.render()) as Render)),
+        crate::metrics::job_endpoints(
+            args.metrics,
+            Arc::new(move || m.render()),
+            &metrics.stock,
+            stockpile,
             args.health.map(|a| (a, health.clone())),
         )
         .await?;
