@@ -256,7 +256,9 @@ impl StockLevels {
             loop {
                 for ((addr, client), shard) in addrs.iter().zip(&mut clients).zip(&mut last) {
                     if client.is_none() {
-                        *client = dyad_store::StoreClient::connect(addr, &token).await.ok();
+                        *client = dyad_store_client::StoreClient::connect(addr, &token)
+                            .await
+                            .ok();
                     }
                     if let Some(c) = client {
                         match c.inventory().await {

@@ -15,7 +15,7 @@ use dyad_online::Prime;
 use dyad_online::cost::Demand;
 use dyad_online::model::Network;
 use dyad_online::protocols::{CheckZeroVariant, Comparison, Exp};
-use dyad_store::StoreClient;
+use dyad_store_client::StoreClient;
 
 use crate::health::Health;
 use crate::link_args::LinkArgs;
@@ -64,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (shards, token) = args.store.addresses_and_token()?;
     let lane = crate::lane::lane(args.lane, args.lane_from_hostname)?;
     // The pair puts into its lane's shard only (both parties list as many: the hello checks).
-    let store_addr = shards[dyad_store::shard::shard_of(lane, shards.len())].clone();
+    let store_addr = shards[dyad_store_client::shard::shard_of(lane, shards.len())].clone();
     let link_config = args.link.config(&format!("offline/{lane}"))?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {

@@ -23,7 +23,7 @@ use anyhow::{Context, bail};
 use dyad_link::PartyId;
 use dyad_offline::Plan;
 use dyad_online::FixedPoint;
-use dyad_store::auth::read_or_create_token;
+use dyad_store_client::token::read_or_create_token;
 
 use crate::data::DataArgs;
 use crate::train::JobArgs;
@@ -101,7 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let certs = dir.join("certs");
         let cert = crate::certs::generate(&certs, party)?;
         copy(&cert, &args.client.join("certs"))?;
-        read_or_create_token(&dir.join("store-token")).map_err(anyhow::Error::msg)?;
+        read_or_create_token(&dir.join("store-token"))?;
         std::fs::write(dir.join("plan.txt"), plan.to_string())
             .with_context(|| format!("cannot write {}", dir.join("plan.txt").display()))?;
     }

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dyad_link::Address;
-use dyad_store::auth::{read_or_create_token, read_token};
 use dyad_store::db::Db;
 use dyad_store::usage::UsageWindow;
-use dyad_store::{Budget, StoreClient, StoreConfig};
+use dyad_store::{Budget, StoreConfig};
+use dyad_store_client::StoreClient;
+use dyad_store_client::token::{read_or_create_token, read_token};
 
 use crate::health::Health;
 use crate::metrics::Render;
@@ -67,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create {}", args.data.display()))?;
     let token_file = args.token_file.unwrap_or_else(|| args.data.join("token"));
-    let token = read_or_create_token(&token_file).map_err(anyhow::Error::msg)?;
+    let token = read_or_create_token(&token_file)?;
     anyhow::ensure!(
         args.budget_gb > 0.0 && (0.0..=1.0).contains(&args.high_water),
         "--budget-gb must be positive and --high-water between 0 and 1"
@@ -143,7 +144,7 @@ pub struct InventoryArgs {
 }
 
 pub fn inventory(args: InventoryArgs) -> anyhow::Result<()> {
-    let token = read_token(&args.token_file).map_err(anyhow::Error::msg)?;
+    let token = read_token(&args.token_file)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let reply = runtime.block_on(async {
         let mut client = StoreClient::connect(&args.store, &token)

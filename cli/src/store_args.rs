@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use dyad_store::auth::read_token;
-use dyad_store::shard;
+use dyad_store_client::shard;
+use dyad_store_client::token::read_token;
 use dyad_vocabulary::Pool;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -29,8 +29,8 @@ pub struct StoreArgs {
 impl StoreArgs {
     /// The shards' addresses (shard 0 first) and their token.
     pub fn addresses_and_token(&self) -> anyhow::Result<(Vec<String>, String)> {
-        let addresses = shard::addresses(&self.store).map_err(anyhow::Error::msg)?;
-        let token = read_token(&self.store_token).map_err(anyhow::Error::msg)?;
+        let addresses = shard::addresses(&self.store)?;
+        let token = read_token(&self.store_token)?;
         Ok((addresses, token))
     }
 }

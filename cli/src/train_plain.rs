@@ -11,7 +11,9 @@ use dyad_online::nn::{Backend, Params, PlainFixed, PlainFloat};
 use dyad_online::{FixedPoint, Z64};
 use dyad_server::Examples;
 use dyad_server::model_file::{Holder, ModelFile};
-use dyad_server::training::{self as secure, Ended, Flow, Hooks, Job, Point, State, Stats};
+use dyad_server::training::{
+    self as secure, Ended, Flow, Hooks, Job, Point, State, Stats, TrainingError,
+};
 
 use crate::data::{DataArgs, Dataset, shares};
 use crate::train::{self, JobArgs};
@@ -58,7 +60,7 @@ impl<B: Backend> Hooks<B> for Plain {
         stats.seconds = self.started.elapsed().as_secs_f64();
     }
 
-    fn save(&mut self, state: &State<B::E>) -> anyhow::Result<Flow> {
+    fn save(&mut self, state: &State<B::E>) -> Result<Flow, TrainingError> {
         for p in &state.curve[self.reported..] {
             let loss = p.loss.map(|l| format!(", loss {l:.4}")).unwrap_or_default();
             eprintln!(

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dyad_link::{LinkError, PartyLink};
-use dyad_store::StoreClient;
+use dyad_store_client::StoreClient;
 use tokio::sync::watch;
 
 use crate::OfflineError;

@@ -51,7 +51,7 @@ use bytes::Bytes;
 use dyad_link::{Channel, LinkError, PartyId, PartyLink};
 use dyad_online::randomness::Kind;
 use dyad_proto::stockpile::InventoryReply;
-use dyad_store::StoreClient;
+use dyad_store_client::{Retry, StoreClient, StoreClientError};
 use dyad_vocabulary::{Pool, Stream};
 use tokio::sync::watch;
 
@@ -69,18 +69,29 @@ pub enum WorkerError {
     /// The two workers run different plans or lanes.
     #[error("the peer's worker disagrees: {0}")]
     Disagreement(String),
-    /// This party's stockpile refused or failed.
-    #[error("the stockpile at {addr}: {detail}")]
-    Store {
+    /// This party's stockpile refused or failed (after the retries).
+    #[error(transparent)]
+    Store(#[from] StoreClientError),
+    /// The stockpile belongs to the other party.
+    #[error("the stockpile at {addr} is P{owner}'s; this worker is P{worker}")]
+    WrongStockpile {
         /// Its address.
         addr: String,
-        /// What happened.
-        detail: String,
+        /// The party it belongs to.
+        owner: u32,
+        /// This worker's party.
+        worker: usize,
     },
     /// The peer sent something this worker cannot read.
     #[error("the peer's worker sent a malformed message: {0}")]
     Peer(String),
 }
+
+/// How long a worker keeps calling its stockpile while it is unreachable, restarting or full
+/// before giving up: at P0 the peer's half of the batch is stored under the same tags already,
+/// and at P1 the round waits on it, so a stockpile restart pauses the pair rather than ending
+/// it.
+const STORE_PATIENCE: Duration = Duration::from_secs(600);
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -88,7 +99,7 @@ pub struct WorkerConfig {
     /// This pair's lane: its own numbering of every stream (distinct per pair).
     pub lane: u32,
     /// How many stockpiles (shards) each party runs: the pair's store is its lane's shard
-    /// ([`dyad_store::shard`]), and both workers must count alike for it to be the same one.
+    /// ([`dyad_store_client::shard`]), and both workers must count alike for it to be the same one.
     pub shards: usize,
     /// The pool of streams it stocks: the consumer's (see [`dyad_vocabulary::stream`]).
     pub pool: Pool,
@@ -294,13 +305,6 @@ pub struct Worker {
     progress: Arc<Progress>,
 }
 
-fn store_error(store: &StoreClient, status: tonic::Status) -> WorkerError {
-    WorkerError::Store {
-        addr: store.addr().to_owned(),
-        detail: status.message().to_owned(),
-    }
-}
-
 impl Worker {
     /// Connects the worker to its peer over `link` and to its stockpile; checks that both run
     /// the same plan and lane, and brings every lane of the plan in line.
@@ -326,17 +330,12 @@ impl Worker {
                 &hello, &theirs,
             )));
         }
-        let inventory = store
-            .inventory()
-            .await
-            .map_err(|s| store_error(&store, s))?;
+        let inventory = store.inventory().await?;
         if inventory.party as usize != party.index() {
-            return Err(WorkerError::Store {
+            return Err(WorkerError::WrongStockpile {
                 addr: store.addr().to_owned(),
-                detail: format!(
-                    "it is P{}'s stockpile; this worker is {party}",
-                    inventory.party
-                ),
+                owner: inventory.party,
+                worker: party.index(),
             });
         }
         let mut generator = Generator::new(link).await?;
@@ -359,11 +358,7 @@ impl Worker {
         let lane = self.config.lane;
         let mut mine = Vec::new();
         for kind in self.config.plan.0.keys() {
-            let status = self
-                .store
-                .lane_status(&self.stream(*kind), lane)
-                .await
-                .map_err(|s| store_error(&self.store, s))?;
+            let status = self.store.lane_status(&self.stream(*kind), lane).await?;
             mine.push(status.next);
         }
         let bytes: Vec<u8> = mine.iter().flat_map(|n| n.to_le_bytes()).collect();
@@ -379,8 +374,7 @@ impl Worker {
                 let reply = self
                     .store
                     .align(&self.stream(kind), lane, low, high)
-                    .await
-                    .map_err(|s| store_error(&self.store, s))?;
+                    .await?;
                 tracing::warn!(
                     "{kind} lane {lane}: the stockpiles disagreed after a crash (items {low}..{high} \
                      at one of them only); discarded {} here, both continue at {high}",
@@ -646,10 +640,12 @@ impl Worker {
         records: Bytes,
     ) -> Result<dyad_proto::stockpile::PutReply, WorkerError> {
         let lane = self.config.lane;
-        with_retries(&mut self.store, stream, async |store: &mut StoreClient| {
-            store.put(stream, lane, first, records.clone()).await
-        })
-        .await
+        let put = Retry::calls(STORE_PATIENCE)
+            .run(&mut self.store, async |store: &mut StoreClient| {
+                store.put(stream, lane, first, records.clone()).await
+            })
+            .await;
+        Ok(put?)
     }
 
     /// The name of `kind`'s stream in this pair's pool.
@@ -660,51 +656,17 @@ impl Worker {
     /// This party's stockpile inventory, retried as a Put is: a stockpile that restarts
     /// between rounds pauses the pair rather than ending it.
     async fn inventory(&mut self) -> Result<InventoryReply, WorkerError> {
-        with_retries(
-            &mut self.store,
-            "inventory",
-            async |store: &mut StoreClient| store.inventory().await,
-        )
-        .await
+        let inventory = Retry::calls(STORE_PATIENCE)
+            .run(&mut self.store, async |store: &mut StoreClient| {
+                store.inventory().await
+            })
+            .await;
+        Ok(inventory?)
     }
 }
 
-/// Calls `store` with `call`, retrying up to 30 times (200 ms, doubling to 30 s) while it is
-/// unreachable or full; `what` names the call in the log.
-async fn with_retries<T>(
-    store: &mut StoreClient,
-    what: &str,
-    mut call: impl AsyncFnMut(&mut StoreClient) -> Result<T, tonic::Status>,
-) -> Result<T, WorkerError> {
-    let mut delay = Duration::from_millis(200);
-    for attempt in 0.. {
-        match call(store).await {
-            Ok(reply) => return Ok(reply),
-            Err(status)
-                if attempt < 30
-                    && matches!(
-                        status.code(),
-                        tonic::Code::Unavailable
-                            | tonic::Code::ResourceExhausted
-                            | tonic::Code::Unknown
-                    ) =>
-            {
-                tracing::warn!(
-                    "{what}: the stockpile did not answer ({}); retrying in {delay:?}",
-                    status.message()
-                );
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
-            Err(status) => return Err(store_error(store, status)),
-        }
-    }
-    unreachable!("the loop returns")
-}
-
-/// What a worker says first: its lane, then as text its generation revision, its matrix-triple
-/// method, its pool, the parties' stockpile shards and its plan; both workers of a pair must
-/// say the same.
+/// What a worker tells its peer before pairing, which must be the same at both: the lane, the
+/// generation revision, the matrix-triple method, the pool, the shard count and the plan.
 fn hello(
     revision: u32,
     lane: u32,

@@ -13,7 +13,8 @@ use dyad_offline::worker::{Progress, Worker, WorkerConfig, WorkerError};
 use dyad_offline::{MatrixTripleMethod, Plan};
 use dyad_online::randomness::Kind;
 use dyad_online::randomness::relation;
-use dyad_store::{Budget, StoreClient, StoreConfig, serve};
+use dyad_store::{Budget, StoreConfig, serve};
+use dyad_store_client::StoreClient;
 use dyad_vocabulary::{Pool, Stream};
 use tokio::sync::{oneshot, watch};
 
@@ -346,7 +347,7 @@ async fn p0_does_not_put_a_batch_p1_s_stockpile_refused() {
     .await
     .expect("P1's stockpile refuses in time");
     assert!(
-        matches!(p1_ended, Err(WorkerError::Store { .. })),
+        matches!(p1_ended, Err(WorkerError::Store(_))),
         "P1's stockpile refused the batch: {p1_ended:?}"
     );
     if let Err(e) = p0_ended {

@@ -9,12 +9,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context, bail, ensure};
 use dyad_online::bytes::Reader;
 use dyad_online::{FixedPoint, Z64};
 use ndarray::Array2;
 
 use crate::Examples;
+use crate::files::{FileError, FormatError};
 
 const MAGIC: &[u8; 8] = b"DYADDAT1";
 
@@ -44,7 +44,7 @@ impl DatasetShare {
     }
 
     /// Writes the file (atomically: a crash leaves the old file or the new one).
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+    pub fn write(&self, path: &Path) -> Result<(), FileError> {
         crate::files::write_atomically(path, &self.to_bytes())
     }
 
@@ -68,25 +68,27 @@ impl DatasetShare {
     }
 
     /// Reads a file [`DatasetShare::write`] wrote.
-    pub fn read(path: &Path) -> anyhow::Result<DatasetShare> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::from_bytes(&bytes)
-            .with_context(|| format!("{} is not a dataset share", path.display()))
+    pub fn read(path: &Path) -> Result<DatasetShare, FileError> {
+        let bytes = crate::files::read(path)?;
+        Self::from_bytes(&bytes).map_err(FileError::format("a dataset share", path))
     }
 
     /// Reads a file's bytes; refuses anything but a dataset share.
-    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<DatasetShare> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<DatasetShare, FormatError> {
         let mut r = Reader::new(bytes);
-        ensure!(
-            r.take(8)? == MAGIC,
-            "wrong header (expected a file from `dyad share`)"
-        );
+        if r.take(8)? != MAGIC {
+            return Err(FormatError::Header {
+                hint: " (expected a file from `dyad share`)",
+            });
+        }
         let party = r.u8()?;
         let f = u32::from(r.u8()?);
-        ensure!(party <= 1, "party {party}");
-        FixedPoint::new(f).with_context(|| format!("fractional bits {f}"))?;
-        let id = r.take(16)?.try_into().expect("16 bytes");
+        if party > 1 {
+            return Err(FormatError::Field(format!("party {party}")));
+        }
+        FixedPoint::new(f).ok_or_else(|| FormatError::Field(format!("fractional bits {f}")))?;
+        let mut id = [0u8; 16];
+        id.copy_from_slice(r.take(16)?);
         let [c, h, w, classes] = [(); 4].map(|_| r.u32().map(|v| v as usize));
         let (c, h, w, classes) = (c?, h?, w?, classes?);
         let (n_train, n_test) = (r.u64()? as usize, r.u64()? as usize);
@@ -94,13 +96,11 @@ impl DatasetShare {
         let pixels = c
             .checked_mul(h)
             .and_then(|ch| ch.checked_mul(w))
-            .context("sizes overflow")?;
-        let mut matrix = |rows: usize, cols: usize| -> anyhow::Result<Array2<Z64>> {
-            let values = r.u64s(rows.checked_mul(cols).context("sizes overflow")?)?;
-            Ok(Array2::from_shape_vec(
-                (rows, cols),
-                values.into_iter().map(Z64).collect(),
-            )?)
+            .ok_or_else(overflow)?;
+        let mut matrix = |rows: usize, cols: usize| -> Result<Array2<Z64>, FormatError> {
+            let values = r.u64s(rows.checked_mul(cols).ok_or_else(overflow)?)?;
+            Array2::from_shape_vec((rows, cols), values.into_iter().map(Z64).collect())
+                .map_err(|e| FormatError::Field(e.to_string()))
         };
         let train = Examples {
             x: matrix(n_train, pixels)?,
@@ -111,7 +111,7 @@ impl DatasetShare {
             y: matrix(n_test, classes)?,
         };
         if !r.is_empty() {
-            bail!("trailing bytes");
+            return Err(FormatError::Trailing);
         }
         Ok(DatasetShare {
             id,
@@ -123,4 +123,9 @@ impl DatasetShare {
             test,
         })
     }
+}
+
+/// Sizes in a file whose product does not fit in memory's numbering.
+fn overflow() -> FormatError {
+    FormatError::Field("sizes overflow".into())
 }

@@ -8,11 +8,12 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use dyad_online::bytes::{Reader, put_string};
 use dyad_online::model::Network;
 use dyad_online::nn::Params;
 use dyad_online::{FixedPoint, Z64};
+
+use crate::files::{FileError, FormatError};
 
 const SHARE: &[u8; 8] = b"DYADMSH1";
 const PLAIN: &[u8; 8] = b"DYADMDL1";
@@ -41,7 +42,7 @@ pub struct ModelFile {
 
 impl ModelFile {
     /// Writes the file atomically.
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+    pub fn write(&self, path: &Path) -> Result<(), FileError> {
         crate::files::write_atomically(path, &self.to_bytes())
     }
 
@@ -60,36 +61,35 @@ impl ModelFile {
     }
 
     /// Reads a model file.
-    pub fn read(path: &Path) -> anyhow::Result<ModelFile> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Self::from_bytes(&bytes)
-            .with_context(|| format!("{} is not a Dyad model file", path.display()))
+    pub fn read(path: &Path) -> Result<ModelFile, FileError> {
+        let bytes = crate::files::read(path)?;
+        Self::from_bytes(&bytes).map_err(FileError::format("a Dyad model file", path))
     }
 
     /// Reads a file's bytes; refuses anything but a model file.
-    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<ModelFile> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<ModelFile, FormatError> {
         let mut r = Reader::new(bytes);
         let magic = r.take(8)?;
         let party = r.u8()?;
         let holder = match magic {
             m if m == SHARE && party <= 1 => Holder::Party(party),
             m if m == PLAIN => Holder::Plain,
-            _ => anyhow::bail!("wrong header"),
+            _ => return Err(FormatError::Header { hint: "" }),
         };
         let f = u32::from(r.u8()?);
-        let fixed = FixedPoint::new(f).with_context(|| format!("{f} fractional bits"))?;
+        let fixed =
+            FixedPoint::new(f).ok_or_else(|| FormatError::Field(format!("{f} fractional bits")))?;
         let text = r
             .string()?
-            .context("the network description is not UTF-8")?;
+            .ok_or_else(|| FormatError::Field("the network description is not UTF-8".into()))?;
         let name = text
             .lines()
             .next()
             .and_then(|l| l.strip_prefix("# "))
             .unwrap_or("model")
             .to_owned();
-        let network = Network::parse(&name, &text).map_err(anyhow::Error::msg)?;
-        let params = Params::from_bytes(r.rest(), &network).map_err(anyhow::Error::msg)?;
+        let network = Network::parse(&name, &text).map_err(FormatError::Field)?;
+        let params = Params::from_bytes(r.rest(), &network).map_err(FormatError::Field)?;
         Ok(ModelFile {
             holder,
             fixed,

@@ -20,13 +20,3 @@ pub fn protocol_lost_peer(e: &ProtocolError) -> bool {
         _ => false,
     }
 }
-
-/// Whether anything in an error's chain says the link broke.
-pub fn peer_lost(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<LinkError>().is_some_and(link_lost)
-            || c.downcast_ref::<ProtocolError>()
-                .is_some_and(protocol_lost_peer)
-            || matches!(c.downcast_ref::<RandomnessError>(), Some(RandomnessError::Link(l)) if link_lost(l))
-    })
-}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use dyad_link::{Channel, PartyId};
 use dyad_online::Randomness;
 use dyad_online::randomness::RandomnessError;
-use dyad_store::StoreClient;
+use dyad_store_client::StoreClient;
 use dyad_vocabulary::Pool;
 
 use crate::StockpileRandomness;
@@ -29,7 +29,7 @@ pub trait RandomnessSource: Send + Sync {
 }
 
 /// This server's stockpile, reached over gRPC: one or several shards
-/// ([`dyad_store::shard`]).
+/// ([`dyad_store_client::shard`]).
 #[derive(Debug, Clone)]
 pub struct Stockpile {
     /// The shards' addresses (`host:port` or a URL), shard 0 first.
@@ -51,7 +51,7 @@ impl Stockpile {
         for address in &self.addresses {
             let client = StoreClient::connect(address, &self.token)
                 .await
-                .map_err(RandomnessError::Source)?;
+                .map_err(|e| RandomnessError::Source(e.to_string()))?;
             shards.push(client);
         }
         Ok(shards)

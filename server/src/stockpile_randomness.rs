@@ -21,12 +21,9 @@ use dyad_online::randomness::{
     Batch, BitTriples, Codec, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, Kind,
     MatrixTriple, ModpTriples, Randomness, RandomnessError, ScaledModpTriples, TagRange, Tags,
 };
-use tonic::{Code, Status};
 
-use dyad_store::MAX_WAIT;
-use dyad_store::client::{StoreClient, Taken};
-use dyad_store::db::{ItemRange, MAX_MESSAGE_BYTES};
-use dyad_store::shard::shard_of;
+use dyad_store_client::shard::shard_of;
+use dyad_store_client::{MAX_MESSAGE_BYTES, Retry, StoreClient, StoreClientError, Taken};
 use dyad_vocabulary::{Pool, Stream};
 
 /// How the two runtimes coordinate: what P0 took (from which of its shards), or why it could
@@ -36,7 +33,7 @@ enum Announcement {
     Took {
         stream: String,
         shard: u32,
-        ranges: Vec<ItemRange>,
+        ranges: Vec<TagRange>,
     },
     Failed {
         stream: String,
@@ -59,8 +56,8 @@ impl Announcement {
                 out.extend_from_slice(&(ranges.len() as u32).to_le_bytes());
                 for r in ranges {
                     out.extend_from_slice(&r.lane.to_le_bytes());
-                    out.extend_from_slice(&r.first.to_le_bytes());
-                    out.extend_from_slice(&r.count.to_le_bytes());
+                    out.extend_from_slice(&r.seqs.start.to_le_bytes());
+                    out.extend_from_slice(&r.count().to_le_bytes());
                 }
             }
             Announcement::Failed { stream, reason } => {
@@ -82,11 +79,8 @@ impl Announcement {
                 let n = r.u32().ok()? as usize;
                 let mut ranges = Vec::with_capacity(n.min(1 << 16));
                 for _ in 0..n {
-                    ranges.push(ItemRange {
-                        lane: r.u32().ok()?,
-                        first: r.u64().ok()?,
-                        count: r.u64().ok()?,
-                    });
+                    let (lane, first, count) = (r.u32().ok()?, r.u64().ok()?, r.u64().ok()?);
+                    ranges.push(TagRange::checked(lane, first, count)?);
                 }
                 Announcement::Took {
                     stream,
@@ -107,7 +101,7 @@ impl Announcement {
 /// The shard of `shards` an announcement of `ranges` names, if this party has it and it holds
 /// every announced lane: taking from any other would pair items of different lanes or ask a
 /// stockpile for items it can never hold.
-fn announced_shard(shard: u32, ranges: &[ItemRange], shards: usize) -> Result<usize, String> {
+fn announced_shard(shard: u32, ranges: &[TagRange], shards: usize) -> Result<usize, String> {
     let index = shard as usize;
     if index >= shards {
         return Err(format!(
@@ -161,12 +155,7 @@ impl Buffer {
 
     fn push(&mut self, taken: &Taken) {
         self.records.extend(taken.payload.iter());
-        self.tags.extend(
-            taken
-                .ranges
-                .iter()
-                .map(|r| TagRange::new(r.lane, r.first, r.count)),
-        );
+        self.tags.extend(taken.ranges.iter().cloned());
     }
 
     /// The first `n` items' records and tags.
@@ -319,13 +308,13 @@ impl StockpileRandomness {
                 shard: *shard as u32,
                 ranges: taken.ranges.clone(),
             },
-            Err(status) => Announcement::Failed {
+            Err(error) => Announcement::Failed {
                 stream: stream.clone(),
-                reason: status.message().to_owned(),
+                reason: error.message(),
             },
         };
         self.coordination.send(&announcement.encode()).await?;
-        let (shard, taken) = result.map_err(|s| from_status(&stream, &s))?;
+        let (shard, taken) = result.map_err(|e| from_store(&stream, &e))?;
         self.rotation.insert(kind, (shard + 1) % self.shards.len());
         self.accept(kind, shard, taken)
     }
@@ -333,9 +322,9 @@ impl StockpileRandomness {
     /// P0: one Take of at least `n` and up to `want` items of `stream` from a single shard, and
     /// which shard served it. It sweeps the shards in rotation from `kind`'s next one: a shard
     /// that is dry or unreachable passes the turn to the next, and only when a whole sweep
-    /// failed does the patience decide whether to sweep again (after a pause if the last shard
-    /// was unreachable). The first sweep does not wait (whichever shard holds the items serves
-    /// them at once); later ones wait all the patience left with one shard, and at most
+    /// failed does the [`Retry`] policy decide whether to sweep again (after a pause if the last
+    /// shard was unreachable). The first sweep does not wait (whichever shard holds the items serves
+    /// them at once); later ones wait all the time left with one shard, and at most
     /// [`SHARD_WAIT`] per shard with several, so that a dry shard does not hold up a job
     /// another can serve.
     async fn take_from_any(
@@ -344,29 +333,29 @@ impl StockpileRandomness {
         stream: &str,
         n: u64,
         want: u64,
-    ) -> Result<(usize, Taken), Status> {
+    ) -> Result<(usize, Taken), StoreClientError> {
         let count = self.shards.len();
         let first = self.rotation.get(&kind).copied().unwrap_or(0);
-        let mut patience = Patience::new(self.wait);
+        let mut retry = Retry::takes(self.wait);
         let mut first_sweep = true;
         loop {
             let mut refused = None;
             for shard in (first..first + count).map(|i| i % count) {
                 let wait = match (first_sweep, count) {
                     (true, _) => Duration::ZERO,
-                    (false, 1) => patience.next(),
-                    (false, _) => patience.next().min(SHARD_WAIT),
+                    (false, 1) => retry.remaining(),
+                    (false, _) => retry.remaining().min(SHARD_WAIT),
                 };
                 match self.shards[shard].take_up_to(stream, n, want, wait).await {
                     Ok(taken) => return Ok((shard, taken)),
-                    Err(s) if Patience::passes_on(&s) => refused = Some((shard, s)),
-                    Err(s) => return Err(s),
+                    Err(e) if e.is_retryable() => refused = Some(e),
+                    Err(e) => return Err(e),
                 }
             }
-            if let Some((shard, status)) = refused
-                && !patience.again(&status, self.shards[shard].addr()).await
+            if let Some(error) = refused
+                && !retry.again(&error).await
             {
-                return Err(status);
+                return Err(error);
             }
             first_sweep = false;
         }
@@ -389,14 +378,14 @@ impl StockpileRandomness {
                 let shard = announced_shard(shard, &ranges, self.shards.len())
                     .map_err(RandomnessError::Source)?;
                 let client = &mut self.shards[shard];
-                let mut patience = Patience::new(self.wait);
+                let mut retry = Retry::takes(self.wait);
                 let taken = loop {
-                    match client.take_exact(&stream, &ranges, patience.next()).await {
-                        Err(s) if patience.again(&s, client.addr()).await => {}
+                    match client.take_exact(&stream, &ranges, retry.remaining()).await {
+                        Err(e) if retry.again(&e).await => {}
                         done => break done,
                     }
                 }
-                .map_err(|s| from_status(&stream, &s))?;
+                .map_err(|e| from_store(&stream, &e))?;
                 if taken.ranges != ranges {
                     return Err(RandomnessError::Source(format!(
                         "the stockpile at {} returned other {stream} items than those named",
@@ -431,7 +420,7 @@ impl StockpileRandomness {
                 );
             }
         });
-        let count: u64 = taken.ranges.iter().map(|r| r.count).sum();
+        let count: u64 = taken.ranges.iter().map(TagRange::count).sum();
         let expected = count as usize * kind.item_bytes();
         if taken.item_bytes as usize != kind.item_bytes() || taken.payload.len() != expected {
             return Err(RandomnessError::Source(format!(
@@ -452,71 +441,14 @@ fn diverged(announced: &str, needed: Kind) -> RandomnessError {
     ))
 }
 
-/// Waiting for items longer than one Take may ([`MAX_WAIT`]): Take again while the
-/// stockpile lacks items, or cannot be reached (restarting, say), until the deadline.
-///
-/// Taking again after a lost reply is safe: the lost reply's items stay leased until their
-/// lease expires and are then discarded, never handed out again. (If that happens to P1's
-/// TakeExact, its retry finds the named items gone and the job stops with that error.)
-struct Patience {
-    deadline: Instant,
-    /// The pause before the next attempt after a transport failure; it doubles up to 2 s.
-    backoff: Duration,
-}
-
-impl Patience {
-    fn new(wait: Duration) -> Patience {
-        Patience {
-            deadline: Instant::now() + wait,
-            backoff: Duration::from_millis(100),
-        }
-    }
-
-    /// How long the next Take may wait.
-    fn next(&self) -> Duration {
-        self.deadline
-            .saturating_duration_since(Instant::now())
-            .min(MAX_WAIT)
-    }
-
-    /// Whether `status` is worth another Take (at this stockpile later, or at another shard):
-    /// it lacked the items, or could not be reached. The store's own refusals have other
-    /// codes, and would only recur.
-    fn passes_on(status: &Status) -> bool {
-        matches!(
-            status.code(),
-            Code::ResourceExhausted | Code::Unavailable | Code::Unknown
-        )
-    }
-
-    /// Whether to Take again after `status`; waits first if the stockpile was unreachable.
-    async fn again(&mut self, status: &Status, store: &str) -> bool {
-        if Instant::now() >= self.deadline || !Patience::passes_on(status) {
-            return false;
-        }
-        match status.code() {
-            Code::ResourceExhausted => true,
-            // These come from the connection.
-            _ => {
-                tracing::warn!(
-                    "the stockpile at {store} is unreachable ({}); trying again",
-                    status.message()
-                );
-                tokio::time::sleep(self.backoff.min(self.next())).await;
-                self.backoff = (self.backoff * 2).min(Duration::from_secs(2));
-                true
-            }
-        }
-    }
-}
-
-fn from_status(stream: &str, status: &Status) -> RandomnessError {
-    match status.code() {
-        Code::ResourceExhausted => RandomnessError::Exhausted {
+/// A stockpile's failure as the protocols see it: a dry stream, or a source that failed.
+fn from_store(stream: &str, error: &StoreClientError) -> RandomnessError {
+    match error.is_exhausted() {
+        true => RandomnessError::Exhausted {
             kind: stream.to_owned(),
-            detail: status.message().to_owned(),
+            detail: error.message(),
         },
-        code => RandomnessError::Source(format!("stockpile ({code:?}): {}", status.message())),
+        false => RandomnessError::Source(error.to_string()),
     }
 }
 
@@ -592,18 +524,7 @@ mod tests {
         let took = Announcement::Took {
             stream: "comparison-bits".into(),
             shard: 1,
-            ranges: vec![
-                ItemRange {
-                    lane: 0,
-                    first: 5,
-                    count: 32,
-                },
-                ItemRange {
-                    lane: 1,
-                    first: 0,
-                    count: 1,
-                },
-            ],
+            ranges: vec![TagRange::new(0, 5, 32), TagRange::new(1, 0, 1)],
         };
         let failed = Announcement::Failed {
             stream: "dabit".into(),
@@ -623,12 +544,8 @@ mod tests {
         );
     }
 
-    fn range(lane: u32) -> ItemRange {
-        ItemRange {
-            lane,
-            first: 7,
-            count: 3,
-        }
+    fn range(lane: u32) -> TagRange {
+        TagRange::new(lane, 7, 3)
     }
 
     /// The shard P0 took from reaches P1 as it was sent.

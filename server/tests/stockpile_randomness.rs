@@ -13,7 +13,8 @@ use dyad_online::randomness::fixture::{self, Fixture};
 use dyad_online::randomness::*;
 use dyad_online::{Config, Party, Prime, Z64, protocols, reference, sharing};
 use dyad_server::StockpileRandomness;
-use dyad_store::{Budget, StoreClient, StoreConfig, serve};
+use dyad_store::{Budget, StoreConfig, serve};
+use dyad_store_client::StoreClient;
 use ndarray::Array1;
 
 /// The comparison prime these tests stock for (two-byte elements).

@@ -12,7 +12,7 @@ use dyad_online::protocols::{Comparison, Exp};
 use dyad_online::{FixedPoint, Z64, sharing};
 use dyad_server::training::checkpoint::Position;
 use dyad_server::training::{
-    self, Ended, Flow, Hooks, Job, Observer, Outcome, Setup, State, Stats,
+    self, Ended, Flow, Hooks, Job, Observer, Outcome, Setup, State, Stats, TrainingError,
 };
 use dyad_server::{DatasetShare, Examples};
 use fixture_source::FixtureSource;
@@ -52,7 +52,7 @@ struct Plain;
 impl Hooks<PlainFixed> for Plain {
     fn account(&mut self, _: &PlainFixed, _: &mut Stats) {}
 
-    fn save(&mut self, _: &State<Z64>) -> anyhow::Result<Flow> {
+    fn save(&mut self, _: &State<Z64>) -> Result<Flow, TrainingError> {
         Ok(Flow::Continue)
     }
 }

@@ -13,7 +13,7 @@
 //! X` steps per second, and the stockpile saturates at `steps/s / (16 / X)` such pairs.
 //!
 //! Each configuration also runs with a party's streams sharded over S stockpiles (issue 27;
-//! `dyad_store::shard`): lane `L` puts into shard `L mod S`, and the consumer takes as a job's
+//! `dyad_store_client::shard`): lane `L` puts into shard `L mod S`, and the consumer takes as a job's
 //! P0 does over shards, each stream's Take from the shard after the one that served its last,
 //! passing a dry shard's turn on. It prints the steps per second per stockpile and the gain over
 //! one stockpile with as many lanes. On one machine the shards share its cores with the lanes
@@ -28,9 +28,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use dyad_online::Config;
 use dyad_online::model::Network;
-use dyad_store::StoreClient;
-use dyad_store::client::Taken;
-use dyad_store::shard::shard_of;
+use dyad_store_client::shard::shard_of;
+use dyad_store_client::{StoreClient, Taken};
 use dyad_vocabulary::Kind;
 use support::{BenchStore, TOKEN};
 
@@ -125,7 +124,7 @@ async fn take_from_any(
         for shard in (first..first + n).map(|i| i % n) {
             match shards[shard].take(stream, count, wait).await {
                 Ok(taken) => return (shard, taken),
-                Err(s) if s.code() == tonic::Code::ResourceExhausted => {}
+                Err(s) if s.is_exhausted() => {}
                 Err(s) => panic!("take: {s}"),
             }
         }

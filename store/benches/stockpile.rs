@@ -11,7 +11,7 @@ use bytes::Bytes;
 use dyad_online::Config;
 use dyad_online::model::Network;
 use dyad_online::protocols::REQUESTS_PER_TRIPLE;
-use dyad_store::StoreClient;
+use dyad_store_client::StoreClient;
 use dyad_vocabulary::Kind;
 use rocksdb::{DB, Options, WriteBatch, WriteOptions};
 use support::{BenchStore, TOKEN};

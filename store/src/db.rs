@@ -25,18 +25,17 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dyad_vocabulary::Stream;
+use dyad_vocabulary::{Stream, TagRange};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
 use crate::audit::{Entry, Fate, StreamAudit};
 use crate::index::{Chunk, ChunkUpdate, Counters, Delta, Index, Op, Pick, Settled};
 use crate::keys;
+use dyad_store_client::MAX_MESSAGE_BYTES;
 
 /// Records of one Put are split into chunks of about this size, so a Take reads little more
 /// than it hands out.
 const CHUNK_BYTES: u64 = 1 << 20;
-/// The most bytes one Put may carry or one Take may return.
-pub const MAX_MESSAGE_BYTES: u64 = 256 << 20;
 
 /// A raw RocksDB entry.
 type KeyValue = (Box<[u8]>, Box<[u8]>);
@@ -69,23 +68,6 @@ fn storage(e: rocksdb::Error) -> StoreError {
     StoreError::Storage(e.to_string())
 }
 
-/// Consecutive items of one lane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ItemRange {
-    /// The lane.
-    pub lane: u32,
-    /// The first item's sequence number.
-    pub first: u64,
-    /// How many items.
-    pub count: u64,
-}
-
-impl ItemRange {
-    fn end(&self) -> u64 {
-        self.first + self.count
-    }
-}
-
 /// Items handed out under a lease.
 #[derive(Debug)]
 pub struct Taken {
@@ -94,7 +76,7 @@ pub struct Taken {
     /// Size of one record.
     pub item_bytes: u32,
     /// The items' tags, in payload order.
-    pub ranges: Vec<ItemRange>,
+    pub ranges: Vec<TagRange>,
     /// The records, concatenated.
     pub payload: Vec<u8>,
 }
@@ -603,18 +585,18 @@ impl Db {
     pub fn take_exact(
         &mut self,
         name: &str,
-        ranges: &[ItemRange],
+        ranges: &[TagRange],
     ) -> Result<Option<Taken>, StoreError> {
-        let total = ranges.iter().try_fold(0u64, |t, r| t.checked_add(r.count));
+        let total = ranges
+            .iter()
+            .try_fold(0u64, |t, r| t.checked_add(r.count()));
         let total = total.ok_or_else(|| StoreError::InvalidArgument("counts overflow".into()))?;
         self.check_reply_size(name, total)?;
         for (i, r) in ranges.iter().enumerate() {
-            if r.count == 0 || r.first.checked_add(r.count).is_none() {
-                return Err(StoreError::InvalidArgument(format!(
-                    "range {i} is empty or overflows"
-                )));
+            if r.seqs.is_empty() {
+                return Err(StoreError::InvalidArgument(format!("range {i} is empty")));
             }
-            if i > 0 && (ranges[i - 1].lane, ranges[i - 1].end()) > (r.lane, r.first) {
+            if i > 0 && (ranges[i - 1].lane, ranges[i - 1].seqs.end) > (r.lane, r.seqs.start) {
                 return Err(StoreError::InvalidArgument(
                     "ranges must be sorted by lane and item, without overlap".into(),
                 ));
@@ -624,10 +606,12 @@ impl Db {
         let Some(stream) = self.index.stream(name) else {
             return Ok(None);
         };
-        if ranges
-            .iter()
-            .any(|r| stream.lanes.get(&r.lane).is_none_or(|l| r.end() > l.next))
-        {
+        if ranges.iter().any(|r| {
+            stream
+                .lanes
+                .get(&r.lane)
+                .is_none_or(|l| r.seqs.end > l.next)
+        }) {
             return Ok(None);
         }
         let mut ops = Vec::new();
@@ -639,8 +623,8 @@ impl Db {
                 .map(|(&first, c)| (first, first + c.gone, first + c.count))
                 .collect();
             for r in ranges.iter().filter(|r| r.lane == lane) {
-                let mut need = r.first;
-                while need < r.end() {
+                let mut need = r.seqs.start;
+                while need < r.seqs.end {
                     let Some((chunk_first, start, end)) = segments.front_mut() else {
                         return Err(gone(name, r));
                     };
@@ -660,7 +644,7 @@ impl Db {
                         *start = below;
                     }
                     if *start < *end {
-                        let to = (*end).min(r.end());
+                        let to = (*end).min(r.seqs.end);
                         ops.push(Op::Take(pick(need, to)));
                         need = to;
                         *start = to;
@@ -690,7 +674,7 @@ impl Db {
             })
             .sum();
         let mut payload = Vec::with_capacity((count * size) as usize);
-        let mut ranges: Vec<ItemRange> = Vec::new();
+        let mut ranges: Vec<TagRange> = Vec::new();
         for p in ops.iter().filter_map(|op| match op {
             Op::Take(p) => Some(p),
             Op::Discard(_) => None,
@@ -708,12 +692,10 @@ impl Db {
             })?);
             let first = p.chunk_first + p.offset;
             match ranges.last_mut() {
-                Some(last) if last.lane == p.lane && last.end() == first => last.count += p.count,
-                _ => ranges.push(ItemRange {
-                    lane: p.lane,
-                    first,
-                    count: p.count,
-                }),
+                Some(last) if last.lane == p.lane && last.seqs.end == first => {
+                    last.seqs.end += p.count
+                }
+                _ => ranges.push(TagRange::new(p.lane, first, p.count)),
             }
         }
 
@@ -978,11 +960,9 @@ fn open_rocksdb(path: &Path) -> Result<DB, StoreError> {
     DB::open_cf_descriptors(&options, path, cfs).map_err(storage)
 }
 
-fn gone(name: &str, r: &ItemRange) -> StoreError {
+fn gone(name: &str, r: &TagRange) -> StoreError {
     StoreError::FailedPrecondition(format!(
         "{name} lane {} items {}..{} were already handed out or discarded here",
-        r.lane,
-        r.first,
-        r.end()
+        r.lane, r.seqs.start, r.seqs.end
     ))
 }

@@ -1,6 +1,7 @@
-//! The stockpile: each server's RocksDB store of tagged correlated randomness, the gRPC
-//! service its processes use, and the client through which the offline workers fill it and
-//! the servers' jobs (`dyad-server`'s `StockpileRandomness`) pull from it.
+//! The stockpile: each server's RocksDB store of tagged correlated randomness and the gRPC
+//! service its processes use. They reach it through `dyad-store-client`, which the offline
+//! workers (filling it) and the servers' jobs (`dyad-server`'s `StockpileRandomness`, pulling
+//! from it) depend on instead of this crate: only `dyad store` links RocksDB.
 //!
 //! The store itself knows bytes and tags, not cryptography: a stream's items are fixed-size
 //! records (the size follows from the stream's name), numbered per lane by the offline worker
@@ -13,13 +14,9 @@ pub mod index;
 mod keys;
 
 pub mod auth;
-pub mod client;
 pub mod server;
 mod service;
-pub mod shard;
 pub mod usage;
 
-pub use client::StoreClient;
-pub use db::{Budget, ItemRange};
+pub use db::Budget;
 pub use server::{Opened, StoreConfig, open, serve};
-pub use service::MAX_WAIT;

@@ -10,7 +10,9 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 
 use crate::auth::CheckToken;
-use crate::db::{Budget, Db, MAX_MESSAGE_BYTES};
+use dyad_store_client::MAX_MESSAGE_BYTES;
+
+use crate::db::{Budget, Db};
 use crate::service::Service;
 use crate::usage::UsageWindow;
 

@@ -8,10 +8,10 @@ use dyad_proto::stockpile::stockpile_server::Stockpile;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
-use crate::db::{Db, ItemRange, StoreError, StreamReport, Taken};
+use dyad_store_client::MAX_WAIT;
+use dyad_vocabulary::TagRange;
 
-/// The longest a Take may wait for items.
-pub const MAX_WAIT: Duration = Duration::from_secs(600);
+use crate::db::{Db, StoreError, StreamReport, Taken};
 
 /// The service state shared by all calls.
 #[derive(Clone)]
@@ -149,8 +149,8 @@ fn reply(taken: Taken) -> Response<pb::TakeReply> {
             .iter()
             .map(|r| pb::ItemRange {
                 lane: r.lane,
-                first: r.first,
-                count: r.count,
+                first: r.seqs.start,
+                count: r.count(),
             })
             .collect(),
         payload: taken.payload.into(),
@@ -212,25 +212,15 @@ impl Stockpile for Service {
         if r.ranges.is_empty() {
             return Err(Status::invalid_argument("name at least one range of items"));
         }
-        let ranges: Vec<ItemRange> = r
+        let ranges: Vec<TagRange> = r
             .ranges
             .iter()
-            .map(|r| ItemRange {
-                lane: r.lane,
-                first: r.first,
-                count: r.count,
-            })
-            .collect();
+            .map(|r| TagRange::checked(r.lane, r.first, r.count))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Status::invalid_argument("a range runs past the last item number"))?;
         let described: Vec<String> = ranges
             .iter()
-            .map(|r| {
-                format!(
-                    "lane {} items {}..{}",
-                    r.lane,
-                    r.first,
-                    r.first.saturating_add(r.count)
-                )
-            })
+            .map(|r| format!("lane {} items {}..{}", r.lane, r.seqs.start, r.seqs.end))
             .collect();
         let stream = r.stream.clone();
         let missing = move || {

@@ -143,13 +143,16 @@ fn a_full_disk_loses_nothing_and_the_store_recovers() {
     let mut next = 0u64;
     while let Some(taken) = db.take(STREAM, 1, 20_000).expect("take") {
         for range in &taken.ranges {
-            assert_eq!(range.first, next, "no item handed out twice or skipped");
-            next += range.count;
+            assert_eq!(
+                range.seqs.start, next,
+                "no item handed out twice or skipped"
+            );
+            next += range.count();
         }
         let expected: Vec<u8> = taken
             .ranges
             .iter()
-            .flat_map(|r| records(r.first, r.count))
+            .flat_map(|r| records(r.seqs.start, r.count()))
             .collect();
         assert_eq!(taken.payload, expected);
         db.ack(taken.lease).expect("ack");

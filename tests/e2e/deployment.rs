@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use dyad_online::randomness::{Kind, relation};
-use dyad_store::auth::read_token;
-use dyad_store::{ItemRange, StoreClient};
+use dyad_store_client::StoreClient;
+use dyad_store_client::token::read_token;
+use dyad_vocabulary::TagRange;
 
 use crate::environment;
 use crate::netns::Network;
@@ -478,7 +479,7 @@ impl Deployment {
                 .take_up_to(stream, 1, most, Duration::ZERO)
                 .await
                 .expect("P0 takes");
-            let ranges: Vec<ItemRange> = t0.ranges.clone();
+            let ranges: Vec<TagRange> = t0.ranges.clone();
             let t1 = c1
                 .take_exact(stream, &ranges, Duration::from_secs(5))
                 .await
@@ -487,7 +488,7 @@ impl Deployment {
             relation::check(kind, [&t0.payload, &t1.payload]).expect("the halves pair up");
             c0.ack(t0.lease).await.expect("ack");
             c1.ack(t1.lease).await.expect("ack");
-            total += ranges.iter().map(|r| r.count).sum::<u64>();
+            total += ranges.iter().map(|r| r.count()).sum::<u64>();
         }
         let left = self.available(1).await.get(stream).copied().unwrap_or(0);
         assert_eq!(left, 0, "P1 holds {left} {stream} items P0 does not");

@@ -307,12 +307,12 @@ fn workers_stop_on_sigterm_while_their_stockpiles_are_gone() {
     d.wait_paired(0);
     wait_for_log(&d.worker_log(0, 0), "items/s", Duration::from_secs(120));
     d.kill_stores();
-    // Let a Put fail and the retry wait begin at either worker (first retry after 200 ms, then
-    // longer; the other waits for it). A worker between rounds when the stores die fails its
+    // Let a Put fail and the retry wait begin at either worker (first retry after 100 ms, then
+    // longer: `dyad_store_client::Retry`; the other waits for it). A worker between rounds when the stores die fails its
     // next inventory instead and ends on its own; that is a stop too.
     let deadline = Instant::now() + Duration::from_secs(60);
     let logs = || [0, 1].map(|p| std::fs::read_to_string(d.worker_log(p, 0)).unwrap_or_default());
-    while !logs().iter().any(|l| l.contains("retrying in"))
+    while !logs().iter().any(|l| l.contains("trying again in"))
         && !w0.exits_within(Duration::from_millis(50))
         && !w1.exits_within(Duration::from_millis(50))
     {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use dyad_store::StoreClient;
+use dyad_store_client::StoreClient;
 
 use crate::deployment::Deployment;
 use crate::offline::targets;

@@ -159,8 +159,8 @@ fn a_store_tells_its_readiness_and_how_long_its_stock_lasts() {
     let bytes = dyad_store::db::item_bytes_of(stream).expect("a stream") as usize;
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let token = dyad_store::auth::read_token(&data.join("token")).expect("token");
-        let mut client = dyad_store::StoreClient::connect(&addr, &token)
+        let token = dyad_store_client::token::read_token(&data.join("token")).expect("token");
+        let mut client = dyad_store_client::StoreClient::connect(&addr, &token)
             .await
             .expect("connects by name");
         let payload = bytes::Bytes::from(vec![7u8; 1000 * bytes]);

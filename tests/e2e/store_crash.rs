@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dyad_store::StoreClient;
-use dyad_store::auth::read_token;
+use dyad_store_client::StoreClient;
+use dyad_store_client::token::read_token;
 use rand::RngExt;
 
 use crate::support::{Running, free_tcp_addr};
@@ -88,7 +88,7 @@ async fn taker(mut c: StoreClient, seen: Arc<Mutex<Observed>>) {
         let wait = Duration::from_millis(rand::rng().random_range(0..50));
         let taken = match c.take(STREAM, n, wait).await {
             Ok(t) => t,
-            Err(s) if s.code() == tonic::Code::ResourceExhausted => continue,
+            Err(s) if s.is_exhausted() => continue,
             Err(_) => {
                 seen.lock().expect("lock").uncertain_items += n;
                 return;
@@ -96,7 +96,7 @@ async fn taker(mut c: StoreClient, seen: Arc<Mutex<Observed>>) {
         };
         let mut tags = Vec::new();
         for r in &taken.ranges {
-            tags.extend(r.first..r.first + r.count);
+            tags.extend(r.seqs.clone());
         }
         assert_eq!(tags.len() as u64, n, "never a partial batch");
         let expected: Vec<u8> = tags.iter().copied().flat_map(record).collect();
@@ -188,14 +188,14 @@ async fn taker_drain(c: &mut StoreClient, count: u64, seen: &Arc<Mutex<Observed>
     let expected: Vec<u8> = taken
         .ranges
         .iter()
-        .flat_map(|r| r.first..r.first + r.count)
+        .flat_map(|r| r.seqs.clone())
         .flat_map(record)
         .collect();
     assert_eq!(taken.payload.as_ref(), expected.as_slice());
     c.ack(taken.lease).await.expect("ack");
     let mut seen = seen.lock().expect("lock");
     for r in &taken.ranges {
-        for t in r.first..r.first + r.count {
+        for t in r.seqs.clone() {
             assert!(seen.received.insert(t), "item {t} was served twice");
         }
     }

@@ -158,6 +158,15 @@ impl TagRange {
         }
     }
 
+    /// Items `first .. first + count` of `lane`, or `None` past the last sequence number (for
+    /// ranges read off the wire).
+    pub fn checked(lane: u32, first: u64, count: u64) -> Option<TagRange> {
+        Some(TagRange {
+            lane,
+            seqs: first..first.checked_add(count)?,
+        })
+    }
+
     /// How many items the range covers.
     pub fn count(&self) -> u64 {
         self.seqs.end.saturating_sub(self.seqs.start)

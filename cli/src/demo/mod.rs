@@ -18,8 +18,8 @@ use dyad_offline::Plan;
 use dyad_online::FixedPoint;
 use dyad_online::Prime;
 use dyad_online::protocols::{CheckZeroVariant, Exp};
-use dyad_store::StoreClient;
-use dyad_store::auth::read_token;
+use dyad_store_client::StoreClient;
+use dyad_store_client::token::read_token;
 
 use crate::data::DataArgs;
 use dyad_server::training::Job;
@@ -208,7 +208,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         }
     }
     println!("started both stockpiles and {LANES} offline worker pairs; training starts at once\n");
-    let token = read_token(&tokens[0]).map_err(anyhow::Error::msg)?;
+    let token = read_token(&tokens[0])?;
     let stock = StockMonitor::start(
         vec![
             StoreClient::connect(&ports.stores[0], &token)

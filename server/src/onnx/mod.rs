@@ -14,11 +14,11 @@
 //! it (`dyad_online::nn::window`). A model that could make the servers' results silently wrong
 //! is refused, naming the layer.
 
+mod error;
 mod proto;
 
 use std::collections::HashMap;
 
-use anyhow::{Context, bail, ensure};
 use dyad_online::model::{Layer, Network, Shape};
 use dyad_online::nn::{LayerParams, Params, window};
 use dyad_online::{FixedPoint, Z64};
@@ -26,6 +26,11 @@ use ndarray::{Array1, Array2};
 use prost::Message;
 
 use crate::model_file::{Holder, ModelFile};
+pub use error::ImportError;
+use error::{refuse, require};
+
+/// Every step of an import fails with an [`ImportError`].
+type Result<T> = std::result::Result<T, ImportError>;
 use proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
 
 /// Operators with a Dyad layer, and those passed over.
@@ -35,9 +40,11 @@ const LAYERS: [&str; 8] = [
 const PASSED_OVER: [&str; 5] = ["Constant", "Identity", "Dropout", "Softmax", "LogSoftmax"];
 
 /// The plaintext model in an ONNX file's bytes, named `name`.
-pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<ModelFile> {
-    let model = ModelProto::decode(bytes).context("not an ONNX model (protobuf)")?;
-    let graph = model.graph.context("the ONNX model has no graph")?;
+pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> {
+    let model = ModelProto::decode(bytes)?;
+    let graph = model
+        .graph
+        .ok_or_else(|| refused("the ONNX model has no graph"))?;
     let mut unsupported: Vec<&str> = graph
         .node
         .iter()
@@ -47,12 +54,11 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
     unsupported.sort_unstable();
     unsupported.dedup();
     if !unsupported.is_empty() {
-        bail!(
-            "unsupported ONNX operators: {}; Dyad imports {} ({} are passed over)",
-            unsupported.join(", "),
-            LAYERS.join(", "),
-            PASSED_OVER.join(", ")
-        );
+        return Err(ImportError::Unsupported {
+            found: unsupported.into_iter().map(str::to_owned).collect(),
+            supported: &LAYERS,
+            passed_over: &PASSED_OVER,
+        });
     }
     let mut tensors: HashMap<String, TensorProto> = graph
         .initializer
@@ -64,7 +70,7 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
         .iter()
         .filter(|i| !tensors.contains_key(&i.name))
         .collect();
-    ensure!(
+    require!(
         data.len() == 1,
         "expected one data input, the graph has {}",
         data.len()
@@ -89,7 +95,7 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
             width: w,
         },
         [_, f] if fits(&[f]) => Shape::vector(f),
-        _ => bail!(
+        _ => refuse!(
             "the data input {} has shape {dims:?}; expected (batch, channels, height, width) or (batch, features)",
             data[0].name
         ),
@@ -107,27 +113,30 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
         if op == "Constant" {
             let value = attribute(node, "value")
                 .and_then(|a| a.t.clone())
-                .context("a Constant node without a tensor value")?;
+                .ok_or_else(|| refused("a Constant node without a tensor value"))?;
             if let Some(out) = node.output.first() {
                 tensors.insert(out.clone(), value);
             }
             continue;
         }
-        ensure!(
+        require!(
             node.input.first() == Some(&chain.current),
             "node {:?} ({op}) does not take the previous node's output: Dyad imports chains of \
              layers",
             node.name
         );
-        let tensor = |i: usize| -> anyhow::Result<&TensorProto> {
-            let name = node.input.get(i).context("a missing operand")?;
-            tensors
-                .get(name)
-                .with_context(|| format!("{op} operand {name} is not a constant tensor"))
+        let tensor = |i: usize| -> Result<&TensorProto> {
+            let name = node
+                .input
+                .get(i)
+                .ok_or_else(|| refused("a missing operand"))?;
+            tensors.get(name).ok_or_else(|| {
+                ImportError::Graph(format!("{op} operand {name} is not a constant tensor"))
+            })
         };
         match op {
             "Gemm" => {
-                ensure!(
+                require!(
                     int(node, "transA", 0) == 0
                         && float(node, "alpha", 1.0) == 1.0
                         && float(node, "beta", 1.0) == 1.0,
@@ -159,7 +168,7 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
                     .map(|&d| usize::try_from(d).ok().filter(|&d| d > 0))
                     .collect();
                 let Some(&[out, c, kh, kw]) = dims.as_deref() else {
-                    bail!(
+                    refuse!(
                         "Conv {:?}: the weight's dims {:?} are not 4 positive sizes",
                         node.name,
                         w.dims
@@ -167,7 +176,7 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
                 };
                 let strides = ints(node, "strides", &[1, 1]);
                 let pads = ints(node, "pads", &[0, 0, 0, 0]);
-                ensure!(
+                require!(
                     kh == kw
                         && strides.len() == 2
                         && strides[0] == strides[1]
@@ -185,8 +194,12 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
                 let patch = kh
                     .checked_mul(kw)
                     .and_then(|k| k.checked_mul(c))
-                    .with_context(|| format!("Conv {:?}: the weight is too large", node.name))?;
-                let w = Array2::from_shape_vec((out, patch), values)?.reversed_axes();
+                    .ok_or_else(|| {
+                        ImportError::Graph(format!("Conv {:?}: the weight is too large", node.name))
+                    })?;
+                let w = Array2::from_shape_vec((out, patch), values)
+                    .map_err(|e| ImportError::Graph(format!("Conv {:?}: {e}", node.name)))?
+                    .reversed_axes();
                 let bias = match node.input.get(2) {
                     Some(_) => Array1::from(floats(tensor(2)?)?),
                     None => Array1::zeros(out),
@@ -197,7 +210,7 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
                     stride: strides[0] as usize,
                     padding: pads[0] as usize,
                 };
-                ensure!(
+                require!(
                     c == chain.shape.channels,
                     "Conv {:?} takes {c} channels, its input has {}",
                     node.name,
@@ -207,7 +220,7 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
             }
             "Relu" => chain.push(Layer::Relu, None)?,
             "MaxPool" => {
-                ensure!(
+                require!(
                     ints(node, "kernel_shape", &[]) == [2, 2]
                         && ints(node, "strides", &[1, 1]) == [2, 2]
                         && ints(node, "pads", &[0, 0, 0, 0]).iter().all(|&p| p == 0),
@@ -217,7 +230,7 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
                 chain.push(Layer::MaxPool, None)?;
             }
             "Flatten" => {
-                ensure!(
+                require!(
                     int(node, "axis", 1) == 1,
                     "Flatten {:?}: only axis 1",
                     node.name
@@ -227,14 +240,14 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
             "Reshape" => {
                 let target = int64s(tensor(1)?)?;
                 let size = chain.shape.size() as i64;
-                ensure!(
+                require!(
                     matches!(target[..], [_, t] if t == -1 || t == size),
                     "Reshape {:?} to {target:?}: only flattening to (batch, {size})",
                     node.name
                 );
                 chain.push(Layer::Flatten, None)?;
             }
-            "Softmax" | "LogSoftmax" => ensure!(
+            "Softmax" | "LogSoftmax" => require!(
                 k == last,
                 "{op} {:?} is not the last node; Dyad drops only a final one",
                 node.name
@@ -245,13 +258,13 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
             chain.current = out.clone();
         }
     }
-    ensure!(!chain.layers.is_empty(), "the graph has no layers");
+    require!(!chain.layers.is_empty(), "the graph has no layers");
     let network = Network {
         name: name.to_owned(),
         input,
         layers: chain.layers,
     };
-    network.shapes().map_err(anyhow::Error::msg)?;
+    network.shapes().map_err(ImportError::Graph)?;
     // The weights come from the file: a NaN, an infinity or a value beyond the operand limit is
     // refused here by name (a NaN once reached the encoder and panicked: found by fuzzing),
     // then whatever could take a product out of the truncation window.
@@ -266,22 +279,23 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> anyhow::Result<Mod
 }
 
 /// The layers' weights and biases as fixed-point operands.
-fn encode(layers: &[Option<LayerParams<f64>>], fixed: FixedPoint) -> anyhow::Result<Params<Z64>> {
+fn encode(layers: &[Option<LayerParams<f64>>], fixed: FixedPoint) -> Result<Params<Z64>> {
     let mut params = Vec::with_capacity(layers.len());
     for (i, layer) in layers.iter().enumerate() {
         let Some(l) = layer else {
             params.push(None);
             continue;
         };
-        let operand = |what: &str, v: f64| {
-            fixed.encode_operand(v).with_context(|| {
-                format!(
-                    "layer {} has the {what} {v}, which fixed point with {} fractional bits \
-                     cannot hold as an operand",
-                    i + 1,
-                    fixed.f
-                )
-            })
+        let operand = |what: &'static str, value: f64| {
+            fixed
+                .encode_operand(value)
+                .map_err(|source| ImportError::Operand {
+                    layer: i + 1,
+                    what,
+                    value,
+                    f: fixed.f,
+                    source,
+                })
         };
         let mut w = Array2::from_elem(l.w.dim(), Z64::ZERO);
         for (at, &v) in l.w.indexed_iter() {
@@ -308,15 +322,15 @@ struct Chain {
 }
 
 impl Chain {
-    fn push(&mut self, layer: Layer, params: Option<LayerParams<f64>>) -> anyhow::Result<()> {
-        self.shape = layer.output(self.shape).map_err(anyhow::Error::msg)?;
+    fn push(&mut self, layer: Layer, params: Option<LayerParams<f64>>) -> Result<()> {
+        self.shape = layer.output(self.shape).map_err(ImportError::Graph)?;
         self.layers.push(layer);
         self.params.push(params);
         Ok(())
     }
 
-    fn dense(&mut self, w: Array2<f64>, b: Array1<f64>) -> anyhow::Result<()> {
-        ensure!(
+    fn dense(&mut self, w: Array2<f64>, b: Array1<f64>) -> Result<()> {
+        require!(
             w.nrows() == self.shape.size() && b.len() == w.ncols(),
             "a linear layer of {}x{} weights and {} biases follows {} values",
             w.nrows(),
@@ -329,11 +343,11 @@ impl Chain {
     }
 
     /// A bias `Add` right after a `MatMul`.
-    fn bias(&mut self, values: Vec<f64>, node: &str) -> anyhow::Result<()> {
+    fn bias(&mut self, values: Vec<f64>, node: &str) -> Result<()> {
         let Some(Some(last)) = self.params.last_mut() else {
-            bail!("Add {node:?} does not follow a MatMul: only bias additions are supported");
+            refuse!("Add {node:?} does not follow a MatMul: only bias additions are supported");
         };
-        ensure!(
+        require!(
             matches!(self.layers.last(), Some(Layer::Dense { .. }))
                 && values.len() == last.b.len()
                 && last.b.iter().all(|&b| b == 0.0),
@@ -361,8 +375,8 @@ fn ints(node: &NodeProto, name: &str, default: &[i64]) -> Vec<i64> {
 }
 
 /// A float tensor's values.
-fn floats(t: &TensorProto) -> anyhow::Result<Vec<f64>> {
-    ensure!(
+fn floats(t: &TensorProto) -> Result<Vec<f64>> {
+    require!(
         t.data_type == proto::FLOAT,
         "tensor {} is not float32 (type {})",
         t.name,
@@ -379,8 +393,8 @@ fn floats(t: &TensorProto) -> anyhow::Result<Vec<f64>> {
 }
 
 /// An int64 tensor's values.
-fn int64s(t: &TensorProto) -> anyhow::Result<Vec<i64>> {
-    ensure!(
+fn int64s(t: &TensorProto) -> Result<Vec<i64>> {
+    require!(
         t.data_type == proto::INT64,
         "tensor {} is not int64",
         t.name
@@ -396,15 +410,18 @@ fn int64s(t: &TensorProto) -> anyhow::Result<Vec<i64>> {
 }
 
 /// A 2-D float tensor.
-fn matrix(t: &TensorProto) -> anyhow::Result<Array2<f64>> {
+fn matrix(t: &TensorProto) -> Result<Array2<f64>> {
     let [rows, cols] = t.dims[..] else {
-        bail!("tensor {} is not a matrix (dims {:?})", t.name, t.dims);
+        refuse!("tensor {} is not a matrix (dims {:?})", t.name, t.dims);
     };
     let values = floats(t)?;
-    Ok(Array2::from_shape_vec(
-        (rows as usize, cols as usize),
-        values,
-    )?)
+    Array2::from_shape_vec((rows as usize, cols as usize), values)
+        .map_err(|e| ImportError::Graph(format!("tensor {}: {e}", t.name)))
+}
+
+/// A refusal of the graph's structure.
+fn refused(message: &str) -> ImportError {
+    ImportError::Graph(message.to_owned())
 }
 
 #[cfg(test)]

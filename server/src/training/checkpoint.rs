@@ -5,14 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail, ensure};
 use dyad_link::Channel;
 use dyad_online::Z64;
 use dyad_online::bytes::Reader;
 use dyad_online::model::Network;
 use dyad_online::nn::Params;
 
+use super::TrainingError;
 use super::runner::{Point, State, Stats};
+use crate::files::{FileError, FormatError};
 
 const MAGIC: &[u8; 8] = b"DYADCKP1";
 const KEEP: usize = 2;
@@ -38,15 +39,15 @@ impl Checkpoints {
     }
 
     /// The positions saved for this job, oldest first. Checkpoints of other jobs are ignored.
-    pub fn positions(&self) -> anyhow::Result<Vec<Position>> {
+    pub fn positions(&self) -> Result<Vec<Position>, FileError> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e).with_context(|| format!("cannot list {}", self.dir.display())),
+            Err(e) => return Err(FileError::io("list", &self.dir)(e)),
         };
         let mut found = Vec::new();
         for entry in entries {
-            let path = entry?.path();
+            let path = entry.map_err(FileError::io("list", &self.dir))?.path();
             let Some(position) = parse_name(&path) else {
                 continue;
             };
@@ -65,7 +66,7 @@ impl Checkpoints {
     }
 
     /// Saves `state`, then removes all but the last [`KEEP`] checkpoints.
-    pub fn save(&self, state: &State<Z64>) -> anyhow::Result<()> {
+    pub fn save(&self, state: &State<Z64>) -> Result<(), FileError> {
         let position = (state.step, state.curve.len());
         crate::files::write_atomically(&self.path(position), &self.encode(state))?;
         let positions = self.positions()?;
@@ -76,16 +77,15 @@ impl Checkpoints {
     }
 
     /// Loads the checkpoint at `position`.
-    pub fn load(&self, position: Position, network: &Network) -> anyhow::Result<State<Z64>> {
+    pub fn load(&self, position: Position, network: &Network) -> Result<State<Z64>, FileError> {
         let path = self.path(position);
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = crate::files::read(&path)?;
         self.decode(&bytes, network)
-            .with_context(|| format!("{} is not a usable checkpoint", path.display()))
+            .map_err(FileError::format("a usable checkpoint", &path))
     }
 
     /// Reads a checkpoint's bytes: refuses anything but a checkpoint of this job.
-    pub fn decode(&self, bytes: &[u8], network: &Network) -> anyhow::Result<State<Z64>> {
+    pub fn decode(&self, bytes: &[u8], network: &Network) -> Result<State<Z64>, FormatError> {
         decode(bytes, self.fingerprint, network)
     }
 
@@ -130,7 +130,7 @@ fn put_stats(out: &mut Vec<u8>, s: &Stats) {
     }
 }
 
-fn get_stats(r: &mut Reader) -> anyhow::Result<Stats> {
+fn get_stats(r: &mut Reader) -> Result<Stats, FormatError> {
     Ok(Stats {
         seconds: f64::from_bits(r.u64()?),
         store_seconds: f64::from_bits(r.u64()?),
@@ -140,10 +140,14 @@ fn get_stats(r: &mut Reader) -> anyhow::Result<Stats> {
     })
 }
 
-fn decode(bytes: &[u8], fingerprint: u64, network: &Network) -> anyhow::Result<State<Z64>> {
+fn decode(bytes: &[u8], fingerprint: u64, network: &Network) -> Result<State<Z64>, FormatError> {
     let mut r = Reader::new(bytes);
-    ensure!(r.take(8)? == MAGIC, "wrong header");
-    ensure!(r.u64()? == fingerprint, "it belongs to another job");
+    if r.take(8)? != MAGIC {
+        return Err(FormatError::Header { hint: "" });
+    }
+    if r.u64()? != fingerprint {
+        return Err(FormatError::OtherJob);
+    }
     let step = r.u64()?;
     let loss = Z64(r.u64()?);
     let stats = get_stats(&mut r)?;
@@ -163,7 +167,7 @@ fn decode(bytes: &[u8], fingerprint: u64, network: &Network) -> anyhow::Result<S
             stats,
         });
     }
-    let params = Params::from_bytes(r.rest(), network).map_err(anyhow::Error::msg)?;
+    let params = Params::from_bytes(r.rest(), network).map_err(FormatError::Field)?;
     Ok(State {
         step,
         params,
@@ -178,7 +182,7 @@ fn decode(bytes: &[u8], fingerprint: u64, network: &Network) -> anyhow::Result<S
 pub async fn agree_on_resume(
     channel: &mut Channel,
     mine: &[Position],
-) -> anyhow::Result<Option<Position>> {
+) -> Result<Option<Position>, TrainingError> {
     let mut out = Vec::new();
     for &(step, evaluations) in mine {
         out.extend_from_slice(&step.to_le_bytes());
@@ -186,12 +190,16 @@ pub async fn agree_on_resume(
     }
     let theirs = channel.exchange(&out).await?;
     if theirs.len() % 16 != 0 {
-        bail!("the peer sent a malformed list of checkpoints");
+        return Err(TrainingError::Peer("a malformed list of checkpoints"));
     }
     let mut r = Reader::new(&theirs);
     let mut common = None;
     while !r.is_empty() {
-        let position = (r.u64()?, r.u64()? as usize);
+        let malformed = |_| TrainingError::Peer("a malformed list of checkpoints");
+        let position = (
+            r.u64().map_err(malformed)?,
+            r.u64().map_err(malformed)? as usize,
+        );
         if mine.contains(&position) {
             common = common.max(Some(position));
         }

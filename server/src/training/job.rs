@@ -2,13 +2,14 @@
 //! randomness is taken, each side sends its job description and refuses to start, naming every
 //! difference, if the peer's is not the same.
 
-use anyhow::bail;
 use dyad_link::{Channel, PartyLink};
 use dyad_online::cost::Demand;
 use dyad_online::model::Network;
 use dyad_online::nn::Hyper;
 use dyad_online::protocols::{Comparison, Exp};
 use dyad_online::{Config, FixedPoint};
+
+use super::TrainingError;
 
 /// The evaluation field of a job without `--eval-every`, which its description leaves out.
 const EVALUATION_UNSTATED: &str = "at epoch ends";
@@ -47,41 +48,49 @@ pub struct Job {
 
 impl Job {
     /// Checks that the job can run.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    pub fn validate(&self) -> Result<(), TrainingError> {
         if !self.batch.is_power_of_two() {
-            bail!("the batch size must be a power of two, got {}", self.batch);
+            return Err(TrainingError::InvalidJob(format!(
+                "the batch size must be a power of two, got {}",
+                self.batch
+            )));
         }
         if self.batch > self.train {
-            bail!(
+            return Err(TrainingError::InvalidJob(format!(
                 "a batch of {} needs at least that many training examples, there are {}",
-                self.batch,
-                self.train
-            );
+                self.batch, self.train
+            )));
         }
         if self.test == 0 {
-            bail!("the dataset has no test examples; each epoch ends with the test accuracy");
+            return Err(TrainingError::InvalidJob(
+                "the dataset has no test examples; each epoch ends with the test accuracy".into(),
+            ));
         }
         if self.epochs == 0 {
-            bail!("--epochs must be at least 1");
+            return Err(TrainingError::InvalidJob(
+                "--epochs must be at least 1".into(),
+            ));
         }
         if self.eval_every == Some(0) {
-            bail!("--eval-every must be at least 1 step");
+            return Err(TrainingError::InvalidJob(
+                "--eval-every must be at least 1 step".into(),
+            ));
         }
         // An SGD step scales the bias gradients down by `lr_shift + log2(batch)` bits and the
         // weight gradients by `f` more; a truncation takes 1 to `k - 2` bits.
         let step = self.lr_shift + self.batch.trailing_zeros();
         let most = dyad_online::fixed::K - 2;
         if step == 0 || self.fixed.f + step > most {
-            bail!(
+            return Err(TrainingError::InvalidJob(format!(
                 "a learning rate of 2^-{} with batches of {} scales the gradients by 2^-{step}; \
                  it must be between 2^-1 and 2^-{} (with {} fractional bits)",
                 self.lr_shift,
                 self.batch,
                 most - self.fixed.f,
                 self.fixed.f
-            );
+            )));
         }
-        self.network.shapes().map_err(anyhow::Error::msg)?;
+        self.network.shapes().map_err(TrainingError::InvalidJob)?;
         Ok(())
     }
 
@@ -104,10 +113,10 @@ impl Job {
     }
 
     /// What one SGD step consumes.
-    pub fn step_demand(&self) -> anyhow::Result<Demand> {
+    pub fn step_demand(&self) -> Result<Demand, TrainingError> {
         self.network
             .training_demand(self.batch, self.loss, self.fixed, self.comparison, self.exp)
-            .map_err(anyhow::Error::msg)
+            .map_err(TrainingError::InvalidJob)
     }
 
     /// The online configuration both servers run the job with.
@@ -135,11 +144,11 @@ impl Job {
 
     /// What the whole job consumes: its steps and its evaluations (each the test set in
     /// batches of the training batch size, the last one padded).
-    pub fn demand(&self) -> anyhow::Result<Demand> {
+    pub fn demand(&self) -> Result<Demand, TrainingError> {
         let evaluation = self
             .network
             .evaluation_demand(self.batch, self.comparison)
-            .map_err(anyhow::Error::msg)?;
+            .map_err(TrainingError::InvalidJob)?;
         let batches = self.test.div_ceil(self.batch) as u64;
         let evaluations = self.evaluation_steps().len() as u64;
         Ok(self.step_demand()? * self.total_steps() + evaluation * (batches * evaluations))
@@ -220,7 +229,7 @@ impl Job {
 
 /// Sends our job description and checks the peer's; fails, naming the differences, if they
 /// are not the same job. Returns the channel for the rest of the start-up talk.
-pub async fn agree(link: &mut PartyLink, job: &Job) -> anyhow::Result<Channel> {
+pub async fn agree(link: &mut PartyLink, job: &Job) -> Result<Channel, TrainingError> {
     let mut channel = link.channel().await?;
     let theirs = channel
         .exchange_for_agreement(job.encode().as_bytes())
@@ -228,10 +237,7 @@ pub async fn agree(link: &mut PartyLink, job: &Job) -> anyhow::Result<Channel> {
     let theirs = String::from_utf8_lossy(&theirs);
     let differences = job.differences(&theirs);
     if !differences.is_empty() {
-        bail!(
-            "the peer's training job is not the same as this one; refusing to start:\n  {}",
-            differences.join("\n  ")
-        );
+        return Err(TrainingError::Disagreement(differences));
     }
     Ok(channel)
 }

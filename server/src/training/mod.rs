@@ -12,6 +12,7 @@
 //! - [`checkpoint`]: the checkpoints and the agreement on where to resume.
 
 pub mod checkpoint;
+mod error;
 pub mod job;
 pub mod runner;
 pub mod schedule;
@@ -21,12 +22,12 @@ use dyad_link::PartyLink;
 use dyad_online::Z64;
 use tokio::sync::watch;
 
+pub use error::TrainingError;
 pub use job::Job;
 pub use runner::{Ended, Flow, Hooks, Point, State, Stats};
 pub use session::{Observer, Setup};
 
 use crate::RandomnessSource;
-use crate::peer_lost::peer_lost;
 
 /// How a job run ended.
 #[derive(Debug)]
@@ -48,7 +49,7 @@ pub async fn train<S: RandomnessSource>(
     setup: &Setup<S>,
     observer: &mut dyn Observer,
     stop: &watch::Receiver<bool>,
-) -> anyhow::Result<Outcome> {
+) -> Result<Outcome, TrainingError> {
     loop {
         match session::run(&mut link, setup, observer, stop).await {
             Ok((Ended::Finished, state)) => {
@@ -61,8 +62,8 @@ pub async fn train<S: RandomnessSource>(
                     after: Some(state.step),
                 });
             }
-            Err(e) if peer_lost(&e) => {
-                observer.peer_lost(&e.root_cause().to_string());
+            Err(e) if e.peer_lost() => {
+                observer.peer_lost(&e.root_cause());
                 let mut stop = stop.clone();
                 link = tokio::select! {
                     link = link.reconnect() => link?,

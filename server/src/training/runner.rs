@@ -8,6 +8,7 @@
 use dyad_online::nn::{Backend, Params, evaluate as evaluate_batch, train_step};
 use num_traits::Zero;
 
+use super::TrainingError;
 use super::job::Job;
 use super::schedule::{epoch_order, gather};
 use crate::Examples;
@@ -105,7 +106,7 @@ pub trait Hooks<B: Backend> {
     /// Brings `stats` up to date.
     fn account(&mut self, backend: &B, stats: &mut Stats);
     /// After every step and every evaluation: save, report, and say whether to go on.
-    fn save(&mut self, state: &State<B::E>) -> anyhow::Result<Flow>;
+    fn save(&mut self, state: &State<B::E>) -> Result<Flow, TrainingError>;
 }
 
 /// Runs `job` from `state` to its end (or until a hook says stop). Where to go on is read
@@ -118,7 +119,7 @@ pub async fn run<B: Backend>(
     test: &Examples<B::E>,
     state: &mut State<B::E>,
     hooks: &mut impl Hooks<B>,
-) -> anyhow::Result<Ended> {
+) -> Result<Ended, TrainingError> {
     let per_epoch = job.steps_per_epoch();
     let evaluations = job.evaluation_steps();
     let shape = {
@@ -182,7 +183,7 @@ async fn evaluate<B: Backend>(
     test: &Examples<B::E>,
     state: &mut State<B::E>,
     shape: (usize, usize, usize),
-) -> anyhow::Result<(f64, Option<f64>)> {
+) -> Result<(f64, Option<f64>), TrainingError> {
     let per_epoch = job.steps_per_epoch();
     let mut correct = B::E::zero();
     let all: Vec<usize> = (0..test.len()).collect();
@@ -250,7 +251,7 @@ mod tests {
     impl<B: Backend> Hooks<B> for Counting {
         fn account(&mut self, _: &B, _: &mut Stats) {}
 
-        fn save(&mut self, _: &State<B::E>) -> anyhow::Result<Flow> {
+        fn save(&mut self, _: &State<B::E>) -> Result<Flow, TrainingError> {
             self.saves += 1;
             Ok(match Some(self.saves) == self.stop_at {
                 true => Flow::Stop,

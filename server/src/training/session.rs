@@ -10,6 +10,7 @@ use dyad_online::nn::{Params, Secure};
 use dyad_online::{Party, Randomness, Z64};
 use tokio::sync::watch;
 
+use super::TrainingError;
 use super::checkpoint::{Checkpoints, Position, agree_on_resume};
 use super::job::{self, Job};
 use super::runner::{self, Ended, Flow, Hooks, State, Stats};
@@ -57,7 +58,7 @@ pub async fn run<S: RandomnessSource>(
     setup: &Setup<S>,
     observer: &mut dyn Observer,
     stop: &watch::Receiver<bool>,
-) -> anyhow::Result<(Ended, State<Z64>)> {
+) -> Result<(Ended, State<Z64>), TrainingError> {
     let job = &setup.job;
     let mut channel = job::agree(link, job).await?;
     let checkpoints = setup.checkpoints();
@@ -70,8 +71,8 @@ pub async fn run<S: RandomnessSource>(
     let mut state = match resume {
         Some(position) => checkpoints.load(position, &job.network)?,
         None => {
-            let initial =
-                Params::initial(&job.network, job.seed, job.fixed).map_err(anyhow::Error::msg)?;
+            let initial = Params::initial(&job.network, job.seed, job.fixed)
+                .map_err(TrainingError::InvalidJob)?;
             State::start(initial.import(&Secure::new(&mut party)))
         }
     };
@@ -134,7 +135,7 @@ impl<R: Randomness> Hooks<Secure<'_, R>> for SecureHooks<'_> {
         };
     }
 
-    fn save(&mut self, state: &State<Z64>) -> anyhow::Result<Flow> {
+    fn save(&mut self, state: &State<Z64>) -> Result<Flow, TrainingError> {
         self.checkpoints.save(state)?;
         let seconds = (state.step > self.last_step.0).then(|| {
             let seconds = self.last_step.1.elapsed().as_secs_f64();

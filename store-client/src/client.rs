@@ -1,16 +1,17 @@
-//! A client of one stockpile: the gRPC stub with the token attached and errors made plain.
+//! A client of one stockpile: the gRPC stub with the token attached and errors typed.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use dyad_proto::stockpile as pb;
 use dyad_proto::stockpile::stockpile_client::StockpileClient;
+use dyad_vocabulary::TagRange;
 use tonic::Status;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::auth::AddToken;
-use crate::db::{ItemRange, MAX_MESSAGE_BYTES};
+use crate::token::AddToken;
+use crate::{MAX_MESSAGE_BYTES, StoreClientError};
 
 const MAX_GRPC_MESSAGE: usize = (MAX_MESSAGE_BYTES + (1 << 20)) as usize;
 
@@ -29,32 +30,35 @@ pub struct Taken {
     /// Size of one record.
     pub item_bytes: u32,
     /// The items' tags, in payload order.
-    pub ranges: Vec<ItemRange>,
+    pub ranges: Vec<TagRange>,
     /// The records.
     pub payload: Bytes,
 }
 
-fn ranges_to_pb(ranges: &[ItemRange]) -> Vec<pb::ItemRange> {
+fn ranges_to_pb(ranges: &[TagRange]) -> Vec<pb::ItemRange> {
     ranges
         .iter()
         .map(|r| pb::ItemRange {
             lane: r.lane,
-            first: r.first,
-            count: r.count,
+            first: r.seqs.start,
+            count: r.count(),
         })
         .collect()
 }
 
 impl StoreClient {
     /// Connects to the stockpile at `addr` (`host:port` or a URL) with `token`.
-    pub async fn connect(addr: &str, token: &str) -> Result<StoreClient, String> {
+    pub async fn connect(addr: &str, token: &str) -> Result<StoreClient, StoreClientError> {
         let url = if addr.contains("://") {
             addr.to_owned()
         } else {
             format!("http://{addr}")
         };
         let endpoint = Endpoint::from_shared(url)
-            .map_err(|e| format!("{addr} is not a store address: {e}"))?
+            .map_err(|source| StoreClientError::Address {
+                addr: addr.to_owned(),
+                source,
+            })?
             .connect_timeout(Duration::from_secs(10))
             .tcp_nodelay(true)
             .initial_stream_window_size(Some(16 << 20))
@@ -62,7 +66,10 @@ impl StoreClient {
         let channel = endpoint
             .connect()
             .await
-            .map_err(|e| format!("cannot reach the stockpile at {addr}: {e}"))?;
+            .map_err(|source| StoreClientError::Unreachable {
+                addr: addr.to_owned(),
+                source,
+            })?;
         let inner = StockpileClient::with_interceptor(channel, AddToken::new(token)?)
             .max_decoding_message_size(MAX_GRPC_MESSAGE)
             .max_encoding_message_size(MAX_GRPC_MESSAGE);
@@ -84,14 +91,15 @@ impl StoreClient {
         lane: u32,
         first: u64,
         payload: Bytes,
-    ) -> Result<pb::PutReply, Status> {
+    ) -> Result<pb::PutReply, StoreClientError> {
         let request = pb::PutRequest {
             stream: stream.to_owned(),
             lane,
             first,
             payload,
         };
-        Ok(self.inner.put(request).await?.into_inner())
+        let reply = self.inner.put(request).await;
+        Ok(self.answer(reply)?.into_inner())
     }
 
     /// Takes `count` items, waiting up to `wait` for them.
@@ -100,7 +108,7 @@ impl StoreClient {
         stream: &str,
         count: u64,
         wait: Duration,
-    ) -> Result<Taken, Status> {
+    ) -> Result<Taken, StoreClientError> {
         self.take_up_to(stream, count, count, wait).await
     }
 
@@ -112,44 +120,44 @@ impl StoreClient {
         at_least: u64,
         at_most: u64,
         wait: Duration,
-    ) -> Result<Taken, Status> {
+    ) -> Result<Taken, StoreClientError> {
         let request = pb::TakeRequest {
             stream: stream.to_owned(),
             count: at_most,
             at_least,
             wait_ms: wait_ms(wait),
         };
-        Ok(taken(self.inner.take(request).await?.into_inner()))
+        let reply = self.inner.take(request).await;
+        taken(&self.addr, self.answer(reply)?.into_inner())
     }
 
     /// Takes exactly the named items, waiting up to `wait` for them.
     pub async fn take_exact(
         &mut self,
         stream: &str,
-        ranges: &[ItemRange],
+        ranges: &[TagRange],
         wait: Duration,
-    ) -> Result<Taken, Status> {
+    ) -> Result<Taken, StoreClientError> {
         let request = pb::TakeExactRequest {
             stream: stream.to_owned(),
             ranges: ranges_to_pb(ranges),
             wait_ms: wait_ms(wait),
         };
-        Ok(taken(self.inner.take_exact(request).await?.into_inner()))
+        let reply = self.inner.take_exact(request).await;
+        taken(&self.addr, self.answer(reply)?.into_inner())
     }
 
     /// Confirms a Take's reply arrived.
-    pub async fn ack(&mut self, lease: u64) -> Result<(), Status> {
-        self.inner.ack(pb::AckRequest { lease }).await?;
+    pub async fn ack(&mut self, lease: u64) -> Result<(), StoreClientError> {
+        let reply = self.inner.ack(pb::AckRequest { lease }).await;
+        self.answer(reply)?;
         Ok(())
     }
 
     /// The stockpile's inventory.
-    pub async fn inventory(&mut self) -> Result<pb::InventoryReply, Status> {
-        Ok(self
-            .inner
-            .inventory(pb::InventoryRequest {})
-            .await?
-            .into_inner())
+    pub async fn inventory(&mut self) -> Result<pb::InventoryReply, StoreClientError> {
+        let reply = self.inner.inventory(pb::InventoryRequest {}).await;
+        Ok(self.answer(reply)?.into_inner())
     }
 
     /// A lane's `next` and lowest available item.
@@ -157,12 +165,13 @@ impl StoreClient {
         &mut self,
         stream: &str,
         lane: u32,
-    ) -> Result<pb::LaneStatusReply, Status> {
+    ) -> Result<pb::LaneStatusReply, StoreClientError> {
         let request = pb::LaneStatusRequest {
             stream: stream.to_owned(),
             lane,
         };
-        Ok(self.inner.lane_status(request).await?.into_inner())
+        let reply = self.inner.lane_status(request).await;
+        Ok(self.answer(reply)?.into_inner())
     }
 
     /// Discards a lane's untaken items from `keep_below` on and advances its `next`.
@@ -172,14 +181,25 @@ impl StoreClient {
         lane: u32,
         keep_below: u64,
         next: u64,
-    ) -> Result<pb::AlignReply, Status> {
+    ) -> Result<pb::AlignReply, StoreClientError> {
         let request = pb::AlignRequest {
             stream: stream.to_owned(),
             lane,
             keep_below,
             next,
         };
-        Ok(self.inner.align(request).await?.into_inner())
+        let reply = self.inner.align(request).await;
+        Ok(self.answer(reply)?.into_inner())
+    }
+}
+
+impl StoreClient {
+    /// A call's reply, its failure typed with this stockpile's address.
+    fn answer<T>(&self, reply: Result<T, Status>) -> Result<T, StoreClientError> {
+        reply.map_err(|status| StoreClientError::Call {
+            addr: self.addr.clone(),
+            status,
+        })
     }
 }
 
@@ -187,19 +207,25 @@ fn wait_ms(wait: Duration) -> u32 {
     u32::try_from(wait.as_millis()).unwrap_or(u32::MAX)
 }
 
-fn taken(reply: pb::TakeReply) -> Taken {
-    Taken {
+/// A Take's reply, refused if it names items past the end of the numbering.
+fn taken(addr: &str, reply: pb::TakeReply) -> Result<Taken, StoreClientError> {
+    let ranges = reply
+        .ranges
+        .iter()
+        .map(|r| {
+            r.first
+                .checked_add(r.count)
+                .map(|_| TagRange::new(r.lane, r.first, r.count))
+        })
+        .collect::<Option<Vec<TagRange>>>()
+        .ok_or_else(|| StoreClientError::BadReply {
+            addr: addr.to_owned(),
+            what: "a range past the last sequence number",
+        })?;
+    Ok(Taken {
         lease: reply.lease,
         item_bytes: reply.item_bytes,
-        ranges: reply
-            .ranges
-            .iter()
-            .map(|r| ItemRange {
-                lane: r.lane,
-                first: r.first,
-                count: r.count,
-            })
-            .collect(),
+        ranges,
         payload: reply.payload,
-    }
+    })
 }

@@ -14,23 +14,53 @@ pub fn shard_of(lane: u32, shards: usize) -> usize {
     lane as usize % shards.max(1)
 }
 
+/// A `--store` list that names no shard, or one shard twice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardListError {
+    /// An address is empty.
+    #[error("`{list}` lists an empty stockpile address (shards are separated by single commas)")]
+    Empty {
+        /// The list as given.
+        list: String,
+    },
+    /// An address appears twice.
+    #[error(
+        "`{list}` lists {address} as shards {first} and {second}: each shard is a stockpile of its own"
+    )]
+    Twice {
+        /// The list as given.
+        list: String,
+        /// The address.
+        address: String,
+        /// Its first position.
+        first: usize,
+        /// Its second.
+        second: usize,
+    },
+}
+
 /// The stockpiles a `--store` value lists: addresses separated by commas, shard 0 first.
-pub fn addresses(list: &str) -> Result<Vec<String>, String> {
+pub fn addresses(list: &str) -> Result<Vec<String>, ShardListError> {
     let addresses: Vec<String> = list.split(',').map(|a| a.trim().to_owned()).collect();
     if addresses.iter().any(String::is_empty) {
-        return Err(format!(
-            "`{list}` lists an empty stockpile address (shards are separated by single commas)"
-        ));
+        return Err(ShardListError::Empty {
+            list: list.to_owned(),
+        });
     }
-    if let Some((i, twice)) = addresses
+    if let Some((second, twice)) = addresses
         .iter()
         .enumerate()
         .find(|(i, a)| addresses[..*i].contains(a))
     {
-        return Err(format!(
-            "`{list}` lists {twice} as shards {} and {i}: each shard is a stockpile of its own",
-            addresses[..i].iter().position(|a| a == twice).unwrap_or(0)
-        ));
+        return Err(ShardListError::Twice {
+            list: list.to_owned(),
+            address: twice.clone(),
+            first: addresses[..second]
+                .iter()
+                .position(|a| a == twice)
+                .unwrap_or(0),
+            second,
+        });
     }
     Ok(addresses)
 }
@@ -57,13 +87,12 @@ mod tests {
                 "dyad-store-1.dyad-store:7100"
             ]
         );
-        assert!(addresses("").expect_err("no shard").contains("empty"));
-        assert!(
-            addresses("a:1,,b:1")
-                .expect_err("an empty one")
-                .contains("empty")
-        );
-        let twice = addresses("a:1,b:1,a:1").expect_err("one twice");
+        assert!(matches!(addresses(""), Err(ShardListError::Empty { .. })));
+        assert!(matches!(
+            addresses("a:1,,b:1"),
+            Err(ShardListError::Empty { .. })
+        ));
+        let twice = addresses("a:1,b:1,a:1").expect_err("one twice").to_string();
         assert!(twice.contains("shards 0 and 2"), "{twice}");
     }
 }
