@@ -101,23 +101,52 @@ impl Announcement {
 /// The shard of `shards` an announcement of `ranges` names, if this party has it and it holds
 /// every announced lane: taking from any other would pair items of different lanes or ask a
 /// stockpile for items it can never hold.
-fn announced_shard(shard: u32, ranges: &[TagRange], shards: usize) -> Result<usize, String> {
+fn announced_shard(
+    shard: u32,
+    ranges: &[TagRange],
+    shards: usize,
+) -> Result<usize, MisannouncedShard> {
     let index = shard as usize;
     if index >= shards {
-        return Err(format!(
-            "the peer took items from its stockpile shard {shard}; this party has {shards}"
-        ));
+        return Err(MisannouncedShard::Missing { shard, shards });
     }
     match ranges.iter().find(|r| shard_of(r.lane, shards) != index) {
-        Some(r) => Err(format!(
-            "the peer announced items of lane {} from shard {shard}, but lane {} lives on shard \
-             {} (lane mod {shards})",
-            r.lane,
-            r.lane,
-            shard_of(r.lane, shards)
-        )),
+        Some(r) => Err(MisannouncedShard::OtherLane {
+            lane: r.lane,
+            shard,
+            home: shard_of(r.lane, shards),
+            shards,
+        }),
         None => Ok(index),
     }
+}
+
+/// An announcement naming a shard this party cannot take the items from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum MisannouncedShard {
+    /// This party has fewer shards.
+    #[error("the peer took items from its stockpile shard {shard}; this party has {shards}")]
+    Missing {
+        /// The shard announced.
+        shard: u32,
+        /// This party's shards.
+        shards: usize,
+    },
+    /// An announced lane lives on another shard.
+    #[error(
+        "the peer announced items of lane {lane} from shard {shard}, but lane {lane} lives on \
+         shard {home} (lane mod {shards})"
+    )]
+    OtherLane {
+        /// The lane.
+        lane: u32,
+        /// The shard announced.
+        shard: u32,
+        /// The lane's shard.
+        home: usize,
+        /// This party's shards.
+        shards: usize,
+    },
 }
 
 /// The two jobs agree on how many shards their stockpiles have before anything is taken: P1
@@ -376,7 +405,7 @@ impl StockpileRandomness {
                 ranges,
             }) => {
                 let shard = announced_shard(shard, &ranges, self.shards.len())
-                    .map_err(RandomnessError::Source)?;
+                    .map_err(|e| RandomnessError::Source(e.to_string()))?;
                 let client = &mut self.shards[shard];
                 let mut retry = Retry::takes(self.wait);
                 let taken = loop {
@@ -567,9 +596,13 @@ mod tests {
         assert_eq!(announced_shard(0, &[range(0)], 1), Ok(0));
         assert_eq!(announced_shard(1, &[range(1), range(3)], 2), Ok(1));
         assert_eq!(announced_shard(2, &[range(5)], 3), Ok(2));
-        let misplaced = announced_shard(0, &[range(2), range(3)], 2).expect_err("lane 3");
+        let misplaced = announced_shard(0, &[range(2), range(3)], 2)
+            .expect_err("lane 3")
+            .to_string();
         assert!(misplaced.contains("lane 3 lives on shard 1"), "{misplaced}");
-        let missing = announced_shard(2, &[range(0)], 2).expect_err("no shard 2");
+        let missing = announced_shard(2, &[range(0)], 2)
+            .expect_err("no shard 2")
+            .to_string();
         assert!(missing.contains("this party has 2"), "{missing}");
     }
 }
