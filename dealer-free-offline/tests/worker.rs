@@ -41,7 +41,7 @@ const REFUSES_EVERY_PUT: u64 = 1;
 struct Store {
     addr: String,
     shutdown: Option<oneshot::Sender<()>>,
-    served: tokio::task::JoinHandle<Result<(), String>>,
+    served: tokio::task::JoinHandle<Result<(), dyad_store::ServerError>>,
 }
 
 impl Store {

@@ -19,4 +19,4 @@ mod service;
 pub mod usage;
 
 pub use db::Budget;
-pub use server::{Opened, StoreConfig, open, serve};
+pub use server::{Opened, ServerError, StoreConfig, open, serve};

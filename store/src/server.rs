@@ -12,7 +12,7 @@ use tonic::transport::server::TcpIncoming;
 use crate::auth::CheckToken;
 use dyad_store_client::MAX_MESSAGE_BYTES;
 
-use crate::db::{Budget, Db};
+use crate::db::{Budget, Db, StoreError};
 use crate::service::Service;
 use crate::usage::UsageWindow;
 
@@ -44,8 +44,30 @@ pub async fn serve(
     config: StoreConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), String> {
+) -> Result<(), ServerError> {
     open(config).await?.serve(listener, shutdown).await
+}
+
+/// Why a stockpile could not be opened or stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The database refused.
+    #[error("cannot {action} in {}: {source}", dir.display())]
+    Db {
+        /// What was being done.
+        action: &'static str,
+        /// The data directory.
+        dir: PathBuf,
+        /// The engine's error.
+        #[source]
+        source: StoreError,
+    },
+    /// The task opening the database ended abnormally.
+    #[error("opening the stockpile failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// The gRPC server failed.
+    #[error("the stockpile server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
 }
 
 /// An open stockpile, not yet serving: [`open`] and then [`Opened::serve`] let a process say
@@ -61,34 +83,39 @@ const USAGE_EVERY: Duration = Duration::from_secs(1);
 
 /// Opens the stockpile `config` describes (creating it, dropping retired streams and starting
 /// the ledger as it asks).
-pub async fn open(config: StoreConfig) -> Result<Opened, String> {
+pub async fn open(config: StoreConfig) -> Result<Opened, ServerError> {
     let lease_ttl = config.lease_ttl;
     let token = config.token.clone();
     let db = tokio::task::spawn_blocking(move || {
-        let dir = config.data_dir.display();
+        let failed = |action| {
+            let dir = config.data_dir.clone();
+            move |source| ServerError::Db {
+                action,
+                dir,
+                source,
+            }
+        };
         let mut db = Db::open(
             &config.data_dir,
             config.party,
             config.budget,
             config.lease_ttl,
         )
-        .map_err(|e| format!("cannot open the stockpile in {dir}: {e}"))?;
+        .map_err(failed("open the stockpile"))?;
         if config.drop_retired {
             let dropped = db
                 .drop_retired()
-                .map_err(|e| format!("cannot delete the retired streams in {dir}: {e}"))?;
+                .map_err(failed("delete the retired streams"))?;
             for name in dropped {
                 tracing::info!("deleted stream {name}, of a kind this version does not know");
             }
         }
         if config.audit {
-            db.start_audit()
-                .map_err(|e| format!("cannot start the ledger in {dir}: {e}"))?;
+            db.start_audit().map_err(failed("start the ledger"))?;
         }
-        Ok::<_, String>(db)
+        Ok::<_, ServerError>(db)
     })
-    .await
-    .map_err(|e| format!("opening the stockpile failed: {e}"))??;
+    .await??;
     Ok(Opened {
         service: Service::new(db),
         lease_ttl,
@@ -126,7 +153,7 @@ impl Opened {
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
-    ) -> Result<(), String> {
+    ) -> Result<(), ServerError> {
         let Opened {
             service,
             lease_ttl,
@@ -145,7 +172,7 @@ impl Opened {
                 shutdown,
             )
             .await
-            .map_err(|e| format!("the stockpile server failed: {e}"));
+            .map_err(ServerError::from);
         // Dropping the service (and with it the last handle on the database) closes RocksDB.
         sweeper.abort();
         result
