@@ -60,7 +60,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.plan)
         .with_context(|| format!("cannot read the plan {}", args.plan.display()))?;
-    let plan = Plan::parse(&text).map_err(anyhow::Error::msg)?;
+    let plan = Plan::parse(&text)?;
     let (shards, token) = args.store.addresses_and_token()?;
     let lane = crate::lane::lane(args.lane, args.lane_from_hostname)?;
     // The pair puts into its lane's shard only (both parties list as many: the hello checks).
@@ -290,7 +290,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
             args.train, args.test
         ));
     }
-    let plan = Plan::from_demand(demand).map_err(msg)?;
+    let plan = Plan::from_demand(demand)?;
     print!("{plan}");
     let training = match args.iterations > 0 || args.epochs.is_some() {
         true => format!(" (batch {}, lr 2^-{lr_shift})", args.batch),

@@ -94,7 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .network
         .serving_demand(args.inferences, job.comparison)
         .map_err(anyhow::Error::msg)?;
-    let plan = Plan::from_demand(job.demand()? + served).map_err(anyhow::Error::msg)?;
+    let plan = Plan::from_demand(job.demand()? + served)?;
 
     for party in PartyId::BOTH {
         let dir = party_dir(&args, party.index());

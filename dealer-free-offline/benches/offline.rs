@@ -177,7 +177,7 @@ async fn main() {
             };
             match std::fs::read_to_string(file)
                 .map_err(|e| e.to_string())
-                .and_then(|t| Plan::parse(&t))
+                .and_then(|t| Plan::parse(&t).map_err(|e| e.to_string()))
             {
                 Ok(plan) => Some((file.clone(), plan)),
                 Err(e) => {

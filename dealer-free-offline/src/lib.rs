@@ -19,5 +19,5 @@ pub mod worker;
 
 pub use error::OfflineError;
 pub use generate::{Generator, MatrixTripleMethod, rlwe_settings};
-pub use plan::Plan;
+pub use plan::{Plan, PlanError};
 pub use produce::batch_items;

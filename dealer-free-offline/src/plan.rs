@@ -16,20 +16,45 @@ use dyad_online::cost::Demand;
 use dyad_online::model::Network;
 use dyad_online::randomness::Kind;
 
+/// A plan that cannot be read or made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// A line of a plan file is malformed.
+    #[error("plan line {line}: {what}")]
+    Line {
+        /// The line's number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// The file names no stream.
+    #[error("the plan names no stream")]
+    Empty,
+    /// Neither training nor serving was asked for.
+    #[error("a plan needs some training or inference to stock for")]
+    Nothing,
+    /// The network's demand cannot be computed (its shapes do not fit).
+    #[error("{0}")]
+    Demand(String),
+}
+
 /// Target stock per stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan(pub BTreeMap<Kind, u64>);
 
 impl Plan {
     /// Reads the text format.
-    pub fn parse(text: &str) -> Result<Plan, String> {
+    pub fn parse(text: &str) -> Result<Plan, PlanError> {
         let mut targets = BTreeMap::new();
         for (number, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
                 continue;
             }
-            let bad = |what: String| format!("plan line {}: {what}", number + 1);
+            let bad = |what: String| PlanError::Line {
+                line: number + 1,
+                what,
+            };
             let mut words = line.split_whitespace();
             let (Some(stream), Some(target), None) = (words.next(), words.next(), words.next())
             else {
@@ -46,7 +71,7 @@ impl Plan {
             }
         }
         if targets.is_empty() {
-            return Err("the plan names no stream".into());
+            return Err(PlanError::Empty);
         }
         Ok(Plan(targets))
     }
@@ -59,22 +84,27 @@ impl Plan {
         iterations: u64,
         inferences: u64,
         config: Config,
-    ) -> Result<Plan, String> {
+    ) -> Result<Plan, PlanError> {
         let (fixed, cmp) = (config.fixed, config.comparison());
         let mut demand = Demand::default();
         if iterations > 0 {
-            demand += network.training_demand(batch, false, fixed, cmp, config.exp)? * iterations;
+            demand += network
+                .training_demand(batch, false, fixed, cmp, config.exp)
+                .map_err(PlanError::Demand)?
+                * iterations;
         }
         if inferences > 0 {
-            demand += network.serving_demand(inferences, cmp)?;
+            demand += network
+                .serving_demand(inferences, cmp)
+                .map_err(PlanError::Demand)?;
         }
         Plan::from_demand(demand)
     }
 
     /// Stock for what `demand` names.
-    pub fn from_demand(demand: Demand) -> Result<Plan, String> {
+    pub fn from_demand(demand: Demand) -> Result<Plan, PlanError> {
         match demand.0.is_empty() {
-            true => Err("a plan needs some training or inference to stock for".into()),
+            true => Err(PlanError::Nothing),
             false => Ok(Plan(demand.0)),
         }
     }
@@ -128,7 +158,7 @@ mod tests {
             ("dabit 5\ndabit 6", "appears twice"),
             ("sprockets 5", "unknown kind"),
         ] {
-            let err = Plan::parse(text).expect_err(text);
+            let err = Plan::parse(text).expect_err(text).to_string();
             assert!(err.contains(words), "{text:?}: {err}");
         }
     }

@@ -142,7 +142,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         .network
         .serving_demand(serving::REQUESTS as u64, job.comparison)
         .map_err(anyhow::Error::msg)?;
-    let plan = Plan::from_demand(job.demand()? + served).map_err(anyhow::Error::msg)?;
+    let plan = Plan::from_demand(job.demand()? + served)?;
     let plan_file = path("plan.txt");
     std::fs::write(&plan_file, plan.to_string())?;
     println!(
