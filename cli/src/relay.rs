@@ -44,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         MIN_IDLE.as_secs()
     );
     anyhow::ensure!(args.max_flows >= 1, "--max-flows must be at least 1");
-    let routes = Routes::new(args.routes).map_err(anyhow::Error::msg)?;
+    let routes = Routes::new(args.routes)?;
     let config = RelayConfig {
         listen: args.listen,
         routes,

@@ -89,7 +89,7 @@ struct Opening {
     client: SocketAddr,
     request: Request,
     target: Address,
-    upstream: Result<(SocketAddr, UdpSocket), String>,
+    upstream: Result<(SocketAddr, UdpSocket), UpstreamError>,
 }
 
 impl Relay {
@@ -340,24 +340,50 @@ impl State<'_> {
     }
 }
 
+/// Why a flow's upstream socket could not be made.
+#[derive(Debug, thiserror::Error)]
+enum UpstreamError {
+    /// The target's name had no answer in time.
+    #[error("no DNS answer within {RESOLVE_TIMEOUT:?}")]
+    NoAnswer,
+    /// The target's name did not resolve.
+    #[error(transparent)]
+    Resolve(#[from] LinkError),
+    /// A socket could not be bound, sized or connected.
+    #[error("cannot {action}: {source}")]
+    Socket {
+        /// What was being done.
+        action: String,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl UpstreamError {
+    fn socket(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> UpstreamError {
+        let action = action.into();
+        move |source| UpstreamError::Socket { action, source }
+    }
+}
+
 /// Resolves `target` and connects a fresh UDP socket to it.
-async fn connect_upstream(target: &Address) -> Result<(SocketAddr, UdpSocket), String> {
+async fn connect_upstream(target: &Address) -> Result<(SocketAddr, UdpSocket), UpstreamError> {
     let addr = tokio::time::timeout(RESOLVE_TIMEOUT, target.resolve())
         .await
-        .map_err(|_| format!("no DNS answer within {RESOLVE_TIMEOUT:?}"))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| UpstreamError::NoAnswer)??;
     let local: SocketAddr = match addr {
         SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
         SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     let socket = UdpSocket::bind(local)
         .await
-        .map_err(|e| format!("cannot bind a socket: {e}"))?;
-    udp_buffers::enlarge(&socket).map_err(|e| format!("cannot size a socket's buffers: {e}"))?;
+        .map_err(UpstreamError::socket("bind a socket"))?;
+    udp_buffers::enlarge(&socket).map_err(UpstreamError::socket("size a socket's buffers"))?;
     socket
         .connect(addr)
         .await
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        .map_err(UpstreamError::socket(format!("connect to {addr}")))?;
     Ok((addr, socket))
 }
 

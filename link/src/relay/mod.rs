@@ -35,5 +35,5 @@ pub mod preamble;
 pub mod routes;
 
 pub use forward::{MIN_IDLE, Relay, RelayConfig, RelayStats};
-pub use preamble::RouteName;
-pub use routes::{Route, Routes};
+pub use preamble::{RouteName, RouteNameError};
+pub use routes::{Route, RouteError, Routes};

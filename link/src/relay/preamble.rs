@@ -47,15 +47,18 @@ impl RouteName {
     }
 }
 
-impl FromStr for RouteName {
-    type Err = String;
+/// A string that is no route name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is no route name: 1 to {MAX_ROUTE_NAME} ASCII letters, digits and - _ . /")]
+pub struct RouteNameError(pub String);
 
-    fn from_str(s: &str) -> Result<RouteName, String> {
+impl FromStr for RouteName {
+    type Err = RouteNameError;
+
+    fn from_str(s: &str) -> Result<RouteName, RouteNameError> {
         match !s.is_empty() && s.len() <= MAX_ROUTE_NAME && s.chars().all(RouteName::allowed) {
             true => Ok(RouteName(s.to_owned())),
-            false => Err(format!(
-                "{s:?} is no route name: 1 to {MAX_ROUTE_NAME} ASCII letters, digits and - _ . /"
-            )),
+            false => Err(RouteNameError(s.to_owned())),
         }
     }
 }
@@ -128,7 +131,7 @@ impl Request {
         let route = std::str::from_utf8(name)
             .map_err(|_| malformed("the name is not text"))?
             .parse()
-            .map_err(|e: String| PreambleError::Malformed(e))?;
+            .map_err(|e: RouteNameError| PreambleError::Malformed(e.to_string()))?;
         Ok(Request { nonce, route })
     }
 }

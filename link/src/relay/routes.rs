@@ -43,11 +43,38 @@ impl Route {
     }
 }
 
-impl FromStr for Route {
-    type Err = String;
+/// Routes a relay cannot take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// One `--route` is malformed.
+    #[error("route {route:?}: {why} (expected NAME=HOST:PORT)")]
+    Malformed {
+        /// The route as given.
+        route: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// No route at all.
+    #[error("give the relay at least one --route NAME=HOST:PORT")]
+    None,
+    /// Two routes of one name.
+    #[error("routes {first} and {second} have the same name")]
+    Twice {
+        /// The first.
+        first: String,
+        /// The second.
+        second: String,
+    },
+}
 
-    fn from_str(s: &str) -> Result<Route, String> {
-        let bad = |why: &str| format!("route {s:?}: {why} (expected NAME=HOST:PORT)");
+impl FromStr for Route {
+    type Err = RouteError;
+
+    fn from_str(s: &str) -> Result<Route, RouteError> {
+        let bad = |why: &str| RouteError::Malformed {
+            route: s.to_owned(),
+            why: why.to_owned(),
+        };
         let (name, target) = s.split_once('=').ok_or_else(|| bad("no `=`"))?;
         let (prefix, suffix) = match name.split_once(LANE) {
             Some((prefix, suffix)) => (prefix, Some(suffix)),
@@ -61,7 +88,7 @@ impl FromStr for Route {
             }
         }
         if suffix.is_none() {
-            name.parse::<RouteName>().map_err(|e| bad(&e))?;
+            name.parse::<RouteName>().map_err(|e| bad(&e.to_string()))?;
         } else if name.len() - LANE.len() + 10 > super::preamble::MAX_ROUTE_NAME {
             return Err(bad("the name is too long"));
         }
@@ -95,16 +122,19 @@ pub struct Routes(Vec<Route>);
 
 impl Routes {
     /// The routes, refusing none at all and the same name twice.
-    pub fn new(routes: Vec<Route>) -> Result<Routes, String> {
+    pub fn new(routes: Vec<Route>) -> Result<Routes, RouteError> {
         if routes.is_empty() {
-            return Err("give the relay at least one --route NAME=HOST:PORT".into());
+            return Err(RouteError::None);
         }
         for (i, a) in routes.iter().enumerate() {
             if let Some(b) = routes[..i]
                 .iter()
                 .find(|b| (&b.prefix, &b.suffix) == (&a.prefix, &a.suffix))
             {
-                return Err(format!("routes {b} and {a} have the same name"));
+                return Err(RouteError::Twice {
+                    first: b.to_string(),
+                    second: a.to_string(),
+                });
             }
         }
         let mut routes = routes;
@@ -177,14 +207,14 @@ mod tests {
             ("a{lane}b{lane}=x:1", "at most one {lane}"),
             ("tr ain=x:1", "ASCII letters"),
         ] {
-            let e = spec.parse::<Route>().expect_err(spec);
+            let e = spec.parse::<Route>().expect_err(spec).to_string();
             assert!(e.contains(why), "{spec}: {e}");
         }
         let twice = Routes::new(vec![
             "train=a:1".parse().expect("route"),
             "train=b:1".parse().expect("route"),
         ]);
-        assert!(twice.expect_err("twice").contains("same name"));
+        assert!(twice.expect_err("twice").to_string().contains("same name"));
         assert!(Routes::new(vec![]).is_err());
     }
 }
