@@ -15,6 +15,7 @@ use dyad_online::Config;
 use dyad_online::cost::Demand;
 use dyad_online::model::Network;
 use dyad_online::randomness::Kind;
+use dyad_vocabulary::UnknownKind;
 
 /// A plan that cannot be read or made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,7 +61,9 @@ impl Plan {
             else {
                 return Err(bad(format!("expected `stream target`, got {line:?}")));
             };
-            let kind: Kind = stream.parse().map_err(bad)?;
+            let kind: Kind = stream
+                .parse()
+                .map_err(|e: UnknownKind| bad(e.to_string()))?;
             let target: u64 = target
                 .parse()
                 .ok()

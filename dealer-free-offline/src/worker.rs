@@ -581,7 +581,9 @@ impl Worker {
         first: u64,
         count: u64,
     ) -> Result<Half, WorkerError> {
-        let kind: Kind = stream.parse().map_err(WorkerError::Peer)?;
+        let kind: Kind = stream
+            .parse()
+            .map_err(|e: dyad_vocabulary::UnknownKind| WorkerError::Peer(e.to_string()))?;
         let expected = self.next.get(&kind).copied();
         if expected != Some(first) {
             return Err(WorkerError::Disagreement(format!(

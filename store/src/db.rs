@@ -25,7 +25,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dyad_vocabulary::{Stream, TagRange};
+use dyad_vocabulary::{Stream, StreamError, TagRange};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
 use crate::audit::{Entry, Fate, StreamAudit};
@@ -160,7 +160,9 @@ struct Retired {
 /// The record size of a stream, from its name (a kind, perhaps in a pool); refuses names that
 /// are no stream.
 pub fn item_bytes_of(stream: &str) -> Result<u32, StoreError> {
-    let parsed: Stream = stream.parse().map_err(StoreError::InvalidArgument)?;
+    let parsed: Stream = stream
+        .parse()
+        .map_err(|e: StreamError| StoreError::InvalidArgument(e.to_string()))?;
     u32::try_from(parsed.kind.item_bytes())
         .ok()
         .filter(|&b| u64::from(b) <= MAX_MESSAGE_BYTES)

@@ -26,15 +26,13 @@ impl Prime {
     pub const P40961: Prime = Prime(40961);
 
     /// `p` if it is a prime in `67..2^16`.
-    pub fn new(p: u32) -> Result<Prime, String> {
+    pub fn new(p: u32) -> Result<Prime, PrimeError> {
         let prime = (2..)
             .take_while(|d| d * d <= p)
             .all(|d| !p.is_multiple_of(d));
         match (67..1 << 16).contains(&p) && prime {
             true => Ok(Prime(p as u16)),
-            false => Err(format!(
-                "the comparison needs a prime p with 67 <= p < 65536; {p} is not one"
-            )),
+            false => Err(PrimeError::NotAPrime(p)),
         }
     }
 
@@ -128,13 +126,24 @@ impl fmt::Display for Prime {
     }
 }
 
-impl std::str::FromStr for Prime {
-    type Err = String;
+/// A comparison prime that cannot be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrimeError {
+    /// The text is not a number.
+    #[error("{0:?} is not a number")]
+    NotANumber(String),
+    /// The number is not a prime in range.
+    #[error("the comparison needs a prime p with 67 <= p < 65536; {0} is not one")]
+    NotAPrime(u32),
+}
 
-    fn from_str(s: &str) -> Result<Prime, String> {
+impl std::str::FromStr for Prime {
+    type Err = PrimeError;
+
+    fn from_str(s: &str) -> Result<Prime, PrimeError> {
         let p = s
             .parse::<u32>()
-            .map_err(|_| format!("{s:?} is not a number"))?;
+            .map_err(|_| PrimeError::NotANumber(s.to_owned()))?;
         Prime::new(p)
     }
 }

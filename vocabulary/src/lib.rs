@@ -11,7 +11,7 @@ pub mod tags;
 mod z64;
 
 pub use fixed::FixedPoint;
-pub use fp::{Fp, Prime};
-pub use stream::{Pool, Stream};
-pub use tags::{Batch, Kind, TagRange, Tags};
+pub use fp::{Fp, Prime, PrimeError};
+pub use stream::{Pool, PoolNameError, Stream, StreamError};
+pub use tags::{Batch, Kind, TagRange, Tags, UnknownKind};
 pub use z64::Z64;

@@ -11,7 +11,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::tags::Kind;
+use crate::tags::{Kind, UnknownKind};
 
 /// The most characters in a pool's name.
 const MAX_POOL_NAME: usize = 32;
@@ -33,18 +33,21 @@ impl Pool {
     }
 }
 
+/// A name that is no pool's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is no pool name: up to {MAX_POOL_NAME} lowercase letters, digits and dashes")]
+pub struct PoolNameError(pub String);
+
 impl FromStr for Pool {
-    type Err = String;
+    type Err = PoolNameError;
 
     /// A name of 1 to 32 lowercase letters, digits and dashes, or the empty string for the
     /// default pool.
-    fn from_str(s: &str) -> Result<Pool, String> {
+    fn from_str(s: &str) -> Result<Pool, PoolNameError> {
         let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
         match s.len() <= MAX_POOL_NAME && s.chars().all(allowed) {
             true => Ok(Pool(s.to_owned())),
-            false => Err(format!(
-                "{s:?} is no pool name: up to {MAX_POOL_NAME} lowercase letters, digits and dashes"
-            )),
+            false => Err(PoolNameError(s.to_owned())),
         }
     }
 }
@@ -86,13 +89,27 @@ impl fmt::Display for Stream {
     }
 }
 
-impl FromStr for Stream {
-    type Err = String;
+/// A name that is no stream's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    /// `:kind`, which would be a second name for `kind`.
+    #[error("{0:?} names no stream: an empty pool name")]
+    EmptyPool(String),
+    /// The pool's name is malformed.
+    #[error(transparent)]
+    Pool(#[from] PoolNameError),
+    /// The kind is unknown.
+    #[error(transparent)]
+    Kind(#[from] UnknownKind),
+}
 
-    fn from_str(s: &str) -> Result<Stream, String> {
+impl FromStr for Stream {
+    type Err = StreamError;
+
+    fn from_str(s: &str) -> Result<Stream, StreamError> {
         let (pool, kind) = match s.split_once(':') {
             // "`:dabit`" would be a second name for `dabit`.
-            Some(("", _)) => return Err(format!("{s:?} names no stream: an empty pool name")),
+            Some(("", _)) => return Err(StreamError::EmptyPool(s.to_owned())),
             Some((pool, kind)) => (pool.parse()?, kind),
             None => (Pool::default(), s),
         };

@@ -46,12 +46,17 @@ pub enum Kind {
     },
 }
 
+/// A name that is no kind of correlated randomness.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown kind of correlated randomness {0:?}")]
+pub struct UnknownKind(pub String);
+
 impl std::str::FromStr for Kind {
-    type Err = String;
+    type Err = UnknownKind;
 
     /// Parses the stream names [`Kind`]'s `Display` writes.
-    fn from_str(s: &str) -> Result<Kind, String> {
-        let unknown = || format!("unknown kind of correlated randomness {s:?}");
+    fn from_str(s: &str) -> Result<Kind, UnknownKind> {
+        let unknown = || UnknownKind(s.to_owned());
         let (name, shape) = match s.split_once('/') {
             Some((name, shape)) => (name, Some(shape)),
             None => (s, None),
