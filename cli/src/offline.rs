@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dyad_link::LinkMeter;
+use dyad_offline::MatrixTripleMethod;
 use dyad_offline::resume::{self, WorkerEvent};
 use dyad_offline::worker::{Progress, WorkerConfig};
-use dyad_offline::{MatrixTripleMethod, Plan};
 use dyad_online::FixedPoint;
 use dyad_online::Prime;
-use dyad_online::cost::Demand;
 use dyad_online::model::Network;
 use dyad_online::protocols::{CheckZeroVariant, Comparison, Exp};
+use dyad_randomness::Demand;
+use dyad_randomness::Plan;
 use dyad_store_client::StoreClient;
 
 use crate::health::Health;

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use dyad_link::PartyId;
-use dyad_offline::Plan;
 use dyad_online::FixedPoint;
+use dyad_randomness::Plan;
 use dyad_store_client::token::read_or_create_token;
 
 use crate::data::DataArgs;

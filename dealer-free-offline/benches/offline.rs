@@ -20,12 +20,13 @@ use cryprot_ot::extension::{SemiHonestOtExtensionReceiver, SemiHonestOtExtension
 use cryprot_ot::silent_ot::{SemiHonestSilentOtReceiver, SemiHonestSilentOtSender};
 use cryprot_ot::{RandChoiceRotReceiver, RotReceiver, RotSender, random_choices};
 use dyad_link::{PartyLink, loopback_pair};
-use dyad_offline::{Generator, MatrixTripleMethod, Plan, batch_items};
+use dyad_offline::{Generator, MatrixTripleMethod, batch_items};
 use dyad_online::cost;
 use dyad_online::model::Network;
 use dyad_online::protocols::{CheckZeroVariant, Comparison, Exp, REQUESTS_PER_TRIPLE};
-use dyad_online::randomness::Kind;
 use dyad_online::{Config, FixedPoint, Prime};
+use dyad_randomness::Kind;
+use dyad_randomness::Plan;
 
 /// Bytes sent on the loopback interface so far (both parties, everything).
 fn loopback_bytes() -> u64 {
@@ -351,7 +352,7 @@ async fn main() {
     ];
     let configs = match (&plan_file, step_only) {
         (Some((file, plan)), _) => {
-            stock.push((format!("plan ({file})"), Ok(plan.clone()), 1));
+            stock.push((format!("plan ({file})"), plan.clone(), 1));
             &configs[..0]
         }
         (None, true) => &configs[2..],
@@ -372,18 +373,17 @@ async fn main() {
         if serving && !step_only {
             for name in &names {
                 let net = Network::by_name(name).unwrap_or_else(|| panic!("no network {name}"));
-                let plan = Plan::for_network(&net, 128, 0, requests, config);
+                let plan = plan_for(&net, 0, requests, config);
                 stock.push((format!("{name} served request, {cmp}"), plan, requests));
             }
         }
         let net = Network::by_name("net-a").expect("known");
-        let plan = Plan::for_network(&net, 128, 1, 0, config);
+        let plan = plan_for(&net, 1, 0, config);
         let what = format!("net-a training iteration (batch 128), {cmp}, exp by {exp}");
         stock.push((what, plan, 1));
     }
     let mut last = Vec::new();
     for (what, plan, per) in stock {
-        let plan = plan.expect("plan");
         let mut parts = Vec::new();
         for (kind, count) in &plan.0 {
             let count = *count as usize;
@@ -516,4 +516,12 @@ async fn make(g0: &mut Generator, g1: &mut Generator, kind: Kind, count: usize) 
         r1.expect("P1");
         left -= n;
     }
+}
+
+/// The stock of `iterations` training steps (batch 128) and `requests` served requests.
+fn plan_for(net: &Network, iterations: u64, requests: u64, config: Config) -> Plan {
+    let demand = net
+        .stock_demand(128, iterations, requests, config)
+        .expect("demand");
+    Plan::from_demand(demand).expect("plan")
 }

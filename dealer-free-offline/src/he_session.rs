@@ -261,7 +261,7 @@ impl HeSession {
 #[cfg(test)]
 mod tests {
     use dyad_link::loopback_pair;
-    use dyad_online::Prime;
+    use dyad_randomness::Prime;
     use ndarray::Array2;
     use rand::RngExt;
 

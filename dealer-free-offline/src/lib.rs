@@ -10,7 +10,6 @@ pub mod garble;
 pub mod generate;
 pub mod he_product;
 pub mod he_session;
-pub mod plan;
 mod produce;
 pub mod resume;
 pub mod rlwe;
@@ -19,5 +18,4 @@ pub mod worker;
 
 pub use error::OfflineError;
 pub use generate::{Generator, MatrixTripleMethod, rlwe_settings};
-pub use plan::{Plan, PlanError};
 pub use produce::batch_items;

@@ -1,6 +1,6 @@
 //! Producing one batch of a stream's items as store records.
 
-use dyad_online::randomness::{Codec, Kind};
+use dyad_randomness::{Codec, Kind};
 
 use crate::{Generator, OfflineError};
 

@@ -49,13 +49,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dyad_link::{Channel, LinkError, PartyId, PartyLink};
-use dyad_online::randomness::Kind;
 use dyad_proto::stockpile::InventoryReply;
+use dyad_randomness::Kind;
 use dyad_store_client::{Retry, StoreClient, StoreClientError};
 use dyad_vocabulary::{Pool, Stream};
 use tokio::sync::watch;
 
-use crate::{Generator, MatrixTripleMethod, OfflineError, Plan, batch_items};
+use crate::{Generator, MatrixTripleMethod, OfflineError, batch_items};
+use dyad_randomness::Plan;
 
 /// Why a worker stopped with an error.
 #[derive(Debug, thiserror::Error)]

@@ -3,9 +3,9 @@
 
 use dyad_link::{PartyLink, loopback_pair};
 use dyad_offline::{Generator, MatrixTripleMethod};
-use dyad_online::randomness::{Codec, Kind, relation};
-use dyad_online::testing::stats;
-use dyad_online::{Fp, Prime, Z64};
+use dyad_randomness::{Codec, Kind, relation};
+use dyad_randomness::{Fp, Prime, Z64};
+use dyad_testing::stats;
 use rand::{RngExt, SeedableRng};
 
 async fn generators() -> ([Generator; 2], [PartyLink; 2]) {

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dyad_link::{PartyLink, loopback_pair};
+use dyad_offline::MatrixTripleMethod;
 use dyad_offline::worker::{Progress, Worker, WorkerConfig, WorkerError};
-use dyad_offline::{MatrixTripleMethod, Plan};
-use dyad_online::randomness::Kind;
-use dyad_online::randomness::relation;
+use dyad_randomness::Kind;
+use dyad_randomness::Plan;
+use dyad_randomness::relation;
 use dyad_store::{Budget, StoreConfig, serve};
 use dyad_store_client::StoreClient;
 use dyad_vocabulary::{Pool, Stream};

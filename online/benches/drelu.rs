@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use dyad_link::loopback_pair;
 use dyad_online::protocols::{CheckZeroVariant, drelu};
-use dyad_online::randomness::fixture::{self, Fixture};
-use dyad_online::randomness::*;
 use dyad_online::{Config, Party, Prime, Z64};
+use dyad_randomness::*;
+use dyad_testing::fixture::{self, Fixture};
 use ndarray::Array1;
 
 const N: usize = 100_000;

@@ -23,9 +23,9 @@ use dyad_online::nn::{
     Backend, Hyper, Mark, Params, PlainFloat, Profile, Secure, predict, train_step,
 };
 use dyad_online::protocols::{REQUESTS_PER_TRIPLE, WeightMasks, argmax_rows};
-use dyad_online::randomness::fixture;
 use dyad_online::testing::{Prepared, pair_with};
 use dyad_online::{Config, FixedPoint, Party, Z64};
+use dyad_testing::fixture;
 use ndarray::{Array2, ArrayD, IxDyn};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;

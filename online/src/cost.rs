@@ -2,60 +2,11 @@
 //! sizes. Offline plans are built from these, so every function here is checked against the
 //! protocol it describes (tests run both and compare).
 
-use std::collections::BTreeMap;
-use std::ops::{Add, AddAssign, Mul};
-
 use crate::FixedPoint;
 use crate::protocols::{
     CheckZeroVariant, Comparison, Exp, NewtonReciprocal, Piecewise, SquaringScales,
 };
-use crate::randomness::Kind;
-
-/// Items needed, per kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Demand(pub BTreeMap<Kind, u64>);
-
-impl Demand {
-    /// `count` items of `kind`.
-    pub fn of(kind: Kind, count: u64) -> Demand {
-        let mut d = Demand::default();
-        if count > 0 {
-            d.0.insert(kind, count);
-        }
-        d
-    }
-
-    /// Bytes of the records, per party.
-    pub fn bytes(&self) -> u64 {
-        self.0.iter().map(|(k, n)| k.item_bytes() as u64 * n).sum()
-    }
-}
-
-impl AddAssign for Demand {
-    fn add_assign(&mut self, other: Demand) {
-        for (kind, n) in other.0 {
-            *self.0.entry(kind).or_insert(0) += n;
-        }
-    }
-}
-
-impl Add for Demand {
-    type Output = Demand;
-    fn add(mut self, other: Demand) -> Demand {
-        self += other;
-        self
-    }
-}
-
-impl Mul<u64> for Demand {
-    type Output = Demand;
-    fn mul(mut self, times: u64) -> Demand {
-        for n in self.0.values_mut() {
-            *n *= times;
-        }
-        self
-    }
-}
+use dyad_randomness::{Demand, Kind};
 
 /// [`crate::protocols::mul`] on `n` elements.
 pub fn mul(n: usize) -> Demand {

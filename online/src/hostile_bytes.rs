@@ -7,9 +7,9 @@ use dyad_fuzz::{TEST_ITERATIONS, bounded};
 
 use crate::model::Network;
 use crate::nn::{Params, PlainFixed};
-use crate::randomness::fixture;
 use crate::randomness::*;
 use crate::{FixedPoint, Prime};
+use dyad_testing::fixture;
 
 /// Every layout's decoder, and the relation check, on records said to be of `kind`.
 fn decode_as_every_layout(kind: Kind, bytes: &[u8]) {

@@ -2,8 +2,8 @@
 //! consuming correlated randomness pulled from their stockpiles.
 //!
 //! - [`ring`], [`fp`], [`fixed`]: the ring `Z_{2^64}`, the field `Z_67`, fixed-point encoding.
-//! - [`randomness`]: the [`Randomness`] trait, the one seam to the offline phase, and the
-//!   layouts of each kind of correlated randomness.
+//! - correlated randomness comes through `dyad_randomness::Randomness`, the one seam to the
+//!   offline phase, in the layouts that crate defines.
 //! - [`Party`]: one party's runtime (link channel, randomness, agreed configuration,
 //!   use-once record).
 //! - [`protocols`]: the protocols of `PROTOCOLS.md`, vectorised over whole tensors.
@@ -16,7 +16,6 @@ pub mod fixed;
 pub mod model;
 pub mod nn;
 pub mod protocols;
-pub mod randomness;
 pub mod reference;
 pub mod ring;
 pub mod sharing;
@@ -27,12 +26,16 @@ pub mod wire;
 mod error;
 #[cfg(test)]
 mod hostile_bytes;
+mod model_error;
 mod party;
+
+/// The randomness contract, under the name the protocols' code uses for it.
+use dyad_randomness as randomness;
 
 pub use dyad_vocabulary::fp;
 pub use error::ProtocolError;
 pub use fixed::FixedPoint;
 pub use fp::{Fp, Prime};
+pub use model_error::{ModelError, ParamsFileError, UnknownChoice};
 pub use party::{Config, Party};
-pub use randomness::Randomness;
 pub use ring::Z64;

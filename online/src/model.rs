@@ -25,11 +25,12 @@ use std::fmt;
 
 use ndarray::{Array2, ArrayD, IxDyn};
 
-use crate::cost::{Demand, argmax_rows};
+use crate::cost::argmax_rows;
+use crate::model_error::ModelError;
 use crate::nn::{Hyper, Params, Tally, evaluate, predict, train_step};
 use crate::protocols::{Comparison, Exp, REQUESTS_PER_TRIPLE};
-use crate::randomness::Kind;
-use crate::{FixedPoint, Z64};
+use crate::{Config, FixedPoint, Z64};
+use dyad_randomness::{Demand, Kind};
 
 /// A tensor shape per example: channels, height, width (a vector is `n x 1 x 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +88,7 @@ pub enum Layer {
 
 impl Layer {
     /// The shape this layer makes of `input`; fails if it does not fit.
-    pub fn output(self, input: Shape) -> Result<Shape, String> {
+    pub fn output(self, input: Shape) -> Result<Shape, ModelError> {
         Ok(match self {
             Layer::Dense { outputs } => Shape::vector(outputs),
             Layer::Conv {
@@ -98,7 +99,11 @@ impl Layer {
             } => {
                 let (h, w) = (input.height + 2 * padding, input.width + 2 * padding);
                 if kernel > h || kernel > w {
-                    return Err(format!("a {kernel}x{kernel} kernel does not fit {h}x{w}"));
+                    return Err(ModelError::KernelDoesNotFit {
+                        kernel,
+                        height: h,
+                        width: w,
+                    });
                 }
                 Shape {
                     channels,
@@ -108,10 +113,10 @@ impl Layer {
             }
             Layer::MaxPool => {
                 if !input.height.is_multiple_of(2) || !input.width.is_multiple_of(2) {
-                    return Err(format!(
-                        "2x2 pooling needs even sizes, got {}x{}",
-                        input.height, input.width
-                    ));
+                    return Err(ModelError::OddPooling {
+                        height: input.height,
+                        width: input.width,
+                    });
                 }
                 Shape {
                     height: input.height / 2,
@@ -252,7 +257,7 @@ impl Network {
     }
 
     /// Reads the text format (see the module documentation).
-    pub fn parse(name: &str, text: &str) -> Result<Network, String> {
+    pub fn parse(name: &str, text: &str) -> Result<Network, ModelError> {
         let mut input = None;
         let mut layers = Vec::new();
         for (number, line) in text.lines().enumerate() {
@@ -260,7 +265,11 @@ impl Network {
             if line.is_empty() {
                 continue;
             }
-            let bad = |what: &str| format!("line {}: {what}: {line:?}", number + 1);
+            let bad = |what: &'static str| ModelError::Line {
+                line: number + 1,
+                what,
+                text: line.to_owned(),
+            };
             let words: Vec<&str> = line.split_whitespace().collect();
             let num = |s: &str| {
                 s.parse::<usize>()
@@ -304,7 +313,7 @@ impl Network {
                 _ => return Err(bad("unknown layer")),
             }
         }
-        let input = input.ok_or("the description has no `input C H W` line")?;
+        let input = input.ok_or(ModelError::NoInput)?;
         let network = Network {
             name: name.to_owned(),
             input,
@@ -315,17 +324,18 @@ impl Network {
     }
 
     /// The shape after each layer; fails if a layer does not fit its input.
-    pub fn shapes(&self) -> Result<Vec<Shape>, String> {
+    pub fn shapes(&self) -> Result<Vec<Shape>, ModelError> {
         let mut shape = self.input;
         let mut out = Vec::with_capacity(self.layers.len());
         for (i, layer) in self.layers.iter().enumerate() {
-            shape = layer
-                .output(shape)
-                .map_err(|e| format!("layer {}: {e}", i + 1))?;
+            shape = layer.output(shape).map_err(|cause| ModelError::Layer {
+                layer: i + 1,
+                cause: Box::new(cause),
+            })?;
             out.push(shape);
         }
         if out.last().is_none_or(|s| s.height != 1 || s.width != 1) {
-            return Err("the network must end in a vector of class scores".into());
+            return Err(ModelError::NoClassScores);
         }
         Ok(out)
     }
@@ -344,11 +354,11 @@ impl Network {
     }
 
     /// What the forward pass over `batch` examples consumes.
-    pub fn inference_demand(&self, batch: usize, cmp: Comparison) -> Result<Demand, String> {
+    pub fn inference_demand(&self, batch: usize, cmp: Comparison) -> Result<Demand, ModelError> {
         let mut tally = Tally::new(FixedPoint::default(), cmp, Exp::default());
         let params = self.zero_params(&tally)?;
         let x = self.zero_batch(batch);
-        Tally::run(predict(&mut tally, self, &params, x)).map_err(|e| e.to_string())?;
+        Tally::run(predict(&mut tally, self, &params, x))?;
         Ok(tally.demand)
     }
 
@@ -357,7 +367,7 @@ impl Network {
     /// together take exactly the sum of their single demands, except that the products by
     /// weights draw on weight-bound triples of [`REQUESTS_PER_TRIPLE`] requests' rows each
     /// (see [`crate::protocols::WeightMasks`]).
-    pub fn serving_demand(&self, requests: u64, cmp: Comparison) -> Result<Demand, String> {
+    pub fn serving_demand(&self, requests: u64, cmp: Comparison) -> Result<Demand, ModelError> {
         let single = self.inference_demand(1, cmp)? + argmax_rows(1, self.classes(), cmp);
         let triples = requests.div_ceil(REQUESTS_PER_TRIPLE as u64);
         let mut demand = Demand::default();
@@ -378,15 +388,14 @@ impl Network {
     }
 
     /// What evaluating `batch` examples consumes: the forward pass and the correctness count.
-    pub fn evaluation_demand(&self, batch: usize, cmp: Comparison) -> Result<Demand, String> {
+    pub fn evaluation_demand(&self, batch: usize, cmp: Comparison) -> Result<Demand, ModelError> {
         let mut tally = Tally::new(FixedPoint::default(), cmp, Exp::default());
         let params = self.zero_params(&tally)?;
         let (x, onehot) = (
             self.zero_batch(batch),
             Array2::zeros((batch, self.classes())),
         );
-        Tally::run(evaluate(&mut tally, self, &params, x, &onehot, batch))
-            .map_err(|e| e.to_string())?;
+        Tally::run(evaluate(&mut tally, self, &params, x, &onehot, batch))?;
         Ok(tally.demand)
     }
 
@@ -400,11 +409,9 @@ impl Network {
         fixed: FixedPoint,
         cmp: Comparison,
         exp: Exp,
-    ) -> Result<Demand, String> {
+    ) -> Result<Demand, ModelError> {
         if !batch.is_power_of_two() {
-            return Err(format!(
-                "the batch size must be a power of two, got {batch}"
-            ));
+            return Err(ModelError::BatchNotPowerOfTwo(batch));
         }
         let mut tally = Tally::new(fixed, cmp, exp);
         let mut params = self.zero_params(&tally)?;
@@ -417,12 +424,32 @@ impl Network {
             batch_shift: batch.trailing_zeros(),
         };
         let step = train_step(&mut tally, self, &mut params, x, &onehot, hyper, loss);
-        Tally::run(step).map_err(|e| e.to_string())?;
+        Tally::run(step)?;
         Ok(tally.demand)
     }
 
+    /// The stock a plan keeps for `iterations` training steps of `batch` examples and
+    /// `inferences` served requests (`dyad serve`), run with the online `config`.
+    pub fn stock_demand(
+        &self,
+        batch: usize,
+        iterations: u64,
+        inferences: u64,
+        config: Config,
+    ) -> Result<Demand, ModelError> {
+        let (fixed, cmp) = (config.fixed, config.comparison());
+        let mut demand = Demand::default();
+        if iterations > 0 {
+            demand += self.training_demand(batch, false, fixed, cmp, config.exp)? * iterations;
+        }
+        if inferences > 0 {
+            demand += self.serving_demand(inferences, cmp)?;
+        }
+        Ok(demand)
+    }
+
     /// Parameters of the right shapes for a [`Tally`] (zeros).
-    fn zero_params(&self, tally: &Tally) -> Result<Params<Z64>, String> {
+    fn zero_params(&self, tally: &Tally) -> Result<Params<Z64>, ModelError> {
         Ok(Params::initial(self, 0, FixedPoint::default())?.import(tally))
     }
 
@@ -452,11 +479,8 @@ mod tests {
         for name in Network::NAMES {
             let net = Network::by_name(name).expect("known");
             assert_eq!(net.classes(), 10);
-            assert_eq!(
-                Network::parse(name, &net.to_string()),
-                Ok(net),
-                "{name} round-trips"
-            );
+            let back = Network::parse(name, &net.to_string()).expect("parses");
+            assert_eq!(back, net, "{name} round-trips");
         }
     }
 
@@ -470,7 +494,7 @@ mod tests {
             ("input 1 28 28\nconv 4 3 dilation=2", "unknown conv option"),
             ("input 1 28 28\nrelu", "class scores"),
         ] {
-            let err = Network::parse("x", text).expect_err(text);
+            let err = Network::parse("x", text).expect_err(text).to_string();
             assert!(err.contains(words), "{text}: {err}");
         }
     }

@@ -73,6 +73,12 @@ pub enum FormatError {
     /// A field is out of range or inconsistent: which, and how.
     #[error("{0}")]
     Field(String),
+    /// The network description it holds is malformed.
+    #[error(transparent)]
+    Network(#[from] dyad_online::ModelError),
+    /// The parameters it holds are not its network's.
+    #[error(transparent)]
+    Params(#[from] dyad_online::ParamsFileError),
 }
 
 /// Reads a whole file.

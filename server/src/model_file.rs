@@ -88,8 +88,8 @@ impl ModelFile {
             .and_then(|l| l.strip_prefix("# "))
             .unwrap_or("model")
             .to_owned();
-        let network = Network::parse(&name, &text).map_err(FormatError::Field)?;
-        let params = Params::from_bytes(r.rest(), &network).map_err(FormatError::Field)?;
+        let network = Network::parse(&name, &text)?;
+        let params = Params::from_bytes(r.rest(), &network)?;
         Ok(ModelFile {
             holder,
             fixed,

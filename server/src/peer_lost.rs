@@ -3,7 +3,7 @@
 
 use dyad_link::LinkError;
 use dyad_online::ProtocolError;
-use dyad_online::randomness::RandomnessError;
+use dyad_randomness::RandomnessError;
 
 /// Whether the link itself broke.
 pub fn link_lost(e: &LinkError) -> bool {

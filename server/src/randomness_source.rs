@@ -7,8 +7,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use dyad_link::{Channel, PartyId};
-use dyad_online::Randomness;
-use dyad_online::randomness::RandomnessError;
+use dyad_randomness::Randomness;
+use dyad_randomness::RandomnessError;
 use dyad_store_client::StoreClient;
 use dyad_vocabulary::Pool;
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use dyad_link::{Channel, PartyId};
 use dyad_online::Prime;
 use dyad_online::bytes::{Reader, put_string};
-use dyad_online::randomness::{
+use dyad_randomness::{
     Batch, BitTriples, Codec, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, Kind,
     MatrixTriple, ModpTriples, Randomness, RandomnessError, ScaledModpTriples, TagRange, Tags,
 };

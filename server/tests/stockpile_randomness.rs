@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dyad_link::{Channel, PartyId, PartyLink, loopback_pair};
-use dyad_online::randomness::fixture::{self, Fixture};
-use dyad_online::randomness::*;
 use dyad_online::{Config, Party, Prime, Z64, protocols, reference, sharing};
+use dyad_randomness::*;
 use dyad_server::StockpileRandomness;
 use dyad_store::{Budget, StoreConfig, serve};
 use dyad_store_client::StoreClient;
+use dyad_testing::fixture::{self, Fixture};
 use ndarray::Array1;
 
 /// The comparison prime these tests stock for (two-byte elements).

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dyad_online::randomness::{Kind, relation};
+use dyad_randomness::{Kind, relation};
 use dyad_store_client::StoreClient;
 use dyad_store_client::token::read_token;
 use dyad_vocabulary::TagRange;

@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use dyad_offline::Plan;
 use dyad_online::FixedPoint;
 use dyad_online::Prime;
 use dyad_online::protocols::{CheckZeroVariant, Exp};
+use dyad_randomness::Plan;
 use dyad_store_client::StoreClient;
 use dyad_store_client::token::read_token;
 

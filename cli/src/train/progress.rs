@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dyad_online::cost::Demand;
+use dyad_randomness::Demand;
 use dyad_store_client::StoreClient;
 use dyad_vocabulary::{Pool, Stream};
 use indicatif::{ProgressBar, ProgressStyle};

@@ -9,8 +9,8 @@
 //! elementwise triple of two ring values.
 
 use dyad_link::PartyId;
-use dyad_online::Z64;
-use dyad_online::randomness::BitTriples;
+use dyad_randomness::BitTriples;
+use dyad_randomness::Z64;
 use ndarray::Array1;
 use rand::RngExt;
 

@@ -16,9 +16,9 @@
 //! ([`Generator::wrap_shares`]).
 
 use dyad_link::PartyId;
-use dyad_online::randomness::ComparisonMasks;
-use dyad_online::randomness::items::BITS;
-use dyad_online::{Fp, Prime, Z64};
+use dyad_randomness::ComparisonMasks;
+use dyad_randomness::items::BITS;
+use dyad_randomness::{Fp, Prime, Z64};
 use ndarray::{Array1, Array2};
 use rand::RngExt;
 

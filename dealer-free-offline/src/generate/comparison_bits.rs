@@ -1,4 +1,4 @@
-//! Masks of the bitwise comparison (`dyad_online::randomness::ComparisonBits`): what
+//! Masks of the bitwise comparison (`dyad_randomness::ComparisonBits`): what
 //! `CheckZeroVariant::Bits` consumes per compared element, made by COTs and one garbled circuit.
 //!
 //! - **The mask's bits.** `r = s XOR c` (`s` from P0, `c` from P1) is XOR-shared as it stands;
@@ -16,9 +16,9 @@
 //! 64 COTs and 62 random OTs in all, against the CheckZero variant's 65 COTs plus 62 mod-p
 //! triples and a scaled one by homomorphic encryption.
 
-use dyad_online::Z64;
-use dyad_online::randomness::ComparisonBits;
-use dyad_online::randomness::items::{BITS, MERGES, digit_products};
+use dyad_randomness::ComparisonBits;
+use dyad_randomness::Z64;
+use dyad_randomness::items::{BITS, MERGES, digit_products};
 use ndarray::Array1;
 use rand::RngExt;
 

@@ -2,8 +2,8 @@
 //! in `Z_{2^64}` as well.
 
 use dyad_link::PartyId;
-use dyad_online::Z64;
-use dyad_online::randomness::DaBits;
+use dyad_randomness::DaBits;
+use dyad_randomness::Z64;
 use ndarray::Array1;
 use rand::RngExt;
 

@@ -1,6 +1,6 @@
 //! The generators: each produces this party's half of a batch of one kind of correlated
 //! randomness, jointly with the peer, in the layout the online runtime consumes
-//! (`dyad_online::randomness::items`). Both parties call the same generator with the same
+//! (`dyad_randomness::items`). Both parties call the same generator with the same
 //! arguments at the same time.
 
 mod bit_triples;
@@ -13,7 +13,7 @@ mod triples;
 mod wrap;
 
 use dyad_link::{PartyId, PartyLink};
-use dyad_online::randomness::Kind;
+use dyad_randomness::Kind;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 

@@ -12,8 +12,8 @@
 //! and `M·c` are products of shared values, in a second round.
 
 use dyad_link::PartyId;
-use dyad_online::randomness::{ModpTriples, ScaledModpTriples};
-use dyad_online::{Fp, Prime};
+use dyad_randomness::{Fp, Prime};
+use dyad_randomness::{ModpTriples, ScaledModpTriples};
 use ndarray::Array1;
 use rand::RngExt;
 

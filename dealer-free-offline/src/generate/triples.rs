@@ -8,8 +8,8 @@
 //! cross terms run at once, one in each direction of the link. Then
 //! `Z_i = U_i·V_i + share_i(U_0·V_1) + share_i(U_1·V_0)`.
 
-use dyad_online::randomness::{ElementwiseTriples, MatrixTriple};
-use dyad_online::{Z64, ring};
+use dyad_randomness::{ElementwiseTriples, MatrixTriple};
+use dyad_randomness::{Z64, matmul};
 use ndarray::{Array1, Array2};
 use rand::RngExt;
 
@@ -33,7 +33,7 @@ impl Generator {
             MatrixTripleMethod::He => self.cross_by_he(&u, &v).await?,
             MatrixTripleMethod::Ot => self.cross_by_ot(&u, &v).await?,
         };
-        let z = ring::matmul(&u, &v) + cross.mapv(Z64);
+        let z = matmul(&u, &v) + cross.mapv(Z64);
         Ok(MatrixTriple { u, v, z })
     }
 

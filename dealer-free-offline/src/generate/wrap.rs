@@ -3,7 +3,7 @@
 //! `MSB(r1)` and `c_63`, where `r = s XOR c` bitwise and `r = r0 + r1` in the ring.
 
 use dyad_link::PartyId;
-use dyad_online::Z64;
+use dyad_randomness::Z64;
 use ndarray::Array1;
 
 use super::Generator;

@@ -3,7 +3,7 @@
 //! and the evaluator's privacy.
 
 use dyad_link::{PartyLink, loopback_pair};
-use dyad_online::testing::stats;
+use dyad_testing::stats;
 use ndarray::{Array2, s};
 use num_bigint::{BigInt, Sign};
 use rand::{RngExt, SeedableRng};

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use dyad_online::Prime;
+use dyad_randomness::Prime;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;

@@ -24,7 +24,7 @@ mod tests;
 use std::sync::Arc;
 
 use dyad_link::PartyId;
-use dyad_online::Prime;
+use dyad_randomness::Prime;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 

@@ -3,7 +3,7 @@
 //! loopback link, and V's privacy.
 
 use dyad_link::{PartyLink, loopback_pair};
-use dyad_online::testing::stats;
+use dyad_testing::stats;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 

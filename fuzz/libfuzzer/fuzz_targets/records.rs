@@ -3,7 +3,7 @@
 #![no_main]
 
 use dyad_online::Prime;
-use dyad_online::randomness::{Kind, relation};
+use dyad_randomness::{Kind, relation};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

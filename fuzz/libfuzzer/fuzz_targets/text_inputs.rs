@@ -2,8 +2,8 @@
 //! lists. Any bytes are read or refused.
 #![no_main]
 
-use dyad_offline::plan::Plan;
-use dyad_online::randomness::Kind;
+use dyad_randomness::Plan;
+use dyad_randomness::Kind;
 use dyad_server::serving::Clients;
 use libfuzzer_sys::fuzz_target;
 

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha20Rng;
 use super::Backend;
 use crate::bytes::Reader;
 use crate::model::{Layer, Network};
-use crate::{FixedPoint, Z64};
+use crate::{FixedPoint, ModelError, ParamsFileError, Z64};
 
 /// The weights of one dense or convolution layer: `w` is `inputs x outputs` (for a
 /// convolution `channels·k·k x out_channels`), `b` has `outputs` entries.
@@ -29,7 +29,11 @@ pub struct Params<E> {
 impl Params<f64> {
     /// He-uniform initial weights and zero biases from `seed`, rounded to the fixed-point grid
     /// so that every backend starts from exactly the same values.
-    pub fn initial(network: &Network, seed: u64, fixed: FixedPoint) -> Result<Params<f64>, String> {
+    pub fn initial(
+        network: &Network,
+        seed: u64,
+        fixed: FixedPoint,
+    ) -> Result<Params<f64>, ModelError> {
         let shapes = network.shapes()?;
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let mut input = network.input;
@@ -133,8 +137,11 @@ impl Params<Z64> {
     }
 
     /// Reads [`Params::to_bytes`]; checks the shapes against `network`.
-    pub fn from_bytes(bytes: &[u8], network: &Network) -> Result<Params<Z64>, String> {
-        let bad = |what: &str| format!("not a parameter file for {}: {what}", network.name);
+    pub fn from_bytes(bytes: &[u8], network: &Network) -> Result<Params<Z64>, ParamsFileError> {
+        let bad = |what: &str| ParamsFileError::Foreign {
+            network: network.name.clone(),
+            what: what.to_owned(),
+        };
         let truncated = |_| bad("truncated");
         let mut r = Reader::new(
             bytes

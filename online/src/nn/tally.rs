@@ -14,9 +14,10 @@ use std::task::{Context, Poll, Waker};
 use ndarray::{Array2, Array4, ArrayD};
 
 use super::Backend;
-use crate::cost::{self, Demand};
+use crate::cost;
 use crate::protocols::{Comparison, Exp};
 use crate::{FixedPoint, ProtocolError, Z64};
+use dyad_randomness::Demand;
 
 /// A backend of zeros that tallies demand.
 pub struct Tally {

@@ -11,14 +11,14 @@ use rand_chacha::ChaCha20Rng;
 use super::layers::{backward, forward};
 use super::*;
 use crate::Prime;
-use crate::cost::Demand;
 use crate::model::{Layer, Network, Shape};
 use crate::protocols::{
     CheckZeroVariant, Comparison, Exp, REQUESTS_PER_TRIPLE, WeightMasks, argmax_rows,
 };
-use crate::randomness::fixture;
 use crate::testing::{Counting, pair, pair_with};
 use crate::{Config, FixedPoint, Party, Z64, sharing};
+use dyad_randomness::Demand;
+use dyad_testing::fixture;
 
 fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)

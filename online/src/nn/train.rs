@@ -31,7 +31,9 @@ async fn forward_all<B: Backend>(
     params: &Params<B::E>,
     mut x: ArrayD<B::E>,
 ) -> Result<(ArrayD<B::E>, Vec<super::Cache<B::E>>), ProtocolError> {
-    let shapes = network.shapes().map_err(ProtocolError::Shape)?;
+    let shapes = network
+        .shapes()
+        .map_err(|e| ProtocolError::Shape(e.to_string()))?;
     let mut input = network.input;
     let mut caches = Vec::with_capacity(network.layers.len());
     for (i, layer) in network.layers.iter().enumerate() {

@@ -25,7 +25,8 @@ use dyad_link::PartyId;
 
 use crate::randomness::ComparisonBits;
 use crate::randomness::items::MERGES;
-use crate::{Party, ProtocolError, Randomness, Z64};
+use crate::{Party, ProtocolError, Z64};
+use dyad_randomness::Randomness;
 
 /// The digits of a 64-bit word, and the ranges of each level of the tree (32, 16, 8, 4, 2).
 const DIGITS: u32 = 32;

@@ -23,7 +23,7 @@ use ndarray::{Array, Dimension};
 
 use super::{Piecewise, mul, piecewise, relu, truncate_by};
 use crate::randomness::Randomness;
-use crate::{Party, ProtocolError, Z64};
+use crate::{Party, ProtocolError, UnknownChoice, Z64};
 
 /// How `e^x` is computed; part of the configuration both parties agree on, since it decides
 /// what a softmax consumes.
@@ -73,14 +73,16 @@ impl SquaringScales {
 }
 
 impl std::str::FromStr for Exp {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownChoice;
+    fn from_str(s: &str) -> Result<Self, UnknownChoice> {
         match s {
             "squaring" => Ok(Exp::Squaring),
             "segments" => Ok(Exp::Segments),
-            other => Err(format!(
-                "unknown exp method {other:?} (squaring or segments)"
-            )),
+            other => Err(UnknownChoice {
+                option: "exp method",
+                name: other.to_owned(),
+                choices: "squaring or segments",
+            }),
         }
     }
 }

@@ -1,18 +1,16 @@
 //! **Test support only** (`cfg(test)` or the `test-fixture` feature): two parties in one
-//! process over a real loopback QUIC link, fed by the in-process randomness fixture, and the
-//! statistics the view tests use.
-
-pub mod stats;
+//! process over a real loopback QUIC link, fed by the in-process randomness fixture (`dyad-testing`).
 
 use std::sync::{Arc, Mutex};
 
 use dyad_link::{PartyLink, loopback_pair};
 
-use crate::cost::Demand;
 use crate::randomness::*;
+use dyad_randomness::Demand;
 
-use crate::randomness::fixture::{self, Fixture};
-use crate::{Config, Party, Prime, ProtocolError, Randomness};
+use crate::{Config, Party, Prime, ProtocolError};
+use dyad_randomness::Randomness;
+use dyad_testing::fixture::{self, Fixture};
 
 /// Both parties, connected. Keep the value alive while the parties talk: it owns the links.
 pub struct Pair<R = Fixture> {

@@ -47,6 +47,9 @@ pub enum ImportError {
     /// The graph's structure, a node or a tensor is not what Dyad imports.
     #[error("{0}")]
     Graph(String),
+    /// A layer does not fit the shape before it.
+    #[error(transparent)]
+    Shape(#[from] dyad_online::ModelError),
 }
 
 /// Refuses the graph with a message (formatted as by `format!`).

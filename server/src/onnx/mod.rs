@@ -264,7 +264,7 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
         input,
         layers: chain.layers,
     };
-    network.shapes().map_err(ImportError::Graph)?;
+    network.shapes()?;
     // The weights come from the file: a NaN, an infinity or a value beyond the operand limit is
     // refused here by name (a NaN once reached the encoder and panicked: found by fuzzing),
     // then whatever could take a product out of the truncation window.
@@ -323,7 +323,7 @@ struct Chain {
 
 impl Chain {
     fn push(&mut self, layer: Layer, params: Option<LayerParams<f64>>) -> Result<()> {
-        self.shape = layer.output(self.shape).map_err(ImportError::Graph)?;
+        self.shape = layer.output(self.shape)?;
         self.layers.push(layer);
         self.params.push(params);
         Ok(())

@@ -16,8 +16,8 @@ use dyad_link::{Channel, LinkMeter, PartyId, PartyLink};
 use dyad_online::model::Network;
 use dyad_online::nn::{Params, Secure, predict};
 use dyad_online::protocols::{Comparison, WeightMasks, argmax_rows};
-use dyad_online::randomness::RandomnessError;
 use dyad_online::{Config, FixedPoint, Party, ProtocolError, Z64};
+use dyad_randomness::RandomnessError;
 use ndarray::{Array2, Axis, IxDyn};
 use tokio::sync::watch;
 

@@ -12,7 +12,7 @@ mod requests;
 
 use dyad_link::LinkError;
 use dyad_online::ProtocolError;
-use dyad_online::randomness::RandomnessError;
+use dyad_randomness::RandomnessError;
 
 pub use access::{Access, ClientListError, Clients, MIN_TOKEN_CHARS, Quota};
 pub use engine::{Engine, Model, ServingEvent};

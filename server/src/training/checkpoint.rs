@@ -167,7 +167,7 @@ fn decode(bytes: &[u8], fingerprint: u64, network: &Network) -> Result<State<Z64
             stats,
         });
     }
-    let params = Params::from_bytes(r.rest(), network).map_err(FormatError::Field)?;
+    let params = Params::from_bytes(r.rest(), network)?;
     Ok(State {
         step,
         params,

@@ -3,7 +3,7 @@
 
 use dyad_link::LinkError;
 use dyad_online::ProtocolError;
-use dyad_online::randomness::RandomnessError;
+use dyad_randomness::RandomnessError;
 
 use crate::files::FileError;
 use crate::peer_lost::{link_lost, protocol_lost_peer};
@@ -14,6 +14,9 @@ pub enum TrainingError {
     /// The job cannot run as described (its sizes, rates or network).
     #[error("{0}")]
     InvalidJob(String),
+    /// The job's network cannot be laid out or tallied.
+    #[error(transparent)]
+    Network(#[from] dyad_online::ModelError),
     /// The two servers were given different jobs: each difference, named.
     #[error(
         "the peer's training job is not the same as this one; refusing to start:\n  {}",

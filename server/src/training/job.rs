@@ -3,11 +3,11 @@
 //! difference, if the peer's is not the same.
 
 use dyad_link::{Channel, PartyLink};
-use dyad_online::cost::Demand;
 use dyad_online::model::Network;
 use dyad_online::nn::Hyper;
 use dyad_online::protocols::{Comparison, Exp};
 use dyad_online::{Config, FixedPoint};
+use dyad_randomness::Demand;
 
 use super::TrainingError;
 
@@ -90,7 +90,7 @@ impl Job {
                 self.fixed.f
             )));
         }
-        self.network.shapes().map_err(TrainingError::InvalidJob)?;
+        self.network.shapes()?;
         Ok(())
     }
 
@@ -114,9 +114,13 @@ impl Job {
 
     /// What one SGD step consumes.
     pub fn step_demand(&self) -> Result<Demand, TrainingError> {
-        self.network
-            .training_demand(self.batch, self.loss, self.fixed, self.comparison, self.exp)
-            .map_err(TrainingError::InvalidJob)
+        Ok(self.network.training_demand(
+            self.batch,
+            self.loss,
+            self.fixed,
+            self.comparison,
+            self.exp,
+        )?)
     }
 
     /// The online configuration both servers run the job with.
@@ -147,8 +151,7 @@ impl Job {
     pub fn demand(&self) -> Result<Demand, TrainingError> {
         let evaluation = self
             .network
-            .evaluation_demand(self.batch, self.comparison)
-            .map_err(TrainingError::InvalidJob)?;
+            .evaluation_demand(self.batch, self.comparison)?;
         let batches = self.test.div_ceil(self.batch) as u64;
         let evaluations = self.evaluation_steps().len() as u64;
         Ok(self.step_demand()? * self.total_steps() + evaluation * (batches * evaluations))

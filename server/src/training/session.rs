@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use dyad_link::{LinkCounters, PartyId, PartyLink};
 use dyad_online::nn::{Params, Secure};
-use dyad_online::{Party, Randomness, Z64};
+use dyad_online::{Party, Z64};
+use dyad_randomness::Randomness;
 use tokio::sync::watch;
 
 use super::TrainingError;
@@ -71,8 +72,7 @@ pub async fn run<S: RandomnessSource>(
     let mut state = match resume {
         Some(position) => checkpoints.load(position, &job.network)?,
         None => {
-            let initial = Params::initial(&job.network, job.seed, job.fixed)
-                .map_err(TrainingError::InvalidJob)?;
+            let initial = Params::initial(&job.network, job.seed, job.fixed)?;
             State::start(initial.import(&Secure::new(&mut party)))
         }
     };

@@ -2,9 +2,9 @@
 //! jobs (test-only: no binary and no end-to-end test uses it).
 
 use dyad_link::{Channel, PartyId};
-use dyad_online::randomness::RandomnessError;
-use dyad_online::randomness::fixture::{self, Fixture};
+use dyad_randomness::RandomnessError;
 use dyad_server::RandomnessSource;
+use dyad_testing::fixture::{self, Fixture};
 
 /// Both parties' sessions draw the two halves of the fixture seeded with this value.
 pub struct FixtureSource(pub u64);

@@ -8,7 +8,7 @@ mod product;
 use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::randomness::{Kind, Randomness};
-use crate::{Fp, Party, Prime, ProtocolError};
+use crate::{Fp, Party, Prime, ProtocolError, UnknownChoice};
 
 /// How the comparison finds `eta = [r > x]` (step 3 of PROTOCOLS.md's MSB): by one of two
 /// CheckZeros over the `c[j]` in `Z_p`, or from the mask's XOR-shared bits directly.
@@ -62,15 +62,17 @@ impl Comparison {
 }
 
 impl std::str::FromStr for CheckZeroVariant {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownChoice;
+    fn from_str(s: &str) -> Result<Self, UnknownChoice> {
         match s {
             "product" => Ok(CheckZeroVariant::Product),
             "paper" => Ok(CheckZeroVariant::Paper),
             "bits" => Ok(CheckZeroVariant::Bits),
-            other => Err(format!(
-                "unknown CheckZero variant {other:?} (bits, product or paper)"
-            )),
+            other => Err(UnknownChoice {
+                option: "CheckZero variant",
+                name: other.to_owned(),
+                choices: "bits, product or paper",
+            }),
         }
     }
 }

@@ -6,10 +6,11 @@ use ndarray::{Array1, Array4};
 
 use super::*;
 use crate::Prime;
-use crate::cost::{self, Demand};
+use crate::cost;
 use crate::protocols::{self, CheckZeroVariant, Comparison, Exp};
-use crate::randomness::fixture;
 use crate::testing::{Counting, pair_with};
+use dyad_randomness::Demand;
+use dyad_testing::fixture;
 
 /// Runs `$call` at both parties and returns what P0 took.
 macro_rules! taken_by {

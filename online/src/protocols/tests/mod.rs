@@ -90,9 +90,8 @@ fn edge_sharings(secrets: &[Z64], rng: &mut ChaCha20Rng) -> (Array1<Z64>, [Array
 macro_rules! both {
     ($pair:expr, |$p:ident, $i:ident| $call:expr) => {{
         let [p0, p1] = &mut $pair.parties;
-        let run = async |$p: &mut crate::Party<crate::randomness::fixture::Fixture>, $i: usize| {
-            $call.await
-        };
+        let run =
+            async |$p: &mut crate::Party<dyad_testing::fixture::Fixture>, $i: usize| $call.await;
         let (a, b) = tokio::join!(run(p0, 0), run(p1, 1));
         (a.expect("P0"), b.expect("P1"))
     }};

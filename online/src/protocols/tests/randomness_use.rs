@@ -5,10 +5,10 @@ use ndarray::Array1;
 
 use super::*;
 use crate::protocols::{msb, mul};
-use crate::randomness::fixture::{self, Fixture};
 use crate::randomness::*;
 use crate::testing::pair_with;
 use crate::{Prime, ProtocolError};
+use dyad_testing::fixture::{self, Fixture};
 
 /// How a [`Faulty`] source misbehaves on comparison masks.
 #[derive(Clone, Copy)]

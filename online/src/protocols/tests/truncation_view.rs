@@ -9,8 +9,9 @@ use ndarray::Array1;
 
 use super::*;
 use crate::protocols::truncate;
-use crate::testing::{pair, stats};
+use crate::testing::pair;
 use crate::wire;
+use dyad_testing::stats;
 
 const RUNS: usize = 20_000;
 

@@ -31,8 +31,8 @@ use ndarray::Array1;
 use super::*;
 use crate::protocols::CheckZeroVariant;
 use crate::protocols::msb::msb_and_eta;
-use crate::testing::stats::{self, Comparison};
 use crate::{Fp, Prime, wire};
+use dyad_testing::stats::{self, Comparison};
 
 /// Comparisons per secret: the elements whose records the statistic compares.
 const RUNS: usize = 4000;

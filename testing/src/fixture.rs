@@ -1,7 +1,7 @@
-//! **Test fixture only.** An in-process source of correlated randomness for this crate's tests
-//! and benchmarks: both parties' instances run the same seeded PRG, generate each whole item,
-//! and keep their own half. It is a trusted dealer in disguise, so it exists only under
-//! `cfg(test)` or the `test-fixture` feature; no binary and no end-to-end test may use it.
+//! **Test fixture only.** An in-process source of correlated randomness for tests and
+//! benchmarks: both parties' instances run the same seeded PRG, generate each whole item, and
+//! keep their own half. It is a trusted dealer in disguise, so it lives in this crate, which
+//! only dev-dependencies and benchmarks reach; no binary and no end-to-end test may use it.
 //! The real source is the stockpile, filled by the dealer-free offline generator.
 
 use std::collections::HashMap;
@@ -11,9 +11,8 @@ use ndarray::{Array1, Array2};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use super::items::{BITS, MERGES, digit_products};
-use super::*;
-use crate::{Fp, Prime, Z64};
+use dyad_randomness::items::{BITS, MERGES, digit_products};
+use dyad_randomness::*;
 
 /// One party's side of the fixture.
 pub struct Fixture {
@@ -111,7 +110,7 @@ impl Randomness for Fixture {
         let tags = self.tags(Kind::MatrixTriple { m, n, k }, 1);
         let u = Array2::from_shape_simple_fn((m, n), || Z64(self.rng.random()));
         let v = Array2::from_shape_simple_fn((n, k), || Z64(self.rng.random()));
-        let z = crate::ring::matmul(&u, &v);
+        let z = matmul(&u, &v);
         let mut share = |x: Array2<Z64>| x.mapv(|s| self.ring(s));
         let items = MatrixTriple {
             u: share(u),

@@ -101,7 +101,7 @@ mod tests {
             },
             ranges: ranges
                 .iter()
-                .map(|r| crate::randomness::TagRange {
+                .map(|r| crate::TagRange {
                     lane: 0,
                     seqs: r.clone(),
                 })

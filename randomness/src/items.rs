@@ -51,7 +51,7 @@ pub struct ComparisonMasks {
 /// pairwise in five levels (16 + 8 + 4 + 2 + 1).
 pub const MERGES: usize = 31;
 
-/// Comparison masks for the bitwise comparison ([`crate::protocols::CheckZeroVariant::Bits`]),
+/// Comparison masks for the bitwise comparison (`CheckZeroVariant::Bits` of the online protocols),
 /// one item per compared element: the mask `r`, its bits XOR-shared, the product of each
 /// two-bit digit's bits, `alpha`, and the AND triples of the prefix tree that finds
 /// `eta = [r > x]` (see `protocols::bitwise`). Nothing here depends on a prime.

@@ -3,7 +3,7 @@
 //! at their edges; nothing below them formats a message.
 
 use super::Kind;
-use crate::fp::NotInField;
+use dyad_vocabulary::fp::NotInField;
 
 /// A malformed record or batch of correlated randomness.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

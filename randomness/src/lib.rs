@@ -1,5 +1,14 @@
-//! The seam to the offline phase: online code consumes correlated randomness only through
-//! [`Randomness`], in the exact layouts of [`items`].
+//! The randomness contract between Dyad's two phases: what the offline generators produce and
+//! the online protocols consume, and nothing of either side's machinery.
+//!
+//! - the kinds and their shapes ([`Kind`]), the item types in their exact layouts ([`items`]),
+//!   and their records ([`Codec`]);
+//! - the relation each kind satisfies ([`relation`]), and [`matmul`], the ring product that the
+//!   matrix triple's relation (and the online protocols) compute;
+//! - use-once by tag ([`UseOnce`]);
+//! - demand and plans ([`Demand`], [`Plan`]): counts per kind, computed where the network is
+//!   known and handed to the offline workers as data;
+//! - [`Randomness`], the one seam through which online code takes items.
 //!
 //! Every batch carries its [`Tags`]: the kind (with its shape) names a stream, and the ranges
 //! say which sequence numbers of that stream the batch holds. The offline worker pair fixes
@@ -7,23 +16,27 @@
 //! under the same tag. [`UseOnce`] records every tag a party consumes and refuses a second use.
 
 pub mod codec;
-#[cfg(any(test, feature = "test-fixture"))]
-pub mod fixture;
+mod demand;
 pub mod items;
+mod matmul;
+mod plan;
 mod record_error;
 pub mod relation;
 mod use_once;
 
 use std::future::Future;
 
-use crate::Prime;
-
 pub use codec::Codec;
+pub use demand::Demand;
+pub use dyad_vocabulary::fp::{self, Fp, Prime};
 pub use dyad_vocabulary::tags::{Batch, Kind, TagRange, Tags};
+pub use dyad_vocabulary::{UnknownKind, Z64};
 pub use items::{
     BitTriples, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple,
     ModpTriples, ScaledModpTriples,
 };
+pub use matmul::matmul;
+pub use plan::{Plan, PlanError};
 pub use record_error::RecordError;
 pub use use_once::{Reused, UseOnce};
 

@@ -1,0 +1,92 @@
+//! Why a network description, its parameters or its demand cannot be had.
+
+use crate::ProtocolError;
+
+/// A network that cannot be read, laid out or tallied.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// A convolution's kernel is larger than its (padded) input.
+    #[error("a {kernel}x{kernel} kernel does not fit {height}x{width}")]
+    KernelDoesNotFit {
+        /// The kernel's side.
+        kernel: usize,
+        /// The padded input's height.
+        height: usize,
+        /// The padded input's width.
+        width: usize,
+    },
+    /// 2x2 pooling met an odd side.
+    #[error("2x2 pooling needs even sizes, got {height}x{width}")]
+    OddPooling {
+        /// The input's height.
+        height: usize,
+        /// The input's width.
+        width: usize,
+    },
+    /// A layer does not fit the shape before it.
+    #[error("layer {layer}: {cause}")]
+    Layer {
+        /// The layer's number, from 1.
+        layer: usize,
+        /// Why it does not fit.
+        #[source]
+        cause: Box<ModelError>,
+    },
+    /// The last layer's output is not a vector.
+    #[error("the network must end in a vector of class scores")]
+    NoClassScores,
+    /// A line of a description is malformed.
+    #[error("line {line}: {what}: {text:?}")]
+    Line {
+        /// The line's number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        what: &'static str,
+        /// The line.
+        text: String,
+    },
+    /// A description without its first line.
+    #[error("the description has no `input C H W` line")]
+    NoInput,
+    /// A training batch whose average is no shift.
+    #[error("the batch size must be a power of two, got {0}")]
+    BatchNotPowerOfTwo(usize),
+    /// Running the network on a tally failed (shapes the protocols refuse); boxed, as the
+    /// protocols' error is large and this one travels inside file errors.
+    #[error(transparent)]
+    Tally(Box<ProtocolError>),
+}
+
+impl From<ProtocolError> for ModelError {
+    fn from(error: ProtocolError) -> Self {
+        ModelError::Tally(Box::new(error))
+    }
+}
+
+/// A parameter file that does not belong to its network.
+#[derive(Debug, thiserror::Error)]
+pub enum ParamsFileError {
+    /// The network itself is malformed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The bytes are not that network's parameters.
+    #[error("not a parameter file for {network}: {what}")]
+    Foreign {
+        /// The network's name.
+        network: String,
+        /// What gives it away.
+        what: String,
+    },
+}
+
+/// A name that is none of an option's choices (`--checkzero`, `--exp`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {option} {name:?} ({choices})")]
+pub struct UnknownChoice {
+    /// What was being chosen.
+    pub option: &'static str,
+    /// The name given.
+    pub name: String,
+    /// The choices, for the message.
+    pub choices: &'static str,
+}
