@@ -23,7 +23,7 @@ use dyad_link::{Channel, PartyLink};
 use subtle::Choice;
 
 use crate::OfflineError;
-use crate::bits::{BitReader, BitWriter};
+use crate::bit_packing::{BitReader, BitWriter};
 
 /// One field of a COT's correlation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,12 +2,12 @@
 //! randomness the online protocols consume, with oblivious transfer and garbled circuits and
 //! no third party, and put each server's half into its own stockpile.
 
-mod bits;
+mod bit_packing;
 pub mod cot;
-pub mod cross;
 mod error;
 pub mod garble;
 pub mod generate;
+pub mod gilboa;
 pub mod he_product;
 pub mod he_session;
 mod produce;

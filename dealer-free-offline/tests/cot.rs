@@ -2,7 +2,7 @@
 
 use dyad_link::{PartyLink, loopback_pair};
 use dyad_offline::cot::{Cots, Field, Group};
-use dyad_offline::cross;
+use dyad_offline::gilboa;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -118,14 +118,14 @@ async fn ring_and_modp_cross_products_reconstruct() {
         let y: Vec<u64> = (0..entries).map(|_| rng.random()).collect();
         let (mut s0, mut s1) = (vec![0u64; entries * m], vec![0u64; entries * m]);
         let (r0, r1) = tokio::join!(
-            cross::ring_send(
+            gilboa::ring_send(
                 &mut a.sender,
                 entries,
                 m,
                 |e, col| col.copy_from_slice(&x[e * m..(e + 1) * m]),
                 |e, s| s0[e * m..(e + 1) * m].copy_from_slice(s)
             ),
-            cross::ring_receive(
+            gilboa::ring_receive(
                 &mut b.receiver,
                 entries,
                 m,
@@ -149,7 +149,7 @@ async fn ring_and_modp_cross_products_reconstruct() {
             let y: Vec<u64> = (0..entries).map(|_| rng.random_range(0..p)).collect();
             let (mut s0, mut s1) = (vec![0u64; entries * m], vec![0u64; entries * m]);
             let (r0, r1) = tokio::join!(
-                cross::modp_send(
+                gilboa::modp_send(
                     &mut b.sender,
                     p as u32,
                     entries,
@@ -157,7 +157,7 @@ async fn ring_and_modp_cross_products_reconstruct() {
                     |e, col| col.copy_from_slice(&x[e * m..(e + 1) * m]),
                     |e, s| s0[e * m..(e + 1) * m].copy_from_slice(s)
                 ),
-                cross::modp_receive(
+                gilboa::modp_receive(
                     &mut a.receiver,
                     p as u32,
                     entries,

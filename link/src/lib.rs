@@ -21,7 +21,7 @@ mod counters;
 mod endpoint;
 mod error;
 mod loopback;
-mod party;
+mod party_id;
 pub mod relay;
 mod udp_buffers;
 
@@ -32,4 +32,4 @@ pub use counters::{LinkCounters, LinkMeter};
 pub use endpoint::{LinkConfig, Listener, PartyLink, connect};
 pub use error::LinkError;
 pub use loopback::loopback_pair;
-pub use party::PartyId;
+pub use party_id::PartyId;

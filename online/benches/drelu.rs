@@ -6,7 +6,7 @@
 //!
 //! `cargo bench -p dyad-online --features test-fixture --bench drelu`
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use dyad_link::loopback_pair;
@@ -19,109 +19,46 @@ use ndarray::Array1;
 const N: usize = 100_000;
 const REPS: usize = 3;
 
-/// Batches generated ahead of time, handed out in request order.
+/// Batches generated ahead of time, handed out per kind in request order.
 #[derive(Default)]
-struct Stocked {
-    masks: VecDeque<Batch<ComparisonMasks>>,
-    bits: VecDeque<Batch<ComparisonBits>>,
-    modp: VecDeque<Batch<ModpTriples>>,
-    scaled: VecDeque<Batch<ScaledModpTriples>>,
-}
-
-fn next<T>(queue: &mut VecDeque<T>, what: &str) -> Result<T, RandomnessError> {
-    queue.pop_front().ok_or_else(|| RandomnessError::Exhausted {
-        kind: what.into(),
-        detail: "the benchmark stocked too little".into(),
-    })
-}
-
-fn unused<T>() -> Result<T, RandomnessError> {
-    Err(RandomnessError::Source(
-        "DReLU does not use this kind".into(),
-    ))
-}
+struct Stocked(HashMap<Kind, VecDeque<Batch<Items>>>);
 
 impl Randomness for Stocked {
-    async fn matrix_triple(
-        &mut self,
-        _: usize,
-        _: usize,
-        _: usize,
-    ) -> Result<Batch<MatrixTriple>, RandomnessError> {
-        unused()
-    }
-    async fn elementwise_triples(
-        &mut self,
-        _: usize,
-    ) -> Result<Batch<ElementwiseTriples>, RandomnessError> {
-        unused()
-    }
-    async fn comparison_masks(
-        &mut self,
-        _: Prime,
-        _: usize,
-    ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
-        next(&mut self.masks, "comparison masks")
-    }
-    async fn comparison_bits(
-        &mut self,
-        _: usize,
-    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
-        next(&mut self.bits, "comparison bits")
-    }
-    async fn dabits(&mut self, _: usize) -> Result<Batch<DaBits>, RandomnessError> {
-        unused()
-    }
-    async fn bit_triples(&mut self, _: usize) -> Result<Batch<BitTriples>, RandomnessError> {
-        unused()
-    }
-    async fn modp_triples(
-        &mut self,
-        _: Prime,
-        _: usize,
-    ) -> Result<Batch<ModpTriples>, RandomnessError> {
-        next(&mut self.modp, "mod-p triples")
-    }
-    async fn scaled_modp_triples(
-        &mut self,
-        _: Prime,
-        _: usize,
-    ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        next(&mut self.scaled, "scaled mod-p triples")
+    async fn take_kind(&mut self, kind: Kind, _: usize) -> Result<Batch<Items>, RandomnessError> {
+        let queue = self.0.get_mut(&kind);
+        queue
+            .and_then(VecDeque::pop_front)
+            .ok_or_else(|| RandomnessError::Exhausted {
+                kind: kind.to_string(),
+                detail: "the benchmark stocked too little".into(),
+            })
     }
 }
 
 /// Generates, in DReLU's request order, what `REPS + 1` runs consume.
 async fn stock(source: &mut Fixture, config: Config) -> Stocked {
     let p = config.prime;
-    let mut stocked = Stocked::default();
+    let mut requests = Vec::new();
     for _ in 0..=REPS {
-        if config.checkzero == CheckZeroVariant::Bits {
-            let bits = source.comparison_bits(N).await.expect("fixture");
-            stocked.bits.push_back(bits);
-            continue;
-        }
-        stocked
-            .masks
-            .push_back(source.comparison_masks(p, N).await.expect("fixture"));
         match config.checkzero {
+            CheckZeroVariant::Bits => requests.push((Kind::ComparisonBits, N)),
             CheckZeroVariant::Product => {
+                requests.push((Kind::ComparisonMask { p }, N));
                 for width in [32, 16, 8, 4, 2] {
-                    stocked
-                        .modp
-                        .push_back(source.modp_triples(p, N * width).await.expect("fixture"));
+                    requests.push((Kind::ModpTriple { p }, N * width));
                 }
-                stocked
-                    .scaled
-                    .push_back(source.scaled_modp_triples(p, N).await.expect("fixture"));
+                requests.push((Kind::ScaledModpTriple { p }, N));
             }
             CheckZeroVariant::Paper => {
-                stocked
-                    .modp
-                    .push_back(source.modp_triples(p, N * 32).await.expect("fixture"));
+                requests.push((Kind::ComparisonMask { p }, N));
+                requests.push((Kind::ModpTriple { p }, N * 32));
             }
-            CheckZeroVariant::Bits => unreachable!("stocked above"),
         }
+    }
+    let mut stocked = Stocked::default();
+    for (kind, n) in requests {
+        let batch = source.take_kind(kind, n).await.expect("fixture");
+        stocked.0.entry(kind).or_default().push_back(batch);
     }
     stocked
 }

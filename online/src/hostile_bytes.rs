@@ -27,42 +27,28 @@ fn decode_as_every_layout(kind: Kind, bytes: &[u8]) {
 #[tokio::test]
 async fn records_of_any_bytes_are_decoded_or_refused() {
     let [mut s, _] = fixture::pair(9);
-    let mut cases = vec![
-        (
-            Kind::MatrixTriple { m: 2, n: 3, k: 2 },
-            s.matrix_triple(2, 3, 2).await.expect("ok").items.encode(),
-        ),
-        (
-            Kind::ElementwiseTriple,
-            s.elementwise_triples(3).await.expect("ok").items.encode(),
-        ),
-        (
-            Kind::ComparisonBits,
-            s.comparison_bits(3).await.expect("ok").items.encode(),
-        ),
-        (Kind::DaBit, s.dabits(3).await.expect("ok").items.encode()),
-        (
-            Kind::BitTriple,
-            s.bit_triples(3).await.expect("ok").items.encode(),
-        ),
+    let mut kinds = vec![
+        Kind::MatrixTriple { m: 2, n: 3, k: 2 },
+        Kind::ElementwiseTriple,
+        Kind::ComparisonBits,
+        Kind::DaBit,
+        Kind::BitTriple,
     ];
     for p in [Prime::P67, Prime::P40961] {
-        cases.push((
+        kinds.extend([
             Kind::ComparisonMask { p },
-            s.comparison_masks(p, 2).await.expect("ok").items.encode(),
-        ));
-        cases.push((
             Kind::ModpTriple { p },
-            s.modp_triples(p, 3).await.expect("ok").items.encode(),
-        ));
-        cases.push((
             Kind::ScaledModpTriple { p },
-            s.scaled_modp_triples(p, 3)
-                .await
-                .expect("ok")
-                .items
-                .encode(),
-        ));
+        ]);
+    }
+    let mut cases = Vec::new();
+    for kind in kinds {
+        let n = if let Kind::MatrixTriple { .. } = kind {
+            1
+        } else {
+            3
+        };
+        cases.push((kind, s.take_kind(kind, n).await.expect("ok").items.encode()));
     }
     for (kind, seed) in cases {
         bounded(&kind.to_string(), &[seed], TEST_ITERATIONS / 4, |bytes| {

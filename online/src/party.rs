@@ -6,11 +6,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use crate::protocols::{CheckZeroVariant, Comparison, Exp};
-use crate::randomness::items::Layout;
-use crate::randomness::{
-    Batch, BitTriples, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple,
-    ModpTriples, Randomness, RecordError, ScaledModpTriples, Tags, UseOnce,
-};
+use crate::randomness::{Item, Randomness, RecordError, Tags, UseOnce};
 use crate::{FixedPoint, Fp, Prime, ProtocolError, Z64, wire};
 
 /// Settings both parties must share.
@@ -149,11 +145,18 @@ impl<R: Randomness> Party<R> {
     }
 
     /// Records the batch's tags as used (refusing reuse), then checks its layout.
-    fn accept<T: Layout>(&mut self, batch: Batch<T>, n: usize) -> Result<T, ProtocolError> {
+    /// `n` items of type `T` and `shape` (for a matrix triple, `n` = 1), checked before use:
+    /// tagged for exactly what was asked, never used before (by tag), and of the asked layout.
+    pub(crate) async fn take<T: Item>(
+        &mut self,
+        shape: T::Shape,
+        n: usize,
+    ) -> Result<T, ProtocolError> {
+        let batch = self.randomness.take::<T>(shape, n).await?;
         self.consume(&batch.tags, n as u64)?;
         batch
             .items
-            .check(n)
+            .check(shape, n)
             .map_err(|detail| malformed(&batch.tags, detail))?;
         Ok(batch.items)
     }
@@ -171,74 +174,6 @@ impl<R: Randomness> Party<R> {
                 },
             )),
         }
-    }
-
-    pub(crate) async fn matrix_triple(
-        &mut self,
-        m: usize,
-        n: usize,
-        k: usize,
-    ) -> Result<MatrixTriple, ProtocolError> {
-        let batch = self.randomness.matrix_triple(m, n, k).await?;
-        self.consume(&batch.tags, 1)?;
-        batch
-            .items
-            .check_shape(m, n, k)
-            .map_err(|detail| malformed(&batch.tags, detail))?;
-        Ok(batch.items)
-    }
-
-    pub(crate) async fn elementwise_triples(
-        &mut self,
-        n: usize,
-    ) -> Result<ElementwiseTriples, ProtocolError> {
-        let batch = self.randomness.elementwise_triples(n).await?;
-        self.accept(batch, n)
-    }
-
-    pub(crate) async fn comparison_masks(
-        &mut self,
-        n: usize,
-    ) -> Result<ComparisonMasks, ProtocolError> {
-        let batch = self
-            .randomness
-            .comparison_masks(self.config.prime, n)
-            .await?;
-        self.accept(batch, n)
-    }
-
-    pub(crate) async fn comparison_bits(
-        &mut self,
-        n: usize,
-    ) -> Result<ComparisonBits, ProtocolError> {
-        let batch = self.randomness.comparison_bits(n).await?;
-        self.accept(batch, n)
-    }
-
-    pub(crate) async fn dabits(&mut self, n: usize) -> Result<DaBits, ProtocolError> {
-        let batch = self.randomness.dabits(n).await?;
-        self.accept(batch, n)
-    }
-
-    pub(crate) async fn bit_triples(&mut self, n: usize) -> Result<BitTriples, ProtocolError> {
-        let batch = self.randomness.bit_triples(n).await?;
-        self.accept(batch, n)
-    }
-
-    pub(crate) async fn modp_triples(&mut self, n: usize) -> Result<ModpTriples, ProtocolError> {
-        let batch = self.randomness.modp_triples(self.config.prime, n).await?;
-        self.accept(batch, n)
-    }
-
-    pub(crate) async fn scaled_modp_triples(
-        &mut self,
-        n: usize,
-    ) -> Result<ScaledModpTriples, ProtocolError> {
-        let batch = self
-            .randomness
-            .scaled_modp_triples(self.config.prime, n)
-            .await?;
-        self.accept(batch, n)
     }
 
     /// Exchanges one flight, each side's payload prefixed with its tag digest.

@@ -240,7 +240,7 @@ impl Codec for ComparisonBits {
                 word[e] = r.u32();
             }
         }
-        masks.check(n)?;
+        Layout::check(&masks, n)?;
         Ok(masks)
     }
 }

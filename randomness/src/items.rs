@@ -163,11 +163,10 @@ pub struct ScaledModpTriples {
     pub mab: Array1<Fp>,
 }
 
-/// What every batch layout can say about itself, so a party can reject a malformed batch
-/// before using it.
-pub trait Layout {
-    /// Checks that the batch holds exactly `n` well-formed elements (or, for a matrix triple,
-    /// has the requested shape).
+/// What every elementwise batch layout can say about itself, so a party can reject a
+/// malformed batch before using it; reached through [`crate::Item::check`].
+pub(crate) trait Layout {
+    /// Checks that the batch holds exactly `n` well-formed elements.
     fn check(&self, n: usize) -> Result<(), RecordError>;
 }
 

@@ -17,6 +17,7 @@
 
 pub mod codec;
 mod demand;
+mod item;
 pub mod items;
 mod matmul;
 mod plan;
@@ -29,8 +30,9 @@ use std::future::Future;
 pub use codec::Codec;
 pub use demand::Demand;
 pub use dyad_vocabulary::fp::{self, Fp, Prime};
-pub use dyad_vocabulary::tags::{Batch, Kind, TagRange, Tags};
+pub use dyad_vocabulary::{Batch, Kind, TagRange, Tags};
 pub use dyad_vocabulary::{UnknownKind, Z64};
+pub use item::{Item, Items};
 pub use items::{
     BitTriples, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, MatrixTriple,
     ModpTriples, ScaledModpTriples,
@@ -54,6 +56,9 @@ pub enum RandomnessError {
     /// The source failed or returned something unusable.
     #[error("the correlated-randomness source failed: {0}")]
     Source(String),
+    /// The source handed out a batch of another kind than the one asked for.
+    #[error("the correlated-randomness source handed out another kind than {0}")]
+    OtherKind(Kind),
     /// The party link failed while the two sources coordinated what to take.
     #[error("the link to the peer failed while agreeing on correlated randomness: {0}")]
     Link(#[from] dyad_link::LinkError),
@@ -66,58 +71,30 @@ pub enum RandomnessError {
 /// exactly the number of elements asked for. Both parties issue the same calls in the same
 /// order, so they receive the two halves of the same items.
 pub trait Randomness: Send {
-    /// One matrix triple `(U, V, Z = U·V)` with `U: m x n`, `V: n x k`.
-    fn matrix_triple(
+    /// `n` items of `kind` (a matrix triple's stream hands out one triple per item), as the
+    /// layout of that kind. Sources implement this one method; protocols call [`Self::take`].
+    fn take_kind(
         &mut self,
-        m: usize,
+        kind: Kind,
         n: usize,
-        k: usize,
-    ) -> impl Future<Output = Result<Batch<MatrixTriple>, RandomnessError>> + Send;
+    ) -> impl Future<Output = Result<Batch<Items>, RandomnessError>> + Send;
 
-    /// `n` elementwise triples.
-    fn elementwise_triples(
+    /// `n` items of type `T` and `shape`: `take::<DaBits>((), n)`,
+    /// `take::<ComparisonMasks>(p, n)`, `take::<MatrixTriple>((m, n, k), 1)`.
+    fn take<T: Item>(
         &mut self,
+        shape: T::Shape,
         n: usize,
-    ) -> impl Future<Output = Result<Batch<ElementwiseTriples>, RandomnessError>> + Send;
-
-    /// `n` comparison masks with bit shares in `Z_p`.
-    fn comparison_masks(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> impl Future<Output = Result<Batch<ComparisonMasks>, RandomnessError>> + Send;
-
-    /// `n` masks of the bitwise comparison.
-    fn comparison_bits(
-        &mut self,
-        n: usize,
-    ) -> impl Future<Output = Result<Batch<ComparisonBits>, RandomnessError>> + Send;
-
-    /// `n` daBits.
-    fn dabits(
-        &mut self,
-        n: usize,
-    ) -> impl Future<Output = Result<Batch<DaBits>, RandomnessError>> + Send;
-
-    /// `n` bit triples.
-    fn bit_triples(
-        &mut self,
-        n: usize,
-    ) -> impl Future<Output = Result<Batch<BitTriples>, RandomnessError>> + Send;
-
-    /// `n` Beaver triples over `Z_p`.
-    fn modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> impl Future<Output = Result<Batch<ModpTriples>, RandomnessError>> + Send;
-
-    /// `n` scaled Beaver triples over `Z_p` (see [`ScaledModpTriples`]).
-    fn scaled_modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> impl Future<Output = Result<Batch<ScaledModpTriples>, RandomnessError>> + Send;
+    ) -> impl Future<Output = Result<Batch<T>, RandomnessError>> + Send {
+        async move {
+            let kind = T::kind(shape);
+            let Batch { tags, items } = self.take_kind(kind, n).await?;
+            match T::from_items(items) {
+                Some(items) => Ok(Batch { tags, items }),
+                None => Err(RandomnessError::OtherKind(kind)),
+            }
+        }
+    }
 
     /// How long this source has kept its callers waiting so far (a stockpile's store round
     /// trips and dry spells); jobs report it beside their online time. Zero for sources that

@@ -28,39 +28,39 @@ where
 async fn every_kind_round_trips() {
     let mk = Kind::MatrixTriple { m: 3, n: 5, k: 2 };
     round_trip(mk, async |s: &mut fixture::Fixture| {
-        s.matrix_triple(3, 5, 2).await.expect("ok")
+        s.take::<MatrixTriple>((3, 5, 2), 1).await.expect("ok")
     })
     .await;
     round_trip(Kind::ElementwiseTriple, async |s: &mut fixture::Fixture| {
-        s.elementwise_triples(7).await.expect("ok")
+        s.take::<ElementwiseTriples>((), 7).await.expect("ok")
     })
     .await;
     for p in [Prime::P67, Prime::P40961] {
         round_trip(
             Kind::ComparisonMask { p },
-            async |s: &mut fixture::Fixture| s.comparison_masks(p, 7).await.expect("ok"),
+            async |s: &mut fixture::Fixture| s.take::<ComparisonMasks>(p, 7).await.expect("ok"),
         )
         .await;
         round_trip(Kind::ModpTriple { p }, async |s: &mut fixture::Fixture| {
-            s.modp_triples(p, 7).await.expect("ok")
+            s.take::<ModpTriples>(p, 7).await.expect("ok")
         })
         .await;
         round_trip(
             Kind::ScaledModpTriple { p },
-            async |s: &mut fixture::Fixture| s.scaled_modp_triples(p, 7).await.expect("ok"),
+            async |s: &mut fixture::Fixture| s.take::<ScaledModpTriples>(p, 7).await.expect("ok"),
         )
         .await;
     }
     round_trip(Kind::DaBit, async |s: &mut fixture::Fixture| {
-        s.dabits(7).await.expect("ok")
+        s.take::<DaBits>((), 7).await.expect("ok")
     })
     .await;
     round_trip(Kind::BitTriple, async |s: &mut fixture::Fixture| {
-        s.bit_triples(7).await.expect("ok")
+        s.take::<BitTriples>((), 7).await.expect("ok")
     })
     .await;
     round_trip(Kind::ComparisonBits, async |s: &mut fixture::Fixture| {
-        s.comparison_bits(7).await.expect("ok")
+        s.take::<ComparisonBits>((), 7).await.expect("ok")
     })
     .await;
 }

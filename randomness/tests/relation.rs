@@ -9,8 +9,8 @@ async fn fixture_items_pass_and_tampered_ones_fail() {
     let [mut f0, mut f1] = fixture::pair(8);
     for p in [Prime::P67, Prime::P40961] {
         let (a, b) = (
-            f0.comparison_masks(p, 50).await.expect("ok"),
-            f1.comparison_masks(p, 50).await.expect("ok"),
+            f0.take::<ComparisonMasks>(p, 50).await.expect("ok"),
+            f1.take::<ComparisonMasks>(p, 50).await.expect("ok"),
         );
         let kind = Kind::ComparisonMask { p };
         let (mut x, y) = (a.items.encode(), b.items.encode());
@@ -24,8 +24,8 @@ async fn fixture_items_pass_and_tampered_ones_fail() {
                 .contains("item 0")
         );
         let (a, b) = (
-            f0.modp_triples(p, 20).await.expect("ok"),
-            f1.modp_triples(p, 20).await.expect("ok"),
+            f0.take::<ModpTriples>(p, 20).await.expect("ok"),
+            f1.take::<ModpTriples>(p, 20).await.expect("ok"),
         );
         let kind = Kind::ModpTriple { p };
         let (mut x, y) = (a.items.encode(), b.items.encode());
@@ -35,8 +35,8 @@ async fn fixture_items_pass_and_tampered_ones_fail() {
         assert!(check(kind, [&x, &y]).is_err(), "{kind} tampered");
     }
     let (a, b) = (
-        f0.comparison_bits(40).await.expect("ok"),
-        f1.comparison_bits(40).await.expect("ok"),
+        f0.take::<ComparisonBits>((), 40).await.expect("ok"),
+        f1.take::<ComparisonBits>((), 40).await.expect("ok"),
     );
     let kind = Kind::ComparisonBits;
     let (x, y) = (a.items.encode(), b.items.encode());
@@ -52,8 +52,8 @@ async fn fixture_items_pass_and_tampered_ones_fail() {
         assert!(check(kind, [&bad, &y]).is_err(), "byte {at} tampered");
     }
     let (a, b) = (
-        f0.matrix_triple(3, 4, 5).await.expect("ok"),
-        f1.matrix_triple(3, 4, 5).await.expect("ok"),
+        f0.take::<MatrixTriple>((3, 4, 5), 1).await.expect("ok"),
+        f1.take::<MatrixTriple>((3, 4, 5), 1).await.expect("ok"),
     );
     let kind = Kind::MatrixTriple { m: 3, n: 4, k: 5 };
     check(kind, [&a.items.encode(), &b.items.encode()]).expect("consistent");
@@ -68,8 +68,8 @@ async fn a_stuck_bit_fails_though_the_relation_holds() {
     let n = BOTH_VALUES_FROM;
     let kind = Kind::ComparisonBits;
     let (a, b) = (
-        f0.comparison_bits(n).await.expect("ok"),
-        f1.comparison_bits(n).await.expect("ok"),
+        f0.take::<ComparisonBits>((), n).await.expect("ok"),
+        f1.take::<ComparisonBits>((), n).await.expect("ok"),
     );
     let (honest, c1) = (a.items, b.items);
     check(kind, [&honest.encode(), &c1.encode()]).expect("consistent");
@@ -96,8 +96,8 @@ async fn a_stuck_bit_fails_though_the_relation_holds() {
     // daBits whose bit is always 1, in both sharings.
     let kind = Kind::DaBit;
     let (a, b) = (
-        f0.dabits(n).await.expect("ok"),
-        f1.dabits(n).await.expect("ok"),
+        f0.take::<DaBits>((), n).await.expect("ok"),
+        f1.take::<DaBits>((), n).await.expect("ok"),
     );
     let (mut d0, d1) = (a.items, b.items);
     for e in 0..n {

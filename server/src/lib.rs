@@ -15,7 +15,6 @@
 //! - [`peer_lost`]: telling a broken link (reconnect and resume) from other failures.
 
 pub mod dataset_share;
-mod examples;
 pub mod files;
 pub mod model_file;
 pub mod onnx;
@@ -24,8 +23,9 @@ pub mod randomness_source;
 pub mod serving;
 pub mod stockpile_randomness;
 pub mod training;
+mod training_batches;
 
 pub use dataset_share::DatasetShare;
-pub use examples::Examples;
 pub use randomness_source::{RandomnessSource, Stockpile};
 pub use stockpile_randomness::StockpileRandomness;
+pub use training_batches::Examples;

@@ -15,12 +15,8 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use dyad_link::{Channel, PartyId};
-use dyad_online::Prime;
 use dyad_online::bytes::{Reader, put_string};
-use dyad_randomness::{
-    Batch, BitTriples, Codec, ComparisonBits, ComparisonMasks, DaBits, ElementwiseTriples, Kind,
-    MatrixTriple, ModpTriples, Randomness, RandomnessError, ScaledModpTriples, TagRange, Tags,
-};
+use dyad_randomness::{Batch, Items, Kind, Randomness, RandomnessError, TagRange, Tags};
 
 use dyad_store_client::shard::shard_of;
 use dyad_store_client::{MAX_MESSAGE_BYTES, Retry, StoreClient, StoreClientError, Taken};
@@ -294,27 +290,6 @@ impl StockpileRandomness {
         self
     }
 
-    async fn take<T: Codec>(&mut self, kind: Kind, n: usize) -> Result<Batch<T>, RandomnessError> {
-        let n = n as u64;
-        let started = Instant::now();
-        while self.buffers.get(&kind).map_or(0, Buffer::items) < n {
-            match self.party {
-                PartyId::P0 => self.lead(kind, n).await?,
-                PartyId::P1 => self.follow(kind).await?,
-            }
-        }
-        self.in_store += started.elapsed();
-        let buffer = self.buffers.get_mut(&kind).expect("filled above");
-        let (records, ranges) = buffer.pop(n, kind.item_bytes());
-        let items = T::decode(kind, &records).map_err(|e| {
-            RandomnessError::Source(format!("malformed {kind} records in the stockpile: {e}"))
-        })?;
-        Ok(Batch {
-            tags: Tags { kind, ranges },
-            items,
-        })
-    }
-
     /// P0: takes from the stockpile and tells P1 what it took (or why it could not).
     async fn lead(&mut self, kind: Kind, n: u64) -> Result<(), RandomnessError> {
         let stream = self.stream(kind);
@@ -487,59 +462,25 @@ impl Randomness for StockpileRandomness {
         self.in_store
     }
 
-    async fn matrix_triple(
-        &mut self,
-        m: usize,
-        n: usize,
-        k: usize,
-    ) -> Result<Batch<MatrixTriple>, RandomnessError> {
-        self.take(Kind::MatrixTriple { m, n, k }, 1).await
-    }
-
-    async fn elementwise_triples(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ElementwiseTriples>, RandomnessError> {
-        self.take(Kind::ElementwiseTriple, n).await
-    }
-
-    async fn comparison_masks(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
-        self.take(Kind::ComparisonMask { p }, n).await
-    }
-
-    async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
-        self.take(Kind::DaBit, n).await
-    }
-
-    async fn bit_triples(&mut self, n: usize) -> Result<Batch<BitTriples>, RandomnessError> {
-        self.take(Kind::BitTriple, n).await
-    }
-
-    async fn comparison_bits(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
-        self.take(Kind::ComparisonBits, n).await
-    }
-
-    async fn modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ModpTriples>, RandomnessError> {
-        self.take(Kind::ModpTriple { p }, n).await
-    }
-
-    async fn scaled_modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        self.take(Kind::ScaledModpTriple { p }, n).await
+    async fn take_kind(&mut self, kind: Kind, n: usize) -> Result<Batch<Items>, RandomnessError> {
+        let n = n as u64;
+        let started = Instant::now();
+        while self.buffers.get(&kind).map_or(0, Buffer::items) < n {
+            match self.party {
+                PartyId::P0 => self.lead(kind, n).await?,
+                PartyId::P1 => self.follow(kind).await?,
+            }
+        }
+        self.in_store += started.elapsed();
+        let buffer = self.buffers.get_mut(&kind).expect("filled above");
+        let (records, ranges) = buffer.pop(n, kind.item_bytes());
+        let items = Items::decode(kind, &records).map_err(|e| {
+            RandomnessError::Source(format!("malformed {kind} records in the stockpile: {e}"))
+        })?;
+        Ok(Batch {
+            tags: Tags { kind, ranges },
+            items,
+        })
     }
 }
 

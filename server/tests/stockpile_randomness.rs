@@ -170,18 +170,22 @@ impl Stocker {
             }};
         }
         both!(Kind::ComparisonMask { p: P }, n, |f| f
-            .comparison_masks(P, n));
-        both!(Kind::ComparisonBits, n, |f| f.comparison_bits(n));
-        both!(Kind::ElementwiseTriple, n, |f| f.elementwise_triples(n));
-        both!(Kind::DaBit, n, |f| f.dabits(n));
-        both!(Kind::BitTriple, n, |f| f.bit_triples(n));
+            .take::<ComparisonMasks>(P, n));
+        both!(Kind::ComparisonBits, n, |f| f.take::<ComparisonBits>((), n));
+        both!(Kind::ElementwiseTriple, n, |f| f
+            .take::<ElementwiseTriples>((), n));
+        both!(Kind::DaBit, n, |f| f.take::<DaBits>((), n));
+        both!(Kind::BitTriple, n, |f| f.take::<BitTriples>((), n));
         both!(Kind::ModpTriple { p: P }, 62 * n, |f| f
-            .modp_triples(P, 62 * n));
+            .take::<ModpTriples>(P, 62 * n));
         both!(Kind::ScaledModpTriple { p: P }, n, |f| f
-            .scaled_modp_triples(P, n));
+            .take::<ScaledModpTriples>(P, n));
         for _ in 0..3 {
             both!(Kind::MatrixTriple { m: 4, n: 5, k: 3 }, 1, |f| f
-                .matrix_triple(4, 5, 3));
+                .take::<MatrixTriple>(
+                (4, 5, 3),
+                1
+            ));
         }
     }
 }
@@ -264,21 +268,24 @@ async fn taken_halves_reconstruct_to_correlated_randomness() {
     let stores = start_stores().await;
     Stocker::new(&stores, 0).await.stock(300).await;
     let (mut sources, _links) = runtimes(&stores).await;
-    check_both!(sources, Kind::MatrixTriple { m: 4, n: 5, k: 3 }, |s| s
-        .matrix_triple(4, 5, 3));
+    check_both!(sources, Kind::MatrixTriple { m: 4, n: 5, k: 3 }, |s| {
+        s.take::<MatrixTriple>((4, 5, 3), 1)
+    });
     for _ in 0..3 {
         check_both!(sources, Kind::ElementwiseTriple, |s| s
-            .elementwise_triples(50));
+            .take::<ElementwiseTriples>((), 50));
     }
     check_both!(sources, Kind::ComparisonMask { p: P }, |s| s
-        .comparison_masks(P, 120));
-    check_both!(sources, Kind::ComparisonBits, |s| s.comparison_bits(120));
-    check_both!(sources, Kind::DaBit, |s| s.dabits(100));
-    check_both!(sources, Kind::BitTriple, |s| s.bit_triples(100));
+        .take::<ComparisonMasks>(P, 120));
+    check_both!(sources, Kind::ComparisonBits, |s| s
+        .take::<ComparisonBits>((), 120));
+    check_both!(sources, Kind::DaBit, |s| s.take::<DaBits>((), 100));
+    check_both!(sources, Kind::BitTriple, |s| s.take::<BitTriples>((), 100));
     check_both!(sources, Kind::ModpTriple { p: P }, |s| s
-        .modp_triples(P, 5000));
-    check_both!(sources, Kind::ScaledModpTriple { p: P }, |s| s
-        .scaled_modp_triples(P, 100));
+        .take::<ModpTriples>(P, 5000));
+    check_both!(sources, Kind::ScaledModpTriple { p: P }, |s| {
+        s.take::<ScaledModpTriples>(P, 100)
+    });
 
     // Small items are taken four requests' worth ahead (200 elementwise triples for the first
     // request of 50); matrix triples only as needed, so none is lost when a job ends.
@@ -327,7 +334,7 @@ async fn runtimes_whose_jobs_diverge_are_stopped() {
     let (sources, _links) = runtimes(&stores).await;
     let [mut s0, mut s1] = sources;
     // P0 asks for comparison masks where P1 asks for daBits: they would pair unrelated items.
-    let (r0, r1) = tokio::join!(s0.comparison_masks(P, 10), s1.dabits(10));
+    let (r0, r1) = tokio::join!(s0.take::<ComparisonMasks>(P, 10), s1.take::<DaBits>((), 10));
     r0.expect("P0 leads and does not know yet");
     let err = r1.expect_err("P1 must refuse");
     assert!(err.to_string().contains("diverged"), "{err}");
@@ -339,22 +346,22 @@ async fn runtimes_ride_out_a_stockpile_restart() {
     let mut stores = start_stores().await;
     Stocker::new(&stores, 0).await.stock(100).await;
     let (mut sources, _links) = runtimes(&stores).await;
-    check_both!(sources, Kind::DaBit, |s| s.dabits(10));
+    check_both!(sources, Kind::DaBit, |s| s.take::<DaBits>((), 10));
     // P0's stockpile goes away for a while: the runtimes wait for it (they would have failed
     // at once before), then take the same items at both parties as ever.
     stores.restart(0, Duration::from_millis(700)).await;
-    check_both!(sources, Kind::BitTriple, |s| s.bit_triples(10));
+    check_both!(sources, Kind::BitTriple, |s| s.take::<BitTriples>((), 10));
     // And P1's.
     stores.restart(1, Duration::from_millis(700)).await;
     check_both!(sources, Kind::ElementwiseTriple, |s| s
-        .elementwise_triples(10));
+        .take::<ElementwiseTriples>((), 10));
 }
 
 /// Takes `n` daBits at both parties; checks they hold the halves of the same items, which
 /// satisfy the relation, and returns their lanes.
 async fn dabits_at_both(sources: &mut [StockpileRandomness; 2], n: usize) -> Vec<u32> {
     let [s0, s1] = sources;
-    let (a, b) = tokio::join!(s0.dabits(n), s1.dabits(n));
+    let (a, b) = tokio::join!(s0.take::<DaBits>((), n), s1.take::<DaBits>((), n));
     let (a, b) = (a.expect("P0 takes"), b.expect("P1 takes"));
     assert_eq!(a.tags, b.tags, "both parties hold halves of the same items");
     relation::check(Kind::DaBit, [&a.items.encode(), &b.items.encode()]).expect("relation holds");

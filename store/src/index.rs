@@ -54,9 +54,10 @@ impl Lane {
     }
 }
 
-/// One stream: its record size, counters and lanes.
+/// One stream's entry in the index: its record size, counters and lanes (the stream's name
+/// and kind are `dyad_vocabulary::Stream`).
 #[derive(Debug, Clone)]
-pub struct Stream {
+pub struct StreamEntry {
     /// Size of one record.
     pub item_bytes: u32,
     /// Lifetime counters.
@@ -65,7 +66,7 @@ pub struct Stream {
     pub lanes: BTreeMap<u32, Lane>,
 }
 
-impl Stream {
+impl StreamEntry {
     /// Items left in every lane.
     pub fn available(&self) -> u64 {
         self.lanes.values().map(Lane::available).sum()
@@ -135,18 +136,18 @@ pub enum Settled {
 /// The index of every stream.
 #[derive(Debug, Default, Clone)]
 pub struct Index {
-    streams: BTreeMap<String, Stream>,
+    streams: BTreeMap<String, StreamEntry>,
     stored_bytes: u64,
 }
 
 impl Index {
     /// A stream, if it exists.
-    pub fn stream(&self, name: &str) -> Option<&Stream> {
+    pub fn stream(&self, name: &str) -> Option<&StreamEntry> {
         self.streams.get(name)
     }
 
     /// Every stream, by name.
-    pub fn streams(&self) -> impl Iterator<Item = (&String, &Stream)> {
+    pub fn streams(&self) -> impl Iterator<Item = (&String, &StreamEntry)> {
         self.streams.iter()
     }
 
@@ -196,10 +197,10 @@ impl Index {
             .sum();
     }
 
-    fn stream_entry(&mut self, name: &str, item_bytes: u32) -> &mut Stream {
+    fn stream_entry(&mut self, name: &str, item_bytes: u32) -> &mut StreamEntry {
         self.streams
             .entry(name.to_owned())
-            .or_insert_with(|| Stream {
+            .or_insert_with(|| StreamEntry {
                 item_bytes,
                 counters: Counters::default(),
                 lanes: BTreeMap::new(),

@@ -96,17 +96,21 @@ impl Fixture {
     }
 }
 
-fn batch<T>(tags: Tags, items: T) -> Result<Batch<T>, RandomnessError> {
-    Ok(Batch { tags, items })
+fn batch<T: Item>(tags: Tags, items: T) -> Result<Batch<Items>, RandomnessError> {
+    Ok(Batch {
+        tags,
+        items: items.into_items(),
+    })
 }
 
-impl Randomness for Fixture {
-    async fn matrix_triple(
+/// The dealers of each kind; [`Randomness::take_kind`] picks one.
+impl Fixture {
+    fn matrix_triple(
         &mut self,
         m: usize,
         n: usize,
         k: usize,
-    ) -> Result<Batch<MatrixTriple>, RandomnessError> {
+    ) -> Result<Batch<Items>, RandomnessError> {
         let tags = self.tags(Kind::MatrixTriple { m, n, k }, 1);
         let u = Array2::from_shape_simple_fn((m, n), || Z64(self.rng.random()));
         let v = Array2::from_shape_simple_fn((n, k), || Z64(self.rng.random()));
@@ -120,10 +124,7 @@ impl Randomness for Fixture {
         batch(tags, items)
     }
 
-    async fn elementwise_triples(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ElementwiseTriples>, RandomnessError> {
+    fn elementwise_triples(&mut self, n: usize) -> Result<Batch<Items>, RandomnessError> {
         let tags = self.tags(Kind::ElementwiseTriple, n);
         let u: Vec<Z64> = (0..n).map(|_| Z64(self.rng.random())).collect();
         let v: Vec<Z64> = (0..n).map(|_| Z64(self.rng.random())).collect();
@@ -136,11 +137,7 @@ impl Randomness for Fixture {
         batch(tags, items)
     }
 
-    async fn comparison_masks(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
+    fn comparison_masks(&mut self, p: Prime, n: usize) -> Result<Batch<Items>, RandomnessError> {
         let tags = self.tags(Kind::ComparisonMask { p }, n);
         let mut masks = ComparisonMasks {
             r: Array1::default(n),
@@ -174,10 +171,7 @@ impl Randomness for Fixture {
         batch(tags, masks)
     }
 
-    async fn comparison_bits(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
+    fn comparison_bits(&mut self, n: usize) -> Result<Batch<Items>, RandomnessError> {
         let tags = self.tags(Kind::ComparisonBits, n);
         let forced = std::mem::take(&mut self.forced_masks);
         let mut masks = ComparisonBits::zeros(n);
@@ -209,7 +203,7 @@ impl Randomness for Fixture {
         batch(tags, masks)
     }
 
-    async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
+    fn dabits(&mut self, n: usize) -> Result<Batch<Items>, RandomnessError> {
         let tags = self.tags(Kind::DaBit, n);
         let mut items = DaBits {
             xor: Array1::default(n),
@@ -223,7 +217,7 @@ impl Randomness for Fixture {
         batch(tags, items)
     }
 
-    async fn bit_triples(&mut self, n: usize) -> Result<Batch<BitTriples>, RandomnessError> {
+    fn bit_triples(&mut self, n: usize) -> Result<Batch<Items>, RandomnessError> {
         let tags = self.tags(Kind::BitTriple, n);
         let mut items = BitTriples {
             u: Array1::default(n),
@@ -241,11 +235,7 @@ impl Randomness for Fixture {
         batch(tags, items)
     }
 
-    async fn modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ModpTriples>, RandomnessError> {
+    fn modp_triples(&mut self, p: Prime, n: usize) -> Result<Batch<Items>, RandomnessError> {
         let tags = self.tags(Kind::ModpTriple { p }, n);
         let a: Vec<Fp> = (0..n).map(|_| self.random_fp(p)).collect();
         let b: Vec<Fp> = (0..n).map(|_| self.random_fp(p)).collect();
@@ -258,11 +248,7 @@ impl Randomness for Fixture {
         batch(tags, items)
     }
 
-    async fn scaled_modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
+    fn scaled_modp_triples(&mut self, p: Prime, n: usize) -> Result<Batch<Items>, RandomnessError> {
         let tags = self.tags(Kind::ScaledModpTriple { p }, n);
         let a: Vec<Fp> = (0..n).map(|_| self.random_fp(p)).collect();
         let b: Vec<Fp> = (0..n).map(|_| self.random_fp(p)).collect();
@@ -282,5 +268,20 @@ impl Randomness for Fixture {
             mab: self.fp_column(&mab),
         };
         batch(tags, items)
+    }
+}
+
+impl Randomness for Fixture {
+    async fn take_kind(&mut self, kind: Kind, n: usize) -> Result<Batch<Items>, RandomnessError> {
+        match kind {
+            Kind::MatrixTriple { m, n, k } => self.matrix_triple(m, n, k),
+            Kind::ElementwiseTriple => self.elementwise_triples(n),
+            Kind::ComparisonMask { p } => self.comparison_masks(p, n),
+            Kind::ComparisonBits => self.comparison_bits(n),
+            Kind::DaBit => self.dabits(n),
+            Kind::BitTriple => self.bit_triples(n),
+            Kind::ModpTriple { p } => self.modp_triples(p, n),
+            Kind::ScaledModpTriple { p } => self.scaled_modp_triples(p, n),
+        }
     }
 }

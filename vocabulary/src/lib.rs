@@ -6,12 +6,14 @@
 
 pub mod fixed;
 pub mod fp;
+pub mod kind;
 pub mod stream;
 pub mod tags;
 mod z64;
 
 pub use fixed::FixedPoint;
 pub use fp::{Fp, Prime, PrimeError};
+pub use kind::{Kind, UnknownKind};
 pub use stream::{Pool, PoolNameError, Stream, StreamError};
-pub use tags::{Batch, Kind, TagRange, Tags, UnknownKind};
+pub use tags::{Batch, TagRange, Tags};
 pub use z64::Z64;

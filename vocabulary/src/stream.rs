@@ -11,7 +11,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::tags::{Kind, UnknownKind};
+use crate::kind::{Kind, UnknownKind};
 
 /// The most characters in a pool's name.
 const MAX_POOL_NAME: usize = 32;

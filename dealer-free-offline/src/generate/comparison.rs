@@ -23,7 +23,7 @@ use ndarray::{Array1, Array2};
 use rand::RngExt;
 
 use super::Generator;
-use super::bits::Term;
+use super::shared_bits::Term;
 use crate::OfflineError;
 use crate::cot::{Field, Group};
 

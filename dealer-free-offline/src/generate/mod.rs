@@ -4,11 +4,11 @@
 //! arguments at the same time.
 
 mod bit_triples;
-mod bits;
 mod comparison;
 mod comparison_bits;
 mod dabits;
 mod modp;
+mod shared_bits;
 mod triples;
 mod wrap;
 

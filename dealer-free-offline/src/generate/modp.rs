@@ -18,7 +18,7 @@ use ndarray::Array1;
 use rand::RngExt;
 
 use super::Generator;
-use crate::{OfflineError, cross, simd_product};
+use crate::{OfflineError, gilboa, simd_product};
 
 impl Generator {
     /// Shares of `x ⊙ y` over `Z_p` for `x` and `y` both additively shared (this party holds
@@ -40,7 +40,7 @@ impl Generator {
         let (sent, received) = {
             let (mut sent, mut received) = (vec![0u64; n], vec![0u64; n]);
             let q = p.value();
-            let send = cross::modp_send(
+            let send = gilboa::modp_send(
                 &mut self.cots.sender,
                 q,
                 n,
@@ -48,7 +48,7 @@ impl Generator {
                 |e, c| c[0] = x[e],
                 |e, s| sent[e] = s[0],
             );
-            let receive = cross::modp_receive(
+            let receive = gilboa::modp_receive(
                 &mut self.cots.receiver,
                 q,
                 n,

@@ -4,7 +4,7 @@
 //! matrix triples, from one-sided RLWE encryption by default ([`crate::he_product`],
 //! PROTOCOLS.md "Matrix triples by RLWE") or from correlated OT, one COT per bit of every
 //! entry of the receiver's thinner factor with the sender's matching row or column of the
-//! other factor as correlation ([`crate::cross`]); elementwise triples always use OT. The two
+//! other factor as correlation ([`crate::gilboa`]); elementwise triples always use OT. The two
 //! cross terms run at once, one in each direction of the link. Then
 //! `Z_i = U_i·V_i + share_i(U_0·V_1) + share_i(U_1·V_0)`.
 
@@ -15,7 +15,7 @@ use rand::RngExt;
 
 use super::{Generator, MatrixTripleMethod};
 use crate::OfflineError;
-use crate::cross;
+use crate::gilboa;
 use crate::he_product::ProductPlan;
 
 impl Generator {
@@ -62,7 +62,7 @@ impl Generator {
         })
     }
 
-    /// This party's share of `U_0·V_1 + U_1·V_0` by correlated OT ([`crate::cross`]).
+    /// This party's share of `U_0·V_1 + U_1·V_0` by correlated OT ([`crate::gilboa`]).
     ///
     /// The OTs are driven by the bits of the thinner factor. Each entry of the driving factor
     /// costs 64 OTs (128 bits of IKNP each) plus about 2,080 bits of corrections per entry of
@@ -130,11 +130,11 @@ impl Generator {
                 *a = a.wrapping_add(*s);
             }
         };
-        let send = cross::ring_send(&mut self.cots.sender, entries, width, x, |e, share| {
+        let send = gilboa::ring_send(&mut self.cots.sender, entries, width, x, |e, share| {
             add(&mut sent, e, share)
         });
         let receive =
-            cross::ring_receive(&mut self.cots.receiver, entries, width, y, |e, share| {
+            gilboa::ring_receive(&mut self.cots.receiver, entries, width, y, |e, share| {
                 add(&mut received, e, share)
             });
         let (s, r) = tokio::join!(send, receive);

@@ -8,7 +8,7 @@
 //! two cross terms with the roles swapped, so each party is E in one and V in the other, and
 //! both run at once, one in each direction of the link.
 //!
-//! Against the correlated-OT method of [`crate::cross`] (about 4,900 bits per
+//! Against the correlated-OT method of [`crate::gilboa`] (about 4,900 bits per
 //! multiply-accumulate, because every bit of one factor's entries drives an OT whose
 //! correlation is a whole vector), a ciphertext carries thousands of entries at a couple of
 //! hundred bits per coefficient.

@@ -7,7 +7,7 @@ use super::sample::{self, Seed};
 use super::setting::Setting;
 use super::wire;
 use crate::OfflineError;
-use crate::bits::{BitReader, BitWriter};
+use crate::bit_packing::{BitReader, BitWriter};
 
 /// The wire form: the seed, then every `c0`.
 pub fn write(seed: &Seed, c0s: &[RnsPoly]) -> Vec<u8> {

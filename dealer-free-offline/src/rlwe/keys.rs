@@ -10,7 +10,7 @@ use super::sample::{self, Seed};
 use super::setting::Setting;
 use super::wire;
 use crate::OfflineError;
-use crate::bits::{BitReader, BitWriter};
+use crate::bit_packing::{BitReader, BitWriter};
 
 /// The secret key, kept in the NTT domain (all it is used for is products).
 pub struct SecretKey {

@@ -13,7 +13,7 @@ use super::sample;
 use super::setting::{Plain, Setting};
 use super::wire;
 use crate::OfflineError;
-use crate::bits::{BitReader, BitWriter};
+use crate::bit_packing::{BitReader, BitWriter};
 
 /// A reply to one product: `c1'` (all `N` coefficients) and `c0'` at the results, and V's
 /// share `r` of each result.

@@ -5,7 +5,7 @@
 use super::basis::Basis;
 use super::rns::RnsPoly;
 use crate::OfflineError;
-use crate::bits::{BitReader, BitWriter};
+use crate::bit_packing::{BitReader, BitWriter};
 
 /// Bits a polynomial over the first `limbs` primes of `basis` takes.
 pub fn poly_bits(basis: &Basis, limbs: usize) -> usize {

@@ -3,7 +3,7 @@
 use ndarray::{Array, Dimension};
 
 use super::shaped;
-use crate::randomness::Randomness;
+use crate::randomness::{DaBits, Randomness};
 use crate::{Party, ProtocolError, Z64};
 
 /// Ring shares of XOR-shared bits `b`: open `e = b XOR rho` for a daBit `rho`, then
@@ -12,7 +12,7 @@ pub async fn b2a<R: Randomness, D: Dimension>(
     p: &mut Party<R>,
     b: &Array<u8, D>,
 ) -> Result<Array<Z64, D>, ProtocolError> {
-    let dabits = p.dabits(b.len()).await?;
+    let dabits = p.take::<DaBits>((), b.len()).await?;
     let mine: Vec<u8> = b
         .iter()
         .zip(&dabits.xor)

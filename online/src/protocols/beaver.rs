@@ -3,7 +3,7 @@
 use ndarray::{Array, Array2, Axis, Dimension, s};
 
 use super::{flat, same_shape, shaped, truncate};
-use crate::randomness::Randomness;
+use crate::randomness::{ElementwiseTriples, MatrixTriple, Randomness};
 use crate::{Party, ProtocolError, Z64, ring};
 
 /// Elementwise product `a * b` of shared ring elements, without truncation: for a fixed-point
@@ -15,7 +15,7 @@ pub async fn mul<R: Randomness, D: Dimension>(
 ) -> Result<Array<Z64, D>, ProtocolError> {
     same_shape(a.shape(), b.shape(), "mul")?;
     let n = a.len();
-    let t = p.elementwise_triples(n).await?;
+    let t = p.take::<ElementwiseTriples>((), n).await?;
     // Open e = a - u and f = b - v in one round.
     let mut mine: Vec<Z64> = a.iter().zip(&t.u).map(|(&a, &u)| a - u).collect();
     mine.extend(b.iter().zip(&t.v).map(|(&b, &v)| b - v));
@@ -72,7 +72,7 @@ pub async fn matmul_blocks<R: Randomness>(
     let h = m / blocks;
     let mut triples = Vec::with_capacity(blocks);
     for _ in 0..blocks {
-        triples.push(p.matrix_triple(h, n, k).await?);
+        triples.push(p.take::<MatrixTriple>((h, n, k), 1).await?);
     }
     let rows = |i: usize| a.slice(s![i * h..(i + 1) * h, ..]);
     let mut mine = Vec::with_capacity(blocks * (h * n + n * k));

@@ -4,7 +4,7 @@
 use ndarray::{Array, Dimension};
 
 use super::{flat, shaped};
-use crate::randomness::Randomness;
+use crate::randomness::{BitTriples, Randomness};
 use crate::{Party, ProtocolError, Z64};
 
 /// `a·b` for shared ring values `a` and XOR-shared bits `b`: open `e = a - u` and
@@ -16,7 +16,7 @@ pub async fn mul_bits<R: Randomness, D: Dimension>(
     b: &Array<u8, D>,
 ) -> Result<Array<Z64, D>, ProtocolError> {
     let n = a.len();
-    let t = p.bit_triples(n).await?;
+    let t = p.take::<BitTriples>((), n).await?;
     let e_mine: Vec<Z64> = flat(a).iter().zip(&t.u).map(|(&a, &u)| a - u).collect();
     let f_mine: Vec<u8> = flat(b).iter().zip(&t.v_xor).map(|(&b, &v)| b ^ v).collect();
     let (e, f) = p.open_ring_and_bits(&e_mine, &f_mine).await?;

@@ -9,7 +9,7 @@ use super::bitwise::mask_exceeds;
 use super::checkzero::{CheckZeroVariant, check_zero};
 use super::{b2a, shaped};
 use crate::randomness::items::BITS;
-use crate::randomness::{ComparisonMasks, Randomness};
+use crate::randomness::{ComparisonBits, ComparisonMasks, Randomness};
 use crate::{Fp, Party, Prime, ProtocolError, Z64};
 
 /// XOR shares of `MSB(a)` (bit 63) for shared `a`. Any `a` works: there is no range
@@ -33,13 +33,13 @@ pub(crate) async fn msb_and_eta<R: Randomness, D: Dimension>(
     let y: Vec<Z64> = a.iter().map(|&a| a + a).collect();
     let (opened, alpha, eta) = match p.config().checkzero {
         CheckZeroVariant::Bits => {
-            let masks = p.comparison_bits(a.len()).await?;
+            let masks = p.take::<ComparisonBits>((), a.len()).await?;
             let opened = open_x(p, &y, &masks.r).await?;
             let eta = mask_exceeds(p, &opened.x, &masks).await?;
             (opened, masks.alpha, eta)
         }
         CheckZeroVariant::Product | CheckZeroVariant::Paper => {
-            let masks = p.comparison_masks(a.len()).await?;
+            let masks = p.take::<ComparisonMasks>(p.config().prime, a.len()).await?;
             let opened = open_x(p, &y, &masks.r).await?;
             let eta = eta_by_check_zero(p, &opened.x, &masks).await?;
             (opened, masks.alpha, eta)

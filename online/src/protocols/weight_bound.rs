@@ -16,7 +16,7 @@
 use ndarray::{Array2, Dim, s};
 
 use super::{flat, shaped};
-use crate::randomness::Randomness;
+use crate::randomness::{MatrixTriple, Randomness};
 use crate::{Party, ProtocolError, Z64, ring};
 
 /// How many examples' rows each weight-bound triple holds. Larger amortises the opening of
@@ -87,7 +87,9 @@ impl WeightMasks {
         let mut segments: Vec<(usize, usize, usize)> = Vec::new();
         for _ in 0..blocks {
             if banks.last().is_none_or(|b| b.next + h > b.u.nrows()) {
-                let t = p.matrix_triple(REQUESTS_PER_TRIPLE * h, n, k).await?;
+                let t = p
+                    .take::<MatrixTriple>((REQUESTS_PER_TRIPLE * h, n, k), 1)
+                    .await?;
                 banks.push(Bank {
                     u: t.u,
                     v: t.v,

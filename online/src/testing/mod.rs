@@ -8,7 +8,7 @@ use dyad_link::{PartyLink, loopback_pair};
 use crate::randomness::*;
 use dyad_randomness::Demand;
 
-use crate::{Config, Party, Prime, ProtocolError};
+use crate::{Config, Party, ProtocolError};
 use dyad_randomness::Randomness;
 use dyad_testing::fixture::{self, Fixture};
 
@@ -53,102 +53,18 @@ impl Counting {
     pub fn new(inner: Fixture, taken: Arc<Mutex<Demand>>) -> Counting {
         Counting { inner, taken }
     }
-
-    fn record<T>(&self, batch: &Batch<T>) {
-        *self.taken.lock().expect("lock") += Demand::of(batch.tags.kind, batch.tags.count());
-    }
-}
-
-macro_rules! counted {
-    ($self:ident, $call:expr) => {{
-        let batch = $call.await?;
-        $self.record(&batch);
-        Ok(batch)
-    }};
 }
 
 impl Randomness for Counting {
-    async fn matrix_triple(
-        &mut self,
-        m: usize,
-        n: usize,
-        k: usize,
-    ) -> Result<Batch<MatrixTriple>, RandomnessError> {
-        counted!(self, self.inner.matrix_triple(m, n, k))
-    }
-    async fn elementwise_triples(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ElementwiseTriples>, RandomnessError> {
-        counted!(self, self.inner.elementwise_triples(n))
-    }
-    async fn comparison_masks(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
-        counted!(self, self.inner.comparison_masks(p, n))
-    }
-    async fn comparison_bits(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
-        counted!(self, self.inner.comparison_bits(n))
-    }
-    async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
-        counted!(self, self.inner.dabits(n))
-    }
-    async fn bit_triples(&mut self, n: usize) -> Result<Batch<BitTriples>, RandomnessError> {
-        counted!(self, self.inner.bit_triples(n))
-    }
-    async fn modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ModpTriples>, RandomnessError> {
-        counted!(self, self.inner.modp_triples(p, n))
-    }
-    async fn scaled_modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        counted!(self, self.inner.scaled_modp_triples(p, n))
+    async fn take_kind(&mut self, kind: Kind, n: usize) -> Result<Batch<Items>, RandomnessError> {
+        let batch = self.inner.take_kind(kind, n).await?;
+        *self.taken.lock().expect("lock") += Demand::of(batch.tags.kind, batch.tags.count());
+        Ok(batch)
     }
 }
 
-/// One call to a randomness source, with its arguments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Request {
-    /// `matrix_triple(m, n, k)`.
-    MatrixTriple(usize, usize, usize),
-    /// `elementwise_triples(n)`.
-    ElementwiseTriples(usize),
-    /// `comparison_masks(p, n)`.
-    ComparisonMasks(Prime, usize),
-    /// `comparison_bits(n)`.
-    ComparisonBits(usize),
-    /// `dabits(n)`.
-    DaBits(usize),
-    /// `bit_triples(n)`.
-    BitTriples(usize),
-    /// `modp_triples(p, n)`.
-    ModpTriples(Prime, usize),
-    /// `scaled_modp_triples(p, n)`.
-    ScaledModpTriples(Prime, usize),
-}
-
-/// A batch generated ahead of time.
-enum Ready {
-    MatrixTriple(Batch<MatrixTriple>),
-    ElementwiseTriples(Batch<ElementwiseTriples>),
-    ComparisonMasks(Batch<ComparisonMasks>),
-    ComparisonBits(Batch<ComparisonBits>),
-    DaBits(Batch<DaBits>),
-    BitTriples(Batch<BitTriples>),
-    ModpTriples(Batch<ModpTriples>),
-    ScaledModpTriples(Batch<ScaledModpTriples>),
-}
+/// One call to a randomness source: the kind and the count.
+pub type Request = (Kind, usize);
 
 /// The fixture with its work moved ahead of the clock, for benchmarks of the online phase
 /// (as a prefetching stockpile client has the items ready). It first serves a computation from
@@ -158,7 +74,7 @@ enum Ready {
 pub struct Prepared {
     source: Fixture,
     recorded: Vec<Request>,
-    ready: std::collections::VecDeque<(Request, Ready)>,
+    ready: std::collections::VecDeque<(Request, Batch<Items>)>,
 }
 
 impl Prepared {
@@ -182,18 +98,19 @@ impl Prepared {
     pub async fn prepare(&mut self, times: usize) -> Result<(), RandomnessError> {
         let recorded = std::mem::take(&mut self.recorded);
         for &request in recorded.iter().cycle().take(times * recorded.len()) {
-            let ready = generate(&mut self.source, request).await?;
+            let (kind, n) = request;
+            let ready = self.source.take_kind(kind, n).await?;
             self.ready.push_back((request, ready));
         }
         Ok(())
     }
 
     /// The prepared batch for `request`, or, with nothing prepared, a fresh one (recorded).
-    async fn serve(&mut self, request: Request) -> Result<Ready, RandomnessError> {
+    async fn serve(&mut self, request: Request) -> Result<Batch<Items>, RandomnessError> {
         match self.ready.pop_front() {
             None => {
                 self.recorded.push(request);
-                generate(&mut self.source, request).await
+                self.source.take_kind(request.0, request.1).await
             }
             Some((r, ready)) if r == request => Ok(ready),
             Some((r, _)) => Err(RandomnessError::Source(format!(
@@ -203,80 +120,8 @@ impl Prepared {
     }
 }
 
-/// The fixture's batch for `request`.
-async fn generate(s: &mut Fixture, request: Request) -> Result<Ready, RandomnessError> {
-    Ok(match request {
-        Request::MatrixTriple(m, n, k) => Ready::MatrixTriple(s.matrix_triple(m, n, k).await?),
-        Request::ElementwiseTriples(n) => {
-            Ready::ElementwiseTriples(s.elementwise_triples(n).await?)
-        }
-        Request::ComparisonMasks(p, n) => Ready::ComparisonMasks(s.comparison_masks(p, n).await?),
-        Request::ComparisonBits(n) => Ready::ComparisonBits(s.comparison_bits(n).await?),
-        Request::DaBits(n) => Ready::DaBits(s.dabits(n).await?),
-        Request::BitTriples(n) => Ready::BitTriples(s.bit_triples(n).await?),
-        Request::ModpTriples(p, n) => Ready::ModpTriples(s.modp_triples(p, n).await?),
-        Request::ScaledModpTriples(p, n) => {
-            Ready::ScaledModpTriples(s.scaled_modp_triples(p, n).await?)
-        }
-    })
-}
-
-/// Serves `Request::$variant(args)` and unwraps the batch of that variant.
-macro_rules! prepared {
-    ($self:ident, $variant:ident $(, $arg:expr)*) => {{
-        match $self.serve(Request::$variant($($arg),*)).await? {
-            Ready::$variant(batch) => Ok(batch),
-            _ => unreachable!("a request is served a batch of its own kind"),
-        }
-    }};
-}
-
 impl Randomness for Prepared {
-    async fn matrix_triple(
-        &mut self,
-        m: usize,
-        n: usize,
-        k: usize,
-    ) -> Result<Batch<MatrixTriple>, RandomnessError> {
-        prepared!(self, MatrixTriple, m, n, k)
-    }
-    async fn elementwise_triples(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ElementwiseTriples>, RandomnessError> {
-        prepared!(self, ElementwiseTriples, n)
-    }
-    async fn comparison_masks(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
-        prepared!(self, ComparisonMasks, p, n)
-    }
-    async fn comparison_bits(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
-        prepared!(self, ComparisonBits, n)
-    }
-    async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
-        prepared!(self, DaBits, n)
-    }
-    async fn bit_triples(&mut self, n: usize) -> Result<Batch<BitTriples>, RandomnessError> {
-        prepared!(self, BitTriples, n)
-    }
-    async fn modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ModpTriples>, RandomnessError> {
-        prepared!(self, ModpTriples, p, n)
-    }
-    async fn scaled_modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        prepared!(self, ScaledModpTriples, p, n)
+    async fn take_kind(&mut self, kind: Kind, n: usize) -> Result<Batch<Items>, RandomnessError> {
+        self.serve((kind, n)).await
     }
 }

@@ -7,7 +7,7 @@ mod product;
 
 use ndarray::{Array1, Array2, ArrayView1};
 
-use crate::randomness::{Kind, Randomness};
+use crate::randomness::{Kind, ModpTriples, Randomness};
 use crate::{Fp, Party, Prime, ProtocolError, UnknownChoice};
 
 /// How the comparison finds `eta = [r > x]` (step 3 of PROTOCOLS.md's MSB): by one of two
@@ -100,7 +100,7 @@ pub(crate) async fn mul_fp<R: Randomness>(
 ) -> Result<Array1<Fp>, ProtocolError> {
     let n = x.len();
     let prime = p.config().prime;
-    let t = p.modp_triples(n).await?;
+    let t = p.take::<ModpTriples>(p.config().prime, n).await?;
     let mut mine: Vec<Fp> = x.iter().zip(&t.a).map(|(&x, &a)| x - a).collect();
     mine.extend(y.iter().zip(&t.b).map(|(&y, &b)| y - b));
     let opened = p.open_fp(&mine).await?;

@@ -9,7 +9,7 @@
 use ndarray::{Array2, s};
 
 use super::mul_fp;
-use crate::randomness::Randomness;
+use crate::randomness::{Randomness, ScaledModpTriples};
 use crate::{Fp, Party, ProtocolError};
 use dyad_link::PartyId;
 
@@ -35,7 +35,7 @@ pub(super) async fn check_zero<R: Randomness>(
             .expect("n * half elements");
     }
     // The root: M·x·y = e·f·M + e·(M·b) + f·(M·a) + M·a·b with e = x - a, f = y - b.
-    let t = p.scaled_modp_triples(n).await?;
+    let t = p.take::<ScaledModpTriples>(p.config().prime, n).await?;
     let mut mine: Vec<Fp> = (0..n).map(|e| level[[e, 0]] - t.a[e]).collect();
     mine.extend((0..n).map(|e| level[[e, 1]] - t.b[e]));
     let opened = p.open_fp(&mine).await?;

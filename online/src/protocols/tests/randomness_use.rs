@@ -4,10 +4,10 @@
 use ndarray::Array1;
 
 use super::*;
+use crate::ProtocolError;
 use crate::protocols::{msb, mul};
 use crate::randomness::*;
 use crate::testing::pair_with;
-use crate::{Prime, ProtocolError};
 use dyad_testing::fixture::{self, Fixture};
 
 /// How a [`Faulty`] source misbehaves on comparison masks.
@@ -35,81 +35,47 @@ struct Faulty {
 }
 
 impl Randomness for Faulty {
-    async fn matrix_triple(
-        &mut self,
-        m: usize,
-        n: usize,
-        k: usize,
-    ) -> Result<Batch<MatrixTriple>, RandomnessError> {
-        self.inner.matrix_triple(m, n, k).await
-    }
-    async fn elementwise_triples(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ElementwiseTriples>, RandomnessError> {
-        self.inner.elementwise_triples(n).await
-    }
-    async fn comparison_masks(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ComparisonMasks>, RandomnessError> {
-        match self.fault {
-            Fault::Honest => self.inner.comparison_masks(p, n).await,
+    async fn take_kind(&mut self, kind: Kind, n: usize) -> Result<Batch<Items>, RandomnessError> {
+        let Kind::ComparisonMask { p } = kind else {
+            return self.inner.take_kind(kind, n).await;
+        };
+        let mut masks = async || self.inner.take::<ComparisonMasks>(p, n).await;
+        let batch = match self.fault {
+            Fault::Honest => masks().await?,
             Fault::OtherTags => {
-                let mut batch = self.inner.comparison_masks(p, n).await?;
+                let mut batch = masks().await?;
                 batch.tags.ranges[0] = TagRange::new(0, 1_000_000, n as u64);
-                Ok(batch)
+                batch
             }
-            Fault::Dry => Err(RandomnessError::Exhausted {
-                kind: Kind::ComparisonMask { p }.to_string(),
-                detail: format!("asked for {n}, 0 available"),
-            }),
-            Fault::Replay => match &self.first {
-                Some(first) => Ok(first.clone()),
+            Fault::Dry => {
+                return Err(RandomnessError::Exhausted {
+                    kind: kind.to_string(),
+                    detail: format!("asked for {n}, 0 available"),
+                });
+            }
+            Fault::Replay => match self.first.clone() {
+                Some(first) => first,
                 None => {
-                    let batch = self.inner.comparison_masks(p, n).await?;
+                    let batch = masks().await?;
                     self.first = Some(batch.clone());
-                    Ok(batch)
+                    batch
                 }
             },
             Fault::ShortTags => {
-                let mut batch = self.inner.comparison_masks(p, n).await?;
+                let mut batch = masks().await?;
                 batch.tags.ranges[0].seqs.end -= 1;
-                Ok(batch)
+                batch
             }
             Fault::ShortBatch => {
-                let mut batch = self.inner.comparison_masks(p, n).await?;
+                let mut batch = masks().await?;
                 batch.items.alpha = batch.items.alpha.slice(ndarray::s![1..]).to_owned();
-                Ok(batch)
+                batch
             }
-        }
-    }
-    async fn comparison_bits(
-        &mut self,
-        n: usize,
-    ) -> Result<Batch<ComparisonBits>, RandomnessError> {
-        self.inner.comparison_bits(n).await
-    }
-    async fn dabits(&mut self, n: usize) -> Result<Batch<DaBits>, RandomnessError> {
-        self.inner.dabits(n).await
-    }
-    async fn bit_triples(&mut self, n: usize) -> Result<Batch<BitTriples>, RandomnessError> {
-        self.inner.bit_triples(n).await
-    }
-    async fn modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ModpTriples>, RandomnessError> {
-        self.inner.modp_triples(p, n).await
-    }
-    async fn scaled_modp_triples(
-        &mut self,
-        p: Prime,
-        n: usize,
-    ) -> Result<Batch<ScaledModpTriples>, RandomnessError> {
-        self.inner.scaled_modp_triples(p, n).await
+        };
+        Ok(Batch {
+            tags: batch.tags,
+            items: batch.items.into_items(),
+        })
     }
 }
 
