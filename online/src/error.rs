@@ -44,3 +44,15 @@ pub enum ProtocolError {
     #[error("shape error: {0}")]
     Shape(String),
 }
+
+/// A name that is none of an option's choices (`--checkzero`, `--exp`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {option} {name:?} ({choices})")]
+pub struct UnknownChoice {
+    /// What was being chosen.
+    pub option: &'static str,
+    /// The name given.
+    pub name: String,
+    /// The choices, for the message.
+    pub choices: &'static str,
+}

@@ -26,16 +26,15 @@ pub mod wire;
 mod error;
 #[cfg(test)]
 mod hostile_bytes;
-mod model_error;
 mod party;
 
 /// The randomness contract, under the name the protocols' code uses for it.
 use dyad_randomness as randomness;
 
 pub use dyad_vocabulary::fp;
-pub use error::ProtocolError;
+pub use error::{ProtocolError, UnknownChoice};
 pub use fixed::FixedPoint;
 pub use fp::{Fp, Prime};
-pub use model_error::{ModelError, ParamsFileError, UnknownChoice};
+pub use model::{ModelError, ParamsFileError};
 pub use party::{Config, Party};
 pub use ring::Z64;

@@ -1,0 +1,267 @@
+//! Network descriptions: Networks A–D of the paper (§7.2) and feed-forward networks read
+//! from a text format ([`text`]), with what training or inference consumes ([`demand`]: found
+//! by running the real code on a [`Tally`](crate::nn::Tally)).
+//!
+//! A training step is: the forward pass (each dense or convolution layer a fixed-point matrix
+//! product, convolutions by im2col), softmax with the cross-entropy gradient on the output,
+//! and the backward pass: per layer with weights, `dW = X^T·delta` truncated by
+//! `f + lr_shift + log2(batch)` (the SGD step with learning rate `2^-lr_shift`, averaged over
+//! the batch), the bias step truncated by `lr_shift + log2(batch)`, and `delta·W^T` for the
+//! layer below when one has weights.
+
+mod demand;
+mod error;
+mod text;
+
+pub use error::{ModelError, ParamsFileError};
+
+/// A tensor shape per example: channels, height, width (a vector is `n x 1 x 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Channels.
+    pub channels: usize,
+    /// Height.
+    pub height: usize,
+    /// Width.
+    pub width: usize,
+}
+
+impl Shape {
+    /// Elements per example.
+    pub fn size(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// `n` values without spatial extent: what dense layers take and make.
+    pub fn vector(n: usize) -> Shape {
+        Shape {
+            channels: n,
+            height: 1,
+            width: 1,
+        }
+    }
+}
+
+/// A layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// Fully connected, to `outputs` units (input flattened first).
+    Dense {
+        /// Output units.
+        outputs: usize,
+    },
+    /// 2-D convolution with square kernels.
+    Conv {
+        /// Output channels.
+        channels: usize,
+        /// Kernel size.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+        /// Zero padding on each side.
+        padding: usize,
+    },
+    /// ReLU.
+    Relu,
+    /// 2x2 max pooling, stride 2.
+    MaxPool,
+    /// Reshape to a vector.
+    Flatten,
+}
+
+impl Layer {
+    /// The shape this layer makes of `input`; fails if it does not fit.
+    pub fn output(self, input: Shape) -> Result<Shape, ModelError> {
+        Ok(match self {
+            Layer::Dense { outputs } => Shape::vector(outputs),
+            Layer::Conv {
+                channels,
+                kernel,
+                stride,
+                padding,
+            } => {
+                let (h, w) = (input.height + 2 * padding, input.width + 2 * padding);
+                if kernel > h || kernel > w {
+                    return Err(ModelError::KernelDoesNotFit {
+                        kernel,
+                        height: h,
+                        width: w,
+                    });
+                }
+                Shape {
+                    channels,
+                    height: (h - kernel) / stride + 1,
+                    width: (w - kernel) / stride + 1,
+                }
+            }
+            Layer::MaxPool => {
+                if !input.height.is_multiple_of(2) || !input.width.is_multiple_of(2) {
+                    return Err(ModelError::OddPooling {
+                        height: input.height,
+                        width: input.width,
+                    });
+                }
+                Shape {
+                    height: input.height / 2,
+                    width: input.width / 2,
+                    ..input
+                }
+            }
+            Layer::Relu => input,
+            Layer::Flatten => Shape::vector(input.size()),
+        })
+    }
+}
+
+/// A feed-forward network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    /// Its name.
+    pub name: String,
+    /// The shape of one example.
+    pub input: Shape,
+    /// The layers, input to output.
+    pub layers: Vec<Layer>,
+}
+
+const MNIST: Shape = Shape {
+    channels: 1,
+    height: 28,
+    width: 28,
+};
+
+fn conv(channels: usize, kernel: usize) -> Layer {
+    Layer::Conv {
+        channels,
+        kernel,
+        stride: 1,
+        padding: 0,
+    }
+}
+
+impl Network {
+    /// The names [`Network::by_name`] knows.
+    pub const NAMES: [&'static str; 4] = ["net-a", "net-b", "net-c", "net-d"];
+
+    /// Networks A–D of §7.2. The paper puts a ReLU after every layer, the last included,
+    /// before the softmax; so does this.
+    pub fn by_name(name: &str) -> Option<Network> {
+        use Layer::*;
+        let layers = match name {
+            // SecureML's 3-layer DNN.
+            "net-a" => vec![
+                Flatten,
+                Dense { outputs: 128 },
+                Relu,
+                Dense { outputs: 128 },
+                Relu,
+                Dense { outputs: 10 },
+                Relu,
+            ],
+            // MiniONN's CNN: 28 -> 24 -> 12 -> 8 -> 4; 16·4·4 = 256 inputs to the first dense.
+            "net-b" => vec![
+                conv(16, 5),
+                Relu,
+                MaxPool,
+                conv(16, 5),
+                Relu,
+                MaxPool,
+                Flatten,
+                Dense { outputs: 100 },
+                Relu,
+                Dense { outputs: 10 },
+                Relu,
+            ],
+            // LeNet: 50·4·4 = 800 inputs to the first dense.
+            "net-c" => vec![
+                conv(20, 5),
+                Relu,
+                MaxPool,
+                conv(50, 5),
+                Relu,
+                MaxPool,
+                Flatten,
+                Dense { outputs: 500 },
+                Relu,
+                Dense { outputs: 10 },
+                Relu,
+            ],
+            // Chameleon's CNN: stride 2 with padding 2 gives 5·14·14 = 980 inputs.
+            "net-d" => vec![
+                Conv {
+                    channels: 5,
+                    kernel: 5,
+                    stride: 2,
+                    padding: 2,
+                },
+                Relu,
+                Flatten,
+                Dense { outputs: 100 },
+                Relu,
+                Dense { outputs: 10 },
+                Relu,
+            ],
+            _ => return None,
+        };
+        Some(Network {
+            name: name.to_owned(),
+            input: MNIST,
+            layers,
+        })
+    }
+
+    /// The shape after each layer; fails if a layer does not fit its input.
+    pub fn shapes(&self) -> Result<Vec<Shape>, ModelError> {
+        let mut shape = self.input;
+        let mut out = Vec::with_capacity(self.layers.len());
+        for (i, layer) in self.layers.iter().enumerate() {
+            shape = layer.output(shape).map_err(|cause| ModelError::Layer {
+                layer: i + 1,
+                cause: Box::new(cause),
+            })?;
+            out.push(shape);
+        }
+        if out.last().is_none_or(|s| s.height != 1 || s.width != 1) {
+            return Err(ModelError::NoClassScores);
+        }
+        Ok(out)
+    }
+
+    /// The learning rate of §7.4 as `-log2`: 2^-7 for Network-A, 2^-5 for the others.
+    pub fn paper_lr_shift(&self) -> u32 {
+        if self.name == "net-a" { 7 } else { 5 }
+    }
+
+    /// Classes: the size of the output.
+    pub fn classes(&self) -> usize {
+        self.shapes()
+            .ok()
+            .and_then(|s| s.last().map(Shape::size))
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_papers_networks_have_the_papers_shapes() {
+        let size = |name: &str, layer: usize| {
+            Network::by_name(name)
+                .expect("known")
+                .shapes()
+                .expect("fits")[layer]
+                .size()
+        };
+        assert_eq!(size("net-b", 5), 256);
+        assert_eq!(size("net-c", 5), 800);
+        assert_eq!(size("net-d", 1), 980);
+        for name in Network::NAMES {
+            let net = Network::by_name(name).expect("known");
+            assert_eq!(net.classes(), 10);
+            let back = Network::parse(name, &net.to_string()).expect("parses");
+            assert_eq!(back, net, "{name} round-trips");
+        }
+    }
+}
