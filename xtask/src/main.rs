@@ -18,6 +18,7 @@
 mod fuzz;
 mod image;
 mod link_bench;
+mod one_build;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
