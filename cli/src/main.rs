@@ -1,16 +1,13 @@
 //! `dyad`: the one command for operators, data scientists and clients of a Dyad deployment.
 
 mod certs;
-mod chart;
 mod chart_csv;
-mod data;
+mod comparison_args;
+mod data_args;
 mod demo;
-mod health;
 mod import;
-mod lane;
 mod link_args;
 mod link_check;
-mod metrics;
 mod offline;
 mod predict;
 mod probe;

@@ -25,7 +25,7 @@ use dyad_offline::Plan;
 use dyad_online::FixedPoint;
 use dyad_store_client::token::read_or_create_token;
 
-use crate::data::DataArgs;
+use crate::data_args::DataArgs;
 use crate::train::JobArgs;
 
 #[derive(clap::Args)]

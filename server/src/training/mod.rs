@@ -12,8 +12,11 @@
 //! - [`checkpoint`]: the checkpoints and the agreement on where to resume.
 
 pub mod checkpoint;
+pub mod curve;
 mod error;
 pub mod job;
+mod metrics;
+pub mod reference;
 pub mod runner;
 pub mod schedule;
 pub mod session;
@@ -24,6 +27,7 @@ use tokio::sync::watch;
 
 pub use error::TrainingError;
 pub use job::Job;
+pub use metrics::TrainMetrics;
 pub use runner::{Ended, Flow, Hooks, Point, State, Stats};
 pub use session::{Observer, Setup};
 
