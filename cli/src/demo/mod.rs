@@ -16,13 +16,13 @@ use dyad_offline::Plan;
 use dyad_online::FixedPoint;
 use dyad_orchestrate::command::{self, Link, Store};
 use dyad_orchestrate::{OfflineRates, Ports, Processes, fresh_dir, readiness};
-use dyad_server::training::{Job, curve};
+use dyad_server::training::{Job, StockMonitor, curve};
 use dyad_store_client::StoreClient;
 use dyad_store_client::token::read_token;
 
 use crate::comparison_args::ComparisonArgs;
 use crate::data_args::DataArgs;
-use crate::train::{JobArgs, StockMonitor};
+use crate::train::JobArgs;
 use crate::train_plain::print_point;
 use dyad_server::training::reference::{Arithmetic, Reference, references};
 use watch::Watch;
@@ -119,11 +119,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         crate::certs::generate(&certs, party)?;
     }
     // The training job, then the served requests of the serving part.
-    let served = job
-        .network
-        .serving_demand(serving::REQUESTS as u64, job.comparison)
-        .map_err(anyhow::Error::msg)?;
-    let plan = Plan::from_demand(job.demand()? + served)?;
+    let plan = Plan::from_demand(job.demand_with_serving(serving::REQUESTS as u64)?)?;
     let plan_file = path("plan.txt");
     std::fs::write(&plan_file, plan.to_string())?;
     println!(

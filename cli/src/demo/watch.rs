@@ -9,9 +9,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use dyad_server::training::{Job, Point, curve};
+use dyad_server::training::{Job, Point, StockMonitor, curve};
 
-use crate::train::{Progress, StockMonitor};
+use crate::train::Progress;
 
 use dyad_orchestrate::{OfflineRates, TrainingProgress};
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use dyad_online::Z64;
 use dyad_server::training::checkpoint::Position;
-use dyad_server::training::{Job, Observer, State, TrainMetrics};
+use dyad_server::training::{Job, Observer, State, StockMonitor, TrainMetrics};
 
-use super::progress::{Progress, StockMonitor};
+use super::progress::Progress;
 use dyad_server::endpoints::Health;
 
 /// The display of one training job across its sessions.

@@ -18,10 +18,10 @@ use anyhow::{Context, ensure};
 use dyad_online::{FixedPoint, Z64};
 
 use dyad_server::model_file::{Holder, ModelFile};
-use dyad_server::training::{self, Job, Outcome, Setup, State, TrainMetrics, curve};
+use dyad_server::training::{self, Job, Outcome, Setup, State, StockMonitor, TrainMetrics, curve};
 use dyad_server::{DatasetShare, Stockpile};
 
-pub use progress::{Progress, StockMonitor};
+pub use progress::Progress;
 
 use crate::comparison_args::ComparisonArgs;
 use crate::link_args::LinkArgs;

@@ -20,6 +20,7 @@ pub mod reference;
 pub mod runner;
 pub mod schedule;
 pub mod session;
+mod stock_monitor;
 
 use dyad_link::PartyLink;
 use dyad_online::Z64;
@@ -30,6 +31,7 @@ pub use job::Job;
 pub use metrics::TrainMetrics;
 pub use runner::{Ended, Flow, Hooks, Point, State, Stats};
 pub use session::{Observer, Setup};
+pub use stock_monitor::StockMonitor;
 
 use crate::RandomnessSource;
 
