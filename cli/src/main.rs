@@ -1,16 +1,13 @@
 //! `dyad`: the one command for operators, data scientists and clients of a Dyad deployment.
 
 mod certs;
-mod chart;
 mod chart_csv;
-mod data;
+mod comparison_args;
+mod data_args;
 mod demo;
-mod health;
 mod import;
-mod lane;
 mod link_args;
 mod link_check;
-mod metrics;
 mod offline;
 mod predict;
 mod probe;
@@ -127,6 +124,63 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+    use dyad_orchestrate::command::{self, Link, Store};
+    use dyad_server::training::Job;
+
+    use super::Cli;
+
+    /// The demo starts its children with the command lines `dyad_orchestrate::command` builds:
+    /// every one must parse as this binary's arguments.
+    #[test]
+    fn the_orchestrated_command_lines_parse() {
+        let job = Job {
+            network: dyad_server::load_network("net-a").expect("net-a"),
+            batch: 128,
+            lr_shift: 2,
+            epochs: 1,
+            eval_every: Some(8),
+            seed: 1,
+            loss: true,
+            fixed: Default::default(),
+            comparison: Default::default(),
+            exp: Default::default(),
+            dataset: String::new(),
+            train: 256,
+            test: 128,
+        };
+        let (certs, token, file) = (Path::new("certs"), Path::new("token"), Path::new("f"));
+        let store = Store {
+            addr: "127.0.0.1:7100",
+            token,
+        };
+        for party in 0..2 {
+            let link = Link {
+                party,
+                certs,
+                addr: "127.0.0.1:7200",
+            };
+            let metrics = Some("127.0.0.1:9100");
+            for argv in [
+                command::store(party, file, "127.0.0.1:7100").expect("store"),
+                command::offline(&link, &store, 1, file, 200, metrics).expect("offline"),
+                command::train(&link, &store, "net-a", &job, file, file, metrics).expect("train"),
+                command::serve(&link, &store, file, "127.0.0.1:7300", 60, job.comparison)
+                    .expect("serve"),
+            ] {
+                let line = std::iter::once("dyad".to_owned()).chain(argv.clone());
+                if let Err(e) = Cli::try_parse_from(line) {
+                    panic!("{argv:?}: {e}");
+                }
+            }
         }
     }
 }

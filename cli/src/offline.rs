@@ -11,17 +11,14 @@ use dyad_offline::MatrixTripleMethod;
 use dyad_offline::resume::{self, WorkerEvent};
 use dyad_offline::worker::{Progress, WorkerConfig};
 use dyad_online::FixedPoint;
-use dyad_online::Prime;
-use dyad_online::model::Network;
-use dyad_online::protocols::{CheckZeroVariant, Comparison, Exp};
-use dyad_randomness::Demand;
 use dyad_randomness::Plan;
 use dyad_store_client::StoreClient;
 
-use crate::health::Health;
+use crate::comparison_args::ComparisonArgs;
 use crate::link_args::LinkArgs;
-use crate::metrics::Render;
 use crate::store_args::StoreArgs;
+use dyad_server::endpoints::Health;
+use dyad_server::endpoints::Render;
 use dyad_server::training::Job;
 
 #[derive(clap::Args)]
@@ -63,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read the plan {}", args.plan.display()))?;
     let plan = Plan::parse(&text)?;
     let (shards, token) = args.store.addresses_and_token()?;
-    let lane = crate::lane::lane(args.lane, args.lane_from_hostname)?;
+    let lane = dyad_orchestrate::lane::lane(args.lane, args.lane_from_hostname)?;
     // The pair puts into its lane's shard only (both parties list as many: the hello checks).
     let store_addr = shards[dyad_store_client::shard::shard_of(lane, shards.len())].clone();
     let link_config = args.link.config(&format!("offline/{lane}"))?;
@@ -82,11 +79,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let (p, meter) = (progress.clone(), meter.clone());
             move || {
                 let link = meter.lock().ok().and_then(|m| m.clone());
-                let link = link.map(|m| crate::metrics::link("dyad_offline", m.counters()));
+                let link = link.map(|m| {
+                    dyad_server::endpoints::prometheus::link("dyad_offline", m.counters())
+                });
                 p.prometheus() + &link.unwrap_or_default()
             }
         };
-        crate::metrics::endpoints(
+        dyad_server::endpoints::endpoints(
             args.metrics.map(|a| (a, Arc::new(render) as Render)),
             args.health.map(|a| (a, health.clone())),
         )
@@ -94,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let store = StoreClient::connect(&store_addr, &token)
             .await
             .map_err(anyhow::Error::msg)?;
-        watch_stockpile(store.clone(), health.clone());
+        health.watch_stockpile(store.clone());
         let link = tokio::select! {
             link = dyad_link::connect(link_config) => link?,
             _ = stop.changed() => {
@@ -117,7 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let timeout = args.link.timeout;
         let mut report = |event: WorkerEvent| match event {
             WorkerEvent::Paired { peer, rlwe } => {
-                health.set("peer", Ok(format!("paired with {peer}, generating")));
+                health.met("peer", format!("paired with {peer}, generating"));
                 eprintln!(
                     "offline worker {} (lane {lane}) paired with {peer}; generating",
                     args.link.party(),
@@ -127,10 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
             WorkerEvent::PeerLost { why } => {
-                health.set(
-                    "peer",
-                    Err(format!("lost the peer ({why}); waiting for it")),
-                );
+                health.unmet("peer", format!("lost the peer ({why}); waiting for it"));
                 eprintln!(
                     "lost the peer ({why}); waiting up to {timeout} s for it to come back, then \
                      resuming"
@@ -159,25 +155,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })
 }
 
-/// How often a worker checks that its stockpile answers, for its readiness.
-const STOCKPILE_CHECK: Duration = Duration::from_secs(5);
-
-/// Keeps the health's "stockpile" condition up to date: whether the stockpile answers an
-/// inventory within the check's interval.
-fn watch_stockpile(mut store: StoreClient, health: Arc<Health>) {
-    tokio::spawn(async move {
-        loop {
-            let state = match tokio::time::timeout(STOCKPILE_CHECK, store.inventory()).await {
-                Ok(Ok(_)) => Ok(format!("{} answers", store.addr())),
-                Ok(Err(e)) => Err(format!("{} fails: {}", store.addr(), e.message())),
-                Err(_) => Err(format!("{} does not answer", store.addr())),
-            };
-            health.set("stockpile", state);
-            tokio::time::sleep(STOCKPILE_CHECK).await;
-        }
-    });
-}
-
 #[derive(clap::Args)]
 pub struct PlanArgs {
     /// `net-a` .. `net-d`, or a model description file.
@@ -197,17 +174,8 @@ pub struct PlanArgs {
     /// so the plan does not depend on it).
     #[arg(long)]
     lr_shift: Option<u32>,
-    /// How the comparison finds `[r > x]`: `bits` (an AND tree over the mask's bits, 6 rounds,
-    /// no prime), or a CheckZero over `Z_p`: `product` (leak-free, 8 rounds) or `paper`
-    /// (Algorithm 4 as published; leaks). Both servers and the offline plan must agree.
-    #[arg(long, default_value_t = CheckZeroVariant::default())]
-    checkzero: CheckZeroVariant,
-    /// The comparison's prime (as `dyad train --prime`).
-    #[arg(long, default_value_t = Prime::default())]
-    prime: Prime,
-    /// How softmax computes `e^x` (as `dyad train --exp`).
-    #[arg(long, default_value_t = Exp::default())]
-    exp: Exp,
+    #[command(flatten)]
+    comparison: ComparisonArgs,
     /// Fixed-point fractional bits.
     #[arg(long, default_value_t = 16)]
     f: u32,
@@ -230,42 +198,18 @@ pub struct PlanArgs {
     loss: bool,
 }
 
-/// A network by name or from a description file.
-pub fn load_network(model: &str) -> anyhow::Result<Network> {
-    if let Some(net) = Network::by_name(model) {
-        return Ok(net);
-    }
-    let text = std::fs::read_to_string(model).with_context(|| {
-        format!(
-            "{model} is neither one of {:?} nor a readable model file",
-            Network::NAMES
-        )
-    })?;
-    Network::parse(model, &text).map_err(anyhow::Error::msg)
-}
-
 pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
-    let network = load_network(&args.model)?;
+    let network = dyad_server::load_network(&args.model)?;
     let lr_shift = args.lr_shift.unwrap_or(network.paper_lr_shift());
     let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
-    let msg = anyhow::Error::msg;
-    let comparison = Comparison {
-        checkzero: args.checkzero,
-        prime: args.prime,
-    };
-    let mut demand = Demand::default();
+    let comparison = args.comparison.comparison();
+    let config = args.comparison.config(fixed);
+    let mut demand = network.stock_demand(args.batch, args.iterations, args.inferences, config)?;
     let mut what = Vec::new();
     if args.iterations > 0 {
-        demand += network
-            .training_demand(args.batch, false, fixed, comparison, args.exp)
-            .map_err(msg)?
-            * args.iterations;
         what.push(format!("{} training steps", args.iterations));
     }
     if args.inferences > 0 {
-        demand += network
-            .serving_demand(args.inferences, comparison)
-            .map_err(msg)?;
         what.push(format!("{} served requests", args.inferences));
     }
     if let Some(epochs) = args.epochs {
@@ -279,7 +223,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
             loss: args.loss,
             fixed,
             comparison,
-            exp: args.exp,
+            exp: args.comparison.exp,
             dataset: String::new(),
             train: args.train,
             test: args.test,

@@ -9,12 +9,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
+use dyad_client::load::Load;
 use dyad_client::{Client, Prediction, Server};
 use dyad_online::nn::{Backend, PlainFixed, predict};
 use dyad_proto::inference::Output;
 use ndarray::{Array2, Axis};
 
-use crate::data::{DataArgs, inputs};
+use crate::data_args::DataArgs;
+use dyad_server::datasets::inputs;
 use dyad_server::model_file::{Holder, ModelFile};
 
 #[derive(clap::Args)]
@@ -215,77 +217,17 @@ async fn compare(
     Ok(())
 }
 
-/// Each of `clients` clients' time between requests for `rate` requests per second in all;
-/// refused unless every client gets at least one request within `length`.
-fn pace(clients: usize, rate: Option<f64>, length: Duration) -> anyhow::Result<Option<Duration>> {
-    ensure!(clients > 0, "--clients must be at least 1");
-    let Some(rate) = rate else {
-        return Ok(None);
-    };
-    let pace = Duration::try_from_secs_f64(clients as f64 / rate)
-        .ok()
-        .filter(|p| rate > 0.0 && *p <= length);
-    ensure!(
-        pace.is_some(),
-        "--rate must be a positive number of requests per second, at least --clients per \
-         --load seconds; got {rate}"
-    );
-    Ok(pace)
-}
-
 /// `--clients` clients send requests round-robin over the inputs until the time is up.
 async fn load_test(args: &Args, images: &Array2<f64>, length: Duration) -> anyhow::Result<()> {
-    let pace = pace(args.clients, args.rate, length)?;
-    let servers = args.servers()?;
+    let load = Load {
+        clients: args.clients,
+        rate: args.rate,
+        length,
+        output: args.output(),
+    };
+    let inputs = images.rows().into_iter().map(|r| r.to_vec()).collect();
     let timeout = Duration::from_secs(args.timeout);
-    let mut clients = Vec::new();
-    for _ in 0..args.clients {
-        clients.push(Client::connect(servers.clone(), timeout).await?);
-    }
-    let start = Instant::now();
-    let deadline = start
-        .checked_add(length)
-        .context("--load is too long a time")?;
-    let mut tasks = Vec::new();
-    for (c, mut client) in clients.into_iter().enumerate() {
-        let images = images.clone();
-        let output = args.output();
-        // Paced clients take turns: each starts a fraction of the pace after the previous.
-        let mut next = start
-            + pace.map_or(Duration::ZERO, |p| {
-                p.mul_f64(c as f64 / args.clients as f64)
-            });
-        tasks.push(tokio::spawn(async move {
-            let (mut latencies, mut failures) = (Vec::new(), Vec::new());
-            let mut k = c;
-            while Instant::now() < deadline {
-                if let Some(pace) = pace {
-                    tokio::time::sleep_until(next.into()).await;
-                    next += pace;
-                    if Instant::now() >= deadline {
-                        break;
-                    }
-                }
-                let row = images.row(k % images.nrows());
-                let start = Instant::now();
-                match client
-                    .predict(row.as_slice().expect("contiguous"), output)
-                    .await
-                {
-                    Ok(_) => latencies.push(start.elapsed()),
-                    Err(e) => failures.push(e.to_string()),
-                }
-                k += 1;
-            }
-            (latencies, failures)
-        }));
-    }
-    let (mut latencies, mut failures) = (Vec::new(), Vec::new());
-    for task in tasks {
-        let (l, f) = task.await?;
-        latencies.extend(l);
-        failures.extend(f);
-    }
+    let mut report = dyad_client::load::run(&args.servers()?, timeout, inputs, load).await?;
     let offered = args.rate.map_or("as fast as answered".into(), |r| {
         format!("{r} requests/s offered")
     });
@@ -293,13 +235,16 @@ async fn load_test(args: &Args, images: &Array2<f64>, length: Duration) -> anyho
         "load test: {} clients for {:.0} s, {offered}: {} requests answered ({:.1}/s), {} failed",
         args.clients,
         length.as_secs_f64(),
-        latencies.len(),
-        latencies.len() as f64 / length.as_secs_f64(),
-        failures.len()
+        report.latencies.len(),
+        report.latencies.len() as f64 / length.as_secs_f64(),
+        report.failures.len()
     );
-    print_latency("latency per request under load", &mut latencies);
-    if let Some(f) = failures.first() {
-        anyhow::bail!("{} requests failed, the first with: {f}", failures.len());
+    print_latency("latency per request under load", &mut report.latencies);
+    if let Some(f) = report.failures.first() {
+        anyhow::bail!(
+            "{} requests failed, the first with: {f}",
+            report.failures.len()
+        );
     }
     Ok(())
 }
@@ -337,24 +282,4 @@ pub(crate) fn print_latency(what: &str, latencies: &mut [Duration]) {
         at(0.99).as_secs_f64() * 1e3,
         at(1.0).as_secs_f64() * 1e3
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_load_test_pace_is_refused_unless_every_client_sends_within_the_test() {
-        let minute = Duration::from_secs(60);
-        assert_eq!(pace(8, None, minute).expect("closed loop"), None);
-        assert_eq!(
-            pace(8, Some(16.0), minute).expect("paced"),
-            Some(Duration::from_millis(500))
-        );
-        for rate in [0.0, -1.0, f64::NAN, 1e-300, 0.1] {
-            let err = pace(8, Some(rate), minute).expect_err("refused");
-            assert!(err.to_string().contains("--rate"), "{rate}: {err}");
-        }
-        assert!(pace(0, None, minute).is_err());
-    }
 }

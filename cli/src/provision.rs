@@ -25,7 +25,7 @@ use dyad_online::FixedPoint;
 use dyad_randomness::Plan;
 use dyad_store_client::token::read_or_create_token;
 
-use crate::data::DataArgs;
+use crate::data_args::DataArgs;
 use crate::train::JobArgs;
 
 #[derive(clap::Args)]
@@ -90,11 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let job = args
         .job
         .job(fixed, id.clone(), args.data.train, args.data.test)?;
-    let served = job
-        .network
-        .serving_demand(args.inferences, job.comparison)
-        .map_err(anyhow::Error::msg)?;
-    let plan = Plan::from_demand(job.demand()? + served)?;
+    let plan = Plan::from_demand(job.demand_with_serving(args.inferences)?)?;
 
     for party in PartyId::BOTH {
         let dir = party_dir(&args, party.index());

@@ -10,8 +10,9 @@ use anyhow::Context;
 use dyad_link::Address;
 use dyad_link::relay::{MIN_IDLE, Relay, RelayConfig, RelayStats, Route, Routes};
 
-use crate::health::Health;
-use crate::metrics::{Render, single};
+use dyad_server::endpoints::Health;
+use dyad_server::endpoints::Render;
+use dyad_server::endpoints::prometheus::single;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -57,13 +58,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let relay = Relay::bind(config.clone()).await?;
         let stats = relay.stats();
         let render = move || render(&stats);
-        crate::metrics::endpoints(
+        dyad_server::endpoints::endpoints(
             args.health.map(|a| (a, Arc::new(render) as Render)),
             args.health.map(|a| (a, health.clone())),
         )
         .await?;
         let at = relay.local_addr()?;
-        health.set("relay", Ok(format!("forwarding on udp {at}")));
+        health.met("relay", format!("forwarding on udp {at}"));
         eprintln!("relay on udp {at}, routes:");
         for route in config.routes.iter() {
             eprintln!("  {route}");

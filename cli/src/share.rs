@@ -6,8 +6,9 @@ use anyhow::Context;
 use dyad_online::FixedPoint;
 use rand_chacha::ChaCha20Rng;
 
-use crate::data::shares::split;
-use crate::data::{DataArgs, Dataset};
+use crate::data_args::DataArgs;
+use dyad_server::datasets::Dataset;
+use dyad_server::datasets::shares::split;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -14,8 +14,8 @@ use dyad_store::{Budget, StoreConfig};
 use dyad_store_client::StoreClient;
 use dyad_store_client::token::{read_or_create_token, read_token};
 
-use crate::health::Health;
-use crate::metrics::Render;
+use dyad_server::endpoints::Health;
+use dyad_server::endpoints::Render;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -105,7 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 window.unwrap_or_default()
             }
         };
-        crate::metrics::endpoints(
+        dyad_server::endpoints::endpoints(
             args.metrics.map(|a| (a, Arc::new(render) as Render)),
             args.health.map(|a| (a, health.clone())),
         )
@@ -119,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.data.display(),
             token_file.display()
         );
-        health.set("stockpile", Ok(format!("open and serving on {local}")));
+        health.met("stockpile", format!("open and serving on {local}"));
         let shutdown = async {
             crate::signals::shutdown_signal().await;
             health.stopping();

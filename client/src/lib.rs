@@ -9,6 +9,8 @@
 //! This crate needs only the `.proto` files' generated code, not the MPC runtime; a client in
 //! another language does the same with `proto/dyad/inference/v1/inference.proto`.
 
+pub mod load;
+
 use std::time::Duration;
 
 use dyad_proto::inference::inference_client::InferenceClient;

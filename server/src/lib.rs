@@ -11,12 +11,19 @@
 //!   with the other server's.
 //! - The share files the servers hold: [`model_file`] and [`dataset_share`], written through
 //!   [`files`] so that a crash never leaves a torn file.
+//! - [`load_network`]: a network by name or from a description file.
+//! - [`datasets`]: plaintext datasets and a client's inputs (MNIST IDX and CSV, PNG), and the
+//!   data owner's split of one into the two servers' shares.
 //! - [`onnx`]: a plaintext model exported by PyTorch, read as a Dyad model.
+//! - [`endpoints`]: the metrics and health endpoints every long-running process serves.
 //! - [`peer_lost`]: telling a broken link (reconnect and resume) from other failures.
 
 pub mod dataset_share;
+pub mod datasets;
+pub mod endpoints;
 pub mod files;
 pub mod model_file;
+pub mod network_source;
 pub mod onnx;
 pub mod peer_lost;
 pub mod randomness_source;
@@ -26,6 +33,7 @@ pub mod training;
 mod training_batches;
 
 pub use dataset_share::DatasetShare;
+pub use network_source::load_network;
 pub use randomness_source::{RandomnessSource, Stockpile};
 pub use stockpile_randomness::StockpileRandomness;
 pub use training_batches::Examples;

@@ -5,8 +5,6 @@
 //! randomness as the workers make it, so the demo shows both halves running in parallel. Then
 //! the two servers serve the model they trained, still secret-shared, to a client.
 
-mod offline_rates;
-mod processes;
 mod serving;
 mod watch;
 
@@ -15,19 +13,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use dyad_online::FixedPoint;
-use dyad_online::Prime;
-use dyad_online::protocols::{CheckZeroVariant, Exp};
+use dyad_orchestrate::command::{self, Link, Store};
+use dyad_orchestrate::{OfflineRates, Ports, Processes, fresh_dir, readiness};
 use dyad_randomness::Plan;
+use dyad_server::training::{Job, StockMonitor, curve};
 use dyad_store_client::StoreClient;
 use dyad_store_client::token::read_token;
 
-use crate::data::DataArgs;
-use dyad_server::training::Job;
-
-use crate::train::{self, JobArgs, StockMonitor};
-use crate::train_plain::{self, Arithmetic, Reference};
-use offline_rates::OfflineRates;
-use processes::Processes;
+use crate::comparison_args::ComparisonArgs;
+use crate::data_args::DataArgs;
+use crate::train::JobArgs;
+use crate::train_plain::print_point;
+use dyad_server::training::reference::{Arithmetic, Reference, references};
 use watch::Watch;
 
 /// The defaults train Network-A on 2,048 digits for 4 epochs of 16 steps (batch 128, learning
@@ -57,18 +54,13 @@ pub struct Args {
     /// The learning rate is 2^-lr_shift.
     #[arg(long, default_value_t = 2)]
     lr_shift: u32,
-    /// How the comparison finds `[r > x]` (as `dyad train --checkzero`): `bits`, or a CheckZero
-    /// (`product`, `paper`) over `Z_40961`.
-    #[arg(long, default_value_t = CheckZeroVariant::default())]
-    checkzero: CheckZeroVariant,
+    #[command(flatten)]
+    comparison: ComparisonArgs,
     /// Working directory for certificates, stockpiles, logs, model shares and curves. It is
     /// made afresh; an existing one is replaced only if an earlier demo made it.
     #[arg(long, default_value = "dyad-demo")]
     dir: PathBuf,
 }
-
-/// Marks a directory as the demo's own, so a rerun may clear it.
-const MARKER: &str = ".dyad-demo";
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     // One thread: the demo mostly waits on its children.
@@ -84,19 +76,10 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     let stop = crate::signals::stop_flag();
     let dir = fresh_dir(&args.dir)?;
     let path = |name: &str| dir.join(name);
-    let text = |p: &Path| p.to_str().map(str::to_owned).context("a non-UTF-8 path");
 
     // The data owner's part: split the bundled digits into the servers' shares.
     let fixed = FixedPoint::new(16).context("f = 16")?;
-    let data = DataArgs {
-        data: None,
-        images: None,
-        labels: None,
-        train: args.train,
-        test: args.test,
-        split_seed: 1,
-    };
-    let (train_set, test_set) = data.load()?;
+    let (train_set, test_set) = DataArgs::bundled(args.train, args.test).load()?;
     let (id, shares) = crate::share::write_shares(&train_set, &test_set, fixed, &path("data"))?;
     let steps_per_epoch = args.train.checked_div(args.batch).unwrap_or(0) as u64;
     let job = JobArgs {
@@ -107,12 +90,9 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         lr_shift: Some(args.lr_shift),
         seed: 1,
         loss: true,
-        checkzero: args.checkzero,
-        prime: Prime::default(),
-        exp: Exp::default(),
-    };
-    let job_flags = job_flags(&job);
-    let job = job.job(fixed, id, args.train, args.test)?;
+        comparison: args.comparison,
+    }
+    .job(fixed, id, args.train, args.test)?;
     println!(
         "Dyad demo: training {} on {} of the bundled MNIST digits ({} held out for testing), \
          {} epochs of {} steps (batch {}, learning rate 2^-{}), revealing the test accuracy \
@@ -130,7 +110,8 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     println!("Everything goes into {}.", dir.display());
 
     // The plaintext reference, which the data owner could compute but the servers cannot.
-    let references = train_plain::references(&job, &train_set, &test_set, Arithmetic::Both).await?;
+    let references =
+        references(&job, &train_set, &test_set, Arithmetic::Both, &print_point).await?;
 
     // Certificates, and the plan: exactly what the job will consume.
     let certs = path("certs");
@@ -138,11 +119,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         crate::certs::generate(&certs, party)?;
     }
     // The training job, then the served requests of the serving part.
-    let served = job
-        .network
-        .serving_demand(serving::REQUESTS as u64, job.comparison)
-        .map_err(anyhow::Error::msg)?;
-    let plan = Plan::from_demand(job.demand()? + served)?;
+    let plan = Plan::from_demand(job.demand_with_serving(serving::REQUESTS as u64)?)?;
     let plan_file = path("plan.txt");
     std::fs::write(&plan_file, plan.to_string())?;
     println!(
@@ -151,60 +128,35 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         plan_file.display()
     );
 
-    let mut children = Processes::default();
-    let ports = Ports::pick()?;
+    let mut children =
+        Processes::new(std::env::current_exe().context("cannot find the dyad binary")?);
+    let ports = Ports::pick(LANES)?;
     let (mut stores, mut workers) = (Vec::new(), Vec::new());
     for i in 0..2 {
-        let store = path(&format!("store{i}"));
-        let args = strings(&[
-            "store",
-            "--party",
-            &i.to_string(),
-            "--data",
-            &text(&store)?,
-            "--listen",
-            &ports.stores[i],
-        ]);
-        stores.push(children.spawn(
-            &format!("stockpile of server {i}"),
-            &args,
-            &path(&format!("store{i}.log")),
-        )?);
+        let args = command::store(i, &path(&format!("store{i}")), &ports.stores[i])?;
+        let log = path(&format!("store{i}.log"));
+        stores.push(children.spawn(&format!("stockpile of server {i}"), &args, &log)?);
     }
     let tokens = [0, 1].map(|i| path(&format!("store{i}/token")));
     for (addr, token) in ports.stores.iter().zip(&tokens) {
-        wait_for_store(addr, token, &mut children).await?;
+        readiness::store(addr, token, &mut children).await?;
     }
-    let side = |i: usize| if i == 0 { "--listen" } else { "--peer" };
+    let store = |i: usize| Store {
+        addr: &ports.stores[i],
+        token: &tokens[i],
+    };
     for lane in 0..LANES {
-        for (i, token) in tokens.iter().enumerate() {
-            let mut args = strings(&[
-                "offline",
-                "--party",
-                &i.to_string(),
-                "--lane",
-                &lane.to_string(),
-                "--certs",
-                &text(&certs)?,
-                side(i),
-                &ports.offline_links[lane],
-                "--store",
-                &ports.stores[i],
-                "--store-token",
-                &text(token)?,
-                "--plan",
-                &text(&plan_file)?,
-                "--idle-ms",
-                "200",
-            ]);
-            if i == 0 {
-                args.extend(strings(&["--metrics", &ports.metrics[lane]]));
-            }
-            workers.push(children.spawn(
-                &format!("offline worker of server {i}, lane {lane}"),
-                &args,
-                &path(&format!("offline{i}-lane{lane}.log")),
-            )?);
+        for i in 0..2 {
+            let link = Link {
+                party: i,
+                certs: &certs,
+                addr: &ports.offline_links[lane],
+            };
+            let metrics = (i == 0).then_some(ports.metrics[lane].as_str());
+            let args = command::offline(&link, &store(i), lane, &plan_file, 200, metrics)?;
+            let log = path(&format!("offline{i}-lane{lane}.log"));
+            let name = format!("offline worker of server {i}, lane {lane}");
+            workers.push(children.spawn(&name, &args, &log)?);
         }
     }
     println!("started both stockpiles and {LANES} offline worker pairs; training starts at once\n");
@@ -225,34 +177,18 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         ports.metrics.clone(),
     );
     let mut trainers = Vec::new();
-    for i in 0..2 {
-        let mut args = strings(&[
-            "train",
-            "--party",
-            &i.to_string(),
-            "--certs",
-            &text(&certs)?,
-            side(i),
-            &ports.training_link,
-            "--store",
-            &ports.stores[i],
-            "--store-token",
-            &text(&tokens[i])?,
-            "--data",
-            &text(&shares[i])?,
-            "--out",
-            &text(&path(&format!("train-p{i}")))?,
-        ]);
-        args.extend(job_flags.iter().cloned());
+    for (i, share) in shares.iter().enumerate() {
+        let link = Link {
+            party: i,
+            certs: &certs,
+            addr: &ports.training_link,
+        };
+        let out = path(&format!("train-p{i}"));
         // Server 0's metrics feed the demo's progress bar.
-        if i == 0 {
-            args.extend(strings(&["--metrics", &ports.training_metrics]));
-        }
-        trainers.push(children.spawn(
-            &format!("training job of server {i}"),
-            &args,
-            &path(&format!("train{i}.log")),
-        )?);
+        let metrics = (i == 0).then_some(ports.training_metrics.as_str());
+        let argv = command::train(&link, &store(i), &args.model, &job, share, &out, metrics)?;
+        let log = path(&format!("train{i}.log"));
+        trainers.push(children.spawn(&format!("training job of server {i}"), &argv, &log)?);
     }
 
     // Supervise until both training jobs are done.
@@ -264,7 +200,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
             children.check_success(t)?;
         }
         children.check_running(&trainers)?;
-        if children.exited(trainers[0])?.is_some() && children.exited(trainers[1])?.is_some() {
+        if children.all_exited(&trainers)? {
             break;
         }
         // A signal must not wait for a slow metrics endpoint.
@@ -283,7 +219,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     let setup = serving::Setup {
         dir: &dir,
         certs: &certs,
-        stores: [0, 1].map(|i| (ports.stores[i].as_str(), tokens[i].as_path())),
+        stores: [store(0), store(1)],
         models: [0, 1].map(|i| models[i].as_path()),
         link: &ports.serving_link,
         clients: [0, 1].map(|i| ports.serving_clients[i].as_str()),
@@ -319,40 +255,6 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     )
 }
 
-/// The job options as `dyad train` flags.
-fn job_flags(job: &JobArgs) -> Vec<String> {
-    let mut flags = strings(&[
-        "--model",
-        &job.model,
-        "--epochs",
-        &job.epochs.to_string(),
-        "--batch",
-        &job.batch.to_string(),
-        "--seed",
-        &job.seed.to_string(),
-        "--checkzero",
-        &job.checkzero.to_string(),
-        "--prime",
-        &job.prime.to_string(),
-        "--exp",
-        &job.exp.to_string(),
-    ]);
-    if let Some(shift) = job.lr_shift {
-        flags.extend(strings(&["--lr-shift", &shift.to_string()]));
-    }
-    if let Some(every) = job.eval_every {
-        flags.extend(strings(&["--eval-every", &every.to_string()]));
-    }
-    if job.loss {
-        flags.push("--loss".into());
-    }
-    flags
-}
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
-}
-
 /// The demo evaluates every `ceil(steps per epoch / POINTS_PER_EPOCH)` steps: with the
 /// epoch's end, 2 or 3 evaluations an epoch (every 8 steps at the defaults). Enough for a
 /// curve with a point every few steps, few enough that the evaluations (each a pass over the
@@ -364,83 +266,6 @@ const POINTS_PER_EPOCH: u64 = 2;
 /// the two cores idle (a round's generation, its store write and the pair's next decision do
 /// not overlap); a second pair fills them.
 const LANES: usize = 2;
-
-/// The loopback addresses of the demo's services.
-struct Ports {
-    stores: [String; 2],
-    /// One per lane.
-    offline_links: Vec<String>,
-    training_link: String,
-    /// Server 0's training metrics endpoint (read for the progress bar).
-    training_metrics: String,
-    /// The servers' link and their client endpoints in the serving part.
-    serving_link: String,
-    serving_clients: [String; 2],
-    /// Each lane's P0 metrics endpoint.
-    metrics: Vec<String>,
-}
-
-impl Ports {
-    /// Addresses that were free a moment ago.
-    fn pick() -> anyhow::Result<Ports> {
-        let tcp = || -> anyhow::Result<String> {
-            Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-                .local_addr()?
-                .to_string())
-        };
-        let udp = || -> anyhow::Result<String> {
-            Ok(std::net::UdpSocket::bind("127.0.0.1:0")?
-                .local_addr()?
-                .to_string())
-        };
-        Ok(Ports {
-            stores: [tcp()?, tcp()?],
-            offline_links: (0..LANES).map(|_| udp()).collect::<Result<_, _>>()?,
-            training_link: udp()?,
-            training_metrics: tcp()?,
-            serving_link: udp()?,
-            serving_clients: [tcp()?, tcp()?],
-            metrics: (0..LANES).map(|_| tcp()).collect::<Result<_, _>>()?,
-        })
-    }
-}
-
-/// Makes `dir` empty: creates it, or clears it if an earlier demo made it.
-fn fresh_dir(dir: &Path) -> anyhow::Result<PathBuf> {
-    if dir.exists() {
-        ensure!(
-            dir.join(MARKER).exists(),
-            "{} exists and was not made by `dyad demo`; choose another --dir",
-            dir.display()
-        );
-        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    std::fs::write(
-        dir.join(MARKER),
-        "made by dyad demo; a rerun replaces this directory\n",
-    )?;
-    Ok(dir.to_path_buf())
-}
-
-/// Waits until the stockpile at `addr` answers.
-async fn wait_for_store(addr: &str, token: &Path, children: &mut Processes) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        children.check_running(&[])?;
-        if let Ok(token) = read_token(token)
-            && let Ok(mut client) = StoreClient::connect(addr, &token).await
-            && client.inventory().await.is_ok()
-        {
-            return Ok(());
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "the stockpile on {addr} did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Prints the results beside the plaintext reference and draws the chart.
 fn report(
@@ -457,12 +282,12 @@ fn report(
     };
     let (curve0, curve1) = (read(0)?, read(1)?);
     ensure!(
-        train::accuracies(&curve0) == train::accuracies(&curve1),
+        curve::accuracies(&curve0) == curve::accuracies(&curve1),
         "the two servers revealed different accuracies"
     );
     // One row per evaluation (the references evaluate at the same steps); the loss is
     // revealed at epoch ends only.
-    let secure = train::points(&curve0);
+    let secure = curve::points(&curve0);
     let mut header = format!("\n{:>6}  {:>5}  {:>14}", "step", "epoch", "secure (MPC)");
     for r in references {
         header += &format!("  {:>22}", r.name);
@@ -528,13 +353,13 @@ fn report(
         offline.link.1 / 1e6
     );
 
-    let mut curves = vec![("secure (MPC)", train::accuracies(&curve0))];
+    let mut curves = vec![("secure (MPC)", curve::accuracies(&curve0))];
     for r in references {
-        curves.push((r.name, train::accuracies(&train::csv(&r.points))));
+        curves.push((r.name, curve::accuracies(&curve::csv(&r.points))));
     }
     let title = format!("{}: secure training vs plaintext", job.network.name);
     let chart = dir.join("curve.png");
-    train::chart(&chart, &title, &curves)?;
+    dyad_chart::accuracy::chart(&chart, &title, &curves)?;
     println!(
         "\ntraining finished after {:.0} s; everything stopped cleanly after {:.0} s in all",
         online_done.as_secs_f64(),

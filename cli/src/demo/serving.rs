@@ -5,14 +5,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, ensure};
 use dyad_client::Client;
 use dyad_online::protocols::Comparison;
+use dyad_orchestrate::command::{self, Link, Store};
+use dyad_orchestrate::{ProcessId, Processes, readiness};
 use dyad_proto::inference::Output;
 use ndarray::Array2;
-
-use super::processes::Processes;
-use super::strings;
 
 /// Held-out digits the demo predicts over MPC (the offline plan stocks this many requests).
 pub const REQUESTS: usize = 16;
@@ -23,12 +21,13 @@ pub struct Setup<'a> {
     pub dir: &'a Path,
     /// The certificates directory of both parties.
     pub certs: &'a Path,
-    /// Each server's stockpile address and token file.
-    pub stores: [(&'a str, &'a Path); 2],
+    /// Each server's stockpile.
+    pub stores: [Store<'a>; 2],
     /// Each server's trained model share.
     pub models: [&'a Path; 2],
-    /// The servers' link (P0 listens) and each server's client endpoint.
+    /// The servers' link (P0 listens).
     pub link: &'a str,
+    /// Each server's client endpoint.
     pub clients: [&'a str; 2],
     /// The comparison the training job used, which the serving plan was made for.
     pub comparison: Comparison,
@@ -39,43 +38,32 @@ pub struct Setup<'a> {
 /// exited as they should (the training jobs); any other exit is an error.
 pub async fn serve_and_predict(
     children: &mut Processes,
-    finished: &[usize],
+    finished: &[ProcessId],
     setup: &Setup<'_>,
     images: &Array2<f64>,
     labels: &[u8],
 ) -> anyhow::Result<()> {
-    let text = |p: &Path| p.to_str().map(str::to_owned).context("a non-UTF-8 path");
     let mut servers = Vec::new();
     for i in 0..2 {
-        let side = if i == 0 { "--listen" } else { "--peer" };
-        let args = strings(&[
-            "serve",
-            "--party",
-            &i.to_string(),
-            "--certs",
-            &text(setup.certs)?,
-            side,
-            setup.link,
-            "--store",
-            setup.stores[i].0,
-            "--store-token",
-            &text(setup.stores[i].1)?,
-            "--model",
-            &text(setup.models[i])?,
-            "--clients",
+        let link = Link {
+            party: i,
+            certs: setup.certs,
+            addr: setup.link,
+        };
+        let model = setup.models[i];
+        let args = command::serve(
+            &link,
+            &setup.stores[i],
+            model,
             setup.clients[i],
-            "--stock-wait",
-            "60",
-            "--checkzero",
-            &setup.comparison.checkzero.to_string(),
-            "--prime",
-            &setup.comparison.prime.to_string(),
-        ]);
+            60,
+            setup.comparison,
+        )?;
         let log = setup.dir.join(format!("serve{i}.log"));
         servers.push((children.spawn(&format!("server {i}"), &args, &log)?, log));
     }
     for (_, log) in &servers {
-        wait_for_log(children, finished, log, "; serving").await?;
+        readiness::log_says(children, finished, log, "; serving").await?;
     }
 
     let addrs = setup.clients.map(str::to_owned);
@@ -106,26 +94,4 @@ pub async fn serve_and_predict(
         children.stop(index, Duration::from_secs(30)).await?;
     }
     Ok(())
-}
-
-/// Waits until `log` says `text`, failing if a child outside `finished` exits meanwhile.
-async fn wait_for_log(
-    children: &mut Processes,
-    finished: &[usize],
-    log: &Path,
-    text: &str,
-) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        children.check_running(finished)?;
-        if std::fs::read_to_string(log).is_ok_and(|l| l.contains(text)) {
-            return Ok(());
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "a server did not start serving within 2 minutes; see {}",
-            log.display()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

@@ -9,25 +9,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::metrics::{sample, scrape};
-use dyad_server::training::{Job, Point};
+use dyad_server::training::{Job, Point, StockMonitor, curve};
 
-use crate::train::{self, Progress, StockMonitor};
+use crate::train::Progress;
 
-use super::offline_rates::OfflineRates;
+use dyad_orchestrate::{OfflineRates, TrainingProgress};
 
 /// How often the endpoints are read.
 const EVERY: Duration = Duration::from_secs(1);
-
-/// What server 0's training metrics said last.
-#[derive(Default)]
-struct Training {
-    step: u64,
-    /// The latest evaluation: its step and accuracy.
-    evaluated: Option<(u64, f64)>,
-    /// Online seconds, and of those seconds waiting for randomness.
-    online: Option<(f64, f64)>,
-}
 
 /// The live view; dropping it leaves the bar's last state on the terminal.
 pub struct Watch {
@@ -42,7 +31,7 @@ pub struct Watch {
     total: u64,
     per_epoch: u64,
     epochs: usize,
-    training: Training,
+    training: TrainingProgress,
     /// Offline bytes generated so far.
     offline_bytes: f64,
     /// The steps whose evaluations were announced (a poll may miss one; the final curve fills
@@ -63,7 +52,7 @@ impl Watch {
             total: job.total_steps(),
             per_epoch: job.steps_per_epoch(),
             epochs: job.epochs,
-            training: Training::default(),
+            training: TrainingProgress::default(),
             offline_bytes: 0.0,
             announced: std::collections::BTreeSet::new(),
         }
@@ -76,23 +65,7 @@ impl Watch {
             return;
         }
         self.polled = Some(Instant::now());
-        if let Ok(page) = scrape(&self.endpoint).await {
-            let value = |name| sample(&page, name);
-            let t = &mut self.training;
-            t.step = value("dyad_train_steps").map_or(t.step, |s| s as u64);
-            if let (Some(at), Some(accuracy)) = (
-                value("dyad_train_test_accuracy_step"),
-                value("dyad_train_test_accuracy"),
-            ) {
-                t.evaluated = Some((at as u64, accuracy));
-            }
-            if let (Some(online), Some(waiting)) = (
-                value("dyad_train_online_seconds_total"),
-                value("dyad_train_randomness_seconds_total"),
-            ) {
-                t.online = Some((online, waiting));
-            }
-        }
+        let _ = self.training.update(&self.endpoint).await;
         if let Some((step, accuracy)) = self.training.evaluated {
             self.announce(step, accuracy);
         }
@@ -111,7 +84,7 @@ impl Watch {
     /// bar at the last step.
     pub fn finish(mut self, curve: &Path) {
         let points = std::fs::read_to_string(curve)
-            .map(|text| train::points(&text))
+            .map(|text| curve::points(&text))
             .unwrap_or_default();
         for &Point { step, accuracy, .. } in &points {
             self.announce(step, accuracy);

@@ -6,32 +6,26 @@
 //! result. A request costs no randomness until both servers have it, so one that reaches only
 //! one server simply expires.
 
-mod metrics;
-mod service;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use dyad_online::Prime;
-use dyad_online::protocols::{CheckZeroVariant, Comparison};
 use dyad_proto::inference::ModelInfo;
 use dyad_proto::inference::inference_server::InferenceServer;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use dyad_server::Stockpile;
 use dyad_server::serving::{
-    Access, Clients, Engine, Model, Quota, Refusal, Requests, ServingEvent,
+    Access, Clients, Engine, Model, Quota, Refusal, Requests, ServeMetrics, Service, ServingEvent,
 };
 
-use crate::health::Health;
+use crate::comparison_args::ComparisonArgs;
 use crate::link_args::LinkArgs;
 use crate::store_args::StoreArgs;
+use dyad_server::endpoints::Health;
 use dyad_server::model_file::{Holder, ModelFile};
-use metrics::ServeMetrics;
-use service::Service;
 
 /// Requests' worth of randomness taken from the stockpile at a time: each take is a store
 /// round trip at P0, an announcement and another at P1, on a request's critical path (what is
@@ -66,13 +60,8 @@ pub struct Args {
     /// Seconds an evaluation waits for a dry stockpile before its requests fail.
     #[arg(long, default_value_t = 2)]
     stock_wait: u64,
-    /// How the comparison finds `[r > x]` (as `dyad train --checkzero`). Both servers and
-    /// the offline plan must agree.
-    #[arg(long, default_value_t = CheckZeroVariant::default())]
-    checkzero: CheckZeroVariant,
-    /// The comparison's prime (as `dyad train --prime`; the CheckZero variants only).
-    #[arg(long, default_value_t = Prime::default())]
-    prime: Prime,
+    #[command(flatten)]
+    comparison: ComparisonArgs,
     /// Only clients in this file may call: lines of `name token` (`#` comments; tokens of at
     /// least 32 characters, e.g. `openssl rand -hex 32`). Clients send `authorization: Bearer
     /// <token>`; others get UNAUTHENTICATED. Each server checks its own list. Without it, any
@@ -165,17 +154,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let (metrics, health) = (metrics.clone(), health.clone());
         move |event: ServingEvent| match event {
             ServingEvent::Paired(meter) => {
-                health.set("peer", Ok("paired with the other server".into()));
+                health.met("peer", "paired with the other server");
                 metrics.session(meter)
             }
             ServingEvent::Batch(size) => metrics.batch(size),
             ServingEvent::PeerLost(why) => {
                 let waiting = format!("lost the other server ({why}); waiting for it");
-                health.set("peer", Err(waiting));
+                health.unmet("peer", waiting);
                 eprintln!("lost the other server ({why}); waiting for it to come back")
             }
             ServingEvent::PeerBack => {
-                health.set("peer", Ok("paired with the other server".into()));
+                health.met("peer", "paired with the other server");
                 eprintln!("the other server is back; serving again")
             }
         }
@@ -189,10 +178,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         requests,
         max_batch: args.max_batch,
-        comparison: Comparison {
-            checkzero: args.checkzero,
-            prime: args.prime,
-        },
+        comparison: args.comparison.comparison(),
         source: Stockpile {
             addresses,
             token,
@@ -208,7 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let mut stop = crate::signals::stop_flag();
         health.stop_with(stop.clone());
         let m = metrics.clone();
-        crate::metrics::job_endpoints(
+        dyad_server::endpoints::job_endpoints(
             args.metrics,
             Arc::new(move || m.render()),
             &metrics.stock,
@@ -234,10 +220,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 shutdown,
             );
         let grpc = tokio::spawn(grpc);
-        health.set(
-            "clients",
-            Ok(format!("accepting clients on {}", args.clients)),
-        );
+        health.met("clients", format!("accepting clients on {}", args.clients));
         let who = match &args.client_tokens {
             Some(path) => format!("the clients listed in {}", path.display()),
             None => "any client that can connect (no --client-tokens)".into(),

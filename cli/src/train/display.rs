@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use dyad_online::Z64;
 use dyad_server::training::checkpoint::Position;
-use dyad_server::training::{Job, Observer, State};
+use dyad_server::training::{Job, Observer, State, StockMonitor, TrainMetrics};
 
-use super::metrics::TrainMetrics;
-use super::progress::{Progress, StockMonitor};
-use crate::health::Health;
+use super::progress::Progress;
+use dyad_server::endpoints::Health;
 
 /// The display of one training job across its sessions.
 pub struct Display {
@@ -39,7 +38,7 @@ impl Display {
         health: Arc<Health>,
         peer_timeout: u64,
     ) -> Display {
-        health.set("session", Err("waiting for the peer".into()));
+        health.unmet("session", "waiting for the peer");
         Display {
             network: job.network.name.clone(),
             epochs: job.epochs,
@@ -66,7 +65,7 @@ impl Observer for Display {
     fn started(&mut self, resume: Option<Position>, state: &State<Z64>) {
         self.progress = Some(Progress::new(state.step, self.total_steps));
         let at = format!("training with the peer from step {}", state.step);
-        self.health.set("session", Ok(at));
+        self.health.met("session", at);
         self.reported = state.curve.len();
         self.say(&match resume {
             Some((step, evaluations)) => format!(
@@ -115,7 +114,7 @@ impl Observer for Display {
         // The bar of the broken session stays as it was; the next session draws its own.
         self.progress = None;
         let waiting = format!("lost the peer ({why}); waiting for it");
-        self.health.set("session", Err(waiting));
+        self.health.unmet("session", waiting);
         eprintln!(
             "\nlost the peer ({why}); waiting up to {} s for it to come back, then resuming \
              from the latest checkpoint both servers hold",

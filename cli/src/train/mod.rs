@@ -7,9 +7,7 @@
 //! each epoch (and every `--eval-every` steps) and, with `--loss`, each epoch's mean training
 //! loss are ever revealed; the model stays shared.
 
-mod curve;
 mod display;
-mod metrics;
 mod progress;
 
 use std::path::{Path, PathBuf};
@@ -17,23 +15,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use dyad_online::Prime;
-use dyad_online::protocols::{CheckZeroVariant, Comparison, Exp};
 use dyad_online::{FixedPoint, Z64};
 
 use dyad_server::model_file::{Holder, ModelFile};
-use dyad_server::training::{self, Job, Outcome, Setup, State};
+use dyad_server::training::{self, Job, Outcome, Setup, State, StockMonitor, TrainMetrics, curve};
 use dyad_server::{DatasetShare, Stockpile};
 
-pub use curve::{accuracies, chart, csv, points};
-pub use progress::{Progress, StockMonitor};
+pub use progress::Progress;
 
-use crate::health::Health;
+use crate::comparison_args::ComparisonArgs;
 use crate::link_args::LinkArgs;
-use crate::offline::load_network;
 use crate::store_args::StoreArgs;
 use display::Display;
-use metrics::TrainMetrics;
+use dyad_server::endpoints::Health;
 
 /// The job options both servers must give alike.
 #[derive(clap::Args, Debug, Clone)]
@@ -61,21 +55,8 @@ pub struct JobArgs {
     /// Also reveal each epoch's mean training loss.
     #[arg(long)]
     pub loss: bool,
-    /// How the comparison finds `[r > x]`: `bits` (an AND tree over the mask's bits, 6 rounds,
-    /// no prime), or a CheckZero over `Z_p`: `product` (leak-free, 8 rounds) or `paper`
-    /// (Algorithm 4 as published; leaks). Both servers and the offline plan must agree.
-    #[arg(long, default_value_t = CheckZeroVariant::default())]
-    pub checkzero: CheckZeroVariant,
-    /// The prime the comparison shares its mask bits in: 67 (one byte per element online) or
-    /// 40961 (two bytes, but its mod-p triples are made thousands at a time by homomorphic
-    /// encryption). Both servers and the offline plan must agree.
-    #[arg(long, default_value_t = Prime::default())]
-    pub prime: Prime,
-    /// How softmax computes `e^x`: `squaring` ((1 + x/64)^64, one comparison per element,
-    /// error below 0.006) or `segments` (the paper's 16 chords: 16 comparisons, error up to
-    /// 0.05). Both servers and the offline plan must agree.
-    #[arg(long, default_value_t = Exp::default())]
-    pub exp: Exp,
+    #[command(flatten)]
+    pub comparison: ComparisonArgs,
 }
 
 impl JobArgs {
@@ -87,7 +68,7 @@ impl JobArgs {
         train: usize,
         test: usize,
     ) -> anyhow::Result<Job> {
-        let network = load_network(&self.model)?;
+        let network = dyad_server::load_network(&self.model)?;
         let job = Job {
             lr_shift: self.lr_shift.unwrap_or(network.paper_lr_shift()),
             network,
@@ -97,11 +78,8 @@ impl JobArgs {
             seed: self.seed,
             loss: self.loss,
             fixed,
-            comparison: Comparison {
-                checkzero: self.checkzero,
-                prime: self.prime,
-            },
-            exp: self.exp,
+            comparison: self.comparison.comparison(),
+            exp: self.comparison.exp,
             dataset,
             train,
             test,
@@ -195,7 +173,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         health.stop_with(stop.clone());
         let stockpile = &setup.source;
         let m = metrics.clone();
-        crate::metrics::job_endpoints(
+        dyad_server::endpoints::job_endpoints(
             args.metrics,
             Arc::new(move || m.render()),
             &metrics.stock,
@@ -244,7 +222,10 @@ fn finish(setup: &Setup<Stockpile>, state: &State<Z64>) -> anyhow::Result<()> {
     }
     .write(&model_path)?;
     let title = format!("{} under MPC: test accuracy", job.network.name);
-    curve::write(&setup.out, &title, "secure (MPC)", &state.curve)?;
+    let text = curve::csv(&state.curve);
+    dyad_server::files::write_atomically(&setup.out.join("curve.csv"), text.as_bytes())?;
+    let secure = [("secure (MPC)", curve::accuracies(&text))];
+    dyad_chart::accuracy::chart(&setup.out.join("curve.png"), &title, &secure)?;
     print_summary(job, state, &setup.out, &model_path);
     Ok(())
 }

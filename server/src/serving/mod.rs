@@ -6,7 +6,9 @@
 
 mod access;
 mod engine;
+mod grpc;
 pub mod messages;
+mod metrics;
 mod refusal;
 mod requests;
 
@@ -16,6 +18,8 @@ use dyad_randomness::RandomnessError;
 
 pub use access::{Access, ClientListError, Clients, MIN_TOKEN_CHARS, Quota};
 pub use engine::{Engine, Model, ServingEvent};
+pub use grpc::{Service, status_of};
+pub use metrics::ServeMetrics;
 pub use refusal::Refusal;
 pub use requests::{Answer, Output, Pending, Reply, Requests};
 

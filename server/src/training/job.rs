@@ -157,6 +157,14 @@ impl Job {
         Ok(self.step_demand()? * self.total_steps() + evaluation * (batches * evaluations))
     }
 
+    /// What the whole job consumes and then `requests` served requests on the trained model
+    /// (`dyad serve` with the job's comparison): the plan of a deployment that trains, then
+    /// serves.
+    pub fn demand_with_serving(&self, requests: u64) -> Result<Demand, TrainingError> {
+        let served = self.network.serving_demand(requests, self.comparison)?;
+        Ok(self.demand()? + served)
+    }
+
     /// The fields both sides compare, by name.
     fn fields(&self) -> Vec<(&'static str, String)> {
         let layers: Vec<String> = self

@@ -12,11 +12,15 @@
 //! - [`checkpoint`]: the checkpoints and the agreement on where to resume.
 
 pub mod checkpoint;
+pub mod curve;
 mod error;
 pub mod job;
+mod metrics;
+pub mod reference;
 pub mod runner;
 pub mod schedule;
 pub mod session;
+mod stock_monitor;
 
 use dyad_link::PartyLink;
 use dyad_online::Z64;
@@ -24,8 +28,10 @@ use tokio::sync::watch;
 
 pub use error::TrainingError;
 pub use job::Job;
+pub use metrics::TrainMetrics;
 pub use runner::{Ended, Flow, Hooks, Point, State, Stats};
 pub use session::{Observer, Setup};
+pub use stock_monitor::StockMonitor;
 
 use crate::RandomnessSource;
 

@@ -1,12 +1,13 @@
-//! What `dyad train --metrics` exposes: steps done and to do, the time per step, the online
+//! What a training job's metrics endpoint (`dyad train --metrics`) exposes: steps done and to do, the time per step, the online
 //! cost so far (seconds, of which getting randomness; bytes and rounds), the last revealed
 //! test accuracy and the step it was revealed at, and the stock of each stream in this
 //! server's stockpile.
 
 use std::sync::Mutex;
 
-use crate::metrics::{Histogram, StockLevels, single};
-use dyad_server::training::{Point, Stats};
+use super::{Point, Stats};
+use crate::endpoints::StockLevels;
+use crate::endpoints::prometheus::{Histogram, single};
 
 /// Seconds per SGD step (an evaluation's time counts in the step after it).
 const STEP_BOUNDS: &[f64] = &[0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];

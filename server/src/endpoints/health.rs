@@ -5,7 +5,10 @@
 //! Readiness is a set of named conditions (a worker's "peer" and "stockpile", say), each
 //! met or not with a reason; the process is ready when all are met.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dyad_store_client::StoreClient;
 
 use tokio::sync::watch;
 
@@ -16,21 +19,33 @@ pub struct Health {
 
 struct State {
     stopping: bool,
-    /// Each condition and, when it is not met, why.
-    conditions: Vec<(&'static str, Result<String, String>)>,
+    /// Each condition and its state.
+    conditions: Vec<(&'static str, Condition)>,
 }
+
+/// A readiness condition's state, with the line the readiness page shows for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Condition {
+    /// Met, saying how.
+    Met(String),
+    /// Not met, saying why.
+    Unmet(String),
+}
+
+/// How often [`Health::watch_stockpile`] checks that the stockpile answers.
+const STOCKPILE_CHECK: Duration = Duration::from_secs(5);
 
 const OK: &str = "200 OK";
 const UNAVAILABLE: &str = "503 Service Unavailable";
 
 impl Health {
     /// A process whose `conditions` are not met yet, for the reasons given.
-    pub fn new(conditions: &[(&'static str, &str)]) -> std::sync::Arc<Health> {
+    pub fn new(conditions: &[(&'static str, &str)]) -> Arc<Health> {
         let conditions = conditions
             .iter()
-            .map(|(name, why)| (*name, Err((*why).to_owned())))
+            .map(|(name, why)| (*name, Condition::Unmet((*why).to_owned())))
             .collect();
-        std::sync::Arc::new(Health {
+        Arc::new(Health {
             state: Mutex::new(State {
                 stopping: false,
                 conditions,
@@ -38,8 +53,17 @@ impl Health {
         })
     }
 
-    /// `condition` is met (`Ok`, saying how) or not (`Err`, saying why).
-    pub fn set(&self, condition: &'static str, state: Result<String, String>) {
+    /// `condition` is met, as `how` says.
+    pub fn met(&self, condition: &'static str, how: impl Into<String>) {
+        self.set(condition, Condition::Met(how.into()));
+    }
+
+    /// `condition` is not met, for the reason `why`.
+    pub fn unmet(&self, condition: &'static str, why: impl Into<String>) {
+        self.set(condition, Condition::Unmet(why.into()));
+    }
+
+    fn set(&self, condition: &'static str, state: Condition) {
         if let Ok(mut s) = self.state.lock()
             && let Some(entry) = s.conditions.iter_mut().find(|(name, _)| *name == condition)
         {
@@ -55,11 +79,32 @@ impl Health {
     }
 
     /// Marks the process as stopping when `stop` turns true.
-    pub fn stop_with(self: &std::sync::Arc<Health>, mut stop: watch::Receiver<bool>) {
+    pub fn stop_with(self: &Arc<Health>, mut stop: watch::Receiver<bool>) {
         let health = self.clone();
         tokio::spawn(async move {
             if stop.wait_for(|s| *s).await.is_ok() {
                 health.stopping();
+            }
+        });
+    }
+
+    /// Keeps the condition "stockpile" up to date: whether `store` answers an inventory
+    /// within [`STOCKPILE_CHECK`], checked every as often.
+    pub fn watch_stockpile(self: &Arc<Health>, mut store: StoreClient) {
+        let health = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match tokio::time::timeout(STOCKPILE_CHECK, store.inventory()).await {
+                    Ok(Ok(_)) => health.met("stockpile", format!("{} answers", store.addr())),
+                    Ok(Err(e)) => health.unmet(
+                        "stockpile",
+                        format!("{} fails: {}", store.addr(), e.message()),
+                    ),
+                    Err(_) => {
+                        health.unmet("stockpile", format!("{} does not answer", store.addr()))
+                    }
+                }
+                tokio::time::sleep(STOCKPILE_CHECK).await;
             }
         });
     }
@@ -81,12 +126,15 @@ impl Health {
         if s.stopping {
             return (UNAVAILABLE, "not ready: stopping\n".into());
         }
-        let ready = s.conditions.iter().all(|(_, state)| state.is_ok());
+        let ready = s
+            .conditions
+            .iter()
+            .all(|(_, state)| matches!(state, Condition::Met(_)));
         let mut body = String::from(if ready { "ready\n" } else { "not ready\n" });
         for (name, state) in &s.conditions {
             match state {
-                Ok(how) => body += &format!("{name}: {how}\n"),
-                Err(why) => body += &format!("{name}: NOT READY: {why}\n"),
+                Condition::Met(how) => body += &format!("{name}: {how}\n"),
+                Condition::Unmet(why) => body += &format!("{name}: NOT READY: {why}\n"),
             }
         }
         (if ready { OK } else { UNAVAILABLE }, body)
@@ -104,12 +152,12 @@ mod tests {
         let (status, body) = health.readiness();
         assert_eq!(status, UNAVAILABLE);
         assert!(body.contains("peer: NOT READY: not paired yet"), "{body}");
-        health.set("peer", Ok("paired with 10.0.0.1:7200".into()));
+        health.met("peer", "paired with 10.0.0.1:7200");
         assert_eq!(health.readiness().0, UNAVAILABLE);
-        health.set("stockpile", Ok("reached".into()));
+        health.met("stockpile", "reached");
         let (status, body) = health.readiness();
         assert_eq!((status, body.lines().next()), (OK, Some("ready")), "{body}");
-        health.set("peer", Err("lost the peer".into()));
+        health.unmet("peer", "lost the peer");
         assert!(health.readiness().1.contains("lost the peer"));
         health.stopping();
         assert_eq!(health.liveness(), (UNAVAILABLE, "stopping\n".into()));

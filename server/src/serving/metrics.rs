@@ -1,4 +1,4 @@
-//! What `dyad serve --metrics` exposes: request latency and outcomes, batch sizes, the party
+//! What a server's metrics endpoint (`dyad serve --metrics`) exposes: request latency and outcomes, batch sizes, the party
 //! link's traffic and rounds, and the stock of each stream in this server's stockpile.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use dyad_link::LinkMeter;
 
-use crate::metrics::{Histogram, StockLevels, family, link};
+use crate::endpoints::StockLevels;
+use crate::endpoints::prometheus::{Histogram, family, link};
 
 /// Seconds from a request's arrival to its answer.
 const LATENCY_BOUNDS: &[f64] = &[0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0];

@@ -1,15 +1,14 @@
 //! MNIST as CSV: per line the 784 pixel values (0..=255) of a 28x28 image, then its label.
 
-use anyhow::{Context, bail};
 use ndarray::Array2;
 
-use super::Dataset;
+use super::{DataFormatError, Dataset};
 
 const PIXELS: usize = 28 * 28;
 
 /// Parses the whole file (blank lines are skipped; there is no header).
-pub fn parse(text: &[u8]) -> anyhow::Result<Dataset> {
-    let text = std::str::from_utf8(text).context("not text")?;
+pub fn parse(text: &[u8]) -> Result<Dataset, DataFormatError> {
+    let text = std::str::from_utf8(text).map_err(DataFormatError::NotText)?;
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
     for (number, line) in text.lines().enumerate() {
@@ -17,30 +16,34 @@ pub fn parse(text: &[u8]) -> anyhow::Result<Dataset> {
         if line.is_empty() {
             continue;
         }
-        let at = || format!("line {}", number + 1);
+        let wrong = |problem: String| DataFormatError::Line {
+            line: number + 1,
+            problem,
+        };
         let values: Vec<u8> = line
             .split(',')
             .map(|v| v.trim().parse::<u8>())
             .collect::<Result<_, _>>()
-            .with_context(|| format!("{}: values must be integers 0..=255", at()))?;
+            .map_err(|e| wrong(format!("values must be integers 0..=255: {e}")))?;
         if values.len() != PIXELS + 1 {
-            bail!(
-                "{}: {} values; MNIST rows have {PIXELS} pixels and a label",
-                at(),
+            return Err(wrong(format!(
+                "{} values; MNIST rows have {PIXELS} pixels and a label",
                 values.len()
-            );
+            )));
         }
         if values[PIXELS] > 9 {
-            bail!("{}: label {} is not a digit", at(), values[PIXELS]);
+            return Err(wrong(format!("label {} is not a digit", values[PIXELS])));
         }
         pixels.extend(values[..PIXELS].iter().map(|&p| f64::from(p) / 255.0));
         labels.push(values[PIXELS]);
     }
     if labels.is_empty() {
-        bail!("no examples");
+        return Err(DataFormatError::Empty);
     }
+    let images = Array2::from_shape_vec((labels.len(), PIXELS), pixels)
+        .map_err(|e| DataFormatError::malformed(e.to_string()))?;
     Ok(Dataset {
-        images: Array2::from_shape_vec((labels.len(), PIXELS), pixels)?,
+        images,
         labels,
         shape: (1, 28, 28),
         classes: 10,

@@ -1,7 +1,5 @@
-//! Line charts as PNG files, drawn with `plotters`: the training curves (test accuracy against
-//! the SGD step) and `dyad chart` (any columns of a CSV against one of them, as the soak's
-//! stock, disk and memory over time). A chart is one or more panels stacked vertically, each
-//! with its own y axis and lines, sharing the x axis.
+//! Drawing a chart: one or more panels stacked vertically, each with its own y axis and
+//! lines, sharing the x axis.
 //!
 //! Text needs a TrueType font: plotters renders it in pure Rust (`ab_glyph`), from a font read
 //! off the system at run time (see [`font_registered`]), since the repository ships none.
@@ -26,11 +24,13 @@ pub struct Panel<'a> {
     pub y_desc: &'a str,
     /// The y range; `None` fits it to the lines (from 0).
     pub y_range: Option<Range<f64>>,
+    /// Its lines, coloured in order.
     pub lines: Vec<Line<'a>>,
 }
 
 /// The height in pixels of one panel; the width of every chart.
 const PANEL_HEIGHT: u32 = 480;
+/// The width in pixels of every chart.
 pub const WIDTH: u32 = 800;
 /// Line colours, in order (matplotlib's ten).
 const COLORS: [RGBColor; 10] = [
@@ -54,7 +54,12 @@ pub fn size(panels: usize) -> (u32, u32) {
 }
 
 /// Draws `panels` against the x axis `x_desc` into the PNG file `path`, under `title`.
-pub fn draw_png(path: &Path, title: &str, x_desc: &str, panels: &[Panel]) -> anyhow::Result<()> {
+pub fn draw_png(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    panels: &[Panel],
+) -> Result<(), ChartError> {
     let text = font_registered();
     if !text {
         eprintln!(
@@ -65,7 +70,20 @@ pub fn draw_png(path: &Path, title: &str, x_desc: &str, panels: &[Panel]) -> any
     let root = BitMapBackend::new(path, size(panels.len())).into_drawing_area();
     draw(&root, title, x_desc, panels, text)
         .and_then(|()| root.present())
-        .map_err(|e| anyhow::anyhow!("cannot draw the chart {}: {e}", path.display()))
+        .map_err(|e| ChartError {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// A chart that could not be drawn or written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw the chart {}: {reason}", path.display())]
+pub struct ChartError {
+    /// The PNG file.
+    pub path: PathBuf,
+    /// What plotters said (its error type is generic over the drawing backend).
+    pub reason: String,
 }
 
 /// Draws the chart onto `root`, with or without its text.

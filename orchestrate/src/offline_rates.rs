@@ -1,10 +1,11 @@
-//! What the offline worker pairs produced during the demo, read from each pair's `P0` metrics
-//! endpoint.
+//! What the offline worker pairs produced, read from each pair's `P0` metrics endpoint: the
+//! demo's report of offline throughput, and a deployment's measurement of it.
 
 use std::collections::BTreeMap;
 
-use anyhow::Context;
 use dyad_vocabulary::Stream;
+
+use crate::OrchestrateError;
 
 /// Per-stream totals and the link traffic of one worker.
 #[derive(Debug, Default)]
@@ -17,10 +18,8 @@ pub struct OfflineRates {
 
 impl OfflineRates {
     /// Scrapes a worker's Prometheus endpoint.
-    pub async fn scrape(addr: &str) -> anyhow::Result<OfflineRates> {
-        let page = crate::metrics::scrape(addr)
-            .await
-            .context("cannot read an offline worker's metrics")?;
+    pub async fn scrape(addr: &str) -> Result<OfflineRates, OrchestrateError> {
+        let page = dyad_server::endpoints::scrape(addr).await?;
         Ok(OfflineRates::parse(&page))
     }
 

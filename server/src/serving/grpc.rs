@@ -1,21 +1,21 @@
-//! The `Inference` gRPC service: checks each request, queues it for the evaluation loop and
+//! The `Inference` gRPC service in front of the engine: checks each request, queues it for the evaluation loop and
 //! answers with this server's share once the loop has evaluated it.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::{Access, Answer, Output, Refusal, Requests};
 use dyad_online::Z64;
 use dyad_proto::inference::inference_server::Inference;
 use dyad_proto::inference::{
     DescribeRequest, Failure, ModelInfo, Output as WireOutput, PredictRequest, PredictResponse,
 };
-use dyad_server::serving::{Access, Answer, Output, Refusal, Requests};
 use futures::Stream;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::metrics::ServeMetrics;
+use super::ServeMetrics;
 
 /// Longest request id accepted.
 const MAX_ID: usize = 64;
@@ -23,10 +23,13 @@ const MAX_ID: usize = 64;
 /// Cheap to clone: streams hand a clone to each request they answer.
 #[derive(Clone)]
 pub struct Service {
+    /// What `Describe` answers: the model and this server's place.
     pub info: ModelInfo,
+    /// The queue the evaluation loop takes requests from.
     pub requests: Arc<Requests>,
     /// How long a request may take in all before its caller gets `DEADLINE_EXCEEDED`.
     pub deadline: Duration,
+    /// Request latencies and outcomes, for the metrics endpoint.
     pub metrics: Arc<ServeMetrics>,
     /// Who may call, and how often.
     pub access: Arc<Access>,
@@ -209,9 +212,9 @@ impl Inference for Service {
 
 #[cfg(test)]
 mod tests {
+    use crate::serving::{Clients, Quota};
     use dyad_proto::inference::inference_client::InferenceClient;
     use dyad_proto::inference::inference_server::InferenceServer;
-    use dyad_server::serving::{Clients, Quota};
     use tonic::Code;
     use tonic::transport::{Channel, Server};
 

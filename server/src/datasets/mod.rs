@@ -1,9 +1,11 @@
 //! Plaintext datasets, as a data owner holds them: MNIST in the IDX files it is distributed
 //! in (plain or gzipped), or as CSV rows of 784 pixel values then the label; by default the
-//! 5,000 real digits bundled with Dyad. Only `dyad share` and the plaintext reference read
+//! 5,000 real digits bundled with Dyad; and a client's inputs ([`inputs`]: PNG, IDX, CSV).
+//! The data owner's side (`dyad share`, a future upload) and the plaintext reference read
 //! these; the servers only ever see shares (see [`shares`]).
 
 mod csv;
+mod error;
 mod idx;
 pub mod inputs;
 pub mod png;
@@ -12,12 +14,13 @@ pub mod shares;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
-use dyad_server::Examples;
+use crate::Examples;
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
+
+pub use error::{DataFormatError, DatasetError};
 
 /// 5,000 MNIST digits (784 pixels 0..=255, then the label, per line), gzipped.
 const BUNDLED: &[u8] = include_bytes!("../../../data/mnist_5k.csv.gz");
@@ -35,75 +38,86 @@ pub struct Dataset {
     pub classes: usize,
 }
 
-/// Where the data comes from, and how it splits into training and test examples.
-#[derive(clap::Args, Debug, Clone)]
-pub struct DataArgs {
+/// Where a dataset comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The 5,000 MNIST digits bundled with Dyad.
+    Bundled,
     /// A CSV file (optionally gzipped): per line 784 pixel values 0..=255, then the label.
-    /// Without `--data` or `--images`, the bundled 5,000 MNIST digits.
-    #[arg(long, conflicts_with_all = ["images", "labels"])]
-    pub data: Option<PathBuf>,
-    /// An IDX image file (as MNIST is distributed, optionally gzipped); needs `--labels`.
-    #[arg(long, requires = "labels")]
-    pub images: Option<PathBuf>,
-    /// The IDX label file matching `--images`.
-    #[arg(long, requires = "images")]
-    pub labels: Option<PathBuf>,
-    /// Training examples: the first this many.
-    #[arg(long, default_value_t = 4000)]
-    pub train: usize,
-    /// Test examples: the next this many.
-    #[arg(long, default_value_t = 1000)]
-    pub test: usize,
-    /// The examples are shuffled with this seed before the split (the bundled digits come
-    /// sorted by label), so the same seed gives the same split everywhere.
-    #[arg(long, default_value_t = 1)]
-    pub split_seed: u64,
+    Csv(PathBuf),
+    /// An IDX image file and its label file (as MNIST is distributed, optionally gzipped).
+    Idx {
+        /// The images.
+        images: PathBuf,
+        /// Their labels.
+        labels: PathBuf,
+    },
 }
 
-impl DataArgs {
-    /// Loads the dataset and splits it.
-    pub fn load(&self) -> anyhow::Result<(Dataset, Dataset)> {
-        let all = match (&self.data, &self.images, &self.labels) {
-            (Some(csv), _, _) => csv::parse(&read(csv)?)
-                .with_context(|| format!("{} is not MNIST CSV", csv.display()))?,
-            (None, Some(images), Some(labels)) => idx::dataset(&read(images)?, &read(labels)?)
-                .with_context(|| {
-                    format!(
-                        "{} and {} are not MNIST IDX files",
-                        images.display(),
-                        labels.display()
-                    )
-                })?,
-            _ => bundled()?,
-        };
-        all.split(self.train, self.test, self.split_seed)
+impl Source {
+    /// Reads the whole dataset.
+    pub fn load(&self) -> Result<Dataset, DatasetError> {
+        match self {
+            Source::Bundled => bundled(),
+            Source::Csv(csv) => csv::parse(&read(csv)?).map_err(|reason| DatasetError::Format {
+                what: format!("{} is not MNIST CSV", csv.display()),
+                reason,
+            }),
+            Source::Idx { images, labels } => {
+                idx::dataset(&read(images)?, &read(labels)?).map_err(|reason| {
+                    DatasetError::Format {
+                        what: format!(
+                            "{} and {} are not MNIST IDX files",
+                            images.display(),
+                            labels.display()
+                        ),
+                        reason,
+                    }
+                })
+            }
+        }
     }
+}
 
-    /// A short description for messages.
-    pub fn describe(&self) -> String {
-        let source = match (&self.data, &self.images) {
-            (Some(p), _) | (None, Some(p)) => p.display().to_string(),
-            _ => "the bundled MNIST digits".into(),
-        };
-        format!("{source} ({} training, {} test)", self.train, self.test)
+impl std::fmt::Display for Source {
+    /// The source for messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Bundled => write!(f, "the bundled MNIST digits"),
+            Source::Csv(p) | Source::Idx { images: p, .. } => write!(f, "{}", p.display()),
+        }
     }
 }
 
 /// The bundled digits.
-pub fn bundled() -> anyhow::Result<Dataset> {
-    csv::parse(&gunzip(BUNDLED).context("the bundled digits")?).context("the bundled digits")
+pub fn bundled() -> Result<Dataset, DatasetError> {
+    let what = "the bundled digits";
+    let bytes = gunzip(BUNDLED).map_err(|source| DatasetError::Gzip {
+        what: what.into(),
+        source,
+    })?;
+    csv::parse(&bytes).map_err(|reason| DatasetError::Format {
+        what: what.into(),
+        reason,
+    })
 }
 
 /// A file's bytes, decompressed if gzipped.
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+fn read(path: &Path) -> Result<Vec<u8>, DatasetError> {
+    let bytes = std::fs::read(path).map_err(|source| DatasetError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     match bytes.starts_with(&[0x1f, 0x8b]) {
-        true => gunzip(&bytes).with_context(|| format!("{} is not valid gzip", path.display())),
+        true => gunzip(&bytes).map_err(|source| DatasetError::Gzip {
+            what: path.display().to_string(),
+            source,
+        }),
         false => Ok(bytes),
     }
 }
 
-fn gunzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
     Ok(out)
@@ -117,10 +131,14 @@ impl Dataset {
         train: usize,
         test: usize,
         seed: u64,
-    ) -> anyhow::Result<(Dataset, Dataset)> {
+    ) -> Result<(Dataset, Dataset), DatasetError> {
         let n = self.labels.len();
         if train == 0 || train + test > n {
-            bail!("cannot take {train} training and {test} test examples from {n}");
+            return Err(DatasetError::Split {
+                train,
+                test,
+                available: n,
+            });
         }
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut ChaCha20Rng::seed_from_u64(seed));
@@ -141,6 +159,11 @@ impl Dataset {
     /// Examples.
     pub fn len(&self) -> usize {
         self.labels.len()
+    }
+
+    /// Whether it holds no example.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
     }
 
     /// Its pixels and one-hot labels, as the training runner takes them.

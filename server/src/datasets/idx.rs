@@ -1,69 +1,89 @@
 //! The IDX format MNIST is distributed in: a magic number giving the element type and the
 //! number of dimensions, the dimensions as big-endian u32s, then the data.
 
-use anyhow::{Context, bail, ensure};
 use ndarray::Array2;
 
-use super::Dataset;
+use super::{DataFormatError, Dataset};
+
+/// A malformed IDX file, unless `ok`.
+fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), DataFormatError> {
+    match ok {
+        true => Ok(()),
+        false => Err(DataFormatError::malformed(what())),
+    }
+}
 
 /// Unsigned bytes (the only element type MNIST uses).
 const UBYTE: u8 = 0x08;
 
 /// An IDX file of unsigned bytes: its dimensions and data.
-fn parse(bytes: &[u8]) -> anyhow::Result<(Vec<usize>, &[u8])> {
-    ensure!(bytes.len() >= 4, "too short for an IDX header");
-    ensure!(bytes[0] == 0 && bytes[1] == 0, "no IDX magic number");
-    ensure!(
-        bytes[2] == UBYTE,
-        "element type {:#04x}, expected unsigned bytes",
-        bytes[2]
-    );
+fn parse(bytes: &[u8]) -> Result<(Vec<usize>, &[u8]), DataFormatError> {
+    ensure(bytes.len() >= 4, || "too short for an IDX header".into())?;
+    ensure(bytes[0] == 0 && bytes[1] == 0, || {
+        "no IDX magic number".into()
+    })?;
+    ensure(bytes[2] == UBYTE, || {
+        format!("element type {:#04x}, expected unsigned bytes", bytes[2])
+    })?;
     let rank = usize::from(bytes[3]);
     let header = 4 + 4 * rank;
-    ensure!(bytes.len() >= header, "truncated IDX header");
+    ensure(bytes.len() >= header, || "truncated IDX header".into())?;
     let dims: Vec<usize> = bytes[4..header]
         .chunks_exact(4)
-        .map(|c| u32::from_be_bytes(c.try_into().expect("4 bytes")) as usize)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
     let len = dims
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .context("IDX dimensions overflow")?;
+        .ok_or_else(|| DataFormatError::malformed("IDX dimensions overflow"))?;
     let data = &bytes[header..];
-    ensure!(
-        data.len() == len,
-        "IDX data has {} bytes, its dimensions say {len}",
-        data.len()
-    );
+    ensure(data.len() == len, || {
+        format!(
+            "IDX data has {} bytes, its dimensions say {len}",
+            data.len()
+        )
+    })?;
     Ok((dims, data))
+}
+
+/// `parse` of one of a pair of files, named in its failure.
+fn parse_file<'a>(bytes: &'a [u8], which: &str) -> Result<(Vec<usize>, &'a [u8]), DataFormatError> {
+    parse(bytes).map_err(|e| DataFormatError::malformed(format!("{which}: {e}")))
 }
 
 /// An image file (`n x rows x cols`): one row of pixels scaled to `[0, 1]` per image, and the
 /// image size `(rows, cols)`.
-pub fn images(images: &[u8]) -> anyhow::Result<(Array2<f64>, (usize, usize))> {
-    let (dims, pixels) = parse(images).context("the image file")?;
+pub fn images(images: &[u8]) -> Result<(Array2<f64>, (usize, usize)), DataFormatError> {
+    let (dims, pixels) = parse_file(images, "the image file")?;
     let [n, rows, cols] = dims[..] else {
-        bail!("the image file has {} dimensions, expected 3", dims.len());
+        return Err(DataFormatError::malformed(format!(
+            "the image file has {} dimensions, expected 3",
+            dims.len()
+        )));
     };
-    ensure!(n > 0, "no examples");
+    if n == 0 {
+        return Err(DataFormatError::Empty);
+    }
     let images = Array2::from_shape_vec(
         (n, rows * cols),
         pixels.iter().map(|&p| f64::from(p) / 255.0).collect(),
-    )?;
+    )
+    .map_err(|e| DataFormatError::malformed(e.to_string()))?;
     Ok((images, (rows, cols)))
 }
 
 /// An image file (`n x rows x cols`) and its label file (`n`).
-pub fn dataset(image_file: &[u8], labels: &[u8]) -> anyhow::Result<Dataset> {
+pub fn dataset(image_file: &[u8], labels: &[u8]) -> Result<Dataset, DataFormatError> {
     let (images, (rows, cols)) = images(image_file)?;
     let n = images.nrows();
-    let (label_dims, labels) = parse(labels).context("the label file")?;
-    ensure!(
-        label_dims == [n],
-        "{n} images but labels of shape {label_dims:?}"
-    );
+    let (label_dims, labels) = parse_file(labels, "the label file")?;
+    ensure(label_dims == [n], || {
+        format!("{n} images but labels of shape {label_dims:?}")
+    })?;
     if let Some(bad) = labels.iter().find(|&&l| l > 9) {
-        bail!("label {bad} is not a digit");
+        return Err(DataFormatError::malformed(format!(
+            "label {bad} is not a digit"
+        )));
     }
     Ok(Dataset {
         images,

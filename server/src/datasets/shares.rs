@@ -2,26 +2,37 @@
 //! one-hot label split into two uniformly random additive shares, in the file format of
 //! [`DatasetShare`] that the training jobs read.
 
-use anyhow::Context;
 use dyad_online::{FixedPoint, Z64, sharing};
-use dyad_server::{DatasetShare, Examples};
 use ndarray::Array2;
 use rand::Rng;
 
-use super::Dataset;
+use super::{Dataset, DatasetError};
+use crate::{DatasetShare, Examples};
 
 /// A dataset encoded in fixed point. Every value must be within the operand limit that keeps
 /// the servers' truncations inside their window (`FixedPoint::encode_operand`; PROTOCOLS.md,
 /// "Accepted departures"): pixels scaled to `[0, 1]` always are (unless `f` leaves less than
-/// 1.0), and a value beyond it is refused with its example and position.
-pub fn encode(data: &Dataset, fixed: FixedPoint) -> anyhow::Result<Examples<Z64>> {
+/// 1.0), and a value beyond it is refused with its example and position. `set` names the
+/// dataset in that refusal ("training set", "test set").
+pub fn encode(
+    data: &Dataset,
+    fixed: FixedPoint,
+    set: &'static str,
+) -> Result<Examples<Z64>, DatasetError> {
     let examples = data.examples();
-    let encode = |what: &str, values: &Array2<f64>| -> anyhow::Result<Array2<Z64>> {
+    let encode = |what: &'static str, values: &Array2<f64>| {
         let mut out = Array2::from_elem(values.dim(), Z64::ZERO);
-        for ((example, j), &v) in values.indexed_iter() {
-            out[[example, j]] = fixed
-                .encode_operand(v)
-                .with_context(|| format!("example {example}, {what} {j}"))?;
+        for ((example, index), &v) in values.indexed_iter() {
+            out[[example, index]] =
+                fixed
+                    .encode_operand(v)
+                    .map_err(|source| DatasetError::Encode {
+                        set,
+                        example,
+                        what,
+                        index,
+                        source,
+                    })?;
         }
         Ok(out)
     };
@@ -37,15 +48,15 @@ pub fn split(
     test: &Dataset,
     fixed: FixedPoint,
     rng: &mut impl Rng,
-) -> anyhow::Result<[DatasetShare; 2]> {
+) -> Result<[DatasetShare; 2], DatasetError> {
     let mut id = [0u8; 16];
     rng.fill_bytes(&mut id);
     let mut halves = |e: Examples<Z64>| {
         let ([x0, x1], [y0, y1]) = (sharing::split(&e.x, rng), sharing::split(&e.y, rng));
         [Examples { x: x0, y: y0 }, Examples { x: x1, y: y1 }]
     };
-    let [train0, train1] = halves(encode(train, fixed).context("the training set")?);
-    let [test0, test1] = halves(encode(test, fixed).context("the test set")?);
+    let [train0, train1] = halves(encode(train, fixed, "training set")?);
+    let [test0, test1] = halves(encode(test, fixed, "test set")?);
     let share = |party, train_half, test_half| DatasetShare {
         id,
         party,
@@ -66,7 +77,7 @@ mod tests {
 
     #[test]
     fn shares_reconstruct_the_encoded_data_and_survive_a_round_trip() {
-        let (train, test) = crate::data::bundled()
+        let (train, test) = crate::datasets::bundled()
             .expect("bundled")
             .split(20, 7, 3)
             .expect("split");
@@ -74,12 +85,12 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
         let [s0, s1] = split(&train, &test, fixed, &mut rng).expect("pixels are in [0, 1]");
         assert_eq!(s0.id, s1.id);
-        let want = encode(&train, fixed).expect("in range");
+        let want = encode(&train, fixed, "training set").expect("in range");
         assert_eq!(&s0.train.x + &s1.train.x, want.x);
         assert_eq!(&s0.train.y + &s1.train.y, want.y);
         assert_eq!(
             &s0.test.y + &s1.test.y,
-            encode(&test, fixed).expect("in range").y
+            encode(&test, fixed, "test set").expect("in range").y
         );
         // A share alone is not the data.
         assert_ne!(s0.train.x, want.x);
@@ -96,7 +107,7 @@ mod tests {
 
     #[test]
     fn a_value_just_beyond_the_operand_limit_is_refused_with_its_example_and_position() {
-        let (mut data, _) = crate::data::bundled()
+        let (mut data, _) = crate::datasets::bundled()
             .expect("bundled")
             .split(3, 1, 1)
             .expect("split");
@@ -104,10 +115,10 @@ mod tests {
         let limit = fixed.operand_limit();
         data.images[[1, 5]] = limit;
         data.images[[2, 7]] = -limit;
-        let encoded = encode(&data, fixed).expect("just inside");
+        let encoded = encode(&data, fixed, "training set").expect("just inside");
         assert_eq!(fixed.decode(encoded.x[[1, 5]]), limit);
         data.images[[2, 9]] = limit + fixed.ulp();
-        let err = encode(&data, fixed).expect_err("just beyond");
+        let err = encode(&data, fixed, "training set").expect_err("just beyond");
         let text = format!("{err:#}");
         assert!(
             text.contains("example 2, value 9")
@@ -116,6 +127,6 @@ mod tests {
             "{text}"
         );
         // Pixels in [0, 1] at a format whose limit is below 1.0 are refused too, not panicked on.
-        assert!(encode(&data, FixedPoint::new(25).expect("valid")).is_err());
+        assert!(encode(&data, FixedPoint::new(25).expect("valid"), "training set").is_err());
     }
 }

@@ -4,9 +4,17 @@
 
 use std::io::Read;
 
-use anyhow::{Context, bail, ensure};
+use super::DataFormatError;
 
 const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
+
+/// A malformed or unsupported PNG, unless `ok`.
+fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), DataFormatError> {
+    match ok {
+        true => Ok(()),
+        false => Err(DataFormatError::malformed(what())),
+    }
+}
 
 /// Whether `bytes` start like a PNG file.
 pub fn is_png(bytes: &[u8]) -> bool {
@@ -14,20 +22,20 @@ pub fn is_png(bytes: &[u8]) -> bool {
 }
 
 /// The image's width, height and gray levels (row by row; colour averaged, alpha ignored).
-pub fn decode_gray(bytes: &[u8]) -> anyhow::Result<(usize, usize, Vec<u8>)> {
-    ensure!(is_png(bytes), "not a PNG file");
+pub fn decode_gray(bytes: &[u8]) -> Result<(usize, usize, Vec<u8>), DataFormatError> {
+    ensure(is_png(bytes), || "not a PNG file".into())?;
     let mut at = SIGNATURE.len();
     let (mut width, mut height, mut channels) = (0, 0, 0);
     let mut data = Vec::new();
     while at + 8 <= bytes.len() {
         let len = u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4")) as usize;
         let kind = &bytes[at + 4..at + 8];
-        let body = bytes
-            .get(at + 8..at + 8 + len)
-            .context("a PNG chunk runs past the end of the file")?;
+        let body = bytes.get(at + 8..at + 8 + len).ok_or_else(|| {
+            DataFormatError::malformed("a PNG chunk runs past the end of the file")
+        })?;
         match kind {
             b"IHDR" => {
-                ensure!(len == 13, "malformed PNG header");
+                ensure(len == 13, || "malformed PNG header".into())?;
                 width = u32::from_be_bytes(body[0..4].try_into().expect("4")) as usize;
                 height = u32::from_be_bytes(body[4..8].try_into().expect("4")) as usize;
                 let (depth, colour, interlace) = (body[8], body[9], body[12]);
@@ -36,15 +44,18 @@ pub fn decode_gray(bytes: &[u8]) -> anyhow::Result<(usize, usize, Vec<u8>)> {
                     4 => 2,
                     2 => 3,
                     6 => 4,
-                    _ => bail!(
-                        "PNG colour type {colour} (palette?) is not supported; save as grayscale or RGB"
-                    ),
+                    _ => {
+                        return Err(DataFormatError::malformed(format!(
+                            "PNG colour type {colour} (palette?) is not supported; save as grayscale or RGB"
+                        )));
+                    }
                 };
-                ensure!(
-                    depth == 8,
-                    "PNG bit depth {depth} is not supported; use 8 bits"
-                );
-                ensure!(interlace == 0, "interlaced PNGs are not supported");
+                ensure(depth == 8, || {
+                    format!("PNG bit depth {depth} is not supported; use 8 bits")
+                })?;
+                ensure(interlace == 0, || {
+                    "interlaced PNGs are not supported".into()
+                })?;
             }
             b"IDAT" => data.extend_from_slice(body),
             b"IEND" => break,
@@ -52,16 +63,15 @@ pub fn decode_gray(bytes: &[u8]) -> anyhow::Result<(usize, usize, Vec<u8>)> {
         }
         at += 12 + len;
     }
-    ensure!(width > 0 && height > 0, "the PNG has no header");
+    ensure(width > 0 && height > 0, || "the PNG has no header".into())?;
     let mut raw = Vec::new();
     flate2::read::ZlibDecoder::new(&data[..])
         .read_to_end(&mut raw)
-        .context("the PNG image data is corrupt")?;
+        .map_err(DataFormatError::Deflate)?;
     let stride = width * channels;
-    ensure!(
-        (stride + 1).checked_mul(height) == Some(raw.len()),
-        "the PNG image data has the wrong size"
-    );
+    ensure((stride + 1).checked_mul(height) == Some(raw.len()), || {
+        "the PNG image data has the wrong size".into()
+    })?;
     let mut pixels = vec![0u8; height * stride];
     for y in 0..height {
         let filter = raw[y * (stride + 1)];
@@ -88,7 +98,11 @@ pub fn decode_gray(bytes: &[u8]) -> anyhow::Result<(usize, usize, Vec<u8>)> {
                 2 => b,
                 3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
                 4 => paeth(a, b, c),
-                _ => bail!("unknown PNG filter {filter}"),
+                _ => {
+                    return Err(DataFormatError::malformed(format!(
+                        "unknown PNG filter {filter}"
+                    )));
+                }
             };
             pixels[y * stride + x] = line[x].wrapping_add(predicted);
         }
