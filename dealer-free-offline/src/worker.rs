@@ -48,7 +48,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dyad_link::{Channel, LinkError, PartyId, PartyLink};
+use dyad_link::{
+    AgreementError, Channel, Disagreement, LinkError, PartyId, PartyLink, Terms, TermsError,
+};
 use dyad_proto::stockpile::InventoryReply;
 use dyad_randomness::Kind;
 use dyad_store_client::{Retry, StoreClient, StoreClientError};
@@ -67,7 +69,13 @@ pub enum WorkerError {
     /// Generating failed.
     #[error(transparent)]
     Offline(#[from] OfflineError),
-    /// The two workers run different plans or lanes.
+    /// The two workers run different plans, lanes, builds or options.
+    #[error("the peer's worker disagrees:\n  {0}")]
+    Terms(Disagreement),
+    /// The peer's hello cannot be read.
+    #[error("the peer's worker sent an unreadable hello: {0}")]
+    Hello(#[from] TermsError),
+    /// The two workers number a stream's batches differently.
     #[error("the peer's worker disagrees: {0}")]
     Disagreement(String),
     /// This party's stockpile refused or failed (after the retries).
@@ -86,6 +94,16 @@ pub enum WorkerError {
     /// The peer sent something this worker cannot read.
     #[error("the peer's worker sent a malformed message: {0}")]
     Peer(String),
+}
+
+impl From<AgreementError> for WorkerError {
+    fn from(error: AgreementError) -> Self {
+        match error {
+            AgreementError::Link(e) => WorkerError::Link(e),
+            AgreementError::Unreadable(e) => WorkerError::Hello(e),
+            AgreementError::Differ(d) => WorkerError::Terms(d),
+        }
+    }
 }
 
 /// How long a worker keeps calling its stockpile while it is unreachable, restarting or full
@@ -323,14 +341,9 @@ impl Worker {
             config.matrix_method,
             &config.pool,
             config.shards,
-            &config.plan.to_string(),
+            &config.plan,
         );
-        let theirs = control.exchange_for_agreement(&hello).await?;
-        if theirs != hello {
-            return Err(WorkerError::Disagreement(describe_difference(
-                &hello, &theirs,
-            )));
-        }
+        control.agree(&hello).await?;
         let inventory = store.inventory().await?;
         if inventory.party as usize != party.index() {
             return Err(WorkerError::WrongStockpile {
@@ -676,64 +689,25 @@ fn hello(
     method: MatrixTripleMethod,
     pool: &Pool,
     shards: usize,
-    plan: &str,
-) -> Vec<u8> {
-    let mut hello = lane.to_le_bytes().to_vec();
-    hello.extend_from_slice(
-        format!(
-            "generation revision {revision}\nmatrix-triples {method}\nstocking {pool}\n\
-             stockpile shards {shards}\n{plan}"
-        )
-        .as_bytes(),
-    );
-    hello
-}
-
-/// What differs between two hellos (lane, generation revision, matrix-triple method, pool,
-/// shards, then the plan text).
-fn describe_difference(mine: &[u8], theirs: &[u8]) -> String {
-    let lane = |h: &[u8]| {
-        h.get(..4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_le_bytes)
-    };
-    if lane(mine) != lane(theirs) {
-        return format!(
-            "this worker is on lane {:?}, the peer on lane {:?}",
-            lane(mine),
-            lane(theirs)
-        );
-    }
-    let text = |h: &[u8]| String::from_utf8_lossy(h.get(4..).unwrap_or_default()).into_owned();
-    let (a, b) = (text(mine), text(theirs));
-    let line = |t: &str, i: usize| t.lines().nth(i).unwrap_or_default().to_owned();
-    // The header lines, in order, each with how to say that it differs.
-    let headers: [(&str, &str); 4] = [
-        (
-            "this worker has",
+    plan: &Plan,
+) -> Terms {
+    let terms = Terms::new()
+        .term("lane", lane)
+        .hinted(
+            "generation revision",
+            revision,
             ": both workers of a pair must run the same dyad build",
-        ),
-        ("this worker makes", " (--matrix-triples)"),
-        ("this worker is", " (--pool)"),
-        (
-            "this worker's party has",
+        )
+        .hinted("matrix-triples", method, " (--matrix-triples)")
+        .hinted("stocking", pool, " (--pool)")
+        .hinted(
+            "stockpile shards",
+            shards,
             " (--store lists them): both parties must run as many, lane L on shard L mod S",
-        ),
-    ];
-    for (i, (intro, why)) in headers.iter().enumerate() {
-        let (x, y) = (line(&a, i), line(&b, i));
-        if x != y {
-            return format!("{intro} `{x}`, the peer `{y}`{why}");
-        }
-    }
-    let first = a
-        .lines()
-        .zip(b.lines())
-        .skip(headers.len())
-        .find(|(x, y)| x != y)
-        .map(|(x, y)| format!("this plan has `{}`, the peer's `{}`", x.trim(), y.trim()))
-        .unwrap_or_else(|| "the plans have different numbers of streams".into());
-    format!("the plans differ: {first}")
+        );
+    plan.0.iter().fold(terms, |terms, (kind, target)| {
+        terms.hinted(&format!("plan {kind}"), target, " (--plan)")
+    })
 }
 
 #[cfg(test)]
@@ -764,23 +738,6 @@ mod tests {
             let _ = Decision::decode(bytes);
             let _ = Report::decode(bytes);
         });
-        let default = Pool::default();
-        let mine = hello(
-            2,
-            0,
-            MatrixTripleMethod::He,
-            &default,
-            1,
-            "dabit 10\ndaBit 3\n",
-        );
-        dyad_fuzz::bounded(
-            "hello",
-            std::slice::from_ref(&mine),
-            dyad_fuzz::TEST_ITERATIONS,
-            |theirs| {
-                let _ = describe_difference(&mine, theirs);
-            },
-        );
     }
 
     #[test]
@@ -788,23 +745,36 @@ mod tests {
         let he = MatrixTripleMethod::He;
         let pool = Pool::default();
         let serve: Pool = "serve".parse().expect("a pool");
-        let mine = hello(2, 0, he, &pool, 2, "dabit 10\n");
+        let plan = |text: &str| Plan::parse(text).expect("a plan");
+        let mine = hello(2, 0, he, &pool, 2, &plan("dabit 10\n"));
         for (theirs, says) in [
-            (hello(2, 1, he, &pool, 2, "dabit 10\n"), "lane"),
-            (hello(1, 0, he, &pool, 2, "dabit 10\n"), "same dyad build"),
+            (hello(2, 1, he, &pool, 2, &plan("dabit 10\n")), "lane"),
             (
-                hello(2, 0, MatrixTripleMethod::Ot, &pool, 2, "dabit 10\n"),
+                hello(1, 0, he, &pool, 2, &plan("dabit 10\n")),
+                "same dyad build",
+            ),
+            (
+                hello(2, 0, MatrixTripleMethod::Ot, &pool, 2, &plan("dabit 10\n")),
                 "--matrix-triples",
             ),
-            (hello(2, 0, he, &serve, 2, "dabit 10\n"), "--pool"),
+            (hello(2, 0, he, &serve, 2, &plan("dabit 10\n")), "--pool"),
             (
-                hello(2, 0, he, &pool, 1, "dabit 10\n"),
-                "`stockpile shards 2`, the peer `stockpile shards 1` (--store",
+                hello(2, 0, he, &pool, 1, &plan("dabit 10\n")),
+                "stockpile shards: this server has `2`, the peer `1` (--store",
             ),
-            (hello(2, 0, he, &pool, 2, "dabit 11\n"), "the plans differ"),
+            (
+                hello(2, 0, he, &pool, 2, &plan("dabit 11\n")),
+                "plan dabit: this server has `10`, the peer `11`",
+            ),
         ] {
-            let what = describe_difference(&mine, &theirs);
-            assert!(what.contains(says), "{what:?} should say {says:?}");
+            let theirs = Terms::decode(&theirs.encode()).expect("reads");
+            let what: Vec<String> = mine
+                .differences(&theirs)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(what.len(), 1, "{what:?}");
+            assert!(what[0].contains(says), "{what:?} should say {says:?}");
         }
     }
 }

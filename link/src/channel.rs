@@ -79,11 +79,14 @@ impl Channel {
         Ok(received)
     }
 
-    /// [`Channel::exchange`] of descriptions that must be equal (a job, a plan). When they
+    /// [`Channel::exchange`] of descriptions that must be equal ([`Channel::agree`]). When they
     /// differ both sides are about to give up; each first waits (briefly) until the peer has
     /// received its description, so that both can say what differs instead of one of them
     /// seeing the link drop.
-    pub async fn exchange_for_agreement(&mut self, mine: &[u8]) -> Result<Vec<u8>, LinkError> {
+    pub(crate) async fn exchange_for_agreement(
+        &mut self,
+        mine: &[u8],
+    ) -> Result<Vec<u8>, LinkError> {
         let theirs = self.exchange(mine).await?;
         if theirs != mine {
             let _ = tokio::time::timeout(REFUSAL_GRACE, self.wait_delivered()).await;

@@ -15,6 +15,7 @@
 //! every party link of a deployment one UDP port.
 
 mod address;
+mod agreement;
 mod certs;
 mod channel;
 mod counters;
@@ -26,6 +27,7 @@ pub mod relay;
 mod udp_buffers;
 
 pub use address::{Address, AddressError};
+pub use agreement::{AgreementError, Difference, Disagreement, Terms, TermsError};
 pub use certs::{Identity, PeerPin, generate_identity, server_name};
 pub use channel::{Channel, MAX_FRAME_BYTES};
 pub use counters::{LinkCounters, LinkMeter};

@@ -1,6 +1,6 @@
 //! Errors of the online protocols.
 
-use dyad_link::LinkError;
+use dyad_link::{AgreementError, Disagreement, LinkError};
 
 use crate::randomness::{RandomnessError, RecordError, Reused};
 
@@ -35,14 +35,24 @@ pub enum ProtocolError {
     #[error("the peer sent a malformed message: {0}")]
     Peer(String),
     /// The two parties are configured differently.
-    #[error("the parties disagree on the protocol configuration: {0}")]
-    Mismatch(String),
+    #[error("the parties disagree on the protocol configuration:\n  {0}")]
+    Mismatch(Disagreement),
     /// A weight-bound mask was offered other weights (see [`crate::protocols::WeightMasks`]).
     #[error("refusing to reuse a weight-bound mask: {0}")]
     MaskRebinding(String),
     /// The caller passed operands of incompatible shapes.
     #[error("shape error: {0}")]
     Shape(String),
+}
+
+impl From<AgreementError> for ProtocolError {
+    fn from(error: AgreementError) -> Self {
+        match error {
+            AgreementError::Link(e) => ProtocolError::Link(e),
+            AgreementError::Unreadable(e) => ProtocolError::Peer(e.to_string()),
+            AgreementError::Differ(d) => ProtocolError::Mismatch(d),
+        }
+    }
 }
 
 /// A name that is none of an option's choices (`--checkzero`, `--exp`).

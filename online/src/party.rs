@@ -1,7 +1,7 @@
 //! One party's side of an online computation: its link channel, its randomness source, the
 //! configuration both parties agreed on, and the record of consumed randomness.
 
-use dyad_link::{Channel, LinkCounters, PartyId, PartyLink};
+use dyad_link::{Channel, LinkCounters, PartyId, PartyLink, Terms};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -23,6 +23,15 @@ pub struct Config {
 }
 
 impl Config {
+    /// What both parties must run alike, as terms of their agreement.
+    pub fn terms(&self) -> Terms {
+        Terms::new()
+            .term("fixed point", format!("f = {}", self.fixed.f))
+            .term("checkzero", self.checkzero)
+            .term("comparison prime", self.prime)
+            .term("exp", self.exp)
+    }
+
     /// The comparison's settings.
     pub fn comparison(&self) -> Comparison {
         Comparison {
@@ -57,15 +66,7 @@ impl<R: Randomness> Party<R> {
         config: Config,
     ) -> Result<Party<R>, ProtocolError> {
         let mut channel = link.channel().await?;
-        let mine = config_bytes(&config);
-        let theirs = channel.exchange(&mine).await?;
-        if theirs != mine {
-            return Err(ProtocolError::Mismatch(format!(
-                "we use {}, the peer {}",
-                describe(&mine),
-                describe(&theirs)
-            )));
-        }
+        channel.agree(&config.terms()).await?;
         Ok(Party {
             id: link.party(),
             channel,
@@ -311,24 +312,5 @@ fn malformed(tags: &Tags, detail: RecordError) -> ProtocolError {
     ProtocolError::MalformedRandomness {
         kind: tags.kind.to_string(),
         detail,
-    }
-}
-
-fn config_bytes(config: &Config) -> Vec<u8> {
-    let mut bytes = config.fixed.f.to_le_bytes().to_vec();
-    bytes.push(config.checkzero as u8);
-    bytes.extend_from_slice(&config.prime.value().to_le_bytes());
-    bytes.push(config.exp as u8);
-    bytes
-}
-
-fn describe(bytes: &[u8]) -> String {
-    match bytes {
-        [a, b, c, d, v, p0, p1, p2, p3, e] => format!(
-            "f = {} with CheckZero variant #{v} over Z_{} and exp method #{e}",
-            u32::from_le_bytes([*a, *b, *c, *d]),
-            u32::from_le_bytes([*p0, *p1, *p2, *p3])
-        ),
-        _ => "an unreadable configuration".into(),
     }
 }

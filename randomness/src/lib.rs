@@ -62,6 +62,22 @@ pub enum RandomnessError {
     /// The party link failed while the two sources coordinated what to take.
     #[error("the link to the peer failed while agreeing on correlated randomness: {0}")]
     Link(#[from] dyad_link::LinkError),
+    /// The two parties' sources are set up differently (their stockpiles' shards, say).
+    #[error("the parties' correlated-randomness sources differ:\n  {0}")]
+    Disagreement(dyad_link::Disagreement),
+    /// The peer's terms cannot be read.
+    #[error(transparent)]
+    Unreadable(#[from] dyad_link::TermsError),
+}
+
+impl From<dyad_link::AgreementError> for RandomnessError {
+    fn from(error: dyad_link::AgreementError) -> Self {
+        match error {
+            dyad_link::AgreementError::Link(e) => RandomnessError::Link(e),
+            dyad_link::AgreementError::Unreadable(e) => RandomnessError::Unreadable(e),
+            dyad_link::AgreementError::Differ(d) => RandomnessError::Disagreement(d),
+        }
+    }
 }
 
 /// Where a party's half of the correlated randomness comes from: its own stockpile (the

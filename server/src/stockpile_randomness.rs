@@ -14,7 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use dyad_link::{Channel, PartyId};
+use dyad_link::{Channel, PartyId, Terms};
 use dyad_online::bytes::{Reader, put_string};
 use dyad_randomness::{Batch, Items, Kind, Randomness, RandomnessError, TagRange, Tags};
 
@@ -149,21 +149,13 @@ enum MisannouncedShard {
 /// takes each batch from the shard of the number P0 took it from, which must hold the same
 /// lanes at both parties.
 async fn agree_on_shards(coordination: &mut Channel, shards: usize) -> Result<(), RandomnessError> {
-    const PREFIX: &str = "stockpile shards ";
-    let mine = format!("{PREFIX}{shards}");
-    let theirs = coordination.exchange_for_agreement(mine.as_bytes()).await?;
-    if theirs == mine.as_bytes() {
-        return Ok(());
-    }
-    let theirs = String::from_utf8_lossy(&theirs);
-    let peer = match theirs.strip_prefix(PREFIX).map(str::parse::<usize>) {
-        Some(Ok(count)) => format!("the peer's {count}"),
-        _ => "the peer does not say how many (does it run the same dyad build?)".into(),
-    };
-    Err(RandomnessError::Source(format!(
-        "this server's --store lists {shards} stockpile shards, {peer}: both parties must run \
-         the same number (lane L lives on shard L mod S at both)"
-    )))
+    let terms = Terms::new().hinted(
+        "stockpile shards",
+        shards,
+        " (--store lists them): both parties must run the same number (lane L lives on shard \
+         L mod S at both)",
+    );
+    Ok(coordination.agree(&terms).await?)
 }
 
 /// Records of one stream taken but not yet used, with their tags.

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dyad_link::{Channel, LinkMeter, PartyId, PartyLink};
+use dyad_link::{Channel, LinkMeter, PartyId, PartyLink, Terms};
 use dyad_online::model::Network;
 use dyad_online::nn::{Params, Secure, predict};
 use dyad_online::protocols::{Comparison, WeightMasks, argmax_rows};
@@ -109,14 +109,10 @@ impl<S: RandomnessSource> Engine<S> {
     ) -> Result<(), ServeError> {
         (self.events)(ServingEvent::Paired(link.meter()));
         let mut control = link.channel().await?;
-        let mine = format!("{}f={}", self.model.network, self.model.fixed.f);
-        let theirs = control.exchange_for_agreement(mine.as_bytes()).await?;
-        if theirs != mine.as_bytes() {
-            return Err(ServeError::ModelMismatch {
-                mine: mine.replace('\n', "; "),
-                theirs: String::from_utf8_lossy(&theirs).replace('\n', "; "),
-            });
-        }
+        let terms = Terms::new()
+            .term("model", &self.model.network)
+            .term("fixed point", format!("f = {}", self.model.fixed.f));
+        control.agree(&terms).await?;
         let coordination = link.channel().await?;
         let randomness = self.source.open(self.party, coordination).await?;
         let config = Config {

@@ -12,7 +12,7 @@ mod metrics;
 mod refusal;
 mod requests;
 
-use dyad_link::LinkError;
+use dyad_link::{AgreementError, Disagreement, LinkError, TermsError};
 use dyad_online::ProtocolError;
 use dyad_randomness::RandomnessError;
 
@@ -29,15 +29,11 @@ use crate::peer_lost::{link_lost, protocol_lost_peer};
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The two servers hold shares of different models.
-    #[error(
-        "the other server serves another model; refusing to serve:\n  this server: {mine}\n  the other:   {theirs}"
-    )]
-    ModelMismatch {
-        /// This server's model and encoding.
-        mine: String,
-        /// The other server's.
-        theirs: String,
-    },
+    #[error("the other server serves another model; refusing to serve:\n  {0}")]
+    ModelMismatch(Disagreement),
+    /// The other server's model description cannot be read.
+    #[error("the other server's model description cannot be read: {0}")]
+    Unreadable(#[from] TermsError),
     /// The other server sent something that is not a batch message.
     #[error("the other server sent a malformed {0}")]
     Malformed(&'static str),
@@ -53,6 +49,16 @@ pub enum ServeError {
     /// An evaluation failed for a reason that would recur.
     #[error("an evaluation failed: {0}")]
     Evaluation(ProtocolError),
+}
+
+impl From<AgreementError> for ServeError {
+    fn from(error: AgreementError) -> Self {
+        match error {
+            AgreementError::Link(e) => ServeError::Link(e),
+            AgreementError::Unreadable(e) => ServeError::Unreadable(e),
+            AgreementError::Differ(d) => ServeError::ModelMismatch(d),
+        }
+    }
 }
 
 impl ServeError {

@@ -1,7 +1,7 @@
 //! Why a training job stopped with an error, and the one way to ask whether the peer was lost
 //! (a broken link is worth reconnecting and resuming; anything else would only happen again).
 
-use dyad_link::LinkError;
+use dyad_link::{AgreementError, Disagreement, LinkError, TermsError};
 use dyad_online::ProtocolError;
 use dyad_randomness::RandomnessError;
 
@@ -18,11 +18,11 @@ pub enum TrainingError {
     #[error(transparent)]
     Network(#[from] dyad_online::ModelError),
     /// The two servers were given different jobs: each difference, named.
-    #[error(
-        "the peer's training job is not the same as this one; refusing to start:\n  {}",
-        .0.join("\n  ")
-    )]
-    Disagreement(Vec<String>),
+    #[error("the peer's training job is not the same as this one; refusing to start:\n  {0}")]
+    Disagreement(Disagreement),
+    /// The peer's job description cannot be read.
+    #[error("the peer's job description cannot be read: {0}")]
+    Unreadable(#[from] TermsError),
     /// The peer sent something this server cannot read.
     #[error("the peer sent {0}")]
     Peer(&'static str),
@@ -38,6 +38,16 @@ pub enum TrainingError {
     /// A checkpoint could not be read or written.
     #[error(transparent)]
     File(#[from] FileError),
+}
+
+impl From<AgreementError> for TrainingError {
+    fn from(error: AgreementError) -> Self {
+        match error {
+            AgreementError::Link(e) => TrainingError::Link(e),
+            AgreementError::Unreadable(e) => TrainingError::Unreadable(e),
+            AgreementError::Differ(d) => TrainingError::Disagreement(d),
+        }
+    }
 }
 
 impl TrainingError {
@@ -75,7 +85,7 @@ mod tests {
         assert!(TrainingError::Randomness(RandomnessError::Link(broken())).peer_lost());
         assert!(TrainingError::Protocol(ProtocolError::Link(broken())).peer_lost());
         assert!(!TrainingError::Peer("nonsense").peer_lost());
-        assert!(!TrainingError::Disagreement(vec!["batch".into()]).peer_lost());
+        assert!(!TrainingError::Disagreement(Disagreement(Vec::new())).peer_lost());
         assert!(!TrainingError::InvalidJob("batch 3".into()).peer_lost());
     }
 }

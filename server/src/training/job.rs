@@ -2,7 +2,7 @@
 //! randomness is taken, each side sends its job description and refuses to start, naming every
 //! difference, if the peer's is not the same.
 
-use dyad_link::{Channel, PartyLink};
+use dyad_link::{Channel, PartyLink, Terms};
 use dyad_online::model::Network;
 use dyad_online::nn::Hyper;
 use dyad_online::protocols::{Comparison, Exp};
@@ -215,26 +215,11 @@ impl Job {
         })
     }
 
-    /// How the peer's description differs from ours, one line per field.
-    pub fn differences(&self, theirs: &str) -> Vec<String> {
-        let peer = |name: &str| {
-            let unstated = match name {
-                "evaluation" => EVALUATION_UNSTATED,
-                _ => "(not given)",
-            };
-            theirs
-                .lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
-                .unwrap_or(unstated)
-                .to_owned()
-        };
+    /// The terms both servers must agree on: every field of the description.
+    pub fn terms(&self) -> Terms {
         self.fields()
             .into_iter()
-            .filter_map(|(name, mine)| {
-                let other = peer(name);
-                (other != mine).then(|| format!("{name}: this server has {mine}, the peer {other}"))
-            })
-            .collect()
+            .fold(Terms::new(), |terms, (name, value)| terms.term(name, value))
     }
 }
 
@@ -242,14 +227,7 @@ impl Job {
 /// are not the same job. Returns the channel for the rest of the start-up talk.
 pub async fn agree(link: &mut PartyLink, job: &Job) -> Result<Channel, TrainingError> {
     let mut channel = link.channel().await?;
-    let theirs = channel
-        .exchange_for_agreement(job.encode().as_bytes())
-        .await?;
-    let theirs = String::from_utf8_lossy(&theirs);
-    let differences = job.differences(&theirs);
-    if !differences.is_empty() {
-        return Err(TrainingError::Disagreement(differences));
-    }
+    channel.agree(&job.terms()).await?;
     Ok(channel)
 }
 
@@ -275,19 +253,26 @@ mod tests {
         }
     }
 
+    /// How `theirs` differs from `mine`, as `mine`'s server would say.
+    fn differences(mine: &Job, theirs: &Job) -> Vec<String> {
+        let theirs = Terms::decode(&theirs.terms().encode()).expect("reads");
+        let d = mine.terms().differences(&theirs);
+        d.iter().map(ToString::to_string).collect()
+    }
+
     #[test]
     fn names_every_difference() {
         let mine = job();
-        assert!(mine.differences(&mine.encode()).is_empty());
+        assert!(differences(&mine, &mine).is_empty());
         let theirs = Job {
             network: Network::by_name("net-b").expect("known"),
             batch: 64,
             train: 3999,
             ..job()
         };
-        let d = mine.differences(&theirs.encode());
+        let d = differences(&mine, &theirs);
         assert_eq!(d.len(), 3, "{d:?}");
-        assert!(d[1].contains("batch size: this server has 128, the peer 64"));
+        assert!(d[1].contains("batch size: this server has `128`, the peer `64`"));
         assert!(d[2].contains("training examples"));
         assert_ne!(mine.fingerprint(), theirs.fingerprint());
         // The model is compared by its layers, not its name.
@@ -298,7 +283,7 @@ mod tests {
             },
             ..job()
         };
-        assert!(mine.differences(&renamed.encode()).is_empty());
+        assert!(differences(&mine, &renamed).is_empty());
     }
 
     #[test]
@@ -357,15 +342,15 @@ mod tests {
             eval_every: Some(10),
             ..job()
         };
-        let d = mine.differences(&theirs.encode());
+        let d = differences(&mine, &theirs);
         assert_eq!(d.len(), 1, "{d:?}");
-        assert!(d[0].starts_with("evaluation: this server has at epoch ends"));
-        let d = theirs.differences(&mine.encode());
+        assert!(d[0].starts_with("evaluation: this server has `at epoch ends`"));
+        let d = differences(&theirs, &mine);
         assert_eq!(d.len(), 1, "{d:?}");
-        assert!(d[0].ends_with("the peer at epoch ends"), "{d:?}");
+        assert!(d[0].ends_with("the peer `at epoch ends`"), "{d:?}");
         // Without the option, the description is what it was before the option existed.
         assert!(!mine.encode().contains("evaluation"));
-        assert!(mine.differences(&mine.encode()).is_empty());
+        assert!(differences(&mine, &mine).is_empty());
     }
 
     #[test]
