@@ -3,6 +3,7 @@
 //! no third party, and put each server's half into its own stockpile.
 
 mod bit_packing;
+pub mod control;
 pub mod cot;
 mod error;
 pub mod garble;

@@ -57,6 +57,7 @@ use dyad_store_client::{Retry, StoreClient, StoreClientError};
 use dyad_vocabulary::{Pool, Stream};
 use tokio::sync::watch;
 
+use crate::control::{Decision, Report};
 use crate::{Generator, MatrixTripleMethod, OfflineError, batch_items};
 use dyad_randomness::Plan;
 
@@ -219,51 +220,6 @@ pub const GENERATION_REVISION: u32 = 6;
 /// How long a stop waits for the round in progress before abandoning it.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
-/// P0's word for the next round.
-#[derive(Debug, PartialEq, Eq)]
-enum Decision {
-    Generate {
-        stream: String,
-        first: u64,
-        count: u64,
-    },
-    Wait {
-        millis: u32,
-    },
-    Stop,
-}
-
-/// P1's word after a round.
-#[derive(Debug, PartialEq, Eq)]
-struct Report {
-    /// Items of the round's batch P1's stockpile has stored (0 after a wait): P0 puts its own
-    /// half only on this confirmation (see the module's doc).
-    stored: u64,
-    /// Bytes P1's stockpile can take before its high-water mark (0: pause).
-    headroom: u64,
-    stopping: bool,
-}
-
-impl Report {
-    fn encode(&self) -> Vec<u8> {
-        let mut out = self.stored.to_le_bytes().to_vec();
-        out.extend_from_slice(&self.headroom.to_le_bytes());
-        out.push(u8::from(self.stopping));
-        out
-    }
-
-    fn decode(bytes: &[u8]) -> Option<Report> {
-        match bytes {
-            [words @ .., stopping @ (0 | 1)] if words.len() == 16 => Some(Report {
-                stored: u64::from_le_bytes(words[..8].try_into().ok()?),
-                headroom: u64::from_le_bytes(words[8..].try_into().ok()?),
-                stopping: *stopping == 1,
-            }),
-            _ => None,
-        }
-    }
-}
-
 /// One party's half of a generated batch, not yet stored.
 struct Half {
     kind: Kind,
@@ -271,45 +227,6 @@ struct Half {
     count: u64,
     records: Bytes,
     started: Instant,
-}
-
-impl Decision {
-    fn encode(&self) -> Vec<u8> {
-        match self {
-            Decision::Generate {
-                stream,
-                first,
-                count,
-            } => {
-                let mut out = vec![0];
-                out.extend_from_slice(&first.to_le_bytes());
-                out.extend_from_slice(&count.to_le_bytes());
-                out.extend_from_slice(stream.as_bytes());
-                out
-            }
-            Decision::Wait { millis } => {
-                let mut out = vec![1];
-                out.extend_from_slice(&millis.to_le_bytes());
-                out
-            }
-            Decision::Stop => vec![2],
-        }
-    }
-
-    fn decode(bytes: &[u8]) -> Option<Decision> {
-        match bytes.split_first()? {
-            (0, rest) if rest.len() > 16 => Some(Decision::Generate {
-                first: u64::from_le_bytes(rest[..8].try_into().ok()?),
-                count: u64::from_le_bytes(rest[8..16].try_into().ok()?),
-                stream: String::from_utf8(rest[16..].to_vec()).ok()?,
-            }),
-            (1, rest) if rest.len() == 4 => Some(Decision::Wait {
-                millis: u32::from_le_bytes(rest.try_into().ok()?),
-            }),
-            (2, []) => Some(Decision::Stop),
-            _ => None,
-        }
-    }
 }
 
 /// One pair's worker at one party.
@@ -713,32 +630,6 @@ fn hello(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The pair's control messages, and the hello that starts a pairing, from hostile bytes
-    /// (issue 13): a value or a refusal, never a panic.
-    #[test]
-    fn control_messages_of_any_bytes_are_read_or_refused() {
-        let seeds = vec![
-            Decision::Generate {
-                stream: "matrix-triple/2x3x4".into(),
-                first: 7,
-                count: 100,
-            }
-            .encode(),
-            Decision::Wait { millis: 250 }.encode(),
-            Decision::Stop.encode(),
-            Report {
-                stored: 4096,
-                headroom: 1 << 30,
-                stopping: false,
-            }
-            .encode(),
-        ];
-        dyad_fuzz::bounded("control", &seeds, dyad_fuzz::TEST_ITERATIONS, |bytes| {
-            let _ = Decision::decode(bytes);
-            let _ = Report::decode(bytes);
-        });
-    }
 
     #[test]
     fn a_different_build_method_pool_shard_count_or_plan_is_named() {

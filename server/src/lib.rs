@@ -18,6 +18,7 @@
 //! - [`endpoints`]: the metrics and health endpoints every long-running process serves.
 //! - [`peer_lost`]: telling a broken link (reconnect and resume) from other failures.
 
+pub mod announcement;
 pub mod dataset_share;
 pub mod datasets;
 pub mod endpoints;

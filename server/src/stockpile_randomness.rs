@@ -15,84 +15,12 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use dyad_link::{Channel, PartyId, Terms};
-use dyad_online::bytes::{Reader, put_string};
 use dyad_randomness::{Batch, Items, Kind, Randomness, RandomnessError, TagRange, Tags};
 
+use crate::announcement::Announcement;
 use dyad_store_client::shard::shard_of;
 use dyad_store_client::{MAX_MESSAGE_BYTES, Retry, StoreClient, StoreClientError, Taken};
 use dyad_vocabulary::{Pool, Stream};
-
-/// How the two runtimes coordinate: what P0 took (from which of its shards), or why it could
-/// not.
-#[derive(Debug, PartialEq)]
-enum Announcement {
-    Took {
-        stream: String,
-        shard: u32,
-        ranges: Vec<TagRange>,
-    },
-    Failed {
-        stream: String,
-        reason: String,
-    },
-}
-
-impl Announcement {
-    fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        match self {
-            Announcement::Took {
-                stream,
-                shard,
-                ranges,
-            } => {
-                out.push(0);
-                put_string(&mut out, stream);
-                out.extend_from_slice(&shard.to_le_bytes());
-                out.extend_from_slice(&(ranges.len() as u32).to_le_bytes());
-                for r in ranges {
-                    out.extend_from_slice(&r.lane.to_le_bytes());
-                    out.extend_from_slice(&r.seqs.start.to_le_bytes());
-                    out.extend_from_slice(&r.count().to_le_bytes());
-                }
-            }
-            Announcement::Failed { stream, reason } => {
-                out.push(1);
-                put_string(&mut out, stream);
-                put_string(&mut out, reason);
-            }
-        }
-        out
-    }
-
-    fn decode(bytes: &[u8]) -> Option<Announcement> {
-        let mut r = Reader::new(bytes);
-        let tag = r.u8().ok()?;
-        let stream = r.string().ok()??;
-        let announcement = match tag {
-            0 => {
-                let shard = r.u32().ok()?;
-                let n = r.u32().ok()? as usize;
-                let mut ranges = Vec::with_capacity(n.min(1 << 16));
-                for _ in 0..n {
-                    let (lane, first, count) = (r.u32().ok()?, r.u64().ok()?, r.u64().ok()?);
-                    ranges.push(TagRange::checked(lane, first, count)?);
-                }
-                Announcement::Took {
-                    stream,
-                    shard,
-                    ranges,
-                }
-            }
-            1 => Announcement::Failed {
-                stream,
-                reason: r.string().ok()??,
-            },
-            _ => return None,
-        };
-        r.is_empty().then_some(announcement)
-    }
-}
 
 /// The shard of `shards` an announcement of `ranges` names, if this party has it and it holds
 /// every announced lane: taking from any other would pair items of different lanes or ask a
@@ -480,47 +408,8 @@ impl Randomness for StockpileRandomness {
 mod tests {
     use super::*;
 
-    /// What P0 announces to P1, from hostile bytes (issue 13): read or refused, never a panic.
-    #[test]
-    fn announcements_of_any_bytes_are_read_or_refused() {
-        let took = Announcement::Took {
-            stream: "comparison-bits".into(),
-            shard: 1,
-            ranges: vec![TagRange::new(0, 5, 32), TagRange::new(1, 0, 1)],
-        };
-        let failed = Announcement::Failed {
-            stream: "dabit".into(),
-            reason: "dry".into(),
-        };
-        let seeds = [took.encode(), failed.encode()];
-        for seed in &seeds {
-            assert!(Announcement::decode(seed).is_some(), "the seeds decode");
-        }
-        dyad_fuzz::bounded(
-            "announcement",
-            &seeds,
-            dyad_fuzz::TEST_ITERATIONS,
-            |bytes| {
-                let _ = Announcement::decode(bytes);
-            },
-        );
-    }
-
     fn range(lane: u32) -> TagRange {
         TagRange::new(lane, 7, 3)
-    }
-
-    /// The shard P0 took from reaches P1 as it was sent.
-    #[test]
-    fn an_announcement_carries_its_shard() {
-        for shard in [0, 1, 5, u32::MAX] {
-            let took = Announcement::Took {
-                stream: "serve:dabit".into(),
-                shard,
-                ranges: vec![range(5), range(11)],
-            };
-            assert_eq!(Announcement::decode(&took.encode()), Some(took));
-        }
     }
 
     /// P1 takes an announced batch only from a shard it has that holds every announced lane.

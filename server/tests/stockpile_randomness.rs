@@ -423,7 +423,8 @@ async fn runtimes_with_different_shard_counts_are_refused() {
         let Err(e) = source else {
             panic!("a source with {mine} shards opened against the peer's {theirs}")
         };
-        let says = format!("--store lists {mine} stockpile shards, the peer's {theirs}");
+        let says =
+            format!("stockpile shards: this server has `{mine}`, the peer `{theirs}` (--store");
         assert!(e.to_string().contains(&says), "{e}");
     }
 }
