@@ -88,12 +88,7 @@ pub fn offline(
         "--idle-ms".into(),
         idle_ms.to_string(),
     ]);
-    args.extend(
-        metrics
-            .map(|m| ["--metrics".into(), m.into()])
-            .into_iter()
-            .flatten(),
-    );
+    args.extend(metrics_flag(metrics));
     Ok(args)
 }
 
@@ -132,12 +127,7 @@ pub fn train(
     if job.loss {
         args.push("--loss".into());
     }
-    args.extend(
-        metrics
-            .map(|m| ["--metrics".into(), m.into()])
-            .into_iter()
-            .flatten(),
-    );
+    args.extend(metrics_flag(metrics));
     Ok(args)
 }
 
@@ -186,4 +176,11 @@ fn text(path: &Path) -> Result<String, OrchestrateError> {
     path.to_str()
         .map(str::to_owned)
         .ok_or_else(|| OrchestrateError::NonUtf8Path(path.to_owned()))
+}
+
+/// `--metrics ADDR` when the child serves its metrics, nothing otherwise.
+fn metrics_flag(metrics: Option<&str>) -> impl Iterator<Item = String> {
+    metrics
+        .into_iter()
+        .flat_map(|m| ["--metrics".into(), m.into()])
 }
