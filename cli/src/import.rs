@@ -48,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // The servers' truncations are exact only inside their window (PROTOCOLS.md, "Accepted
     // departures"): refuse a model whose products could leave it for some input within the
     // operand limit (an ONNX import has checked already; a Dyad model file is checked here).
-    let worst = window::check(&model.params, model.fixed).context(
+    let worst = window::check(&model.network, &model.params, model.fixed).context(
         "the model's weights could make the servers' results silently wrong; it is not shared out",
     )?;
     println!(

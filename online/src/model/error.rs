@@ -32,6 +32,22 @@ pub enum ModelError {
         #[source]
         cause: Box<ModelError>,
     },
+    /// A layer reads a value that is not before it.
+    #[error("reads the output of layer {from}, which is not an earlier layer")]
+    NotEarlier {
+        /// The value it reads.
+        from: usize,
+    },
+    /// An `add` of two values of different shapes.
+    #[error("adds the output of layer {from}, of shape {other:?}, to a value of shape {shape:?}")]
+    AddShapes {
+        /// The value added.
+        from: usize,
+        /// The previous layer's output shape (channels, height, width).
+        shape: (usize, usize, usize),
+        /// The added value's shape.
+        other: (usize, usize, usize),
+    },
     /// The last layer's output is not a vector.
     #[error("the network must end in a vector of class scores")]
     NoClassScores,

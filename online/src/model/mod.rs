@@ -67,6 +67,22 @@ pub enum Layer {
     MaxPool,
     /// Reshape to a vector.
     Flatten,
+    /// The mean of each channel over its height and width: a sum and one multiplication by
+    /// the public `1/(height·width)` in fixed point (one truncation per channel).
+    GlobalAvgPool,
+    /// The output of an earlier layer (`from`, counted from 1; 0 is the network's input) in
+    /// place of the previous one: where a branch of a graph starts, such as a residual
+    /// block's shortcut.
+    Take {
+        /// The value taken: the output of layer `from`, or the input if 0.
+        from: usize,
+    },
+    /// The previous layer's output plus an earlier one's (`from`, as in [`Layer::Take`]): a
+    /// residual connection. Local on shares; the gradient goes to both.
+    Add {
+        /// The value added: the output of layer `from`, or the input if 0.
+        from: usize,
+    },
 }
 
 impl Layer {
@@ -107,13 +123,30 @@ impl Layer {
                     ..input
                 }
             }
-            Layer::Relu => input,
+            Layer::Relu | Layer::Add { .. } | Layer::Take { .. } => input,
             Layer::Flatten => Shape::vector(input.size()),
+            Layer::GlobalAvgPool => Shape::vector(input.channels),
         })
+    }
+
+    /// The earlier value this layer reads besides (or, for [`Layer::Take`], instead of) the
+    /// previous layer's output.
+    pub fn reads(self) -> Option<usize> {
+        match self {
+            Layer::Take { from } | Layer::Add { from } => Some(from),
+            _ => None,
+        }
+    }
+
+    /// Whether the layer has weights.
+    pub fn has_weights(self) -> bool {
+        matches!(self, Layer::Dense { .. } | Layer::Conv { .. })
     }
 }
 
-/// A feed-forward network.
+/// A network: a list of layers, each applied to the previous one's output, where
+/// [`Layer::Take`] and [`Layer::Add`] also read earlier outputs, which makes graphs such as
+/// residual networks (a list in topological order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Network {
     /// Its name.
@@ -210,21 +243,69 @@ impl Network {
         })
     }
 
-    /// The shape after each layer; fails if a layer does not fit its input.
+    /// The shape after each layer; fails if a layer does not fit its input or reads a value
+    /// that is not earlier.
     pub fn shapes(&self) -> Result<Vec<Shape>, ModelError> {
         let mut shape = self.input;
-        let mut out = Vec::with_capacity(self.layers.len());
+        let mut out: Vec<Shape> = Vec::with_capacity(self.layers.len());
+        let value = |out: &[Shape], from: usize| match from {
+            0 => self.input,
+            k => out[k - 1],
+        };
         for (i, layer) in self.layers.iter().enumerate() {
-            shape = layer.output(shape).map_err(|cause| ModelError::Layer {
+            let fail = |cause| ModelError::Layer {
                 layer: i + 1,
                 cause: Box::new(cause),
-            })?;
+            };
+            if let Some(from) = layer.reads() {
+                if from > i {
+                    return Err(fail(ModelError::NotEarlier { from }));
+                }
+                let other = value(&out, from);
+                if matches!(layer, Layer::Take { .. }) {
+                    shape = other;
+                } else if other != shape {
+                    return Err(fail(ModelError::AddShapes {
+                        from,
+                        shape: (shape.channels, shape.height, shape.width),
+                        other: (other.channels, other.height, other.width),
+                    }));
+                }
+            }
+            shape = layer.output(shape).map_err(fail)?;
             out.push(shape);
         }
         if out.last().is_none_or(|s| s.height != 1 || s.width != 1) {
             return Err(ModelError::NoClassScores);
         }
         Ok(out)
+    }
+
+    /// For each value (0 the input, `i` layer `i`'s output), whether a gradient flows back
+    /// through it to some weight: what the backward pass computes and what it skips.
+    pub fn carries_gradient(&self) -> Vec<bool> {
+        let mut needs = vec![false];
+        for (i, layer) in self.layers.iter().enumerate() {
+            let previous = needs[i];
+            needs.push(match *layer {
+                Layer::Take { from } => needs[from.min(i)],
+                Layer::Add { from } => previous || needs[from.min(i)],
+                l => l.has_weights() || previous,
+            });
+        }
+        needs
+    }
+
+    /// Which values later layers read by [`Layer::Take`] or [`Layer::Add`]: those a pass
+    /// keeps after the next layer has used them.
+    pub fn kept_values(&self) -> Vec<bool> {
+        let mut kept = vec![false; self.layers.len() + 1];
+        for from in self.layers.iter().filter_map(|l| l.reads()) {
+            if let Some(k) = kept.get_mut(from) {
+                *k = true;
+            }
+        }
+        kept
     }
 
     /// The learning rate of §7.4 as `-log2`: 2^-7 for Network-A, 2^-5 for the others.

@@ -9,6 +9,26 @@
 //! dense 100            # outputs
 //! relu
 //! ```
+//!
+//! Layers are numbered from 1 in order (0 is the input). Graphs, such as residual blocks, read
+//! earlier values by number: `take K` continues from layer `K`'s output (a branch), and
+//! `add K` adds layer `K`'s output to the previous one. `globalavgpool` averages each
+//! channel:
+//!
+//! ```text
+//! input 1 8 8
+//! conv 4 3 padding=1   # 1
+//! relu                 # 2
+//! conv 4 3 padding=1   # 3
+//! add 2                # 4: a residual connection around layer 3
+//! relu                 # 5
+//! take 2               # 6: a branch from layer 2's output
+//! conv 4 1             # 7
+//! add 5                # 8
+//! globalavgpool        # 9
+//! flatten
+//! dense 10
+//! ```
 
 use std::fmt;
 
@@ -37,6 +57,9 @@ impl fmt::Display for Network {
                 Layer::Relu => writeln!(f, "relu")?,
                 Layer::MaxPool => writeln!(f, "maxpool")?,
                 Layer::Flatten => writeln!(f, "flatten")?,
+                Layer::GlobalAvgPool => writeln!(f, "globalavgpool")?,
+                Layer::Take { from } => writeln!(f, "take {from}")?,
+                Layer::Add { from } => writeln!(f, "add {from}")?,
             }
         }
         Ok(())
@@ -98,6 +121,16 @@ impl Network {
                 "relu" if words.len() == 1 => layers.push(Layer::Relu),
                 "maxpool" if words.len() == 1 => layers.push(Layer::MaxPool),
                 "flatten" if words.len() == 1 => layers.push(Layer::Flatten),
+                "globalavgpool" if words.len() == 1 => layers.push(Layer::GlobalAvgPool),
+                "take" | "add" if words.len() == 2 => {
+                    let from = words[1]
+                        .parse::<usize>()
+                        .map_err(|_| bad("expected a layer number (0 is the input)"))?;
+                    layers.push(match words[0] {
+                        "take" => Layer::Take { from },
+                        _ => Layer::Add { from },
+                    });
+                }
                 _ => return Err(bad("unknown layer")),
             }
         }
@@ -116,6 +149,27 @@ impl Network {
 mod tests {
     use super::*;
 
+    /// The module documentation's example: a residual block and a branch.
+    #[test]
+    fn a_graph_reads_its_earlier_values_by_number_and_round_trips() {
+        let text = "input 1 8 8\nconv 4 3 padding=1\nrelu\nconv 4 3 padding=1\nadd 2\nrelu\n\
+                    take 2\nconv 4 1\nadd 5\nglobalavgpool\nflatten\ndense 10\n";
+        let net = Network::parse("graph", text).expect("parses");
+        assert_eq!(net.layers[3], Layer::Add { from: 2 });
+        assert_eq!(net.layers[5], Layer::Take { from: 2 });
+        let shapes = net.shapes().expect("fits");
+        assert_eq!(shapes[8].size(), 4, "one value per channel");
+        assert_eq!(
+            Network::parse("graph", &net.to_string()).expect("again"),
+            net
+        );
+        // Gradients reach every value (a weight lies before each); the input is not kept.
+        assert!(net.carries_gradient()[1..].iter().all(|&g| g));
+        assert!(!net.carries_gradient()[0]);
+        let kept = net.kept_values();
+        assert!(kept[2] && kept[5] && !kept[0] && !kept[3]);
+    }
+
     #[test]
     fn bad_descriptions_are_explained() {
         for (text, words) in [
@@ -125,6 +179,12 @@ mod tests {
             ("input 1 28 28\nsoftmax", "unknown layer"),
             ("input 1 28 28\nconv 4 3 dilation=2", "unknown conv option"),
             ("input 1 28 28\nrelu", "class scores"),
+            ("input 1 8 8\nrelu\nadd 3\nflatten", "not an earlier layer"),
+            (
+                "input 1 8 8\nconv 2 3\nadd 0\nflatten",
+                "of shape (1, 8, 8)",
+            ),
+            ("input 1 8 8\ntake x", "layer number"),
         ] {
             let err = Network::parse("x", text).expect_err(text).to_string();
             assert!(err.contains(words), "{text}: {err}");

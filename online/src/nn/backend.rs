@@ -66,6 +66,14 @@ pub trait Backend {
         extra: u32,
     ) -> impl Future<Output = Result<ArrayD<Self::E>, ProtocolError>>;
 
+    /// `x · c` for a public real `c` (`|c| <= 1`, such as an average's `1/n`): a local
+    /// multiplication by `c` in fixed point, then one rescale.
+    fn scale(
+        &mut self,
+        x: &ArrayD<Self::E>,
+        c: f64,
+    ) -> impl Future<Output = Result<ArrayD<Self::E>, ProtocolError>>;
+
     /// `ReLU(x)` and the mask `[x >= 0]` in the form [`Backend::relu_backward`] takes it (the
     /// 0/1 value in the clear backends, this party's XOR share of it in the secure one).
     fn relu(
@@ -118,4 +126,13 @@ pub trait Backend {
 
     /// Reveals a fixed-point value to both parties.
     fn reveal(&mut self, x: Self::E) -> impl Future<Output = Result<f64, ProtocolError>>;
+}
+
+/// A public factor `c` of [`Backend::scale`] in `fixed`: refused unless `|c| <= 1`, which
+/// keeps the scaled products as small as their inputs (inside the truncation window).
+pub(crate) fn public_factor(fixed: crate::FixedPoint, c: f64) -> Result<crate::Z64, ProtocolError> {
+    fixed
+        .encode(c)
+        .filter(|_| c.abs() <= 1.0)
+        .ok_or_else(|| ProtocolError::Shape(format!("a public factor {c} outside [-1, 1]")))
 }

@@ -25,6 +25,11 @@ pub enum Cache<E> {
     MaxPool(Array4<E>),
     /// The input's shape.
     Flatten(Vec<usize>),
+    /// The input's height and width.
+    GlobalAvgPool(usize, usize),
+    /// A [`Layer::Take`] or [`Layer::Add`]: nothing to keep, the pass over the graph routes
+    /// their gradients (`super::graph`).
+    Wiring,
 }
 
 fn shape_error(e: impl std::fmt::Display) -> ProtocolError {
@@ -102,6 +107,25 @@ pub async fn forward<B: Backend>(
             let shape = x.shape().to_vec();
             (as_matrix(x)?.into_dyn(), Cache::Flatten(shape))
         }
+        Layer::GlobalAvgPool => {
+            let x: Array4<B::E> = x.into_dimensionality::<Ix4>().map_err(shape_error)?;
+            let (batch, channels, h, w) = x.dim();
+            // The sum is local; the mean is one public multiplication and a rescale.
+            let sums = x
+                .map_axis(Axis(3), |r| r.sum())
+                .map_axis(Axis(2), |r| r.sum());
+            let mean = backend
+                .scale(&sums.into_dyn(), ((h * w) as f64).recip())
+                .await?
+                .into_shape_with_order(IxDyn(&[batch, channels, 1, 1]))
+                .map_err(shape_error)?;
+            (mean, Cache::GlobalAvgPool(h, w))
+        }
+        Layer::Take { .. } | Layer::Add { .. } => {
+            return Err(ProtocolError::Shape(
+                "take and add read earlier values: the pass over the graph runs them".into(),
+            ));
+        }
     })
 }
 
@@ -164,6 +188,26 @@ pub async fn backward<B: Backend>(
             dy.into_shape_with_order(IxDyn(&shape))
                 .map_err(shape_error)?,
         ),
+        Cache::GlobalAvgPool(h, w) => {
+            let dy = as_matrix(dy)?;
+            let (batch, channels) = dy.dim();
+            // Scale once per channel, then spread over the window.
+            let share = backend
+                .scale(&dy.into_dyn(), ((h * w) as f64).recip())
+                .await?
+                .into_shape_with_order((batch, channels, 1, 1))
+                .map_err(shape_error)?;
+            let dx = share
+                .broadcast((batch, channels, h, w))
+                .ok_or_else(|| shape_error("the pooled gradient does not spread"))?
+                .to_owned();
+            Some(dx.into_dyn())
+        }
+        Cache::Wiring => {
+            return Err(ProtocolError::Shape(
+                "take and add route their gradients in the pass over the graph".into(),
+            ));
+        }
     })
 }
 

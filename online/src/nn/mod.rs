@@ -5,6 +5,7 @@
 //! once, against [`Backend`].
 
 mod backend;
+mod graph;
 mod im2col;
 mod layers;
 mod params;

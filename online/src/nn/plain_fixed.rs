@@ -104,6 +104,11 @@ impl Backend for PlainFixed {
         Ok(self.truncate(x, extra))
     }
 
+    async fn scale(&mut self, x: &ArrayD<Z64>, c: f64) -> Result<ArrayD<Z64>, ProtocolError> {
+        let c = super::backend::public_factor(self.fixed, c)?;
+        Ok(self.truncate(&x.mapv(|v| v * c), self.fixed.f))
+    }
+
     async fn relu(&mut self, x: &ArrayD<Z64>) -> Result<(ArrayD<Z64>, ArrayD<Z64>), ProtocolError> {
         Ok((x.mapv(reference::relu), x.mapv(reference::drelu)))
     }

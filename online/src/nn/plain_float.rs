@@ -94,6 +94,10 @@ impl Backend for PlainFloat {
         Ok(x / 2f64.powi(extra as i32))
     }
 
+    async fn scale(&mut self, x: &ArrayD<f64>, c: f64) -> Result<ArrayD<f64>, ProtocolError> {
+        Ok(x * c)
+    }
+
     async fn relu(&mut self, x: &ArrayD<f64>) -> Result<(ArrayD<f64>, ArrayD<f64>), ProtocolError> {
         Ok((
             x.mapv(|v| v.max(0.0)),

@@ -112,6 +112,17 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         self.record("scale_down", mark, result)
     }
 
+    async fn scale(&mut self, x: &ArrayD<Z64>, c: f64) -> Result<ArrayD<Z64>, ProtocolError> {
+        let mark = self.mark();
+        let result = async {
+            let fixed = self.party.fixed();
+            let c = super::backend::public_factor(fixed, c)?;
+            protocols::truncate_by(self.party, &x.mapv(|v| v * c), fixed.f).await
+        }
+        .await;
+        self.record("scale", mark, result)
+    }
+
     /// The mask kept for the backward pass is this party's XOR share of each DReLU bit
     /// (as 0 or 1): the gradient multiplies by it with a bit triple.
     async fn relu(&mut self, x: &ArrayD<Z64>) -> Result<(ArrayD<Z64>, ArrayD<Z64>), ProtocolError> {

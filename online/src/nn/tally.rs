@@ -86,6 +86,12 @@ impl Backend for Tally {
         Ok(x.clone())
     }
 
+    async fn scale(&mut self, x: &ArrayD<Z64>, c: f64) -> Result<ArrayD<Z64>, ProtocolError> {
+        super::backend::public_factor(self.fixed, c)?;
+        self.demand += cost::truncate(x.len());
+        Ok(x.clone())
+    }
+
     async fn relu(&mut self, x: &ArrayD<Z64>) -> Result<(ArrayD<Z64>, ArrayD<Z64>), ProtocolError> {
         self.demand += cost::relu(x.len(), self.cmp);
         Ok((x.clone(), x.clone()))

@@ -262,6 +262,28 @@ fn small_cnn() -> Network {
     )
 }
 
+/// A small residual network: an identity block, a stride-2 block with a 1x1-convolution
+/// shortcut, global average pooling and a dense head (`crate::model::text`'s format).
+fn small_resnet() -> Network {
+    let text = "input 1 8 8
+        conv 4 3 padding=1
+        relu
+        conv 4 3 padding=1
+        add 2
+        relu
+        conv 6 3 stride=2 padding=1
+        relu
+        conv 6 3 padding=1
+        take 5
+        conv 6 1 stride=2
+        add 8
+        relu
+        globalavgpool
+        flatten
+        dense 10";
+    Network::parse("small-resnet", text).expect("a valid description")
+}
+
 const HYPER: Hyper = Hyper {
     lr_shift: 3,
     batch_shift: 4,
@@ -325,7 +347,79 @@ fn largest_difference(a: &[ArrayD<f64>], b: &[ArrayD<f64>]) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn training_on_shares_tracks_plaintext_fixed_point() {
-    let net = small_cnn();
+    shares_track_plaintext_fixed_point(small_cnn(), 16.0, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_residual_network_on_shares_tracks_plaintext_fixed_point() {
+    // Deeper paths: the first convolution's gradient passes about twice as many truncations
+    // (each a unit off, stochastically) as the small CNN's, along two paths per block.
+    shares_track_plaintext_fixed_point(small_resnet(), 128.0, 0).await;
+}
+
+/// The graph's backward pass against the derivative of the loss itself: one float step's
+/// update, divided by its rate, is the gradient of the batch's cross-entropy, which central
+/// differences of the (exact) float forward pass give independently of the backward code.
+/// Checked for the first convolution (its gradient arrives along both paths of each block),
+/// the 1x1 shortcut and the dense head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_residual_networks_gradients_are_the_losss_derivatives() {
+    let net = small_resnet();
+    let (x, y) = batches(&net, 1, 51).remove(0);
+    let mut float = PlainFloat {
+        fixed: FixedPoint::default(),
+        exp: Exp::default(),
+    };
+    let start = Params::initial(&net, 9, FixedPoint::default()).expect("params");
+    let loss = async |float: &mut PlainFloat, params: &Params<f64>| {
+        let logits = predict(float, &net, params, x.clone())
+            .await
+            .expect("logits");
+        let mut total = 0.0;
+        for (row, label) in logits.rows().into_iter().zip(y.rows()) {
+            let top = row.fold(f64::MIN, |a, &b| a.max(b));
+            let sum: f64 = row.iter().map(|v| (v - top).exp()).sum();
+            let at = label.iter().position(|&v| v == 1.0).expect("one-hot");
+            total += sum.ln() + top - row[at];
+        }
+        total
+    };
+    let mut stepped = start.clone();
+    train_step(&mut float, &net, &mut stepped, x.clone(), &y, HYPER, false)
+        .await
+        .expect("step");
+    let rate = 2f64.powi(-((HYPER.lr_shift + HYPER.batch_shift) as i32));
+    for layer in [0, 9, 14] {
+        let w = |p: &Params<f64>| p.layers[layer].as_ref().expect("weights").w.clone();
+        let from_step = (w(&start) - w(&stepped)) / rate;
+        let (rows, cols) = from_step.dim();
+        let (mut error, mut norm) = (0.0, 0.0);
+        for at in (0..rows * cols).step_by((rows * cols / 12).max(1)) {
+            let at = (at / cols, at % cols);
+            let h = 1e-4;
+            let mut nudged = start.clone();
+            nudged.layers[layer].as_mut().expect("weights").w[at] += h;
+            let up = loss(&mut float, &nudged).await;
+            nudged.layers[layer].as_mut().expect("weights").w[at] -= 2.0 * h;
+            let down = loss(&mut float, &nudged).await;
+            let numeric = (up - down) / (2.0 * h);
+            error += (numeric - from_step[at]).powi(2);
+            norm += numeric.powi(2);
+        }
+        // The softmax's exp is approximated as on shares (a few parts in a thousand).
+        assert!(
+            error.sqrt() <= 0.02 * norm.sqrt() && norm > 0.0,
+            "layer {}: gradient off by {} of {}",
+            layer + 1,
+            error.sqrt(),
+            norm.sqrt()
+        );
+    }
+}
+
+/// Four training steps on shares against the plaintext fixed-point reference: at most
+/// `percent` of the parameters more than `units` units apart.
+async fn shares_track_plaintext_fixed_point(net: Network, units: f64, percent: usize) {
     let plain = batches(&net, 4, 11);
     let data: Vec<_> = plain
         .iter()
@@ -384,12 +478,12 @@ async fn training_on_shares_tracks_plaintext_fixed_point() {
         .flat_map(|(a, b)| {
             a.iter()
                 .zip(b)
-                .filter(|(x, y)| (*x - *y).abs() > 16.0 / 65536.0)
+                .filter(|(x, y)| (*x - *y).abs() > units / 65536.0)
         })
         .count();
     assert!(
-        off * 100 <= total,
-        "{off} of {total} parameters off by more than 16 units"
+        off * 100 <= total * percent,
+        "{off} of {total} parameters off by more than {units} units"
     );
     let diff = largest_difference(&opened, &want_params);
     let moved = largest_difference(&decode(&initial), &want_params);
@@ -413,7 +507,15 @@ async fn training_on_shares_tracks_plaintext_fixed_point() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixed_point_training_tracks_floating_point() {
-    let net = small_cnn();
+    fixed_point_tracks_floating_point(small_cnn()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_residual_network_in_fixed_point_tracks_floating_point() {
+    fixed_point_tracks_floating_point(small_resnet()).await;
+}
+
+async fn fixed_point_tracks_floating_point(net: Network) {
     let plain = batches(&net, 6, 21);
     let fixed_point = FixedPoint::default();
     let initial = Params::initial(&net, 7, fixed_point).expect("params");
@@ -445,7 +547,15 @@ async fn fixed_point_training_tracks_floating_point() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_training_step_and_an_evaluation_take_what_the_model_says() {
-    let net = small_cnn();
+    step_and_evaluation_take_what_the_model_says(small_cnn()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_residual_networks_step_and_evaluation_take_what_the_model_says() {
+    step_and_evaluation_take_what_the_model_says(small_resnet()).await;
+}
+
+async fn step_and_evaluation_take_what_the_model_says(net: Network) {
     let fixed_point = FixedPoint::default();
     let data = batches(&net, 1, 31);
     let (x, y) = &data[0];

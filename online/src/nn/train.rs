@@ -2,10 +2,11 @@
 
 use ndarray::{Array2, ArrayD};
 
-use super::layers::{backward, forward, logits};
+use super::graph::{backward_all, forward_all};
+use super::layers::logits;
 use super::{Backend, Params};
 use crate::ProtocolError;
-use crate::model::{Layer, Network};
+use crate::model::Network;
 
 /// Training hyperparameters: the learning rate is `2^-lr_shift` (paper §7.4) and the batch
 /// size `2^batch_shift`, so one SGD step scales gradients by `2^-(lr_shift + batch_shift)`.
@@ -22,27 +23,6 @@ pub struct Hyper {
 pub struct StepResult<E> {
     /// The batch's summed cross-entropy loss, if asked for (not revealed).
     pub loss: Option<E>,
-}
-
-/// Forward pass with caches.
-async fn forward_all<B: Backend>(
-    backend: &mut B,
-    network: &Network,
-    params: &Params<B::E>,
-    mut x: ArrayD<B::E>,
-) -> Result<(ArrayD<B::E>, Vec<super::Cache<B::E>>), ProtocolError> {
-    let shapes = network
-        .shapes()
-        .map_err(|e| ProtocolError::Shape(e.to_string()))?;
-    let mut input = network.input;
-    let mut caches = Vec::with_capacity(network.layers.len());
-    for (i, layer) in network.layers.iter().enumerate() {
-        let (y, cache) = forward(backend, *layer, params.layers[i].as_ref(), x, input).await?;
-        caches.push(cache);
-        x = y;
-        input = shapes[i];
-    }
-    Ok((x, caches))
 }
 
 /// One SGD step on a batch: `x` is `(batch, channels, height, width)`, `onehot` the labels.
@@ -64,16 +44,7 @@ pub async fn train_step<B: Backend>(
         false => None,
     };
     let step = hyper.lr_shift + hyper.batch_shift;
-    let mut dy = grad.into_dyn();
-    for (i, cache) in caches.into_iter().enumerate().rev() {
-        let below = network.layers[..i]
-            .iter()
-            .any(|l| matches!(l, Layer::Dense { .. } | Layer::Conv { .. }));
-        match backward(backend, params.layers[i].as_mut(), cache, dy, below, step).await? {
-            Some(next) => dy = next,
-            None => break,
-        }
-    }
+    backward_all(backend, network, params, caches, grad.into_dyn(), step).await?;
     Ok(StepResult { loss })
 }
 

@@ -14,12 +14,16 @@
 //! ([`super::PlainFixed::headroom`]).
 
 use crate::fixed::{EncodeError, Headroom, MAX_OPERAND, WINDOW_BITS};
+use crate::model::{Layer, Network};
 use crate::nn::Params;
 use crate::{FixedPoint, Z64};
 
 /// Why a model could leave the truncation window.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WindowError {
+    /// The network does not lay out (a layer does not fit the value it reads).
+    #[error("{0}")]
+    Network(String),
     /// A weight or bias beyond the operand limit.
     #[error("layer {layer}: {what} {index}: {refusal}")]
     Operand {
@@ -57,8 +61,14 @@ pub enum WindowError {
 
 /// Checks a model's parameters in the format `fixed`: every weight and bias within the operand
 /// limit, and every layer's products inside the window for inputs within it (see the module's
-/// doc). Returns the worst case.
-pub fn check(params: &Params<Z64>, fixed: FixedPoint) -> Result<Headroom, WindowError> {
+/// doc). In a graph, a [`Layer::Take`] passes on the bound of the value it reads, an
+/// [`Layer::Add`] adds the two bounds, and a [`Layer::GlobalAvgPool`]'s sum times its public
+/// `1/(h·w)` is a product like any other. Returns the worst case.
+pub fn check(
+    network: &Network,
+    params: &Params<Z64>,
+    fixed: FixedPoint,
+) -> Result<Headroom, WindowError> {
     let magnitude = |v: &Z64| u128::from(v.signed().unsigned_abs());
     let real = |v: u128| v as f64 / fixed.one() as f64;
     let beyond = |layer: usize, what: &'static str, values: &mut dyn Iterator<Item = &Z64>| {
@@ -76,35 +86,60 @@ pub fn check(params: &Params<Z64>, fixed: FixedPoint) -> Result<Headroom, Window
             },
         })
     };
-    // The bound on the current layer's inputs, in fixed point.
-    let mut bound = MAX_OPERAND as u128;
+    let shapes = network
+        .shapes()
+        .map_err(|e| WindowError::Network(e.to_string()))?;
+    // The bound on each value (0 the input, i layer i's output), in fixed point.
+    let mut bounds = vec![MAX_OPERAND as u128];
     let mut worst = Headroom::default();
-    for (i, p) in params.layers.iter().enumerate() {
-        let Some(p) = p else { continue };
+    let mut see = |layer: usize, output: usize, l1: u128, bound: u128| {
+        let products = l1.saturating_mul(bound);
+        worst.see_magnitude(products);
+        match products < 1 << WINDOW_BITS {
+            true => Ok(products),
+            false => Err(WindowError::Products {
+                layer,
+                output,
+                l1: real(l1),
+                input: real(bound),
+                limit: fixed.operand_limit(),
+                bits: (products as f64).log2(),
+            }),
+        }
+    };
+    for (i, &kind) in network.layers.iter().enumerate() {
         let layer = i + 1;
-        let refused = beyond(layer, "weight", &mut p.w.iter())
-            .or_else(|| beyond(layer, "bias", &mut p.b.iter()));
-        if let Some(e) = refused {
-            return Err(e);
-        }
-        let mut outputs = 0;
-        for (output, (column, bias)) in p.w.columns().into_iter().zip(&p.b).enumerate() {
-            let l1: u128 = column.iter().map(magnitude).sum();
-            let products = l1.saturating_mul(bound);
-            worst.see_magnitude(products);
-            if products >= 1 << WINDOW_BITS {
-                return Err(WindowError::Products {
-                    layer,
-                    output,
-                    l1: real(l1),
-                    input: real(bound),
-                    limit: fixed.operand_limit(),
-                    bits: (products as f64).log2(),
-                });
+        let bound = bounds[i];
+        let next = match (kind, params.layers.get(i).and_then(Option::as_ref)) {
+            (_, Some(p)) => {
+                let refused = beyond(layer, "weight", &mut p.w.iter())
+                    .or_else(|| beyond(layer, "bias", &mut p.b.iter()));
+                if let Some(e) = refused {
+                    return Err(e);
+                }
+                let mut outputs = 0;
+                for (output, (column, bias)) in p.w.columns().into_iter().zip(&p.b).enumerate() {
+                    let l1: u128 = column.iter().map(magnitude).sum();
+                    let products = see(layer, output, l1, bound)?;
+                    outputs = outputs.max(products.div_ceil(1 << fixed.f) + magnitude(bias) + 1);
+                }
+                outputs
             }
-            outputs = outputs.max(products.div_ceil(1 << fixed.f) + magnitude(bias) + 1);
-        }
-        bound = outputs;
+            (Layer::Take { from }, None) => bounds[from],
+            (Layer::Add { from }, None) => bound.saturating_add(bounds[from]),
+            (Layer::GlobalAvgPool, None) => {
+                let input = match i {
+                    0 => network.input,
+                    _ => shapes[i - 1],
+                };
+                let window = (input.height * input.width) as u128;
+                let factor = magnitude(&fixed.encode(1.0 / window as f64).unwrap_or_default());
+                let products = see(layer, 0, window.saturating_mul(factor), bound)?;
+                products.div_ceil(1 << fixed.f) + 1
+            }
+            (_, None) => bound,
+        };
+        bounds.push(next);
     }
     Ok(worst)
 }
@@ -115,6 +150,40 @@ mod tests {
 
     use super::*;
     use crate::nn::LayerParams;
+
+    fn net(text: &str) -> Network {
+        Network::parse("window", text).expect("a valid description")
+    }
+
+    /// A residual `add` adds its two bounds; a global average keeps its input's (plus a unit).
+    #[test]
+    fn a_residual_sum_adds_its_bounds_and_an_average_keeps_them() {
+        let fixed = FixedPoint::default();
+        let network = net("input 4 1 1\ndense 4\nadd 0\ndense 1");
+        let params = Params {
+            layers: vec![
+                layer(Array2::eye(4), Array1::zeros(4), fixed),
+                None,
+                layer(Array2::ones((4, 1)), Array1::zeros(1), fixed),
+            ],
+        };
+        // Layer 1: |w|_1 = 1 against 2^24: products 2^40, outputs 2^24 + 1. The add: twice
+        // 2^24, plus 1. Layer 3: |w|_1 = 4 (2^18) against that.
+        let worst = check(&network, &params, fixed).expect("inside");
+        assert_eq!(worst.largest(), (1u128 << 18) * ((2 << 24) + 1));
+        let pooled = net("input 2 4 4\nglobalavgpool\nflatten\ndense 1");
+        let params = Params {
+            layers: vec![
+                None,
+                None,
+                layer(Array2::ones((2, 1)), Array1::zeros(1), fixed),
+            ],
+        };
+        // The average's products: 16 values of 2^24 times round(2^16/16) = 2^12: 2^40; its
+        // outputs 2^24 + 1; the dense: |w|_1 = 2 (2^17) against that.
+        let worst = check(&pooled, &params, fixed).expect("inside");
+        assert_eq!(worst.largest(), (1u128 << 17) * ((1 << 24) + 1));
+    }
 
     fn layer(w: Array2<f64>, b: Array1<f64>, fixed: FixedPoint) -> Option<LayerParams<Z64>> {
         let encode = |v: f64| fixed.encode(v).expect("representable");
@@ -143,7 +212,8 @@ mod tests {
         // unit of rounding. Layer 3: |w|_1 = 2 (2^17) against that.
         let layer3 = (1u128 << 17) * (3 * (1 << 24) + (1 << 16) + 1);
         assert!(layer3 > 3 << 40);
-        let worst = check(&params, fixed).expect("inside the window");
+        let worst = check(&net("input 3 1 1\ndense 2\nrelu\ndense 1"), &params, fixed)
+            .expect("inside the window");
         assert_eq!(worst.largest(), layer3);
     }
 
@@ -157,11 +227,13 @@ mod tests {
         let two = Params {
             layers: vec![dense(), dense()],
         };
-        assert!(check(&two, fixed).expect("inside").bits() > 0.0);
+        let two_dense = net("input 16 1 1\ndense 16\ndense 16");
+        assert!(check(&two_dense, &two, fixed).expect("inside").bits() > 0.0);
         let three = Params {
             layers: vec![dense(), dense(), dense()],
         };
-        let err = check(&three, fixed).expect_err("outside the window");
+        let three_dense = net("input 16 1 1\ndense 16\ndense 16\ndense 16");
+        let err = check(&three_dense, &three, fixed).expect_err("outside the window");
         assert!(
             matches!(
                 err,
@@ -185,7 +257,8 @@ mod tests {
         let params = Params {
             layers: vec![layer(w, Array1::zeros(2), fixed)],
         };
-        let err = check(&params, fixed).expect_err("beyond the limit");
+        let two_by_two = net("input 2 1 1\ndense 2");
+        let err = check(&two_by_two, &params, fixed).expect_err("beyond the limit");
         assert!(
             matches!(
                 err,
@@ -204,6 +277,6 @@ mod tests {
         let at_the_limit = Params {
             layers: vec![layer(Array2::zeros((2, 2)), b, fixed)],
         };
-        assert!(check(&at_the_limit, fixed).is_ok());
+        assert!(check(&two_by_two, &at_the_limit, fixed).is_ok());
     }
 }
