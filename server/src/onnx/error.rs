@@ -16,7 +16,7 @@ pub enum ImportError {
         .found.join(", "), .supported.join(", "), .passed_over.join(", ")
     )]
     Unsupported {
-        /// The operators found that are not supported.
+        /// The operators found that are not supported, each with the first node using it.
         found: Vec<String>,
         /// The operators Dyad imports.
         supported: &'static [&'static str],

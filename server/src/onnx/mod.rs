@@ -1,10 +1,15 @@
-//! ONNX import: a feed-forward network exported by PyTorch (`torch.onnx.export`) becomes a
-//! plaintext Dyad model, ready for `dyad import` to split.
+//! ONNX import: a network exported by PyTorch (`torch.onnx.export`), a chain of layers or a
+//! graph such as a residual network, becomes a plaintext Dyad model, ready for `dyad import`
+//! to split.
 //!
-//! Supported: a chain of `Gemm` (or `MatMul` then a bias `Add`), `Conv` (square kernels, equal
-//! strides and paddings, no groups or dilation), `Relu`, `MaxPool` (2x2, stride 2), `Flatten`
-//! or a flattening `Reshape`; `Constant`, `Identity` and `Dropout` are passed over, and a final
-//! `Softmax`/`LogSoftmax` is dropped (the servers return logits, whose argmax is the same).
+//! Supported: `Gemm` (or `MatMul` then a bias `Add`), `Conv` (square kernels, equal strides
+//! and paddings, no groups or dilation), `BatchNormalization` (folded into the `Conv` or
+//! `Gemm` before it, [`graph`]), `Relu`, `MaxPool` (2x2, stride 2), `GlobalAveragePool`,
+//! `Add` of two values (a residual connection), `Flatten` or a flattening `Reshape`;
+//! `Constant`, `Identity` and `Dropout` are passed over, and a final `Softmax`/`LogSoftmax`
+//! is dropped (the servers return logits, whose argmax is the same). Nodes may read any
+//! earlier value (the graph is taken in the file's order, which ONNX requires to be
+//! topological).
 //! Any other operator is an error naming it. PyTorch's layouts become Dyad's: a linear weight
 //! `(out, in)` is transposed to `(in, out)`; a convolution weight `(out, c, k, k)` becomes the
 //! im2col matrix `(c·k·k, out)`; flattening is channel-major in both.
@@ -15,6 +20,7 @@
 //! is refused, naming the layer.
 
 mod error;
+mod graph;
 mod proto;
 
 use std::collections::HashMap;
@@ -28,14 +34,24 @@ use prost::Message;
 use crate::model_file::{Holder, ModelFile};
 pub use error::ImportError;
 use error::{refuse, require};
+use graph::{BatchNorm, Graph};
 
 /// Every step of an import fails with an [`ImportError`].
 type Result<T> = std::result::Result<T, ImportError>;
 use proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
 
 /// Operators with a Dyad layer, and those passed over.
-const LAYERS: [&str; 8] = [
-    "Gemm", "MatMul", "Add", "Conv", "Relu", "MaxPool", "Flatten", "Reshape",
+const LAYERS: [&str; 10] = [
+    "Gemm",
+    "MatMul",
+    "Add",
+    "Conv",
+    "BatchNormalization",
+    "Relu",
+    "MaxPool",
+    "GlobalAveragePool",
+    "Flatten",
+    "Reshape",
 ];
 const PASSED_OVER: [&str; 5] = ["Constant", "Identity", "Dropout", "Softmax", "LogSoftmax"];
 
@@ -45,17 +61,22 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
     let graph = model
         .graph
         .ok_or_else(|| refused("the ONNX model has no graph"))?;
-    let mut unsupported: Vec<&str> = graph
-        .node
-        .iter()
-        .map(|n| n.op_type.as_str())
-        .filter(|op| !LAYERS.contains(op) && !PASSED_OVER.contains(op))
-        .collect();
-    unsupported.sort_unstable();
-    unsupported.dedup();
+    // Each unsupported operator once, with the first node that uses it.
+    let mut unsupported: Vec<String> = Vec::new();
+    for n in &graph.node {
+        let op = n.op_type.as_str();
+        let known = LAYERS.contains(&op) || PASSED_OVER.contains(&op);
+        if !known && !unsupported.iter().any(|u| u.split(' ').next() == Some(op)) {
+            let name = match n.name.is_empty() {
+                true => n.output.first().map_or("", String::as_str),
+                false => n.name.as_str(),
+            };
+            unsupported.push(format!("{op} (node {name:?})"));
+        }
+    }
     if !unsupported.is_empty() {
         return Err(ImportError::Unsupported {
-            found: unsupported.into_iter().map(str::to_owned).collect(),
+            found: unsupported,
             supported: &LAYERS,
             passed_over: &PASSED_OVER,
         });
@@ -101,12 +122,14 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
         ),
     };
 
-    let mut chain = Chain {
-        current: data[0].name.clone(),
-        layers: Vec::new(),
-        params: Vec::new(),
-        shape: input,
-    };
+    let mut g = Graph::new(&data[0].name, input);
+    // How many nodes (and graph outputs) read each value: a batch normalisation is folded only
+    // into a layer whose output nothing else reads.
+    let mut readers: HashMap<&str, usize> = HashMap::new();
+    let read_names = graph.node.iter().flat_map(|n| n.input.iter());
+    for name in read_names.chain(graph.output.iter().map(|o| &o.name)) {
+        *readers.entry(name.as_str()).or_default() += 1;
+    }
     let last = graph.node.len().saturating_sub(1);
     for (k, node) in graph.node.iter().enumerate() {
         let op = node.op_type.as_str();
@@ -119,12 +142,10 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
             }
             continue;
         }
-        require!(
-            node.input.first() == Some(&chain.current),
-            "node {:?} ({op}) does not take the previous node's output: Dyad imports chains of \
-             layers",
-            node.name
-        );
+        let first = node
+            .input
+            .first()
+            .ok_or_else(|| refused(&format!("{op} {:?} has no input", node.name)))?;
         let tensor = |i: usize| -> Result<&TensorProto> {
             let name = node
                 .input
@@ -134,141 +155,72 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
                 ImportError::Graph(format!("{op} operand {name} is not a constant tensor"))
             })
         };
+        let is_constant = |i: usize| node.input.get(i).is_some_and(|n| tensors.contains_key(n));
         match op {
-            "Gemm" => {
+            // Passed over: the output is the input.
+            "Identity" | "Dropout" | "Softmax" | "LogSoftmax" => {
                 require!(
-                    int(node, "transA", 0) == 0
-                        && float(node, "alpha", 1.0) == 1.0
-                        && float(node, "beta", 1.0) == 1.0,
-                    "Gemm {:?}: only alpha = beta = 1 without transA",
+                    !matches!(op, "Softmax" | "LogSoftmax") || k == last,
+                    "{op} {:?} is not the last node; Dyad drops only a final one",
                     node.name
                 );
-                let b = matrix(tensor(1)?)?;
-                let w = match int(node, "transB", 0) {
-                    0 => b,
-                    _ => b.reversed_axes(),
-                };
-                let bias = match node.input.get(2) {
-                    Some(_) => Array1::from(floats(tensor(2)?)?),
-                    None => Array1::zeros(w.ncols()),
-                };
-                chain.dense(w, bias)?;
+                let value = g.value(first)?;
+                if let Some(out) = node.output.first() {
+                    g.name(out, value);
+                }
+                continue;
             }
-            "MatMul" => {
-                let w = matrix(tensor(1)?)?;
-                let bias = Array1::zeros(w.ncols());
-                chain.dense(w, bias)?;
+            "Add" if is_constant(1) => {
+                g.read(first)?;
+                g.bias(floats(tensor(1)?)?, &node.name)?;
             }
-            "Add" => chain.bias(floats(tensor(1)?)?, &node.name)?,
-            "Conv" => {
-                let w = tensor(1)?;
-                let dims: Option<Vec<usize>> = w
-                    .dims
-                    .iter()
-                    .map(|&d| usize::try_from(d).ok().filter(|&d| d > 0))
-                    .collect();
-                let Some(&[out, c, kh, kw]) = dims.as_deref() else {
-                    refuse!(
-                        "Conv {:?}: the weight's dims {:?} are not 4 positive sizes",
-                        node.name,
-                        w.dims
-                    );
-                };
-                let strides = ints(node, "strides", &[1, 1]);
-                let pads = ints(node, "pads", &[0, 0, 0, 0]);
+            "Add" => {
+                let second = node
+                    .input
+                    .get(1)
+                    .ok_or_else(|| refused("Add of one value"))?;
                 require!(
-                    kh == kw
-                        && strides.len() == 2
-                        && strides[0] == strides[1]
-                        && strides[0] > 0
-                        && pads.len() == 4
-                        && pads.iter().all(|&p| p == pads[0])
-                        && (0..kh as i64).contains(&pads[0])
-                        && ints(node, "dilations", &[1, 1]).iter().all(|&d| d == 1)
-                        && int(node, "group", 1) == 1,
-                    "Conv {:?}: Dyad takes square kernels, equal positive strides, equal \
-                     paddings smaller than the kernel, no dilation or groups",
+                    !is_constant(0),
+                    "Add {:?}: a constant plus a value is supported only as a MatMul's bias",
                     node.name
                 );
-                let values = floats(w)?;
-                let patch = kh
-                    .checked_mul(kw)
-                    .and_then(|k| k.checked_mul(c))
-                    .ok_or_else(|| {
-                        ImportError::Graph(format!("Conv {:?}: the weight is too large", node.name))
-                    })?;
-                let w = Array2::from_shape_vec((out, patch), values)
-                    .map_err(|e| ImportError::Graph(format!("Conv {:?}: {e}", node.name)))?
-                    .reversed_axes();
-                let bias = match node.input.get(2) {
-                    Some(_) => Array1::from(floats(tensor(2)?)?),
-                    None => Array1::zeros(out),
+                g.add(g.value(first)?, g.value(second)?)?;
+            }
+            "BatchNormalization" => {
+                g.read(first)?;
+                let norm = BatchNorm {
+                    scale: floats(tensor(1)?)?,
+                    shift: floats(tensor(2)?)?,
+                    mean: floats(tensor(3)?)?,
+                    variance: floats(tensor(4)?)?,
+                    epsilon: f64::from(float(node, "epsilon", 1e-5)),
                 };
-                let layer = Layer::Conv {
-                    channels: out,
-                    kernel: kh,
-                    stride: strides[0] as usize,
-                    padding: pads[0] as usize,
-                };
-                require!(
-                    c == chain.shape.channels,
-                    "Conv {:?} takes {c} channels, its input has {}",
-                    node.name,
-                    chain.shape.channels
-                );
-                chain.push(layer, Some(LayerParams { w, b: bias }))?;
+                let only_reader = readers.get(first.as_str()) == Some(&1);
+                g.fold_batch_norm(&node.name, norm, only_reader)?;
             }
-            "Relu" => chain.push(Layer::Relu, None)?,
-            "MaxPool" => {
-                require!(
-                    ints(node, "kernel_shape", &[]) == [2, 2]
-                        && ints(node, "strides", &[1, 1]) == [2, 2]
-                        && ints(node, "pads", &[0, 0, 0, 0]).iter().all(|&p| p == 0),
-                    "MaxPool {:?}: Dyad takes 2x2 windows with stride 2",
-                    node.name
-                );
-                chain.push(Layer::MaxPool, None)?;
+            _ => {
+                g.read(first)?;
+                layer(&mut g, node, &tensor)?;
             }
-            "Flatten" => {
-                require!(
-                    int(node, "axis", 1) == 1,
-                    "Flatten {:?}: only axis 1",
-                    node.name
-                );
-                chain.push(Layer::Flatten, None)?;
-            }
-            "Reshape" => {
-                let target = int64s(tensor(1)?)?;
-                let size = chain.shape.size() as i64;
-                require!(
-                    matches!(target[..], [_, t] if t == -1 || t == size),
-                    "Reshape {:?} to {target:?}: only flattening to (batch, {size})",
-                    node.name
-                );
-                chain.push(Layer::Flatten, None)?;
-            }
-            "Softmax" | "LogSoftmax" => require!(
-                k == last,
-                "{op} {:?} is not the last node; Dyad drops only a final one",
-                node.name
-            ),
-            _ => {} // Identity, Dropout (inference mode)
         }
         if let Some(out) = node.output.first() {
-            chain.current = out.clone();
+            g.name(out, g.current());
         }
     }
-    require!(!chain.layers.is_empty(), "the graph has no layers");
+    require!(!g.layers.is_empty(), "the graph has no layers");
+    if let [output] = &graph.output[..] {
+        g.read(&output.name)?;
+    }
     let network = Network {
         name: name.to_owned(),
         input,
-        layers: chain.layers,
+        layers: g.layers,
     };
     network.shapes()?;
     // The weights come from the file: a NaN, an infinity or a value beyond the operand limit is
     // refused here by name (a NaN once reached the encoder and panicked: found by fuzzing),
     // then whatever could take a product out of the truncation window.
-    let params = encode(&chain.params, fixed)?;
+    let params = encode(&g.params, fixed)?;
     window::check(&network, &params, fixed)?;
     Ok(ModelFile {
         holder: Holder::Plain,
@@ -276,6 +228,131 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
         network,
         params,
     })
+}
+
+/// The layer of an operator that reads one value (the last one) and may have weights.
+fn layer<'a>(
+    g: &mut Graph,
+    node: &NodeProto,
+    tensor: &dyn Fn(usize) -> Result<&'a TensorProto>,
+) -> Result<()> {
+    let op = node.op_type.as_str();
+    match op {
+        "Gemm" => {
+            require!(
+                int(node, "transA", 0) == 0
+                    && float(node, "alpha", 1.0) == 1.0
+                    && float(node, "beta", 1.0) == 1.0,
+                "Gemm {:?}: only alpha = beta = 1 without transA",
+                node.name
+            );
+            let b = matrix(tensor(1)?)?;
+            let w = match int(node, "transB", 0) {
+                0 => b,
+                _ => b.reversed_axes(),
+            };
+            let bias = match node.input.get(2) {
+                Some(_) => Array1::from(floats(tensor(2)?)?),
+                None => Array1::zeros(w.ncols()),
+            };
+            g.dense(w, bias)?;
+        }
+        "MatMul" => {
+            let w = matrix(tensor(1)?)?;
+            let bias = Array1::zeros(w.ncols());
+            g.dense(w, bias)?;
+        }
+        "Conv" => {
+            let w = tensor(1)?;
+            let dims: Option<Vec<usize>> = w
+                .dims
+                .iter()
+                .map(|&d| usize::try_from(d).ok().filter(|&d| d > 0))
+                .collect();
+            let Some(&[out, c, kh, kw]) = dims.as_deref() else {
+                refuse!(
+                    "Conv {:?}: the weight's dims {:?} are not 4 positive sizes",
+                    node.name,
+                    w.dims
+                );
+            };
+            let strides = ints(node, "strides", &[1, 1]);
+            let pads = ints(node, "pads", &[0, 0, 0, 0]);
+            require!(
+                kh == kw
+                    && strides.len() == 2
+                    && strides[0] == strides[1]
+                    && strides[0] > 0
+                    && pads.len() == 4
+                    && pads.iter().all(|&p| p == pads[0])
+                    && (0..kh as i64).contains(&pads[0])
+                    && ints(node, "dilations", &[1, 1]).iter().all(|&d| d == 1)
+                    && int(node, "group", 1) == 1,
+                "Conv {:?}: Dyad takes square kernels, equal positive strides, equal \
+                 paddings smaller than the kernel, no dilation or groups",
+                node.name
+            );
+            let values = floats(w)?;
+            let patch = kh
+                .checked_mul(kw)
+                .and_then(|k| k.checked_mul(c))
+                .ok_or_else(|| {
+                    ImportError::Graph(format!("Conv {:?}: the weight is too large", node.name))
+                })?;
+            let w = Array2::from_shape_vec((out, patch), values)
+                .map_err(|e| ImportError::Graph(format!("Conv {:?}: {e}", node.name)))?
+                .reversed_axes();
+            let bias = match node.input.get(2) {
+                Some(_) => Array1::from(floats(tensor(2)?)?),
+                None => Array1::zeros(out),
+            };
+            let layer = Layer::Conv {
+                channels: out,
+                kernel: kh,
+                stride: strides[0] as usize,
+                padding: pads[0] as usize,
+            };
+            require!(
+                c == g.shape().channels,
+                "Conv {:?} takes {c} channels, its input has {}",
+                node.name,
+                g.shape().channels
+            );
+            g.push(layer, Some(LayerParams { w, b: bias }))?;
+        }
+        "Relu" => g.push(Layer::Relu, None)?,
+        "MaxPool" => {
+            require!(
+                ints(node, "kernel_shape", &[]) == [2, 2]
+                    && ints(node, "strides", &[1, 1]) == [2, 2]
+                    && ints(node, "pads", &[0, 0, 0, 0]).iter().all(|&p| p == 0),
+                "MaxPool {:?}: Dyad takes 2x2 windows with stride 2",
+                node.name
+            );
+            g.push(Layer::MaxPool, None)?;
+        }
+        "Flatten" => {
+            require!(
+                int(node, "axis", 1) == 1,
+                "Flatten {:?}: only axis 1",
+                node.name
+            );
+            g.push(Layer::Flatten, None)?;
+        }
+        "Reshape" => {
+            let target = int64s(tensor(1)?)?;
+            let size = g.shape().size() as i64;
+            require!(
+                matches!(target[..], [_, t] if t == -1 || t == size),
+                "Reshape {:?} to {target:?}: only flattening to (batch, {size})",
+                node.name
+            );
+            g.push(Layer::Flatten, None)?;
+        }
+        "GlobalAveragePool" => g.push(Layer::GlobalAvgPool, None)?,
+        _ => refuse!("{op} {:?} is not an operator Dyad imports", node.name),
+    }
+    Ok(())
 }
 
 /// The layers' weights and biases as fixed-point operands.
@@ -312,51 +389,6 @@ fn encode(layers: &[Option<LayerParams<f64>>], fixed: FixedPoint) -> Result<Para
 
 /// The most values one input example may have (a 4096 x 4096 RGB image is 50M).
 const MAX_INPUT_VALUES: usize = 1 << 26;
-
-/// The layers read so far and the shape they produce.
-struct Chain {
-    current: String,
-    layers: Vec<Layer>,
-    params: Vec<Option<LayerParams<f64>>>,
-    shape: Shape,
-}
-
-impl Chain {
-    fn push(&mut self, layer: Layer, params: Option<LayerParams<f64>>) -> Result<()> {
-        self.shape = layer.output(self.shape)?;
-        self.layers.push(layer);
-        self.params.push(params);
-        Ok(())
-    }
-
-    fn dense(&mut self, w: Array2<f64>, b: Array1<f64>) -> Result<()> {
-        require!(
-            w.nrows() == self.shape.size() && b.len() == w.ncols(),
-            "a linear layer of {}x{} weights and {} biases follows {} values",
-            w.nrows(),
-            w.ncols(),
-            b.len(),
-            self.shape.size()
-        );
-        let outputs = w.ncols();
-        self.push(Layer::Dense { outputs }, Some(LayerParams { w, b }))
-    }
-
-    /// A bias `Add` right after a `MatMul`.
-    fn bias(&mut self, values: Vec<f64>, node: &str) -> Result<()> {
-        let Some(Some(last)) = self.params.last_mut() else {
-            refuse!("Add {node:?} does not follow a MatMul: only bias additions are supported");
-        };
-        require!(
-            matches!(self.layers.last(), Some(Layer::Dense { .. }))
-                && values.len() == last.b.len()
-                && last.b.iter().all(|&b| b == 0.0),
-            "Add {node:?} is not the bias of the MatMul before it"
-        );
-        last.b = Array1::from(values);
-        Ok(())
-    }
-}
 
 fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
     node.attribute.iter().find(|a| a.name == name)

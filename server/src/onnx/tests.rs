@@ -249,7 +249,7 @@ fn unsupported_operators_are_named() {
     let bytes = model(
         vec![input("x", &[0, 4])],
         vec![
-            node("BatchNormalization", &["x"], "a", vec![]),
+            node("GlobalMaxPool", &["x"], "a", vec![]),
             node("Sigmoid", &["a"], "b", vec![]),
             node("Sigmoid", &["b"], "c", vec![]),
         ],
@@ -257,7 +257,10 @@ fn unsupported_operators_are_named() {
     );
     let err = import(&bytes, "bad", FixedPoint::default()).expect_err("unsupported");
     let text = err.to_string();
-    assert!(text.contains("BatchNormalization, Sigmoid"), "{text}");
+    assert!(
+        text.contains("GlobalMaxPool (node \"/GlobalMaxPool_a\"), Sigmoid (node \"/Sigmoid_b\")"),
+        "{text}"
+    );
     assert!(import(b"not protobuf at all", "x", FixedPoint::default()).is_err());
 }
 
@@ -391,4 +394,101 @@ fn onnx_files_of_any_bytes_are_imported_or_refused() {
             let _ = import(bytes, "fuzzed", FixedPoint::default());
         },
     );
+}
+
+/// The numbers of a JSON array field (`"name": [..]`) of the fixtures' simple files.
+fn json_numbers(text: &str, name: &str) -> Vec<f64> {
+    let start = text.find(&format!("\"{name}\"")).expect("the field") + name.len() + 2;
+    let open = start + text[start..].find('[').expect("an array") + 1;
+    let close = open + text[open..].find(']').expect("its end");
+    text[open..close]
+        .split(',')
+        .map(|v| v.trim().parse().expect("a number"))
+        .collect()
+}
+
+/// A small residual network exported by PyTorch (`server/tests/onnx/make_fixtures.py`: a
+/// Conv + BatchNorm + ReLU stem, an identity block, a stride-2 block with a 1x1-convolution
+/// shortcut, global average pooling, a linear head, a final softmax), once with BatchNorm folded
+/// by the exporter and once with its `BatchNormalization` nodes kept: both import into the
+/// same graph, and its logits in fixed point are PyTorch's (up to the constant per row that
+/// the dropped softmax ignores).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_residual_network_exported_by_pytorch_imports_and_runs_as_in_pytorch() {
+    let fixed = FixedPoint::default();
+    let text = include_str!("../../tests/onnx/resnet_mini.json");
+    let (inputs, logits) = (json_numbers(text, "inputs"), json_numbers(text, "logits"));
+    let rows = logits.len() / 10;
+    let x = ArrayD::from_shape_vec(IxDyn(&[rows, 1, 8, 8]), inputs).expect("6 inputs");
+    let folded = include_bytes!("../../tests/onnx/resnet_mini.onnx");
+    let kept = include_bytes!("../../tests/onnx/resnet_mini_bn.onnx");
+    let mut networks = Vec::new();
+    for bytes in [&folded[..], &kept[..]] {
+        let imported = import(bytes, "resnet-mini", fixed).expect("imports");
+        let mut plain = dyad_online::nn::PlainFixed::new(fixed);
+        let x = plain.import(&x);
+        let got = predict(&mut plain, &imported.network, &imported.params, x)
+            .await
+            .expect("forward");
+        for (r, row) in got.rows().into_iter().enumerate() {
+            let row: Vec<f64> = row.iter().map(|&v| fixed.decode(v)).collect();
+            let mean = row.iter().sum::<f64>() / 10.0;
+            for (c, v) in row.iter().enumerate() {
+                let want = logits[r * 10 + c];
+                assert!(
+                    (v - mean - want).abs() < 2e-3,
+                    "row {r} class {c}: {} against PyTorch's {want}",
+                    v - mean
+                );
+            }
+        }
+        networks.push(imported.network);
+    }
+    assert_eq!(networks[0].layers, networks[1].layers);
+    let text = networks[0].to_string();
+    for layer in ["add ", "take ", "globalavgpool", "conv 8 1 stride=2"] {
+        assert!(text.contains(layer), "{layer} in\n{text}");
+    }
+}
+
+/// What the importer refuses in a graph: a batch normalisation with nothing to fold into, one
+/// of a value other nodes also read, and an `Add` of values of two shapes, each naming the node.
+#[test]
+fn graphs_the_importer_cannot_take_are_refused_by_node() {
+    let conv_w = tensor("w", &[2, 1, 3, 3], &[0.1; 18]);
+    let bn =
+        |name: &str| ["g", "b", "m", "v"].map(|p| tensor(&format!("{name}{p}"), &[2], &[1.0, 1.0]));
+    let norm = |input: &str, name: &str| {
+        let inputs = ["g", "b", "m", "v"].map(|p| format!("{name}{p}"));
+        let mut all = vec![input];
+        all.extend(inputs.iter().map(String::as_str));
+        node("BatchNormalization", &all, name, vec![])
+    };
+    let conv = node("Conv", &["x", "w"], "c", vec![ints("pads", &[1, 1, 1, 1])]);
+    let cases = [
+        (
+            vec![norm("x", "n")],
+            [bn("n").to_vec(), vec![]].concat(),
+            "does not follow a Conv",
+        ),
+        (
+            vec![
+                conv.clone(),
+                norm("c", "n"),
+                node("Add", &["n", "c"], "s", vec![]),
+            ],
+            [bn("n").to_vec(), vec![conv_w.clone()]].concat(),
+            "other nodes also read",
+        ),
+        (
+            vec![conv.clone(), node("Add", &["c", "x"], "s", vec![])],
+            vec![conv_w.clone()],
+            "Add of values of shapes",
+        ),
+    ];
+    for (nodes, init, words) in cases {
+        let bytes = model(vec![input("x", &[0, 1, 4, 4])], nodes, init);
+        let err = import(&bytes, "bad", FixedPoint::default()).expect_err(words);
+        assert!(err.to_string().contains(words), "{words}: {err}");
+    }
 }
