@@ -11,7 +11,8 @@
 //! runs again start with fresh triples, and the difference of the two medians, divided by
 //! `REQUESTS_PER_TRIPLE`, is printed beside the median as what a request pays for it.
 //!
-//! `cargo bench -p dyad-online --features test-fixture --bench networks [-- net-a ... training|inference]`
+//! `cargo bench -p dyad-online --features test-fixture --bench networks [-- net-a ... FILE ... training|inference]`
+//! (a `FILE` is a model description, `dyad_online::model`'s text format, with random weights)
 //! (`DYAD_BENCH_BATCH` sets the training batch, default 128; `DYAD_BENCH_CHECKZERO` the
 //! comparison, `bits` by default, `product` for the CheckZero over `Z_40961`).
 
@@ -30,8 +31,15 @@ use ndarray::{Array2, ArrayD, IxDyn};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-/// Timed inference runs per network (the median is reported).
-const INFERENCE_RUNS: usize = 20;
+/// Timed inference runs per network (the median is reported), unless `DYAD_BENCH_RUNS` says
+/// otherwise (a deep network's fresh weight-bound triples for as many runs take gigabytes).
+fn inference_runs() -> usize {
+    std::env::var("DYAD_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(20)
+}
 
 /// A batch of random images and one-hot labels.
 fn batch(net: &Network, size: usize) -> (ArrayD<f64>, Array2<f64>) {
@@ -352,10 +360,11 @@ async fn main() {
         .and_then(|b| b.parse().ok())
         .unwrap_or(128);
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let is_file = |a: &str| std::path::Path::new(a).is_file();
     let asked: Vec<&str> = args
         .iter()
         .map(String::as_str)
-        .filter(|a| a.starts_with("net-"))
+        .filter(|a| a.starts_with("net-") || is_file(a))
         .collect();
     let names = match asked.is_empty() {
         true => Network::NAMES.to_vec(),
@@ -366,19 +375,27 @@ async fn main() {
     };
     let networks: Vec<Network> = names
         .iter()
-        .map(|n| Network::by_name(n).unwrap_or_else(|| panic!("no network {n}")))
+        .map(|n| match is_file(n) {
+            true => {
+                let text = std::fs::read_to_string(n).expect("a readable description");
+                let name = std::path::Path::new(n).file_stem().expect("a file name");
+                Network::parse(&name.to_string_lossy(), &text).expect("a model description")
+            }
+            false => Network::by_name(n).unwrap_or_else(|| panic!("no network {n}")),
+        })
         .collect();
     println!("loopback QUIC, online phase only (randomness prepared beforehand)");
     let mut profiles = Vec::new();
     if only("inference") {
         header(&format!(
-            "inference of one image (forward pass and argmax), median of {INFERENCE_RUNS} runs; \
+            "inference of one image (forward pass and argmax), median of {runs} runs; \
              the first request of every {REQUESTS_PER_TRIPLE} also opens W - V (first MB; its \
-             time from {INFERENCE_RUNS} runs with fresh triples, amortised below each row)"
+             time from {runs} runs with fresh triples, amortised below each row)",
+            runs = inference_runs()
         ));
         for net in &networks {
             let data = batch(net, 1);
-            let cost = secure(net, &data, Work::Inference, INFERENCE_RUNS).await;
+            let cost = secure(net, &data, Work::Inference, inference_runs()).await;
             let plain = plain(net, &data, Work::Inference).await;
             row(net, 1, &cost, plain, paper_inference(net));
             profiles.push((net.clone(), cost.profile));

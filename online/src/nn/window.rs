@@ -14,8 +14,12 @@
 //! ([`super::PlainFixed::headroom`]).
 
 use crate::fixed::{EncodeError, Headroom, MAX_OPERAND, WINDOW_BITS};
+use ndarray::{ArrayD, IxDyn};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
 use crate::model::{Layer, Network};
-use crate::nn::Params;
+use crate::nn::{Backend, Params, PlainFixed, Tally, predict};
 use crate::{FixedPoint, Z64};
 
 /// Why a model could leave the truncation window.
@@ -24,6 +28,23 @@ pub enum WindowError {
     /// The network does not lay out (a layer does not fit the value it reads).
     #[error("{0}")]
     Network(String),
+    /// A model whose worst case the bounds cannot prove, and whose calibration run came
+    /// closer to the window than the margin.
+    #[error(
+        "{worst}; run in plaintext fixed point on {inputs} random inputs in [-1, 1], its \
+         truncations came within 2^{bits:.1} of the window's edge, less than the 2^{margin} \
+         margin a model without a worst-case bound must keep"
+    )]
+    Calibration {
+        /// Why the worst case fails.
+        worst: Box<WindowError>,
+        /// The calibration inputs.
+        inputs: usize,
+        /// The headroom seen, in bits.
+        bits: f64,
+        /// The margin required, in bits.
+        margin: f64,
+    },
     /// A weight or bias beyond the operand limit.
     #[error("layer {layer}: {what} {index}: {refusal}")]
     Operand {
@@ -142,6 +163,77 @@ pub fn check(
         bounds.push(next);
     }
     Ok(worst)
+}
+
+/// How far below the window's edge a model vouched for by calibration must stay on its
+/// calibration inputs: `2^16`, room for inputs and activations 65,536 times larger than seen.
+pub const CALIBRATION_MARGIN_BITS: f64 = 16.0;
+
+/// Random inputs of a calibration run.
+pub const CALIBRATION_INPUTS: usize = 32;
+
+/// How a model was found to stay inside the window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Vouched {
+    /// For every input within the operand limit ([`check`]).
+    WorstCase(Headroom),
+    /// On [`CALIBRATION_INPUTS`] random inputs in `[-1, 1]`, with at least
+    /// [`CALIBRATION_MARGIN_BITS`] to spare ([`vouch`]; `docs/departures.md`).
+    Calibrated(Headroom),
+}
+
+impl std::fmt::Display for Vouched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Vouched::WorstCase(h) => {
+                write!(f, "worst case over inputs within the operand limit: {h}")
+            }
+            Vouched::Calibrated(h) => write!(
+                f,
+                "no worst-case bound (a deep network's |w|_1 products compound); on \
+                 {CALIBRATION_INPUTS} random inputs in [-1, 1]: {h}"
+            ),
+        }
+    }
+}
+
+/// Vouches for a model: by its worst case ([`check`]) where the bounds prove it, else (a deep
+/// network, whose worst-case bound compounds layer by layer far past any real activation) by
+/// running it in plaintext fixed point on random inputs in `[-1, 1]` and keeping
+/// [`CALIBRATION_MARGIN_BITS`] below the window's edge. Weights beyond the operand limit are
+/// refused either way.
+pub fn vouch(
+    network: &Network,
+    params: &Params<Z64>,
+    fixed: FixedPoint,
+) -> Result<Vouched, WindowError> {
+    let worst = match check(network, params, fixed) {
+        Ok(headroom) => return Ok(Vouched::WorstCase(headroom)),
+        Err(e @ WindowError::Products { .. }) => e,
+        Err(e) => return Err(e),
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(0x57a7);
+    let shape = [
+        CALIBRATION_INPUTS,
+        network.input.channels,
+        network.input.height,
+        network.input.width,
+    ];
+    let x = ArrayD::from_shape_simple_fn(IxDyn(&shape), || rng.random_range(-1.0..=1.0));
+    let mut plain = PlainFixed::new(fixed);
+    let x = plain.import(&x);
+    Tally::run(predict(&mut plain, network, params, x))
+        .map_err(|e| WindowError::Network(e.to_string()))?;
+    let seen = plain.headroom();
+    match seen.bits() >= CALIBRATION_MARGIN_BITS {
+        true => Ok(Vouched::Calibrated(seen)),
+        false => Err(WindowError::Calibration {
+            worst: Box::new(worst),
+            inputs: CALIBRATION_INPUTS,
+            bits: seen.bits(),
+            margin: CALIBRATION_MARGIN_BITS,
+        }),
+    }
 }
 
 #[cfg(test)]
