@@ -304,31 +304,35 @@ async fn a_resnet_from_pytorch_serves_the_classes_of_plaintext_fixed_point() {
     .await;
     let [x0, x1] = sharing::split(&x, &mut rng);
     let started = std::time::Instant::now();
-    let mut replies = Vec::new();
-    for r in 0..n {
-        let id = format!("digit-{r}");
-        let input = |x: &ArrayD<Z64>| x.index_axis(ndarray::Axis(0), r).iter().copied().collect();
-        replies.push([
-            pair.requests[0]
-                .submit(id.clone(), input(&x0), Output::Class)
-                .expect("queued at server 0"),
-            pair.requests[1]
-                .submit(id, input(&x1), Output::Class)
-                .expect("queued at server 1"),
-        ]);
-    }
     let (mut agree, mut right) = (0, 0);
-    for (r, [reply0, reply1]) in replies.into_iter().enumerate() {
-        let ((a0, _), (a1, _)) = (
-            answer(reply0).await.expect("server 0 answers"),
-            answer(reply1).await.expect("server 1 answers"),
-        );
-        let (Answer::Class(c0), Answer::Class(c1)) = (a0, a1) else {
-            panic!("digit {r}: not a class");
-        };
-        let class = (c0 + c1).0 as usize;
-        agree += usize::from(class == best(want.row(r)));
-        right += usize::from(class == usize::from(digits.labels[rows[r]]));
+    // In waves, as clients would send them: a request waits at most the pairing timeout.
+    for wave in (0..n).collect::<Vec<_>>().chunks(16) {
+        let mut replies = Vec::new();
+        for &r in wave {
+            let id = format!("digit-{r}");
+            let input =
+                |x: &ArrayD<Z64>| x.index_axis(ndarray::Axis(0), r).iter().copied().collect();
+            replies.push([
+                pair.requests[0]
+                    .submit(id.clone(), input(&x0), Output::Class)
+                    .expect("queued at server 0"),
+                pair.requests[1]
+                    .submit(id, input(&x1), Output::Class)
+                    .expect("queued at server 1"),
+            ]);
+        }
+        for (&r, [reply0, reply1]) in wave.iter().zip(replies) {
+            let ((a0, _), (a1, _)) = (
+                answer(reply0).await.expect("server 0 answers"),
+                answer(reply1).await.expect("server 1 answers"),
+            );
+            let (Answer::Class(c0), Answer::Class(c1)) = (a0, a1) else {
+                panic!("digit {r}: not a class");
+            };
+            let class = (c0 + c1).0 as usize;
+            agree += usize::from(class == best(want.row(r)));
+            right += usize::from(class == usize::from(digits.labels[rows[r]]));
+        }
     }
     println!(
         "resnet20 served {n} held-out digits in {:.1} s: {agree} classes as plaintext fixed \

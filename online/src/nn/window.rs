@@ -45,6 +45,17 @@ pub enum WindowError {
         /// The margin required, in bits.
         margin: f64,
     },
+    /// A model whose worst case the bounds cannot prove, too large to calibrate.
+    #[error(
+        "{worst}; a calibration run would take 2^{log2:.1} operations or values, beyond the \
+         2^{CALIBRATION_BUDGET_LOG2} a model without a worst-case bound may take"
+    )]
+    TooLargeToCalibrate {
+        /// Why the worst case fails.
+        worst: Box<WindowError>,
+        /// `log2` of the run's size.
+        log2: f64,
+    },
     /// A weight or bias beyond the operand limit.
     #[error("layer {layer}: {what} {index}: {refusal}")]
     Operand {
@@ -172,6 +183,36 @@ pub const CALIBRATION_MARGIN_BITS: f64 = 16.0;
 /// Random inputs of a calibration run.
 pub const CALIBRATION_INPUTS: usize = 32;
 
+/// The most multiply-accumulates (and, separately, values of one layer's im2col patches) a
+/// calibration run may take for all its inputs: about a minute and 2 GiB. ResNet-20 on 32
+/// digits takes 2^30.3 and 2^22.5.
+pub const CALIBRATION_BUDGET_LOG2: u32 = 33;
+
+/// What one example's forward pass takes: multiply-accumulates, and the most values any
+/// layer's im2col patches (or input) hold.
+fn forward_size(network: &Network, shapes: &[crate::model::Shape]) -> (u128, u128) {
+    let (mut macs, mut widest) = (0u128, network.input.size() as u128);
+    for (i, layer) in network.layers.iter().enumerate() {
+        let input = match i {
+            0 => network.input,
+            _ => shapes[i - 1],
+        };
+        let output = shapes[i];
+        let (rows, inner) = match *layer {
+            Layer::Dense { .. } => (1, input.size()),
+            Layer::Conv { kernel, .. } => (
+                output.height * output.width,
+                input.channels * kernel * kernel,
+            ),
+            _ => (1, 0),
+        };
+        let patches = rows as u128 * inner as u128;
+        macs += patches * output.channels as u128;
+        widest = widest.max(patches).max(output.size() as u128);
+    }
+    (macs, widest)
+}
+
 /// How a model was found to stay inside the window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Vouched {
@@ -212,6 +253,17 @@ pub fn vouch(
         Err(e @ WindowError::Products { .. }) => e,
         Err(e) => return Err(e),
     };
+    let shapes = network
+        .shapes()
+        .map_err(|e| WindowError::Network(e.to_string()))?;
+    let (macs, widest) = forward_size(network, &shapes);
+    let inputs = CALIBRATION_INPUTS as u128;
+    if (macs * inputs).max(widest * inputs) >> CALIBRATION_BUDGET_LOG2 > 0 {
+        return Err(WindowError::TooLargeToCalibrate {
+            worst: Box::new(worst),
+            log2: ((macs * inputs).max(widest * inputs) as f64).log2(),
+        });
+    }
     let mut rng = ChaCha20Rng::seed_from_u64(0x57a7);
     let shape = [
         CALIBRATION_INPUTS,
@@ -245,6 +297,44 @@ mod tests {
 
     fn net(text: &str) -> Network {
         Network::parse("window", text).expect("a valid description")
+    }
+
+    /// Eight 64-wide dense layers of weights ±1/4: the worst case (all inputs at the limit,
+    /// signs aligned) grows 16 times a layer and leaves the window, but random inputs grow about
+    /// twice a layer: vouched for by calibration. The same weights all positive grow 16 times a
+    /// layer on any input: refused by calibration too, naming both reasons.
+    #[test]
+    fn a_deep_model_without_a_worst_case_is_vouched_for_by_calibration_or_refused() {
+        let fixed = FixedPoint::default();
+        let text = format!("input 64 1 1{}", "\ndense 64".repeat(8));
+        let network = net(&text);
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let mut weights = |signed: bool| Params {
+            layers: (0..8)
+                .map(|_| {
+                    let w = Array2::from_shape_fn((64, 64), |_| match signed && rng.random() {
+                        true => -0.25,
+                        false => 0.25,
+                    });
+                    layer(w, Array1::zeros(64), fixed)
+                })
+                .collect(),
+        };
+        let signed = weights(true);
+        assert!(matches!(
+            check(&network, &signed, fixed),
+            Err(WindowError::Products { .. })
+        ));
+        match vouch(&network, &signed, fixed).expect("calibrated") {
+            Vouched::Calibrated(h) => assert!(h.bits() >= CALIBRATION_MARGIN_BITS, "{h}"),
+            other => panic!("{other}"),
+        }
+        let err = vouch(&network, &weights(false), fixed).expect_err("grows on any input");
+        assert!(matches!(err, WindowError::Calibration { .. }), "{err}");
+        assert!(
+            err.to_string().contains("|w|_1") && err.to_string().contains("margin"),
+            "{err}"
+        );
     }
 
     /// A residual `add` adds its two bounds; a global average keeps its input's (plus a unit).

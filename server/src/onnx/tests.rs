@@ -378,17 +378,19 @@ fn weights_whose_products_can_leave_the_truncation_window_are_refused() {
     );
 }
 
-/// Any bytes are imported or refused: the well-formed conv and matmul nets above, mutated.
+/// Any bytes are imported or refused: the well-formed conv and matmul nets above and the
+/// PyTorch-exported residual network (with its BatchNormalization nodes), mutated.
 #[test]
 fn onnx_files_of_any_bytes_are_imported_or_refused() {
     let (conv_net, _) = conv_net(&mut ChaCha20Rng::seed_from_u64(5));
     let matmul_net = matmul_net(&[0.5; 8], &[0.0, 1.0]);
-    for seed in [&conv_net, &matmul_net] {
+    let residual = include_bytes!("../../tests/onnx/resnet_mini_bn.onnx").to_vec();
+    for seed in [&conv_net, &matmul_net, &residual] {
         import(seed, "seed", FixedPoint::default()).expect("the seeds import");
     }
     dyad_fuzz::bounded(
         "onnx",
-        &[conv_net, matmul_net],
+        &[conv_net, matmul_net, residual],
         dyad_fuzz::TEST_ITERATIONS,
         |bytes| {
             let _ = import(bytes, "fuzzed", FixedPoint::default());
