@@ -1,13 +1,15 @@
-//! Network descriptions: Networks A–D of the paper (§7.2) and feed-forward networks read
-//! from a text format ([`text`]), with what training or inference consumes ([`demand`]: found
-//! by running the real code on a [`Tally`](crate::nn::Tally)).
+//! Network descriptions: Networks A–D of the paper (§7.2) and networks read from a text format
+//! ([`text`]): chains of layers, or graphs such as residual networks, whose [`Layer::Take`] and
+//! [`Layer::Add`] read earlier values; with what training or inference consumes ([`demand`]:
+//! found by running the real code on a [`Tally`](crate::nn::Tally)).
 //!
 //! A training step is: the forward pass (each dense or convolution layer a fixed-point matrix
 //! product, convolutions by im2col), softmax with the cross-entropy gradient on the output,
 //! and the backward pass: per layer with weights, `dW = X^T·delta` truncated by
 //! `f + lr_shift + log2(batch)` (the SGD step with learning rate `2^-lr_shift`, averaged over
 //! the batch), the bias step truncated by `lr_shift + log2(batch)`, and `delta·W^T` for the
-//! layer below when one has weights.
+//! layer below when a gradient flows on to a weight ([`Network::carries_gradient`]); where two
+//! paths meet, their gradients are summed (`crate::nn`'s pass over the graph).
 
 mod demand;
 mod error;
