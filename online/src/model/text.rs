@@ -149,6 +149,16 @@ impl Network {
 mod tests {
     use super::*;
 
+    /// The repository's residual description (`data/models/resnet-digits.txt`, what the demo
+    /// trains in `docs/results/resnet-serving.md`) reads and lays out.
+    #[test]
+    fn the_bundled_residual_description_reads() {
+        let text = include_str!("../../../data/models/resnet-digits.txt");
+        let net = Network::parse("resnet-digits", text).expect("parses");
+        assert_eq!(net.classes(), 10);
+        assert!(net.layers.contains(&Layer::Take { from: 7 }));
+    }
+
     /// The module documentation's example: a residual block and a branch.
     #[test]
     fn a_graph_reads_its_earlier_values_by_number_and_round_trips() {

@@ -494,3 +494,32 @@ fn graphs_the_importer_cannot_take_are_refused_by_node() {
         assert!(err.to_string().contains(words), "{words}: {err}");
     }
 }
+
+/// Both ResNet-20 fixtures (three stages of three blocks: nine `add`s, two shortcuts taken
+/// from a block's input) import, and are vouched for by calibration: their worst-case bound
+/// compounds past the window (`docs/departures.md`, 4).
+#[test]
+fn resnet20_exports_import_and_are_vouched_for_by_calibration() {
+    let fixed = FixedPoint::default();
+    for (bytes, input) in [
+        (&include_bytes!("../../tests/onnx/resnet20_digits.onnx")[..], (1, 28)),
+        (&include_bytes!("../../tests/onnx/resnet20_rgb.onnx")[..], (3, 32)),
+    ] {
+        let model = import(bytes, "resnet20", fixed).expect("imports");
+        let layers = &model.network.layers;
+        let count = |f: fn(&Layer) -> bool| layers.iter().filter(|l| f(l)).count();
+        assert_eq!(count(|l| matches!(l, Layer::Add { .. })), 9);
+        assert_eq!(count(|l| matches!(l, Layer::Take { .. })), 2);
+        assert_eq!(count(|l| matches!(l, Layer::Conv { .. })), 21);
+        assert_eq!(
+            (model.network.input.channels, model.network.input.width),
+            input
+        );
+        // Imported, so vouched for; not by the worst case, so by calibration.
+        let worst = window::check(&model.network, &model.params, fixed);
+        assert!(
+            matches!(worst, Err(window::WindowError::Products { .. })),
+            "{worst:?}"
+        );
+    }
+}
