@@ -502,8 +502,14 @@ fn graphs_the_importer_cannot_take_are_refused_by_node() {
 fn resnet20_exports_import_and_are_vouched_for_by_calibration() {
     let fixed = FixedPoint::default();
     for (bytes, input) in [
-        (&include_bytes!("../../tests/onnx/resnet20_digits.onnx")[..], (1, 28)),
-        (&include_bytes!("../../tests/onnx/resnet20_rgb.onnx")[..], (3, 32)),
+        (
+            &include_bytes!("../../tests/onnx/resnet20_digits.onnx")[..],
+            (1, 28),
+        ),
+        (
+            &include_bytes!("../../tests/onnx/resnet20_rgb.onnx")[..],
+            (3, 32),
+        ),
     ] {
         let model = import(bytes, "resnet20", fixed).expect("imports");
         let layers = &model.network.layers;
