@@ -11,10 +11,16 @@ mod tests {
 
     /// Each package's feature sets (one per build context) in a resolution.
     fn features(args: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
-        let out = Command::new(env!("CARGO"))
+        // The cargo and the checkout running the test, not those that compiled it: a shared
+        // target directory may hold a test binary built from another checkout.
+        let var = |name: &str, built: &str| std::env::var_os(name).unwrap_or(built.into());
+        let cargo = var("CARGO", env!("CARGO"));
+        let manifest =
+            std::path::PathBuf::from(var("CARGO_MANIFEST_DIR", env!("CARGO_MANIFEST_DIR")));
+        let out = Command::new(cargo)
             .args(["tree", "--locked", "--prefix", "none", "-f", "{p} {f}"])
             .args(args)
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .current_dir(manifest.join(".."))
             .output()
             .expect("cargo runs");
         assert!(
