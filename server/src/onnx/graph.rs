@@ -1,8 +1,8 @@
 //! The Dyad network an ONNX graph becomes, built node by node: ONNX names values, Dyad numbers
 //! them (0 the input, `i` the output of layer `i`), and a node that does not read the last
 //! value starts with a [`Layer::Take`] of the one it reads. Residual sums become
-//! [`Layer::Add`]; a `BatchNormalization` is folded into the convolution or linear layer
-//! before it.
+//! [`Layer::Add`]; a `BatchNormalization`, and a constant added, subtracted, multiplied or
+//! divided by, are folded into the convolution or linear layer before them.
 
 use std::collections::HashMap;
 
@@ -112,45 +112,58 @@ impl Graph {
         self.push(Layer::Dense { outputs }, Some(LayerParams { w, b }))
     }
 
-    /// A bias `Add` right after a `MatMul`.
-    pub fn bias(&mut self, values: Vec<f64>, node: &str) -> Result<()> {
-        let Some(Some(last)) = self.params.last_mut() else {
+    /// Folds a per-channel affine map `x·scale_j + shift_j` of the last value into the
+    /// convolution or linear layer that made it: its output `j`'s weights and bias scaled by
+    /// `scale_j`, the bias shifted by `shift_j`. Nothing else may read that layer's output, or
+    /// folding would change it there too. A `scale` or `shift` of one value applies to every
+    /// channel.
+    pub fn fold_affine(
+        &mut self,
+        node: &str,
+        scale: &[f64],
+        shift: &[f64],
+        only_reader: bool,
+    ) -> Result<()> {
+        let channels = self.shape().channels;
+        let Some(Some(layer)) = self.params.last_mut() else {
             refuse!(
-                "Add {node:?} of a constant does not follow a MatMul: only bias additions are \
-                 supported"
+                "{node:?} does not follow a Conv or Gemm: Dyad folds constant scales, shifts and \
+                 batch normalisation into the layer before them"
             );
         };
         require!(
-            matches!(self.layers.last(), Some(Layer::Dense { .. }))
-                && values.len() == last.b.len()
-                && last.b.iter().all(|&b| b == 0.0),
-            "Add {node:?} is not the bias of the MatMul before it"
+            only_reader,
+            "{node:?} transforms a value other nodes also read, so it cannot be folded"
         );
-        last.b = Array1::from(values);
+        let outputs = layer.b.len();
+        let per_channel = |v: &[f64], j: usize| match v.len() {
+            1 => Some(v[0]),
+            n if n == channels && n == outputs => Some(v[j]),
+            _ => None,
+        };
+        for j in 0..channels {
+            let (Some(factor), Some(add)) = (per_channel(scale, j), per_channel(shift, j)) else {
+                refuse!("{node:?}: constants for another number of channels than {channels}");
+            };
+            require!(
+                factor.is_finite() && add.is_finite(),
+                "{node:?}: channel {j} has the scale {factor} and shift {add}"
+            );
+            layer.w.column_mut(j).mapv_inplace(|w| w * factor);
+            layer.b[j] = layer.b[j] * factor + add;
+        }
         Ok(())
     }
 
     /// Folds batch normalisation (inference form, `gamma·(x - mean)/sqrt(var + eps) + beta`
-    /// per channel) into the convolution or linear layer that made the last value: its
-    /// output `j`'s weights and bias scaled by `gamma_j/sqrt(var_j + eps)`, the bias shifted.
-    /// Nothing else may read that layer's output, or folding would change it there too.
+    /// per channel) into the layer before it ([`Graph::fold_affine`] with
+    /// `scale = gamma/sqrt(var + eps)`, `shift = beta - mean·scale`).
     pub fn fold_batch_norm(
         &mut self,
         node: &str,
         norm: BatchNorm,
         only_reader: bool,
     ) -> Result<()> {
-        let channels = self.shape().channels;
-        let Some(Some(layer)) = self.params.last_mut() else {
-            refuse!(
-                "BatchNormalization {node:?} does not follow a Conv or Gemm: Dyad folds batch \
-                 normalisation into the layer before it"
-            );
-        };
-        require!(
-            only_reader,
-            "BatchNormalization {node:?} normalises a value other nodes also read"
-        );
         let BatchNorm {
             scale,
             shift,
@@ -158,13 +171,14 @@ impl Graph {
             variance,
             epsilon,
         } = norm;
+        let n = scale.len();
         require!(
-            [&scale, &shift, &mean, &variance]
-                .iter()
-                .all(|v| v.len() == channels && v.len() == layer.b.len()),
-            "BatchNormalization {node:?}: parameters for another number of channels than {channels}"
+            [shift.len(), mean.len(), variance.len()] == [n; 3],
+            "BatchNormalization {node:?}: parameters of different lengths"
         );
-        for j in 0..channels {
+        let mut factors = Vec::with_capacity(n);
+        let mut shifts = Vec::with_capacity(n);
+        for j in 0..n {
             let spread = variance[j] + epsilon;
             require!(
                 spread > 0.0 && spread.is_finite(),
@@ -172,10 +186,15 @@ impl Graph {
                 variance[j]
             );
             let factor = scale[j] / spread.sqrt();
-            layer.w.column_mut(j).mapv_inplace(|w| w * factor);
-            layer.b[j] = (layer.b[j] - mean[j]) * factor + shift[j];
+            factors.push(factor);
+            shifts.push(shift[j] - mean[j] * factor);
         }
-        Ok(())
+        self.fold_affine(
+            &format!("BatchNormalization {node}"),
+            &factors,
+            &shifts,
+            only_reader,
+        )
     }
 }
 

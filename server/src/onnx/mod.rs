@@ -5,7 +5,9 @@
 //! Supported: `Gemm` (or `MatMul` then a bias `Add`), `Conv` (square kernels, equal strides
 //! and paddings, no groups or dilation), `BatchNormalization` (folded into the `Conv` or
 //! `Gemm` before it, [`graph`]), `Relu`, `MaxPool` (2x2, stride 2), `GlobalAveragePool`,
-//! `Add` of two values (a residual connection), `Flatten` or a flattening `Reshape`;
+//! `Add` of two values (a residual connection), `Add`/`Sub`/`Mul`/`Div` by constants (scalars
+//! or per channel, folded into the `Conv` or `Gemm` before them), `Flatten` or a flattening
+//! `Reshape`;
 //! `Constant`, `Identity` and `Dropout` are passed over, and a final `Softmax`/`LogSoftmax`
 //! is dropped (the servers return logits, whose argmax is the same). Nodes may read any
 //! earlier value (the graph is taken in the file's order, which ONNX requires to be
@@ -41,10 +43,13 @@ type Result<T> = std::result::Result<T, ImportError>;
 use proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
 
 /// Operators with a Dyad layer, and those passed over.
-const LAYERS: [&str; 10] = [
+const LAYERS: [&str; 13] = [
     "Gemm",
     "MatMul",
     "Add",
+    "Sub",
+    "Mul",
+    "Div",
     "Conv",
     "BatchNormalization",
     "Relu",
@@ -170,20 +175,35 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
                 }
                 continue;
             }
-            "Add" if is_constant(1) => {
-                g.read(first)?;
-                g.bias(floats(tensor(1)?)?, &node.name)?;
+            "Add" | "Sub" | "Mul" | "Div" if is_constant(0) || is_constant(1) => {
+                let (value_at, constant_at) = match is_constant(1) {
+                    true => (0, 1),
+                    false => (1, 0),
+                };
+                require!(
+                    constant_at == 1 || matches!(op, "Add" | "Mul"),
+                    "{op} {:?}: a constant {} a value is not supported",
+                    node.name,
+                    if op == "Sub" { "minus" } else { "divided by" }
+                );
+                let value = &node.input[value_at];
+                let c = floats(tensor(constant_at)?)?;
+                g.read(value)?;
+                let (scale, shift) = match op {
+                    "Add" => (vec![1.0], c),
+                    "Sub" => (vec![1.0], c.iter().map(|v| -v).collect()),
+                    "Mul" => (c, vec![0.0]),
+                    _ => (c.iter().map(|v| v.recip()).collect(), vec![0.0]),
+                };
+                let only_reader = readers.get(value.as_str()) == Some(&1);
+                let name = format!("{op} {}", node.name);
+                g.fold_affine(&name, &scale, &shift, only_reader)?;
             }
             "Add" => {
                 let second = node
                     .input
                     .get(1)
                     .ok_or_else(|| refused("Add of one value"))?;
-                require!(
-                    !is_constant(0),
-                    "Add {:?}: a constant plus a value is supported only as a MatMul's bias",
-                    node.name
-                );
                 g.add(g.value(first)?, g.value(second)?)?;
             }
             "BatchNormalization" => {

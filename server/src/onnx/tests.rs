@@ -529,3 +529,74 @@ fn resnet20_exports_import_and_are_vouched_for_by_calibration() {
         );
     }
 }
+
+/// Constants a PyTorch model applies after a convolution (`y * 2`, `y - c` per channel, `y / 4`)
+/// fold into its weights and bias: the imported network is the convolution alone, and computes
+/// what the graph does. A constant minus a value is refused by node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constant_scales_and_shifts_fold_into_the_convolution_before_them() {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let (cw, cb) = (random(2 * 3 * 3, &mut rng), random(2, &mut rng));
+    let (lw, lb) = (random(3 * 32, &mut rng), random(3, &mut rng));
+    let graph = |sub: NodeProto| {
+        model(
+            vec![input("x", &[0, 1, 4, 4])],
+            vec![
+                node(
+                    "Conv",
+                    &["x", "cw", "cb"],
+                    "c",
+                    vec![ints("kernel_shape", &[3, 3]), ints("pads", &[1, 1, 1, 1])],
+                ),
+                node("Mul", &["c", "two"], "m", vec![]),
+                sub,
+                node("Div", &["s", "four"], "d", vec![]),
+                node("Relu", &["d"], "r", vec![]),
+                node("Flatten", &["r"], "f", vec![int("axis", 1)]),
+                node("Gemm", &["f", "lw", "lb"], "y", vec![int("transB", 1)]),
+            ],
+            vec![
+                tensor("cw", &[2, 1, 3, 3], &cw),
+                tensor("cb", &[2], &cb),
+                tensor("two", &[], &[2.0]),
+                tensor("shift", &[2, 1, 1], &[0.5, -0.25]),
+                tensor("four", &[], &[4.0]),
+                tensor("lw", &[3, 32], &lw),
+                tensor("lb", &[3], &lb),
+            ],
+        )
+    };
+    let fixed = FixedPoint::default();
+    let bytes = graph(node("Sub", &["m", "shift"], "s", vec![]));
+    let imported = import(&bytes, "folded", fixed).expect("imports");
+    let kinds: Vec<String> = imported
+        .network
+        .to_string()
+        .lines()
+        .skip(2)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(kinds.len(), 4, "conv, relu, flatten, dense: {kinds:?}");
+
+    let x = Array4::from_shape_fn((1, 1, 4, 4), |_| rng.random_range(0.0..1.0));
+    let mut y = conv(&x, &cw, &cb, 2, 3, 1);
+    for ((_, ch, _, _), v) in y.indexed_iter_mut() {
+        *v = ((*v * 2.0 - [0.5, -0.25][ch]) / 4.0).max(0.0);
+    }
+    let want = linear(y.as_slice().expect("contiguous"), &lw, &lb);
+    let mut plain = dyad_online::nn::PlainFixed::new(fixed);
+    let x = plain.import(&x.into_dyn());
+    let got = predict(&mut plain, &imported.network, &imported.params, x)
+        .await
+        .expect("forward");
+    for (g, w) in got.iter().zip(&want) {
+        assert!((fixed.decode(*g) - w).abs() < 1e-3, "{got:?} vs {want:?}");
+    }
+
+    let bytes = graph(node("Sub", &["shift", "m"], "s", vec![]));
+    let err = import(&bytes, "reversed", fixed).expect_err("a constant minus a value");
+    assert!(
+        err.to_string().contains("a constant minus a value"),
+        "{err}"
+    );
+}
