@@ -62,6 +62,11 @@ impl Graph {
     /// Makes the value `name` the last one, with a [`Layer::Take`] if it is not.
     pub fn read(&mut self, name: &str) -> Result<()> {
         let from = self.value(name)?;
+        self.take(from)
+    }
+
+    /// Makes the value `from` the last one, with a [`Layer::Take`] if it is not.
+    pub fn take(&mut self, from: usize) -> Result<()> {
         if from != self.current() {
             self.push(Layer::Take { from }, None)?;
         }

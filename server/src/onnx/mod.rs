@@ -6,8 +6,8 @@
 //! and paddings, no groups or dilation), `BatchNormalization` (folded into the `Conv` or
 //! `Gemm` before it, [`graph`]), `Relu`, `MaxPool` (2x2, stride 2), `GlobalAveragePool`,
 //! `Add` of two values (a residual connection), `Add`/`Sub`/`Mul`/`Div` by constants (scalars
-//! or per channel, folded into the `Conv` or `Gemm` before them), `Flatten` or a flattening
-//! `Reshape`;
+//! or per channel, folded into the `Conv` or `Gemm` before them), `Pad` of zeros (the same on
+//! every side, folded into the `Conv` after it), `Flatten` or a flattening `Reshape`;
 //! `Constant`, `Identity` and `Dropout` are passed over, and a final `Softmax`/`LogSoftmax`
 //! is dropped (the servers return logits, whose argmax is the same). Nodes may read any
 //! earlier value (the graph is taken in the file's order, which ONNX requires to be
@@ -43,7 +43,8 @@ type Result<T> = std::result::Result<T, ImportError>;
 use proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
 
 /// Operators with a Dyad layer, and those passed over.
-const LAYERS: [&str; 13] = [
+const LAYERS: [&str; 14] = [
+    "Pad",
     "Gemm",
     "MatMul",
     "Add",
@@ -135,6 +136,8 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
     for name in read_names.chain(graph.output.iter().map(|o| &o.name)) {
         *readers.entry(name.as_str()).or_default() += 1;
     }
+    // The outputs of `Pad` nodes: the value padded and the padding, for the Conv that reads it.
+    let mut padded: HashMap<&str, (usize, usize)> = HashMap::new();
     let last = graph.node.len().saturating_sub(1);
     for (k, node) in graph.node.iter().enumerate() {
         let op = node.op_type.as_str();
@@ -162,6 +165,35 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
         };
         let is_constant = |i: usize| node.input.get(i).is_some_and(|n| tensors.contains_key(n));
         match op {
+            // Zeros around height and width, the same on every side: folded into the Conv that
+            // reads the result (as its own padding would be).
+            "Pad" => {
+                let given = |i: usize| node.input.get(i).filter(|n| !n.is_empty()).is_some();
+                let pads = match given(1) {
+                    true => int64s(tensor(1)?)?,
+                    false => ints(node, "pads", &[]),
+                };
+                let zero = match given(2) {
+                    true => floats(tensor(2)?)?.iter().all(|&v| v == 0.0),
+                    false => float(node, "value", 0.0) == 0.0,
+                };
+                let mode = attribute(node, "mode").map_or(&b"constant"[..], |a| &a.s[..]);
+                let side = match pads[..] {
+                    [0, 0, t, l, 0, 0, b, r] if [l, b, r] == [t; 3] && t >= 0 => Some(t),
+                    _ => None,
+                };
+                let (Some(side), true, b"constant") = (side, zero, mode) else {
+                    refuse!(
+                        "Pad {:?}: Dyad folds only zeros, the same on every side of height and \
+                         width, into the Conv that reads them (pads {pads:?})",
+                        node.name
+                    );
+                };
+                if let Some(out) = node.output.first() {
+                    padded.insert(out, (g.value(first)?, side as usize));
+                }
+                continue;
+            }
             // Passed over: the output is the input.
             "Identity" | "Dropout" | "Softmax" | "LogSoftmax" => {
                 require!(
@@ -219,8 +251,23 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
                 g.fold_batch_norm(&node.name, norm, only_reader)?;
             }
             _ => {
-                g.read(first)?;
-                layer(&mut g, node, &tensor)?;
+                let extra = match padded.get(first.as_str()) {
+                    Some(&(value, side)) => {
+                        require!(
+                            op == "Conv" && readers.get(first.as_str()) == Some(&1),
+                            "{op} {:?} reads the output of a Pad: Dyad folds a Pad only into the \
+                             one Conv that reads it",
+                            node.name
+                        );
+                        g.take(value)?;
+                        side
+                    }
+                    None => {
+                        g.read(first)?;
+                        0
+                    }
+                };
+                layer(&mut g, node, &tensor, extra)?;
             }
         }
         if let Some(out) = node.output.first() {
@@ -250,11 +297,13 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
     })
 }
 
-/// The layer of an operator that reads one value (the last one) and may have weights.
+/// The layer of an operator that reads one value (the last one) and may have weights; a Conv
+/// pads by `extra` more (a `Pad` folded into it).
 fn layer<'a>(
     g: &mut Graph,
     node: &NodeProto,
     tensor: &dyn Fn(usize) -> Result<&'a TensorProto>,
+    extra: usize,
 ) -> Result<()> {
     let op = node.op_type.as_str();
     match op {
@@ -305,7 +354,7 @@ fn layer<'a>(
                     && strides[0] > 0
                     && pads.len() == 4
                     && pads.iter().all(|&p| p == pads[0])
-                    && (0..kh as i64).contains(&pads[0])
+                    && (0..kh as i64).contains(&pads[0].saturating_add(extra as i64))
                     && ints(node, "dilations", &[1, 1]).iter().all(|&d| d == 1)
                     && int(node, "group", 1) == 1,
                 "Conv {:?}: Dyad takes square kernels, equal positive strides, equal \
@@ -330,7 +379,7 @@ fn layer<'a>(
                 channels: out,
                 kernel: kh,
                 stride: strides[0] as usize,
-                padding: pads[0] as usize,
+                padding: pads[0] as usize + extra,
             };
             require!(
                 c == g.shape().channels,

@@ -600,3 +600,57 @@ async fn constant_scales_and_shifts_fold_into_the_convolution_before_them() {
         "{err}"
     );
 }
+
+/// A `Pad` of zeros before a convolution (as `nn.ZeroPad2d` exports it) folds into the
+/// convolution's padding: the same as padding 1 in the Conv itself. Uneven padding is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_pad_folds_into_the_convolution_after_it() {
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let (cw, cb) = (random(2 * 3 * 3, &mut rng), random(2, &mut rng));
+    let (lw, lb) = (random(3 * 32, &mut rng), random(3, &mut rng));
+    let graph = |pads: &[i64]| {
+        model(
+            vec![input("x", &[0, 1, 4, 4])],
+            vec![
+                node("Pad", &["x", "pads"], "p", vec![]),
+                node(
+                    "Conv",
+                    &["p", "cw", "cb"],
+                    "c",
+                    vec![ints("kernel_shape", &[3, 3])],
+                ),
+                node("Flatten", &["c"], "f", vec![int("axis", 1)]),
+                node("Gemm", &["f", "lw", "lb"], "y", vec![int("transB", 1)]),
+            ],
+            vec![
+                TensorProto {
+                    name: "pads".into(),
+                    dims: vec![8],
+                    data_type: proto::INT64,
+                    int64_data: pads.to_vec(),
+                    ..Default::default()
+                },
+                tensor("cw", &[2, 1, 3, 3], &cw),
+                tensor("cb", &[2], &cb),
+                tensor("lw", &[3, 32], &lw),
+                tensor("lb", &[3], &lb),
+            ],
+        )
+    };
+    let fixed = FixedPoint::default();
+    let imported = import(&graph(&[0, 0, 1, 1, 0, 0, 1, 1]), "padded", fixed).expect("imports");
+    assert!(imported.network.to_string().contains("padding=1"));
+    let x = Array4::from_shape_fn((1, 1, 4, 4), |_| rng.random_range(0.0..1.0));
+    let y = conv(&x, &cw, &cb, 2, 3, 1);
+    let want = linear(y.as_slice().expect("contiguous"), &lw, &lb);
+    let mut plain = dyad_online::nn::PlainFixed::new(fixed);
+    let x = plain.import(&x.into_dyn());
+    let got = predict(&mut plain, &imported.network, &imported.params, x)
+        .await
+        .expect("forward");
+    for (g, w) in got.iter().zip(&want) {
+        assert!((fixed.decode(*g) - w).abs() < 1e-3, "{got:?} vs {want:?}");
+    }
+    let err = import(&graph(&[0, 0, 1, 0, 0, 0, 1, 0]), "uneven", fixed).expect_err("uneven");
+    assert!(err.to_string().contains("the same on every side"), "{err}");
+}
