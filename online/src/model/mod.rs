@@ -69,6 +69,14 @@ pub enum Layer {
     MaxPool,
     /// Reshape to a vector.
     Flatten,
+    /// The mean of each `kernel x kernel` window, `stride` apart, per channel: a local sum and
+    /// one public multiplication by `1/kernel^2` (one truncation per output).
+    AvgPool {
+        /// The window's side.
+        kernel: usize,
+        /// The step between windows.
+        stride: usize,
+    },
     /// The mean of each channel over its height and width: a sum and one multiplication by
     /// the public `1/(height·width)` in fixed point (one truncation per channel).
     GlobalAvgPool,
@@ -122,6 +130,20 @@ impl Layer {
                 Shape {
                     height: input.height / 2,
                     width: input.width / 2,
+                    ..input
+                }
+            }
+            Layer::AvgPool { kernel, stride } => {
+                if kernel > input.height || kernel > input.width || stride == 0 {
+                    return Err(ModelError::KernelDoesNotFit {
+                        kernel,
+                        height: input.height,
+                        width: input.width,
+                    });
+                }
+                Shape {
+                    height: (input.height - kernel) / stride + 1,
+                    width: (input.width - kernel) / stride + 1,
                     ..input
                 }
             }

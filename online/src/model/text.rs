@@ -13,7 +13,7 @@
 //! Layers are numbered from 1 in order (0 is the input). Graphs, such as residual blocks, read
 //! earlier values by number: `take K` continues from layer `K`'s output (a branch), and
 //! `add K` adds layer `K`'s output to the previous one. `globalavgpool` averages each
-//! channel:
+//! channel, `avgpool K` each `K x K` window (optional `stride=S`, `K` by default):
 //!
 //! ```text
 //! input 1 8 8
@@ -58,6 +58,9 @@ impl fmt::Display for Network {
                 Layer::MaxPool => writeln!(f, "maxpool")?,
                 Layer::Flatten => writeln!(f, "flatten")?,
                 Layer::GlobalAvgPool => writeln!(f, "globalavgpool")?,
+                Layer::AvgPool { kernel, stride } => {
+                    writeln!(f, "avgpool {kernel} stride={stride}")?
+                }
                 Layer::Take { from } => writeln!(f, "take {from}")?,
                 Layer::Add { from } => writeln!(f, "add {from}")?,
             }
@@ -122,6 +125,15 @@ impl Network {
                 "maxpool" if words.len() == 1 => layers.push(Layer::MaxPool),
                 "flatten" if words.len() == 1 => layers.push(Layer::Flatten),
                 "globalavgpool" if words.len() == 1 => layers.push(Layer::GlobalAvgPool),
+                "avgpool" if (2..=3).contains(&words.len()) => {
+                    let kernel = num(words[1])?;
+                    let stride = match words.get(2).map(|w| w.split_once('=')) {
+                        None => kernel,
+                        Some(Some(("stride", v))) => num(v)?,
+                        _ => return Err(bad("unknown avgpool option")),
+                    };
+                    layers.push(Layer::AvgPool { kernel, stride });
+                }
                 "take" | "add" if words.len() == 2 => {
                     let from = words[1]
                         .parse::<usize>()
@@ -195,6 +207,11 @@ mod tests {
                 "of shape (1, 8, 8)",
             ),
             ("input 1 8 8\ntake x", "layer number"),
+            ("input 1 4 4\navgpool 5\nflatten", "does not fit"),
+            (
+                "input 1 4 4\navgpool 2 step=2\nflatten",
+                "unknown avgpool option",
+            ),
         ] {
             let err = Network::parse("x", text).expect_err(text).to_string();
             assert!(err.contains(words), "{text}: {err}");

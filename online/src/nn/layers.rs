@@ -5,6 +5,7 @@
 //! `crate::model` finds a network's demand by running these passes on a [`super::Tally`].
 
 use ndarray::{Array2, Array4, ArrayD, Axis, Ix2, Ix4, IxDyn};
+use num_traits::Zero;
 
 use super::Backend;
 use super::im2col::{ConvShape, col2im, im2col};
@@ -27,6 +28,8 @@ pub enum Cache<E> {
     Flatten(Vec<usize>),
     /// The input's height and width.
     GlobalAvgPool(usize, usize),
+    /// The windows' geometry.
+    AvgPool(ConvShape),
     /// A [`Layer::Take`] or [`Layer::Add`]: nothing to keep, the pass over the graph routes
     /// their gradients (`super::graph`).
     Wiring,
@@ -121,6 +124,38 @@ pub async fn forward<B: Backend>(
                 .map_err(shape_error)?;
             (mean, Cache::GlobalAvgPool(h, w))
         }
+        Layer::AvgPool { kernel, stride } => {
+            let x: Array4<B::E> = x.into_dimensionality::<Ix4>().map_err(shape_error)?;
+            let (batch, channels, _, _) = x.dim();
+            let shape = ConvShape {
+                input: (input.channels, input.height, input.width),
+                kernel,
+                stride,
+                padding: 0,
+            };
+            let (oh, ow) = shape.output();
+            // im2col's columns are channel-major: each channel's window is `kernel^2` of them.
+            let window = kernel * kernel;
+            let cols = im2col(&x, &shape);
+            let sums = Array2::from_shape_fn((cols.nrows(), channels), |(r, c)| {
+                cols.row(r)
+                    .iter()
+                    .skip(c * window)
+                    .take(window)
+                    .fold(B::E::zero(), |a, &v| a + v)
+            });
+            let mean = backend
+                .scale(&sums.into_dyn(), (window as f64).recip())
+                .await?;
+            // (batch·oh·ow, channels) -> (batch, channels, oh, ow)
+            let mean = mean
+                .into_shape_with_order((batch, oh, ow, channels))
+                .map_err(shape_error)?
+                .permuted_axes([0, 3, 1, 2])
+                .as_standard_layout()
+                .into_owned();
+            (mean.into_dyn(), Cache::AvgPool(shape))
+        }
         Layer::Take { .. } | Layer::Add { .. } => {
             return Err(ProtocolError::Shape(
                 "take and add read earlier values: the pass over the graph runs them".into(),
@@ -202,6 +237,25 @@ pub async fn backward<B: Backend>(
                 .ok_or_else(|| shape_error("the pooled gradient does not spread"))?
                 .to_owned();
             Some(dx.into_dyn())
+        }
+        Cache::AvgPool(shape) => {
+            let dy: Array4<B::E> = dy.into_dimensionality::<Ix4>().map_err(shape_error)?;
+            let (batch, channels, oh, ow) = dy.dim();
+            let window = shape.kernel * shape.kernel;
+            // Scale once per output, then give each of its window's inputs that share.
+            let dy = dy
+                .permuted_axes([0, 2, 3, 1])
+                .as_standard_layout()
+                .into_owned()
+                .into_shape_with_order((batch * oh * ow, channels))
+                .map_err(shape_error)?;
+            let share = backend
+                .scale(&dy.into_dyn(), (window as f64).recip())
+                .await?;
+            let dcols = Array2::from_shape_fn((batch * oh * ow, channels * window), |(r, c)| {
+                share[[r, c / window]]
+            });
+            Some(col2im(&dcols, batch, &shape).into_dyn())
         }
         Cache::Wiring => {
             return Err(ProtocolError::Shape(

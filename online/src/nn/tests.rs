@@ -263,7 +263,7 @@ fn small_cnn() -> Network {
 }
 
 /// A small residual network: an identity block, a stride-2 block with a 1x1-convolution
-/// shortcut, global average pooling and a dense head (`crate::model::text`'s format).
+/// shortcut, 2x2 average pooling, global average pooling and a dense head (`crate::model::text`'s format).
 fn small_resnet() -> Network {
     let text = "input 1 8 8
         conv 4 3 padding=1
@@ -278,6 +278,7 @@ fn small_resnet() -> Network {
         conv 6 1 stride=2
         add 8
         relu
+        avgpool 2
         globalavgpool
         flatten
         dense 10";
@@ -389,7 +390,7 @@ async fn a_residual_networks_gradients_are_the_losss_derivatives() {
         .await
         .expect("step");
     let rate = 2f64.powi(-((HYPER.lr_shift + HYPER.batch_shift) as i32));
-    for layer in [0, 9, 14] {
+    for layer in [0, 9, 15] {
         let w = |p: &Params<f64>| p.layers[layer].as_ref().expect("weights").w.clone();
         let from_step = (w(&start) - w(&stepped)) / rate;
         let (rows, cols) = from_step.dim();

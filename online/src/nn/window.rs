@@ -159,12 +159,15 @@ pub fn check(
             }
             (Layer::Take { from }, None) => bounds[from],
             (Layer::Add { from }, None) => bound.saturating_add(bounds[from]),
-            (Layer::GlobalAvgPool, None) => {
+            (Layer::GlobalAvgPool | Layer::AvgPool { .. }, None) => {
                 let input = match i {
                     0 => network.input,
                     _ => shapes[i - 1],
                 };
-                let window = (input.height * input.width) as u128;
+                let window = match kind {
+                    Layer::AvgPool { kernel, .. } => (kernel * kernel) as u128,
+                    _ => (input.height * input.width) as u128,
+                };
                 let factor = magnitude(&fixed.encode(1.0 / window as f64).unwrap_or_default());
                 let products = see(layer, 0, window.saturating_mul(factor), bound)?;
                 products.div_ceil(1 << fixed.f) + 1

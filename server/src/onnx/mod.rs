@@ -43,7 +43,8 @@ type Result<T> = std::result::Result<T, ImportError>;
 use proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
 
 /// Operators with a Dyad layer, and those passed over.
-const LAYERS: [&str; 14] = [
+const LAYERS: [&str; 15] = [
+    "AveragePool",
     "Pad",
     "Gemm",
     "MatMul",
@@ -419,6 +420,24 @@ fn layer<'a>(
             g.push(Layer::Flatten, None)?;
         }
         "GlobalAveragePool" => g.push(Layer::GlobalAvgPool, None)?,
+        "AveragePool" => {
+            let kernel = ints(node, "kernel_shape", &[]);
+            let strides = ints(node, "strides", &[1, 1]);
+            require!(
+                matches!(kernel[..], [k, k2] if k == k2 && k > 0)
+                    && matches!(strides[..], [s, s2] if s == s2 && s > 0)
+                    && ints(node, "pads", &[0, 0, 0, 0]).iter().all(|&p| p == 0)
+                    && int(node, "ceil_mode", 0) == 0,
+                "AveragePool {:?}: Dyad takes square windows, equal positive strides, no \
+                 padding and no ceil mode",
+                node.name
+            );
+            let layer = Layer::AvgPool {
+                kernel: kernel[0] as usize,
+                stride: strides[0] as usize,
+            };
+            g.push(layer, None)?;
+        }
         _ => refuse!("{op} {:?} is not an operator Dyad imports", node.name),
     }
     Ok(())

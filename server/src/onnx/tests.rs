@@ -602,12 +602,13 @@ async fn constant_scales_and_shifts_fold_into_the_convolution_before_them() {
 }
 
 /// A `Pad` of zeros before a convolution (as `nn.ZeroPad2d` exports it) folds into the
-/// convolution's padding: the same as padding 1 in the Conv itself. Uneven padding is refused.
+/// convolution's padding: the same as padding 1 in the Conv itself; an `AveragePool` of 2x2
+/// windows after it averages them. Uneven padding is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_zero_pad_folds_into_the_convolution_after_it() {
+async fn a_zero_pad_folds_into_the_convolution_after_it_and_average_pooling_averages() {
     let mut rng = ChaCha20Rng::seed_from_u64(8);
     let (cw, cb) = (random(2 * 3 * 3, &mut rng), random(2, &mut rng));
-    let (lw, lb) = (random(3 * 32, &mut rng), random(3, &mut rng));
+    let (lw, lb) = (random(3 * 8, &mut rng), random(3, &mut rng));
     let graph = |pads: &[i64]| {
         model(
             vec![input("x", &[0, 1, 4, 4])],
@@ -619,7 +620,13 @@ async fn a_zero_pad_folds_into_the_convolution_after_it() {
                     "c",
                     vec![ints("kernel_shape", &[3, 3])],
                 ),
-                node("Flatten", &["c"], "f", vec![int("axis", 1)]),
+                node(
+                    "AveragePool",
+                    &["c"],
+                    "a",
+                    vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
+                ),
+                node("Flatten", &["a"], "f", vec![int("axis", 1)]),
                 node("Gemm", &["f", "lw", "lb"], "y", vec![int("transB", 1)]),
             ],
             vec![
@@ -632,17 +639,25 @@ async fn a_zero_pad_folds_into_the_convolution_after_it() {
                 },
                 tensor("cw", &[2, 1, 3, 3], &cw),
                 tensor("cb", &[2], &cb),
-                tensor("lw", &[3, 32], &lw),
+                tensor("lw", &[3, 8], &lw),
                 tensor("lb", &[3], &lb),
             ],
         )
     };
     let fixed = FixedPoint::default();
     let imported = import(&graph(&[0, 0, 1, 1, 0, 0, 1, 1]), "padded", fixed).expect("imports");
-    assert!(imported.network.to_string().contains("padding=1"));
+    let text = imported.network.to_string();
+    assert!(
+        text.contains("padding=1") && text.contains("avgpool 2 stride=2"),
+        "{text}"
+    );
     let x = Array4::from_shape_fn((1, 1, 4, 4), |_| rng.random_range(0.0..1.0));
     let y = conv(&x, &cw, &cb, 2, 3, 1);
-    let want = linear(y.as_slice().expect("contiguous"), &lw, &lb);
+    let pooled = Array4::from_shape_fn((1, 2, 2, 2), |(_, c, i, j)| {
+        let at = |dy: usize, dx: usize| y[[0, c, 2 * i + dy, 2 * j + dx]];
+        (at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1)) / 4.0
+    });
+    let want = linear(pooled.as_slice().expect("contiguous"), &lw, &lb);
     let mut plain = dyad_online::nn::PlainFixed::new(fixed);
     let x = plain.import(&x.into_dyn());
     let got = predict(&mut plain, &imported.network, &imported.params, x)
