@@ -26,8 +26,23 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let model = match (&args.model, &args.onnx) {
-        (Some(path), _) => ModelFile::read(path)?,
+    // The servers' truncations are exact only inside their window (PROTOCOLS.md, "Accepted
+    // departures"): a model whose products could leave it is refused (an ONNX import vouches
+    // for the model itself).
+    let refused =
+        "the model's weights could make the servers' results silently wrong; it is not shared out";
+    let (model, vouched) = match (&args.model, &args.onnx) {
+        (Some(path), _) => {
+            let model = ModelFile::read(path)?;
+            ensure!(
+                model.holder == Holder::Plain,
+                "the model file holds server {:?}'s share, not a plaintext model",
+                model.holder
+            );
+            let vouched =
+                window::vouch(&model.network, &model.params, model.fixed).context(refused)?;
+            (model, vouched)
+        }
         (None, Some(path)) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -40,17 +55,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         (None, None) => unreachable!("clap requires one"),
     };
-    ensure!(
-        model.holder == Holder::Plain,
-        "the model file holds server {:?}'s share, not a plaintext model",
-        model.holder
-    );
-    // The servers' truncations are exact only inside their window (PROTOCOLS.md, "Accepted
-    // departures"): refuse a model whose products could leave it (an ONNX import has been
-    // vouched for already; this states how, and vouches for a Dyad model file).
-    let vouched = window::vouch(&model.network, &model.params, model.fixed).context(
-        "the model's weights could make the servers' results silently wrong; it is not shared out",
-    )?;
     println!("truncation window: {vouched}");
     // Fresh OS randomness: each share alone must be uniformly random to its server.
     let mut rng: ChaCha20Rng = rand::make_rng();

@@ -74,7 +74,7 @@ pub fn load_network(model: &str) -> Result<Network, NetworkError> {
             .file_stem()
             .map_or("model".into(), |s| s.to_string_lossy().into_owned());
         return crate::onnx::import(&bytes, &name, dyad_online::FixedPoint::default())
-            .map(|file| file.network)
+            .map(|(file, _)| file.network)
             .map_err(|reason| NetworkError::Onnx {
                 path: model.into(),
                 reason,

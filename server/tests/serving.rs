@@ -318,7 +318,7 @@ async fn served_classes_agree(
     labels: Option<Vec<usize>>,
 ) {
     let fixed = FixedPoint::default();
-    let model = dyad_server::onnx::import(bytes, name, fixed).expect("imports");
+    let (model, _) = dyad_server::onnx::import(bytes, name, fixed).expect("imports");
     let n = images.shape()[0];
     let mut plain = PlainFixed::new(fixed);
     let x = plain.import(&images);

@@ -5,7 +5,6 @@
 //! `crate::model` finds a network's demand by running these passes on a [`super::Tally`].
 
 use ndarray::{Array2, Array4, ArrayD, Axis, Ix2, Ix4, IxDyn};
-use num_traits::Zero;
 
 use super::Backend;
 use super::im2col::{ConvShape, col2im, im2col};
@@ -43,6 +42,33 @@ fn as_matrix<E: Clone>(x: ArrayD<E>) -> Result<Array2<E>, ProtocolError> {
     let batch = x.shape()[0];
     let rest = x.len() / batch.max(1);
     x.into_shape_with_order((batch, rest)).map_err(shape_error)
+}
+
+/// `(batch·oh·ow, channels)`, one row per output position (the layout of im2col's products),
+/// to `(batch, channels, oh, ow)`.
+fn rows_to_images<E: Clone>(
+    z: Array2<E>,
+    batch: usize,
+    (oh, ow): (usize, usize),
+) -> Result<ArrayD<E>, ProtocolError> {
+    let channels = z.ncols();
+    Ok(z.into_shape_with_order((batch, oh, ow, channels))
+        .map_err(shape_error)?
+        .permuted_axes([0, 3, 1, 2])
+        .as_standard_layout()
+        .into_owned()
+        .into_dyn())
+}
+
+/// The inverse of [`rows_to_images`]: `(batch, channels, oh, ow)` to `(batch·oh·ow, channels)`.
+fn images_to_rows<E: Clone>(y: ArrayD<E>) -> Result<Array2<E>, ProtocolError> {
+    let y: Array4<E> = y.into_dimensionality::<Ix4>().map_err(shape_error)?;
+    let (batch, channels, oh, ow) = y.dim();
+    y.permuted_axes([0, 2, 3, 1])
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((batch * oh * ow, channels))
+        .map_err(shape_error)
 }
 
 fn add_bias<E: Copy + std::ops::Add<Output = E>>(z: &mut Array2<E>, b: &ndarray::Array1<E>) {
@@ -83,19 +109,13 @@ pub async fn forward<B: Backend>(
                 stride,
                 padding,
             };
-            let (oh, ow) = shape.output();
             let cols = im2col(&x, &shape);
             let mut z = backend.matmul(&cols, &p.w, 0).await?;
             add_bias(&mut z, &p.b);
-            let channels = z.ncols();
-            // (batch·oh·ow, channels) -> (batch, channels, oh, ow)
-            let z = z
-                .into_shape_with_order((batch, oh, ow, channels))
-                .map_err(shape_error)?
-                .permuted_axes([0, 3, 1, 2])
-                .as_standard_layout()
-                .into_owned();
-            (z.into_dyn(), Cache::Conv(cols, shape))
+            (
+                rows_to_images(z, batch, shape.output())?,
+                Cache::Conv(cols, shape),
+            )
         }
         Layer::Relu => {
             let (y, mask) = backend.relu(&x).await?;
@@ -133,28 +153,26 @@ pub async fn forward<B: Backend>(
                 stride,
                 padding: 0,
             };
-            let (oh, ow) = shape.output();
             // im2col's columns are channel-major: each channel's window is `kernel^2` of them.
             let window = kernel * kernel;
             let cols = im2col(&x, &shape);
-            let sums = Array2::from_shape_fn((cols.nrows(), channels), |(r, c)| {
-                cols.row(r)
-                    .iter()
-                    .skip(c * window)
-                    .take(window)
-                    .fold(B::E::zero(), |a, &v| a + v)
-            });
+            let sums = cols
+                .into_shape_with_order((
+                    batch * shape.output().0 * shape.output().1,
+                    channels,
+                    window,
+                ))
+                .map_err(shape_error)?
+                .sum_axis(Axis(2));
             let mean = backend
                 .scale(&sums.into_dyn(), (window as f64).recip())
-                .await?;
-            // (batch·oh·ow, channels) -> (batch, channels, oh, ow)
-            let mean = mean
-                .into_shape_with_order((batch, oh, ow, channels))
-                .map_err(shape_error)?
-                .permuted_axes([0, 3, 1, 2])
-                .as_standard_layout()
-                .into_owned();
-            (mean.into_dyn(), Cache::AvgPool(shape))
+                .await?
+                .into_dimensionality::<Ix2>()
+                .map_err(shape_error)?;
+            (
+                rows_to_images(mean, batch, shape.output())?,
+                Cache::AvgPool(shape),
+            )
         }
         Layer::Take { .. } | Layer::Add { .. } => {
             return Err(ProtocolError::Shape(
@@ -193,15 +211,9 @@ pub async fn backward<B: Backend>(
         }
         Cache::Conv(cols, shape) => {
             let p = params.ok_or_else(missing)?;
-            let dy: Array4<B::E> = dy.into_dimensionality::<Ix4>().map_err(shape_error)?;
-            let (batch, channels, oh, ow) = dy.dim();
-            // (batch, channels, oh, ow) -> (batch·oh·ow, channels), the layout of the forward product.
-            let dy = dy
-                .permuted_axes([0, 2, 3, 1])
-                .as_standard_layout()
-                .into_owned()
-                .into_shape_with_order((batch * oh * ow, channels))
-                .map_err(shape_error)?;
+            let batch = dy.shape()[0];
+            // The layout of the forward product.
+            let dy = images_to_rows(dy)?;
             let dx = match below {
                 true => {
                     // Sum the patches' products first, then rescale once.
@@ -239,22 +251,16 @@ pub async fn backward<B: Backend>(
             Some(dx.into_dyn())
         }
         Cache::AvgPool(shape) => {
-            let dy: Array4<B::E> = dy.into_dimensionality::<Ix4>().map_err(shape_error)?;
-            let (batch, channels, oh, ow) = dy.dim();
+            let batch = dy.shape()[0];
+            let dy = images_to_rows(dy)?;
+            let (rows, channels) = dy.dim();
             let window = shape.kernel * shape.kernel;
             // Scale once per output, then give each of its window's inputs that share.
-            let dy = dy
-                .permuted_axes([0, 2, 3, 1])
-                .as_standard_layout()
-                .into_owned()
-                .into_shape_with_order((batch * oh * ow, channels))
-                .map_err(shape_error)?;
             let share = backend
                 .scale(&dy.into_dyn(), (window as f64).recip())
                 .await?;
-            let dcols = Array2::from_shape_fn((batch * oh * ow, channels * window), |(r, c)| {
-                share[[r, c / window]]
-            });
+            let dcols =
+                Array2::from_shape_fn((rows, channels * window), |(r, c)| share[[r, c / window]]);
             Some(col2im(&dcols, batch, &shape).into_dyn())
         }
         Cache::Wiring => {

@@ -28,7 +28,8 @@ mod proto;
 use std::collections::HashMap;
 
 use dyad_online::model::{Layer, Network, Shape};
-use dyad_online::nn::{LayerParams, Params, window};
+use dyad_online::nn::window::{self, Vouched};
+use dyad_online::nn::{LayerParams, Params};
 use dyad_online::{FixedPoint, Z64};
 use ndarray::{Array1, Array2};
 use prost::Message;
@@ -62,8 +63,9 @@ const LAYERS: [&str; 15] = [
 ];
 const PASSED_OVER: [&str; 5] = ["Constant", "Identity", "Dropout", "Softmax", "LogSoftmax"];
 
-/// The plaintext model in an ONNX file's bytes, named `name`.
-pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> {
+/// The plaintext model in an ONNX file's bytes, named `name`, and how it was vouched for
+/// inside the truncation window.
+pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<(ModelFile, Vouched)> {
     let model = ModelProto::decode(bytes)?;
     let graph = model
         .graph
@@ -289,13 +291,14 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<ModelFile> 
     // refused here by name (a NaN once reached the encoder and panicked: found by fuzzing),
     // then whatever could take a product out of the truncation window.
     let params = encode(&g.params, fixed)?;
-    window::vouch(&network, &params, fixed)?;
-    Ok(ModelFile {
+    let vouched = window::vouch(&network, &params, fixed)?;
+    let model = ModelFile {
         holder: Holder::Plain,
         fixed,
         network,
         params,
-    })
+    };
+    Ok((model, vouched))
 }
 
 /// The layer of an operator that reads one value (the last one) and may have weights; a Conv

@@ -188,7 +188,7 @@ async fn a_pytorch_style_conv_net_imports_with_its_layouts() {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let (bytes, [cw, cb, lw, lb]) = conv_net(&mut rng);
     let fixed = FixedPoint::default();
-    let imported = import(&bytes, "tiny", fixed).expect("imports");
+    let (imported, _) = import(&bytes, "tiny", fixed).expect("imports");
     assert_eq!(
         imported
             .network
@@ -237,7 +237,7 @@ fn matmul_with_a_bias_add_and_a_flattening_reshape_import_too() {
     let mut rng = ChaCha20Rng::seed_from_u64(6);
     let w = random(4 * 2, &mut rng);
     let bytes = matmul_net(&w, &[0.25, -0.5]);
-    let imported = import(&bytes, "mm", FixedPoint::default()).expect("imports");
+    let (imported, _) = import(&bytes, "mm", FixedPoint::default()).expect("imports");
     let dense = imported.params.layers[1].as_ref().expect("dense");
     let fixed = FixedPoint::default();
     assert_eq!(dense.b.mapv(|z| fixed.decode(z)).to_vec(), vec![0.25, -0.5]);
@@ -319,7 +319,7 @@ fn weights_fixed_point_cannot_hold_are_refused() {
 fn a_weight_just_beyond_the_operand_limit_is_refused_and_one_at_it_imported() {
     let fixed = FixedPoint::default();
     let limit = fixed.operand_limit() as f32;
-    let imported = import(
+    let (imported, _) = import(
         &matmul_net(
             &[limit, 0.5, 0.0, -limit, 0.0, 0.0, 0.0, 0.0],
             &[-limit, 0.0],
@@ -426,7 +426,7 @@ async fn a_residual_network_exported_by_pytorch_imports_and_runs_as_in_pytorch()
     let kept = include_bytes!("../../tests/onnx/resnet_mini_bn.onnx");
     let mut networks = Vec::new();
     for bytes in [&folded[..], &kept[..]] {
-        let imported = import(bytes, "resnet-mini", fixed).expect("imports");
+        let (imported, _) = import(bytes, "resnet-mini", fixed).expect("imports");
         let mut plain = dyad_online::nn::PlainFixed::new(fixed);
         let x = plain.import(&x);
         let got = predict(&mut plain, &imported.network, &imported.params, x)
@@ -511,7 +511,7 @@ fn resnet20_exports_import_and_are_vouched_for_by_calibration() {
             (3, 32),
         ),
     ] {
-        let model = import(bytes, "resnet20", fixed).expect("imports");
+        let (model, _) = import(bytes, "resnet20", fixed).expect("imports");
         let layers = &model.network.layers;
         let count = |f: fn(&Layer) -> bool| layers.iter().filter(|l| f(l)).count();
         assert_eq!(count(|l| matches!(l, Layer::Add { .. })), 9);
@@ -526,6 +526,21 @@ fn resnet20_exports_import_and_are_vouched_for_by_calibration() {
         assert!(
             matches!(worst, Err(window::WindowError::Products { .. })),
             "{worst:?}"
+        );
+    }
+}
+
+/// The imported model in plaintext fixed point on `x` gives the logits `want` (to 1e-3).
+async fn assert_logits(imported: &ModelFile, x: Array4<f64>, want: &[f64]) {
+    let mut plain = dyad_online::nn::PlainFixed::new(imported.fixed);
+    let x = plain.import(&x.into_dyn());
+    let got = predict(&mut plain, &imported.network, &imported.params, x)
+        .await
+        .expect("forward");
+    for (g, w) in got.iter().zip(want) {
+        assert!(
+            (imported.fixed.decode(*g) - w).abs() < 1e-3,
+            "{got:?} vs {want:?}"
         );
     }
 }
@@ -568,7 +583,7 @@ async fn constant_scales_and_shifts_fold_into_the_convolution_before_them() {
     };
     let fixed = FixedPoint::default();
     let bytes = graph(node("Sub", &["m", "shift"], "s", vec![]));
-    let imported = import(&bytes, "folded", fixed).expect("imports");
+    let (imported, _) = import(&bytes, "folded", fixed).expect("imports");
     let kinds: Vec<String> = imported
         .network
         .to_string()
@@ -584,14 +599,7 @@ async fn constant_scales_and_shifts_fold_into_the_convolution_before_them() {
         *v = ((*v * 2.0 - [0.5, -0.25][ch]) / 4.0).max(0.0);
     }
     let want = linear(y.as_slice().expect("contiguous"), &lw, &lb);
-    let mut plain = dyad_online::nn::PlainFixed::new(fixed);
-    let x = plain.import(&x.into_dyn());
-    let got = predict(&mut plain, &imported.network, &imported.params, x)
-        .await
-        .expect("forward");
-    for (g, w) in got.iter().zip(&want) {
-        assert!((fixed.decode(*g) - w).abs() < 1e-3, "{got:?} vs {want:?}");
-    }
+    assert_logits(&imported, x, &want).await;
 
     let bytes = graph(node("Sub", &["shift", "m"], "s", vec![]));
     let err = import(&bytes, "reversed", fixed).expect_err("a constant minus a value");
@@ -645,7 +653,8 @@ async fn a_zero_pad_folds_into_the_convolution_after_it_and_average_pooling_aver
         )
     };
     let fixed = FixedPoint::default();
-    let imported = import(&graph(&[0, 0, 1, 1, 0, 0, 1, 1]), "padded", fixed).expect("imports");
+    let (imported, _) =
+        import(&graph(&[0, 0, 1, 1, 0, 0, 1, 1]), "padded", fixed).expect("imports");
     let text = imported.network.to_string();
     assert!(
         text.contains("padding=1") && text.contains("avgpool 2 stride=2"),
@@ -658,14 +667,7 @@ async fn a_zero_pad_folds_into_the_convolution_after_it_and_average_pooling_aver
         (at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1)) / 4.0
     });
     let want = linear(pooled.as_slice().expect("contiguous"), &lw, &lb);
-    let mut plain = dyad_online::nn::PlainFixed::new(fixed);
-    let x = plain.import(&x.into_dyn());
-    let got = predict(&mut plain, &imported.network, &imported.params, x)
-        .await
-        .expect("forward");
-    for (g, w) in got.iter().zip(&want) {
-        assert!((fixed.decode(*g) - w).abs() < 1e-3, "{got:?} vs {want:?}");
-    }
+    assert_logits(&imported, x, &want).await;
     let err = import(&graph(&[0, 0, 1, 0, 0, 0, 1, 0]), "uneven", fixed).expect_err("uneven");
     assert!(err.to_string().contains("the same on every side"), "{err}");
 }
