@@ -75,19 +75,30 @@ pub fn relu_backward(n: usize) -> Demand {
     mul_bits(n)
 }
 
-/// [`crate::protocols::maxpool2x2`] over `windows` 2x2 windows.
-pub fn maxpool2x2(windows: usize, cmp: Comparison) -> Demand {
-    drelu_ring(2 * windows, cmp) + mul(2 * windows) + drelu_ring(windows, cmp) + mul(3 * windows)
-}
-
 /// [`crate::protocols::max_rows`] of a `rows x cols` matrix.
 pub fn max_rows(rows: usize, cols: usize, cmp: Comparison) -> Demand {
+    tournament(rows, cols, false, cmp)
+}
+
+/// [`crate::protocols::max_rows_with_argmax`] of a `rows x cols` matrix (max pooling over
+/// `rows` windows of `cols` positions).
+pub fn max_rows_with_argmax(rows: usize, cols: usize, cmp: Comparison) -> Demand {
+    tournament(rows, cols, true, cmp)
+}
+
+/// The tree of both: a comparison and a product per pair, and with the argmax a product per
+/// one-hot entry but the last of each candidate.
+fn tournament(rows: usize, cols: usize, argmax: bool, cmp: Comparison) -> Demand {
     let mut demand = Demand::default();
-    let mut width = cols;
-    while width > 1 {
-        let pairs = width / 2;
-        demand += drelu_ring(rows * pairs, cmp) + mul(rows * pairs);
-        width = pairs + width % 2;
+    let mut widths = vec![1; cols];
+    while widths.len() > 1 {
+        let pairs = widths.len() / 2;
+        let carried: usize = match argmax {
+            true => widths[..2 * pairs].iter().map(|w| w - 1).sum(),
+            false => 0,
+        };
+        demand += drelu_ring(rows * pairs, cmp) + mul(rows * (pairs + carried));
+        widths = widths.chunks(2).map(|pair| pair.iter().sum()).collect();
     }
     demand
 }

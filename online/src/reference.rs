@@ -7,7 +7,7 @@
 //! they truncate in a [`Headroom`]: the secure truncation is valid only inside the window
 //! (PROTOCOLS.md, "Accepted departures"), and a plaintext run shows how close it came.
 
-use ndarray::{Array1, Array2, Array4, Axis};
+use ndarray::{Array1, Array2, Axis};
 
 use crate::fixed::Headroom;
 use crate::protocols::{Exp, NewtonReciprocal, Piecewise, SquaringScales};
@@ -74,43 +74,34 @@ pub fn argmax_rows(x: &Array2<Z64>) -> Array1<Z64> {
     })
 }
 
-/// 2x2 max pooling and its one-hot argmax (earlier position on ties), as the protocol's tree:
-/// the two rows of a window first, then their winners.
-pub fn maxpool2x2(x: &Array4<Z64>) -> (Array4<Z64>, Array4<Z64>) {
-    maxpool2x2_with(x, |a, b| ge(a, b) == Z64::ONE, Z64::ONE)
+/// Each row's maximum and its one-hot argmax, as the protocol's tree picks it: columns
+/// `2i` and `2i + 1` meet, the earlier winning ties, an unpaired last column waiting a level.
+pub fn max_rows_with_argmax(x: &Array2<Z64>) -> (Array1<Z64>, Array2<Z64>) {
+    max_rows_with_argmax_by(x, |a, b| ge(a, b) == Z64::ONE, Z64::ONE)
 }
 
-/// Each window's gradient spread over its four positions (multiply by the one-hot argmax to get
-/// max pooling's backward pass).
-pub fn upsample2x2<E: Copy>(dy: &Array4<E>) -> Array4<E> {
-    let (n, c, h, w) = dy.dim();
-    Array4::from_shape_fn((n, c, 2 * h, 2 * w), |(a, b, i, j)| {
-        dy[[a, b, i / 2, j / 2]]
-    })
-}
-
-/// [`maxpool2x2`] for any element type, given its comparison `a >= b` and its 1.
-pub fn maxpool2x2_with<E: Copy + Default>(
-    x: &Array4<E>,
+/// [`max_rows_with_argmax`] for any element type, given its comparison `a >= b` and its 1.
+pub fn max_rows_with_argmax_by<E: Copy + Default>(
+    x: &Array2<E>,
     ge: impl Fn(E, E) -> bool,
     one: E,
-) -> (Array4<E>, Array4<E>) {
-    let (n, c, h, w) = x.dim();
-    let mut y = Array4::from_elem((n, c, h / 2, w / 2), E::default());
-    let mut argmax = Array4::from_elem((n, c, h, w), E::default());
-    for ((a, b, i, j), out) in y.indexed_iter_mut() {
-        let v = |dy: usize, dx: usize| x[[a, b, 2 * i + dy, 2 * j + dx]];
-        let top = if ge(v(0, 0), v(0, 1)) { 0 } else { 1 };
-        let bottom = if ge(v(1, 0), v(1, 1)) { 2 } else { 3 };
-        let winner = if ge(v(top / 2, top % 2), v(bottom / 2, bottom % 2)) {
-            top
-        } else {
-            bottom
-        };
-        *out = v(winner / 2, winner % 2);
-        argmax[[a, b, 2 * i + winner / 2, 2 * j + winner % 2]] = one;
-    }
-    (y, argmax)
+) -> (Array1<E>, Array2<E>) {
+    let mut hot = Array2::from_elem(x.dim(), E::default());
+    let max = Array1::from_iter(x.rows().into_iter().enumerate().map(|(r, row)| {
+        let mut level: Vec<usize> = (0..row.len()).collect();
+        while level.len() > 1 {
+            level = level
+                .chunks(2)
+                .map(|pair| match *pair {
+                    [a, b] if !ge(row[a], row[b]) => b,
+                    _ => pair[0],
+                })
+                .collect();
+        }
+        hot[[r, level[0]]] = one;
+        row[level[0]]
+    }));
+    (max, hot)
 }
 
 /// A piecewise-linear function as the `piecewise` protocol computes it.

@@ -15,13 +15,15 @@ pub enum ModelError {
         /// The padded input's width.
         width: usize,
     },
-    /// 2x2 pooling met an odd side.
-    #[error("2x2 pooling needs even sizes, got {height}x{width}")]
-    OddPooling {
-        /// The input's height.
-        height: usize,
-        /// The input's width.
-        width: usize,
+    /// Max pooling with so much padding that a window could hold none of its input.
+    #[error(
+        "max pooling pads {padding} on each side of {kernel}x{kernel} windows: the padding must be smaller than the window"
+    )]
+    PoolPadding {
+        /// The window's side.
+        kernel: usize,
+        /// The padding on each side.
+        padding: usize,
     },
     /// A layer does not fit the shape before it.
     #[error("layer {layer}: {cause}")]

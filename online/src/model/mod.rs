@@ -65,8 +65,18 @@ pub enum Layer {
     },
     /// ReLU.
     Relu,
-    /// 2x2 max pooling, stride 2.
-    MaxPool,
+    /// The maximum of each `kernel x kernel` window, `stride` apart, per channel; `padding`
+    /// rows and columns on each side that never win (an ONNX MaxPool's `-inf`). PROTOCOLS.md's
+    /// 2x2 pooling with stride 2 is [`Layer::MAXPOOL_2X2`].
+    MaxPool {
+        /// The window's side.
+        kernel: usize,
+        /// The step between windows.
+        stride: usize,
+        /// Rows and columns added on each side, fewer than `kernel`: every window holds an
+        /// input.
+        padding: usize,
+    },
     /// Reshape to a vector.
     Flatten,
     /// The mean of each `kernel x kernel` window, `stride` apart, per channel: a local sum and
@@ -96,6 +106,13 @@ pub enum Layer {
 }
 
 impl Layer {
+    /// Max pooling over 2x2 windows with stride 2: the paper's, and `maxpool` in a description.
+    pub const MAXPOOL_2X2: Layer = Layer::MaxPool {
+        kernel: 2,
+        stride: 2,
+        padding: 0,
+    };
+
     /// The shape this layer makes of `input`; fails if it does not fit.
     pub fn output(self, input: Shape) -> Result<Shape, ModelError> {
         Ok(match self {
@@ -106,8 +123,8 @@ impl Layer {
                 stride,
                 padding,
             } => {
-                let (h, w) = (input.height + 2 * padding, input.width + 2 * padding);
-                if kernel > h || kernel > w {
+                let (h, w) = padded(input, padding);
+                if kernel > h || kernel > w || stride == 0 {
                     return Err(ModelError::KernelDoesNotFit {
                         kernel,
                         height: h,
@@ -120,16 +137,25 @@ impl Layer {
                     width: (w - kernel) / stride + 1,
                 }
             }
-            Layer::MaxPool => {
-                if !input.height.is_multiple_of(2) || !input.width.is_multiple_of(2) {
-                    return Err(ModelError::OddPooling {
-                        height: input.height,
-                        width: input.width,
+            Layer::MaxPool {
+                kernel,
+                stride,
+                padding,
+            } => {
+                if padding >= kernel {
+                    return Err(ModelError::PoolPadding { kernel, padding });
+                }
+                let (h, w) = padded(input, padding);
+                if kernel > h || kernel > w || stride == 0 {
+                    return Err(ModelError::KernelDoesNotFit {
+                        kernel,
+                        height: h,
+                        width: w,
                     });
                 }
                 Shape {
-                    height: input.height / 2,
-                    width: input.width / 2,
+                    height: (h - kernel) / stride + 1,
+                    width: (w - kernel) / stride + 1,
                     ..input
                 }
             }
@@ -168,6 +194,13 @@ impl Layer {
     }
 }
 
+/// The height and width of `input` with `padding` on each side, saturating: a size beyond
+/// memory fits no kernel anyway.
+fn padded(input: Shape, padding: usize) -> (usize, usize) {
+    let pad = |n: usize| n.saturating_add(padding.saturating_mul(2));
+    (pad(input.height), pad(input.width))
+}
+
 /// A network: a list of layers, each applied to the previous one's output, where
 /// [`Layer::Take`] and [`Layer::Add`] also read earlier outputs, which makes graphs such as
 /// residual networks (a list in topological order).
@@ -204,6 +237,7 @@ impl Network {
     /// before the softmax; so does this.
     pub fn by_name(name: &str) -> Option<Network> {
         use Layer::*;
+        const MAXPOOL_2X2: Layer = Layer::MAXPOOL_2X2;
         let layers = match name {
             // SecureML's 3-layer DNN.
             "net-a" => vec![
@@ -219,10 +253,10 @@ impl Network {
             "net-b" => vec![
                 conv(16, 5),
                 Relu,
-                MaxPool,
+                MAXPOOL_2X2,
                 conv(16, 5),
                 Relu,
-                MaxPool,
+                MAXPOOL_2X2,
                 Flatten,
                 Dense { outputs: 100 },
                 Relu,
@@ -233,10 +267,10 @@ impl Network {
             "net-c" => vec![
                 conv(20, 5),
                 Relu,
-                MaxPool,
+                MAXPOOL_2X2,
                 conv(50, 5),
                 Relu,
-                MaxPool,
+                MAXPOOL_2X2,
                 Flatten,
                 Dense { outputs: 500 },
                 Relu,

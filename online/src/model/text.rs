@@ -4,7 +4,7 @@
 //! input 1 28 28
 //! conv 16 5            # out-channels, kernel; optional stride=S padding=P
 //! relu
-//! maxpool              # 2x2, stride 2
+//! maxpool              # 2x2, stride 2; `maxpool K` optional stride=S (K) padding=P (0)
 //! flatten
 //! dense 100            # outputs
 //! relu
@@ -55,7 +55,12 @@ impl fmt::Display for Network {
                     "conv {channels} {kernel} stride={stride} padding={padding}"
                 )?,
                 Layer::Relu => writeln!(f, "relu")?,
-                Layer::MaxPool => writeln!(f, "maxpool")?,
+                &Layer::MAXPOOL_2X2 => writeln!(f, "maxpool")?,
+                Layer::MaxPool {
+                    kernel,
+                    stride,
+                    padding,
+                } => writeln!(f, "maxpool {kernel} stride={stride} padding={padding}")?,
                 Layer::Flatten => writeln!(f, "flatten")?,
                 Layer::GlobalAvgPool => writeln!(f, "globalavgpool")?,
                 Layer::AvgPool { kernel, stride } => {
@@ -122,7 +127,25 @@ impl Network {
                     });
                 }
                 "relu" if words.len() == 1 => layers.push(Layer::Relu),
-                "maxpool" if words.len() == 1 => layers.push(Layer::MaxPool),
+                "maxpool" if words.len() == 1 => layers.push(Layer::MAXPOOL_2X2),
+                "maxpool" => {
+                    let kernel = num(words[1])?;
+                    let (mut stride, mut padding) = (kernel, 0);
+                    for option in &words[2..] {
+                        match option.split_once('=') {
+                            Some(("stride", v)) => stride = num(v)?,
+                            Some(("padding", v)) => {
+                                padding = v.parse().map_err(|_| bad("bad padding"))?
+                            }
+                            _ => return Err(bad("unknown maxpool option")),
+                        }
+                    }
+                    layers.push(Layer::MaxPool {
+                        kernel,
+                        stride,
+                        padding,
+                    });
+                }
                 "flatten" if words.len() == 1 => layers.push(Layer::Flatten),
                 "globalavgpool" if words.len() == 1 => layers.push(Layer::GlobalAvgPool),
                 "avgpool" if (2..=3).contains(&words.len()) => {
@@ -197,7 +220,11 @@ mod tests {
         for (text, words) in [
             ("dense 10", "input C H W"),
             ("input 1 28 28\nconv 4 30", "does not fit"),
-            ("input 1 5 5\nmaxpool\nflatten\ndense 2", "even sizes"),
+            (
+                "input 1 5 5\nmaxpool 3 padding=3\nflatten\ndense 2",
+                "smaller than the window",
+            ),
+            ("input 1 5 5\nmaxpool 6\nflatten\ndense 2", "does not fit"),
             ("input 1 28 28\nsoftmax", "unknown layer"),
             ("input 1 28 28\nconv 4 3 dilation=2", "unknown conv option"),
             ("input 1 28 28\nrelu", "class scores"),

@@ -4,12 +4,15 @@
 use std::fmt::Debug;
 use std::ops::{Add, Sub};
 
-use ndarray::{Array2, Array4, ArrayD};
+use ndarray::{Array1, Array2, ArrayD};
 
 use crate::ProtocolError;
 
-/// An output with the 0/1 mask its backward pass needs (`[x >= 0]`, the one-hot argmax).
+/// An output with the 0/1 mask `[x >= 0]` its backward pass needs.
 pub type Masked<A> = (A, A);
+
+/// Each pooling window's maximum, with the one-hot argmax its backward pass needs.
+pub type Pooled<E> = (Array1<E>, Array2<E>);
 
 /// Where a network's arithmetic happens. Values are fixed-point `Z64` shares, fixed-point
 /// `Z64` plaintexts, or `f64`, but every operation means the same real-number computation.
@@ -88,18 +91,24 @@ pub trait Backend {
         mask: &ArrayD<Self::E>,
     ) -> impl Future<Output = Result<ArrayD<Self::E>, ProtocolError>>;
 
-    /// 2x2 max pooling and its one-hot argmax.
+    /// A value below every activation, for the padding of max pooling's windows. In fixed
+    /// point `-2^62`: activations stay below `2^61` (the truncation window), so their
+    /// differences with it stay inside the comparison's exact range, `2^63`.
+    fn lowest(&self) -> Self::E;
+
+    /// The maximum of each row (a pooling window) and its one-hot argmax.
     fn maxpool(
         &mut self,
-        x: &Array4<Self::E>,
-    ) -> impl Future<Output = Result<Masked<Array4<Self::E>>, ProtocolError>>;
+        windows: &Array2<Self::E>,
+    ) -> impl Future<Output = Result<Pooled<Self::E>, ProtocolError>>;
 
-    /// The gradient through max pooling: each window's gradient to its argmax.
+    /// The gradient through max pooling: each window's gradient, spread over its positions,
+    /// times the one-hot argmax.
     fn maxpool_backward(
         &mut self,
-        dy: &Array4<Self::E>,
-        argmax: &Array4<Self::E>,
-    ) -> impl Future<Output = Result<Array4<Self::E>, ProtocolError>>;
+        dy: &Array2<Self::E>,
+        argmax: &Array2<Self::E>,
+    ) -> impl Future<Output = Result<Array2<Self::E>, ProtocolError>>;
 
     /// `softmax(logits) - onehot`.
     fn softmax_grad(

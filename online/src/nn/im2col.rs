@@ -35,8 +35,13 @@ impl ConvShape {
     }
 }
 
-/// `(B, C, H, W)` to the patch matrix `(B·oh·ow, C·k·k)`.
+/// `(B, C, H, W)` to the patch matrix `(B·oh·ow, C·k·k)`, zero in the padding.
 pub fn im2col<E: Copy + Default>(x: &Array4<E>, shape: &ConvShape) -> Array2<E> {
+    im2col_filled(x, shape, E::default())
+}
+
+/// [`im2col`] with `fill` in the padding.
+pub fn im2col_filled<E: Copy>(x: &Array4<E>, shape: &ConvShape, fill: E) -> Array2<E> {
     let (b, c, _, _) = x.dim();
     let (oh, ow) = shape.output();
     let k = shape.kernel;
@@ -45,7 +50,7 @@ pub fn im2col<E: Copy + Default>(x: &Array4<E>, shape: &ConvShape) -> Array2<E> 
         let (ch, ky, kx) = (col / (k * k), (col / k) % k, col % k);
         shape
             .source(oy, ox, ky, kx)
-            .map_or(E::default(), |(y, xx)| x[[n, ch, y, xx]])
+            .map_or(fill, |(y, xx)| x[[n, ch, y, xx]])
     })
 }
 

@@ -7,7 +7,7 @@
 use ndarray::{Array2, Array4, ArrayD, Axis, Ix2, Ix4, IxDyn};
 
 use super::Backend;
-use super::im2col::{ConvShape, col2im, im2col};
+use super::im2col::{ConvShape, col2im, im2col, im2col_filled};
 use super::params::LayerParams;
 use crate::ProtocolError;
 use crate::model::{Layer, Shape};
@@ -21,8 +21,9 @@ pub enum Cache<E> {
     Conv(Array2<E>, ConvShape),
     /// The 0/1 mask `[x >= 0]`.
     Relu(ArrayD<E>),
-    /// The one-hot argmax of every window.
-    MaxPool(Array4<E>),
+    /// The one-hot argmax of every window (a row per window, one per output and channel) and
+    /// the windows' geometry.
+    MaxPool(Array2<E>, ConvShape),
     /// The input's shape.
     Flatten(Vec<usize>),
     /// The input's height and width.
@@ -121,10 +122,32 @@ pub async fn forward<B: Backend>(
             let (y, mask) = backend.relu(&x).await?;
             (y, Cache::Relu(mask))
         }
-        Layer::MaxPool => {
+        Layer::MaxPool {
+            kernel,
+            stride,
+            padding,
+        } => {
             let x: Array4<B::E> = x.into_dimensionality::<Ix4>().map_err(shape_error)?;
-            let (y, argmax) = backend.maxpool(&x).await?;
-            (y.into_dyn(), Cache::MaxPool(argmax))
+            let (batch, channels, _, _) = x.dim();
+            let shape = ConvShape {
+                input: (input.channels, input.height, input.width),
+                kernel,
+                stride,
+                padding,
+            };
+            // im2col's columns are channel-major, so a row per (output, channel) is a window.
+            let (oh, ow) = shape.output();
+            let windows = im2col_filled(&x, &shape, backend.lowest())
+                .into_shape_with_order((batch * oh * ow * channels, kernel * kernel))
+                .map_err(shape_error)?;
+            let (max, argmax) = backend.maxpool(&windows).await?;
+            let max = max
+                .into_shape_with_order((batch * oh * ow, channels))
+                .map_err(shape_error)?;
+            (
+                rows_to_images(max, batch, (oh, ow))?,
+                Cache::MaxPool(argmax, shape),
+            )
         }
         Layer::Flatten => {
             let shape = x.shape().to_vec();
@@ -227,9 +250,21 @@ pub async fn backward<B: Backend>(
             dx
         }
         Cache::Relu(mask) => Some(backend.relu_backward(&dy, &mask).await?),
-        Cache::MaxPool(argmax) => {
-            let dy: Array4<B::E> = dy.into_dimensionality::<Ix4>().map_err(shape_error)?;
-            Some(backend.maxpool_backward(&dy, &argmax).await?.into_dyn())
+        Cache::MaxPool(argmax, shape) => {
+            let batch = dy.shape()[0];
+            let dy = images_to_rows(dy)?;
+            let (rows, channels) = dy.dim();
+            // Each window's gradient to its argmax, then the windows summed back (col2im).
+            let dy = dy
+                .into_shape_with_order(rows * channels)
+                .map_err(shape_error)?;
+            let spread = Array2::from_shape_fn(argmax.dim(), |(r, _)| dy[r]);
+            let dcols = backend
+                .maxpool_backward(&spread, &argmax)
+                .await?
+                .into_shape_with_order((rows, channels * shape.kernel * shape.kernel))
+                .map_err(shape_error)?;
+            Some(col2im(&dcols, batch, &shape).into_dyn())
         }
         Cache::Flatten(shape) => Some(
             dy.into_shape_with_order(IxDyn(&shape))

@@ -14,7 +14,7 @@
 //! (PROTOCOLS.md, "Accepted departures"), so a plaintext run of a job shows how much room its
 //! secure run had.
 
-use ndarray::{Array2, Array4, ArrayD};
+use ndarray::{Array1, Array2, ArrayD};
 
 use super::Backend;
 use rand::{Rng, SeedableRng};
@@ -121,19 +121,23 @@ impl Backend for PlainFixed {
         Ok(dy * mask)
     }
 
-    async fn maxpool_backward(
-        &mut self,
-        dy: &Array4<Z64>,
-        argmax: &Array4<Z64>,
-    ) -> Result<Array4<Z64>, ProtocolError> {
-        Ok(crate::reference::upsample2x2(dy) * argmax)
+    fn lowest(&self) -> Z64 {
+        Z64::from_signed(-(1 << 62))
     }
 
     async fn maxpool(
         &mut self,
-        x: &Array4<Z64>,
-    ) -> Result<(Array4<Z64>, Array4<Z64>), ProtocolError> {
-        Ok(reference::maxpool2x2(x))
+        windows: &Array2<Z64>,
+    ) -> Result<(Array1<Z64>, Array2<Z64>), ProtocolError> {
+        Ok(reference::max_rows_with_argmax(windows))
+    }
+
+    async fn maxpool_backward(
+        &mut self,
+        dy: &Array2<Z64>,
+        argmax: &Array2<Z64>,
+    ) -> Result<Array2<Z64>, ProtocolError> {
+        Ok(dy * argmax)
     }
 
     async fn softmax_grad(

@@ -2,7 +2,7 @@
 //! protocols (`e^x` by squaring or by chords, piecewise-linear `-ln`, the Newton reciprocal with its fixed guess and
 //! schedule), their constants decoded from the very fixed-point tables the protocols use.
 
-use ndarray::{Array2, Array4, ArrayD, Axis};
+use ndarray::{Array1, Array2, ArrayD, Axis};
 
 use super::Backend;
 use crate::protocols::{Exp, NewtonReciprocal, Piecewise, SQUARINGS};
@@ -113,19 +113,27 @@ impl Backend for PlainFloat {
         Ok(dy * mask)
     }
 
-    async fn maxpool_backward(
-        &mut self,
-        dy: &Array4<f64>,
-        argmax: &Array4<f64>,
-    ) -> Result<Array4<f64>, ProtocolError> {
-        Ok(crate::reference::upsample2x2(dy) * argmax)
+    fn lowest(&self) -> f64 {
+        f64::NEG_INFINITY
     }
 
     async fn maxpool(
         &mut self,
-        x: &Array4<f64>,
-    ) -> Result<(Array4<f64>, Array4<f64>), ProtocolError> {
-        Ok(crate::reference::maxpool2x2_with(x, |a, b| a >= b, 1.0))
+        windows: &Array2<f64>,
+    ) -> Result<(Array1<f64>, Array2<f64>), ProtocolError> {
+        Ok(crate::reference::max_rows_with_argmax_by(
+            windows,
+            |a, b| a >= b,
+            1.0,
+        ))
+    }
+
+    async fn maxpool_backward(
+        &mut self,
+        dy: &Array2<f64>,
+        argmax: &Array2<f64>,
+    ) -> Result<Array2<f64>, ProtocolError> {
+        Ok(dy * argmax)
     }
 
     async fn softmax_grad(

@@ -1,6 +1,6 @@
 //! The secure backend: every operation is a two-party protocol on shares.
 
-use ndarray::{Array2, Array4, ArrayD};
+use ndarray::{Array1, Array2, ArrayD};
 
 use super::Backend;
 use super::profile::{Mark, Profile};
@@ -149,26 +149,26 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         self.record("relu_backward", mark, result)
     }
 
+    fn lowest(&self) -> Z64 {
+        self.party.constant(Z64::from_signed(-(1 << 62)))
+    }
+
     async fn maxpool(
         &mut self,
-        x: &Array4<Z64>,
-    ) -> Result<(Array4<Z64>, Array4<Z64>), ProtocolError> {
+        windows: &Array2<Z64>,
+    ) -> Result<(Array1<Z64>, Array2<Z64>), ProtocolError> {
         let mark = self.mark();
-        let result = async {
-            let m = protocols::maxpool2x2(self.party, x).await?;
-            Ok((m.y, m.argmax))
-        }
-        .await;
+        let result = protocols::max_rows_with_argmax(self.party, windows).await;
         self.record("maxpool", mark, result)
     }
 
     async fn maxpool_backward(
         &mut self,
-        dy: &Array4<Z64>,
-        argmax: &Array4<Z64>,
-    ) -> Result<Array4<Z64>, ProtocolError> {
+        dy: &Array2<Z64>,
+        argmax: &Array2<Z64>,
+    ) -> Result<Array2<Z64>, ProtocolError> {
         let mark = self.mark();
-        let result = protocols::maxpool2x2_backward(self.party, dy, argmax).await;
+        let result = protocols::mul(self.party, dy, argmax).await;
         self.record("maxpool_backward", mark, result)
     }
 

@@ -11,7 +11,7 @@
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use ndarray::{Array2, Array4, ArrayD};
+use ndarray::{Array1, Array2, ArrayD};
 
 use super::Backend;
 use crate::cost;
@@ -106,21 +106,24 @@ impl Backend for Tally {
         Ok(dy.clone())
     }
 
+    fn lowest(&self) -> Z64 {
+        Z64::ZERO
+    }
+
     async fn maxpool(
         &mut self,
-        x: &Array4<Z64>,
-    ) -> Result<(Array4<Z64>, Array4<Z64>), ProtocolError> {
-        let (n, c, h, w) = x.dim();
-        let y = Array4::zeros((n, c, h / 2, w / 2));
-        self.demand += cost::maxpool2x2(y.len(), self.cmp);
-        Ok((y, x.clone()))
+        windows: &Array2<Z64>,
+    ) -> Result<(Array1<Z64>, Array2<Z64>), ProtocolError> {
+        let (rows, cols) = windows.dim();
+        self.demand += cost::max_rows_with_argmax(rows, cols, self.cmp);
+        Ok((Array1::zeros(rows), windows.clone()))
     }
 
     async fn maxpool_backward(
         &mut self,
-        _: &Array4<Z64>,
-        argmax: &Array4<Z64>,
-    ) -> Result<Array4<Z64>, ProtocolError> {
+        _: &Array2<Z64>,
+        argmax: &Array2<Z64>,
+    ) -> Result<Array2<Z64>, ProtocolError> {
         self.demand += cost::mul(argmax.len());
         Ok(argmax.clone())
     }

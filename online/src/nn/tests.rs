@@ -167,8 +167,79 @@ async fn convolution_matches_the_fixed_point_reference() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relu_maxpool_and_flatten_match_the_fixed_point_reference_exactly() {
     check_layer((3, 4, 4), Layer::Relu, 5, 0, 4).await;
-    check_layer((3, 4, 6), Layer::MaxPool, 5, 0, 5).await;
+    check_layer((3, 4, 6), Layer::MAXPOOL_2X2, 5, 0, 5).await;
+    let pool = |kernel, stride, padding| Layer::MaxPool {
+        kernel,
+        stride,
+        padding,
+    };
+    check_layer((2, 7, 7), pool(3, 2, 1), 3, 0, 7).await;
+    check_layer((2, 5, 6), pool(3, 1, 0), 2, 0, 8).await;
+    check_layer((1, 5, 5), pool(2, 2, 1), 3, 0, 9).await;
     check_layer((3, 4, 4), Layer::Flatten, 5, 0, 6).await;
+}
+
+/// Max pooling of any window, stride and padding, in float, against a direct loop over each
+/// window's inputs (the padding never wins): the maximum forward, and backward the gradient
+/// to the first position holding it, summed where windows overlap.
+#[tokio::test]
+async fn max_pooling_matches_a_direct_loop_over_each_window() {
+    let mut rng = rng(12);
+    for (kernel, stride, padding, (h, w)) in
+        [(3, 2, 1, (7, 6)), (3, 1, 0, (5, 5)), (2, 2, 1, (5, 4))]
+    {
+        let layer = Layer::MaxPool {
+            kernel,
+            stride,
+            padding,
+        };
+        let input = Shape {
+            channels: 2,
+            height: h,
+            width: w,
+        };
+        let out = layer.output(input).expect("fits");
+        // All values negative, so a padding of zeros would win and fail the check; some tied.
+        let x = uniform(&[2, 2, h, w], 4.0, &mut rng).mapv(|v| -v.abs() - 0.5);
+        let x = x.mapv(|v| (v * 2.0).round() / 2.0);
+        let dy = uniform(&[2, 2, out.height, out.width], 1.0, &mut rng);
+        let mut float = PlainFloat {
+            fixed: FixedPoint::default(),
+            exp: Exp::default(),
+        };
+        let (y, cache) = forward(&mut float, layer, None, x.clone(), input)
+            .await
+            .expect("forward");
+        let dx = backward(&mut float, None, cache, dy.clone(), true, 0)
+            .await
+            .expect("backward")
+            .expect("a gradient");
+        let mut want_dx = ArrayD::zeros(x.shape());
+        for n in 0..2 {
+            for c in 0..2 {
+                for (oy, ox) in
+                    (0..out.height).flat_map(|oy| (0..out.width).map(move |ox| (oy, ox)))
+                {
+                    let mut best: Option<(f64, usize, usize)> = None;
+                    for (ky, kx) in (0..kernel).flat_map(|ky| (0..kernel).map(move |kx| (ky, kx))) {
+                        let (Some(iy), Some(ix)) = (
+                            (oy * stride + ky).checked_sub(padding),
+                            (ox * stride + kx).checked_sub(padding),
+                        ) else {
+                            continue;
+                        };
+                        if iy < h && ix < w && best.is_none_or(|(b, _, _)| x[[n, c, iy, ix]] > b) {
+                            best = Some((x[[n, c, iy, ix]], iy, ix));
+                        }
+                    }
+                    let (max, iy, ix) = best.expect("every window holds an input");
+                    assert_eq!(y[[n, c, oy, ox]], max, "{layer:?} at {oy},{ox}");
+                    want_dx[[n, c, iy, ix]] += dy[[n, c, oy, ox]];
+                }
+            }
+        }
+        assert_eq!(dx, want_dx, "{layer:?} backward");
+    }
 }
 
 /// The plaintext fixed-point reference's headroom (PROTOCOLS.md, "Accepted departures") on a
@@ -252,7 +323,7 @@ fn small_cnn() -> Network {
         vec![
             conv(4, 1),
             Layer::Relu,
-            Layer::MaxPool,
+            Layer::MAXPOOL_2X2,
             conv(6, 0),
             Layer::Relu,
             Layer::Flatten,
@@ -641,7 +712,11 @@ async fn served_batches_match_the_reference_and_take_what_the_plan_stocks() {
                 padding: 1,
             },
             Layer::Relu,
-            Layer::MaxPool,
+            Layer::MaxPool {
+                kernel: 3,
+                stride: 2,
+                padding: 1,
+            },
             Layer::Flatten,
             Layer::Dense { outputs: 5 },
         ],

@@ -23,32 +23,109 @@ pub async fn max_rows<R: Randomness>(
     p: &mut Party<R>,
     x: &Array2<Z64>,
 ) -> Result<Array1<Z64>, ProtocolError> {
-    if x.ncols() == 0 {
+    Ok(tournament(p, x, false).await?.0)
+}
+
+/// [`max_rows`] with the one-hot argmax of each row (ring shares, 1 at the winning column):
+/// what max pooling keeps for its backward pass (PROTOCOLS.md, "MaxPool": compare-and-select
+/// in a tree, one-hot argmax), for windows of any size, one per row. The one-hots ride in the
+/// tree's product rounds, so the rounds are those of [`max_rows`].
+pub async fn max_rows_with_argmax<R: Randomness>(
+    p: &mut Party<R>,
+    x: &Array2<Z64>,
+) -> Result<(Array1<Z64>, Array2<Z64>), ProtocolError> {
+    let (max, hot) = tournament(p, x, true).await?;
+    let hot = hot.expect("tracked");
+    let hot = ndarray::concatenate(Axis(1), &hot.iter().map(|h| h.view()).collect::<Vec<_>>())
+        .expect("one column per position");
+    Ok((max, hot))
+}
+
+/// The tree of [`max_rows`]. With `track`, every candidate carries the one-hot of its position
+/// among the columns it stands for (`rows x width`). The winner of `a` and `b` by
+/// `s = [a >= b]` is `b + s·(a - b)`, its one-hot `(s·hot_a, hot_b - s·hot_b)`; as a one-hot
+/// sums to 1, the last entry of `s·hot` is `s` minus the others, so a pair costs
+/// `1 + (width_a - 1) + (width_b - 1)` products, and none for the one-hots at the first level.
+async fn tournament<R: Randomness>(
+    p: &mut Party<R>,
+    x: &Array2<Z64>,
+    track: bool,
+) -> Result<(Array1<Z64>, Option<Vec<Array2<Z64>>>), ProtocolError> {
+    let (rows, cols) = x.dim();
+    if cols == 0 {
         return Err(ProtocolError::Shape("max_rows: rows are empty".into()));
     }
+    let one = p.constant(Z64::ONE);
     let mut level = x.to_owned();
+    let mut hot: Vec<Array2<Z64>> = match track {
+        true => vec![Array2::from_elem((rows, 1), one); cols],
+        false => Vec::new(),
+    };
     while level.ncols() > 1 {
         let pairs = level.ncols() / 2;
-        let rows = level.nrows();
         let n = rows * pairs;
         // Columns 2i and 2i + 1 form pair i; flatten all pairs of all rows into one batch.
         let a = level.slice(s![.., 0..2 * pairs;2]).to_owned();
         let b = level.slice(s![.., 1..2 * pairs;2]).to_owned();
-        let (a, b) = (
-            a.into_shape_with_order(n).expect("rows * pairs"),
-            b.into_shape_with_order(n).expect("rows * pairs"),
-        );
-        // The winner of each pair is b + [a >= b]·(a - b); an unpaired last column carries over.
-        let s = ge(p, &a, &b).await?;
-        let chosen = (&b + &mul(p, &s, &(&a - &b)).await?)
-            .into_shape_with_order((rows, pairs))
-            .expect("rows * pairs");
+        let s = ge(
+            p,
+            &a.clone().into_shape_with_order(n).expect("rows * pairs"),
+            &b.clone().into_shape_with_order(n).expect("rows * pairs"),
+        )
+        .await?
+        .into_shape_with_order((rows, pairs))
+        .expect("rows * pairs");
+        // One product round: s·(a - b) for every pair, then s times every one-hot entry but
+        // the last of both candidates.
+        let mut left = s.iter().copied().collect::<Vec<_>>();
+        let mut right = (&a - &b).iter().copied().collect::<Vec<_>>();
+        for (i, pair) in hot.chunks(2).take(pairs).enumerate() {
+            for h in pair {
+                let free = h.slice(s![.., ..h.ncols() - 1]);
+                for r in 0..rows {
+                    left.extend(std::iter::repeat_n(s[[r, i]], free.ncols()));
+                    right.extend(free.row(r).iter().copied());
+                }
+            }
+        }
+        let products = mul(p, &Array1::from(left), &Array1::from(right)).await?;
+        let (chosen, mut rest) = products.view().split_at(Axis(0), n);
+        let chosen = &b
+            + &chosen
+                .into_shape_with_order((rows, pairs))
+                .expect("rows * pairs");
+        let mut next = Vec::with_capacity(hot.len().div_ceil(2));
+        for (i, pair) in hot.chunks(2).enumerate() {
+            let [ha, hb] = pair else {
+                next.push(pair[0].clone());
+                continue;
+            };
+            let si = s.column(i);
+            let mut times_s = |h: &Array2<Z64>| {
+                let free = h.ncols() - 1;
+                let (taken, left) = rest.split_at(Axis(0), rows * free);
+                rest = left;
+                let mut out = Array2::from_elem((rows, free + 1), Z64::ZERO);
+                out.slice_mut(s![.., ..free]).assign(
+                    &taken
+                        .into_shape_with_order((rows, free))
+                        .expect("rows * free"),
+                );
+                let last = &si - &out.slice(s![.., ..free]).sum_axis(Axis(1));
+                out.column_mut(free).assign(&last);
+                out
+            };
+            let sa = times_s(ha);
+            let sb = times_s(hb);
+            next.push(concatenate![Axis(1), sa, hb - &sb]);
+        }
+        hot = next;
         level = match level.ncols() % 2 {
             0 => chosen,
             _ => concatenate![Axis(1), chosen, level.slice(s![.., 2 * pairs..])],
         };
     }
-    Ok(level.column(0).to_owned())
+    Ok((level.column(0).to_owned(), track.then_some(hot)))
 }
 
 /// Shares of the column index (an integer, not fixed point) of each row's maximum, the

@@ -10,7 +10,7 @@
 //! | [`mul_fixed`], [`matmul_fixed`] | 2 |
 //! | [`msb`], [`drelu`] (`bits` / CheckZero `product` / `paper`) | 6 / 8 / 4 |
 //! | [`drelu_ring`], [`relu`] | 7 / 9 / 5 |
-//! | [`maxpool2x2`] | 16 / 20 / 12 |
+//! | [`max_rows_with_argmax`] of 4 columns (2x2 max pooling) | 16 / 20 / 12 |
 //! | [`exp`] by squaring | 19 / 21 / 17 |
 //! | [`exp`] by segments | 9 / 11 / 7 |
 //! | [`argmax_rows`] of 10 columns | 11 / 13 / 9 |
@@ -23,7 +23,6 @@ mod checkzero;
 mod cross_entropy;
 mod exp;
 mod max;
-mod maxpool;
 mod metrics;
 pub(crate) mod msb;
 mod open;
@@ -43,8 +42,7 @@ pub use bit_product::mul_bits;
 pub use checkzero::{CheckZeroVariant, Comparison};
 pub use cross_entropy::cross_entropy_grad;
 pub use exp::{Exp, SQUARINGS, SquaringScales, exp};
-pub use max::{argmax_rows, ge, max_rows};
-pub use maxpool::{MaxPool, maxpool2x2, maxpool2x2_backward};
+pub use max::{argmax_rows, ge, max_rows, max_rows_with_argmax};
 pub use metrics::{correct, cross_entropy};
 pub use msb::{drelu, drelu_ring, msb};
 pub use open::open_sum;

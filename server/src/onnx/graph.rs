@@ -2,7 +2,8 @@
 //! them (0 the input, `i` the output of layer `i`), and a node that does not read the last
 //! value starts with a [`Layer::Take`] of the one it reads. Residual sums become
 //! [`Layer::Add`]; a `BatchNormalization`, and a constant added, subtracted, multiplied or
-//! divided by, are folded into the convolution or linear layer before them.
+//! divided by, are folded into the convolution or linear layer before them, or become a
+//! layer of their own where there is none.
 
 use std::collections::HashMap;
 
@@ -117,35 +118,29 @@ impl Graph {
         self.push(Layer::Dense { outputs }, Some(LayerParams { w, b }))
     }
 
-    /// Folds a per-channel affine map `x·scale_j + shift_j` of the last value into the
-    /// convolution or linear layer that made it: its output `j`'s weights and bias scaled by
-    /// `scale_j`, the bias shifted by `shift_j`. Nothing else may read that layer's output, or
-    /// folding would change it there too. A `scale` or `shift` of one value applies to every
-    /// channel.
-    pub fn fold_affine(
+    /// A per-channel affine map `x·scale_j + shift_j` of the last value (a `scale` or `shift`
+    /// of one value applies to every channel). Folded into the convolution or linear layer
+    /// that made the value when nothing else reads its output: output `j`'s weights and bias
+    /// scaled by `scale_j`, the bias shifted by `shift_j`. Otherwise (after the input, a ReLU,
+    /// a pooling or a residual sum, or where another node also reads the value) it becomes a
+    /// layer of its own whose weights are the diagonal `scale`: a 1x1 convolution on images,
+    /// a linear layer on vectors. That costs `channels^2` products per position where `channels`
+    /// would do, but needs no operation the protocols do not have.
+    pub fn affine(
         &mut self,
         node: &str,
         scale: &[f64],
         shift: &[f64],
         only_reader: bool,
     ) -> Result<()> {
-        let channels = self.shape().channels;
-        let Some(Some(layer)) = self.params.last_mut() else {
-            refuse!(
-                "{node:?} does not follow a Conv or Gemm: Dyad folds constant scales, shifts and \
-                 batch normalisation into the layer before them"
-            );
-        };
-        require!(
-            only_reader,
-            "{node:?} transforms a value other nodes also read, so it cannot be folded"
-        );
-        let outputs = layer.b.len();
+        let shape = self.shape();
+        let channels = shape.channels;
         let per_channel = |v: &[f64], j: usize| match v.len() {
             1 => Some(v[0]),
-            n if n == channels && n == outputs => Some(v[j]),
+            n if n == channels => Some(v[j]),
             _ => None,
         };
+        let mut map = Vec::with_capacity(channels);
         for j in 0..channels {
             let (Some(factor), Some(add)) = (per_channel(scale, j), per_channel(shift, j)) else {
                 refuse!("{node:?}: constants for another number of channels than {channels}");
@@ -154,21 +149,39 @@ impl Graph {
                 factor.is_finite() && add.is_finite(),
                 "{node:?}: channel {j} has the scale {factor} and shift {add}"
             );
-            layer.w.column_mut(j).mapv_inplace(|w| w * factor);
-            layer.b[j] = layer.b[j] * factor + add;
+            map.push((factor, add));
         }
-        Ok(())
+        match self.params.last_mut() {
+            Some(Some(layer)) if only_reader && layer.b.len() == channels => {
+                for (j, &(factor, add)) in map.iter().enumerate() {
+                    layer.w.column_mut(j).mapv_inplace(|w| w * factor);
+                    layer.b[j] = layer.b[j] * factor + add;
+                }
+                Ok(())
+            }
+            _ => {
+                let w = Array2::from_diag(
+                    &map.iter().map(|&(factor, _)| factor).collect::<Array1<_>>(),
+                );
+                let b = map.iter().map(|&(_, add)| add).collect::<Array1<_>>();
+                let layer = match shape.height * shape.width {
+                    1 => Layer::Dense { outputs: channels },
+                    _ => Layer::Conv {
+                        channels,
+                        kernel: 1,
+                        stride: 1,
+                        padding: 0,
+                    },
+                };
+                self.push(layer, Some(LayerParams { w, b }))
+            }
+        }
     }
 
-    /// Folds batch normalisation (inference form, `gamma·(x - mean)/sqrt(var + eps) + beta`
-    /// per channel) into the layer before it ([`Graph::fold_affine`] with
-    /// `scale = gamma/sqrt(var + eps)`, `shift = beta - mean·scale`).
-    pub fn fold_batch_norm(
-        &mut self,
-        node: &str,
-        norm: BatchNorm,
-        only_reader: bool,
-    ) -> Result<()> {
+    /// Batch normalisation (inference form, `gamma·(x - mean)/sqrt(var + eps) + beta` per
+    /// channel) as [`Graph::affine`] with `scale = gamma/sqrt(var + eps)`,
+    /// `shift = beta - mean·scale`.
+    pub fn batch_norm(&mut self, node: &str, norm: BatchNorm, only_reader: bool) -> Result<()> {
         let BatchNorm {
             scale,
             shift,
@@ -194,7 +207,7 @@ impl Graph {
             factors.push(factor);
             shifts.push(shift[j] - mean[j] * factor);
         }
-        self.fold_affine(
+        self.affine(
             &format!("BatchNormalization {node}"),
             &factors,
             &shifts,

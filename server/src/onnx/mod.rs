@@ -3,10 +3,11 @@
 //! to split.
 //!
 //! Supported: `Gemm` (or `MatMul` then a bias `Add`), `Conv` (square kernels, equal strides
-//! and paddings, no groups or dilation), `BatchNormalization` (folded into the `Conv` or
-//! `Gemm` before it, [`graph`]), `Relu`, `MaxPool` (2x2, stride 2), `GlobalAveragePool`,
-//! `Add` of two values (a residual connection), `Add`/`Sub`/`Mul`/`Div` by constants (scalars
-//! or per channel, folded into the `Conv` or `Gemm` before them), `Pad` of zeros (the same on
+//! and paddings, no groups or dilation), `Relu`, `MaxPool` (square windows, any stride and
+//! padding), `AveragePool` (square windows, no padding), `GlobalAveragePool`, `Add` of two
+//! values (a residual connection), `BatchNormalization` and `Add`/`Sub`/`Mul`/`Div` by
+//! constants (scalars or per channel: folded into the `Conv` or `Gemm` before them, or a
+//! diagonal layer of their own where there is none, [`graph`]), `Pad` of zeros (the same on
 //! every side, folded into the `Conv` after it), `Flatten` or a flattening `Reshape`;
 //! `Constant`, `Identity` and `Dropout` are passed over, and a final `Softmax`/`LogSoftmax`
 //! is dropped (the servers return logits, whose argmax is the same). Nodes may read any
@@ -133,7 +134,7 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<(ModelFile,
 
     let mut g = Graph::new(&data[0].name, input);
     // How many nodes (and graph outputs) read each value: a batch normalisation is folded only
-    // into a layer whose output nothing else reads.
+    // into a layer whose output nothing else reads (otherwise it is a layer of its own).
     let mut readers: HashMap<&str, usize> = HashMap::new();
     let read_names = graph.node.iter().flat_map(|n| n.input.iter());
     for name in read_names.chain(graph.output.iter().map(|o| &o.name)) {
@@ -169,7 +170,8 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<(ModelFile,
         let is_constant = |i: usize| node.input.get(i).is_some_and(|n| tensors.contains_key(n));
         match op {
             // Zeros around height and width, the same on every side: folded into the Conv that
-            // reads the result (as its own padding would be).
+            // reads the result (as its own padding would be). A Pad of nothing (PyTorch puts
+            // one before every AvgPool2d) is passed over.
             "Pad" => {
                 let given = |i: usize| node.input.get(i).filter(|n| !n.is_empty()).is_some();
                 let pads = match given(1) {
@@ -193,7 +195,12 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<(ModelFile,
                     );
                 };
                 if let Some(out) = node.output.first() {
-                    padded.insert(out, (g.value(first)?, side as usize));
+                    match side {
+                        0 => g.name(out, g.value(first)?),
+                        _ => {
+                            padded.insert(out, (g.value(first)?, side as usize));
+                        }
+                    }
                 }
                 continue;
             }
@@ -216,23 +223,23 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<(ModelFile,
                     false => (1, 0),
                 };
                 require!(
-                    constant_at == 1 || matches!(op, "Add" | "Mul"),
-                    "{op} {:?}: a constant {} a value is not supported",
-                    node.name,
-                    if op == "Sub" { "minus" } else { "divided by" }
+                    constant_at == 1 || op != "Div",
+                    "Div {:?}: a constant divided by a value is not supported",
+                    node.name
                 );
                 let value = &node.input[value_at];
                 let c = floats(tensor(constant_at)?)?;
                 g.read(value)?;
                 let (scale, shift) = match op {
                     "Add" => (vec![1.0], c),
+                    "Sub" if constant_at == 0 => (vec![-1.0], c),
                     "Sub" => (vec![1.0], c.iter().map(|v| -v).collect()),
                     "Mul" => (c, vec![0.0]),
                     _ => (c.iter().map(|v| v.recip()).collect(), vec![0.0]),
                 };
                 let only_reader = readers.get(value.as_str()) == Some(&1);
                 let name = format!("{op} {}", node.name);
-                g.fold_affine(&name, &scale, &shift, only_reader)?;
+                g.affine(&name, &scale, &shift, only_reader)?;
             }
             "Add" => {
                 let second = node
@@ -242,6 +249,13 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<(ModelFile,
                 g.add(g.value(first)?, g.value(second)?)?;
             }
             "BatchNormalization" => {
+                // Opsets 14 and later may ask for the batch's own statistics (training).
+                require!(
+                    int(node, "training_mode", 0) == 0,
+                    "BatchNormalization {:?}: Dyad takes the running statistics \
+                     (training_mode 0), as an export in eval mode writes",
+                    node.name
+                );
                 g.read(first)?;
                 let norm = BatchNorm {
                     scale: floats(tensor(1)?)?,
@@ -251,7 +265,7 @@ pub fn import(bytes: &[u8], name: &str, fixed: FixedPoint) -> Result<(ModelFile,
                     epsilon: f64::from(float(node, "epsilon", 1e-5)),
                 };
                 let only_reader = readers.get(first.as_str()) == Some(&1);
-                g.fold_batch_norm(&node.name, norm, only_reader)?;
+                g.batch_norm(&node.name, norm, only_reader)?;
             }
             _ => {
                 let extra = match padded.get(first.as_str()) {
@@ -396,13 +410,19 @@ fn layer<'a>(
         "Relu" => g.push(Layer::Relu, None)?,
         "MaxPool" => {
             require!(
-                ints(node, "kernel_shape", &[]) == [2, 2]
-                    && ints(node, "strides", &[1, 1]) == [2, 2]
-                    && ints(node, "pads", &[0, 0, 0, 0]).iter().all(|&p| p == 0),
-                "MaxPool {:?}: Dyad takes 2x2 windows with stride 2",
+                node.output.iter().skip(1).all(String::is_empty),
+                "MaxPool {:?}: Dyad does not output the indices",
                 node.name
             );
-            g.push(Layer::MaxPool, None)?;
+            let (kernel, stride, padding) = pool_window(node)?;
+            g.push(
+                Layer::MaxPool {
+                    kernel,
+                    stride,
+                    padding,
+                },
+                None,
+            )?;
         }
         "Flatten" => {
             require!(
@@ -424,22 +444,13 @@ fn layer<'a>(
         }
         "GlobalAveragePool" => g.push(Layer::GlobalAvgPool, None)?,
         "AveragePool" => {
-            let kernel = ints(node, "kernel_shape", &[]);
-            let strides = ints(node, "strides", &[1, 1]);
+            let (kernel, stride, padding) = pool_window(node)?;
             require!(
-                matches!(kernel[..], [k, k2] if k == k2 && k > 0)
-                    && matches!(strides[..], [s, s2] if s == s2 && s > 0)
-                    && ints(node, "pads", &[0, 0, 0, 0]).iter().all(|&p| p == 0)
-                    && int(node, "ceil_mode", 0) == 0,
-                "AveragePool {:?}: Dyad takes square windows, equal positive strides, no \
-                 padding and no ceil mode",
+                padding == 0,
+                "AveragePool {:?}: Dyad takes no padding",
                 node.name
             );
-            let layer = Layer::AvgPool {
-                kernel: kernel[0] as usize,
-                stride: strides[0] as usize,
-            };
-            g.push(layer, None)?;
+            g.push(Layer::AvgPool { kernel, stride }, None)?;
         }
         _ => refuse!("{op} {:?} is not an operator Dyad imports", node.name),
     }
@@ -483,6 +494,43 @@ const MAX_INPUT_VALUES: usize = 1 << 26;
 
 fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
     node.attribute.iter().find(|a| a.name == name)
+}
+
+/// The largest pooling window Dyad takes: far beyond any image it serves, and small enough
+/// that a hostile file's sizes cannot overflow the layout.
+const MAX_WINDOW: i64 = 1 << 12;
+
+/// A pooling node's square window: its side, stride and padding (the same on every side);
+/// no dilation, ceil mode or automatic padding. ONNX's default stride is 1.
+fn pool_window(node: &NodeProto) -> Result<(usize, usize, usize)> {
+    let kernel = ints(node, "kernel_shape", &[]);
+    let strides = ints(node, "strides", &[1, 1]);
+    let pads = ints(node, "pads", &[0, 0, 0, 0]);
+    let automatic = attribute(node, "auto_pad").map_or(&b"NOTSET"[..], |a| &a.s[..]);
+    let plain = ints(node, "dilations", &[1, 1]).iter().all(|&d| d == 1)
+        && int(node, "ceil_mode", 0) == 0
+        && automatic == b"NOTSET";
+    match (&kernel[..], &strides[..], &pads[..]) {
+        (&[k, k2], &[s, s2], &[p, ..])
+            if plain
+                && k == k2
+                && (1..=MAX_WINDOW).contains(&k)
+                && s == s2
+                && (1..=MAX_WINDOW).contains(&s)
+                && pads.len() == 4
+                && pads.iter().all(|&q| q == p)
+                && (0..k).contains(&p) =>
+        {
+            Ok((k as usize, s as usize, p as usize))
+        }
+        _ => refuse!(
+            "{} {:?}: Dyad takes square windows up to {MAX_WINDOW}, equal positive strides, \
+             the same padding on every side (smaller than the window), no dilation, ceil \
+             mode or automatic padding",
+            node.op_type,
+            node.name
+        ),
+    }
 }
 
 fn int(node: &NodeProto, name: &str, default: i64) -> i64 {

@@ -95,12 +95,24 @@ fn conv(x: &Array4<f64>, w: &[f32], b: &[f32], out: usize, k: usize, pad: usize)
     })
 }
 
-/// PyTorch's 2x2 max pooling.
-fn maxpool(x: &Array4<f64>) -> Array4<f64> {
+/// PyTorch's `max_pool2d` of `(kernel, stride, padding)`: the padding is `-inf`.
+fn maxpool(x: &Array4<f64>, (k, s, pad): (usize, usize, usize)) -> Array4<f64> {
     let (n, c, h, w) = x.dim();
-    Array4::from_shape_fn((n, c, h / 2, w / 2), |(i, ch, y, xx)| {
-        let v = |dy, dx| x[[i, ch, 2 * y + dy, 2 * xx + dx]];
-        v(0, 0).max(v(0, 1)).max(v(1, 0)).max(v(1, 1))
+    let (oh, ow) = ((h + 2 * pad - k) / s + 1, (w + 2 * pad - k) / s + 1);
+    Array4::from_shape_fn((n, c, oh, ow), |(i, ch, y, xx)| {
+        let mut max = f64::NEG_INFINITY;
+        for ky in 0..k {
+            for kx in 0..k {
+                let (sy, sx) = (
+                    (y * s + ky).wrapping_sub(pad),
+                    (xx * s + kx).wrapping_sub(pad),
+                );
+                if sy < h && sx < w {
+                    max = max.max(x[[i, ch, sy, sx]]);
+                }
+            }
+        }
+        max
     })
 }
 
@@ -119,9 +131,10 @@ fn linear(x: &[f64], w: &[f32], b: &[f32]) -> Vec<f64> {
         .collect()
 }
 
-/// A PyTorch-style conv net on 1x6x6 inputs (conv 2 3x3 padding 1, ReLU, 2x2 max pool,
-/// flatten, linear to 3, softmax) with random weights, and those weights.
-fn conv_net(rng: &mut ChaCha20Rng) -> (Vec<u8>, [Vec<f32>; 4]) {
+/// A PyTorch-style conv net on 1x6x6 inputs (conv 2 3x3 padding 1, ReLU, max pool of
+/// `(kernel, stride, padding)` to 3x3, flatten, linear to 3, softmax) with random weights,
+/// and those weights.
+fn conv_net(rng: &mut ChaCha20Rng, (k, s, pad): (i64, i64, i64)) -> (Vec<u8>, [Vec<f32>; 4]) {
     let (cw, cb) = (random(2 * 3 * 3, rng), random(2, rng));
     let (lw, lb) = (random(3 * 18, rng), random(3, rng));
     let bytes = model(
@@ -142,7 +155,11 @@ fn conv_net(rng: &mut ChaCha20Rng) -> (Vec<u8>, [Vec<f32>; 4]) {
                 "MaxPool",
                 &["r"],
                 "p",
-                vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
+                vec![
+                    ints("kernel_shape", &[k, k]),
+                    ints("strides", &[s, s]),
+                    ints("pads", &[pad; 4]),
+                ],
             ),
             node("Flatten", &["p"], "f", vec![int("axis", 1)]),
             node(
@@ -185,8 +202,15 @@ fn matmul_net(w: &[f32], b: &[f32]) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_pytorch_style_conv_net_imports_with_its_layouts() {
-    let mut rng = ChaCha20Rng::seed_from_u64(5);
-    let (bytes, [cw, cb, lw, lb]) = conv_net(&mut rng);
+    // PyTorch's 2x2 pooling, and the 3x3 one with stride 2 and padding of ResNet stems.
+    for pool in [(2, 2, 0), (3, 2, 1)] {
+        conv_net_matches_pytorch(pool).await;
+    }
+}
+
+async fn conv_net_matches_pytorch((k, s, pad): (usize, usize, usize)) {
+    let mut rng = ChaCha20Rng::seed_from_u64(5 + k as u64);
+    let (bytes, [cw, cb, lw, lb]) = conv_net(&mut rng, (k as i64, s as i64, pad as i64));
     let fixed = FixedPoint::default();
     let (imported, _) = import(&bytes, "tiny", fixed).expect("imports");
     assert_eq!(
@@ -200,7 +224,10 @@ async fn a_pytorch_style_conv_net_imports_with_its_layouts() {
     );
 
     let x = Array4::from_shape_fn((1, 1, 6, 6), |_| rng.random_range(0.0..1.0));
-    let hidden = maxpool(&conv(&x, &cw, &cb, 2, 3, 1).mapv(|v| v.max(0.0)));
+    let hidden = maxpool(
+        &conv(&x, &cw, &cb, 2, 3, 1).mapv(|v| v.max(0.0)),
+        (k, s, pad),
+    );
     let want = linear(hidden.as_slice().expect("contiguous"), &lw, &lb);
 
     let mut float = PlainFloat {
@@ -274,7 +301,51 @@ fn hostile_sizes_are_refused_with_a_message_not_a_panic() {
             vec![w],
         )
     };
+    let pool = |attributes: Vec<AttributeProto>| {
+        let mut pool = node("MaxPool", &["x"], "y", attributes);
+        pool.output.push("indices".into());
+        model(vec![input("x", &[0, 1, 4, 4])], vec![pool], vec![])
+    };
+    let window = |k: i64, pads: [i64; 4]| vec![ints("kernel_shape", &[k, k]), ints("pads", &pads)];
     for (bytes, words) in [
+        (pool(window(2, [0; 4])), "does not output the indices"),
+        (
+            model(
+                vec![input("x", &[0, 1, 4, 4])],
+                vec![node("MaxPool", &["x"], "y", window(i64::MAX, [0; 4]))],
+                vec![],
+            ),
+            "square windows up to 4096",
+        ),
+        (
+            model(
+                vec![input("x", &[0, 1, 4, 4])],
+                vec![node("MaxPool", &["x"], "y", window(3, [1, 1, 0, 0]))],
+                vec![],
+            ),
+            "the same padding on every side",
+        ),
+        (
+            model(
+                vec![input("x", &[0, 1, 4, 4])],
+                vec![node("MaxPool", &["x"], "y", window(2, [2; 4]))],
+                vec![],
+            ),
+            "smaller than the window",
+        ),
+        (
+            model(
+                vec![input("x", &[0, 1, 4, 4])],
+                vec![node(
+                    "MaxPool",
+                    &["x"],
+                    "y",
+                    [window(2, [0; 4]), vec![int("ceil_mode", 1)]].concat(),
+                )],
+                vec![],
+            ),
+            "ceil",
+        ),
         (conv(&[-1, 1, 2, 2], vec![]), "not 4 positive sizes"),
         (conv(&[1, 1, 2, i64::MAX], vec![]), "square kernels"),
         (
@@ -379,18 +450,20 @@ fn weights_whose_products_can_leave_the_truncation_window_are_refused() {
 }
 
 /// Any bytes are imported or refused: the well-formed conv and matmul nets above and the
-/// PyTorch-exported residual network (with its BatchNormalization nodes), mutated.
+/// PyTorch-exported residual network (with its BatchNormalization nodes) and stem network
+/// (opset 18), mutated.
 #[test]
 fn onnx_files_of_any_bytes_are_imported_or_refused() {
-    let (conv_net, _) = conv_net(&mut ChaCha20Rng::seed_from_u64(5));
+    let (conv_net, _) = conv_net(&mut ChaCha20Rng::seed_from_u64(5), (3, 2, 1));
     let matmul_net = matmul_net(&[0.5; 8], &[0.0, 1.0]);
     let residual = include_bytes!("../../tests/onnx/resnet_mini_bn.onnx").to_vec();
-    for seed in [&conv_net, &matmul_net, &residual] {
+    let stem = include_bytes!("../../tests/onnx/stem_opset18.onnx").to_vec();
+    for seed in [&conv_net, &matmul_net, &residual, &stem] {
         import(seed, "seed", FixedPoint::default()).expect("the seeds import");
     }
     dyad_fuzz::bounded(
         "onnx",
-        &[conv_net, matmul_net, residual],
+        &[conv_net, matmul_net, residual, stem],
         dyad_fuzz::TEST_ITERATIONS,
         |bytes| {
             let _ = import(bytes, "fuzzed", FixedPoint::default());
@@ -417,16 +490,57 @@ fn json_numbers(text: &str, name: &str) -> Vec<f64> {
 /// the dropped softmax ignores).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_residual_network_exported_by_pytorch_imports_and_runs_as_in_pytorch() {
-    let fixed = FixedPoint::default();
     let text = include_str!("../../tests/onnx/resnet_mini.json");
-    let (inputs, logits) = (json_numbers(text, "inputs"), json_numbers(text, "logits"));
-    let rows = logits.len() / 10;
-    let x = ArrayD::from_shape_vec(IxDyn(&[rows, 1, 8, 8]), inputs).expect("6 inputs");
     let folded = include_bytes!("../../tests/onnx/resnet_mini.onnx");
     let kept = include_bytes!("../../tests/onnx/resnet_mini_bn.onnx");
+    let networks = runs_as_in_pytorch(&[&folded[..], &kept[..]], text, (1, 8)).await;
+    assert_eq!(networks[0].layers, networks[1].layers);
+    let text = networks[0].to_string();
+    for layer in ["add ", "take ", "globalavgpool", "conv 8 1 stride=2"] {
+        assert!(text.contains(layer), "{layer} in\n{text}");
+    }
+}
+
+/// One network exported by PyTorch at opsets 11, 13 and 18 (`make_fixtures.py`, `stems`), with
+/// a BatchNorm on the input and one after a max pooling also read by a residual sum (both
+/// diagonal layers), 3x3 max pooling with stride 2 and padding 1, the empty Pad PyTorch puts
+/// before an AvgPool2d, and a final LogSoftmax: each imports into the same network, whose
+/// logits are PyTorch's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_network_exported_at_opsets_11_13_and_18_runs_as_in_pytorch() {
+    let files = [
+        &include_bytes!("../../tests/onnx/stem_opset11.onnx")[..],
+        &include_bytes!("../../tests/onnx/stem_opset13.onnx")[..],
+        &include_bytes!("../../tests/onnx/stem_opset18.onnx")[..],
+    ];
+    let text = include_str!("../../tests/onnx/stem.json");
+    let networks = runs_as_in_pytorch(&files, text, (1, 12)).await;
+    assert!(networks.iter().all(|n| n.layers == networks[0].layers));
+    let text = networks[0].to_string();
+    for layer in [
+        "maxpool 3 stride=2 padding=1",
+        "avgpool 2 stride=2",
+        "conv 4 1 stride=1",
+    ] {
+        assert!(text.contains(layer), "{layer} in\n{text}");
+    }
+}
+
+/// Imports each file and runs it in plaintext fixed point on the inputs of `json` (images of
+/// `(channels, side)`): its logits are PyTorch's up to the constant per row that a dropped
+/// softmax ignores (to 2e-3). Returns the networks.
+async fn runs_as_in_pytorch(
+    files: &[&[u8]],
+    json: &str,
+    (c, side): (usize, usize),
+) -> Vec<Network> {
+    let fixed = FixedPoint::default();
+    let (inputs, logits) = (json_numbers(json, "inputs"), json_numbers(json, "logits"));
+    let rows = logits.len() / 10;
+    let x = ArrayD::from_shape_vec(IxDyn(&[rows, c, side, side]), inputs).expect("inputs");
     let mut networks = Vec::new();
-    for bytes in [&folded[..], &kept[..]] {
-        let (imported, _) = import(bytes, "resnet-mini", fixed).expect("imports");
+    for bytes in files {
+        let (imported, _) = import(bytes, "pytorch", fixed).expect("imports");
         let mut plain = dyad_online::nn::PlainFixed::new(fixed);
         let x = plain.import(&x);
         let got = predict(&mut plain, &imported.network, &imported.params, x)
@@ -446,41 +560,20 @@ async fn a_residual_network_exported_by_pytorch_imports_and_runs_as_in_pytorch()
         }
         networks.push(imported.network);
     }
-    assert_eq!(networks[0].layers, networks[1].layers);
-    let text = networks[0].to_string();
-    for layer in ["add ", "take ", "globalavgpool", "conv 8 1 stride=2"] {
-        assert!(text.contains(layer), "{layer} in\n{text}");
-    }
+    networks
 }
 
-/// What the importer refuses in a graph: a batch normalisation with nothing to fold into, one
-/// of a value other nodes also read, and an `Add` of values of two shapes, each naming the node.
+/// Graphs the importer cannot take: a constant divided by a value, and an `Add` of values of
+/// two shapes, each naming the node.
 #[test]
 fn graphs_the_importer_cannot_take_are_refused_by_node() {
     let conv_w = tensor("w", &[2, 1, 3, 3], &[0.1; 18]);
-    let bn =
-        |name: &str| ["g", "b", "m", "v"].map(|p| tensor(&format!("{name}{p}"), &[2], &[1.0, 1.0]));
-    let norm = |input: &str, name: &str| {
-        let inputs = ["g", "b", "m", "v"].map(|p| format!("{name}{p}"));
-        let mut all = vec![input];
-        all.extend(inputs.iter().map(String::as_str));
-        node("BatchNormalization", &all, name, vec![])
-    };
     let conv = node("Conv", &["x", "w"], "c", vec![ints("pads", &[1, 1, 1, 1])]);
     let cases = [
         (
-            vec![norm("x", "n")],
-            [bn("n").to_vec(), vec![]].concat(),
-            "does not follow a Conv",
-        ),
-        (
-            vec![
-                conv.clone(),
-                norm("c", "n"),
-                node("Add", &["n", "c"], "s", vec![]),
-            ],
-            [bn("n").to_vec(), vec![conv_w.clone()]].concat(),
-            "other nodes also read",
+            vec![node("Div", &["two", "x"], "d", vec![])],
+            vec![tensor("two", &[], &[2.0])],
+            "Div \"/Div_d\": a constant divided by a value",
         ),
         (
             vec![conv.clone(), node("Add", &["c", "x"], "s", vec![])],
@@ -599,14 +692,95 @@ async fn constant_scales_and_shifts_fold_into_the_convolution_before_them() {
         *v = ((*v * 2.0 - [0.5, -0.25][ch]) / 4.0).max(0.0);
     }
     let want = linear(y.as_slice().expect("contiguous"), &lw, &lb);
-    assert_logits(&imported, x, &want).await;
+    assert_logits(&imported, x.clone(), &want).await;
 
+    // A constant minus the value folds too, as a scale of -1.
     let bytes = graph(node("Sub", &["shift", "m"], "s", vec![]));
-    let err = import(&bytes, "reversed", fixed).expect_err("a constant minus a value");
-    assert!(
-        err.to_string().contains("a constant minus a value"),
-        "{err}"
+    let (imported, _) = import(&bytes, "reversed", fixed).expect("imports");
+    let mut y = conv(&x, &cw, &cb, 2, 3, 1);
+    for ((_, ch, _, _), v) in y.indexed_iter_mut() {
+        *v = (([0.5, -0.25][ch] - *v * 2.0) / 4.0).max(0.0);
+    }
+    let want = linear(y.as_slice().expect("contiguous"), &lw, &lb);
+    assert_logits(&imported, x, &want).await;
+}
+
+/// Batch normalisation and constants with no layer to fold into (after the input, a ReLU, a
+/// residual sum's branch, a global average) become diagonal layers of their own (a 1x1
+/// convolution on images, a linear layer on vectors), and the model computes what the graph
+/// does: a normalised input, a constant minus it folded into that new layer, a convolution
+/// whose output a scale and a residual sum both read, and a shift after the average.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn affine_maps_with_nothing_to_fold_into_become_diagonal_layers() {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let cw = random(2 * 2 * 3 * 3, &mut rng);
+    let (lw, lb) = (random(3 * 2, &mut rng), random(3, &mut rng));
+    let (gamma, beta, mean, var) = ([1.5, 0.5], [0.25, -0.5], [0.1, -0.2], [0.8, 2.0]);
+    let bytes = model(
+        vec![input("x", &[0, 2, 4, 4])],
+        vec![
+            node(
+                "BatchNormalization",
+                &["x", "g", "b", "m", "v"],
+                "n",
+                vec![],
+            ),
+            node("Sub", &["k", "n"], "s", vec![]),
+            node("Relu", &["s"], "r", vec![]),
+            node(
+                "Conv",
+                &["r", "cw"],
+                "c",
+                vec![ints("kernel_shape", &[3, 3]), ints("pads", &[1, 1, 1, 1])],
+            ),
+            node("Mul", &["c", "scale"], "t", vec![]),
+            node("Add", &["t", "c"], "a", vec![]),
+            node("GlobalAveragePool", &["a"], "p", vec![]),
+            node("Add", &["p", "shift"], "h", vec![]),
+            node("Flatten", &["h"], "f", vec![int("axis", 1)]),
+            node("Gemm", &["f", "lw", "lb"], "y", vec![int("transB", 1)]),
+        ],
+        vec![
+            tensor("g", &[2], &gamma),
+            tensor("b", &[2], &beta),
+            tensor("m", &[2], &mean),
+            tensor("v", &[2], &var),
+            tensor("k", &[2, 1, 1], &[1.0, -0.5]),
+            tensor("cw", &[2, 2, 3, 3], &cw),
+            tensor("scale", &[2, 1, 1], &[2.0, 0.5]),
+            tensor("shift", &[2, 1, 1], &[0.25, -0.75]),
+            tensor("lw", &[3, 2], &lw),
+            tensor("lb", &[3], &lb),
+        ],
     );
+    let (imported, _) = import(&bytes, "diagonal", FixedPoint::default()).expect("imports");
+    let layers = &imported.network.layers;
+    let one_by_one = |l: &&Layer| matches!(l, Layer::Conv { kernel: 1, .. });
+    assert_eq!(layers.iter().filter(one_by_one).count(), 2, "{layers:?}");
+    assert_eq!(
+        layers
+            .iter()
+            .filter(|l| matches!(l, Layer::Dense { outputs: 2 }))
+            .count(),
+        1,
+        "{layers:?}"
+    );
+
+    let x = Array4::from_shape_fn((1, 2, 4, 4), |_| rng.random_range(-1.0..1.0));
+    let f = |v: f32| f64::from(v);
+    let mut r = x.clone();
+    for ((_, ch, _, _), v) in r.indexed_iter_mut() {
+        let norm = (*v - f(mean[ch])) / (f(var[ch]) + 1e-5).sqrt() * f(gamma[ch]) + f(beta[ch]);
+        *v = ([1.0, -0.5][ch] - norm).max(0.0);
+    }
+    let c = conv(&r, &cw, &[0.0, 0.0], 2, 3, 1);
+    let h: Vec<f64> = (0..2)
+        .map(|ch| {
+            let sum: f64 = c.slice(ndarray::s![0, ch, .., ..]).sum() * ([2.0, 0.5][ch] + 1.0);
+            sum / 16.0 + [0.25, -0.75][ch]
+        })
+        .collect();
+    assert_logits(&imported, x, &linear(&h, &lw, &lb)).await;
 }
 
 /// A `Pad` of zeros before a convolution (as `nn.ZeroPad2d` exports it) folds into the

@@ -14,6 +14,11 @@ Writes, next to this script:
   pooling) for 1x28x28 inputs, trained for two epochs on 4,000 of the bundled digits
   (`data/mnist_5k.csv.gz`, sorted by label: every fifth row, from the fifth, is held out), and `resnet20_rgb.onnx`, the same
   architecture for 3x32x32 inputs with random weights and BatchNorm statistics.
+* `stem_opset{11,13,18}.onnx`: one small network exported at three opsets, with what the
+  others lack: a BatchNorm on the input (nothing to fold into), an ImageNet-style stem's 3x3
+  max pooling with stride 2 and padding 1, a pre-activation residual block (BatchNorm after
+  the pooling, read also by the sum), 2x2 average pooling and a final LogSoftmax;
+  `stem.json` holds inputs and PyTorch's logits for them.
 """
 import gzip
 import json
@@ -80,14 +85,46 @@ def randomise_batch_norm(model, generator):
             m.bias.data.copy_(torch.randn(n, generator=generator) * 0.1)
 
 
-def export(model, shape, name, **options):
+class Stem(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(1)
+        self.conv = nn.Conv2d(1, 4, 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(4)
+        self.pool = nn.MaxPool2d(3, 2, 1)
+        self.pre = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 4, 3, 1, 1)
+        self.avg = nn.AvgPool2d(2)
+        self.head = nn.Linear(4 * 3 * 3, 10)
+
+    def forward(self, x):
+        y = self.pool(torch.relu(self.bn(self.conv(self.norm(x)))))
+        y = y + self.conv2(torch.relu(self.pre(y)))
+        return torch.log_softmax(self.head(torch.flatten(self.avg(y), 1)), 1)
+
+
+def stems(generator):
+    stem = Stem()
+    randomise_batch_norm(stem, generator)
+    stem.eval()
+    x = torch.rand(6, 1, 12, 12, generator=generator) * 2 - 1
+    with torch.no_grad():
+        logits = stem(x)
+        logits = logits - logits.mean(1, keepdim=True)
+    for opset in (11, 13, 18):
+        export(stem, (1, 12, 12), f"stem_opset{opset}.onnx", opset_version=opset)
+    with open(os.path.join(HERE, "stem.json"), "w") as f:
+        json.dump({"inputs": x.flatten().tolist(), "logits": logits.flatten().tolist()}, f)
+
+
+def export(model, shape, name, opset_version=13, **options):
     model.eval()
     path = os.path.join(HERE, name)
     torch.onnx.export(
         model,
         torch.zeros(1, *shape),
         path,
-        opset_version=13,
+        opset_version=opset_version,
         input_names=["input"],
         output_names=["output"],
         dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
@@ -151,6 +188,8 @@ def main():
     rgb = ResNet(3, [16, 32, 64], 3)
     randomise_batch_norm(rgb, generator)
     export(rgb, (3, 32, 32), "resnet20_rgb.onnx")
+
+    stems(torch.Generator().manual_seed(11))
 
 
 if __name__ == "__main__":

@@ -158,9 +158,9 @@ async fn the_round_table_of_the_protocols_module_holds() {
     let want = [[16, 19, 9], [20, 21, 11], [12, 17, 7]];
     for (checkzero, want) in variants.into_iter().zip(want) {
         let mut rng = rng(15);
-        let x = uniform(2 * 2 * 4 * 4, 3.0, &mut rng)
-            .into_shape_with_order((2, 2, 4, 4))
-            .expect("shape");
+        let x = uniform(2 * 2 * 2 * 2 * 4, 3.0, &mut rng)
+            .into_shape_with_order((16, 4))
+            .expect("2x2 windows");
         let xs = share(&x, &mut rng);
         let neg = uniform(20, 3.0, &mut rng).mapv(|v| -Z64::from_signed(v.signed().abs()));
         let ns = share(&neg, &mut rng);
@@ -172,7 +172,9 @@ async fn the_round_table_of_the_protocols_module_holds() {
         };
         let mut pair = parties(config(crate::protocols::Exp::Squaring)).await;
         let before = pair.parties[0].counters();
-        both!(pair, |p, i| crate::protocols::maxpool2x2(p, &xs[i]));
+        both!(pair, |p, i| crate::protocols::max_rows_with_argmax(
+            p, &xs[i]
+        ));
         got.push((pair.parties[0].counters() - before).rounds);
         for exp in [
             crate::protocols::Exp::Squaring,

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use ndarray::{Array1, Array4};
+use ndarray::Array1;
 
 use super::*;
 use crate::Prime;
@@ -59,7 +59,15 @@ async fn every_cost_function_matches_its_protocol() {
             .expect("shape"),
         &mut rng,
     );
-    let img = share(&Array4::from_elem((2, 3, 4, 6), Z64::ZERO), &mut rng);
+    let windows = |cols: usize, rng: &mut ChaCha20Rng| {
+        share(
+            &uniform(5 * cols, 4.0, rng)
+                .into_shape_with_order((5, cols))
+                .expect("shape"),
+            rng,
+        )
+    };
+    let pools = [4, 7, 9].map(|cols| windows(cols, &mut rng));
     let s = share(
         &Array1::from_elem(5, fixed.encode(3.0).expect("ok")),
         &mut rng,
@@ -84,10 +92,12 @@ async fn every_cost_function_matches_its_protocol() {
             taken_by!(variant, |p, i| protocols::relu(p, &v[i])),
             cost::relu(37, variant)
         );
-        assert_eq!(
-            taken_by!(variant, |p, i| protocols::maxpool2x2(p, &img[i])),
-            cost::maxpool2x2(2 * 3 * 2 * 3, variant)
-        );
+        for pool in &pools {
+            assert_eq!(
+                taken_by!(variant, |p, i| protocols::max_rows_with_argmax(p, &pool[i])),
+                cost::max_rows_with_argmax(5, pool[0].ncols(), variant)
+            );
+        }
         assert_eq!(
             taken_by!(variant, |p, i| protocols::max_rows(p, &m[i])),
             cost::max_rows(7, 10, variant)

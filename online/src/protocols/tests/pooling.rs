@@ -1,50 +1,59 @@
-//! 2x2 max pooling, forward and backward.
+//! The maximum of each row with its one-hot argmax: max pooling's windows, one per row.
 
-use ndarray::Array4;
+use ndarray::Array2;
 use rand::RngExt;
 
 use super::*;
-use crate::protocols::{maxpool2x2, maxpool2x2_backward};
+use crate::protocols::max_rows_with_argmax;
 use crate::reference;
 
+/// Windows of 1 to 9 positions (odd widths carry a column over a level) of random values,
+/// plus rows of ties, zeros, the operand limit's extremes and max pooling's padding value:
+/// the maxima and one-hots equal the reference's tree, and each one-hot marks a position
+/// holding the maximum, the first of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn maxpool_and_argmax_match_the_reference() {
+async fn the_maximum_and_its_one_hot_match_the_reference() {
     let mut rng = rng(20);
     let mut pair = parties(Config::default()).await;
     let fixed = FixedPoint::default();
-    // Random values, plus windows full of ties, zeros and negative extremes.
-    let mut x = Array4::from_shape_fn((3, 2, 6, 4), |_| {
-        fixed.encode(rng.random_range(-4.0..4.0)).expect("in range")
-    });
-    x.slice_mut(ndarray::s![0, 0, 0..2, 0..2]).fill(Z64::ZERO);
-    x.slice_mut(ndarray::s![0, 1, 0..2, 0..2])
-        .fill(Z64::from_signed(-5));
-    x[[1, 0, 2, 3]] = Z64::from_signed(-crate::fixed::MAX_MAGNITUDE);
-    x[[1, 0, 3, 3]] = Z64::from_signed(crate::fixed::MAX_MAGNITUDE);
-    let sh = share(&x, &mut rng);
-    let out = both!(pair, |p, i| maxpool2x2(p, &sh[i]));
-    let (want_y, want_argmax) = reference::maxpool2x2(&x);
-    assert_eq!(open(&(out.0.y.clone(), out.1.y.clone())), want_y);
-    let argmax = open(&(out.0.argmax.clone(), out.1.argmax.clone()));
-    assert_eq!(argmax, want_argmax);
-
-    let dy = Array4::from_shape_fn(want_y.dim(), |_| Z64(rng.random()));
-    let dy_sh = share(&dy, &mut rng);
-    let (g0, g1) = both!(pair, |p, i| {
-        let hot = if i == 0 { &out.0.argmax } else { &out.1.argmax };
-        maxpool2x2_backward(p, &dy_sh[i], hot)
-    });
-    let want = Array4::from_shape_fn(x.dim(), |(a, b, h, w)| {
-        want_argmax[[a, b, h, w]] * dy[[a, b, h / 2, w / 2]]
-    });
-    assert_eq!(open(&(g0, g1)), want);
+    let limit = Z64::from_signed(crate::fixed::MAX_MAGNITUDE);
+    let padding = Z64::from_signed(-(1 << 62));
+    for cols in 1..=9 {
+        let mut x = Array2::from_shape_fn((12, cols), |_| {
+            fixed.encode(rng.random_range(-4.0..4.0)).expect("in range")
+        });
+        x.row_mut(0).fill(Z64::ZERO);
+        x.row_mut(1).fill(Z64::from_signed(-5));
+        x.row_mut(2).fill(-limit);
+        x[[3, cols - 1]] = limit;
+        x[[4, 0]] = -limit;
+        x[[5, 0]] = padding;
+        x.row_mut(6).fill(padding);
+        x[[6, cols / 2]] = -limit;
+        let sh = share(&x, &mut rng);
+        let (a, b) = both!(pair, |p, i| max_rows_with_argmax(p, &sh[i]));
+        let (max, hot) = (open(&(a.0, b.0)), open(&(a.1, b.1)));
+        let (want_max, want_hot) = reference::max_rows_with_argmax(&x);
+        assert_eq!(max, want_max, "{cols} columns");
+        assert_eq!(hot, want_hot, "{cols} columns");
+        for (r, row) in x.rows().into_iter().enumerate() {
+            let first = row
+                .iter()
+                .position(|&v| v == max[r])
+                .expect("the maximum is an entry");
+            assert!(row.iter().all(|v| v.signed() <= max[r].signed()), "row {r}");
+            let mut one_hot = vec![Z64::ZERO; cols];
+            one_hot[first] = Z64::ONE;
+            assert_eq!(hot.row(r).to_vec(), one_hot, "row {r} of {cols}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn maxpool_rejects_odd_sizes() {
+async fn empty_rows_are_refused() {
     let mut pair = parties(Config::default()).await;
     let [p0, _] = &mut pair.parties;
-    let x = Array4::from_elem((1, 1, 3, 4), Z64::ZERO);
-    let err = maxpool2x2(p0, &x).await.expect_err("odd height");
-    assert!(err.to_string().contains("even"), "{err}");
+    let x = Array2::from_elem((3, 0), Z64::ZERO);
+    let err = max_rows_with_argmax(p0, &x).await.expect_err("no columns");
+    assert!(err.to_string().contains("empty"), "{err}");
 }
