@@ -5,6 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "proto/dyad/stockpile/v1/stockpile.proto",
         "proto/dyad/inference/v1/inference.proto",
+        "proto/dyad/datasets/v1/datasets.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

@@ -4,6 +4,7 @@ mod certs;
 mod chart_csv;
 mod comparison_args;
 mod data_args;
+mod datasets;
 mod demo;
 mod import;
 mod link_args;
@@ -21,6 +22,7 @@ mod store;
 mod store_args;
 mod train;
 mod train_plain;
+mod upload;
 
 use std::process::ExitCode;
 
@@ -55,6 +57,13 @@ enum Command {
     Plan(offline::PlanArgs),
     /// Split a dataset into the two servers' shares (run by the data owner).
     Share(share::Args),
+    /// Upload a dataset's shares to the two servers' dataset services (run by a data owner:
+    /// it splits on its own machine and sends each server only its share); or list or delete
+    /// the owner's datasets there.
+    Upload(upload::Args),
+    /// Run a server's dataset service (gRPC over TLS): data owners upload their shares, which
+    /// `dyad train --dataset` takes by name.
+    Datasets(datasets::Args),
     /// Train a network on secret-shared data with the peer, pulling correlated randomness from
     /// this server's stockpile.
     Train(train::Args),
@@ -107,6 +116,8 @@ fn main() -> ExitCode {
         Command::Offline(args) => offline::run(args),
         Command::Plan(args) => offline::plan(args),
         Command::Share(args) => share::run(args),
+        Command::Upload(args) => upload::run(args),
+        Command::Datasets(args) => datasets::run(args),
         Command::Train(args) => train::run(args),
         Command::TrainPlain(args) => train_plain::run(args),
         Command::RevealModel(args) => reveal::run(args),

@@ -71,18 +71,9 @@ impl Args {
 
     /// The tokens of `--token-file`, one per server.
     fn tokens(&self) -> anyhow::Result<[Option<String>; 2]> {
-        let Some(path) = &self.token_file else {
-            return Ok([None, None]);
-        };
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        match text.split_whitespace().collect::<Vec<_>>()[..] {
-            [both] => Ok([Some(both.into()), Some(both.into())]),
-            [t0, t1] => Ok([Some(t0.into()), Some(t1.into())]),
-            _ => anyhow::bail!(
-                "{} must hold one token, or two (server 0's, then server 1's)",
-                path.display()
-            ),
+        match &self.token_file {
+            Some(path) => Ok(read_tokens(path)?.map(Some)),
+            None => Ok([None, None]),
         }
     }
 
@@ -267,6 +258,21 @@ pub(crate) fn servers(
         })
     };
     Ok([server(0)?, server(1)?])
+}
+
+/// The tokens in a token file, one per server: one token (both servers know its holder by it)
+/// or two (server 0's, then server 1's).
+pub(crate) fn read_tokens(path: &std::path::Path) -> anyhow::Result<[String; 2]> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match text.split_whitespace().collect::<Vec<_>>()[..] {
+        [both] => Ok([both.into(), both.into()]),
+        [t0, t1] => Ok([t0.into(), t1.into()]),
+        _ => anyhow::bail!(
+            "{} must hold one token, or two (server 0's, then server 1's)",
+            path.display()
+        ),
+    }
 }
 
 /// Prints the median, 99th percentile and largest of `latencies`.

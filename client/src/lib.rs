@@ -6,10 +6,14 @@
 //! request id, and adds the two answers. Each server sees a uniformly random vector; the
 //! client learns the logits (or only the class) and nothing else about the model.
 //!
+//! [`owner::Owner`] is a data owner's side: it uploads the two shares of a dataset, one to
+//! each server, for training jobs to take by name.
+//!
 //! This crate needs only the `.proto` files' generated code, not the MPC runtime; a client in
 //! another language does the same with `proto/dyad/inference/v1/inference.proto`.
 
 pub mod load;
+pub mod owner;
 
 use std::time::Duration;
 

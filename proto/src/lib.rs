@@ -7,6 +7,12 @@ pub mod stockpile {
     tonic::include_proto!("dyad.stockpile.v1");
 }
 
+/// The dataset service: data owners upload their shares (`proto/dyad/datasets/v1/datasets.proto`).
+pub mod datasets {
+    #![allow(missing_docs, clippy::all)]
+    tonic::include_proto!("dyad.datasets.v1");
+}
+
 /// The secure-inference service (`proto/dyad/inference/v1/inference.proto`).
 pub mod inference {
     #![allow(missing_docs, clippy::all)]

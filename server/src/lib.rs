@@ -14,12 +14,16 @@
 //! - [`load_network`]: a network by name or from a description file.
 //! - [`datasets`]: plaintext datasets and a client's inputs (MNIST IDX and CSV, PNG), and the
 //!   data owner's split of one into the two servers' shares.
+//! - [`dataset_store`] and [`dataset_service`]: the datasets owners upload, by name, and the
+//!   gRPC service they upload with.
 //! - [`onnx`]: a plaintext model exported by PyTorch, read as a Dyad model.
 //! - [`endpoints`]: the metrics and health endpoints every long-running process serves.
 //! - [`peer_lost`]: telling a broken link (reconnect and resume) from other failures.
 
 pub mod announcement;
+pub mod dataset_service;
 pub mod dataset_share;
+pub mod dataset_store;
 pub mod datasets;
 pub mod endpoints;
 pub mod files;

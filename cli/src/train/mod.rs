@@ -17,6 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use dyad_online::{FixedPoint, Z64};
 
+use dyad_server::dataset_store::{DatasetStore, union};
 use dyad_server::model_file::{Holder, ModelFile};
 use dyad_server::training::{self, Job, Outcome, Setup, State, StockMonitor, TrainMetrics, curve};
 use dyad_server::{DatasetShare, Stockpile};
@@ -99,8 +100,15 @@ pub struct Args {
     #[command(flatten)]
     store: StoreArgs,
     /// This server's share of the dataset (from `dyad share`).
-    #[arg(long)]
-    data: PathBuf,
+    #[arg(long, required_unless_present = "dataset", conflicts_with = "dataset")]
+    data: Option<PathBuf>,
+    /// Or datasets owners uploaded (`dyad upload`), by name: `NAME[,NAME...]`, trained on
+    /// together (taken in the order of their names; both servers must name the same ones).
+    #[arg(long, value_delimiter = ',', requires = "datasets")]
+    dataset: Vec<String>,
+    /// The dataset service's directory (`dyad datasets --dir`) holding `--dataset`.
+    #[arg(long, value_name = "DIR")]
+    datasets: Option<PathBuf>,
     #[command(flatten)]
     job: JobArgs,
     /// Where checkpoints, the model share and the curve go (default `train-p<i>`).
@@ -121,17 +129,29 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let party = args.link.party();
-    let data = DatasetShare::read(&args.data)?;
-    ensure!(
-        usize::from(data.party) == party.index(),
-        "{} holds P{}'s share of the data, and this is {party}",
-        args.data.display(),
-        data.party
-    );
+    let (data, dataset) = match (&args.data, &args.datasets) {
+        (Some(path), _) => {
+            let data = DatasetShare::read(path)?;
+            ensure!(
+                usize::from(data.party) == party.index(),
+                "{} holds P{}'s share of the data, and this is {party}",
+                path.display(),
+                data.party
+            );
+            let id = data.id_hex();
+            (data, id)
+        }
+        (None, Some(dir)) => {
+            let store = DatasetStore::open(dir, party.index() as u8)?;
+            let union = union(&store, &args.dataset)?;
+            (union.share, union.agreement)
+        }
+        (None, None) => anyhow::bail!("--data or --dataset with --datasets names the data"),
+    };
     let fixed = FixedPoint::new(data.f).context("the data share's encoding")?;
     let job = args
         .job
-        .job(fixed, data.id_hex(), data.train.len(), data.test.len())?;
+        .job(fixed, dataset, data.train.len(), data.test.len())?;
     let input = job.network.input;
     ensure!(
         (input.channels, input.height, input.width) == data.shape

@@ -38,7 +38,9 @@ pub struct Job {
     pub comparison: Comparison,
     /// How softmax computes `e^x`.
     pub exp: Exp,
-    /// The dataset's id (hex), as the data owner's `dyad share` chose it.
+    /// The dataset's id (hex), as the data owner's `dyad share` chose it; for datasets owners
+    /// uploaded, their names, ids, sizes and both shares' digests
+    /// ([`crate::dataset_store::Union::agreement`]).
     pub dataset: String,
     /// Training examples.
     pub train: usize,
