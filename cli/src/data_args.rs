@@ -28,6 +28,10 @@ pub struct DataArgs {
     /// sorted by label), so the same seed gives the same split everywhere.
     #[arg(long, default_value_t = 1)]
     pub split_seed: u64,
+    /// Split the examples in the file's order, unshuffled: a file already in the order wanted
+    /// (such as several owners' data one after another, to reproduce a job on their union).
+    #[arg(long, conflicts_with = "split_seed")]
+    pub in_order: bool,
 }
 
 impl DataArgs {
@@ -40,6 +44,7 @@ impl DataArgs {
             train,
             test,
             split_seed: 1,
+            in_order: false,
         }
     }
 
@@ -57,9 +62,11 @@ impl DataArgs {
 
     /// Loads the dataset and splits it.
     pub fn load(&self) -> Result<(Dataset, Dataset), DatasetError> {
-        self.source()
-            .load()?
-            .split(self.train, self.test, self.split_seed)
+        let data = self.source().load()?;
+        match self.in_order {
+            true => data.split_in_order(self.train, self.test),
+            false => data.split(self.train, self.test, self.split_seed),
+        }
     }
 
     /// A short description for messages.

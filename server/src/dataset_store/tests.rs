@@ -7,6 +7,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 
+use super::meta::hex;
 use super::*;
 use crate::Examples;
 
@@ -201,4 +202,49 @@ fn names_outside_the_alphabet_are_refused() {
     store
         .append("alice", "Ok_name-1.v2", 0, b"x")
         .expect("a good name");
+}
+
+#[test]
+fn a_union_takes_datasets_in_the_order_of_their_names_and_describes_both_halves() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = store(&dir, 1);
+    let (a, b) = (share(1, 4, 10), share(1, 6, 11));
+    upload(&store, "alice", "zeta", &a.to_bytes(), 500);
+    upload(&store, "bob", "alpha", &b.to_bytes(), 500);
+    let joined = union(&store, &["zeta".into(), "alpha".into()]).expect("a union");
+    assert_eq!((joined.share.train.len(), joined.share.test.len()), (10, 6));
+    assert_eq!(joined.share.train.x.row(0), b.train.x.row(0), "alpha first");
+    assert_eq!(joined.share.train.x.row(6), a.train.x.row(0));
+    assert_eq!(joined.share.test.y.row(3), a.test.y.row(0));
+    // Both servers describe their halves alike: P0's digests first, whichever holds them.
+    let described = joined.agreement.clone();
+    assert!(described.starts_with("alpha (id "), "{described}");
+    let p0_first = hex(&[9; 32]);
+    assert!(
+        described.contains(&format!("P0 share sha256 {p0_first}")),
+        "{described}"
+    );
+    assert_eq!(
+        union(&store, &["alpha".into(), "zeta".into()])
+            .expect("again")
+            .share
+            .id,
+        joined.share.id
+    );
+
+    let mut other = share(1, 4, 12);
+    other.classes = 3;
+    other.train.y = other.train.y.slice(ndarray::s![.., ..3]).to_owned();
+    other.test.y = other.test.y.slice(ndarray::s![.., ..3]).to_owned();
+    upload(&store, "carol", "mid", &other.to_bytes(), 500);
+    for (names, words) in [
+        (vec!["alpha", "mid"], "3 classes"),
+        (vec!["alpha", "alpha"], "named twice"),
+        (vec![], "no dataset"),
+        (vec!["alpha", "nowhere"], "no dataset named \"nowhere\""),
+    ] {
+        let names: Vec<String> = names.into_iter().map(String::from).collect();
+        let err = union(&store, &names).expect_err(words);
+        assert!(err.to_string().contains(words), "{words}: {err}");
+    }
 }

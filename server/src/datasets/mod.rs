@@ -132,16 +132,36 @@ impl Dataset {
         test: usize,
         seed: u64,
     ) -> Result<(Dataset, Dataset), DatasetError> {
-        let n = self.labels.len();
-        if train == 0 || train + test > n {
+        let mut order: Vec<usize> = (0..self.labels.len()).collect();
+        order.shuffle(&mut ChaCha20Rng::seed_from_u64(seed));
+        self.split_as(&order, train, test)
+    }
+
+    /// The first `train` examples for training and the next `test` for testing, in the order
+    /// they come.
+    pub fn split_in_order(
+        &self,
+        train: usize,
+        test: usize,
+    ) -> Result<(Dataset, Dataset), DatasetError> {
+        let order: Vec<usize> = (0..self.labels.len()).collect();
+        self.split_as(&order, train, test)
+    }
+
+    fn split_as(
+        &self,
+        order: &[usize],
+        train: usize,
+        test: usize,
+    ) -> Result<(Dataset, Dataset), DatasetError> {
+        let n = order.len();
+        if train == 0 || train.saturating_add(test) > n {
             return Err(DatasetError::Split {
                 train,
                 test,
                 available: n,
             });
         }
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut ChaCha20Rng::seed_from_u64(seed));
         Ok((
             self.rows(&order[..train]),
             self.rows(&order[train..train + test]),
