@@ -2,7 +2,7 @@
 //! sends each server only its share over TLS (`dyad datasets` on each server); or lists and
 //! deletes its datasets there.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,11 @@ pub struct Args {
     /// Delete this owner's dataset `--name` on both servers (or its unfinished upload).
     #[arg(long)]
     delete: bool,
+    /// Where the two shares wait until both servers hold theirs (default
+    /// `.dyad-upload/NAME`): a cut upload run again resumes with the same shares (a fresh
+    /// split would not fit what the servers already hold). Removed once both have them.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
     /// Seconds to wait for a server.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
@@ -75,11 +80,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             println!("deleted {name:?} on both servers");
             return Ok(());
         }
-        let (train, test) = args.data.load()?;
-        let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
-        // Fresh OS randomness: the shares must be unpredictable to each server.
-        let mut rng: ChaCha20Rng = rand::make_rng();
-        let shares = split(&train, &test, fixed, &mut rng)?.map(|s| Bytes::from(s.to_bytes()));
+        let keep = args
+            .keep
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(".dyad-upload").join(&name));
+        let (shares, what) = shares(&args, &keep)?;
         let bars = MultiProgress::new();
         let style = ProgressStyle::with_template("server {prefix}: {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
             .expect("a valid template");
@@ -97,16 +102,46 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .await?;
         let seconds = started.elapsed().as_secs_f64();
         progress.iter().for_each(ProgressBar::finish);
+        std::fs::remove_dir_all(&keep)
+            .with_context(|| format!("cannot remove {}", keep.display()))?;
         println!(
-            "uploaded {name:?} (id {}): {} training and {} test examples from {}; {:.1} MB to each \
-             server in {seconds:.1} s ({:.1} MB/s per server)",
+            "uploaded {name:?} (id {}): {} training and {} test examples {what}; {:.1} MB to \
+             each server in {seconds:.1} s ({:.1} MB/s per server)",
             stored[0].id,
-            train.len(),
-            test.len(),
-            args.data.describe(),
+            stored[0].train,
+            stored[0].test,
             shares[0].len() as f64 / 1e6,
             shares[0].len() as f64 / 1e6 / seconds
         );
         Ok(())
     })
+}
+
+/// The two shares to send: those a cut upload left in `keep`, or a fresh split of the data
+/// (fresh OS randomness: each share must be unpredictable to its server), written to `keep`
+/// first. Also says where they came from.
+fn shares(args: &Args, keep: &Path) -> anyhow::Result<([Bytes; 2], String)> {
+    let paths = [0, 1].map(|i| keep.join(format!("p{i}.data")));
+    if paths.iter().all(|p| p.exists()) {
+        let read =
+            |p: &PathBuf| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+        let [p0, p1] = [read(&paths[0])?, read(&paths[1])?];
+        eprintln!(
+            "resuming with the shares of the cut upload in {} (delete it to split afresh)",
+            keep.display()
+        );
+        return Ok(([p0.into(), p1.into()], format!("from {}", keep.display())));
+    }
+    let (train, test) = args.data.load()?;
+    let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
+    let mut rng: ChaCha20Rng = rand::make_rng();
+    let shares = split(&train, &test, fixed, &mut rng)?;
+    std::fs::create_dir_all(keep).with_context(|| format!("cannot create {}", keep.display()))?;
+    for (share, path) in shares.iter().zip(&paths) {
+        share.write(path)?;
+    }
+    Ok((
+        shares.map(|s| Bytes::from(s.to_bytes())),
+        format!("from {}", args.data.describe()),
+    ))
 }

@@ -152,6 +152,13 @@ impl Upload {
                 .await;
             let held = match status {
                 Ok(s) => s.into_inner().received,
+                // Done before (a resumed upload whose other half was cut): the same bytes.
+                Err(status) if status.code() == Code::AlreadyExists => {
+                    return self
+                        .stored(&mut client, &authorization)
+                        .await?
+                        .ok_or(ClientError::Server { server: i, status });
+                }
                 Err(status) if retry(&status) => {
                     last = Some(status);
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -185,6 +192,26 @@ impl Upload {
             server: i,
             status: last.unwrap_or_else(|| tonic::Status::unavailable("no attempt was made")),
         })
+    }
+
+    /// The dataset of this name the server holds, if it is these very bytes.
+    async fn stored(
+        &self,
+        client: &mut DatasetsClient<Channel>,
+        authorization: &Option<MetadataValue<Ascii>>,
+    ) -> Result<Option<DatasetInfo>, ClientError> {
+        let list = client
+            .list(authorized(ListRequest {}, authorization))
+            .await
+            .map_err(|status| ClientError::Server {
+                server: self.server,
+                status,
+            })?;
+        Ok(list
+            .into_inner()
+            .datasets
+            .into_iter()
+            .find(|d| d.name == self.name && d.sha256 == self.finish.sha256))
     }
 
     /// The chunks from `from` on, the last carrying the digests, as a stream that reports

@@ -2,6 +2,7 @@
 
 mod cli;
 mod compose;
+mod datasets;
 mod deployment;
 #[path = "../environment.rs"]
 mod environment;

@@ -8,7 +8,7 @@ use crate::deployment::Deployment;
 use crate::support::*;
 
 /// A network small enough to train in seconds (its offline stock is what takes the time).
-const MODEL: &str = "\
+pub const MODEL: &str = "\
 input 1 28 28
 conv 3 4 stride=4
 relu
@@ -93,7 +93,7 @@ pub fn latest_checkpoint(dir: &Path) -> Option<u64> {
 
 /// The `(epoch, step, accuracy, loss)` rows of a curve CSV (no loss where it was not revealed:
 /// within an epoch).
-fn curve(path: &Path) -> Vec<(u32, u64, f64, Option<f64>)> {
+pub fn curve(path: &Path) -> Vec<(u32, u64, f64, Option<f64>)> {
     let csv = std::fs::read_to_string(path).unwrap_or_else(|_| panic!("{}", path.display()));
     csv.lines()
         .skip(1)
