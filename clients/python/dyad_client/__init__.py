@@ -11,6 +11,9 @@ learns anything about the input; the client adds the two answers modulo 2^64 and
     logits = client.predict_logits(images)      # (n, classes) float64
 
 A failure raises :class:`DyadError` carrying the gRPC status code and message.
+
+A data owner uploads its dataset's shares for training with :class:`DataOwner`
+(`dyad_client.owner`).
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ from dyad_client import inference_pb2, inference_pb2_grpc
 
 __all__ = [
     "Client",
+    "DataOwner",
     "DyadError",
     "ModelInfo",
     "Server",
     "encode",
     "decode",
     "operand_limit",
+    "share_files",
     "split",
 ]
 
@@ -280,3 +285,7 @@ class Client:
 
 
 _STATUS = {s.value[0]: s for s in grpc.StatusCode}
+
+
+# The data owner's side (uploads for training); after the names it uses are defined.
+from dyad_client.owner import DataOwner, share_files  # noqa: E402

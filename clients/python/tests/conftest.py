@@ -55,6 +55,9 @@ class Deployment:
     binary: Path
     #: This client's token at server 0 and at server 1 (each server keeps its own list).
     tokens: list
+    #: Each server's stockpile address and the file holding its token.
+    stores: list
+    store_tokens: list
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +123,7 @@ def deployment(tmp_path_factory):
             wait_for(f"server {i}", lambda i=i: log_says(f"serve{i}.log", "; serving"))
 
         yield Deployment(root, certs, clients, root / "plain" / "model-float.dyad", binary,
-                         client_tokens)
+                         client_tokens, stores, tokens)
     finally:
         for p in processes:
             p.terminate()
