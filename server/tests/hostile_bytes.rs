@@ -1,5 +1,6 @@
 //! Hostile bytes for every file and message a server reads from outside (issue 13): model and
-//! dataset shares, checkpoints, the engines' batch messages and client lists (ONNX files in
+//! dataset shares, checkpoints, the engines' batch messages, client lists, the dataset service's
+//! upload messages and stored datasets' metadata (ONNX files in
 //! `onnx::tests`, the stockpile coordination in `stockpile_randomness`). Each
 //! parser gets its well-formed encodings and 20,000 mutations of them (`dyad_fuzz::bounded`)
 //! and must answer every one with a value or an error. The libFuzzer targets under
@@ -142,4 +143,66 @@ fn client_lists_of_any_bytes_are_read_or_refused() {
     bounded("client list", &[seed.to_vec()], TEST_ITERATIONS, |bytes| {
         let _ = Clients::parse(&String::from_utf8_lossy(bytes));
     });
+}
+
+/// The dataset service's upload messages (issue 31), decoded and applied to a real store as
+/// the service applies them (a chunk appended at its offset, a last chunk finishing), and a
+/// stored dataset's metadata file: every mutation is taken or refused, never a panic.
+#[test]
+fn upload_messages_and_dataset_metadata_of_any_bytes_are_taken_or_refused() {
+    use dyad_proto::datasets::{Finish as WireFinish, UploadChunk};
+    use dyad_server::dataset_store::{DatasetStore, Finish, Stored};
+    use prost::Message;
+
+    let dir = tempfile::tempdir().expect("dir");
+    let store = DatasetStore::open(dir.path(), 0).expect("store");
+    let seeds: Vec<Vec<u8>> = [
+        UploadChunk {
+            name: "a".into(),
+            offset: 0,
+            data: vec![1, 2, 3].into(),
+            finish: None,
+        },
+        UploadChunk {
+            name: "b.c-d_e".into(),
+            offset: 3,
+            data: vec![9; 40].into(),
+            finish: Some(WireFinish {
+                size: 43,
+                sha256: vec![5; 32].into(),
+                peer_sha256: vec![6; 32].into(),
+            }),
+        },
+    ]
+    .iter()
+    .map(Message::encode_to_vec)
+    .collect();
+    bounded("upload chunk", &seeds, TEST_ITERATIONS / 4, |bytes| {
+        let Ok(chunk) = UploadChunk::decode(bytes) else {
+            return;
+        };
+        let _ = store.append("owner", &chunk.name, chunk.offset, &chunk.data);
+        if let Some(f) = chunk.finish {
+            let digest = |b: &[u8]| <[u8; 32]>::try_from(b).unwrap_or([0; 32]);
+            let finish = Finish {
+                size: f.size,
+                sha256: digest(&f.sha256),
+                peer_sha256: digest(&f.peer_sha256),
+            };
+            let _ = store.finish("owner", &chunk.name, &finish);
+        }
+    });
+
+    let meta = "owner alice\nid 0707\ntrain 3\ntest 1\nshape 1 2 2\nclasses 4\nf 16\nbytes 99\n\
+                sha256 0909090909090909090909090909090909090909090909090909090909090909\n\
+                peer_sha256 0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a\n";
+    assert!(Stored::parse("x", meta).is_ok());
+    bounded(
+        "dataset metadata",
+        &[meta.as_bytes().to_vec()],
+        TEST_ITERATIONS,
+        |bytes| {
+            let _ = Stored::parse("x", &String::from_utf8_lossy(bytes));
+        },
+    );
 }
