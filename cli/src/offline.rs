@@ -196,6 +196,14 @@ pub struct PlanArgs {
     /// The job reveals each epoch's training loss.
     #[arg(long)]
     loss: bool,
+    /// The job trains on these uploaded datasets (`dyad train --dataset`): their examples, from
+    /// the store in `--datasets`, replace `--train` and `--test`.
+    #[arg(long, value_delimiter = ',', requires_all = ["datasets", "epochs"])]
+    dataset: Vec<String>,
+    /// The dataset service's directory holding `--dataset` (either server's: both hold the
+    /// same sizes).
+    #[arg(long, value_name = "DIR")]
+    datasets: Option<std::path::PathBuf>,
 }
 
 pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
@@ -213,6 +221,10 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
         what.push(format!("{} served requests", args.inferences));
     }
     if let Some(epochs) = args.epochs {
+        let (train, test) = match &args.datasets {
+            Some(dir) if !args.dataset.is_empty() => union_sizes(dir, &args.dataset)?,
+            _ => (args.train, args.test),
+        };
         let job = Job {
             network: network.clone(),
             batch: args.batch,
@@ -225,14 +237,13 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
             comparison,
             exp: args.comparison.exp,
             dataset: String::new(),
-            train: args.train,
-            test: args.test,
+            train,
+            test,
         };
         job.validate()?;
         demand += job.demand()?;
         what.push(format!(
-            "a {epochs}-epoch job on {} training and {} test examples",
-            args.train, args.test
+            "a {epochs}-epoch job on {train} training and {test} test examples"
         ));
     }
     let plan = Plan::from_demand(demand)?;
@@ -248,4 +259,18 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
         plan.bytes() as f64 / (1u64 << 20) as f64
     );
     Ok(())
+}
+
+/// The training and test examples of the uploaded datasets `names` together, from their
+/// metadata in the dataset store at `dir` (no share is read).
+fn union_sizes(dir: &std::path::Path, names: &[String]) -> anyhow::Result<(usize, usize)> {
+    anyhow::ensure!(dir.is_dir(), "{} is not a dataset directory", dir.display());
+    let store = dyad_server::dataset_store::DatasetStore::open(dir, 0)?;
+    let (mut train, mut test) = (0, 0);
+    for name in names {
+        let stored = store.stored(name)?;
+        train += stored.train as usize;
+        test += stored.test as usize;
+    }
+    Ok((train, test))
 }

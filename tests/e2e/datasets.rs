@@ -186,13 +186,14 @@ fn owners_upload_their_parts_and_both_servers_train_on_the_union() {
     std::fs::write(&model, crate::training::MODEL).expect("model");
     let union_train = (2 * TRAIN_PART).to_string();
     let union_test = (2 * TEST_PART).to_string();
+    // The plan counts the union's examples from the store.
     let mut plan = vec![
         "--model",
         s(&model),
-        "--train",
-        &union_train,
-        "--test",
-        &union_test,
+        "--dataset",
+        "alice-part,bob-part",
+        "--datasets",
+        s(&services.dirs[0]),
     ];
     plan.extend_from_slice(crate::training::JOB);
     let _workers = d.stock(&plan);
