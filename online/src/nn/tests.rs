@@ -333,6 +333,93 @@ fn small_cnn() -> Network {
     )
 }
 
+/// A ReLU right before a max pooling runs after it (`graph::evaluation_order`): the same logits
+/// and, in float, the same updated weights as the layers run in the order written, one at a
+/// time; the demand of a network whose ReLU is written after the pooling; and no swap where a
+/// later layer reads the ReLU's output.
+#[tokio::test]
+async fn relu_before_max_pooling_runs_after_it_with_the_same_results() {
+    let written = small_cnn();
+    let swapped = super::graph::evaluation_order(&written);
+    assert_eq!(swapped.layers[1], Layer::MAXPOOL_2X2);
+    assert_eq!(swapped.layers[2], Layer::Relu);
+    let mut read = written.clone();
+    read.layers.extend([
+        Layer::Take { from: 2 },
+        Layer::Flatten,
+        Layer::Dense { outputs: 10 },
+    ]);
+    assert_eq!(super::graph::evaluation_order(&read).layers[1], Layer::Relu);
+
+    let mut float = PlainFloat {
+        fixed: FixedPoint::default(),
+        exp: Exp::default(),
+    };
+    let start = Params::initial(&written, 3, FixedPoint::default()).expect("params");
+    let (x, y) = batches(&written, 1, 5).remove(0);
+    // The layers in the order written, one at a time, forward and backward.
+    let mut one_by_one = start.clone();
+    let shapes = written.shapes().expect("shapes");
+    let (mut value, mut caches) = (x.clone(), Vec::new());
+    for (i, &layer) in written.layers.iter().enumerate() {
+        let input = if i == 0 { written.input } else { shapes[i - 1] };
+        let (out, cache) = forward(
+            &mut float,
+            layer,
+            one_by_one.layers[i].as_ref(),
+            value,
+            input,
+        )
+        .await
+        .expect("forward");
+        caches.push(cache);
+        value = out;
+    }
+    let logits = value.into_dimensionality().expect("logits");
+    let mut dy = float
+        .softmax_grad(&logits, &y)
+        .await
+        .expect("grad")
+        .into_dyn();
+    for (i, cache) in caches.into_iter().enumerate().rev() {
+        let params = one_by_one.layers[i].as_mut();
+        match backward(&mut float, params, cache, dy, i > 0, 7)
+            .await
+            .expect("backward")
+        {
+            Some(dx) => dy = dx,
+            None => break,
+        }
+    }
+    let mut rewritten = start.clone();
+    let predicted = predict(&mut float, &written, &rewritten, x.clone())
+        .await
+        .expect("predict");
+    assert_eq!(predicted, logits);
+    let hyper = Hyper {
+        lr_shift: 7,
+        batch_shift: 0,
+    };
+    train_step(&mut float, &written, &mut rewritten, x, &y, hyper, false)
+        .await
+        .expect("a step");
+    assert_eq!(rewritten, one_by_one);
+
+    let mut pooled_first = written.clone();
+    pooled_first.layers.swap(1, 2);
+    let demand = |net: &Network| {
+        net.training_demand(
+            8,
+            false,
+            FixedPoint::default(),
+            Comparison::default(),
+            Exp::default(),
+        )
+        .expect("demand")
+    };
+    assert_eq!(demand(&written), demand(&pooled_first));
+}
+
 /// A small residual network: an identity block, a stride-2 block with a 1x1-convolution
 /// shortcut, 2x2 average pooling, global average pooling and a dense head (`crate::model::text`'s format).
 fn small_resnet() -> Network {
