@@ -86,18 +86,18 @@ pub fn max_rows_with_argmax(rows: usize, cols: usize, cmp: Comparison) -> Demand
     tournament(rows, cols, true, cmp)
 }
 
-/// The tree of both: a comparison and a product per pair, and with the argmax a product per
-/// one-hot entry but the last of each candidate.
+/// The tree of both: a comparison (left XOR-shared) and a bit-triple product per pair, and with
+/// the argmax a bit-triple product per one-hot entry of both candidates.
 fn tournament(rows: usize, cols: usize, argmax: bool, cmp: Comparison) -> Demand {
     let mut demand = Demand::default();
     let mut widths = vec![1; cols];
     while widths.len() > 1 {
         let pairs = widths.len() / 2;
         let carried: usize = match argmax {
-            true => widths[..2 * pairs].iter().map(|w| w - 1).sum(),
+            true => widths[..2 * pairs].iter().sum(),
             false => 0,
         };
-        demand += drelu_ring(rows * pairs, cmp) + mul(rows * (pairs + carried));
+        demand += msb(rows * pairs, cmp) + mul_bits(rows * (pairs + carried));
         widths = widths.chunks(2).map(|pair| pair.iter().sum()).collect();
     }
     demand

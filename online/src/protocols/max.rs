@@ -2,7 +2,7 @@
 
 use ndarray::{Array1, Array2, Axis, concatenate, s};
 
-use super::{drelu_ring, mul, same_shape};
+use super::{drelu, drelu_ring, mul, mul_bits, same_shape};
 use crate::randomness::Randomness;
 use crate::{Party, ProtocolError, Z64};
 
@@ -17,8 +17,8 @@ pub async fn ge<R: Randomness>(
 }
 
 /// The maximum of each row, by pairwise compare-and-select in a tree: `ceil(log2(cols))`
-/// levels of one comparison and one product each, all rows at once. On ties the earlier
-/// column wins.
+/// levels of one comparison (its bit left XOR-shared) and one bit-triple product each, all rows
+/// at once. On ties the earlier column wins.
 pub async fn max_rows<R: Randomness>(
     p: &mut Party<R>,
     x: &Array2<Z64>,
@@ -42,10 +42,12 @@ pub async fn max_rows_with_argmax<R: Randomness>(
 }
 
 /// The tree of [`max_rows`]. With `track`, every candidate carries the one-hot of its position
-/// among the columns it stands for (`rows x width`). The winner of `a` and `b` by
-/// `s = [a >= b]` is `b + s·(a - b)`, its one-hot `(s·hot_a, hot_b - s·hot_b)`; as a one-hot
-/// sums to 1, the last entry of `s·hot` is `s` minus the others, so a pair costs
-/// `1 + (width_a - 1) + (width_b - 1)` products, and none for the one-hots at the first level.
+/// among the columns it stands for (`rows x width` ring shares). The winner of `a` and `b` by
+/// the XOR-shared bit `s = [a >= b]` is `b + s·(a - b)`, its one-hot `(s·hot_a, hot_b -
+/// s·hot_b)`: every product has a bit for a factor, so each is one bit-triple product
+/// ([`mul_bits`], as ReLU's) and the bit is never converted to the ring. A pair costs
+/// `1 + width_a + width_b` of them with the argmax, 1 without; a level one comparison round
+/// and one product round.
 async fn tournament<R: Randomness>(
     p: &mut Party<R>,
     x: &Array2<Z64>,
@@ -67,53 +69,39 @@ async fn tournament<R: Randomness>(
         // Columns 2i and 2i + 1 form pair i; flatten all pairs of all rows into one batch.
         let a = level.slice(s![.., 0..2 * pairs;2]).to_owned();
         let b = level.slice(s![.., 1..2 * pairs;2]).to_owned();
-        let s = ge(
-            p,
-            &a.clone().into_shape_with_order(n).expect("rows * pairs"),
-            &b.clone().into_shape_with_order(n).expect("rows * pairs"),
-        )
-        .await?
-        .into_shape_with_order((rows, pairs))
-        .expect("rows * pairs");
-        // One product round: s·(a - b) for every pair, then s times every one-hot entry but
-        // the last of both candidates.
-        let mut left = s.iter().copied().collect::<Vec<_>>();
-        let mut right = (&a - &b).iter().copied().collect::<Vec<_>>();
+        let difference = &a - &b;
+        let s = drelu(p, &difference).await?;
+        // One product round: s·(a - b) for every pair, then s times every one-hot entry of
+        // both candidates.
+        let mut values: Vec<Z64> = difference.iter().copied().collect();
+        let mut bits: Vec<u8> = s.iter().copied().collect();
         for (i, pair) in hot.chunks(2).take(pairs).enumerate() {
             for h in pair {
-                let free = h.slice(s![.., ..h.ncols() - 1]);
                 for r in 0..rows {
-                    left.extend(std::iter::repeat_n(s[[r, i]], free.ncols()));
-                    right.extend(free.row(r).iter().copied());
+                    values.extend(h.row(r).iter().copied());
+                    bits.extend(std::iter::repeat_n(s[[r, i]], h.ncols()));
                 }
             }
         }
-        let products = mul(p, &Array1::from(left), &Array1::from(right)).await?;
+        let products = mul_bits(p, &Array1::from(values), &Array1::from(bits)).await?;
         let (chosen, mut rest) = products.view().split_at(Axis(0), n);
         let chosen = &b
             + &chosen
                 .into_shape_with_order((rows, pairs))
                 .expect("rows * pairs");
         let mut next = Vec::with_capacity(hot.len().div_ceil(2));
-        for (i, pair) in hot.chunks(2).enumerate() {
+        for pair in hot.chunks(2) {
             let [ha, hb] = pair else {
                 next.push(pair[0].clone());
                 continue;
             };
-            let si = s.column(i);
             let mut times_s = |h: &Array2<Z64>| {
-                let free = h.ncols() - 1;
-                let (taken, left) = rest.split_at(Axis(0), rows * free);
+                let (taken, left) = rest.split_at(Axis(0), rows * h.ncols());
                 rest = left;
-                let mut out = Array2::from_elem((rows, free + 1), Z64::ZERO);
-                out.slice_mut(s![.., ..free]).assign(
-                    &taken
-                        .into_shape_with_order((rows, free))
-                        .expect("rows * free"),
-                );
-                let last = &si - &out.slice(s![.., ..free]).sum_axis(Axis(1));
-                out.column_mut(free).assign(&last);
-                out
+                taken
+                    .into_shape_with_order((rows, h.ncols()))
+                    .expect("rows * width")
+                    .to_owned()
             };
             let sa = times_s(ha);
             let sb = times_s(hb);

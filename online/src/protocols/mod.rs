@@ -10,7 +10,7 @@
 //! | [`mul_fixed`], [`matmul_fixed`] | 2 |
 //! | [`msb`], [`drelu`] (`bits` / CheckZero `product` / `paper`) | 6 / 8 / 4 |
 //! | [`drelu_ring`], [`relu`] | 7 / 9 / 5 |
-//! | [`max_rows_with_argmax`] of 4 columns (2x2 max pooling) | 16 / 20 / 12 |
+//! | [`max_rows_with_argmax`] of 4 columns (2x2 max pooling) | 14 / 18 / 10 |
 //! | [`exp`] by squaring | 19 / 21 / 17 |
 //! | [`exp`] by segments | 9 / 11 / 7 |
 //! | [`argmax_rows`] of 10 columns | 11 / 13 / 9 |

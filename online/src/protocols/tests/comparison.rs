@@ -148,14 +148,14 @@ async fn comparison_rounds_are_constant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_round_table_of_the_protocols_module_holds() {
-    // online/src/protocols/mod.rs: MaxPool 16 / 20 / 12, exp by squaring 19 / 21 / 17 and by
+    // online/src/protocols/mod.rs: MaxPool 14 / 18 / 10, exp by squaring 19 / 21 / 17 and by
     // segments 9 / 11 / 7 for bits / product / paper.
     let variants = [
         CheckZeroVariant::Bits,
         CheckZeroVariant::Product,
         CheckZeroVariant::Paper,
     ];
-    let want = [[16, 19, 9], [20, 21, 11], [12, 17, 7]];
+    let want = [[14, 19, 9], [18, 21, 11], [10, 17, 7]];
     for (checkzero, want) in variants.into_iter().zip(want) {
         let mut rng = rng(15);
         let x = uniform(2 * 2 * 2 * 2 * 4, 3.0, &mut rng)
