@@ -9,6 +9,8 @@
 //! would add a dependency edge for one function.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// What `probe` found, if it found what `test` needs. Otherwise the test cannot run here:
 /// under `CI=true` this panics (CI provides what the tests need); elsewhere it writes why to
@@ -29,4 +31,58 @@ pub fn needs<T, E: std::fmt::Display>(test: &str, probe: Result<T, E>) -> Option
          fails under CI=true"
     );
     None
+}
+
+/// A tmpfs of a given size mounted for a test (a full disk on demand), unmounted when dropped.
+/// Needs root and `mount`: pass [`Tmpfs::mount`] to [`needs`].
+#[allow(dead_code)] // Each including crate uses its own part of this file.
+pub struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+#[allow(dead_code)]
+impl Tmpfs {
+    /// Mounts one of `megabytes`, or says why it cannot.
+    pub fn mount(megabytes: u64) -> Result<Tmpfs, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("no temporary directory: {e}"))?;
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        match out.status.success() {
+            true => Ok(Tmpfs { dir }),
+            false => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let why = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+                Err(format!("cannot mount a tmpfs ({}): {why}", out.status))
+            }
+        }
+    }
+
+    /// Grows or shrinks it to `megabytes`.
+    pub fn resize(&self, megabytes: u64) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,size={megabytes}m")])
+            .arg(self.dir.path())
+            .status()
+            .expect("mount runs");
+        assert!(status.success(), "remount the tmpfs");
+    }
+
+    /// Where it is mounted.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `name` inside it.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
 }

@@ -7,64 +7,20 @@
 //! Needs a tmpfs mount (root, as in CI); elsewhere the test says visibly that it did not run,
 //! and under `CI=true` it fails (`tests/environment.rs` at the workspace's root).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use dyad_store::db::{Budget, Db, StoreError};
 
 #[path = "../../tests/environment.rs"]
 mod environment;
+use environment::Tmpfs;
 
 /// 1024 records of 1 KiB per Put: `elementwise-triple` records are 24 bytes, so a batch of
 /// 43,690 of them is about 1 MiB.
 const STREAM: &str = "elementwise-triple";
 const RECORD: usize = 24;
 const PER_PUT: u64 = 43_690;
-
-/// A tmpfs mounted for the test, unmounted when dropped.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    /// Mounts one, or says why it cannot.
-    fn mount(megabytes: u64) -> Result<Tmpfs, String> {
-        let dir = tempfile::tempdir().map_err(|e| format!("no temporary directory: {e}"))?;
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        match out.status.success() {
-            true => Ok(Tmpfs { dir }),
-            false => {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                let why = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-                Err(format!("cannot mount a tmpfs ({}): {why}", out.status))
-            }
-        }
-    }
-
-    fn resize(&self, megabytes: u64) {
-        let status = Command::new("mount")
-            .args(["-o", &format!("remount,size={megabytes}m")])
-            .arg(self.dir.path())
-            .status()
-            .expect("mount runs");
-        assert!(status.success(), "remount the tmpfs");
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("stockpile")
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
 
 /// Records that carry their sequence number, so each hand-out can be checked.
 fn records(first: u64, count: u64) -> Vec<u8> {
@@ -106,7 +62,7 @@ fn a_full_disk_loses_nothing_and_the_store_recovers() {
     let Some(fs) = environment::needs("the full-disk test (store)", Tmpfs::mount(24)) else {
         return;
     };
-    let mut db = open(&fs.path());
+    let mut db = open(&fs.join("stockpile"));
     let mut put = 0u64;
     let failed_at = loop {
         match db.put(STREAM, 0, put, &records(put, PER_PUT)) {
@@ -161,6 +117,6 @@ fn a_full_disk_loses_nothing_and_the_store_recovers() {
     consistent(&db, put);
     drop(db);
     // And a restart sees the same.
-    let db = open(&fs.path());
+    let db = open(&fs.join("stockpile"));
     consistent(&db, put);
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use dyad_server::datasets::{Dataset, bundled};
 
 use crate::deployment::Deployment;
-use crate::environment;
+use crate::environment::{self, Tmpfs};
 use crate::support::*;
 use crate::training::curve;
 
@@ -291,7 +291,7 @@ fn an_upload_cut_by_a_full_disk_and_a_killed_service_resumes() {
         return;
     };
     let d = Deployment::start();
-    let mut services = Services::start(&d, [tmpfs.path(), d.path("datasets-p1")]);
+    let mut services = Services::start(&d, [tmpfs.root().to_owned(), d.path("datasets-p1")]);
     let file = d.path("big.csv");
     std::fs::write(&file, digits_csv(0..440)).expect("csv");
     let args = [
@@ -311,10 +311,10 @@ fn an_upload_cut_by_a_full_disk_and_a_killed_service_resumes() {
         stderr.contains("server 0") && stderr.contains("resume later"),
         "{stderr}"
     );
-    let part = tmpfs.path().join("incoming/big/share.part");
+    let part = tmpfs.join("incoming/big/share.part");
     let held = std::fs::metadata(&part).expect("kept").len();
     assert!(held > 0, "nothing kept");
-    assert!(!tmpfs.path().join("datasets/big").exists(), "half visible");
+    assert!(!tmpfs.join("datasets/big").exists(), "half visible");
 
     tmpfs.resize(16);
     let killed = services.processes.remove(0);
@@ -337,45 +337,4 @@ fn an_upload_cut_by_a_full_disk_and_a_killed_service_resumes() {
         "the owner's copies are removed"
     );
     d.stop(services.processes);
-}
-
-/// A tmpfs mounted for a test, unmounted when dropped.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(megabytes: u64) -> Result<Tmpfs, String> {
-        let dir = tempfile::tempdir().map_err(|e| format!("no temporary directory: {e}"))?;
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        match out.status.success() {
-            true => Ok(Tmpfs { dir }),
-            false => Err(format!("cannot mount a tmpfs: {}", text(&out.stderr))),
-        }
-    }
-
-    fn resize(&self, megabytes: u64) {
-        let status = std::process::Command::new("mount")
-            .args(["-o", &format!("remount,size={megabytes}m")])
-            .arg(self.dir.path())
-            .status()
-            .expect("mount runs");
-        assert!(status.success(), "remount the tmpfs");
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().to_owned()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg(self.dir.path())
-            .status();
-    }
 }
