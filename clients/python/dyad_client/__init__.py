@@ -131,25 +131,43 @@ def split(v: np.ndarray) -> tuple:
     return first, v - first  # uint64 arithmetic wraps modulo 2^64
 
 
+def servers_in(addresses: Sequence[str], certs: Union[str, Path], tokens: Sequence) -> list:
+    """The two servers at `addresses` (server 0's first), each presenting the `p<i>.cert.pem`
+    of the `certs` directory (as `dyad certs` made it) for the name `dyad-p<i>`, with this
+    caller's token there (`None` where it has none)."""
+    certs = Path(certs)
+    if len(addresses) != 2 or len(tokens) != 2:
+        raise ValueError("a deployment has exactly two servers: give two addresses and two tokens")
+    return [
+        Server(a, (certs / f"p{i}.cert.pem").read_bytes(), f"dyad-p{i}", tokens[i])
+        for i, a in enumerate(addresses)
+    ]
+
+
+def secure_channels(servers: Sequence[Server]) -> tuple:
+    """A TLS channel to each server, trusting exactly the certificate it presents, and the
+    `authorization` metadata of each (`None` without a token)."""
+    if len(servers) != 2:
+        raise ValueError("a deployment has exactly two servers")
+    channels = [
+        grpc.secure_channel(
+            s.address,
+            grpc.ssl_channel_credentials(root_certificates=s.certificate),
+            options=[("grpc.ssl_target_name_override", s.name)],
+        )
+        for s in servers
+    ]
+    metadata = [(("authorization", f"Bearer {s.token}"),) if s.token else None for s in servers]
+    return channels, metadata
+
+
 class Client:
     """Both servers of one deployment."""
 
     def __init__(self, servers: Sequence[Server], timeout: float = 30.0):
-        if len(servers) != 2:
-            raise ValueError("a deployment has exactly two servers")
         self.timeout = timeout
-        self._channels = [
-            grpc.secure_channel(
-                s.address,
-                grpc.ssl_channel_credentials(root_certificates=s.certificate),
-                options=[("grpc.ssl_target_name_override", s.name)],
-            )
-            for s in servers
-        ]
+        self._channels, self._metadata = secure_channels(servers)
         self._stubs = [inference_pb2_grpc.InferenceStub(c) for c in self._channels]
-        self._metadata = [
-            (("authorization", f"Bearer {s.token}"),) if s.token else None for s in servers
-        ]
         self.model = self._describe()
 
     @classmethod
@@ -164,15 +182,8 @@ class Client:
         `p<i>.cert.pem` of the `certs` directory (as `dyad certs` made it) for the name
         `dyad-p<i>`, which is what `dyad serve` does by default. `tokens`: this client's
         token at server 0 and at server 1, for servers that check them."""
-        certs = Path(certs)
         tokens = list(tokens) if tokens is not None else [None, None]
-        if len(tokens) != 2:
-            raise ValueError("give one token per server")
-        servers = [
-            Server(a, (certs / f"p{i}.cert.pem").read_bytes(), f"dyad-p{i}", tokens[i])
-            for i, a in enumerate(addresses)
-        ]
-        return cls(servers, timeout)
+        return cls(servers_in(addresses, certs, tokens), timeout)
 
     def close(self) -> None:
         for channel in self._channels:

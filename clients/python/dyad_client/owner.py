@@ -29,7 +29,8 @@ from typing import Optional, Sequence, Union
 import grpc
 import numpy as np
 
-from dyad_client import DyadError, Server, datasets_pb2, datasets_pb2_grpc, encode, split
+from dyad_client import (DyadError, datasets_pb2, datasets_pb2_grpc, encode, secure_channels,
+                         servers_in, split)
 
 #: Bytes per chunk: within gRPC's default 4 MiB message, large enough that per-message costs
 #: do not show.
@@ -92,22 +93,12 @@ class DataOwner:
     """An owner connected to both servers' dataset services."""
 
     def __init__(self, servers, timeout: float = 60.0, attempts: int = 5):
-        if len(servers) != 2:
-            raise ValueError("a deployment has exactly two servers")
         if any(not s.token for s in servers):
             raise ValueError("an owner needs its token at each server")
         self.timeout = timeout
         self.attempts = attempts
-        self._channels = [
-            grpc.secure_channel(
-                s.address,
-                grpc.ssl_channel_credentials(root_certificates=s.certificate),
-                options=[("grpc.ssl_target_name_override", s.name)],
-            )
-            for s in servers
-        ]
+        self._channels, self._metadata = secure_channels(servers)
         self._stubs = [datasets_pb2_grpc.DatasetsStub(c) for c in self._channels]
-        self._metadata = [(("authorization", f"Bearer {s.token}"),) for s in servers]
 
     @classmethod
     def connect(
@@ -120,17 +111,10 @@ class DataOwner:
         """The dataset services at `addresses` (server 0's, then server 1's), each presenting the
         `p<i>.cert.pem` of `certs` for the name `dyad-p<i>`; `tokens`: this owner's token at
         server 0 and at server 1 (or one for both)."""
-        certs = Path(certs)
         tokens = [tokens] if isinstance(tokens, str) else list(tokens)
         if len(tokens) == 1:
             tokens = tokens * 2
-        if len(tokens) != 2:
-            raise ValueError("give one token per server (or one for both)")
-        servers = [
-            Server(a, (certs / f"p{i}.cert.pem").read_bytes(), f"dyad-p{i}", tokens[i])
-            for i, a in enumerate(addresses)
-        ]
-        return cls(servers, timeout)
+        return cls(servers_in(addresses, certs, tokens), timeout)
 
     def close(self) -> None:
         for channel in self._channels:
