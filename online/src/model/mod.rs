@@ -123,18 +123,11 @@ impl Layer {
                 stride,
                 padding,
             } => {
-                let (h, w) = padded(input, padding);
-                if kernel > h || kernel > w || stride == 0 {
-                    return Err(ModelError::KernelDoesNotFit {
-                        kernel,
-                        height: h,
-                        width: w,
-                    });
-                }
+                let (height, width) = windows(input, kernel, stride, padding)?;
                 Shape {
                     channels,
-                    height: (h - kernel) / stride + 1,
-                    width: (w - kernel) / stride + 1,
+                    height,
+                    width,
                 }
             }
             Layer::MaxPool {
@@ -145,31 +138,18 @@ impl Layer {
                 if padding >= kernel {
                     return Err(ModelError::PoolPadding { kernel, padding });
                 }
-                let (h, w) = padded(input, padding);
-                if kernel > h || kernel > w || stride == 0 {
-                    return Err(ModelError::KernelDoesNotFit {
-                        kernel,
-                        height: h,
-                        width: w,
-                    });
-                }
+                let (height, width) = windows(input, kernel, stride, padding)?;
                 Shape {
-                    height: (h - kernel) / stride + 1,
-                    width: (w - kernel) / stride + 1,
+                    height,
+                    width,
                     ..input
                 }
             }
             Layer::AvgPool { kernel, stride } => {
-                if kernel > input.height || kernel > input.width || stride == 0 {
-                    return Err(ModelError::KernelDoesNotFit {
-                        kernel,
-                        height: input.height,
-                        width: input.width,
-                    });
-                }
+                let (height, width) = windows(input, kernel, stride, 0)?;
                 Shape {
-                    height: (input.height - kernel) / stride + 1,
-                    width: (input.width - kernel) / stride + 1,
+                    height,
+                    width,
                     ..input
                 }
             }
@@ -194,11 +174,24 @@ impl Layer {
     }
 }
 
-/// The height and width of `input` with `padding` on each side, saturating: a size beyond
-/// memory fits no kernel anyway.
-fn padded(input: Shape, padding: usize) -> (usize, usize) {
+/// How many `kernel x kernel` windows, `stride` apart, fit down and across `input` with
+/// `padding` on each side (sizes saturate: a size beyond memory fits no kernel anyway).
+fn windows(
+    input: Shape,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+) -> Result<(usize, usize), ModelError> {
     let pad = |n: usize| n.saturating_add(padding.saturating_mul(2));
-    (pad(input.height), pad(input.width))
+    let (h, w) = (pad(input.height), pad(input.width));
+    if kernel > h || kernel > w || stride == 0 {
+        return Err(ModelError::KernelDoesNotFit {
+            kernel,
+            height: h,
+            width: w,
+        });
+    }
+    Ok(((h - kernel) / stride + 1, (w - kernel) / stride + 1))
 }
 
 /// A network: a list of layers, each applied to the previous one's output, where
