@@ -78,6 +78,32 @@ fn add_bias<E: Copy + std::ops::Add<Output = E>>(z: &mut Array2<E>, b: &ndarray:
     }
 }
 
+/// A pooling's windows of `x` (one image per batch entry, `input` its shape): one row per
+/// output position and channel (im2col's columns are channel-major), `fill` in the padding;
+/// and their geometry.
+fn pooling_windows<E: Copy + Clone>(
+    x: ArrayD<E>,
+    input: Shape,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    fill: E,
+) -> Result<(Array2<E>, ConvShape), ProtocolError> {
+    let x: Array4<E> = x.into_dimensionality::<Ix4>().map_err(shape_error)?;
+    let shape = ConvShape {
+        input: (input.channels, input.height, input.width),
+        kernel,
+        stride,
+        padding,
+    };
+    let (oh, ow) = shape.output();
+    let rows = x.dim().0 * oh * ow * input.channels;
+    let windows = im2col_filled(&x, &shape, fill)
+        .into_shape_with_order((rows, kernel * kernel))
+        .map_err(shape_error)?;
+    Ok((windows, shape))
+}
+
 /// The forward pass of `layer` on `x` (batch first; `input` is one example's shape).
 pub async fn forward<B: Backend>(
     backend: &mut B,
@@ -127,19 +153,10 @@ pub async fn forward<B: Backend>(
             stride,
             padding,
         } => {
-            let x: Array4<B::E> = x.into_dimensionality::<Ix4>().map_err(shape_error)?;
-            let (batch, channels, _, _) = x.dim();
-            let shape = ConvShape {
-                input: (input.channels, input.height, input.width),
-                kernel,
-                stride,
-                padding,
-            };
-            // im2col's columns are channel-major, so a row per (output, channel) is a window.
-            let (oh, ow) = shape.output();
-            let windows = im2col_filled(&x, &shape, backend.lowest())
-                .into_shape_with_order((batch * oh * ow * channels, kernel * kernel))
-                .map_err(shape_error)?;
+            let batch = x.shape()[0];
+            let (windows, shape) =
+                pooling_windows(x, input, kernel, stride, padding, backend.lowest())?;
+            let (channels, (oh, ow)) = (input.channels, shape.output());
             let (max, argmax) = backend.maxpool(&windows).await?;
             let max = max
                 .into_shape_with_order((batch * oh * ow, channels))
@@ -168,25 +185,14 @@ pub async fn forward<B: Backend>(
             (mean, Cache::GlobalAvgPool(h, w))
         }
         Layer::AvgPool { kernel, stride } => {
-            let x: Array4<B::E> = x.into_dimensionality::<Ix4>().map_err(shape_error)?;
-            let (batch, channels, _, _) = x.dim();
-            let shape = ConvShape {
-                input: (input.channels, input.height, input.width),
-                kernel,
-                stride,
-                padding: 0,
-            };
-            // im2col's columns are channel-major: each channel's window is `kernel^2` of them.
+            let batch = x.shape()[0];
+            let (windows, shape) = pooling_windows(x, input, kernel, stride, 0, B::E::default())?;
+            let (channels, (oh, ow)) = (input.channels, shape.output());
             let window = kernel * kernel;
-            let cols = im2col(&x, &shape);
-            let sums = cols
-                .into_shape_with_order((
-                    batch * shape.output().0 * shape.output().1,
-                    channels,
-                    window,
-                ))
-                .map_err(shape_error)?
-                .sum_axis(Axis(2));
+            let sums = windows
+                .sum_axis(Axis(1))
+                .into_shape_with_order((batch * oh * ow, channels))
+                .map_err(shape_error)?;
             let mean = backend
                 .scale(&sums.into_dyn(), (window as f64).recip())
                 .await?
