@@ -75,6 +75,11 @@ pub fn relu_backward(n: usize) -> Demand {
     mul_bits(n)
 }
 
+/// [`crate::protocols::route_to_argmax`] of `n` window positions.
+pub fn route_to_argmax(n: usize) -> Demand {
+    mul_bits(n)
+}
+
 /// [`crate::protocols::max_rows`] of a `rows x cols` matrix.
 pub fn max_rows(rows: usize, cols: usize, cmp: Comparison) -> Demand {
     tournament(rows, cols, false, cmp)

@@ -168,7 +168,7 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         argmax: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
         let mark = self.mark();
-        let result = protocols::mul(self.party, dy, argmax).await;
+        let result = protocols::route_to_argmax(self.party, dy, argmax).await;
         self.record("maxpool_backward", mark, result)
     }
 

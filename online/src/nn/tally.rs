@@ -124,7 +124,7 @@ impl Backend for Tally {
         _: &Array2<Z64>,
         argmax: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
-        self.demand += cost::mul(argmax.len());
+        self.demand += cost::route_to_argmax(argmax.len());
         Ok(argmax.clone())
     }
 

@@ -41,6 +41,25 @@ pub async fn max_rows_with_argmax<R: Randomness>(
     Ok((max, hot))
 }
 
+/// Max pooling's backward product: each window position's gradient `dy` times its entry of
+/// the one-hot argmax `hot` (ring shares of 0 or 1, as [`max_rows_with_argmax`] returns them).
+///
+/// Ring shares of a bit are XOR shares of it in their lowest bits (`y0 + y1` and `y0 XOR y1`
+/// agree in bit 0), so each party takes its share's lowest bit, with no communication, and each
+/// entry is one bit-triple product ([`mul_bits`], as ReLU's backward) instead of a product of
+/// two ring values (an elementwise triple, which costs the offline phase 128 correlated OTs).
+/// One round, as before; what is opened is the gradient masked by the triple's ring value and
+/// the bit masked by its bit, both uniform.
+pub async fn route_to_argmax<R: Randomness>(
+    p: &mut Party<R>,
+    dy: &Array2<Z64>,
+    hot: &Array2<Z64>,
+) -> Result<Array2<Z64>, ProtocolError> {
+    same_shape(dy.shape(), hot.shape(), "route_to_argmax")?;
+    let bits = hot.mapv(|h| (h.0 & 1) as u8);
+    mul_bits(p, dy, &bits).await
+}
+
 /// The tree of [`max_rows`]. With `track`, every candidate carries the one-hot of its position
 /// among the columns it stands for (`rows x width` ring shares). The winner of `a` and `b` by
 /// the XOR-shared bit `s = [a >= b]` is `b + s·(a - b)`, its one-hot `(s·hot_a, hot_b -

@@ -6,7 +6,7 @@
 //!
 //! | protocol | rounds |
 //! |---|---|
-//! | [`mul`], [`mul_bits`], [`matmul`], [`WeightMasks::product`], [`b2a`], [`truncate`] | 1 |
+//! | [`mul`], [`mul_bits`], [`route_to_argmax`], [`matmul`], [`WeightMasks::product`], [`b2a`], [`truncate`] | 1 |
 //! | [`mul_fixed`], [`matmul_fixed`] | 2 |
 //! | [`msb`], [`drelu`] (`bits` / CheckZero `product` / `paper`) | 6 / 8 / 4 |
 //! | [`drelu_ring`], [`relu`] | 7 / 9 / 5 |
@@ -42,7 +42,7 @@ pub use bit_product::mul_bits;
 pub use checkzero::{CheckZeroVariant, Comparison};
 pub use cross_entropy::cross_entropy_grad;
 pub use exp::{Exp, SQUARINGS, SquaringScales, exp};
-pub use max::{argmax_rows, ge, max_rows, max_rows_with_argmax};
+pub use max::{argmax_rows, ge, max_rows, max_rows_with_argmax, route_to_argmax};
 pub use metrics::{correct, cross_entropy};
 pub use msb::{drelu, drelu_ring, msb};
 pub use open::open_sum;

@@ -97,6 +97,12 @@ async fn every_cost_function_matches_its_protocol() {
                 taken_by!(variant, |p, i| protocols::max_rows_with_argmax(p, &pool[i])),
                 cost::max_rows_with_argmax(5, pool[0].ncols(), variant)
             );
+            assert_eq!(
+                taken_by!(variant, |p, i| protocols::route_to_argmax(
+                    p, &pool[i], &pool[i]
+                )),
+                cost::route_to_argmax(pool[0].len())
+            );
         }
         assert_eq!(
             taken_by!(variant, |p, i| protocols::max_rows(p, &m[i])),

@@ -4,7 +4,7 @@ use ndarray::Array2;
 use rand::RngExt;
 
 use super::*;
-use crate::protocols::max_rows_with_argmax;
+use crate::protocols::{max_rows_with_argmax, route_to_argmax};
 use crate::reference;
 
 /// Windows of 1 to 9 positions (odd widths carry a column over a level) of random values,
@@ -45,6 +45,36 @@ async fn the_maximum_and_its_one_hot_match_the_reference() {
             let mut one_hot = vec![Z64::ZERO; cols];
             one_hot[first] = Z64::ONE;
             assert_eq!(hot.row(r).to_vec(), one_hot, "row {r} of {cols}");
+        }
+    }
+}
+
+/// The backward product against `dy ⊙ hot` in the clear, for the one-hots the tree makes and
+/// for hand-made ones whose shares are uniform in all 64 bits (only the lowest bit of each
+/// share carries the entry): gradients of every sign, the operand limit's extremes and zero.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gradients_go_to_the_argmax_exactly() {
+    let mut rng = rng(21);
+    let mut pair = parties(Config::default()).await;
+    let fixed = FixedPoint::default();
+    let limit = Z64::from_signed(crate::fixed::MAX_MAGNITUDE);
+    for cols in [1, 4, 9] {
+        let x = Array2::from_shape_fn((10, cols), |_| {
+            fixed.encode(rng.random_range(-4.0..4.0)).expect("in range")
+        });
+        let (_, tree_hot) = reference::max_rows_with_argmax(&x);
+        let hand_hot = Array2::from_shape_fn((10, cols), |_| Z64(rng.random_range(0..2)));
+        for hot in [tree_hot, hand_hot] {
+            let mut dy = Array2::from_shape_fn((10, cols), |_| {
+                fixed.encode(rng.random_range(-8.0..8.0)).expect("in range")
+            });
+            dy[[0, 0]] = limit;
+            dy[[1, 0]] = -limit;
+            dy[[2, 0]] = Z64::ZERO;
+            let (sd, sh) = (share(&dy, &mut rng), share(&hot, &mut rng));
+            let (a, b) = both!(pair, |p, i| route_to_argmax(p, &sd[i], &sh[i]));
+            let want = Array2::from_shape_fn(dy.dim(), |(r, c)| dy[[r, c]] * hot[[r, c]]);
+            assert_eq!(open(&(a, b)), want, "{cols} columns");
         }
     }
 }
