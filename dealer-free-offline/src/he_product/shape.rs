@@ -1,18 +1,28 @@
-//! Cutting a cross term into polynomial blocks, by a cost model: traffic first, then CPU
-//! (SecretFlow-SPU's `GetSubMatShape` makes the same choice).
+//! Cutting a cross term into polynomial blocks, by a cost model of CPU and traffic.
 //!
 //! E's `A` (`rows x inner`) is cut into blocks of `d0 x d1` and V's `B` (`inner x cols`) into
 //! blocks of `d1 x d2`, with `d0·d1·d2 <= N` so that one negacyclic product holds a whole block
-//! product ([`super::encoding`]). E sends one ciphertext per block of `A` (`6·N` residues of 31 bits: the
-//! uniform half travels as a seed); V replies with one ciphertext per block of the result and
-//! per group of inner blocks it accumulates (`N` coefficients of `c1` and the `d0·d2` result
-//! coefficients of `c0`, 80 bits each). Large `d0·d2` means few replies but many ciphertexts
-//! from E, large `d1` the reverse.
+//! product ([`super::encoding`]). E sends one ciphertext per block of `A` (`c0`, a residue per
+//! prime and coefficient: the uniform `c1` travels as a seed); V replies with one ciphertext per
+//! block of the result and per group of inner blocks it accumulates (`N` coefficients of `c1`
+//! and the `d0·d2` result coefficients of `c0`, 80 bits each). Large `d0·d2` means few replies
+//! but many ciphertexts from E, large `d1` the reverse.
 //!
-//! Among the shapes whose traffic is within [`TRAFFIC_TOLERANCE`] of the least, the one with
-//! the least modelled CPU time wins. CPU is dominated by the pointwise products, the reply's
-//! transforms and V's transforms of its plaintext blocks (one per block of `B` and row chunk;
-//! a transform of `M` values and a fill when `M` is small, [`crate::rlwe::strided`]).
+//! The shape with the least modelled cost wins: both parties' CPU time plus the time its bits
+//! take on a link of [`LINK_BITS_PER_MICRO`] (1 Gbit/s; the paper's LAN has 5, its WAN 0.32).
+//! CPU is dominated by the pointwise products, the reply's transforms and V's transforms of its
+//! plaintext blocks (one per block of `B` and row chunk; a transform of `M` values and a fill
+//! when `M` is small, [`crate::rlwe::strided`]).
+//!
+//! SecretFlow-SPU's `GetSubMatShape` minimises traffic alone, and so did this model before
+//! (CPU only broke near-ties, within 5%). For Network-C's tall products that chose plaintexts
+//! of stride 1, each transformed whole: a Network-C step's matrix triples took 46.1 s on one
+//! worker pair against 23.0 s with the shapes chosen now, for 1.7% more traffic over the whole
+//! step (`docs/results/matrix-triples-cpu.md`). The workers are CPU-bound on every machine
+//! measured, so traffic costs only what it takes on the link. Network-A's two large shapes
+//! are unchanged and its small ones move to power-of-two strides (its matrix triples' CPU
+//! 9% less in two runs); Network-B's within noise.
+//!
 //! Messages are cut so that none exceeds a few megabytes ([`MESSAGE_CIPHERTEXTS`],
 //! [`REPLY_BYTES`]).
 
@@ -66,8 +76,9 @@ pub struct BlockShape {
     pub part: usize,
 }
 
-/// How close to the least traffic a shape must come to be judged on CPU.
-pub const TRAFFIC_TOLERANCE: f64 = 0.05;
+/// The link rate at which traffic is weighed against CPU time: bits per microsecond (1
+/// Gbit/s).
+pub const LINK_BITS_PER_MICRO: f64 = 1000.0;
 
 /// E's ciphertexts per message, at most (about 6 MB).
 pub const MESSAGE_CIPHERTEXTS: usize = 32;
@@ -202,15 +213,13 @@ impl BlockShape {
     }
 }
 
-/// The cost model's rule: of the items whose traffic is within [`TRAFFIC_TOLERANCE`] of the
-/// least, the one with the least CPU.
+/// The cost model's rule: the item with the least CPU time plus link time (items carry their
+/// traffic in bits and their CPU in microseconds).
 pub fn pick<T>(items: Vec<(T, u64, f64)>) -> Option<T> {
-    let least = items.iter().map(|c| c.1).min()?;
-    let limit = least as f64 * (1.0 + TRAFFIC_TOLERANCE);
+    let cost = |bits: u64, cpu: f64| cpu + bits as f64 / LINK_BITS_PER_MICRO;
     items
         .into_iter()
-        .filter(|c| c.1 as f64 <= limit)
-        .min_by(|a, b| a.2.total_cmp(&b.2))
+        .min_by(|a, b| cost(a.1, a.2).total_cmp(&cost(b.1, b.2)))
         .map(|c| c.0)
 }
 

@@ -112,6 +112,16 @@ fn chosen_shapes_fit_the_ring_and_the_noise_budget() {
         (1, 1, 1),
         (25, 73_728, 16),
         (73_728, 25, 16),
+        (128, 10, 500),
+        (128, 500, 800),
+        (128, 800, 500),
+        (800, 128, 500),
+        (500, 128, 10),
+        (8192, 500, 50),
+        (500, 8192, 50),
+        (8192, 50, 500),
+        (73_728, 25, 20),
+        (25, 73_728, 20),
     ] {
         let plan = ProductPlan::for_triple(m, n, k).expect("a shape");
         let (shape, dims) = (plan.shape, plan.dims);
