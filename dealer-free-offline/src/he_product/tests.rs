@@ -98,6 +98,19 @@ fn the_encoding_puts_every_block_product_at_its_result_coefficients() {
     }
 }
 
+/// The rule weighs CPU microseconds against the time bits take on the link: more traffic
+/// wins when it saves more CPU than its link time, and loses when it does not.
+#[test]
+fn the_cost_model_weighs_cpu_against_link_time() {
+    let link = |bits: u64| bits as f64 / shape::LINK_BITS_PER_MICRO;
+    let lean = ("lean", 1_000_000, 5_000.0);
+    let busy = ("busy", 3_000_000, 5_000.0 - link(2_000_000) - 1.0);
+    assert_eq!(shape::pick(vec![lean, busy]), Some("busy"));
+    let busy = ("busy", 3_000_000, 5_000.0 - link(2_000_000) + 1.0);
+    assert_eq!(shape::pick(vec![lean, busy]), Some("lean"));
+    assert_eq!(shape::pick(Vec::<((), u64, f64)>::new()), None);
+}
+
 #[test]
 fn chosen_shapes_fit_the_ring_and_the_noise_budget() {
     for (m, n, k) in [
@@ -136,6 +149,21 @@ fn chosen_shapes_fit_the_ring_and_the_noise_budget() {
         );
         let bits = 2.0 * shape.traffic_bits(dims) as f64 / macs(dims) as f64;
         eprintln!("{m}x{n}x{k}: {plan:?}: {bits:.1} bit/MAC both directions");
+    }
+    // Network-C's tall im2col products: plaintexts of a power-of-two stride (a transform of
+    // `N/s` values), not the stride-1 shapes that least traffic chose (3.5x their CPU).
+    for (m, n, k) in [
+        (8192, 500, 50),
+        (500, 8192, 50),
+        (8192, 50, 500),
+        (73_728, 25, 20),
+        (25, 73_728, 20),
+    ] {
+        let plan = ProductPlan::for_triple(m, n, k).expect("a shape");
+        assert!(
+            encoding::transform_stride(&plan.shape) > 1,
+            "{m}x{n}x{k}: {plan:?}"
+        );
     }
     // The Network-A training shape: both cross terms within the 20 bits per MAC.
     let plan = ProductPlan::for_triple(128, 784, 128).expect("a shape");
