@@ -75,37 +75,18 @@ pub fn relu_backward(n: usize) -> Demand {
     mul_bits(n)
 }
 
-/// [`crate::protocols::route_to_argmax`] of `n` window positions.
-pub fn route_to_argmax(n: usize) -> Demand {
-    mul_bits(n)
+/// [`crate::protocols::route_to_max`] of `rows` windows of `cols` positions: a bit-triple
+/// product per decision of the tree.
+pub fn route_to_max(rows: usize, cols: usize) -> Demand {
+    mul_bits(rows * cols.saturating_sub(1))
 }
 
-/// [`crate::protocols::max_rows`] of a `rows x cols` matrix.
+/// [`crate::protocols::max_rows`] of a `rows x cols` matrix, and
+/// [`crate::protocols::max_rows_with_decisions`] (max pooling over `rows` windows of `cols`
+/// positions): per pair of each level a comparison (left XOR-shared) and a bit-triple product.
 pub fn max_rows(rows: usize, cols: usize, cmp: Comparison) -> Demand {
-    tournament(rows, cols, false, cmp)
-}
-
-/// [`crate::protocols::max_rows_with_argmax`] of a `rows x cols` matrix (max pooling over
-/// `rows` windows of `cols` positions).
-pub fn max_rows_with_argmax(rows: usize, cols: usize, cmp: Comparison) -> Demand {
-    tournament(rows, cols, true, cmp)
-}
-
-/// The tree of both: a comparison (left XOR-shared) and a bit-triple product per pair, and with
-/// the argmax a bit-triple product per one-hot entry of both candidates.
-fn tournament(rows: usize, cols: usize, argmax: bool, cmp: Comparison) -> Demand {
-    let mut demand = Demand::default();
-    let mut widths = vec![1; cols];
-    while widths.len() > 1 {
-        let pairs = widths.len() / 2;
-        let carried: usize = match argmax {
-            true => widths[..2 * pairs].iter().sum(),
-            false => 0,
-        };
-        demand += msb(rows * pairs, cmp) + mul_bits(rows * (pairs + carried));
-        widths = widths.chunks(2).map(|pair| pair.iter().sum()).collect();
-    }
-    demand
+    let pairs = rows * cols.saturating_sub(1);
+    msb(pairs, cmp) + mul_bits(pairs)
 }
 
 /// [`crate::protocols::argmax_rows`] of a `rows x cols` matrix: every pair compared, then

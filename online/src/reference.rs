@@ -10,7 +10,9 @@
 use ndarray::{Array1, Array2, Axis};
 
 use crate::fixed::Headroom;
-use crate::protocols::{Exp, NewtonReciprocal, Piecewise, SquaringScales};
+use crate::protocols::{
+    Exp, NewtonReciprocal, Piecewise, SquaringScales, spread_level, tree_levels,
+};
 use crate::{FixedPoint, Z64, ring};
 
 /// `x >> f` as an arithmetic shift: floor division by `2^f`.
@@ -74,34 +76,59 @@ pub fn argmax_rows(x: &Array2<Z64>) -> Array1<Z64> {
     })
 }
 
-/// Each row's maximum and its one-hot argmax, as the protocol's tree picks it: columns
-/// `2i` and `2i + 1` meet, the earlier winning ties, an unpaired last column waiting a level.
-pub fn max_rows_with_argmax(x: &Array2<Z64>) -> (Array1<Z64>, Array2<Z64>) {
-    max_rows_with_argmax_by(x, |a, b| ge(a, b) == Z64::ONE, Z64::ONE)
+/// Each row's maximum and the tournament's decisions, as the protocol's tree makes them
+/// ([`crate::protocols::max_rows_with_decisions`]): columns `2i` and `2i + 1` meet, the earlier
+/// winning ties (decision 1), an unpaired last column waiting a level.
+pub fn max_rows_with_decisions(x: &Array2<Z64>) -> (Array1<Z64>, Array2<Z64>) {
+    max_rows_with_decisions_by(x, |a, b| ge(a, b) == Z64::ONE, Z64::ONE)
 }
 
-/// [`max_rows_with_argmax`] for any element type, given its comparison `a >= b` and its 1.
-pub fn max_rows_with_argmax_by<E: Copy + Default>(
+/// [`max_rows_with_decisions`] for any element type, given its comparison `a >= b` and its 1.
+pub fn max_rows_with_decisions_by<E: Copy + Default>(
     x: &Array2<E>,
     ge: impl Fn(E, E) -> bool,
     one: E,
 ) -> (Array1<E>, Array2<E>) {
-    let mut hot = Array2::from_elem(x.dim(), E::default());
+    let (rows, cols) = x.dim();
+    let mut decisions = Array2::from_elem((rows, cols.saturating_sub(1)), E::default());
     let max = Array1::from_iter(x.rows().into_iter().enumerate().map(|(r, row)| {
-        let mut level: Vec<usize> = (0..row.len()).collect();
-        while level.len() > 1 {
+        let mut level: Vec<E> = row.to_vec();
+        for (_, offset) in tree_levels(cols) {
             level = level
                 .chunks(2)
-                .map(|pair| match *pair {
-                    [a, b] if !ge(row[a], row[b]) => b,
+                .enumerate()
+                .map(|(i, pair)| match *pair {
+                    [a, b] if ge(a, b) => {
+                        decisions[[r, offset + i]] = one;
+                        a
+                    }
+                    [_, b] => b,
                     _ => pair[0],
                 })
                 .collect();
         }
-        hot[[r, level[0]]] = one;
-        row[level[0]]
+        level[0]
     }));
-    (max, hot)
+    (max, decisions)
+}
+
+/// Max pooling's backward pass as [`crate::protocols::route_to_max`] computes it: each row's
+/// gradient down the tree of its `decisions`, to its argmax, with `times` the product of a
+/// gradient and a decision (0 or 1).
+pub fn route_to_max_by<E: Copy + Default + std::ops::Sub<Output = E>>(
+    dy: &Array1<E>,
+    decisions: &Array2<E>,
+    times: impl Fn(E, E) -> E,
+) -> Array2<E> {
+    let rows = dy.len();
+    let mut g = Array2::from_shape_fn((rows, 1), |(r, _)| dy[r]);
+    for (width, offset) in tree_levels(decisions.ncols() + 1).into_iter().rev() {
+        let to_earlier = Array2::from_shape_fn((rows, width / 2), |(r, i)| {
+            times(g[[r, i]], decisions[[r, offset + i]])
+        });
+        g = spread_level(&g, &to_earlier, width);
+    }
+    g
 }
 
 /// A piecewise-linear function as the `piecewise` protocol computes it.

@@ -11,7 +11,9 @@ use crate::ProtocolError;
 /// An output with the 0/1 mask `[x >= 0]` its backward pass needs.
 pub type Masked<A> = (A, A);
 
-/// Each pooling window's maximum, with the one-hot argmax its backward pass needs.
+/// Each pooling window's maximum, with the decisions of the tree that found it (`window - 1`
+/// per window; see [`crate::protocols::max_rows_with_decisions`]): its backward pass routes
+/// the gradient down them.
 pub type Pooled<E> = (Array1<E>, Array2<E>);
 
 /// Where a network's arithmetic happens. Values are fixed-point `Z64` shares, fixed-point
@@ -96,18 +98,19 @@ pub trait Backend {
     /// differences with it stay inside the comparison's exact range, `2^63`.
     fn lowest(&self) -> Self::E;
 
-    /// The maximum of each row (a pooling window) and its one-hot argmax.
+    /// The maximum of each row (a pooling window) and the tree's decisions (0 or 1 in the
+    /// clear backends, this party's XOR share of each in the secure one).
     fn maxpool(
         &mut self,
         windows: &Array2<Self::E>,
     ) -> impl Future<Output = Result<Pooled<Self::E>, ProtocolError>>;
 
-    /// The gradient through max pooling: each window's gradient, spread over its positions,
-    /// times the one-hot argmax.
+    /// The gradient through max pooling: each window's gradient `dy` given to the window's
+    /// argmax down the tree of `decisions` (`windows x positions`).
     fn maxpool_backward(
         &mut self,
-        dy: &Array2<Self::E>,
-        argmax: &Array2<Self::E>,
+        dy: &Array1<Self::E>,
+        decisions: &Array2<Self::E>,
     ) -> impl Future<Output = Result<Array2<Self::E>, ProtocolError>>;
 
     /// `softmax(logits) - onehot`.

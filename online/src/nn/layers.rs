@@ -21,7 +21,7 @@ pub enum Cache<E> {
     Conv(Array2<E>, ConvShape),
     /// The 0/1 mask `[x >= 0]`.
     Relu(ArrayD<E>),
-    /// The one-hot argmax of every window (a row per window, one per output and channel) and
+    /// The decisions of every window's tree (a row per window, one per output and channel) and
     /// the windows' geometry.
     MaxPool(Array2<E>, ConvShape),
     /// The input's shape.
@@ -157,13 +157,13 @@ pub async fn forward<B: Backend>(
             let (windows, shape) =
                 pooling_windows(x, input, kernel, stride, padding, backend.lowest())?;
             let (channels, (oh, ow)) = (input.channels, shape.output());
-            let (max, argmax) = backend.maxpool(&windows).await?;
+            let (max, decisions) = backend.maxpool(&windows).await?;
             let max = max
                 .into_shape_with_order((batch * oh * ow, channels))
                 .map_err(shape_error)?;
             (
                 rows_to_images(max, batch, (oh, ow))?,
-                Cache::MaxPool(argmax, shape),
+                Cache::MaxPool(decisions, shape),
             )
         }
         Layer::Flatten => {
@@ -256,7 +256,7 @@ pub async fn backward<B: Backend>(
             dx
         }
         Cache::Relu(mask) => Some(backend.relu_backward(&dy, &mask).await?),
-        Cache::MaxPool(argmax, shape) => {
+        Cache::MaxPool(decisions, shape) => {
             let batch = dy.shape()[0];
             let dy = images_to_rows(dy)?;
             let (rows, channels) = dy.dim();
@@ -264,9 +264,8 @@ pub async fn backward<B: Backend>(
             let dy = dy
                 .into_shape_with_order(rows * channels)
                 .map_err(shape_error)?;
-            let spread = Array2::from_shape_fn(argmax.dim(), |(r, _)| dy[r]);
             let dcols = backend
-                .maxpool_backward(&spread, &argmax)
+                .maxpool_backward(&dy, &decisions)
                 .await?
                 .into_shape_with_order((rows, channels * shape.kernel * shape.kernel))
                 .map_err(shape_error)?;

@@ -129,15 +129,17 @@ impl Backend for PlainFixed {
         &mut self,
         windows: &Array2<Z64>,
     ) -> Result<(Array1<Z64>, Array2<Z64>), ProtocolError> {
-        Ok(reference::max_rows_with_argmax(windows))
+        Ok(reference::max_rows_with_decisions(windows))
     }
 
     async fn maxpool_backward(
         &mut self,
-        dy: &Array2<Z64>,
-        argmax: &Array2<Z64>,
+        dy: &Array1<Z64>,
+        decisions: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
-        Ok(dy * argmax)
+        Ok(crate::reference::route_to_max_by(dy, decisions, |g, d| {
+            g * d
+        }))
     }
 
     async fn softmax_grad(

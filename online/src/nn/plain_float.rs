@@ -121,7 +121,7 @@ impl Backend for PlainFloat {
         &mut self,
         windows: &Array2<f64>,
     ) -> Result<(Array1<f64>, Array2<f64>), ProtocolError> {
-        Ok(crate::reference::max_rows_with_argmax_by(
+        Ok(crate::reference::max_rows_with_decisions_by(
             windows,
             |a, b| a >= b,
             1.0,
@@ -130,10 +130,12 @@ impl Backend for PlainFloat {
 
     async fn maxpool_backward(
         &mut self,
-        dy: &Array2<f64>,
-        argmax: &Array2<f64>,
+        dy: &Array1<f64>,
+        decisions: &Array2<f64>,
     ) -> Result<Array2<f64>, ProtocolError> {
-        Ok(dy * argmax)
+        Ok(crate::reference::route_to_max_by(dy, decisions, |g, d| {
+            g * d
+        }))
     }
 
     async fn softmax_grad(

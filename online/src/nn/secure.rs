@@ -158,17 +158,17 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         windows: &Array2<Z64>,
     ) -> Result<(Array1<Z64>, Array2<Z64>), ProtocolError> {
         let mark = self.mark();
-        let result = protocols::max_rows_with_argmax(self.party, windows).await;
+        let result = protocols::max_rows_with_decisions(self.party, windows).await;
         self.record("maxpool", mark, result)
     }
 
     async fn maxpool_backward(
         &mut self,
-        dy: &Array2<Z64>,
-        argmax: &Array2<Z64>,
+        dy: &Array1<Z64>,
+        decisions: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
         let mark = self.mark();
-        let result = protocols::route_to_argmax(self.party, dy, argmax).await;
+        let result = protocols::route_to_max(self.party, dy, decisions).await;
         self.record("maxpool_backward", mark, result)
     }
 

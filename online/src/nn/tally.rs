@@ -115,17 +115,18 @@ impl Backend for Tally {
         windows: &Array2<Z64>,
     ) -> Result<(Array1<Z64>, Array2<Z64>), ProtocolError> {
         let (rows, cols) = windows.dim();
-        self.demand += cost::max_rows_with_argmax(rows, cols, self.cmp);
-        Ok((Array1::zeros(rows), windows.clone()))
+        self.demand += cost::max_rows(rows, cols, self.cmp);
+        Ok((Array1::zeros(rows), Array2::zeros((rows, cols - 1))))
     }
 
     async fn maxpool_backward(
         &mut self,
-        _: &Array2<Z64>,
-        argmax: &Array2<Z64>,
+        dy: &Array1<Z64>,
+        decisions: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
-        self.demand += cost::route_to_argmax(argmax.len());
-        Ok(argmax.clone())
+        let (rows, cols) = (dy.len(), decisions.ncols() + 1);
+        self.demand += cost::route_to_max(rows, cols);
+        Ok(Array2::zeros((rows, cols)))
     }
 
     async fn softmax_grad(

@@ -23,116 +23,120 @@ pub async fn max_rows<R: Randomness>(
     p: &mut Party<R>,
     x: &Array2<Z64>,
 ) -> Result<Array1<Z64>, ProtocolError> {
-    Ok(tournament(p, x, false).await?.0)
+    Ok(tournament(p, x).await?.0)
 }
 
-/// [`max_rows`] with the one-hot argmax of each row (ring shares, 1 at the winning column):
-/// what max pooling keeps for its backward pass (PROTOCOLS.md, "MaxPool": compare-and-select
-/// in a tree, one-hot argmax), for windows of any size, one per row. The one-hots ride in the
-/// tree's product rounds, so the rounds are those of [`max_rows`].
-pub async fn max_rows_with_argmax<R: Randomness>(
+/// [`max_rows`] with the tournament's decisions, what max pooling keeps for its backward pass
+/// ([`route_to_max`]): for each level of the tree in turn, each pair's bit `[a >= b]` (the
+/// earlier candidate won), this party's XOR share of it as 0 or 1, `cols - 1` per row in all
+/// ([`tree_levels`] gives the layout). PROTOCOLS.md keeps a one-hot argmax instead; the
+/// decisions are that one-hot before its products are taken, and keeping them saves the
+/// forward pass a bit-triple product per one-hot entry (`docs/departures.md`, 6).
+pub async fn max_rows_with_decisions<R: Randomness>(
     p: &mut Party<R>,
     x: &Array2<Z64>,
 ) -> Result<(Array1<Z64>, Array2<Z64>), ProtocolError> {
-    let (max, hot) = tournament(p, x, true).await?;
-    let hot = hot.expect("tracked");
-    let hot = ndarray::concatenate(Axis(1), &hot.iter().map(|h| h.view()).collect::<Vec<_>>())
-        .expect("one column per position");
-    Ok((max, hot))
+    let (max, levels) = tournament(p, x).await?;
+    let views: Vec<_> = levels.iter().map(|s| s.view()).collect();
+    let decisions = match views.is_empty() {
+        true => Array2::zeros((x.nrows(), 0)),
+        false => concatenate(Axis(1), &views).expect("one column per pair"),
+    };
+    Ok((max, decisions.mapv(|b| Z64(u64::from(b)))))
 }
 
-/// Max pooling's backward product: each window position's gradient `dy` times its entry of
-/// the one-hot argmax `hot` (ring shares of 0 or 1, as [`max_rows_with_argmax`] returns them).
-///
-/// Ring shares of a bit are XOR shares of it in their lowest bits (`y0 + y1` and `y0 XOR y1`
-/// agree in bit 0), so each party takes its share's lowest bit, with no communication, and each
-/// entry is one bit-triple product ([`mul_bits`], as ReLU's backward) instead of a product of
-/// two ring values (an elementwise triple, which costs the offline phase 128 correlated OTs).
-/// One round, as before; what is opened is the gradient masked by the triple's ring value and
-/// the bit masked by its bit, both uniform.
-pub async fn route_to_argmax<R: Randomness>(
+/// Max pooling's backward pass: each window's gradient `dy` routed to the window's argmax
+/// down the tree that [`max_rows_with_decisions`] decided, `rows x cols` with `cols - 1` the
+/// decisions' width. From the top, a pair's gradient `g` goes to its earlier candidate as
+/// `s·g` and to the later as `g - s·g`, so a level is one bit-triple product per pair
+/// ([`mul_bits`], as ReLU's backward) and one round; a window of `c` positions costs `c - 1`
+/// products and `ceil(log2 c)` rounds (the one-hot argmax's route: `c` products, one round).
+/// What is opened is the gradient masked by the triples' ring values and the decisions masked
+/// by their bits, both uniform.
+pub async fn route_to_max<R: Randomness>(
     p: &mut Party<R>,
-    dy: &Array2<Z64>,
-    hot: &Array2<Z64>,
+    dy: &Array1<Z64>,
+    decisions: &Array2<Z64>,
 ) -> Result<Array2<Z64>, ProtocolError> {
-    same_shape(dy.shape(), hot.shape(), "route_to_argmax")?;
-    let bits = hot.mapv(|h| (h.0 & 1) as u8);
-    mul_bits(p, dy, &bits).await
+    let rows = dy.len();
+    if decisions.nrows() != rows {
+        return Err(ProtocolError::Shape(format!(
+            "route_to_max: {rows} gradients for {} windows",
+            decisions.nrows()
+        )));
+    }
+    let cols = decisions.ncols() + 1;
+    let mut g = dy
+        .clone()
+        .into_shape_with_order((rows, 1))
+        .expect("a column");
+    for (width, offset) in tree_levels(cols).into_iter().rev() {
+        let pairs = width / 2;
+        let bits = decisions
+            .slice(s![.., offset..offset + pairs])
+            .mapv(|d| (d.0 & 1) as u8);
+        let to_earlier = mul_bits(p, &g.slice(s![.., ..pairs]).to_owned(), &bits).await?;
+        g = spread_level(&g, &to_earlier, width);
+    }
+    Ok(g)
 }
 
-/// The tree of [`max_rows`]. With `track`, every candidate carries the one-hot of its position
-/// among the columns it stands for (`rows x width` ring shares). The winner of `a` and `b` by
-/// the XOR-shared bit `s = [a >= b]` is `b + s·(a - b)`, its one-hot `(s·hot_a, hot_b -
-/// s·hot_b)`: every product has a bit for a factor, so each is one bit-triple product
-/// ([`mul_bits`], as ReLU's) and the bit is never converted to the ring. A pair costs
-/// `1 + width_a + width_b` of them with the argmax, 1 without; a level one comparison round
-/// and one product round.
+/// The levels of the tournament over `cols` columns, from the first: how many candidates
+/// enter each, and where its decisions start in a row of [`max_rows_with_decisions`]. Columns
+/// `2i` and `2i + 1` meet; an unpaired last candidate waits a level.
+pub(crate) fn tree_levels(cols: usize) -> Vec<(usize, usize)> {
+    let (mut width, mut offset, mut levels) = (cols, 0, Vec::new());
+    while width > 1 {
+        levels.push((width, offset));
+        offset += width / 2;
+        width = width.div_ceil(2);
+    }
+    levels
+}
+
+/// One level of a route back down the tree: the gradients `g` of the level's winners (and of
+/// an unpaired last candidate) spread over the `width` candidates that entered it, given each
+/// pair's share for its earlier candidate.
+pub(crate) fn spread_level<E: Copy + Default + std::ops::Sub<Output = E>>(
+    g: &Array2<E>,
+    to_earlier: &Array2<E>,
+    width: usize,
+) -> Array2<E> {
+    let pairs = width / 2;
+    Array2::from_shape_fn((g.nrows(), width), |(r, c)| match (c / 2, c % 2) {
+        (i, 0) if i < pairs => to_earlier[[r, i]],
+        (i, _) if i < pairs => g[[r, i]] - to_earlier[[r, i]],
+        _ => g[[r, pairs]],
+    })
+}
+
+/// The tree of [`max_rows`]: per level, one comparison round (each pair's bit `s = [a >= b]`
+/// left XOR-shared) and one round of a bit-triple product `s·(a - b)` per pair; the winner is
+/// `b + s·(a - b)`. Returns the maxima and each level's bits (`rows x pairs`).
 async fn tournament<R: Randomness>(
     p: &mut Party<R>,
     x: &Array2<Z64>,
-    track: bool,
-) -> Result<(Array1<Z64>, Option<Vec<Array2<Z64>>>), ProtocolError> {
-    let (rows, cols) = x.dim();
-    if cols == 0 {
+) -> Result<(Array1<Z64>, Vec<Array2<u8>>), ProtocolError> {
+    if x.ncols() == 0 {
         return Err(ProtocolError::Shape("max_rows: rows are empty".into()));
     }
-    let one = p.constant(Z64::ONE);
     let mut level = x.to_owned();
-    let mut hot: Vec<Array2<Z64>> = match track {
-        true => vec![Array2::from_elem((rows, 1), one); cols],
-        false => Vec::new(),
-    };
+    let mut decisions = Vec::new();
     while level.ncols() > 1 {
         let pairs = level.ncols() / 2;
-        let n = rows * pairs;
-        // Columns 2i and 2i + 1 form pair i; flatten all pairs of all rows into one batch.
+        // Columns 2i and 2i + 1 form pair i; all pairs of all rows in one batch.
         let a = level.slice(s![.., 0..2 * pairs;2]).to_owned();
         let b = level.slice(s![.., 1..2 * pairs;2]).to_owned();
         let difference = &a - &b;
         let s = drelu(p, &difference).await?;
-        // One product round: s·(a - b) for every pair, then s times every one-hot entry of
-        // both candidates.
-        let mut values: Vec<Z64> = difference.iter().copied().collect();
-        let mut bits: Vec<u8> = s.iter().copied().collect();
-        for (i, pair) in hot.chunks(2).take(pairs).enumerate() {
-            for h in pair {
-                for r in 0..rows {
-                    values.extend(h.row(r).iter().copied());
-                    bits.extend(std::iter::repeat_n(s[[r, i]], h.ncols()));
-                }
-            }
-        }
-        let products = mul_bits(p, &Array1::from(values), &Array1::from(bits)).await?;
-        let (chosen, mut rest) = products.view().split_at(Axis(0), n);
-        let chosen = &b
-            + &chosen
-                .into_shape_with_order((rows, pairs))
-                .expect("rows * pairs");
-        let mut next = Vec::with_capacity(hot.len().div_ceil(2));
-        for pair in hot.chunks(2) {
-            let [ha, hb] = pair else {
-                next.push(pair[0].clone());
-                continue;
-            };
-            let mut times_s = |h: &Array2<Z64>| {
-                let (taken, left) = rest.split_at(Axis(0), rows * h.ncols());
-                rest = left;
-                taken
-                    .into_shape_with_order((rows, h.ncols()))
-                    .expect("rows * width")
-                    .to_owned()
-            };
-            let sa = times_s(ha);
-            let sb = times_s(hb);
-            next.push(concatenate![Axis(1), sa, hb - &sb]);
-        }
-        hot = next;
+        let chosen = &b + &mul_bits(p, &difference, &s).await?;
+        decisions.push(s);
         level = match level.ncols() % 2 {
             0 => chosen,
             _ => concatenate![Axis(1), chosen, level.slice(s![.., 2 * pairs..])],
         };
     }
-    Ok((level.column(0).to_owned(), track.then_some(hot)))
+    Ok((level.column(0).to_owned(), decisions))
 }
 
 /// Shares of the column index (an integer, not fixed point) of each row's maximum, the

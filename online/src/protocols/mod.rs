@@ -6,11 +6,12 @@
 //!
 //! | protocol | rounds |
 //! |---|---|
-//! | [`mul`], [`mul_bits`], [`route_to_argmax`], [`matmul`], [`WeightMasks::product`], [`b2a`], [`truncate`] | 1 |
+//! | [`mul`], [`mul_bits`], [`matmul`], [`WeightMasks::product`], [`b2a`], [`truncate`] | 1 |
 //! | [`mul_fixed`], [`matmul_fixed`] | 2 |
 //! | [`msb`], [`drelu`] (`bits` / CheckZero `product` / `paper`) | 6 / 8 / 4 |
 //! | [`drelu_ring`], [`relu`] | 7 / 9 / 5 |
-//! | [`max_rows_with_argmax`] of 4 columns (2x2 max pooling) | 14 / 18 / 10 |
+//! | [`max_rows_with_decisions`] of 4 columns (2x2 max pooling) | 14 / 18 / 10 |
+//! | [`route_to_max`] of 4 columns (its backward) | 2 |
 //! | [`exp`] by squaring | 19 / 21 / 17 |
 //! | [`exp`] by segments | 9 / 11 / 7 |
 //! | [`argmax_rows`] of 10 columns | 11 / 13 / 9 |
@@ -42,7 +43,8 @@ pub use bit_product::mul_bits;
 pub use checkzero::{CheckZeroVariant, Comparison};
 pub use cross_entropy::cross_entropy_grad;
 pub use exp::{Exp, SQUARINGS, SquaringScales, exp};
-pub use max::{argmax_rows, ge, max_rows, max_rows_with_argmax, route_to_argmax};
+pub use max::{argmax_rows, ge, max_rows, max_rows_with_decisions, route_to_max};
+pub(crate) use max::{spread_level, tree_levels};
 pub use metrics::{correct, cross_entropy};
 pub use msb::{drelu, drelu_ring, msb};
 pub use open::open_sum;

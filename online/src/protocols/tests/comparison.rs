@@ -172,7 +172,7 @@ async fn the_round_table_of_the_protocols_module_holds() {
         };
         let mut pair = parties(config(crate::protocols::Exp::Squaring)).await;
         let before = pair.parties[0].counters();
-        both!(pair, |p, i| crate::protocols::max_rows_with_argmax(
+        both!(pair, |p, i| crate::protocols::max_rows_with_decisions(
             p, &xs[i]
         ));
         got.push((pair.parties[0].counters() - before).rounds);

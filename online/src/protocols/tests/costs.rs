@@ -94,14 +94,20 @@ async fn every_cost_function_matches_its_protocol() {
         );
         for pool in &pools {
             assert_eq!(
-                taken_by!(variant, |p, i| protocols::max_rows_with_argmax(p, &pool[i])),
-                cost::max_rows_with_argmax(5, pool[0].ncols(), variant)
-            );
-            assert_eq!(
-                taken_by!(variant, |p, i| protocols::route_to_argmax(
-                    p, &pool[i], &pool[i]
+                taken_by!(variant, |p, i| protocols::max_rows_with_decisions(
+                    p, &pool[i]
                 )),
-                cost::route_to_argmax(pool[0].len())
+                cost::max_rows(5, pool[0].ncols(), variant)
+            );
+            let (rows, cols) = pool[0].dim();
+            let decisions = pool[0].slice(ndarray::s![.., 1..]).mapv(|v| Z64(v.0 & 1));
+            assert_eq!(
+                taken_by!(variant, |p, i| protocols::route_to_max(
+                    p,
+                    &pool[i].column(0).to_owned(),
+                    &decisions
+                )),
+                cost::route_to_max(rows, cols)
             );
         }
         assert_eq!(

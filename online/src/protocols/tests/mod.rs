@@ -7,6 +7,7 @@ mod costs;
 mod nonlinear;
 mod pooling;
 mod randomness_use;
+mod route_view;
 mod truncation_view;
 mod view;
 
