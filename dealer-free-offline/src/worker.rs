@@ -214,8 +214,9 @@ impl Progress {
 /// 5, P1's report confirms its Put before P0 puts (it carries the items stored); 6, matrix
 /// triples in the strided coefficient encoding (`he_product/encoding.rs`), and the hello names
 /// the parties' stockpile shards (so that a build without them is told to upgrade, not that
-/// its plan differs).
-pub const GENERATION_REVISION: u32 = 6;
+/// its plan differs); 7, a matrix triple's record holds the key of `U_i, V_i` in their place
+/// (`dyad_randomness::ShareSeed`).
+pub const GENERATION_REVISION: u32 = 7;
 
 /// How long a stop waits for the round in progress before abandoning it.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);

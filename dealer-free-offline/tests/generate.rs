@@ -117,10 +117,13 @@ async fn matrix_and_elementwise_triples_satisfy_z_equals_uv() {
             relation::check(Kind::MatrixTriple { m, n, k }, [&t0.encode(), &t1.encode()])
                 .unwrap_or_else(|e| panic!("{method} {m}x{n}x{k}: Z = U·V: {e}"));
             for (party, half) in [(0, &t0), (1, &t1)] {
-                assert_ring_bits_balanced(
-                    &format!("{method}: P{party}'s z of {m}x{n}x{k}"),
-                    half.z.as_slice().expect("standard layout"),
-                );
+                // U_i comes from the party's key (`ShareSeed`), Z_i from the protocol.
+                for (name, share) in [("u", half.u()), ("z", half.z())] {
+                    assert_ring_bits_balanced(
+                        &format!("{method}: P{party}'s {name} of {m}x{n}x{k}"),
+                        share.as_slice().expect("standard layout"),
+                    );
+                }
             }
         }
     }

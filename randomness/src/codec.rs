@@ -6,7 +6,7 @@
 //!
 //! | kind | record | bytes |
 //! |---|---|---|
-//! | matrix triple `(m,n,k)` | `U` (m·n), `V` (n·k), `Z` (m·k), row-major u64 | 8(mn+nk+mk) |
+//! | matrix triple `(m,n,k)` | the [`crate::ShareSeed`] of `U`, `V` (16 bytes), `Z` (m·k), row-major u64 | 16 + 8mk |
 //! | elementwise triple | `u`, `v`, `z` | 24 |
 //! | comparison mask | `r` u64, `r_bits` 64 elements, `beta_r_bits` 64 elements, `beta`, `alpha` | 10 + 128w |
 //! | comparison bits | `r` u64, `r_xor` u64, `digit_and` u32, `alpha` byte, `u`, `v_lt`, `v_eq`, `w_lt`, `w_eq` u32 | 41 |
@@ -22,7 +22,7 @@ use ndarray::{Array1, Array2};
 
 use super::items::{BITS, Layout};
 use super::*;
-use crate::{Fp, Prime, Z64};
+use crate::{Fp, Prime, SEED_BYTES, ShareSeed, Z64};
 
 /// A batch layout that has a record encoding.
 pub trait Codec: Sized {
@@ -91,8 +91,9 @@ fn put_z64(out: &mut Vec<u8>, v: Z64) {
 
 impl Codec for MatrixTriple {
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 * (self.u.len() + self.v.len() + self.z.len()));
-        for v in self.u.iter().chain(&self.v).chain(&self.z) {
+        let mut out = Vec::with_capacity(SEED_BYTES + 8 * self.z().len());
+        out.extend_from_slice(&self.seed().0);
+        for v in self.z() {
             put_z64(&mut out, *v);
         }
         out
@@ -109,13 +110,11 @@ impl Codec for MatrixTriple {
                 size: kind.item_bytes(),
             });
         }
-        let mut r = Reader(bytes);
-        let mut matrix = |rows, cols| Array2::from_shape_simple_fn((rows, cols), || r.z64());
-        Ok(MatrixTriple {
-            u: matrix(m, n),
-            v: matrix(n, k),
-            z: matrix(m, k),
-        })
+        let (seed, z) = bytes.split_at(SEED_BYTES);
+        let seed = ShareSeed(seed.try_into().expect("16 bytes"));
+        let mut r = Reader(z);
+        let z = Array2::from_shape_simple_fn((m, k), || r.z64());
+        MatrixTriple::new(seed, (m, n, k), z)
     }
 }
 

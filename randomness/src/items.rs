@@ -5,20 +5,20 @@
 use ndarray::{Array1, Array2};
 
 use super::RecordError;
-use crate::{Fp, Z64};
+use crate::{Fp, ShareSeed, Z64};
 
 /// The number of bits of a ring element, and of mask bits per comparison.
 pub const BITS: usize = 64;
 
-/// A matrix Beaver triple: shares of `U`, `V` and `Z = U·V`.
+/// A matrix Beaver triple: shares of `U`, `V` and `Z = U·V`. The shares of `U` and `V` are
+/// the expansion of the party's [`ShareSeed`], which its record holds in their place; the
+/// fields are private so that they stay that expansion.
 #[derive(Debug, Clone)]
 pub struct MatrixTriple {
-    /// Share of `U` (`m x n`).
-    pub u: Array2<Z64>,
-    /// Share of `V` (`n x k`).
-    pub v: Array2<Z64>,
-    /// Share of `Z = U·V` (`m x k`).
-    pub z: Array2<Z64>,
+    seed: ShareSeed,
+    u: Array2<Z64>,
+    v: Array2<Z64>,
+    z: Array2<Z64>,
 }
 
 /// Elementwise Beaver triples: `z = u * v` per element.
@@ -192,6 +192,44 @@ fn bits(array: &'static str, v: &Array1<u8>) -> Result<(), RecordError> {
 }
 
 impl MatrixTriple {
+    /// The triple of `seed`'s `U_i` (`m x n`) and `V_i` (`n x k`) with the share `z` of `Z`;
+    /// fails unless `z` is `m x k`.
+    pub fn new(
+        seed: ShareSeed,
+        (m, n, k): (usize, usize, usize),
+        z: Array2<Z64>,
+    ) -> Result<MatrixTriple, RecordError> {
+        let (u, v) = seed.expand(m, n, k);
+        let triple = MatrixTriple { seed, u, v, z };
+        triple.check_shape(m, n, k)?;
+        Ok(triple)
+    }
+
+    /// The key of this party's `U_i` and `V_i`.
+    pub fn seed(&self) -> ShareSeed {
+        self.seed
+    }
+
+    /// This party's share of `U` (`m x n`).
+    pub fn u(&self) -> &Array2<Z64> {
+        &self.u
+    }
+
+    /// This party's share of `V` (`n x k`).
+    pub fn v(&self) -> &Array2<Z64> {
+        &self.v
+    }
+
+    /// This party's share of `Z = U·V` (`m x k`).
+    pub fn z(&self) -> &Array2<Z64> {
+        &self.z
+    }
+
+    /// The shares of `U`, `V` and `Z`, by value.
+    pub fn into_parts(self) -> (Array2<Z64>, Array2<Z64>, Array2<Z64>) {
+        (self.u, self.v, self.z)
+    }
+
     /// Checks the triple has shape `(m, n, k)`.
     pub fn check_shape(&self, m: usize, n: usize, k: usize) -> Result<(), RecordError> {
         for (array, got, expected) in [

@@ -3,6 +3,7 @@
 //!
 //! - the kinds and their shapes ([`Kind`]), the item types in their exact layouts ([`items`]),
 //!   and their records ([`Codec`]);
+//! - the key a matrix triple's record holds in place of `U_i, V_i` ([`ShareSeed`]);
 //! - the relation each kind satisfies ([`relation`]), and [`matmul`], the ring product that the
 //!   matrix triple's relation (and the online protocols) compute;
 //! - use-once by tag ([`UseOnce`]);
@@ -23,6 +24,7 @@ mod matmul;
 mod plan;
 mod record_error;
 pub mod relation;
+mod share_seed;
 mod use_once;
 
 use std::future::Future;
@@ -40,6 +42,7 @@ pub use items::{
 pub use matmul::matmul;
 pub use plan::{Plan, PlanError};
 pub use record_error::RecordError;
+pub use share_seed::{SEED_BYTES, ShareSeed};
 pub use use_once::{Reused, UseOnce};
 
 /// Why a source could not hand out what was asked.

@@ -74,8 +74,8 @@ pub fn check(kind: Kind, halves: [&[u8]; 2]) -> Result<(), RelationError> {
                     MatrixTriple::decode(kind, a)?,
                     MatrixTriple::decode(kind, b)?,
                 ];
-                let (u, v) = (&t0.u + &t1.u, &t0.v + &t1.v);
-                if matmul(&u, &v) != &t0.z + &t1.z {
+                let (u, v) = (t0.u() + t1.u(), t0.v() + t1.v());
+                if matmul(&u, &v) != t0.z() + t1.z() {
                     return Err(RelationError::Broken {
                         kind,
                         item: i,

@@ -57,9 +57,13 @@ async fn fixture_items_pass_and_tampered_ones_fail() {
     );
     let kind = Kind::MatrixTriple { m: 3, n: 4, k: 5 };
     check(kind, [&a.items.encode(), &b.items.encode()]).expect("consistent");
-    let mut z = a.items.encode();
-    z[8] ^= 1;
-    assert!(check(kind, [&z, &b.items.encode()]).is_err());
+    // A bit of the key of U_i, V_i (bytes 0-15) or of Z_i (from byte 16) flipped.
+    let record = a.items.encode();
+    for at in [0, 15, 16, record.len() - 1] {
+        let mut bad = record.clone();
+        bad[at] ^= 1;
+        assert!(check(kind, [&bad, &b.items.encode()]).is_err(), "byte {at}");
+    }
 }
 
 #[tokio::test]

@@ -157,6 +157,54 @@ struct Retired {
     meta_keys: Vec<Box<[u8]>>,
 }
 
+/// The revision of a stream's record layout, from its name's kind
+/// ([`dyad_vocabulary::Kind::layout_revision`]); 0 for a name of no kind.
+fn layout_of(stream: &str) -> u64 {
+    stream
+        .parse::<Stream>()
+        .map_or(0, |s| u64::from(s.kind.layout_revision()))
+}
+
+/// A stream's metadata: its record size, its counters `[put, taken, discarded, in_flight]` and
+/// the revision of its records' layout (1 where a version before revisions wrote it).
+fn stream_fields(value: &[u8]) -> Option<(u64, [u64; 4], u64)> {
+    let ([bytes, put, taken, discarded, in_flight], layout) = match value.len() {
+        40 => (keys::decode_u64s::<5>(value)?, 1),
+        _ => {
+            let [bytes, put, taken, discarded, in_flight, layout] = keys::decode_u64s::<6>(value)?;
+            ([bytes, put, taken, discarded, in_flight], layout)
+        }
+    };
+    Some((bytes, [put, taken, discarded, in_flight], layout))
+}
+
+/// The streams of a kind this version knows whose records were written in another layout (an
+/// upgrade changed the kind's record): another record size, or an earlier layout revision.
+/// Reading them as today's records would give wrong items, so they are set aside like streams
+/// of a retired kind.
+fn relaid_streams(entries: &[KeyValue]) -> Result<BTreeSet<String>, StoreError> {
+    let mut relaid = BTreeSet::new();
+    for (key, value) in entries {
+        let Some((&keys::STREAM, body)) = key.split_first() else {
+            continue;
+        };
+        let Ok(name) = std::str::from_utf8(body) else {
+            continue;
+        };
+        let Ok(stream) = name.parse::<Stream>() else {
+            continue;
+        };
+        let (bytes, _, layout) = stream_fields(value)
+            .ok_or_else(|| StoreError::Storage("corrupt metadata: stream".into()))?;
+        if bytes != stream.kind.item_bytes() as u64
+            || layout < u64::from(stream.kind.layout_revision())
+        {
+            relaid.insert(name.to_owned());
+        }
+    }
+    Ok(relaid)
+}
+
 /// The record size of a stream, from its name (a kind, perhaps in a pool); refuses names that
 /// are no stream.
 pub fn item_bytes_of(stream: &str) -> Result<u32, StoreError> {
@@ -295,6 +343,7 @@ impl Db {
             c.taken,
             c.discarded,
             c.in_flight,
+            layout_of(&delta.stream),
         ]);
         batch.put_cf(meta, keys::stream_key(&delta.stream), value);
         for &(lane, next) in &delta.lanes {
@@ -348,12 +397,14 @@ impl Db {
             .collect::<Result<_, _>>()
             .map_err(storage)?;
         let mut index = Index::default();
-        // Streams of a kind this version no longer makes or takes (an upgrade retired it):
-        // left on disk as they are, outside the index and the budget.
+        let relaid = relaid_streams(&entries)?;
+        // Streams of a kind this version no longer makes or takes (an upgrade retired it), or
+        // whose records it lays out differently: left on disk as they are, outside the index
+        // and the budget.
         let mut retired = Retired::default();
         let mut retired_lease: Option<u64> = None;
         let mut is_retired = |name: &str, key: &[u8]| {
-            let gone = name.parse::<Stream>().is_err();
+            let gone = name.parse::<Stream>().is_err() || relaid.contains(name);
             if gone {
                 retired.names.insert(name.to_owned());
                 retired.meta_keys.push(key.into());
@@ -368,8 +419,8 @@ impl Db {
                     if is_retired(name, &key) {
                         continue;
                     }
-                    let [item_bytes, put, taken, discarded, in_flight] =
-                        keys::decode_u64s::<5>(&value).ok_or_else(|| corrupt("stream"))?;
+                    let (item_bytes, [put, taken, discarded, in_flight], _) =
+                        stream_fields(&value).ok_or_else(|| corrupt("stream"))?;
                     let counters = Counters {
                         put,
                         taken,
@@ -425,10 +476,13 @@ impl Db {
             }
         }
         for name in &retired.names {
+            let why = match relaid.contains(name) {
+                true => "holds records of an earlier layout (changed by an upgrade)",
+                false => "is of no kind this version knows (retired by an upgrade?)",
+            };
             tracing::warn!(
-                "stream {name} is of no kind this version knows (retired by an upgrade?): its \
-                 items stay on disk, unused and outside the budget; `dyad store --drop-retired` \
-                 deletes them"
+                "stream {name} {why}: its items stay on disk, unused and outside the budget; \
+                 `dyad store --drop-retired` deletes them"
             );
         }
         self.retired = retired;

@@ -112,15 +112,13 @@ impl Fixture {
         k: usize,
     ) -> Result<Batch<Items>, RandomnessError> {
         let tags = self.tags(Kind::MatrixTriple { m, n, k }, 1);
-        let u = Array2::from_shape_simple_fn((m, n), || Z64(self.rng.random()));
-        let v = Array2::from_shape_simple_fn((n, k), || Z64(self.rng.random()));
-        let z = matmul(&u, &v);
-        let mut share = |x: Array2<Z64>| x.mapv(|s| self.ring(s));
-        let items = MatrixTriple {
-            u: share(u),
-            v: share(v),
-            z: share(z),
-        };
+        // Each party's U_i, V_i from its own key, as the offline generator makes them.
+        let seeds = [(); 2].map(|_| ShareSeed::random(&mut self.rng));
+        let [(u0, v0), (u1, v1)] = seeds.map(|s| s.expand(m, n, k));
+        let z = matmul(&(u0 + u1), &(v0 + v1));
+        let z = z.mapv(|s| self.ring(s));
+        let seed = seeds[self.party.index()];
+        let items = MatrixTriple::new(seed, (m, n, k), z).expect("z is m x k");
         batch(tags, items)
     }
 

@@ -122,7 +122,8 @@ impl Kind {
     /// runtime's `randomness::codec`, whose tests pin each size to its encoding.
     pub fn item_bytes(&self) -> usize {
         match *self {
-            Kind::MatrixTriple { m, n, k } => 8 * (m * n + n * k + m * k),
+            // The key of `U_i, V_i` (`dyad_randomness::ShareSeed`) and `Z_i`.
+            Kind::MatrixTriple { m, k, .. } => 16 + 8 * m * k,
             Kind::ElementwiseTriple => 24,
             Kind::ComparisonMask { p } => 8 + 2 * MASK_BITS * p.bytes() + 2,
             Kind::ComparisonBits => 41,
@@ -130,6 +131,19 @@ impl Kind {
             Kind::BitTriple => 25,
             Kind::ModpTriple { p } => 3 * p.bytes(),
             Kind::ScaledModpTriple { p } => 6 * p.bytes(),
+        }
+    }
+}
+
+impl Kind {
+    /// The revision of this kind's record layout, raised whenever the layout changes: a
+    /// stockpile keeps it beside each stream and sets aside (does not read) a stream whose
+    /// records are of an earlier revision, even where the record size happens to be the same.
+    /// Matrix triples are at 2 since their records hold a key in place of `U_i, V_i`.
+    pub fn layout_revision(&self) -> u32 {
+        match self {
+            Kind::MatrixTriple { .. } => 2,
+            _ => 1,
         }
     }
 }

@@ -8,7 +8,7 @@
 //! cross terms run at once, one in each direction of the link. Then
 //! `Z_i = U_i·V_i + share_i(U_0·V_1) + share_i(U_1·V_0)`.
 
-use dyad_randomness::{ElementwiseTriples, MatrixTriple};
+use dyad_randomness::{ElementwiseTriples, MatrixTriple, ShareSeed};
 use dyad_randomness::{Z64, matmul};
 use ndarray::{Array1, Array2};
 use rand::RngExt;
@@ -27,14 +27,14 @@ impl Generator {
         n: usize,
         k: usize,
     ) -> Result<MatrixTriple, OfflineError> {
-        let u = Array2::from_shape_simple_fn((m, n), || Z64(self.rng.random()));
-        let v = Array2::from_shape_simple_fn((n, k), || Z64(self.rng.random()));
+        let seed = ShareSeed::random(&mut self.rng);
+        let (u, v) = seed.expand(m, n, k);
         let cross = match self.matrix_method {
             MatrixTripleMethod::He => self.cross_by_he(&u, &v).await?,
             MatrixTripleMethod::Ot => self.cross_by_ot(&u, &v).await?,
         };
         let z = matmul(&u, &v) + cross.mapv(Z64);
-        Ok(MatrixTriple { u, v, z })
+        Ok(MatrixTriple::new(seed, (m, n, k), z).expect("z is m x k"))
     }
 
     /// This party's share of `U_0·V_1 + U_1·V_0` by RLWE ([`crate::he_product`]): it encrypts

@@ -77,8 +77,8 @@ pub async fn matmul_blocks<R: Randomness>(
     let rows = |i: usize| a.slice(s![i * h..(i + 1) * h, ..]);
     let mut mine = Vec::with_capacity(blocks * (h * n + n * k));
     for (i, t) in triples.iter().enumerate() {
-        mine.extend(flat(&(&rows(i) - &t.u)));
-        mine.extend(flat(&(b - &t.v)));
+        mine.extend(flat(&(&rows(i) - t.u())));
+        mine.extend(flat(&(b - t.v())));
     }
     let opened = p.open_ring(&mine).await?;
     let mut c = Array2::default((m, k));
@@ -90,13 +90,14 @@ pub async fn matmul_blocks<R: Randomness>(
         let (e, f) = opened.split_at(h * n);
         let e = shaped(ndarray::Dim([h, n]), e.to_vec());
         let f = shaped(ndarray::Dim([n, k]), f.to_vec());
+        let (u, v, z) = t.into_parts();
         // C_i = i·E·F + U_i·F + E·V_i + Z_i, computed as (i·E + U_i)·F + E·V_i + Z_i: two
         // products per party instead of three.
         let left = match p.id() {
-            dyad_link::PartyId::P0 => &e + &t.u,
-            dyad_link::PartyId::P1 => t.u,
+            dyad_link::PartyId::P0 => &e + &u,
+            dyad_link::PartyId::P1 => u,
         };
-        out.assign(&(ring::matmul(&left, &f) + ring::matmul(&e, &t.v) + &t.z));
+        out.assign(&(ring::matmul(&left, &f) + ring::matmul(&e, &v) + &z));
     }
     Ok(c)
 }

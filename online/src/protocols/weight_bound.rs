@@ -87,13 +87,14 @@ impl WeightMasks {
         let mut segments: Vec<(usize, usize, usize)> = Vec::new();
         for _ in 0..blocks {
             if banks.last().is_none_or(|b| b.next + h > b.u.nrows()) {
-                let t = p
+                let (u, v, z) = p
                     .take::<MatrixTriple>((REQUESTS_PER_TRIPLE * h, n, k), 1)
-                    .await?;
+                    .await?
+                    .into_parts();
                 banks.push(Bank {
-                    u: t.u,
-                    v: t.v,
-                    z: t.z,
+                    u,
+                    v,
+                    z,
                     f: None,
                     next: 0,
                 });
