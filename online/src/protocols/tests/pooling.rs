@@ -47,7 +47,7 @@ async fn the_maximum_and_its_route_match_the_reference() {
         dy[1] = -limit;
         dy[2] = Z64::ZERO;
         let sd = share(&dy, &mut rng);
-        let (g0, g1) = both!(pair, |p, i| route_to_max(p, &sd[i], &[&a.1, &b.1][i]));
+        let (g0, g1) = both!(pair, |p, i| route_to_max(p, &sd[i], [&a.1, &b.1][i]));
         let routed = open(&(g0, g1));
         for (r, row) in x.rows().into_iter().enumerate() {
             let first = row
