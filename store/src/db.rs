@@ -528,7 +528,7 @@ impl Db {
         payload: &[u8],
     ) -> Result<PutOutcome, StoreError> {
         self.recover()?;
-        let item_bytes = item_bytes_of(name)?;
+        let item_bytes = self.record_size(name)?;
         let size = u64::from(item_bytes);
         let len = payload.len() as u64;
         if len == 0 || !len.is_multiple_of(size) {
@@ -579,8 +579,22 @@ impl Db {
         })
     }
 
-    fn check_reply_size(&self, name: &str, count: u64) -> Result<u32, StoreError> {
+    /// The record size of `name`, refusing a stream of a known kind that was set aside at open
+    /// for its records' earlier layout: they still hold the stream's chunk keys, so new records
+    /// must wait until they are deleted.
+    fn record_size(&self, name: &str) -> Result<u32, StoreError> {
         let item_bytes = item_bytes_of(name)?;
+        if self.retired.names.contains(name) {
+            return Err(StoreError::FailedPrecondition(format!(
+                "stream {name} holds records of an earlier layout, set aside at open: \
+                 `dyad store --drop-retired` deletes them, and the stream takes new ones"
+            )));
+        }
+        Ok(item_bytes)
+    }
+
+    fn check_reply_size(&self, name: &str, count: u64) -> Result<u32, StoreError> {
+        let item_bytes = self.record_size(name)?;
         if count == 0 {
             return Err(StoreError::InvalidArgument("asked for 0 items".into()));
         }
