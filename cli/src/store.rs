@@ -44,8 +44,9 @@ pub struct Args {
     #[arg(long, default_value_t = 60)]
     lease_seconds: u64,
     /// Delete the records of streams whose kind this version does not know (left by an
-    /// upgrade that retired the kind, as truncation pairs were; the store sets them aside and
-    /// names them at every start).
+    /// upgrade that retired the kind, as truncation pairs were) or whose records it lays out
+    /// differently (matrix triples before 2026-12-07); the store sets them aside and names
+    /// them at every start.
     #[arg(long)]
     drop_retired: bool,
     /// Keep a ledger of every item handed out, discarded or skipped, for `dyad audit`. It grows

@@ -11,9 +11,9 @@ use ndarray::{Array1, Array2, Axis};
 
 use crate::fixed::Headroom;
 use crate::protocols::{
-    Exp, NewtonReciprocal, Piecewise, SquaringScales, spread_level, tree_levels,
+    Exp, NewtonReciprocal, Piecewise, SquaringScales, check_route, spread_level, tree_levels,
 };
-use crate::{FixedPoint, Z64, ring};
+use crate::{FixedPoint, ProtocolError, Z64, ring};
 
 /// `x >> f` as an arithmetic shift: floor division by `2^f`.
 pub fn truncate(x: Z64, f: u32) -> Z64 {
@@ -114,13 +114,14 @@ pub fn max_rows_with_decisions_by<E: Copy + Default>(
 
 /// Max pooling's backward pass as [`crate::protocols::route_to_max`] computes it: each row's
 /// gradient down the tree of its `decisions`, to its argmax, with `times` the product of a
-/// gradient and a decision (0 or 1).
+/// gradient and a decision (0 or 1). Refuses as many gradients as windows only.
 pub fn route_to_max_by<E: Copy + Default + std::ops::Sub<Output = E>>(
     dy: &Array1<E>,
     decisions: &Array2<E>,
     times: impl Fn(E, E) -> E,
-) -> Array2<E> {
+) -> Result<Array2<E>, ProtocolError> {
     let rows = dy.len();
+    check_route(rows, decisions.nrows())?;
     let mut g = Array2::from_shape_fn((rows, 1), |(r, _)| dy[r]);
     for (width, offset) in tree_levels(decisions.ncols() + 1).into_iter().rev() {
         let to_earlier = Array2::from_shape_fn((rows, width / 2), |(r, i)| {
@@ -128,7 +129,7 @@ pub fn route_to_max_by<E: Copy + Default + std::ops::Sub<Output = E>>(
         });
         g = spread_level(&g, &to_earlier, width);
     }
-    g
+    Ok(g)
 }
 
 /// A piecewise-linear function as the `piecewise` protocol computes it.

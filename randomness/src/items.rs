@@ -199,7 +199,7 @@ impl MatrixTriple {
         (m, n, k): (usize, usize, usize),
         z: Array2<Z64>,
     ) -> Result<MatrixTriple, RecordError> {
-        let (u, v) = seed.expand(m, n, k);
+        let (u, v) = seed.expand(m, n, k)?;
         let triple = MatrixTriple { seed, u, v, z };
         triple.check_shape(m, n, k)?;
         Ok(triple)

@@ -42,7 +42,7 @@ pub use items::{
 pub use matmul::matmul;
 pub use plan::{Plan, PlanError};
 pub use record_error::RecordError;
-pub use share_seed::{SEED_BYTES, ShareSeed};
+pub use share_seed::{MAX_SHARE_WORDS, SEED_BYTES, ShareSeed};
 pub use use_once::{Reused, UseOnce};
 
 /// Why a source could not hand out what was asked.

@@ -8,6 +8,20 @@ use dyad_vocabulary::fp::NotInField;
 /// A malformed record or batch of correlated randomness.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
+    /// A matrix triple whose `U` and `V` are more words than one key expands to
+    /// ([`crate::MAX_SHARE_WORDS`]): before keys, the record itself carried them, and the
+    /// message size bounded them.
+    #[error("a {m}x{n}x{k} matrix triple's U and V exceed the {max} words a key expands to")]
+    Expansion {
+        /// Rows of `U`.
+        m: usize,
+        /// Columns of `U`, rows of `V`.
+        n: usize,
+        /// Columns of `V`.
+        k: usize,
+        /// The bound.
+        max: usize,
+    },
     /// The bytes are not a whole number of the kind's records.
     #[error("{bytes} bytes is not a whole number of {size}-byte {kind} records")]
     Length {

@@ -138,7 +138,7 @@ impl StreamAudit {
 
 /// Checks the ledger against the index: per lane, ledger ranges and available items tile
 /// `0..next` exactly; per stream, the ledger agrees with the counters. Streams outside the
-/// index (retired kinds) are not audited.
+/// index (set aside at open) are not audited.
 pub fn verify(entries: &[Entry], index: &Index) -> Vec<StreamAudit> {
     // (stream, lane) -> ranges (first, end) covering it.
     let mut cover: BTreeMap<(&str, u32), Vec<(u64, u64)>> = BTreeMap::new();

@@ -143,14 +143,16 @@ pub struct Db {
     next_lease: u64,
     /// A write failed: RocksDB refuses further writes until it is reopened.
     failed: bool,
-    /// Streams of kinds this version does not know, set aside at open.
+    /// Streams set aside at open: of kinds this version does not know, or of an earlier record
+    /// layout.
     retired: Retired,
     /// The next ledger record's number, once the ledger ([`crate::audit`]) is on.
     next_audit: Option<u64>,
 }
 
 /// Streams set aside at open because this version does not know their kind (an upgrade
-/// retired it): their names, and the metadata keys that hold them.
+/// retired it) or lays out their records differently: their names, and the metadata keys that
+/// hold them.
 #[derive(Debug, Default)]
 struct Retired {
     names: BTreeSet<String>,
@@ -251,15 +253,26 @@ impl Db {
         Ok(store)
     }
 
-    /// Deletes the records of the streams set aside at open because this version does not
-    /// know their kind, in one synced write; returns their names. Nothing else changes: they
-    /// were outside the index and the budget already.
+    /// Deletes the records of the streams set aside at open (of a kind this version does not
+    /// know, or of an earlier record layout), with their ledger entries, in one synced write;
+    /// returns their names. Nothing else changes: they were outside the index and the budget
+    /// already. A stream of an earlier layout then fills anew under the same name, so the
+    /// ledger must not keep the ranges of the records that were deleted.
     pub fn drop_retired(&mut self) -> Result<Vec<String>, StoreError> {
         self.recover()?;
         if self.retired.names.is_empty() {
             return Ok(Vec::new());
         }
         let mut batch = WriteBatch::default();
+        for item in self
+            .rocks()
+            .iterator_cf(self.cf(AUDIT), rocksdb::IteratorMode::Start)
+        {
+            let (key, value) = item.map_err(storage)?;
+            if Entry::decode(&value).is_some_and(|e| self.retired.names.contains(&e.stream)) {
+                batch.delete_cf(self.cf(AUDIT), key);
+            }
+        }
         let (meta, chunks) = (self.cf(META), self.cf(CHUNKS));
         for key in &self.retired.meta_keys {
             batch.delete_cf(meta, key);
@@ -337,14 +350,20 @@ impl Db {
     fn write_delta(&self, batch: &mut WriteBatch, delta: &Delta) {
         let (meta, chunks) = (self.cf(META), self.cf(CHUNKS));
         let c = delta.counters;
-        let value = keys::encode_u64s(&[
+        let mut fields = vec![
             u64::from(delta.item_bytes),
             c.put,
             c.taken,
             c.discarded,
             c.in_flight,
-            layout_of(&delta.stream),
-        ]);
+        ];
+        // The first revision is written as before revisions were kept, so that a build from
+        // before can still open a stockpile with no stream of a later layout.
+        match layout_of(&delta.stream) {
+            0 | 1 => {}
+            layout => fields.push(layout),
+        }
+        let value = keys::encode_u64s(&fields);
         batch.put_cf(meta, keys::stream_key(&delta.stream), value);
         for &(lane, next) in &delta.lanes {
             batch.put_cf(
@@ -889,7 +908,7 @@ impl Db {
 
     /// A lane's `next` and lowest available item.
     pub fn lane_status(&self, name: &str, lane: u32) -> Result<(u64, u64), StoreError> {
-        item_bytes_of(name)?;
+        self.record_size(name)?;
         Ok(self
             .index
             .stream(name)
@@ -907,7 +926,7 @@ impl Db {
         next: u64,
     ) -> Result<(u64, u64), StoreError> {
         self.recover()?;
-        let item_bytes = item_bytes_of(name)?;
+        let item_bytes = self.record_size(name)?;
         let (delta, spans) = self
             .index
             .plan_align(name, item_bytes, lane, keep_below, next);

@@ -7,7 +7,7 @@
 //! | key | value |
 //! |---|---|
 //! | `P` | the party whose stockpile this is (1 byte) |
-//! | `S` stream | item size u32, then put, taken, discarded, in-flight counters u64 |
+//! | `S` stream | item size, then put, taken, discarded, in-flight counters, then the record layout's revision where it is above 1 (`Kind::layout_revision`), u64 each |
 //! | `N` stream lane | the lane's `next` (one past its last committed item) u64 |
 //! | `C` chunk key | the chunk's item count and how many of them were handed out, u64 each |
 //! | `L` lease | the stream, then the item count u64 |

@@ -107,7 +107,9 @@ pub async fn open(config: StoreConfig) -> Result<Opened, ServerError> {
                 .drop_retired()
                 .map_err(failed("delete the retired streams"))?;
             for name in dropped {
-                tracing::info!("deleted stream {name}, of a kind this version does not know");
+                tracing::info!(
+                    "deleted stream {name}, of a kind or a record layout this version does not read"
+                );
             }
         }
         if config.audit {

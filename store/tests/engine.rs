@@ -453,13 +453,16 @@ fn the_ledger_must_start_with_the_stockpile_and_stays_on() {
 /// A stream written before its kind's records were laid out anew (matrix triples, which now
 /// hold a key in place of `U_i, V_i`) is set aside at open like a stream of a retired kind:
 /// whether its records' size changed (4x5x3: 376 bytes then, 112 now) or not (1x1x1: 24
-/// bytes either way, told apart only by the layout revision the stockpile keeps). A stream
-/// this version writes is read again after a restart.
+/// bytes either way, told apart only by the layout revision the stockpile keeps). Until
+/// `drop_retired` deletes them (with their ledger entries) the streams refuse every request
+/// that could write over their chunk keys; then they fill anew, are read again after a
+/// restart, and the ledger's audit passes.
 #[test]
 fn streams_of_an_earlier_record_layout_are_set_aside_at_open() {
     let u64s = |v: &[u64]| -> Vec<u8> { v.iter().flat_map(|f| f.to_le_bytes()).collect() };
     let dir = tempfile::tempdir().expect("tempdir");
     let mut db = open(dir.path());
+    db.start_audit().expect("ledger on an empty stockpile");
     db.put(STREAM, 0, 0, &records(0, 0, 10)).expect("put");
     drop(db);
     let old = [("matrix-triple/4x5x3", 376u64), ("matrix-triple/1x1x1", 24)];
@@ -491,6 +494,17 @@ fn streams_of_an_earlier_record_layout_are_set_aside_at_open() {
             raw.put_cf(chunks, &chunk, vec![7u8; 2 * bytes as usize])
                 .expect("records");
         }
+        // The old version handed out the 1x1x1 stream's two items, as its ledger says.
+        let handed_out = dyad_store::audit::Entry {
+            stream: "matrix-triple/1x1x1".into(),
+            lane: 0,
+            first: 0,
+            count: 2,
+            fate: dyad_store::audit::Fate::HandedOut,
+        };
+        let audit = raw.cf_handle("audit").expect("audit");
+        raw.put_cf(audit, 1000u64.to_be_bytes(), handed_out.encode())
+            .expect("ledger");
     }
     let mut db = open(dir.path());
     let streams: Vec<String> = db.inventory().into_iter().map(|s| s.stream).collect();
@@ -499,6 +513,8 @@ fn streams_of_an_earlier_record_layout_are_set_aside_at_open() {
     for err in [
         db.take("matrix-triple/1x1x1", 1, 1).err(),
         db.put("matrix-triple/1x1x1", 0, 0, &[9u8; 24]).err(),
+        db.align("matrix-triple/1x1x1", 0, 0, 5).err(),
+        db.lane_status("matrix-triple/1x1x1", 0).err(),
     ] {
         let err = err.expect("refused").to_string();
         assert!(err.contains("--drop-retired"), "{err}");
@@ -519,4 +535,7 @@ fn streams_of_an_earlier_record_layout_are_set_aside_at_open() {
         .expect("take")
         .expect("stocked");
     assert_eq!(t.payload, [9u8; 48]);
+    db.ack(t.lease).expect("ack");
+    let audits = db.audit().expect("audit").expect("ledger on");
+    assert!(audits.iter().all(|a| a.ok()), "{audits:?}");
 }

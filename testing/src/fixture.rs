@@ -114,11 +114,17 @@ impl Fixture {
         let tags = self.tags(Kind::MatrixTriple { m, n, k }, 1);
         // Each party's U_i, V_i from its own key, as the offline generator makes them.
         let seeds = [(); 2].map(|_| ShareSeed::random(&mut self.rng));
-        let [(u0, v0), (u1, v1)] = seeds.map(|s| s.expand(m, n, k));
+        let expand = |s: ShareSeed| {
+            s.expand(m, n, k)
+                .map_err(|e| RandomnessError::Source(e.to_string()))
+        };
+        let (u0, v0) = expand(seeds[0])?;
+        let (u1, v1) = expand(seeds[1])?;
         let z = matmul(&(u0 + u1), &(v0 + v1));
         let z = z.mapv(|s| self.ring(s));
         let seed = seeds[self.party.index()];
-        let items = MatrixTriple::new(seed, (m, n, k), z).expect("z is m x k");
+        let items = MatrixTriple::new(seed, (m, n, k), z)
+            .map_err(|e| RandomnessError::Source(e.to_string()))?;
         batch(tags, items)
     }
 

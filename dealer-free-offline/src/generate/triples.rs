@@ -28,7 +28,9 @@ impl Generator {
         k: usize,
     ) -> Result<MatrixTriple, OfflineError> {
         let seed = ShareSeed::random(&mut self.rng);
-        let (u, v) = seed.expand(m, n, k);
+        let (u, v) = seed
+            .expand(m, n, k)
+            .map_err(|e| OfflineError::Unsupported(e.to_string()))?;
         let cross = match self.matrix_method {
             MatrixTripleMethod::He => self.cross_by_he(&u, &v).await?,
             MatrixTripleMethod::Ot => self.cross_by_ot(&u, &v).await?,

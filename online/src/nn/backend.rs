@@ -106,7 +106,8 @@ pub trait Backend {
     ) -> impl Future<Output = Result<Pooled<Self::E>, ProtocolError>>;
 
     /// The gradient through max pooling: each window's gradient `dy` given to the window's
-    /// argmax down the tree of `decisions` (`windows x positions`).
+    /// argmax down the tree of `decisions` (`windows x (positions - 1)`); returns
+    /// `windows x positions`.
     fn maxpool_backward(
         &mut self,
         dy: &Array1<Self::E>,

@@ -137,9 +137,7 @@ impl Backend for PlainFixed {
         dy: &Array1<Z64>,
         decisions: &Array2<Z64>,
     ) -> Result<Array2<Z64>, ProtocolError> {
-        Ok(crate::reference::route_to_max_by(dy, decisions, |g, d| {
-            g * d
-        }))
+        crate::reference::route_to_max_by(dy, decisions, |g, d| g * d)
     }
 
     async fn softmax_grad(

@@ -133,9 +133,7 @@ impl Backend for PlainFloat {
         dy: &Array1<f64>,
         decisions: &Array2<f64>,
     ) -> Result<Array2<f64>, ProtocolError> {
-        Ok(crate::reference::route_to_max_by(dy, decisions, |g, d| {
-            g * d
-        }))
+        crate::reference::route_to_max_by(dy, decisions, |g, d| g * d)
     }
 
     async fn softmax_grad(

@@ -116,7 +116,10 @@ impl Backend for Tally {
     ) -> Result<(Array1<Z64>, Array2<Z64>), ProtocolError> {
         let (rows, cols) = windows.dim();
         self.demand += cost::max_rows(rows, cols, self.cmp);
-        Ok((Array1::zeros(rows), Array2::zeros((rows, cols - 1))))
+        Ok((
+            Array1::zeros(rows),
+            Array2::zeros((rows, cols.saturating_sub(1))),
+        ))
     }
 
     async fn maxpool_backward(

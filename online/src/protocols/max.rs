@@ -59,12 +59,7 @@ pub async fn route_to_max<R: Randomness>(
     decisions: &Array2<Z64>,
 ) -> Result<Array2<Z64>, ProtocolError> {
     let rows = dy.len();
-    if decisions.nrows() != rows {
-        return Err(ProtocolError::Shape(format!(
-            "route_to_max: {rows} gradients for {} windows",
-            decisions.nrows()
-        )));
-    }
+    check_route(rows, decisions.nrows())?;
     let cols = decisions.ncols() + 1;
     let mut g = dy
         .clone()
@@ -79,6 +74,17 @@ pub async fn route_to_max<R: Randomness>(
         g = spread_level(&g, &to_earlier, width);
     }
     Ok(g)
+}
+
+/// Refuses a route of `gradients` through the decisions of `windows` windows unless they are
+/// as many.
+pub(crate) fn check_route(gradients: usize, windows: usize) -> Result<(), ProtocolError> {
+    match gradients == windows {
+        true => Ok(()),
+        false => Err(ProtocolError::Shape(format!(
+            "route_to_max: {gradients} gradients for {windows} windows"
+        ))),
+    }
 }
 
 /// The levels of the tournament over `cols` columns, from the first: how many candidates

@@ -44,7 +44,7 @@ pub use checkzero::{CheckZeroVariant, Comparison};
 pub use cross_entropy::cross_entropy_grad;
 pub use exp::{Exp, SQUARINGS, SquaringScales, exp};
 pub use max::{argmax_rows, ge, max_rows, max_rows_with_decisions, route_to_max};
-pub(crate) use max::{spread_level, tree_levels};
+pub(crate) use max::{check_route, spread_level, tree_levels};
 pub use metrics::{correct, cross_entropy};
 pub use msb::{drelu, drelu_ring, msb};
 pub use open::open_sum;

@@ -85,7 +85,7 @@ async fn any_decisions_route_as_the_reference_does() {
         ];
         let sd = share(&dy, &mut rng);
         let (a, b) = both!(pair, |p, i| route_to_max(p, &sd[i], &xor[i]));
-        let want = reference::route_to_max_by(&dy, &decisions, |g, d| g * d);
+        let want = reference::route_to_max_by(&dy, &decisions, |g, d| g * d).expect("shapes");
         assert_eq!(open(&(a, b)), want, "{cols} columns");
         assert_eq!(
             want.sum_axis(ndarray::Axis(1)),
