@@ -23,7 +23,9 @@ impl Demand {
 
     /// Bytes of the records, per party.
     pub fn bytes(&self) -> u64 {
-        self.0.iter().map(|(k, n)| k.item_bytes() as u64 * n).sum()
+        self.0.iter().fold(0u64, |sum, (k, n)| {
+            sum.saturating_add((k.item_bytes() as u64).saturating_mul(*n))
+        })
     }
 }
 

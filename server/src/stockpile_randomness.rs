@@ -345,7 +345,7 @@ impl StockpileRandomness {
             }
         });
         let count: u64 = taken.ranges.iter().map(TagRange::count).sum();
-        let expected = count as usize * kind.item_bytes();
+        let expected = (count as usize).saturating_mul(kind.item_bytes());
         if taken.item_bytes as usize != kind.item_bytes() || taken.payload.len() != expected {
             return Err(RandomnessError::Source(format!(
                 "the stockpile returned {} bytes of {}-byte records for {count} {kind} items",

@@ -248,6 +248,13 @@ fn malformed_requests_are_refused_and_change_nothing() {
         db.put(STREAM, 0, 10, &[]).map(|_| ()),
         db.put(STREAM, 0, u64::MAX, &[0; 9]).map(|_| ()),
         db.take("matrix-triple/0x1x1", 1, 1).map(|_| ()),
+        // A shape whose record size overflows.
+        db.take(
+            &format!("matrix-triple/{}x1x{}", 1u64 << 40, 1u64 << 40),
+            1,
+            1,
+        )
+        .map(|_| ()),
         db.take(STREAM, 2, 1).map(|_| ()),
         db.take(STREAM, 0, 0).map(|_| ()),
         db.take(STREAM, u64::MAX, u64::MAX).map(|_| ()),

@@ -119,11 +119,15 @@ impl fmt::Display for Kind {
 
 impl Kind {
     /// The size of one item's record in the stockpile; the record layouts are in the online
-    /// runtime's `randomness::codec`, whose tests pin each size to its encoding.
+    /// runtime's `randomness::codec`, whose tests pin each size to its encoding. A shape from
+    /// outside (a stream name in a request) may be absurd: the size saturates at `usize::MAX`
+    /// instead of overflowing, and every reader refuses records that large.
     pub fn item_bytes(&self) -> usize {
         match *self {
             // The key of `U_i, V_i` (`dyad_randomness::ShareSeed`) and `Z_i`.
-            Kind::MatrixTriple { m, k, .. } => 16 + 8 * m * k,
+            Kind::MatrixTriple { m, k, .. } => {
+                m.saturating_mul(k).saturating_mul(8).saturating_add(16)
+            }
             Kind::ElementwiseTriple => 24,
             Kind::ComparisonMask { p } => 8 + 2 * MASK_BITS * p.bytes() + 2,
             Kind::ComparisonBits => 41,
@@ -159,6 +163,20 @@ fn prime_suffix(p: Prime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A matrix triple's record is its key and `Z_i`; a shape too large for any record gives
+    /// the largest size, not an overflow.
+    #[test]
+    fn record_sizes_saturate_for_absurd_shapes() {
+        let kind = |s: &str| s.parse::<Kind>().expect("a kind");
+        assert_eq!(kind("matrix-triple/3x5x2").item_bytes(), 16 + 8 * 6);
+        let huge = kind(&format!("matrix-triple/{}x1x{}", 1u64 << 40, 1u64 << 40));
+        assert_eq!(huge.item_bytes(), usize::MAX);
+        assert_eq!(
+            kind(&format!("matrix-triple/1x1x{}", usize::MAX)).item_bytes(),
+            usize::MAX
+        );
+    }
 
     #[test]
     fn stream_names_round_trip_and_reject_unknown_kinds() {
