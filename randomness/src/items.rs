@@ -205,6 +205,20 @@ impl MatrixTriple {
         Ok(triple)
     }
 
+    /// Sets this party's share of `Z` (the generator's and the dealer's second step, once the
+    /// products of the expanded `U_i, V_i` are known); fails unless `z` is `m x k`.
+    pub fn set_z(&mut self, z: Array2<Z64>) -> Result<(), RecordError> {
+        if z.dim() != self.z.dim() {
+            return Err(RecordError::Shape {
+                array: "Z",
+                got: z.dim(),
+                expected: self.z.dim(),
+            });
+        }
+        self.z = z;
+        Ok(())
+    }
+
     /// The key of this party's `U_i` and `V_i`.
     pub fn seed(&self) -> ShareSeed {
         self.seed

@@ -69,9 +69,12 @@ impl ShareSeed {
         key[..SEED_BYTES].copy_from_slice(&self.0);
         let mut stream = ChaCha20Rng::from_seed(key);
         let mut stream_words = |rows: usize, cols: usize| {
-            let mut w = vec![0u64; rows * cols];
+            let mut w = vec![Z64(0); rows * cols];
             stream.fill_bytes(bytemuck::cast_slice_mut(&mut w));
-            let w: Vec<Z64> = w.into_iter().map(|x| Z64(u64::from_le(x))).collect();
+            // Little-endian words: nothing to do on the machines Dyad runs on.
+            for z in &mut w {
+                z.0 = u64::from_le(z.0);
+            }
             Array2::from_shape_vec((rows, cols), w).expect("rows x cols words")
         };
         let u = stream_words(m, n);

@@ -106,3 +106,23 @@ fn a_layout_refuses_records_of_another_kind() {
     let scaled = Kind::ScaledModpTriple { p: Prime::P67 };
     assert!(ModpTriples::decode(scaled, &bytes[..6]).is_err());
 }
+
+/// A matrix triple's `U`, `V` are its key's expansion; only `Z` can be set, at its shape.
+#[test]
+fn a_matrix_triples_z_is_set_at_its_shape_only() {
+    let seed = ShareSeed([3; SEED_BYTES]);
+    let zeros = |r, c| ndarray::Array2::<Z64>::zeros((r, c));
+    let mut t = MatrixTriple::new(seed, (2, 3, 4), zeros(2, 4)).expect("shapes");
+    assert_eq!(
+        (t.u(), t.v()),
+        (
+            &seed.expand(2, 3, 4).expect("small").0,
+            &seed.expand(2, 3, 4).expect("small").1
+        )
+    );
+    assert!(MatrixTriple::new(seed, (2, 3, 4), zeros(4, 2)).is_err());
+    let err = t.set_z(zeros(3, 4)).expect_err("3x4 for 2x4");
+    assert!(err.to_string().contains("`Z` has shape"), "{err}");
+    t.set_z(zeros(2, 4) + Z64(5)).expect("2x4");
+    assert_eq!(t.z()[[1, 3]], Z64(5));
+}

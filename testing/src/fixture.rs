@@ -114,17 +114,14 @@ impl Fixture {
         let tags = self.tags(Kind::MatrixTriple { m, n, k }, 1);
         // Each party's U_i, V_i from its own key, as the offline generator makes them.
         let seeds = [(); 2].map(|_| ShareSeed::random(&mut self.rng));
-        let expand = |s: ShareSeed| {
-            s.expand(m, n, k)
-                .map_err(|e| RandomnessError::Source(e.to_string()))
-        };
-        let (u0, v0) = expand(seeds[0])?;
-        let (u1, v1) = expand(seeds[1])?;
-        let z = matmul(&(u0 + u1), &(v0 + v1));
+        let refused = |e: RecordError| RandomnessError::Source(e.to_string());
+        let mine = self.party.index();
+        let mut items =
+            MatrixTriple::new(seeds[mine], (m, n, k), Array2::zeros((m, k))).map_err(refused)?;
+        let (u_other, v_other) = seeds[1 - mine].expand(m, n, k).map_err(refused)?;
+        let z = matmul(&(items.u() + &u_other), &(items.v() + &v_other));
         let z = z.mapv(|s| self.ring(s));
-        let seed = seeds[self.party.index()];
-        let items = MatrixTriple::new(seed, (m, n, k), z)
-            .map_err(|e| RandomnessError::Source(e.to_string()))?;
+        items.set_z(z).map_err(refused)?;
         batch(tags, items)
     }
 

@@ -28,15 +28,18 @@ impl Generator {
         k: usize,
     ) -> Result<MatrixTriple, OfflineError> {
         let seed = ShareSeed::random(&mut self.rng);
-        let (u, v) = seed
-            .expand(m, n, k)
-            .map_err(|e| OfflineError::Unsupported(e.to_string()))?;
+        let refused = |e: dyad_randomness::RecordError| OfflineError::Unsupported(e.to_string());
+        // U_i, V_i expanded once, Z_i filled in once the cross terms are known.
+        let mut triple =
+            MatrixTriple::new(seed, (m, n, k), Array2::zeros((m, k))).map_err(refused)?;
+        let (u, v) = (triple.u(), triple.v());
         let cross = match self.matrix_method {
-            MatrixTripleMethod::He => self.cross_by_he(&u, &v).await?,
-            MatrixTripleMethod::Ot => self.cross_by_ot(&u, &v).await?,
+            MatrixTripleMethod::He => self.cross_by_he(u, v).await?,
+            MatrixTripleMethod::Ot => self.cross_by_ot(u, v).await?,
         };
-        let z = matmul(&u, &v) + cross.mapv(Z64);
-        Ok(MatrixTriple::new(seed, (m, n, k), z).expect("z is m x k"))
+        let z = matmul(u, v) + cross.mapv(Z64);
+        triple.set_z(z).map_err(refused)?;
+        Ok(triple)
     }
 
     /// This party's share of `U_0·V_1 + U_1·V_0` by RLWE ([`crate::he_product`]): it encrypts

@@ -111,6 +111,16 @@ fn the_cost_model_weighs_cpu_against_link_time() {
     assert_eq!(shape::pick(Vec::<((), u64, f64)>::new()), None);
 }
 
+/// Network-C's tall im2col products (batch 128): its second convolution's forward, weight
+/// gradient and input gradient, and its first's forward and weight gradient.
+const NETWORK_C_TALL: [(usize, usize, usize); 5] = [
+    (8192, 500, 50),
+    (500, 8192, 50),
+    (8192, 50, 500),
+    (73_728, 25, 20),
+    (25, 73_728, 20),
+];
+
 #[test]
 fn chosen_shapes_fit_the_ring_and_the_noise_budget() {
     for (m, n, k) in [
@@ -130,12 +140,10 @@ fn chosen_shapes_fit_the_ring_and_the_noise_budget() {
         (128, 800, 500),
         (800, 128, 500),
         (500, 128, 10),
-        (8192, 500, 50),
-        (500, 8192, 50),
-        (8192, 50, 500),
-        (73_728, 25, 20),
-        (25, 73_728, 20),
-    ] {
+    ]
+    .into_iter()
+    .chain(NETWORK_C_TALL)
+    {
         let plan = ProductPlan::for_triple(m, n, k).expect("a shape");
         let (shape, dims) = (plan.shape, plan.dims);
         assert!(
@@ -152,13 +160,7 @@ fn chosen_shapes_fit_the_ring_and_the_noise_budget() {
     }
     // Network-C's tall im2col products: plaintexts of a power-of-two stride (a transform of
     // `N/s` values), not the stride-1 shapes that least traffic chose (3.5x their CPU).
-    for (m, n, k) in [
-        (8192, 500, 50),
-        (500, 8192, 50),
-        (8192, 50, 500),
-        (73_728, 25, 20),
-        (25, 73_728, 20),
-    ] {
+    for (m, n, k) in NETWORK_C_TALL {
         let plan = ProductPlan::for_triple(m, n, k).expect("a shape");
         assert!(
             encoding::transform_stride(&plan.shape) > 1,
