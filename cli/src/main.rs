@@ -10,6 +10,7 @@ mod import;
 mod link_args;
 mod link_check;
 mod offline;
+mod optimizer_args;
 mod predict;
 mod probe;
 mod provision;
@@ -156,7 +157,10 @@ mod tests {
         let job = Job {
             network: dyad_server::load_network("net-a").expect("net-a"),
             batch: 128,
-            lr_shift: 2,
+            optimizer: dyad_online::nn::Optimizer {
+                momentum: 0.9,
+                ..dyad_online::nn::Optimizer::sgd(2)
+            },
             epochs: 1,
             eval_every: Some(8),
             seed: 1,

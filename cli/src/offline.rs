@@ -16,6 +16,7 @@ use dyad_store_client::StoreClient;
 
 use crate::comparison_args::ComparisonArgs;
 use crate::link_args::LinkArgs;
+use crate::optimizer_args::OptimizerArgs;
 use crate::store_args::StoreArgs;
 use dyad_server::endpoints::Health;
 use dyad_server::endpoints::Render;
@@ -169,11 +170,11 @@ pub struct PlanArgs {
     /// Served inference requests to stock for (`dyad serve`; each includes its argmax).
     #[arg(long, default_value_t = 0)]
     inferences: u64,
-    /// The learning rate is 2^-lr_shift (paper §7.4: 7 for Network-A, 5 for the others); shown
-    /// in the plan's header for the record (a truncation costs the same by any number of bits,
-    /// so the plan does not depend on it).
-    #[arg(long)]
-    lr_shift: Option<u32>,
+    /// The optimizer as the job gives it: momentum, weight decay and a rate that is not a
+    /// power of two each add a truncation per parameter and step (the rate's value does not
+    /// matter: a truncation costs the same by any number of bits).
+    #[command(flatten)]
+    optimizer: OptimizerArgs,
     #[command(flatten)]
     comparison: ComparisonArgs,
     /// Fixed-point fractional bits.
@@ -208,11 +209,21 @@ pub struct PlanArgs {
 
 pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
     let network = dyad_server::load_network(&args.model)?;
-    let lr_shift = args.lr_shift.unwrap_or(network.paper_lr_shift());
     let fixed = FixedPoint::new(args.f).context("--f must be between 1 and 30")?;
     let comparison = args.comparison.comparison();
     let config = args.comparison.config(fixed);
-    let mut demand = network.stock_demand(args.batch, args.iterations, args.inferences, config)?;
+    let (train, test) = match &args.datasets {
+        Some(dir) if !args.dataset.is_empty() => union_sizes(dir, &args.dataset)?,
+        _ => (args.train, args.test),
+    };
+    // A cosine schedule spans the job's steps, or the iterations stocked for.
+    let steps = match args.epochs {
+        Some(epochs) => (train.checked_div(args.batch).unwrap_or(0) * epochs) as u64,
+        None => args.iterations.max(1),
+    };
+    let optimizer = args.optimizer.optimizer(&network, steps)?;
+    let training = (args.batch, args.iterations);
+    let mut demand = network.stock_demand(training, args.inferences, &optimizer, config)?;
     let mut what = Vec::new();
     if args.iterations > 0 {
         what.push(format!("{} training steps", args.iterations));
@@ -221,14 +232,10 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
         what.push(format!("{} served requests", args.inferences));
     }
     if let Some(epochs) = args.epochs {
-        let (train, test) = match &args.datasets {
-            Some(dir) if !args.dataset.is_empty() => union_sizes(dir, &args.dataset)?,
-            _ => (args.train, args.test),
-        };
         let job = Job {
             network: network.clone(),
             batch: args.batch,
-            lr_shift,
+            optimizer,
             epochs,
             eval_every: args.eval_every,
             seed: 0,
@@ -249,7 +256,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
     let plan = Plan::from_demand(demand)?;
     print!("{plan}");
     let training = match args.iterations > 0 || args.epochs.is_some() {
-        true => format!(" (batch {}, lr 2^-{lr_shift})", args.batch),
+        true => format!(" (batch {}, {optimizer})", args.batch),
         false => String::new(),
     };
     println!(

@@ -521,7 +521,12 @@ async fn make(g0: &mut Generator, g1: &mut Generator, kind: Kind, count: usize) 
 /// The stock of `iterations` training steps (batch 128) and `requests` served requests.
 fn plan_for(net: &Network, iterations: u64, requests: u64, config: Config) -> Plan {
     let demand = net
-        .stock_demand(128, iterations, requests, config)
+        .stock_demand(
+            (128, iterations),
+            requests,
+            &dyad_online::nn::Optimizer::sgd(net.paper_lr_shift()),
+            config,
+        )
         .expect("demand");
     Plan::from_demand(demand).expect("plan")
 }

@@ -96,7 +96,9 @@ async fn secure_run(
                 .import(&y.into_dyn())
                 .into_dimensionality()
                 .expect("2-d");
-            train_step(&mut secure, &net, &mut params, x, &y, hyper, false)
+            let mut velocity = hyper.initial_velocity(&params);
+            let weights = (&mut params, velocity.as_mut());
+            train_step(&mut secure, &net, weights, (x, &y), hyper.rule(0), false)
                 .await
                 .expect("secure step");
         }
@@ -246,17 +248,12 @@ async fn plain(net: &Network, data: &(ArrayD<f64>, Array2<f64>), work: Work) -> 
         let start = Instant::now();
         match work {
             Work::Training(hyper) => {
-                train_step(
-                    &mut backend,
-                    net,
-                    &mut params,
-                    data.0.clone(),
-                    &data.1,
-                    hyper,
-                    false,
-                )
-                .await
-                .expect("float step");
+                let mut velocity = hyper.initial_velocity(&params);
+                let weights = (&mut params, velocity.as_mut());
+                let batch = (data.0.clone(), &data.1);
+                train_step(&mut backend, net, weights, batch, hyper.rule(0), false)
+                    .await
+                    .expect("float step");
             }
             Work::Inference => {
                 predict(&mut backend, net, &params, data.0.clone())
@@ -404,10 +401,7 @@ async fn main() {
     if only("training") {
         header("one SGD step");
         for net in &networks {
-            let work = Work::Training(Hyper {
-                lr_shift: net.paper_lr_shift(),
-                batch_shift: size.trailing_zeros(),
-            });
+            let work = Work::Training(Hyper::sgd(net.paper_lr_shift(), size.trailing_zeros()));
             let data = batch(net, size);
             let cost = secure(net, &data, work, 1).await;
             row(net, size, &cost, plain(net, &data, work).await, None);

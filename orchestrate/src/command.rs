@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use dyad_online::nn::{Optimizer, Schedule};
 use dyad_online::protocols::{Comparison, Exp};
 use dyad_server::training::Job;
 
@@ -117,9 +118,8 @@ pub fn train(
         job.batch.to_string(),
         "--seed".into(),
         job.seed.to_string(),
-        "--lr-shift".into(),
-        job.lr_shift.to_string(),
     ]);
+    args.extend(optimizer_flags(&job.optimizer));
     args.extend(comparison(job.comparison, Some(job.exp)));
     if let Some(every) = job.eval_every {
         args.extend(["--eval-every".into(), every.to_string()]);
@@ -183,4 +183,33 @@ fn metrics_flag(metrics: Option<&str>) -> impl Iterator<Item = String> {
     metrics
         .into_iter()
         .flat_map(|m| ["--metrics".into(), m.into()])
+}
+
+/// The flags of `dyad train` that give `optimizer` (a cosine schedule spans the job's steps).
+pub fn optimizer_flags(optimizer: &Optimizer) -> Vec<String> {
+    let mut flags = match optimizer.lr.log2() {
+        s if s.fract() == 0.0 && s <= 0.0 => vec!["--lr-shift".into(), (-s).to_string()],
+        _ => vec!["--lr".into(), optimizer.lr.to_string()],
+    };
+    if optimizer.momentum > 0.0 {
+        flags.extend(["--momentum".into(), optimizer.momentum.to_string()]);
+    }
+    if optimizer.nesterov {
+        flags.push("--nesterov".into());
+    }
+    if optimizer.weight_decay > 0.0 {
+        flags.extend(["--weight-decay".into(), optimizer.weight_decay.to_string()]);
+    }
+    let schedule = match optimizer.schedule {
+        Schedule::Constant => None,
+        Schedule::Cosine { .. } => Some("cosine".to_string()),
+        Schedule::Step { every, gamma } => Some(format!("step:{every}:{gamma}")),
+    };
+    if let Some(schedule) = schedule {
+        flags.extend(["--schedule".into(), schedule]);
+    }
+    if optimizer.warmup > 0 {
+        flags.extend(["--warmup".into(), optimizer.warmup.to_string()]);
+    }
+    flags
 }

@@ -98,8 +98,10 @@ fn checkpoints_of_any_bytes_are_read_or_refused() {
         loss: Some(1.25),
         stats: Stats::default(),
     };
+    // With a velocity: the longer of the two formats (a job with momentum).
     let state = State {
         step: 3,
+        velocity: Some(params.clone()),
         params,
         loss: Z64(9),
         curve: vec![

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use dyad_online::Config;
 use dyad_online::model::Network;
+use dyad_online::nn::Optimizer;
 use dyad_store_client::shard::shard_of;
 use dyad_store_client::{StoreClient, Taken};
 use dyad_vocabulary::Kind;
@@ -56,7 +57,12 @@ fn network_a_step() -> Vec<(Kind, u64)> {
     let net = Network::by_name("net-a").expect("Network-A");
     let c = Config::default();
     let demand = net
-        .training_demand(128, false, c.fixed, c.comparison(), c.exp)
+        .training_demand(
+            128,
+            false,
+            &Optimizer::sgd(0),
+            (c.fixed, c.comparison(), c.exp),
+        )
         .expect("demand");
     demand.0.into_iter().collect()
 }

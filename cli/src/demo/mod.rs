@@ -22,7 +22,11 @@ use dyad_store_client::token::read_token;
 
 use crate::comparison_args::ComparisonArgs;
 use crate::data_args::DataArgs;
+use crate::optimizer_args::OptimizerArgs;
 use crate::train::JobArgs;
+
+/// The demo's learning rate without `--lr` or `--lr-shift`: `2^-2`.
+const DEFAULT_LR_SHIFT: u32 = 2;
 use crate::train_plain::print_point;
 use dyad_server::training::reference::{Arithmetic, Reference, references};
 use watch::Watch;
@@ -51,9 +55,9 @@ pub struct Args {
     /// Examples per SGD step.
     #[arg(long, default_value_t = 128)]
     batch: usize,
-    /// The learning rate is 2^-lr_shift.
-    #[arg(long, default_value_t = 2)]
-    lr_shift: u32,
+    /// The optimizer (the demo's default learning rate is 2^-2).
+    #[command(flatten)]
+    optimizer: OptimizerArgs,
     #[command(flatten)]
     comparison: ComparisonArgs,
     /// Working directory for certificates, stockpiles, logs, model shares and curves. It is
@@ -87,7 +91,13 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         epochs: args.epochs,
         eval_every: Some(steps_per_epoch.div_ceil(POINTS_PER_EPOCH).max(1)),
         batch: args.batch,
-        lr_shift: Some(args.lr_shift),
+        optimizer: OptimizerArgs {
+            lr_shift: match args.optimizer.lr {
+                None => args.optimizer.lr_shift.or(Some(DEFAULT_LR_SHIFT)),
+                Some(_) => None,
+            },
+            ..args.optimizer.clone()
+        },
         seed: 1,
         loss: true,
         comparison: args.comparison,
@@ -95,7 +105,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     .job(fixed, id, args.train, args.test)?;
     println!(
         "Dyad demo: training {} on {} of the bundled MNIST digits ({} held out for testing), \
-         {} epochs of {} steps (batch {}, learning rate 2^-{}), revealing the test accuracy \
+         {} epochs of {} steps (batch {}, {}), revealing the test accuracy \
          every {} steps. About 1.5 to 3 minutes on 2 cores at the default sizes; the offline \
          generation of the randomness is what takes the time.",
         job.network.name,
@@ -104,7 +114,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         job.epochs,
         job.steps_per_epoch(),
         job.batch,
-        job.lr_shift,
+        job.optimizer,
         job.eval_every.unwrap_or(job.steps_per_epoch()),
     );
     println!("Everything goes into {}.", dir.display());

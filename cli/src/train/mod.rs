@@ -26,6 +26,7 @@ pub use progress::Progress;
 
 use crate::comparison_args::ComparisonArgs;
 use crate::link_args::LinkArgs;
+use crate::optimizer_args::OptimizerArgs;
 use crate::store_args::StoreArgs;
 use display::Display;
 use dyad_server::endpoints::Health;
@@ -46,10 +47,8 @@ pub struct JobArgs {
     /// Examples per SGD step (a power of two).
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
-    /// The learning rate is 2^-lr_shift (default as in the paper's §7.4: 7 for Network-A, 5
-    /// for the others).
-    #[arg(long)]
-    pub lr_shift: Option<u32>,
+    #[command(flatten)]
+    pub optimizer: OptimizerArgs,
     /// Seeds the public initial weights and the batch order.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -70,8 +69,9 @@ impl JobArgs {
         test: usize,
     ) -> anyhow::Result<Job> {
         let network = dyad_server::load_network(&self.model)?;
+        let steps = train.checked_div(self.batch).unwrap_or(0) * self.epochs;
         let job = Job {
-            lr_shift: self.lr_shift.unwrap_or(network.paper_lr_shift()),
+            optimizer: self.optimizer.optimizer(&network, steps as u64)?,
             network,
             batch: self.batch,
             epochs: self.epochs,
@@ -252,12 +252,12 @@ fn finish(setup: &Setup<Stockpile>, state: &State<Z64>) -> anyhow::Result<()> {
 
 fn print_summary(job: &Job, state: &State<Z64>, out: &Path, model: &Path) {
     println!(
-        "\ntrained {} for {} epochs of {} steps (batch {}, lr 2^-{}) on {} training examples",
+        "\ntrained {} for {} epochs of {} steps (batch {}, {}) on {} training examples",
         job.network.name,
         job.epochs,
         job.steps_per_epoch(),
         job.batch,
-        job.lr_shift,
+        job.optimizer,
         job.train
     );
     for p in &state.curve {

@@ -5,7 +5,7 @@ use ndarray::{Array2, ArrayD, IxDyn};
 
 use super::{ModelError, Network};
 use crate::cost::argmax_rows;
-use crate::nn::{Hyper, Params, Tally, evaluate, predict, train_step};
+use crate::nn::{Hyper, Optimizer, Params, Tally, evaluate, predict, train_step};
 use crate::protocols::{Comparison, Exp, REQUESTS_PER_TRIPLE};
 use crate::{Config, FixedPoint, Z64};
 use dyad_randomness::{Demand, Kind};
@@ -58,19 +58,21 @@ impl Network {
     }
 
     /// What one training step on a batch of `batch` examples consumes, with `loss` the batch's
-    /// loss too. `batch` must be a power of two (the average is a shift). The learning rate
-    /// does not matter: a truncation costs the same by any number of bits.
+    /// loss too, updated by `optimizer`. `batch` must be a power of two (the average is a
+    /// shift). The learning rate's value does not matter: a truncation costs the same by any
+    /// number of bits, and every step of a job's schedule costs the same
+    /// ([`Optimizer::truncations_per_parameter`]).
     pub fn training_demand(
         &self,
         batch: usize,
         loss: bool,
-        fixed: FixedPoint,
-        cmp: Comparison,
-        exp: Exp,
+        optimizer: &Optimizer,
+        config: (FixedPoint, Comparison, Exp),
     ) -> Result<Demand, ModelError> {
         if !batch.is_power_of_two() {
             return Err(ModelError::BatchNotPowerOfTwo(batch));
         }
+        let (fixed, cmp, exp) = config;
         let mut tally = Tally::new(fixed, cmp, exp);
         let mut params = self.zero_params(&tally)?;
         let (x, onehot) = (
@@ -78,27 +80,31 @@ impl Network {
             Array2::zeros((batch, self.classes())),
         );
         let hyper = Hyper {
-            lr_shift: 0,
+            optimizer: *optimizer,
             batch_shift: batch.trailing_zeros(),
         };
-        let step = train_step(&mut tally, self, &mut params, x, &onehot, hyper, loss);
+        let mut velocity = hyper.initial_velocity(&params);
+        let weights = (&mut params, velocity.as_mut());
+        let step = train_step(&mut tally, self, weights, (x, &onehot), hyper.rule(0), loss);
         Tally::run(step)?;
         Ok(tally.demand)
     }
 
     /// The stock a plan keeps for `iterations` training steps of `batch` examples and
-    /// `inferences` served requests (`dyad serve`), run with the online `config`.
+    /// `inferences` served requests (`dyad serve`), trained by `optimizer` and run with the
+    /// online `config`.
     pub fn stock_demand(
         &self,
-        batch: usize,
-        iterations: u64,
+        (batch, iterations): (usize, u64),
         inferences: u64,
+        optimizer: &Optimizer,
         config: Config,
     ) -> Result<Demand, ModelError> {
         let (fixed, cmp) = (config.fixed, config.comparison());
         let mut demand = Demand::default();
         if iterations > 0 {
-            demand += self.training_demand(batch, false, fixed, cmp, config.exp)? * iterations;
+            let step = (fixed, cmp, config.exp);
+            demand += self.training_demand(batch, false, optimizer, step)? * iterations;
         }
         if inferences > 0 {
             demand += self.serving_demand(inferences, cmp)?;
@@ -122,17 +128,15 @@ impl Network {
 mod tests {
     use super::*;
 
+    fn defaults() -> (FixedPoint, Comparison, Exp) {
+        (FixedPoint::default(), Comparison::default(), Exp::default())
+    }
+
     #[test]
     fn network_a_training_takes_its_matrix_triples() {
         let net = Network::by_name("net-a").expect("known");
         let d = net
-            .training_demand(
-                128,
-                false,
-                FixedPoint::default(),
-                Comparison::default(),
-                Exp::default(),
-            )
+            .training_demand(128, false, &Optimizer::sgd(0), defaults())
             .expect("ok");
         use crate::randomness::Kind::*;
         assert_eq!(
@@ -164,14 +168,8 @@ mod tests {
         let weights = 784 * 128 + 128 * 128 + 128 * 10 + 128 + 128 + 10;
         assert!(d.0[&DaBit] > weights, "{} daBits", d.0[&DaBit]);
         assert!(
-            net.training_demand(
-                100,
-                false,
-                FixedPoint::default(),
-                Comparison::default(),
-                Exp::default()
-            )
-            .is_err()
+            net.training_demand(100, false, &Optimizer::sgd(0), defaults())
+                .is_err()
         );
     }
 }

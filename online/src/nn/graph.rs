@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use ndarray::{ArrayD, IxDyn};
 
 use super::layers::{Cache, backward, forward};
+use super::optimizer::Rule;
 use super::{Backend, Params};
 use crate::ProtocolError;
 use crate::model::{Layer, Network};
@@ -105,16 +106,16 @@ pub async fn forward_all<B: Backend>(
     Ok((x, Pass { caches, dims }))
 }
 
-/// The backward pass from the gradient `dy` of the output: every weight updated by SGD with
-/// the step `2^-step` (`super::layers::backward`), gradients computed only where they reach
-/// a weight.
+/// The backward pass from the gradient `dy` of the output: every weight (and its velocity,
+/// if the optimizer keeps one) updated by `rule` (`super::layers::backward`), gradients
+/// computed only where they reach a weight.
 pub async fn backward_all<B: Backend>(
     backend: &mut B,
     network: &Network,
-    params: &mut Params<B::E>,
+    (params, mut velocity): (&mut Params<B::E>, Option<&mut Params<B::E>>),
     pass: Pass<B::E>,
     dy: ArrayD<B::E>,
-    step: u32,
+    rule: Rule,
 ) -> Result<(), ProtocolError> {
     let network = &*evaluation_order(network);
     let needs = network.carries_gradient();
@@ -147,8 +148,11 @@ pub async fn backward_all<B: Backend>(
             }
             _ => {
                 let below = needs[i];
-                let params = params.layers[i].as_mut();
-                if let Some(dx) = backward(backend, params, cache, dy, below, step).await? {
+                let layer = (
+                    params.layers[i].as_mut(),
+                    velocity.as_mut().and_then(|v| v.layers[i].as_mut()),
+                );
+                if let Some(dx) = backward(backend, layer, cache, dy, below, rule).await? {
                     accumulate(&mut grads, i, dx)?;
                 }
             }

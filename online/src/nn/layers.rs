@@ -1,13 +1,15 @@
 //! Forward and backward passes of each layer kind, for any [`Backend`].
 //!
 //! Dense and convolution layers make one product forward, and backward `dW = X^T·delta`
-//! scaled by the SGD step, the bias step, and `delta·W^T` when a layer below has weights.
+//! and the bias gradient, applied by the optimizer's rule ([`super::optimizer`]), and
+//! `delta·W^T` when a layer below has weights.
 //! `crate::model` finds a network's demand by running these passes on a [`super::Tally`].
 
 use ndarray::{Array2, Array4, ArrayD, Axis, Ix2, Ix4, IxDyn};
 
 use super::Backend;
 use super::im2col::{ConvShape, col2im, im2col, im2col_filled};
+use super::optimizer::{self, Rule};
 use super::params::LayerParams;
 use crate::ProtocolError;
 use crate::model::{Layer, Shape};
@@ -211,15 +213,21 @@ pub async fn forward<B: Backend>(
     })
 }
 
-/// The backward pass of `layer`: updates its parameters by SGD (learning rate and batch
-/// average together `2^-step`) and returns the gradient for the layer below if `below`.
+/// A layer's parameters and the optimizer's velocity of them, if it has them.
+pub type LayerWeights<'a, E> = (
+    Option<&'a mut LayerParams<E>>,
+    Option<&'a mut LayerParams<E>>,
+);
+
+/// The backward pass of `layer`: updates its parameters (and their velocities) by `rule` and
+/// returns the gradient for the layer below if `below`.
 pub async fn backward<B: Backend>(
     backend: &mut B,
-    params: Option<&mut LayerParams<B::E>>,
+    (params, velocity): LayerWeights<'_, B::E>,
     cache: Cache<B::E>,
     dy: ArrayD<B::E>,
     below: bool,
-    step: u32,
+    rule: Rule,
 ) -> Result<Option<ArrayD<B::E>>, ProtocolError> {
     let missing = || ProtocolError::Shape("a layer with weights has no parameters".into());
     Ok(match cache {
@@ -235,7 +243,7 @@ pub async fn backward<B: Backend>(
                 ),
                 false => None,
             };
-            update(backend, p, &x, &dy, step).await?;
+            update(backend, (p, velocity), &x, &dy, rule).await?;
             dx
         }
         Cache::Conv(cols, shape) => {
@@ -252,7 +260,7 @@ pub async fn backward<B: Backend>(
                 }
                 false => None,
             };
-            update(backend, p, &cols, &dy, step).await?;
+            update(backend, (p, velocity), &cols, &dy, rule).await?;
             dx
         }
         Cache::Relu(mask) => Some(backend.relu_backward(&dy, &mask).await?),
@@ -311,23 +319,27 @@ pub async fn backward<B: Backend>(
     })
 }
 
-/// `W -= 2^-step · X^T·delta`, `b -= 2^-step · sum_rows(delta)`.
+/// The gradients `X^T·delta` and `sum_rows(delta)`, scaled down by the rule's shift, applied
+/// by `rule` ([`super::optimizer`]).
 async fn update<B: Backend>(
     backend: &mut B,
-    p: &mut LayerParams<B::E>,
+    (p, velocity): (&mut LayerParams<B::E>, Option<&mut LayerParams<B::E>>),
     x: &Array2<B::E>,
     dy: &Array2<B::E>,
-    step: u32,
+    rule: Rule,
 ) -> Result<(), ProtocolError> {
-    let dw = backend.matmul(&x.t().to_owned(), dy, step).await?;
-    let db = dy.sum_axis(Axis(0)).into_dyn();
-    let db = backend.scale_down(&db, step).await?;
-    p.w = &p.w - &dw;
-    p.b = &p.b
-        - &db
+    let shift = rule.gradient_shift();
+    let dw = backend.matmul(&x.t().to_owned(), dy, shift).await?;
+    let db = dy.sum_axis(Axis(0));
+    let db = match shift {
+        0 => db,
+        _ => backend
+            .scale_down(&db.into_dyn(), shift)
+            .await?
             .into_dimensionality::<ndarray::Ix1>()
-            .map_err(shape_error)?;
-    Ok(())
+            .map_err(shape_error)?,
+    };
+    optimizer::apply_layer(backend, rule, p, (dw, db), velocity).await
 }
 
 /// The logits of the last layer as a matrix.

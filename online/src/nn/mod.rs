@@ -8,6 +8,7 @@ mod backend;
 mod graph;
 mod im2col;
 mod layers;
+pub mod optimizer;
 mod params;
 mod plain_fixed;
 mod plain_float;
@@ -19,6 +20,7 @@ pub mod window;
 
 pub use backend::Backend;
 pub use layers::Cache;
+pub use optimizer::{Optimizer, OptimizerError, Rule, Schedule};
 pub use params::{LayerParams, Params};
 pub use plain_fixed::PlainFixed;
 pub use plain_float::PlainFloat;

@@ -83,6 +83,21 @@ impl Params<f64> {
     }
 }
 
+impl<E: Clone + num_traits::Zero> Params<E> {
+    /// Zeros of the same shapes (an optimizer's initial velocity).
+    pub fn zeros_like(&self) -> Params<E> {
+        let layers = self.layers.iter().map(|l| {
+            l.as_ref().map(|l| LayerParams {
+                w: Array2::zeros(l.w.raw_dim()),
+                b: Array1::zeros(l.b.raw_dim()),
+            })
+        });
+        Params {
+            layers: layers.collect(),
+        }
+    }
+}
+
 impl<E: Clone> Params<E> {
     /// The weight matrices, in the order the forward pass multiplies by them.
     pub fn weights(&self) -> Vec<Array2<E>> {

@@ -105,8 +105,8 @@ impl Backend for PlainFixed {
     }
 
     async fn scale(&mut self, x: &ArrayD<Z64>, c: f64) -> Result<ArrayD<Z64>, ProtocolError> {
-        let c = super::backend::public_factor(self.fixed, c)?;
-        Ok(self.truncate(&x.mapv(|v| v * c), self.fixed.f))
+        let (c, bits) = super::backend::public_factor(self.fixed, c)?;
+        Ok(self.truncate(&x.mapv(|v| v * c), bits))
     }
 
     async fn relu(&mut self, x: &ArrayD<Z64>) -> Result<(ArrayD<Z64>, ArrayD<Z64>), ProtocolError> {

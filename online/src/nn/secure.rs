@@ -116,8 +116,8 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         let mark = self.mark();
         let result = async {
             let fixed = self.party.fixed();
-            let c = super::backend::public_factor(fixed, c)?;
-            protocols::truncate_by(self.party, &x.mapv(|v| v * c), fixed.f).await
+            let (c, bits) = super::backend::public_factor(fixed, c)?;
+            protocols::truncate_by(self.party, &x.mapv(|v| v * c), bits).await
         }
         .await;
         self.record("scale", mark, result)

@@ -86,10 +86,17 @@ async fn passes<B: Backend<E = Z64>>(
     let (y, cache) = forward(backend, layer, params.layers[0].as_ref(), x, net.input)
         .await
         .expect("forward");
-    let dx = backward(backend, params.layers[0].as_mut(), cache, dy, true, 9)
-        .await
-        .expect("backward")
-        .expect("a gradient below");
+    let dx = backward(
+        backend,
+        (params.layers[0].as_mut(), None),
+        cache,
+        dy,
+        true,
+        Rule::Shift(9),
+    )
+    .await
+    .expect("backward")
+    .expect("a gradient below");
     (y, dx, flat(&params))
 }
 
@@ -210,10 +217,17 @@ async fn max_pooling_matches_a_direct_loop_over_each_window() {
         let (y, cache) = forward(&mut float, layer, None, x.clone(), input)
             .await
             .expect("forward");
-        let dx = backward(&mut float, None, cache, dy.clone(), true, 0)
-            .await
-            .expect("backward")
-            .expect("a gradient");
+        let dx = backward(
+            &mut float,
+            (None, None),
+            cache,
+            dy.clone(),
+            true,
+            Rule::Shift(0),
+        )
+        .await
+        .expect("backward")
+        .expect("a gradient");
         let mut want_dx = ArrayD::zeros(x.shape());
         for n in 0..2 {
             for c in 0..2 {
@@ -298,13 +312,17 @@ async fn the_reference_reports_the_largest_magnitude_a_truncation_saw() {
         )
         .into_dimensionality()
         .expect("2-d");
-    let hyper = Hyper {
-        lr_shift: 3,
-        batch_shift: 0,
-    };
-    train_step(&mut backend, &net, &mut params, x, &onehot, hyper, false)
-        .await
-        .expect("a step");
+    let rule = Hyper::sgd(3, 0).rule(0);
+    train_step(
+        &mut backend,
+        &net,
+        (&mut params, None),
+        (x, &onehot),
+        rule,
+        false,
+    )
+    .await
+    .expect("a step");
     assert_eq!(backend.headroom().largest(), 1 << 44);
     assert_eq!(backend.headroom().bits(), 17.0);
     assert!(backend.headroom().inside());
@@ -383,7 +401,7 @@ async fn relu_before_max_pooling_runs_after_it_with_the_same_results() {
         .into_dyn();
     for (i, cache) in caches.into_iter().enumerate().rev() {
         let params = one_by_one.layers[i].as_mut();
-        match backward(&mut float, params, cache, dy, i > 0, 7)
+        match backward(&mut float, (params, None), cache, dy, i > 0, Rule::Shift(7))
             .await
             .expect("backward")
         {
@@ -396,13 +414,17 @@ async fn relu_before_max_pooling_runs_after_it_with_the_same_results() {
         .await
         .expect("predict");
     assert_eq!(predicted, logits);
-    let hyper = Hyper {
-        lr_shift: 7,
-        batch_shift: 0,
-    };
-    train_step(&mut float, &written, &mut rewritten, x, &y, hyper, false)
-        .await
-        .expect("a step");
+    let rule = Hyper::sgd(7, 0).rule(0);
+    train_step(
+        &mut float,
+        &written,
+        (&mut rewritten, None),
+        (x, &y),
+        rule,
+        false,
+    )
+    .await
+    .expect("a step");
     assert_eq!(rewritten, one_by_one);
 
     let mut pooled_first = written.clone();
@@ -411,9 +433,8 @@ async fn relu_before_max_pooling_runs_after_it_with_the_same_results() {
         net.training_demand(
             8,
             false,
-            FixedPoint::default(),
-            Comparison::default(),
-            Exp::default(),
+            &Optimizer::sgd(0),
+            (FixedPoint::default(), Comparison::default(), Exp::default()),
         )
         .expect("demand")
     };
@@ -443,15 +464,14 @@ fn small_resnet() -> Network {
     Network::parse("small-resnet", text).expect("a valid description")
 }
 
-const HYPER: Hyper = Hyper {
-    lr_shift: 3,
-    batch_shift: 4,
-};
+const LR_SHIFT: u32 = 3;
+const BATCH_SHIFT: u32 = 4;
+const HYPER: Rule = Rule::Shift(LR_SHIFT + BATCH_SHIFT);
 
 /// `steps` batches of inputs in `[0, 1]` and one-hot labels.
 fn batches(net: &Network, steps: usize, seed: u64) -> Vec<(ArrayD<f64>, Array2<f64>)> {
     let mut rng = rng(seed);
-    let batch = 1 << HYPER.batch_shift;
+    let batch = 1 << BATCH_SHIFT;
     let shape = [batch, net.input.channels, net.input.height, net.input.width];
     (0..steps)
         .map(|_| {
@@ -474,9 +494,16 @@ async fn train<B: Backend>(
 ) -> (Params<B::E>, Vec<f64>, u64) {
     let mut losses = Vec::new();
     for (x, y) in data {
-        let step = train_step(backend, net, &mut params, x.clone(), y, HYPER, true)
-            .await
-            .expect("step");
+        let step = train_step(
+            backend,
+            net,
+            (&mut params, None),
+            (x.clone(), y),
+            HYPER,
+            true,
+        )
+        .await
+        .expect("step");
         let loss = step.loss.expect("asked for");
         losses.push(backend.reveal(loss).await.expect("reveal") / y.nrows() as f64);
     }
@@ -544,10 +571,17 @@ async fn a_residual_networks_gradients_are_the_losss_derivatives() {
         total
     };
     let mut stepped = start.clone();
-    train_step(&mut float, &net, &mut stepped, x.clone(), &y, HYPER, false)
-        .await
-        .expect("step");
-    let rate = 2f64.powi(-((HYPER.lr_shift + HYPER.batch_shift) as i32));
+    train_step(
+        &mut float,
+        &net,
+        (&mut stepped, None),
+        (x.clone(), &y),
+        HYPER,
+        false,
+    )
+    .await
+    .expect("step");
+    let rate = 2f64.powi(-((LR_SHIFT + BATCH_SHIFT) as i32));
     for layer in [0, 9, 15] {
         let w = |p: &Params<f64>| p.layers[layer].as_ref().expect("weights").w.clone();
         let from_step = (w(&start) - w(&stepped)) / rate;
@@ -760,14 +794,27 @@ async fn step_and_evaluation_take_what_the_model_says(net: Network) {
                 y.mapv(|_| Z64::ZERO)
             };
             let mut secure = Secure::new(p);
-            train_step(&mut secure, &net, &mut params, x, &y, HYPER, with_loss).await
+            train_step(
+                &mut secure,
+                &net,
+                (&mut params, None),
+                (x, &y),
+                HYPER,
+                with_loss,
+            )
+            .await
         };
         let (a, b) = tokio::join!(step(p0, true), step(p1, false));
         a.expect("P0");
         b.expect("P1");
         let stepped = std::mem::take(&mut *taken.lock().expect("lock"));
         let want = net
-            .training_demand(batch, with_loss, fixed_point, variant, Exp::default())
+            .training_demand(
+                batch,
+                with_loss,
+                &Optimizer::sgd(0),
+                (fixed_point, variant, Exp::default()),
+            )
             .expect("demand");
         assert_eq!(stepped, want, "training, loss {with_loss}, {variant:?}");
 

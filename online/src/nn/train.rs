@@ -1,21 +1,45 @@
-//! One SGD step, and evaluation, for any [`Backend`].
+//! One training step, and evaluation, for any [`Backend`].
 
 use ndarray::{Array2, ArrayD};
 
 use super::graph::{backward_all, forward_all};
 use super::layers::logits;
+use super::optimizer::{Optimizer, Rule};
 use super::{Backend, Params};
 use crate::ProtocolError;
 use crate::model::Network;
 
-/// Training hyperparameters: the learning rate is `2^-lr_shift` (paper §7.4) and the batch
-/// size `2^batch_shift`, so one SGD step scales gradients by `2^-(lr_shift + batch_shift)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Training hyperparameters: the optimizer and the batch size `2^batch_shift`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hyper {
-    /// `-log2` of the learning rate.
-    pub lr_shift: u32,
+    /// How gradients become updates.
+    pub optimizer: Optimizer,
     /// `log2` of the batch size.
     pub batch_shift: u32,
+}
+
+impl Hyper {
+    /// Plain SGD at the rate `2^-lr_shift` (the paper's, §7.4) on batches of `2^batch_shift`.
+    pub fn sgd(lr_shift: u32, batch_shift: u32) -> Hyper {
+        Hyper {
+            optimizer: Optimizer::sgd(lr_shift),
+            batch_shift,
+        }
+    }
+
+    /// The update rule of step `t` (0-based).
+    pub fn rule(&self, t: u64) -> Rule {
+        self.optimizer.rule(t, self.batch_shift)
+    }
+
+    /// The optimizer's initial velocity for `params`: zeros of the same shapes with momentum,
+    /// `None` without.
+    pub fn initial_velocity<E: Clone + num_traits::Zero>(
+        &self,
+        params: &Params<E>,
+    ) -> Option<Params<E>> {
+        self.optimizer.has_velocity().then(|| params.zeros_like())
+    }
 }
 
 /// What a step computes besides the update.
@@ -25,14 +49,15 @@ pub struct StepResult<E> {
     pub loss: Option<E>,
 }
 
-/// One SGD step on a batch: `x` is `(batch, channels, height, width)`, `onehot` the labels.
+/// One training step on a batch `(x, onehot)`: `x` is `(batch, channels, height, width)`,
+/// `onehot` the labels; the weights (and `velocity`, which the optimizer's momentum needs)
+/// are updated by `rule` ([`Hyper::rule`] of the step's index).
 pub async fn train_step<B: Backend>(
     backend: &mut B,
     network: &Network,
-    params: &mut Params<B::E>,
-    x: ArrayD<B::E>,
-    onehot: &Array2<B::E>,
-    hyper: Hyper,
+    (params, velocity): (&mut Params<B::E>, Option<&mut Params<B::E>>),
+    (x, onehot): (ArrayD<B::E>, &Array2<B::E>),
+    rule: Rule,
     with_loss: bool,
 ) -> Result<StepResult<B::E>, ProtocolError> {
     let (y, caches) = forward_all(backend, network, params, x).await?;
@@ -43,8 +68,8 @@ pub async fn train_step<B: Backend>(
         true => Some(backend.loss_sum(&(&grad + onehot), onehot).await?),
         false => None,
     };
-    let step = hyper.lr_shift + hyper.batch_shift;
-    backward_all(backend, network, params, caches, grad.into_dyn(), step).await?;
+    let weights = (params, velocity);
+    backward_all(backend, network, weights, caches, grad.into_dyn(), rule).await?;
     Ok(StepResult { loss })
 }
 

@@ -1,5 +1,5 @@
-//! Checkpoints of a server's training state (its model share, the unrevealed loss sum, the
-//! curve so far), written atomically after every step and every evaluation; the last two are
+//! Checkpoints of a server's training state (its model share, the optimizer's velocity if it
+//! keeps one, the unrevealed loss sum, the curve so far), written atomically after every step and every evaluation; the last two are
 //! kept. After a crash of either side, both restart from the latest position both hold: one
 //! side can be at most one save ahead, because every step needs the other side's messages.
 
@@ -15,7 +15,10 @@ use super::TrainingError;
 use super::runner::{Point, State, Stats};
 use crate::files::{FileError, FormatError};
 
+/// A checkpoint without an optimizer's velocity (plain SGD; the only kind before optimizers).
 const MAGIC: &[u8; 8] = b"DYADCKP1";
+/// A checkpoint with one: the model's length-prefixed bytes, then the velocity's.
+const MAGIC_VELOCITY: &[u8; 8] = b"DYADCKP2";
 const KEEP: usize = 2;
 
 /// Where a run stands: SGD steps done and evaluations done (points on its curve).
@@ -55,7 +58,7 @@ impl Checkpoints {
             let ours = std::fs::File::open(&path)
                 .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
                 .is_ok()
-                && header[..8] == MAGIC[..]
+                && (header[..8] == MAGIC[..] || header[..8] == MAGIC_VELOCITY[..])
                 && header[8..] == self.fingerprint.to_le_bytes();
             if ours {
                 found.push(position);
@@ -91,7 +94,10 @@ impl Checkpoints {
 
     /// A checkpoint's bytes.
     pub fn encode(&self, state: &State<Z64>) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
+        let mut out = match state.velocity {
+            None => MAGIC.to_vec(),
+            Some(_) => MAGIC_VELOCITY.to_vec(),
+        };
         out.extend_from_slice(&self.fingerprint.to_le_bytes());
         out.extend_from_slice(&state.step.to_le_bytes());
         out.extend_from_slice(&state.loss.0.to_le_bytes());
@@ -104,7 +110,15 @@ impl Checkpoints {
             out.extend_from_slice(&p.loss.unwrap_or(f64::NAN).to_bits().to_le_bytes());
             put_stats(&mut out, &p.stats);
         }
-        out.extend_from_slice(&state.params.to_bytes());
+        let params = state.params.to_bytes();
+        match &state.velocity {
+            None => out.extend_from_slice(&params),
+            Some(velocity) => {
+                out.extend_from_slice(&(params.len() as u64).to_le_bytes());
+                out.extend_from_slice(&params);
+                out.extend_from_slice(&velocity.to_bytes());
+            }
+        }
         out
     }
 }
@@ -142,9 +156,11 @@ fn get_stats(r: &mut Reader) -> Result<Stats, FormatError> {
 
 fn decode(bytes: &[u8], fingerprint: u64, network: &Network) -> Result<State<Z64>, FormatError> {
     let mut r = Reader::new(bytes);
-    if r.take(8)? != MAGIC {
-        return Err(FormatError::Header { hint: "" });
-    }
+    let with_velocity = match r.take(8)? {
+        m if m == MAGIC => false,
+        m if m == MAGIC_VELOCITY => true,
+        _ => return Err(FormatError::Header { hint: "" }),
+    };
     if r.u64()? != fingerprint {
         return Err(FormatError::OtherJob);
     }
@@ -167,10 +183,19 @@ fn decode(bytes: &[u8], fingerprint: u64, network: &Network) -> Result<State<Z64
             stats,
         });
     }
-    let params = Params::from_bytes(r.rest(), network)?;
+    let (params, velocity) = match with_velocity {
+        false => (Params::from_bytes(r.rest(), network)?, None),
+        true => {
+            let length = r.u64()?;
+            let params = r.take(usize::try_from(length).unwrap_or(usize::MAX))?;
+            let params = Params::from_bytes(params, network)?;
+            (params, Some(Params::from_bytes(r.rest(), network)?))
+        }
+    };
     Ok(State {
         step,
         params,
+        velocity,
         loss,
         curve,
         stats,
@@ -231,9 +256,16 @@ mod tests {
                 ..Stats::default()
             },
         };
+        // Odd steps as a job with momentum saves them, even ones as plain SGD does.
+        let velocity = (step % 2 == 1).then(|| {
+            Params::initial(&network, step + 100, fixed)
+                .expect("params")
+                .import(&PlainFixed::new(fixed))
+        });
         State {
             step,
             params,
+            velocity,
             loss: Z64(99),
             curve: (1..=epochs).map(point).collect(),
             stats: Stats {
@@ -254,6 +286,15 @@ mod tests {
         }
         assert_eq!(ckpts.positions().expect("list"), vec![(2, 1), (3, 2)]);
         assert_eq!(ckpts.load((3, 2), &network).expect("load"), state(3, 2));
+        assert_eq!(ckpts.load((2, 1), &network).expect("load"), state(2, 1));
+        // A checkpoint with a velocity, cut anywhere, is refused.
+        let bytes = ckpts.encode(&state(3, 2));
+        for cut in [8, 16, bytes.len() / 2, bytes.len() - 1] {
+            assert!(
+                ckpts.decode(&bytes[..cut], &network).is_err(),
+                "cut at {cut}"
+            );
+        }
         // Another job's checkpoints are not ours.
         let other = Checkpoints::new(dir.path().join("c"), 43);
         assert!(other.positions().expect("list").is_empty());

@@ -4,7 +4,7 @@
 
 use dyad_link::{Channel, PartyLink, Terms};
 use dyad_online::model::Network;
-use dyad_online::nn::Hyper;
+use dyad_online::nn::{Hyper, Optimizer, Schedule};
 use dyad_online::protocols::{Comparison, Exp};
 use dyad_online::{Config, FixedPoint};
 use dyad_randomness::Demand;
@@ -14,6 +14,36 @@ use super::TrainingError;
 /// The evaluation field of a job without `--eval-every`, which its description leaves out.
 const EVALUATION_UNSTATED: &str = "at epoch ends";
 
+/// The optimizer field of a job trained by plain SGD, which its description leaves out.
+const OPTIMIZER_UNSTATED: &str = "plain SGD";
+
+/// A learning rate as a job states it: `2^-s` for a power of two (as before other rates were
+/// possible), the number otherwise.
+fn learning_rate(lr: f64) -> String {
+    let shift = -lr.log2();
+    match shift.fract() == 0.0 && shift >= 0.0 {
+        true => format!("2^-{shift}"),
+        false => lr.to_string(),
+    }
+}
+
+/// The optimizer's settings besides the rate, as a job states them.
+fn optimizer_terms(o: &Optimizer) -> String {
+    let plain = Optimizer {
+        lr: o.lr,
+        ..Optimizer::sgd(0)
+    };
+    match *o == plain {
+        true => OPTIMIZER_UNSTATED.into(),
+        // Its description without the leading `sgd lr=...`.
+        false => {
+            let all = o.to_string();
+            let rest = all.split_once(' ').map_or("", |(_, r)| r);
+            rest.split_once(' ').map_or("", |(_, r)| r).to_owned()
+        }
+    }
+}
+
 /// A training job, as both servers must see it.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -21,8 +51,8 @@ pub struct Job {
     pub network: Network,
     /// Examples per SGD step (a power of two).
     pub batch: usize,
-    /// The learning rate is `2^-lr_shift`.
-    pub lr_shift: u32,
+    /// How gradients become updates: the learning rate, its schedule, momentum, weight decay.
+    pub optimizer: Optimizer,
     /// Passes over the training set.
     pub epochs: usize,
     /// Also evaluate the test set after every this many SGD steps (counted from the start
@@ -78,18 +108,30 @@ impl Job {
                 "--eval-every must be at least 1 step".into(),
             ));
         }
-        // An SGD step scales the bias gradients down by `lr_shift + log2(batch)` bits and the
-        // weight gradients by `f` more; a truncation takes 1 to `k - 2` bits.
-        let step = self.lr_shift + self.batch.trailing_zeros();
+        self.optimizer
+            .validate()
+            .map_err(|e| TrainingError::InvalidJob(e.to_string()))?;
+        // A step scales the summed bias gradients down by `log2(batch)` bits, and with a
+        // power-of-two rate `2^-s` alone by `s` more; the weight gradients by `f` more still.
+        // A truncation takes at most `k - 2` bits.
+        let shift = self.hyper().rule(0).gradient_shift();
         let most = dyad_online::fixed::K - 2;
-        if step == 0 || self.fixed.f + step > most {
+        if self.fixed.f + shift > most {
             return Err(TrainingError::InvalidJob(format!(
-                "a learning rate of 2^-{} with batches of {} scales the gradients by 2^-{step}; \
-                 it must be between 2^-1 and 2^-{} (with {} fractional bits)",
-                self.lr_shift,
+                "a learning rate of {} with batches of {} scales the gradients by 2^-{shift}; \
+                 it must be at least 2^-{} (with {} fractional bits)",
+                self.optimizer.lr,
                 self.batch,
                 most - self.fixed.f,
                 self.fixed.f
+            )));
+        }
+        if let Schedule::Cosine { total } = self.optimizer.schedule
+            && total != self.total_steps()
+        {
+            return Err(TrainingError::InvalidJob(format!(
+                "a cosine schedule over {total} steps in a job of {} steps",
+                self.total_steps()
             )));
         }
         self.network.shapes()?;
@@ -106,10 +148,10 @@ impl Job {
         self.steps_per_epoch() * self.epochs as u64
     }
 
-    /// The SGD step's shifts.
+    /// The optimizer and the batch's shift.
     pub fn hyper(&self) -> Hyper {
         Hyper {
-            lr_shift: self.lr_shift,
+            optimizer: self.optimizer,
             batch_shift: self.batch.trailing_zeros(),
         }
     }
@@ -119,9 +161,8 @@ impl Job {
         Ok(self.network.training_demand(
             self.batch,
             self.loss,
-            self.fixed,
-            self.comparison,
-            self.exp,
+            &self.optimizer,
+            (self.fixed, self.comparison, self.exp),
         )?)
     }
 
@@ -183,7 +224,8 @@ impl Job {
         vec![
             ("model", layers.join("; ")),
             ("batch size", self.batch.to_string()),
-            ("learning rate", format!("2^-{}", self.lr_shift)),
+            ("learning rate", learning_rate(self.optimizer.lr)),
+            ("optimizer", optimizer_terms(&self.optimizer)),
             ("epochs", self.epochs.to_string()),
             ("evaluation", evaluation),
             ("seed", self.seed.to_string()),
@@ -199,12 +241,14 @@ impl Job {
     }
 
     /// The description sent to the peer: one `name=value` per line, leaving out an evaluation
-    /// at epoch ends only (so a job without `--eval-every` describes and fingerprints itself as
-    /// before the option existed, and one running across an upgrade resumes).
+    /// at epoch ends only and plain SGD (so a job without `--eval-every` or an optimizer option
+    /// describes and fingerprints itself as before the options existed, and one running
+    /// across an upgrade resumes).
     pub fn encode(&self) -> String {
         self.fields()
             .iter()
             .filter(|(k, v)| !(*k == "evaluation" && v == EVALUATION_UNSTATED))
+            .filter(|(k, v)| !(*k == "optimizer" && v == OPTIMIZER_UNSTATED))
             .map(|(k, v)| format!("{k}={v}\n"))
             .collect()
     }
@@ -241,7 +285,7 @@ mod tests {
         Job {
             network: Network::by_name("net-a").expect("known"),
             batch: 128,
-            lr_shift: 7,
+            optimizer: Optimizer::sgd(7),
             epochs: 2,
             eval_every: None,
             seed: 1,
@@ -313,14 +357,84 @@ mod tests {
         );
         // Learning rates whose SGD step no truncation can make.
         let with = |lr_shift, batch| Job {
-            lr_shift,
+            optimizer: Optimizer::sgd(lr_shift),
             batch,
             ..job()
         };
-        assert!(with(0, 1).validate().is_err());
+        assert!(with(0, 1).validate().is_ok());
         assert!(with(1, 1).validate().is_ok());
         assert!(with(37, 128).validate().is_ok());
         assert!(with(38, 128).validate().is_err());
+    }
+
+    #[test]
+    fn states_the_optimizer_only_when_it_is_not_plain_sgd() {
+        let plain = job();
+        // As before optimizers existed: the same description, so the same fingerprint.
+        assert!(plain.encode().contains("learning rate=2^-7\n"));
+        assert!(!plain.encode().contains("optimizer"));
+        let momentum = Job {
+            optimizer: Optimizer {
+                lr: 0.05,
+                momentum: 0.9,
+                nesterov: true,
+                weight_decay: 5e-4,
+                schedule: Schedule::Cosine { total: 62 },
+                warmup: 5,
+            },
+            ..job()
+        };
+        assert!(momentum.validate().is_ok());
+        let stated = momentum.encode();
+        assert!(stated.contains("learning rate=0.05\n"), "{stated}");
+        assert!(
+            stated.contains(
+                "optimizer=momentum=0.9 nesterov weight_decay=0.0005 schedule=cosine:62 warmup=5\n"
+            ),
+            "{stated}"
+        );
+        let d = differences(&plain, &momentum);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(
+            d[1].starts_with("optimizer: this server has `plain SGD`"),
+            "{d:?}"
+        );
+        assert_ne!(plain.fingerprint(), momentum.fingerprint());
+        // Each setting out of range, and a cosine over another number of steps, is refused.
+        let refused = |o: Optimizer| {
+            Job {
+                optimizer: o,
+                ..job()
+            }
+            .validate()
+            .is_err()
+        };
+        let base = momentum.optimizer;
+        assert!(refused(Optimizer { lr: 1.5, ..base }));
+        assert!(refused(Optimizer { lr: 0.0, ..base }));
+        assert!(refused(Optimizer {
+            momentum: 1.0,
+            ..base
+        }));
+        assert!(refused(Optimizer {
+            weight_decay: -0.1,
+            ..base
+        }));
+        assert!(refused(Optimizer {
+            momentum: 0.0,
+            ..base
+        }));
+        assert!(refused(Optimizer {
+            schedule: Schedule::Cosine { total: 61 },
+            ..base
+        }));
+        assert!(refused(Optimizer {
+            schedule: Schedule::Step {
+                every: 0,
+                gamma: 0.5
+            },
+            ..base
+        }));
     }
 
     #[test]

@@ -94,7 +94,7 @@ async fn run_plain<B: Backend>(
 ) -> Result<State<B::E>, ReferenceError> {
     let initial =
         Params::initial(&job.network, job.seed, job.fixed).map_err(ReferenceError::Initial)?;
-    let mut state = State::start(initial.import(backend));
+    let mut state = State::start(initial.import(backend), &job.hyper());
     let mut hooks = Plain {
         started: Instant::now(),
         reported: 0,

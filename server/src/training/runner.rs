@@ -5,7 +5,7 @@
 //! the evaluation interval, so it keeps its meaning (a mean over the whole epoch's batches).
 //! The secure job and the plaintext references all run this.
 
-use dyad_online::nn::{Backend, Params, evaluate as evaluate_batch, train_step};
+use dyad_online::nn::{Backend, Hyper, Params, evaluate as evaluate_batch, train_step};
 use num_traits::Zero;
 
 use super::TrainingError;
@@ -51,6 +51,8 @@ pub struct State<E> {
     pub step: u64,
     /// The model (this backend's values: shares for the secure job).
     pub params: Params<E>,
+    /// The optimizer's velocity of each parameter (with momentum; shares for the secure job).
+    pub velocity: Option<Params<E>>,
     /// The summed loss of this epoch's steps so far (unrevealed).
     pub loss: E,
     /// One point per evaluation done, in step order.
@@ -70,11 +72,12 @@ impl Point {
     }
 }
 
-impl<E: num_traits::Zero> State<E> {
-    /// The start of a run from `params`.
-    pub fn start(params: Params<E>) -> State<E> {
+impl<E: num_traits::Zero + Clone> State<E> {
+    /// The start of a run from `params`, trained with `hyper`'s optimizer.
+    pub fn start(params: Params<E>, hyper: &Hyper) -> State<E> {
         State {
             step: 0,
+            velocity: hyper.initial_velocity(&params),
             params,
             loss: E::zero(),
             curve: Vec::new(),
@@ -154,16 +157,9 @@ pub async fn run<B: Backend>(
         let i = (state.step % per_epoch) as usize;
         let rows = &order.1[i * job.batch..(i + 1) * job.batch];
         let (x, y) = gather(train, rows, job.batch, shape);
-        let step = train_step(
-            backend,
-            &job.network,
-            &mut state.params,
-            x,
-            &y,
-            job.hyper(),
-            job.loss,
-        )
-        .await?;
+        let weights = (&mut state.params, state.velocity.as_mut());
+        let rule = job.hyper().rule(state.step);
+        let step = train_step(backend, &job.network, weights, (x, &y), rule, job.loss).await?;
         if let Some(loss) = step.loss {
             state.loss = state.loss + loss;
         }
@@ -209,7 +205,7 @@ async fn evaluate<B: Backend>(
 mod tests {
     use dyad_online::FixedPoint;
     use dyad_online::model::Network;
-    use dyad_online::nn::PlainFloat;
+    use dyad_online::nn::{Optimizer, PlainFloat};
     use dyad_online::protocols::{Comparison, Exp};
     use ndarray::Array2;
 
@@ -220,7 +216,7 @@ mod tests {
         Job {
             network: Network::parse("tiny", "input 1 2 2\nflatten\ndense 3\n").expect("network"),
             batch: 4,
-            lr_shift: 2,
+            optimizer: Optimizer::sgd(2),
             epochs: 2,
             eval_every,
             seed: 5,
@@ -269,7 +265,7 @@ mod tests {
 
     fn start(job: &Job) -> State<f64> {
         let initial = Params::initial(&job.network, job.seed, job.fixed).expect("params");
-        State::start(initial.import(&backend(job)))
+        State::start(initial.import(&backend(job)), &job.hyper())
     }
 
     /// Runs `job` from `state`, stopping at the `stop_at`-th save; returns how it ended and

@@ -73,7 +73,7 @@ pub async fn run<S: RandomnessSource>(
         Some(position) => checkpoints.load(position, &job.network)?,
         None => {
             let initial = Params::initial(&job.network, job.seed, job.fixed)?;
-            State::start(initial.import(&Secure::new(&mut party)))
+            State::start(initial.import(&Secure::new(&mut party)), &job.hyper())
         }
     };
     observer.started(resume, &state);

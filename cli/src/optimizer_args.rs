@@ -1,0 +1,125 @@
+//! The optimizer options of `dyad train`, `dyad train-plain`, `dyad plan` and `dyad demo`:
+//! PyTorch's SGD settings. Both servers must give them alike (they are part of the job's
+//! agreement), and the plan must be made with them (momentum, weight decay and rates that are
+//! not powers of two each add a truncation per parameter and step).
+
+use anyhow::{Context, bail};
+use dyad_online::model::Network;
+use dyad_online::nn::{Optimizer, Schedule};
+
+/// How a training job updates its weights.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct OptimizerArgs {
+    /// The learning rate is 2^-lr_shift (the default is the paper's, §7.4: 7 for Network-A,
+    /// 5 for the others).
+    #[arg(long, conflicts_with = "lr")]
+    pub lr_shift: Option<u32>,
+    /// The learning rate, any value in (0, 1] (instead of `--lr-shift`).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// SGD momentum in [0, 1), as PyTorch's `momentum` (0.9 is usual; 0 is plain SGD).
+    #[arg(long, default_value_t = 0.0)]
+    pub momentum: f64,
+    /// Nesterov's momentum (with `--momentum`).
+    #[arg(long)]
+    pub nesterov: bool,
+    /// L2 weight decay in [0, 1), added to the gradients as PyTorch's `weight_decay`.
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    /// How the learning rate changes: `constant`, `cosine` (half a cosine down to 0 over the
+    /// job's steps) or `step:EVERY:GAMMA` (times GAMMA every EVERY steps).
+    #[arg(long, default_value = "constant")]
+    pub schedule: String,
+    /// Steps of linear warm-up at the start.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: u64,
+}
+
+impl OptimizerArgs {
+    /// The optimizer for `network` over a job of `steps` steps (a cosine schedule spans them).
+    pub fn optimizer(&self, network: &Network, steps: u64) -> anyhow::Result<Optimizer> {
+        let shift = self.lr_shift.unwrap_or(network.paper_lr_shift());
+        let optimizer = Optimizer {
+            lr: self.lr.unwrap_or(0.5f64.powi(shift as i32)),
+            schedule: parse_schedule(&self.schedule, steps)?,
+            warmup: self.warmup,
+            momentum: self.momentum,
+            nesterov: self.nesterov,
+            weight_decay: self.weight_decay,
+        };
+        optimizer.validate()?;
+        Ok(optimizer)
+    }
+}
+
+/// `--schedule`'s value for a job of `steps` steps.
+fn parse_schedule(text: &str, steps: u64) -> anyhow::Result<Schedule> {
+    let parts: Vec<&str> = text.split(':').collect();
+    Ok(match parts.as_slice() {
+        // Empty: the options made in code rather than parsed (`Default`).
+        [""] | ["constant"] => Schedule::Constant,
+        ["cosine"] => Schedule::Cosine { total: steps },
+        ["step", every, gamma] => Schedule::Step {
+            every: every
+                .parse()
+                .with_context(|| format!("--schedule {text}: steps between decays"))?,
+            gamma: gamma
+                .parse()
+                .with_context(|| format!("--schedule {text}: the decay factor"))?,
+        },
+        _ => bail!("--schedule takes `constant`, `cosine` or `step:EVERY:GAMMA`, got `{text}`"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_parse_and_flags_give_back_the_optimizer() {
+        let net = Network::by_name("net-a").expect("net-a");
+        assert_eq!(
+            parse_schedule("cosine", 62).ok(),
+            Some(Schedule::Cosine { total: 62 })
+        );
+        assert_eq!(
+            parse_schedule("step:10:0.5", 62).ok(),
+            Some(Schedule::Step {
+                every: 10,
+                gamma: 0.5
+            })
+        );
+        for bad in ["linear", "step:10", "step:x:0.5", "cosine:3"] {
+            assert!(parse_schedule(bad, 62).is_err(), "{bad}");
+        }
+        let paper = OptimizerArgs::default().optimizer(&net, 62).expect("ok");
+        assert_eq!(paper, Optimizer::sgd(7));
+        let args = OptimizerArgs {
+            lr: Some(0.05),
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 5e-4,
+            schedule: "cosine".into(),
+            warmup: 3,
+            ..OptimizerArgs::default()
+        };
+        let optimizer = args.optimizer(&net, 62).expect("ok");
+        for o in [paper, optimizer, Optimizer::sgd(2)] {
+            use clap::Parser;
+            #[derive(clap::Parser)]
+            struct Cli {
+                #[command(flatten)]
+                o: OptimizerArgs,
+            }
+            let flags = dyad_orchestrate::command::optimizer_flags(&o);
+            let parsed =
+                Cli::try_parse_from(std::iter::once("x".to_string()).chain(flags)).expect("parses");
+            assert_eq!(parsed.o.optimizer(&net, 62).expect("ok"), o);
+        }
+        let refused = OptimizerArgs {
+            nesterov: true,
+            ..OptimizerArgs::default()
+        };
+        assert!(refused.optimizer(&net, 62).is_err());
+    }
+}
