@@ -164,6 +164,7 @@ mod tests {
             epochs: 1,
             eval_every: Some(8),
             seed: 1,
+            init: dyad_online::nn::Init::PyTorch,
             loss: true,
             fixed: Default::default(),
             comparison: Default::default(),

@@ -239,6 +239,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
             epochs,
             eval_every: args.eval_every,
             seed: 0,
+            init: Default::default(),
             loss: args.loss,
             fixed,
             comparison,

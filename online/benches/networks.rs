@@ -11,7 +11,8 @@
 //! runs again start with fresh triples, and the difference of the two medians, divided by
 //! `REQUESTS_PER_TRIPLE`, is printed beside the median as what a request pays for it.
 //!
-//! `cargo bench -p dyad-online --features test-fixture --bench networks [-- net-a ... FILE ... training|inference]`
+//! `cargo bench -p dyad-online --features test-fixture --bench networks [-- net-a ... FILE ... training|inference] [momentum]`
+//! (`momentum`: also a training step with momentum, against plain SGD in the same run)
 //! (a `FILE` is a model description, `dyad_online::model`'s text format, with random weights)
 //! (`DYAD_BENCH_BATCH` sets the training batch, default 128; `DYAD_BENCH_CHECKZERO` the
 //! comparison, `bits` by default, `product` for the CheckZero over `Z_40961`).
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 use dyad_link::LinkCounters;
 use dyad_online::model::Network;
 use dyad_online::nn::{
-    Backend, Hyper, Mark, Params, PlainFloat, Profile, Secure, predict, train_step,
+    Backend, Hyper, Mark, Optimizer, Params, PlainFloat, Profile, Secure, predict, train_step,
 };
 use dyad_online::protocols::{REQUESTS_PER_TRIPLE, WeightMasks, argmax_rows};
 use dyad_online::testing::{Prepared, pair_with};
@@ -399,13 +400,35 @@ async fn main() {
         }
     }
     if only("training") {
-        header("one SGD step");
-        for net in &networks {
-            let work = Work::Training(Hyper::sgd(net.paper_lr_shift(), size.trailing_zeros()));
-            let data = batch(net, size);
-            let cost = secure(net, &data, work, 1).await;
-            row(net, size, &cost, plain(net, &data, work).await, None);
-            profiles.push((net.clone(), cost.profile));
+        let plain_sgd = Optimizer::sgd(7);
+        let momentum = Optimizer {
+            lr: 0.05,
+            momentum: 0.9,
+            ..plain_sgd
+        };
+        let optimizers = match args.iter().any(|a| a == "momentum") {
+            false => vec![("one SGD step", plain_sgd)],
+            true => vec![
+                ("one SGD step", plain_sgd),
+                ("one step of SGD at 0.05 with momentum 0.9", momentum),
+            ],
+        };
+        for (what, optimizer) in optimizers {
+            header(what);
+            for net in &networks {
+                let optimizer = match optimizer == plain_sgd {
+                    true => Optimizer::sgd(net.paper_lr_shift()),
+                    false => optimizer,
+                };
+                let work = Work::Training(Hyper {
+                    optimizer,
+                    batch_shift: size.trailing_zeros(),
+                });
+                let data = batch(net, size);
+                let cost = secure(net, &data, work, 1).await;
+                row(net, size, &cost, plain(net, &data, work).await, None);
+                profiles.push((net.clone(), cost.profile));
+            }
         }
     }
     println!("\nwhere P0's time goes (the median run; link: inside the link's calls)");

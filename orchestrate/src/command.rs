@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use dyad_online::nn::{Optimizer, Schedule};
+use dyad_online::nn::{Init, Optimizer, Schedule};
 use dyad_online::protocols::{Comparison, Exp};
 use dyad_server::training::Job;
 
@@ -120,6 +120,9 @@ pub fn train(
         job.seed.to_string(),
     ]);
     args.extend(optimizer_flags(&job.optimizer));
+    if job.init != Init::default() {
+        args.extend(["--init".into(), job.init.to_string()]);
+    }
     args.extend(comparison(job.comparison, Some(job.exp)));
     if let Some(every) = job.eval_every {
         args.extend(["--eval-every".into(), every.to_string()]);

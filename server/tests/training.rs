@@ -66,6 +66,7 @@ fn job(train: usize, test: usize) -> Job {
         epochs: 2,
         eval_every: Some(1),
         seed: 4,
+        init: Default::default(),
         loss: true,
         fixed: FixedPoint::default(),
         comparison: Comparison::default(),
@@ -200,9 +201,7 @@ async fn trains_to_the_reference_and_resumes(adjust: impl Fn(Job) -> Job) {
 
     // The plaintext fixed-point runner on the same data from the same start.
     let mut plain = PlainFixed::new(fixed);
-    let initial = dyad_online::nn::Params::initial(&job.network, job.seed, fixed)
-        .expect("params")
-        .import(&plain);
+    let initial = job.initial_params().expect("params").import(&plain);
     let mut reference = State::start(initial, &job.hyper());
     let ended = training::runner::run(&mut plain, &job, &train, &test, &mut reference, &mut Plain)
         .await

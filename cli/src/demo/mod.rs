@@ -24,6 +24,7 @@ use crate::comparison_args::ComparisonArgs;
 use crate::data_args::DataArgs;
 use crate::optimizer_args::OptimizerArgs;
 use crate::train::JobArgs;
+use dyad_online::nn::Init;
 
 /// The demo's learning rate without `--lr` or `--lr-shift`: `2^-2`.
 const DEFAULT_LR_SHIFT: u32 = 2;
@@ -55,6 +56,9 @@ pub struct Args {
     /// Examples per SGD step.
     #[arg(long, default_value_t = 128)]
     batch: usize,
+    /// How the initial weights are drawn: `he` or `pytorch` (as `dyad train --init`).
+    #[arg(long, default_value = "he")]
+    init: Init,
     /// The optimizer (the demo's default learning rate is 2^-2).
     #[command(flatten)]
     optimizer: OptimizerArgs,
@@ -99,6 +103,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
             ..args.optimizer.clone()
         },
         seed: 1,
+        init: args.init,
         loss: true,
         comparison: args.comparison,
     }

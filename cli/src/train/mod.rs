@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
+use dyad_online::nn::Init;
 use dyad_online::{FixedPoint, Z64};
 
 use dyad_server::dataset_store::{DatasetStore, union};
@@ -52,6 +53,10 @@ pub struct JobArgs {
     /// Seeds the public initial weights and the batch order.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// How the initial weights are drawn: `he` (He/Kaiming-uniform, zero biases) or `pytorch`
+    /// (PyTorch's default for its layers: weights and biases uniform in ±1/sqrt(fan-in)).
+    #[arg(long, default_value = "he")]
+    pub init: Init,
     /// Also reveal each epoch's mean training loss.
     #[arg(long)]
     pub loss: bool,
@@ -77,6 +82,7 @@ impl JobArgs {
             epochs: self.epochs,
             eval_every: self.eval_every,
             seed: self.seed,
+            init: self.init,
             loss: self.loss,
             fixed,
             comparison: self.comparison.comparison(),

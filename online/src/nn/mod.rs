@@ -21,7 +21,7 @@ pub mod window;
 pub use backend::Backend;
 pub use layers::Cache;
 pub use optimizer::{Optimizer, OptimizerError, Rule, Schedule};
-pub use params::{LayerParams, Params};
+pub use params::{Init, LayerParams, Params};
 pub use plain_fixed::PlainFixed;
 pub use plain_float::PlainFloat;
 pub use profile::{Mark, OpCost, Profile};

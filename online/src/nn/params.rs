@@ -26,13 +26,57 @@ pub struct Params<E> {
     pub layers: Vec<Option<LayerParams<E>>>,
 }
 
+/// How the public initial weights are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Init {
+    /// He (Kaiming) uniform: weights `U(±sqrt(6 / fan_in))`, biases 0 (He et al., 2015, for
+    /// ReLU networks; `kaiming_uniform_` with `a = 0`). Dyad's default.
+    #[default]
+    He,
+    /// PyTorch's default for `nn.Linear` and `nn.Conv2d`: weights and biases
+    /// `U(±1 / sqrt(fan_in))` (`kaiming_uniform_` with `a = sqrt(5)`), so a model initialised
+    /// as its PyTorch twin trains like it.
+    PyTorch,
+}
+
+impl std::fmt::Display for Init {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Init::He => "he",
+            Init::PyTorch => "pytorch",
+        })
+    }
+}
+
+impl std::str::FromStr for Init {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Init, String> {
+        match s {
+            "he" => Ok(Init::He),
+            "pytorch" => Ok(Init::PyTorch),
+            _ => Err(format!("an initialisation is `he` or `pytorch`, not `{s}`")),
+        }
+    }
+}
+
 impl Params<f64> {
-    /// He-uniform initial weights and zero biases from `seed`, rounded to the fixed-point grid
-    /// so that every backend starts from exactly the same values.
+    /// He-uniform initial weights and zero biases from `seed` ([`Init::He`]).
     pub fn initial(
         network: &Network,
         seed: u64,
         fixed: FixedPoint,
+    ) -> Result<Params<f64>, ModelError> {
+        Params::initial_by(network, seed, fixed, Init::He)
+    }
+
+    /// Initial parameters drawn by `init` from `seed`, rounded to the fixed-point grid so that
+    /// every backend starts from exactly the same values.
+    pub fn initial_by(
+        network: &Network,
+        seed: u64,
+        fixed: FixedPoint,
+        init: Init,
     ) -> Result<Params<f64>, ModelError> {
         let shapes = network.shapes()?;
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
@@ -47,14 +91,24 @@ impl Params<f64> {
                 _ => None,
             };
             layers.push(dims.map(|(fan_in, outputs)| {
-                let limit = (6.0 / fan_in as f64).sqrt();
                 let grid = |v: f64| fixed.decode(fixed.encode(v).expect("small"));
-                LayerParams {
-                    w: Array2::from_shape_simple_fn((fan_in, outputs), || {
-                        grid(rng.random_range(-limit..limit))
+                let (weights, biases) = match init {
+                    Init::He => ((6.0 / fan_in as f64).sqrt(), None),
+                    Init::PyTorch => {
+                        let bound = (fan_in as f64).recip().sqrt();
+                        (bound, Some(bound))
+                    }
+                };
+                let w = Array2::from_shape_simple_fn((fan_in, outputs), || {
+                    grid(rng.random_range(-weights..weights))
+                });
+                let b = match biases {
+                    None => Array1::zeros(outputs),
+                    Some(bound) => Array1::from_shape_simple_fn(outputs, || {
+                        grid(rng.random_range(-bound..bound))
                     }),
-                    b: Array1::zeros(outputs),
-                }
+                };
+                LayerParams { w, b }
             }));
             input = *out;
         }
@@ -205,6 +259,35 @@ impl Params<Z64> {
 mod tests {
     use super::*;
     use crate::model::Network;
+
+    /// He keeps its draws (the default's weights are what they were before `Init`), PyTorch's
+    /// stay within `1/sqrt(fan_in)` and draw the biases too.
+    #[test]
+    fn initialisations_draw_within_their_bounds() {
+        let net = Network::by_name("net-a").expect("net-a");
+        let fixed = FixedPoint::default();
+        let he = Params::initial_by(&net, 7, fixed, Init::He).expect("he");
+        assert_eq!(he, Params::initial(&net, 7, fixed).expect("default"));
+        let torch = Params::initial_by(&net, 7, fixed, Init::PyTorch).expect("pytorch");
+        for (he, torch) in he
+            .layers
+            .iter()
+            .flatten()
+            .zip(torch.layers.iter().flatten())
+        {
+            let fan_in = he.w.nrows() as f64;
+            let largest = |a: &Array1<f64>| a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let w = |l: &LayerParams<f64>| largest(&l.w.iter().copied().collect());
+            // Within the bound but for the rounding to the grid.
+            let within = |v: f64, bound: f64| v <= bound + 1e-5 && v > bound * 0.9;
+            assert!(within(w(he), (6.0 / fan_in).sqrt()));
+            assert!(within(w(torch), fan_in.recip().sqrt()));
+            assert!(he.b.iter().all(|&b| b == 0.0));
+            assert!(largest(&torch.b) > 0.0 && largest(&torch.b) <= fan_in.recip().sqrt() + 1e-5);
+        }
+        assert_eq!("pytorch".parse(), Ok(Init::PyTorch));
+        assert!("xavier".parse::<Init>().is_err());
+    }
 
     #[test]
     fn the_two_shares_add_up_to_the_model() {

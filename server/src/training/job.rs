@@ -3,8 +3,9 @@
 //! difference, if the peer's is not the same.
 
 use dyad_link::{Channel, PartyLink, Terms};
+use dyad_online::model::ModelError;
 use dyad_online::model::Network;
-use dyad_online::nn::{Hyper, Optimizer, Schedule};
+use dyad_online::nn::{Hyper, Init, Optimizer, Params, Schedule};
 use dyad_online::protocols::{Comparison, Exp};
 use dyad_online::{Config, FixedPoint};
 use dyad_randomness::Demand;
@@ -60,6 +61,8 @@ pub struct Job {
     pub eval_every: Option<u64>,
     /// Seeds the (public) initial weights and the batch order.
     pub seed: u64,
+    /// How the initial weights are drawn.
+    pub init: Init,
     /// Whether to reveal the mean training loss of each epoch.
     pub loss: bool,
     /// The fixed-point encoding.
@@ -148,6 +151,11 @@ impl Job {
         self.steps_per_epoch() * self.epochs as u64
     }
 
+    /// The public initial parameters, drawn by [`Job::init`] from [`Job::seed`].
+    pub fn initial_params(&self) -> Result<Params<f64>, ModelError> {
+        Params::initial_by(&self.network, self.seed, self.fixed, self.init)
+    }
+
     /// The optimizer and the batch's shift.
     pub fn hyper(&self) -> Hyper {
         Hyper {
@@ -229,6 +237,7 @@ impl Job {
             ("epochs", self.epochs.to_string()),
             ("evaluation", evaluation),
             ("seed", self.seed.to_string()),
+            ("initialisation", self.init.to_string()),
             ("loss reveal", self.loss.to_string()),
             ("fixed point", format!("f = {}", self.fixed.f)),
             ("checkzero", self.comparison.checkzero.to_string()),
@@ -241,7 +250,8 @@ impl Job {
     }
 
     /// The description sent to the peer: one `name=value` per line, leaving out an evaluation
-    /// at epoch ends only and plain SGD (so a job without `--eval-every` or an optimizer option
+    /// at epoch ends only, plain SGD and He initialisation (so a job without `--eval-every`, an
+    /// optimizer option or `--init`
     /// describes and fingerprints itself as before the options existed, and one running
     /// across an upgrade resumes).
     pub fn encode(&self) -> String {
@@ -249,6 +259,7 @@ impl Job {
             .iter()
             .filter(|(k, v)| !(*k == "evaluation" && v == EVALUATION_UNSTATED))
             .filter(|(k, v)| !(*k == "optimizer" && v == OPTIMIZER_UNSTATED))
+            .filter(|(k, v)| !(*k == "initialisation" && *v == Init::He.to_string()))
             .map(|(k, v)| format!("{k}={v}\n"))
             .collect()
     }
@@ -289,6 +300,7 @@ mod tests {
             epochs: 2,
             eval_every: None,
             seed: 1,
+            init: Init::He,
             loss: false,
             fixed: FixedPoint::default(),
             comparison: Comparison::default(),
@@ -373,6 +385,13 @@ mod tests {
         // As before optimizers existed: the same description, so the same fingerprint.
         assert!(plain.encode().contains("learning rate=2^-7\n"));
         assert!(!plain.encode().contains("optimizer"));
+        assert!(!plain.encode().contains("initialisation"));
+        let pytorch = Job {
+            init: Init::PyTorch,
+            ..job()
+        };
+        assert!(pytorch.encode().contains("initialisation=pytorch\n"));
+        assert_eq!(differences(&plain, &pytorch).len(), 1);
         let momentum = Job {
             optimizer: Optimizer {
                 lr: 0.05,

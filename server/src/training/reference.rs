@@ -92,8 +92,7 @@ async fn run_plain<B: Backend>(
     name: &'static str,
     report: Report<'_>,
 ) -> Result<State<B::E>, ReferenceError> {
-    let initial =
-        Params::initial(&job.network, job.seed, job.fixed).map_err(ReferenceError::Initial)?;
+    let initial = job.initial_params().map_err(ReferenceError::Initial)?;
     let mut state = State::start(initial.import(backend), &job.hyper());
     let mut hooks = Plain {
         started: Instant::now(),

@@ -220,6 +220,7 @@ mod tests {
             epochs: 2,
             eval_every,
             seed: 5,
+            init: Default::default(),
             loss: true,
             fixed: FixedPoint::default(),
             comparison: Comparison::default(),
@@ -264,7 +265,7 @@ mod tests {
     }
 
     fn start(job: &Job) -> State<f64> {
-        let initial = Params::initial(&job.network, job.seed, job.fixed).expect("params");
+        let initial = job.initial_params().expect("params");
         State::start(initial.import(&backend(job)), &job.hyper())
     }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use dyad_link::{LinkCounters, PartyId, PartyLink};
-use dyad_online::nn::{Params, Secure};
+use dyad_online::nn::Secure;
 use dyad_online::{Party, Z64};
 use dyad_randomness::Randomness;
 use tokio::sync::watch;
@@ -72,7 +72,7 @@ pub async fn run<S: RandomnessSource>(
     let mut state = match resume {
         Some(position) => checkpoints.load(position, &job.network)?,
         None => {
-            let initial = Params::initial(&job.network, job.seed, job.fixed)?;
+            let initial = job.initial_params()?;
             State::start(initial.import(&Secure::new(&mut party)), &job.hyper())
         }
     };
