@@ -85,7 +85,7 @@ fn training_and_generation_resume_after_the_party_link_is_cut() {
         assert!(log.contains("lost the peer"), "{name}: {log}");
         assert!(log.contains("resuming at step"), "{name}: {log}");
     }
-    assert_tracks_the_plaintext_reference(&d, &model, &summary);
+    assert_tracks_the_plaintext_reference(&d, &model, JOB, &summary);
     check_generation_resumed(&d, workers);
 }
 

@@ -96,7 +96,7 @@ fn a_training_job_and_serving_share_a_stockpile_pair_through_pools() {
     let [t0, t1] = trainers;
     let summary = finish_ok(&d, t0, "train0.log");
     finish_ok(&d, t1, "train1.log");
-    assert_tracks_the_plaintext_reference(&d, &train_model, &summary);
+    assert_tracks_the_plaintext_reference(&d, &train_model, JOB, &summary);
 
     d.stop(servers);
     for pair in workers {

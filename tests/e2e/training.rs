@@ -30,6 +30,29 @@ pub const JOB: &[&str] = &[
     "1",
     "--loss",
 ];
+/// [`JOB`] with PyTorch's optimizer options instead of plain SGD: the kill-and-resume test
+/// runs it, so the velocities cross a crash in the checkpoints, and the plan, the agreement and
+/// the reference all see the same optimizer.
+pub const OPTIMIZED_JOB: &[&str] = &[
+    "--epochs",
+    "2",
+    "--eval-every",
+    "3",
+    "--batch",
+    "32",
+    "--lr",
+    "0.1",
+    "--momentum",
+    "0.9",
+    "--nesterov",
+    "--weight-decay",
+    "0.001",
+    "--schedule",
+    "cosine",
+    "--warmup",
+    "2",
+    "--loss",
+];
 pub const TRAIN: &str = "256";
 pub const TEST: &str = "64";
 
@@ -119,7 +142,12 @@ pub fn finish_ok(d: &Deployment, run: Running, log: &str) -> String {
 /// Both servers' jobs (finished) revealed the same curve, evaluated at every step the plan
 /// stocked for exactly once, and tracked the plaintext float reference on the same split,
 /// weights and batch order.
-pub fn assert_tracks_the_plaintext_reference(d: &Deployment, model: &Path, summary: &str) {
+pub fn assert_tracks_the_plaintext_reference(
+    d: &Deployment,
+    model: &Path,
+    job: &[&str],
+    summary: &str,
+) {
     // Both servers revealed the same numbers, and training made progress.
     let secure = curve(&d.path("train-p0/curve.csv"));
     assert_eq!(secure, curve(&d.path("train-p1/curve.csv")), "{summary}");
@@ -149,7 +177,7 @@ pub fn assert_tracks_the_plaintext_reference(d: &Deployment, model: &Path, summa
     ];
     let plain_out = d.path("plain");
     plain_args.push(s(&plain_out));
-    plain_args.extend_from_slice(JOB);
+    plain_args.extend_from_slice(job);
     let out = run(&plain_args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let float = curve(&plain_out.join("curve-float.csv"));
@@ -170,20 +198,20 @@ pub fn assert_tracks_the_plaintext_reference(d: &Deployment, model: &Path, summa
 }
 
 #[test]
-fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_reference() {
+fn a_training_job_with_momentum_resumes_after_a_killed_server_and_tracks_the_plaintext_reference() {
     let d = Deployment::start();
     let model = prepare(&d);
     // The offline workers stock exactly what the job consumes (and refill what a crash wastes).
     let mut plan_args = vec!["--model", s(&model), "--train", TRAIN, "--test", TEST];
-    plan_args.extend_from_slice(JOB);
+    plan_args.extend_from_slice(OPTIMIZED_JOB);
     let _workers = d.stock(&plan_args);
 
     let link = free_udp_addr().to_string();
     let metrics = free_tcp_addr().to_string();
-    let mut job0 = JOB.to_vec();
+    let mut job0 = OPTIMIZED_JOB.to_vec();
     job0.extend(["--metrics", metrics.as_str()]);
     let t0 = trainer(&d, 0, &link, &model, &job0, "train0.log");
-    let t1 = trainer(&d, 1, &link, &model, JOB, "train1.log");
+    let t1 = trainer(&d, 1, &link, &model, OPTIMIZED_JOB, "train1.log");
     // Kill server 1's job mid-epoch 1, once it has checkpointed step 3 or later.
     let checkpoints = d.path("train-p1/checkpoints");
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -220,7 +248,7 @@ fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_referen
     );
     assert!(page.contains("dyad_train_stock{stream="), "{page}");
     t1.kill();
-    let t1 = trainer(&d, 1, &link, &model, JOB, "train1-restarted.log");
+    let t1 = trainer(&d, 1, &link, &model, OPTIMIZED_JOB, "train1-restarted.log");
 
     let summary0 = finish_ok(&d, t0, "train0.log");
     let summary1 = finish_ok(&d, t1, "train1-restarted.log");
@@ -232,7 +260,7 @@ fn a_training_job_resumes_after_a_killed_server_and_tracks_the_plaintext_referen
     }
     assert!(summary0.contains("epoch   2: test accuracy"), "{summary0}");
 
-    assert_tracks_the_plaintext_reference(&d, &model, &summary1);
+    assert_tracks_the_plaintext_reference(&d, &model, OPTIMIZED_JOB, &summary1);
 
     // Only both shares together give the model.
     let share = |i: usize| d.path(&format!("train-p{i}/model.p{i}.dyad"));
