@@ -104,7 +104,7 @@ mod tests {
             ..OptimizerArgs::default()
         };
         let optimizer = args.optimizer(&net, 62).expect("ok");
-        for o in [paper, optimizer, Optimizer::sgd(2)] {
+        for o in [paper, optimizer, Optimizer::sgd(2), Optimizer::sgd(0)] {
             use clap::Parser;
             #[derive(clap::Parser)]
             struct Cli {

@@ -190,9 +190,9 @@ fn metrics_flag(metrics: Option<&str>) -> impl Iterator<Item = String> {
 
 /// The flags of `dyad train` that give `optimizer` (a cosine schedule spans the job's steps).
 pub fn optimizer_flags(optimizer: &Optimizer) -> Vec<String> {
-    let mut flags = match optimizer.lr.log2() {
-        s if s.fract() == 0.0 && s <= 0.0 => vec!["--lr-shift".into(), (-s).to_string()],
-        _ => vec!["--lr".into(), optimizer.lr.to_string()],
+    let mut flags = match optimizer.lr_shift() {
+        Some(s) => vec!["--lr-shift".into(), s.to_string()],
+        None => vec!["--lr".into(), optimizer.lr.to_string()],
     };
     if optimizer.momentum > 0.0 {
         flags.extend(["--momentum".into(), optimizer.momentum.to_string()]);

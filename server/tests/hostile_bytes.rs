@@ -98,11 +98,11 @@ fn checkpoints_of_any_bytes_are_read_or_refused() {
         loss: Some(1.25),
         stats: Stats::default(),
     };
-    // With a velocity: the longer of the two formats (a job with momentum).
+    // Both formats: without a velocity (plain SGD) and with one (a job with momentum).
     let state = State {
         step: 3,
-        velocity: Some(params.clone()),
-        params,
+        velocity: None,
+        params: params.clone(),
         loss: Z64(9),
         curve: vec![
             point,
@@ -113,9 +113,16 @@ fn checkpoints_of_any_bytes_are_read_or_refused() {
         ],
         stats: Stats::default(),
     };
+    let with_velocity = State {
+        velocity: Some(params),
+        ..state.clone()
+    };
     bounded(
         "checkpoint",
-        &[checkpoints.encode(&state)],
+        &[
+            checkpoints.encode(&state),
+            checkpoints.encode(&with_velocity),
+        ],
         TEST_ITERATIONS,
         |bytes| {
             let _ = checkpoints.decode(bytes, &network);

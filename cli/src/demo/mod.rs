@@ -24,13 +24,13 @@ use crate::comparison_args::ComparisonArgs;
 use crate::data_args::DataArgs;
 use crate::optimizer_args::OptimizerArgs;
 use crate::train::JobArgs;
+use crate::train_plain::print_point;
 use dyad_online::nn::Init;
+use dyad_server::training::reference::{Arithmetic, Reference, references};
+use watch::Watch;
 
 /// The demo's learning rate without `--lr` or `--lr-shift`: `2^-2`.
 const DEFAULT_LR_SHIFT: u32 = 2;
-use crate::train_plain::print_point;
-use dyad_server::training::reference::{Arithmetic, Reference, references};
-use watch::Watch;
 
 /// The defaults train Network-A on 2,048 digits for 4 epochs of 16 steps (batch 128, learning
 /// rate 2^-2) and test on 256: above 90% test accuracy, as the plaintext float reference

@@ -5,10 +5,10 @@
 //!
 //! A training step is: the forward pass (each dense or convolution layer a fixed-point matrix
 //! product, convolutions by im2col), softmax with the cross-entropy gradient on the output,
-//! and the backward pass: per layer with weights, `dW = X^T·delta` truncated by
-//! `f + lr_shift + log2(batch)` (the SGD step with learning rate `2^-lr_shift`, averaged over
-//! the batch), the bias step truncated by `lr_shift + log2(batch)`, and `delta·W^T` for the
-//! layer below when a gradient flows on to a weight ([`Network::carries_gradient`]); where two
+//! and the backward pass: per layer with weights, `dW = X^T·delta` and the bias gradient,
+//! averaged over the batch and applied by the optimizer (`crate::nn::optimizer`; plain SGD at
+//! `2^-lr_shift` folds into the truncation by `f + lr_shift + log2(batch)`), and `delta·W^T`
+//! for the layer below when a gradient flows on to a weight ([`Network::carries_gradient`]); where two
 //! paths meet, their gradients are summed (`crate::nn`'s pass over the graph).
 
 mod demand;

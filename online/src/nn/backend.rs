@@ -145,8 +145,8 @@ pub trait Backend {
 /// multiplying by it: `c ≈ int / 2^bits`. Refused unless `|c| <= 1`, which keeps `|int| <=
 /// 2^f` and so the scaled products as small as their inputs (inside the truncation window).
 ///
-/// A factor below 1/2 takes `e = floor(-log2 |c|)` more bits (as many as the truncation
-/// allows), so it keeps `f` significant bits however small it is: a learning rate of 0.01 or
+/// A factor below 1/2 takes `e = floor(-log2 |c|)` more bits (up to `k - 2 - f`, the most a
+/// truncation takes), so it keeps `f` significant bits down to `2^-(k-2-f)`: a learning rate of 0.01 or
 /// a weight decay of 5e-4 at `f = 16` would otherwise be 655 or 33 units, off by 0.05% or
 /// 0.7%. Powers of two are exact either way, and the cost is the same single truncation.
 pub(crate) fn public_factor(
@@ -158,7 +158,7 @@ pub(crate) fn public_factor(
             "a public factor {c} outside [-1, 1]"
         )));
     }
-    let most = crate::fixed::K - 2 - fixed.f;
+    let most = (crate::fixed::K - 2).saturating_sub(fixed.f);
     let extra = match c == 0.0 {
         true => 0,
         false => (-c.abs().log2()).floor().clamp(0.0, f64::from(most)) as u32,

@@ -20,7 +20,8 @@
 //! All factors are public, so nothing about the data or the model is revealed; their cost is
 //! one truncation per parameter for the rate, and one more for each of weight decay, momentum
 //! and Nesterov ([`Optimizer::truncations_per_parameter`]). Biases are updated by the same rule
-//! (PyTorch decays them too).
+//! (PyTorch decays them too), in the same truncations as the weights. Rates below
+//! `2^-(k-2-f)` would round to 0: a job refuses a base rate that small.
 
 use std::fmt;
 
@@ -143,6 +144,11 @@ impl Optimizer {
         self.lr * scheduled * warm
     }
 
+    /// `Some(s)` when the base rate is exactly `2^-s`.
+    pub fn lr_shift(&self) -> Option<u32> {
+        (0..64).find(|&s| self.lr == 0.5f64.powi(s as i32))
+    }
+
     /// `Some(s)` when every step is plain SGD at the rate `2^-s`: the update folds into the
     /// gradient's truncation ([`Rule::Shift`]).
     pub fn power_of_two_shift(&self) -> Option<u32> {
@@ -150,8 +156,7 @@ impl Optimizer {
             && self.warmup == 0
             && self.momentum == 0.0
             && self.weight_decay == 0.0;
-        let shift = -self.lr.log2();
-        (plain && shift.fract() == 0.0 && (0.0..64.0).contains(&shift)).then_some(shift as u32)
+        self.lr_shift().filter(|_| plain)
     }
 
     /// Whether the optimizer keeps a velocity per parameter.
@@ -286,8 +291,9 @@ pub(crate) async fn apply<B: Backend>(
     Ok(())
 }
 
-/// Applies `rule` to a layer's weights and biases (and their velocities). On an error the
-/// layer is left as it was.
+/// Applies `rule` to a layer's weights and biases (and their velocities) as one vector, so
+/// that each of the update's truncations is one round for both. On an error the layer is left
+/// as it was.
 pub(crate) async fn apply_layer<B: Backend>(
     backend: &mut B,
     rule: Rule,
@@ -295,19 +301,23 @@ pub(crate) async fn apply_layer<B: Backend>(
     (dw, db): (ndarray::Array2<B::E>, ndarray::Array1<B::E>),
     velocity: Option<&mut LayerParams<B::E>>,
 ) -> Result<(), ProtocolError> {
-    let shape_error = |e: ndarray::ShapeError| ProtocolError::Shape(e.to_string());
-    let (mut w, mut b) = (p.w.clone().into_dyn(), p.b.clone().into_dyn());
-    let (mut vw, mut vb) = match &velocity {
-        Some(v) => (Some(v.w.clone().into_dyn()), Some(v.b.clone().into_dyn())),
-        None => (None, None),
+    let joined = |w: &ndarray::Array2<B::E>, b: &ndarray::Array1<B::E>| {
+        ndarray::Array1::from_iter(w.iter().chain(b.iter()).cloned()).into_dyn()
     };
-    apply(backend, rule, &mut w, dw.into_dyn(), vw.as_mut()).await?;
-    apply(backend, rule, &mut b, db.into_dyn(), vb.as_mut()).await?;
-    p.w = w.into_dimensionality().map_err(shape_error)?;
-    p.b = b.into_dimensionality().map_err(shape_error)?;
-    if let (Some(v), Some(vw), Some(vb)) = (velocity, vw, vb) {
-        v.w = vw.into_dimensionality().map_err(shape_error)?;
-        v.b = vb.into_dimensionality().map_err(shape_error)?;
+    let mut wb = joined(&p.w, &p.b);
+    let mut vwb = velocity.as_ref().map(|v| joined(&v.w, &v.b));
+    apply(backend, rule, &mut wb, joined(&dw, &db), vwb.as_mut()).await?;
+    let split = |all: ndarray::ArrayD<B::E>, into: &mut LayerParams<B::E>| {
+        let mut values = all.into_iter();
+        into.w.iter_mut().chain(into.b.iter_mut()).for_each(|x| {
+            if let Some(v) = values.next() {
+                *x = v;
+            }
+        });
+    };
+    split(wb, p);
+    if let (Some(v), Some(vwb)) = (velocity, vwb) {
+        split(vwb, v);
     }
     Ok(())
 }

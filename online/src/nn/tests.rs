@@ -779,44 +779,68 @@ async fn step_and_evaluation_take_what_the_model_says(net: Network) {
         let [p0, p1] = &mut pair.parties;
         // P0 holds the data and the model, P1 zeros: the demand does not depend on values.
         let zeros = |a: &ArrayD<Z64>| a.mapv(|_| Z64::ZERO);
-        let step = async |p: &mut Party<Counting>, mine: bool| {
-            let mut params = params.clone();
-            if !mine {
-                for l in params.layers.iter_mut().flatten() {
-                    l.w.fill(Z64::ZERO);
-                    l.b.fill(Z64::ZERO);
-                }
-            }
-            let x = if mine { x.clone() } else { zeros(&x) };
-            let y = if mine {
-                y.clone()
-            } else {
-                y.mapv(|_| Z64::ZERO)
-            };
-            let mut secure = Secure::new(p);
-            train_step(
-                &mut secure,
-                &net,
-                (&mut params, None),
-                (x, &y),
-                HYPER,
-                with_loss,
-            )
-            .await
+        // The paper's SGD and, with the first variant, every optimizer option at once.
+        let momentum = Optimizer {
+            lr: 0.1,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 1e-3,
+            schedule: Schedule::Cosine { total: 4 },
+            warmup: 1,
         };
-        let (a, b) = tokio::join!(step(p0, true), step(p1, false));
-        a.expect("P0");
-        b.expect("P1");
-        let stepped = std::mem::take(&mut *taken.lock().expect("lock"));
-        let want = net
-            .training_demand(
-                batch,
-                with_loss,
-                &Optimizer::sgd(0),
-                (fixed_point, variant, Exp::default()),
-            )
-            .expect("demand");
-        assert_eq!(stepped, want, "training, loss {with_loss}, {variant:?}");
+        let optimizers = match with_loss {
+            true => vec![Optimizer::sgd(LR_SHIFT), momentum],
+            false => vec![Optimizer::sgd(LR_SHIFT)],
+        };
+        for optimizer in optimizers {
+            let hyper = Hyper {
+                optimizer,
+                batch_shift: BATCH_SHIFT,
+            };
+            let step = async |p: &mut Party<Counting>, mine: bool| {
+                let mut params = params.clone();
+                if !mine {
+                    for l in params.layers.iter_mut().flatten() {
+                        l.w.fill(Z64::ZERO);
+                        l.b.fill(Z64::ZERO);
+                    }
+                }
+                let x = if mine { x.clone() } else { zeros(&x) };
+                let y = if mine {
+                    y.clone()
+                } else {
+                    y.mapv(|_| Z64::ZERO)
+                };
+                let mut velocity = hyper.initial_velocity(&params);
+                let weights = (&mut params, velocity.as_mut());
+                let mut secure = Secure::new(p);
+                train_step(
+                    &mut secure,
+                    &net,
+                    weights,
+                    (x, &y),
+                    hyper.rule(1),
+                    with_loss,
+                )
+                .await
+            };
+            let (a, b) = tokio::join!(step(p0, true), step(p1, false));
+            a.expect("P0");
+            b.expect("P1");
+            let stepped = std::mem::take(&mut *taken.lock().expect("lock"));
+            let want = net
+                .training_demand(
+                    batch,
+                    with_loss,
+                    &optimizer,
+                    (fixed_point, variant, Exp::default()),
+                )
+                .expect("demand");
+            assert_eq!(
+                stepped, want,
+                "training, loss {with_loss}, {variant:?}, {optimizer}"
+            );
+        }
 
         let eval = async |p: &mut Party<Counting>, mine: bool| {
             let x = if mine { x.clone() } else { zeros(&x) };

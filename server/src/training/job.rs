@@ -20,11 +20,10 @@ const OPTIMIZER_UNSTATED: &str = "plain SGD";
 
 /// A learning rate as a job states it: `2^-s` for a power of two (as before other rates were
 /// possible), the number otherwise.
-fn learning_rate(lr: f64) -> String {
-    let shift = -lr.log2();
-    match shift.fract() == 0.0 && shift >= 0.0 {
-        true => format!("2^-{shift}"),
-        false => lr.to_string(),
+fn learning_rate(o: &Optimizer) -> String {
+    match o.lr_shift() {
+        Some(s) => format!("2^-{s}"),
+        None => o.lr.to_string(),
     }
 }
 
@@ -116,17 +115,35 @@ impl Job {
             .map_err(|e| TrainingError::InvalidJob(e.to_string()))?;
         // A step scales the summed bias gradients down by `log2(batch)` bits, and with a
         // power-of-two rate `2^-s` alone by `s` more; the weight gradients by `f` more still.
-        // A truncation takes at most `k - 2` bits.
+        // A truncation takes at most `k - 2` bits, and a public factor below `2^-(k-2-f)`
+        // would round to 0 (`Backend::scale`).
         let shift = self.hyper().rule(0).gradient_shift();
         let most = dyad_online::fixed::K - 2;
         if self.fixed.f + shift > most {
             return Err(TrainingError::InvalidJob(format!(
                 "a learning rate of {} with batches of {} scales the gradients by 2^-{shift}; \
-                 it must be at least 2^-{} (with {} fractional bits)",
+                 with {} fractional bits a truncation takes at most {} bits",
                 self.optimizer.lr,
                 self.batch,
+                self.fixed.f,
+                most - self.fixed.f
+            )));
+        }
+        let smallest = 0.5f64.powi((most - self.fixed.f) as i32);
+        if self.optimizer.power_of_two_shift().is_none() && self.optimizer.lr < smallest {
+            return Err(TrainingError::InvalidJob(format!(
+                "a learning rate of {} is below 2^-{}, the smallest factor {} fractional bits \
+                 carry",
+                self.optimizer.lr,
                 most - self.fixed.f,
                 self.fixed.f
+            )));
+        }
+        if self.optimizer.warmup > self.total_steps() {
+            return Err(TrainingError::InvalidJob(format!(
+                "a warm-up of {} steps in a job of {} steps",
+                self.optimizer.warmup,
+                self.total_steps()
             )));
         }
         if let Schedule::Cosine { total } = self.optimizer.schedule
@@ -232,7 +249,7 @@ impl Job {
         vec![
             ("model", layers.join("; ")),
             ("batch size", self.batch.to_string()),
-            ("learning rate", learning_rate(self.optimizer.lr)),
+            ("learning rate", learning_rate(&self.optimizer)),
             ("optimizer", optimizer_terms(&self.optimizer)),
             ("epochs", self.epochs.to_string()),
             ("evaluation", evaluation),

@@ -300,7 +300,28 @@ mod tests {
 
     #[tokio::test]
     async fn a_run_resumed_after_any_save_ends_as_one_never_stopped() {
-        let job = job(Some(3));
+        let plain = job(Some(3));
+        // With momentum the velocity must come back too (`State`'s equality compares it).
+        let optimized = Job {
+            optimizer: Optimizer {
+                lr: 0.1,
+                momentum: 0.9,
+                nesterov: true,
+                weight_decay: 0.01,
+                schedule: dyad_online::nn::Schedule::Cosine {
+                    total: plain.total_steps(),
+                },
+                warmup: 2,
+            },
+            ..plain.clone()
+        };
+        for job in [plain, optimized] {
+            resumes_as_never_stopped(&job).await;
+        }
+    }
+
+    async fn resumes_as_never_stopped(job: &Job) {
+        let job = job.clone();
         let mut whole = start(&job);
         let (_, saves) = train(&job, &mut whole, None).await;
         for stop_at in 1..saves {
