@@ -33,26 +33,30 @@ pub const JOB: &[&str] = &[
 /// [`JOB`] with PyTorch's optimizer options instead of plain SGD: the kill-and-resume test
 /// runs it, so the velocities cross a crash in the checkpoints, and the plan, the agreement and
 /// the reference all see the same optimizer.
-pub const OPTIMIZED_JOB: &[&str] = &[
-    "--epochs",
-    "2",
-    "--eval-every",
-    "3",
-    "--batch",
-    "32",
-    "--lr",
-    "0.1",
-    "--momentum",
-    "0.9",
-    "--nesterov",
-    "--weight-decay",
-    "0.001",
-    "--schedule",
-    "cosine",
-    "--warmup",
-    "2",
-    "--loss",
-];
+pub fn optimized_job() -> Vec<&'static str> {
+    let mut job: Vec<&str> = JOB.to_vec();
+    let at = job
+        .iter()
+        .position(|a| *a == "--lr-shift")
+        .expect("JOB sets the rate");
+    job.splice(
+        at..at + 2,
+        [
+            "--lr",
+            "0.1",
+            "--momentum",
+            "0.9",
+            "--nesterov",
+            "--weight-decay",
+            "0.001",
+            "--schedule",
+            "cosine",
+            "--warmup",
+            "2",
+        ],
+    );
+    job
+}
 pub const TRAIN: &str = "256";
 pub const TEST: &str = "64";
 
@@ -203,15 +207,16 @@ fn a_training_job_with_momentum_resumes_after_a_killed_server_and_tracks_the_pla
     let model = prepare(&d);
     // The offline workers stock exactly what the job consumes (and refill what a crash wastes).
     let mut plan_args = vec!["--model", s(&model), "--train", TRAIN, "--test", TEST];
-    plan_args.extend_from_slice(OPTIMIZED_JOB);
+    let job = optimized_job();
+    plan_args.extend_from_slice(&job);
     let _workers = d.stock(&plan_args);
 
     let link = free_udp_addr().to_string();
     let metrics = free_tcp_addr().to_string();
-    let mut job0 = OPTIMIZED_JOB.to_vec();
+    let mut job0 = job.clone();
     job0.extend(["--metrics", metrics.as_str()]);
     let t0 = trainer(&d, 0, &link, &model, &job0, "train0.log");
-    let t1 = trainer(&d, 1, &link, &model, OPTIMIZED_JOB, "train1.log");
+    let t1 = trainer(&d, 1, &link, &model, &job, "train1.log");
     // Kill server 1's job mid-epoch 1, once it has checkpointed step 3 or later.
     let checkpoints = d.path("train-p1/checkpoints");
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -248,7 +253,7 @@ fn a_training_job_with_momentum_resumes_after_a_killed_server_and_tracks_the_pla
     );
     assert!(page.contains("dyad_train_stock{stream="), "{page}");
     t1.kill();
-    let t1 = trainer(&d, 1, &link, &model, OPTIMIZED_JOB, "train1-restarted.log");
+    let t1 = trainer(&d, 1, &link, &model, &job, "train1-restarted.log");
 
     let summary0 = finish_ok(&d, t0, "train0.log");
     let summary1 = finish_ok(&d, t1, "train1-restarted.log");
@@ -260,7 +265,7 @@ fn a_training_job_with_momentum_resumes_after_a_killed_server_and_tracks_the_pla
     }
     assert!(summary0.contains("epoch   2: test accuracy"), "{summary0}");
 
-    assert_tracks_the_plaintext_reference(&d, &model, OPTIMIZED_JOB, &summary1);
+    assert_tracks_the_plaintext_reference(&d, &model, &job, &summary1);
 
     // Only both shares together give the model.
     let share = |i: usize| d.path(&format!("train-p{i}/model.p{i}.dyad"));

@@ -193,27 +193,38 @@ impl Optimizer {
     }
 }
 
-impl fmt::Display for Optimizer {
-    /// The form a job's description states it in: `sgd lr=... momentum=...`, each field only
-    /// when set.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sgd lr={}", self.lr)?;
+impl Optimizer {
+    /// Its settings besides the base rate, as a job states them (`momentum=0.9 nesterov ...`,
+    /// each only when set): empty for plain SGD.
+    pub fn settings(&self) -> String {
+        let mut set = Vec::new();
         if self.momentum > 0.0 {
-            write!(f, " momentum={}", self.momentum)?;
+            set.push(format!("momentum={}", self.momentum));
         }
         if self.nesterov {
-            write!(f, " nesterov")?;
+            set.push("nesterov".into());
         }
         if self.weight_decay > 0.0 {
-            write!(f, " weight_decay={}", self.weight_decay)?;
+            set.push(format!("weight_decay={}", self.weight_decay));
         }
         if self.schedule != Schedule::Constant {
-            write!(f, " schedule={}", self.schedule)?;
+            set.push(format!("schedule={}", self.schedule));
         }
         if self.warmup > 0 {
-            write!(f, " warmup={}", self.warmup)?;
+            set.push(format!("warmup={}", self.warmup));
         }
-        Ok(())
+        set.join(" ")
+    }
+}
+
+impl fmt::Display for Optimizer {
+    /// `sgd lr=...` and its [`Optimizer::settings`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sgd lr={}", self.lr)?;
+        match self.settings() {
+            set if set.is_empty() => Ok(()),
+            set => write!(f, " {set}"),
+        }
     }
 }
 
@@ -316,6 +327,12 @@ pub(crate) async fn apply_layer<B: Backend>(
     (dw, db): (ndarray::Array2<B::E>, ndarray::Array1<B::E>),
     velocity: Option<&mut LayerParams<B::E>>,
 ) -> Result<(), ProtocolError> {
+    if let Rule::Shift(_) = rule {
+        // The paper's step: a subtraction, nothing to join.
+        p.w = &p.w - &dw;
+        p.b = &p.b - &db;
+        return Ok(());
+    }
     let joined = |w: &ndarray::Array2<B::E>, b: &ndarray::Array1<B::E>| {
         ndarray::Array1::from_iter(w.iter().chain(b.iter()).cloned()).into_dyn()
     };

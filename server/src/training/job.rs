@@ -29,18 +29,9 @@ fn learning_rate(o: &Optimizer) -> String {
 
 /// The optimizer's settings besides the rate, as a job states them.
 fn optimizer_terms(o: &Optimizer) -> String {
-    let plain = Optimizer {
-        lr: o.lr,
-        ..Optimizer::sgd(0)
-    };
-    match *o == plain {
-        true => OPTIMIZER_UNSTATED.into(),
-        // Its description without the leading `sgd lr=...`.
-        false => {
-            let all = o.to_string();
-            let rest = all.split_once(' ').map_or("", |(_, r)| r);
-            rest.split_once(' ').map_or("", |(_, r)| r).to_owned()
-        }
+    match o.settings() {
+        set if set.is_empty() => OPTIMIZER_UNSTATED.into(),
+        set => set,
     }
 }
 
