@@ -1,14 +1,15 @@
 //! The optimizer options of `dyad train`, `dyad train-plain`, `dyad plan` and `dyad demo`:
-//! PyTorch's SGD settings. Both servers must give them alike (they are part of the job's
-//! agreement), and the plan must be made with them (momentum, weight decay and rates that are
-//! not powers of two each add a truncation per parameter and step).
+//! PyTorch's SGD and Adam settings. Both servers must give them alike (they are part of the
+//! job's agreement), and the plan must be made with them (momentum, weight decay and rates that
+//! are not powers of two each add a truncation per parameter and step; Adam adds an inverse
+//! square root per parameter and step, far more).
 
 use anyhow::{Context, bail};
 use dyad_online::model::Network;
-use dyad_online::nn::{Optimizer, Schedule};
+use dyad_online::nn::{Adam, Optimizer, Schedule};
 
 /// How a training job updates its weights.
-#[derive(clap::Args, Debug, Clone, Default)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct OptimizerArgs {
     /// The learning rate is 2^-lr_shift (the default is the paper's, §7.4: 7 for Network-A,
     /// 5 for the others).
@@ -33,19 +34,68 @@ pub struct OptimizerArgs {
     /// Steps of linear warm-up at the start.
     #[arg(long, default_value_t = 0)]
     pub warmup: u64,
+    /// Adam instead of SGD (PyTorch's `torch.optim.Adam`; its rate defaults to 0.001). Each
+    /// step then also takes an inverse square root per parameter: about 16 comparisons and 14
+    /// multiplications of offline randomness each (`dyad plan` counts them).
+    #[arg(long, conflicts_with_all = ["momentum", "nesterov"])]
+    pub adam: bool,
+    /// Adam's first-moment decay.
+    #[arg(long, default_value_t = Adam::default().beta1, requires = "adam")]
+    pub beta1: f64,
+    /// Adam's second-moment decay.
+    #[arg(long, default_value_t = Adam::default().beta2, requires = "adam")]
+    pub beta2: f64,
+    /// Adam's eps, at least 2^-12 (the fixed point's 16 fractional bits do not resolve
+    /// PyTorch's 1e-8); Adam divides by sqrt(v + eps^2).
+    #[arg(long, default_value_t = Adam::default().eps, requires = "adam")]
+    pub eps: f64,
+}
+
+/// PyTorch's default learning rate for Adam.
+const ADAM_LR: f64 = 0.001;
+
+impl Default for OptimizerArgs {
+    /// The flags' defaults: the paper's plain SGD.
+    fn default() -> OptimizerArgs {
+        let adam = Adam::default();
+        OptimizerArgs {
+            lr_shift: None,
+            lr: None,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            schedule: "constant".into(),
+            warmup: 0,
+            adam: false,
+            beta1: adam.beta1,
+            beta2: adam.beta2,
+            eps: adam.eps,
+        }
+    }
 }
 
 impl OptimizerArgs {
     /// The optimizer for `network` over a job of `steps` steps (a cosine schedule spans them).
     pub fn optimizer(&self, network: &Network, steps: u64) -> anyhow::Result<Optimizer> {
-        let shift = self.lr_shift.unwrap_or(network.paper_lr_shift());
+        let adam = self.adam.then_some(Adam {
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+        });
+        let lr = match (self.lr, self.lr_shift, adam) {
+            (Some(lr), _, _) => lr,
+            (None, Some(shift), _) => 0.5f64.powi(shift as i32),
+            (None, None, Some(_)) => ADAM_LR,
+            (None, None, None) => 0.5f64.powi(network.paper_lr_shift() as i32),
+        };
         let optimizer = Optimizer {
-            lr: self.lr.unwrap_or(0.5f64.powi(shift as i32)),
+            lr,
             schedule: parse_schedule(&self.schedule, steps)?,
             warmup: self.warmup,
             momentum: self.momentum,
             nesterov: self.nesterov,
             weight_decay: self.weight_decay,
+            adam,
         };
         optimizer.validate()?;
         Ok(optimizer)
@@ -56,8 +106,7 @@ impl OptimizerArgs {
 fn parse_schedule(text: &str, steps: u64) -> anyhow::Result<Schedule> {
     let parts: Vec<&str> = text.split(':').collect();
     Ok(match parts.as_slice() {
-        // Empty: the options made in code rather than parsed (`Default`).
-        [""] | ["constant"] => Schedule::Constant,
+        ["constant"] => Schedule::Constant,
         ["cosine"] => Schedule::Cosine { total: steps },
         ["step", every, gamma] => Schedule::Step {
             every: every
@@ -104,7 +153,25 @@ mod tests {
             ..OptimizerArgs::default()
         };
         let optimizer = args.optimizer(&net, 62).expect("ok");
-        for o in [paper, optimizer, Optimizer::sgd(2), Optimizer::sgd(0)] {
+        let adam = OptimizerArgs {
+            adam: true,
+            beta2: 0.99,
+            eps: 1.0 / 4096.0,
+            schedule: "step:10:0.5".into(),
+            ..OptimizerArgs::default()
+        }
+        .optimizer(&net, 62)
+        .expect("ok");
+        assert_eq!(adam.lr, ADAM_LR);
+        assert_eq!(
+            adam.adam,
+            Some(Adam {
+                beta1: 0.9,
+                beta2: 0.99,
+                eps: 1.0 / 4096.0
+            })
+        );
+        for o in [paper, optimizer, adam, Optimizer::sgd(2), Optimizer::sgd(0)] {
             use clap::Parser;
             #[derive(clap::Parser)]
             struct Cli {

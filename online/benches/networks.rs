@@ -97,8 +97,8 @@ async fn secure_run(
                 .import(&y.into_dyn())
                 .into_dimensionality()
                 .expect("2-d");
-            let mut velocity = hyper.initial_velocity(&params);
-            let weights = (&mut params, velocity.as_mut());
+            let mut moments = hyper.initial_moments(&params);
+            let weights = (&mut params, moments.as_mut_slice());
             train_step(&mut secure, &net, weights, (x, &y), hyper.rule(0), false)
                 .await
                 .expect("secure step");
@@ -249,8 +249,8 @@ async fn plain(net: &Network, data: &(ArrayD<f64>, Array2<f64>), work: Work) -> 
         let start = Instant::now();
         match work {
             Work::Training(hyper) => {
-                let mut velocity = hyper.initial_velocity(&params);
-                let weights = (&mut params, velocity.as_mut());
+                let mut moments = hyper.initial_moments(&params);
+                let weights = (&mut params, moments.as_mut_slice());
                 let batch = (data.0.clone(), &data.1);
                 train_step(&mut backend, net, weights, batch, hyper.rule(0), false)
                     .await

@@ -103,7 +103,11 @@ pub fn argmax_rows(rows: usize, cols: usize, cmp: Comparison) -> Demand {
 
 /// [`crate::protocols::piecewise`] with `table` on `n` elements.
 pub fn piecewise(table: &Piecewise, n: usize, cmp: Comparison) -> Demand {
-    drelu_ring(table.segments() * n, cmp) + mul_fixed(n)
+    let comparisons = drelu_ring(table.segments() * n, cmp);
+    match table.is_constant() {
+        true => comparisons,
+        false => comparisons + mul_fixed(n),
+    }
 }
 
 /// [`crate::protocols::exp`] of `n` elements by `method`.

@@ -136,9 +136,11 @@ pub fn route_to_max_by<E: Copy + Default + std::ops::Sub<Output = E>>(
 pub fn piecewise(table: &Piecewise, x: Z64, f: u32, headroom: &mut Headroom) -> Z64 {
     let bits: Vec<Z64> = table.breakpoints.iter().map(|&t| drelu(x - t)).collect();
     let weighted = |steps: &[Z64]| -> Z64 { bits.iter().zip(steps).map(|(&b, &s)| b * s).sum() };
-    watched(headroom, x * weighted(&table.slope_steps), f)
-        + weighted(&table.intercept_steps)
-        + table.below
+    let sloped = match table.is_constant() {
+        true => Z64::ZERO,
+        false => watched(headroom, x * weighted(&table.slope_steps), f),
+    };
+    sloped + weighted(&table.intercept_steps) + table.below
 }
 
 /// `e^x` as the `exp` protocol computes it by `method`.

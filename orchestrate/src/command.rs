@@ -211,6 +211,17 @@ pub fn optimizer_flags(optimizer: &Optimizer) -> Vec<String> {
     if let Some(schedule) = schedule {
         flags.extend(["--schedule".into(), schedule]);
     }
+    if let Some(adam) = optimizer.adam {
+        flags.extend([
+            "--adam".into(),
+            "--beta1".into(),
+            adam.beta1.to_string(),
+            "--beta2".into(),
+            adam.beta2.to_string(),
+            "--eps".into(),
+            adam.eps.to_string(),
+        ]);
+    }
     if optimizer.warmup > 0 {
         flags.extend(["--warmup".into(), optimizer.warmup.to_string()]);
     }

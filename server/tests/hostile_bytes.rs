@@ -98,10 +98,10 @@ fn checkpoints_of_any_bytes_are_read_or_refused() {
         loss: Some(1.25),
         stats: Stats::default(),
     };
-    // Both formats: without a velocity (plain SGD) and with one (a job with momentum).
+    // Both formats: without moments (plain SGD) and with them (Adam's two).
     let state = State {
         step: 3,
-        velocity: None,
+        moments: Vec::new(),
         params: params.clone(),
         loss: Z64(9),
         curve: vec![
@@ -113,15 +113,15 @@ fn checkpoints_of_any_bytes_are_read_or_refused() {
         ],
         stats: Stats::default(),
     };
-    let with_velocity = State {
-        velocity: Some(params),
+    let with_moments = State {
+        moments: vec![params.clone(), params],
         ..state.clone()
     };
     bounded(
         "checkpoint",
         &[
             checkpoints.encode(&state),
-            checkpoints.encode(&with_velocity),
+            checkpoints.encode(&with_moments),
         ],
         TEST_ITERATIONS,
         |bytes| {

@@ -7,7 +7,7 @@ mod fixture_source;
 
 use dyad_link::{PartyId, loopback_pair};
 use dyad_online::model::Network;
-use dyad_online::nn::{Backend, Optimizer, PlainFixed, Schedule};
+use dyad_online::nn::{Adam, Backend, Optimizer, PlainFixed, Schedule};
 use dyad_online::protocols::{Comparison, Exp};
 use dyad_online::{FixedPoint, Z64, sharing};
 use dyad_server::training::checkpoint::Position;
@@ -142,6 +142,27 @@ async fn jobs_with_momentum_weight_decay_and_a_schedule_train_to_the_reference_m
             momentum: 0.9,
             nesterov: true,
             weight_decay: 0.01,
+            adam: None,
+        },
+        ..job
+    })
+    .await;
+}
+
+/// The same with Adam (its schedule, warm-up and weight decay too): both moments, as the
+/// weights, are those of the plaintext reference and come back from the checkpoints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_with_adam_train_to_the_reference_model() {
+    trains_to_the_reference_and_resumes(|job| Job {
+        optimizer: Optimizer {
+            lr: 0.001,
+            schedule: Schedule::Cosine {
+                total: job.total_steps(),
+            },
+            warmup: 1,
+            weight_decay: 0.01,
+            adam: Some(Adam::default()),
+            ..Optimizer::sgd(0)
         },
         ..job
     })
@@ -207,37 +228,50 @@ async fn trains_to_the_reference_and_resumes(adjust: impl Fn(Job) -> Job) {
         .await
         .expect("the reference trains");
     assert_eq!(ended, Ended::Finished);
-    // Each secure truncation is off by at most one unit; a few steps stay within a few.
-    let tolerance = 1 << 6;
-    let mut compared = vec![(
-        &s0.params,
-        &s1.params,
-        &reference.params,
-        "weights",
-        tolerance,
-    )];
-    match (&s0.velocity, &s1.velocity, &reference.velocity) {
-        // Velocities sum gradients before the rate scales them, so what the weights see times
-        // the rate reaches them whole: the secure run's one-unit roundings, and a ReLU whose
-        // input lies within them of 0 deciding the other way (its whole gradient row then
-        // differs). A plain job's weights at 2^-7 within the tolerance above allow gradients
-        // 2^13 units off; seen here: 473 and 1,544 units.
-        (Some(v0), Some(v1), Some(v)) => compared.push((v0, v1, v, "velocities", 1 << 12)),
-        (None, None, None) => assert!(!job.optimizer.has_velocity()),
-        _ => panic!("a velocity on one side only"),
+    // Each secure truncation is off by at most one unit; a few steps stay within a few, except
+    // where a ReLU input within those units of 0 decides the other way and changes a gradient
+    // row: under SGD that moves a weight by the rate times the row's difference (18 units seen),
+    // under Adam by up to twice the rate per step whatever the gradient's size (Adam normalises
+    // it; 0.001 is 66 units; 84 seen, in 31 of 16,512 weights above 16).
+    let mut compared = vec![(&s0.params, &s1.params, &reference.params, "weights", false)];
+    assert_eq!(s0.moments.len(), job.optimizer.moments());
+    assert_eq!(s1.moments.len(), job.optimizer.moments());
+    assert_eq!(reference.moments.len(), job.optimizer.moments());
+    for (i, want) in reference.moments.iter().enumerate() {
+        // Adam's second moment `v̂` is held at 2f bits: compared as `sqrt(v̂)`, a gradient's size.
+        let root = job.optimizer.adam.is_some() && i == 1;
+        compared.push((&s0.moments[i], &s1.moments[i], want, "moments", root));
     }
-    for (p0, p1, want, what, tolerance) in compared {
+    for (p0, p1, want, what, root) in compared {
         for (layer, (a, b)) in p0.layers.iter().zip(&p1.layers).enumerate() {
             let (Some(a), Some(b)) = (a, b) else { continue };
             let want = want.layers[layer].as_ref().expect("same layers");
-            let error = (&a.w + &b.w)
+            let units = |v: Z64| match root {
+                true => (v.signed().max(0) as f64).sqrt(),
+                false => v.signed() as f64,
+            };
+            let mut errors: Vec<f64> = (&a.w + &b.w)
                 .iter()
                 .chain((&a.b + &b.b).iter())
                 .zip(want.w.iter().chain(want.b.iter()))
-                .map(|(g, w)| (*g - *w).signed().unsigned_abs())
-                .max()
-                .unwrap_or(0);
-            assert!(error <= tolerance, "layer {layer}: {what} off by {error}");
+                .map(|(g, w)| (units(*g) - units(*w)).abs())
+                .collect();
+            errors.sort_by(f64::total_cmp);
+            let (most, all) = (errors[errors.len() * 999 / 1000], errors[errors.len() - 1]);
+            let largest = match job.optimizer.adam {
+                Some(_) => 128.0,
+                None => 64.0,
+            };
+            match what {
+                "weights" => assert!(
+                    most <= 32.0 && all <= largest,
+                    "layer {layer}: weights off by {most} (99.9%) and {all} (all)"
+                ),
+                // Moments hold gradients before the rate scales them, so a changed gradient row
+                // (above) reaches them whole: a plain job's weights at 2^-7 within the bound
+                // above allow gradients 2^13 units off; seen: 1,547 units in a velocity.
+                _ => assert!(all <= 4096.0, "layer {layer}: {what} off by {all}"),
+            }
         }
     }
 
@@ -248,5 +282,5 @@ async fn trains_to_the_reference_and_resumes(adjust: impl Fn(Job) -> Job) {
     assert_eq!(r0.started, vec![Some((total, total as usize))]);
     assert_eq!((r0.steps, again.step), (0, total));
     assert_eq!(revealed(&again), revealed(&s0));
-    assert_eq!(again.velocity, s0.velocity);
+    assert_eq!(again.moments, s0.moments);
 }

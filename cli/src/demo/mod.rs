@@ -97,8 +97,10 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         batch: args.batch,
         optimizer: OptimizerArgs {
             lr_shift: match args.optimizer.lr {
-                None => args.optimizer.lr_shift.or(Some(DEFAULT_LR_SHIFT)),
                 Some(_) => None,
+                // Adam's own default rate (PyTorch's) unless one is given.
+                None if args.optimizer.adam => args.optimizer.lr_shift,
+                None => args.optimizer.lr_shift.or(Some(DEFAULT_LR_SHIFT)),
             },
             ..args.optimizer.clone()
         },

@@ -60,8 +60,7 @@ impl Network {
     /// What one training step on a batch of `batch` examples consumes, with `loss` the batch's
     /// loss too, updated by `optimizer`. `batch` must be a power of two (the average is a
     /// shift). The learning rate's value does not matter: a truncation costs the same by any
-    /// number of bits, and every step of a job's schedule costs the same
-    /// ([`Optimizer::truncations_per_parameter`]).
+    /// number of bits, and every step of a job's schedule costs the same.
     pub fn training_demand(
         &self,
         batch: usize,
@@ -83,8 +82,8 @@ impl Network {
             optimizer: *optimizer,
             batch_shift: batch.trailing_zeros(),
         };
-        let mut velocity = hyper.initial_velocity(&params);
-        let weights = (&mut params, velocity.as_mut());
+        let mut moments = hyper.initial_moments(&params);
+        let weights = (&mut params, moments.as_mut_slice());
         let step = train_step(&mut tally, self, weights, (x, &onehot), hyper.rule(0), loss);
         Tally::run(step)?;
         Ok(tally.demand)

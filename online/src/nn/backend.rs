@@ -71,6 +71,28 @@ pub trait Backend {
         extra: u32,
     ) -> impl Future<Output = Result<ArrayD<Self::E>, ProtocolError>>;
 
+    /// The fixed-point format this backend's tables and constants are encoded in.
+    fn fixed(&self) -> crate::FixedPoint;
+
+    /// The elementwise product `a ⊙ b` truncated by `bits`: `a·b·2^(f - bits)` in real terms.
+    /// `bits = f` is the fixed-point product; `bits = 0` keeps the product at twice the
+    /// fractional bits (read at `f`, the value times `2^f`), as Adam's second moment is kept
+    /// (`super::adam`). One elementwise triple, and one truncation when `bits > 0`.
+    fn mul(
+        &mut self,
+        a: &ArrayD<Self::E>,
+        b: &ArrayD<Self::E>,
+        bits: u32,
+    ) -> impl Future<Output = Result<ArrayD<Self::E>, ProtocolError>>;
+
+    /// The public piecewise-linear function `table` at every element of `x`
+    /// ([`crate::protocols::piecewise`]: one batched comparison per breakpoint).
+    fn piecewise(
+        &mut self,
+        x: &ArrayD<Self::E>,
+        table: &crate::protocols::Piecewise,
+    ) -> impl Future<Output = Result<ArrayD<Self::E>, ProtocolError>>;
+
     /// `x · c` for a public real `c` (`|c| <= 1`, such as an average's `1/n`): a local
     /// multiplication by `c` in fixed point, then one rescale.
     fn scale(

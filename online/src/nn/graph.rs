@@ -106,13 +106,13 @@ pub async fn forward_all<B: Backend>(
     Ok((x, Pass { caches, dims }))
 }
 
-/// The backward pass from the gradient `dy` of the output: every weight (and its velocity,
-/// if the optimizer keeps one) updated by `rule` (`super::layers::backward`), gradients
+/// The backward pass from the gradient `dy` of the output: every weight (and the moments the
+/// optimizer keeps of it) updated by `rule` (`super::layers::backward`), gradients
 /// computed only where they reach a weight.
 pub async fn backward_all<B: Backend>(
     backend: &mut B,
     network: &Network,
-    (params, mut velocity): (&mut Params<B::E>, Option<&mut Params<B::E>>),
+    (params, moments): (&mut Params<B::E>, &mut [Params<B::E>]),
     pass: Pass<B::E>,
     dy: ArrayD<B::E>,
     rule: Rule,
@@ -150,7 +150,10 @@ pub async fn backward_all<B: Backend>(
                 let below = needs[i];
                 let layer = (
                     params.layers[i].as_mut(),
-                    velocity.as_mut().and_then(|v| v.layers[i].as_mut()),
+                    moments
+                        .iter_mut()
+                        .filter_map(|m| m.layers[i].as_mut())
+                        .collect(),
                 );
                 if let Some(dx) = backward(backend, layer, cache, dy, below, rule).await? {
                     accumulate(&mut grads, i, dx)?;

@@ -213,17 +213,14 @@ pub async fn forward<B: Backend>(
     })
 }
 
-/// A layer's parameters and the optimizer's velocity of them, if it has them.
-pub type LayerWeights<'a, E> = (
-    Option<&'a mut LayerParams<E>>,
-    Option<&'a mut LayerParams<E>>,
-);
+/// A layer's parameters and the optimizer's moments of them ([`super::Optimizer::moments`]).
+pub type LayerWeights<'a, E> = (Option<&'a mut LayerParams<E>>, Vec<&'a mut LayerParams<E>>);
 
-/// The backward pass of `layer`: updates its parameters (and their velocities) by `rule` and
+/// The backward pass of `layer`: updates its parameters (and their moments) by `rule` and
 /// returns the gradient for the layer below if `below`.
 pub async fn backward<B: Backend>(
     backend: &mut B,
-    (params, velocity): LayerWeights<'_, B::E>,
+    (params, moments): LayerWeights<'_, B::E>,
     cache: Cache<B::E>,
     dy: ArrayD<B::E>,
     below: bool,
@@ -243,7 +240,7 @@ pub async fn backward<B: Backend>(
                 ),
                 false => None,
             };
-            update(backend, (p, velocity), &x, &dy, rule).await?;
+            update(backend, (p, moments), &x, &dy, rule).await?;
             dx
         }
         Cache::Conv(cols, shape) => {
@@ -260,7 +257,7 @@ pub async fn backward<B: Backend>(
                 }
                 false => None,
             };
-            update(backend, (p, velocity), &cols, &dy, rule).await?;
+            update(backend, (p, moments), &cols, &dy, rule).await?;
             dx
         }
         Cache::Relu(mask) => Some(backend.relu_backward(&dy, &mask).await?),
@@ -323,7 +320,7 @@ pub async fn backward<B: Backend>(
 /// by `rule` ([`super::optimizer`]).
 async fn update<B: Backend>(
     backend: &mut B,
-    (p, velocity): (&mut LayerParams<B::E>, Option<&mut LayerParams<B::E>>),
+    (p, moments): (&mut LayerParams<B::E>, Vec<&mut LayerParams<B::E>>),
     x: &Array2<B::E>,
     dy: &Array2<B::E>,
     rule: Rule,
@@ -339,7 +336,7 @@ async fn update<B: Backend>(
             .into_dimensionality::<ndarray::Ix1>()
             .map_err(shape_error)?,
     };
-    optimizer::apply_layer(backend, rule, p, (dw, db), velocity).await
+    optimizer::apply_layer(backend, rule, p, (dw, db), moments).await
 }
 
 /// The logits of the last layer as a matrix.

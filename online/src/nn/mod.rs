@@ -4,6 +4,7 @@
 //! tallies the secure backend's demand ([`Tally`]). Layers and the training step are written
 //! once, against [`Backend`].
 
+pub mod adam;
 mod backend;
 mod graph;
 mod im2col;
@@ -18,6 +19,7 @@ mod tally;
 mod train;
 pub mod window;
 
+pub use adam::{Adam, AdamStep, GRADIENT_BOUND, InverseSqrt};
 pub use backend::Backend;
 pub use layers::Cache;
 pub use optimizer::{Optimizer, OptimizerError, Rule, Schedule};

@@ -22,9 +22,13 @@
 //! and Nesterov ([`Optimizer::truncations_per_parameter`]). Biases are updated by the same rule
 //! (PyTorch decays them too), in the same truncations as the weights. Rates below
 //! `2^-(k-2-f)` would round to 0: a job refuses a base rate that small.
+//!
+//! Adam ([`super::adam`]) takes the same schedules, warm-up and weight decay in place of
+//! momentum; its per-parameter inverse square root makes it far dearer (the plan counts it).
 
 use std::fmt;
 
+use super::adam::{self, Adam, AdamStep};
 use super::{Backend, LayerParams};
 use crate::ProtocolError;
 
@@ -74,6 +78,8 @@ pub struct Optimizer {
     pub nesterov: bool,
     /// The weight decay `wd` (L2, added to the gradient), in `[0, 1)`.
     pub weight_decay: f64,
+    /// Adam instead of SGD (no momentum then: Adam's first moment is its own).
+    pub adam: Option<Adam>,
 }
 
 /// What an optimizer asked for that cannot run.
@@ -91,6 +97,7 @@ impl Optimizer {
             momentum: 0.0,
             nesterov: false,
             weight_decay: 0.0,
+            adam: None,
         }
     }
 
@@ -106,6 +113,9 @@ impl Optimizer {
         }
         if !(0.0..1.0).contains(&self.momentum) {
             return bad(format!("momentum must be in [0, 1), got {}", self.momentum));
+        }
+        if self.adam.is_some() && (self.momentum > 0.0 || self.nesterov) {
+            return bad("Adam keeps its own first moment: no momentum or Nesterov with it".into());
         }
         if self.nesterov && self.momentum == 0.0 {
             return bad("Nesterov's momentum needs a momentum above 0".into());
@@ -155,18 +165,23 @@ impl Optimizer {
         let plain = self.schedule == Schedule::Constant
             && self.warmup == 0
             && self.momentum == 0.0
-            && self.weight_decay == 0.0;
+            && self.weight_decay == 0.0
+            && self.adam.is_none();
         self.lr_shift().filter(|_| plain)
     }
 
-    /// Whether the optimizer keeps a velocity per parameter.
-    pub fn has_velocity(&self) -> bool {
-        self.momentum > 0.0
+    /// How many values the optimizer keeps per parameter: none for SGD, the velocity with
+    /// momentum, Adam's two moments.
+    pub fn moments(&self) -> usize {
+        match self.adam {
+            Some(_) => 2,
+            None => usize::from(self.momentum > 0.0),
+        }
     }
 
-    /// The truncations (one daBit each) the update adds per parameter and step beyond the
+    /// The truncations (one daBit each) an SGD update adds per parameter and step beyond the
     /// gradient's own: 0 on the folded path, else 1 for the rate and 1 for each of weight
-    /// decay, momentum and Nesterov.
+    /// decay, momentum and Nesterov. (Adam's cost is its plan's: [`super::adam`].)
     pub fn truncations_per_parameter(&self) -> usize {
         match self.power_of_two_shift() {
             Some(_) => 0,
@@ -180,6 +195,17 @@ impl Optimizer {
 
     /// The rule of step `t` for batches of `2^batch_shift`.
     pub fn rule(&self, t: u64, batch_shift: u32) -> Rule {
+        if let Some(adam) = self.adam {
+            return Rule::Adam {
+                batch_shift,
+                step: AdamStep {
+                    rate: self.rate(t),
+                    moment_factors: adam.moment_factors(t),
+                    eps: adam.eps,
+                    weight_decay: self.weight_decay,
+                },
+            };
+        }
         match self.power_of_two_shift() {
             Some(s) => Rule::Shift(s + batch_shift),
             None => Rule::Sgd {
@@ -198,6 +224,12 @@ impl Optimizer {
     /// each only when set): empty for plain SGD.
     pub fn settings(&self) -> String {
         let mut set = Vec::new();
+        if let Some(adam) = self.adam {
+            set.push(format!(
+                "adam beta1={} beta2={} eps={}",
+                adam.beta1, adam.beta2, adam.eps
+            ));
+        }
         if self.momentum > 0.0 {
             set.push(format!("momentum={}", self.momentum));
         }
@@ -218,9 +250,13 @@ impl Optimizer {
 }
 
 impl fmt::Display for Optimizer {
-    /// `sgd lr=...` and its [`Optimizer::settings`].
+    /// `sgd lr=...` (or `adam lr=...`) and its [`Optimizer::settings`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sgd lr={}", self.lr)?;
+        let name = match self.adam {
+            Some(_) => "adam",
+            None => "sgd",
+        };
+        write!(f, "{name} lr={}", self.lr)?;
         match self.settings() {
             set if set.is_empty() => Ok(()),
             set => write!(f, " {set}"),
@@ -247,6 +283,13 @@ pub enum Rule {
         /// `wd`.
         weight_decay: f64,
     },
+    /// Adam on the batch average ([`super::adam`]).
+    Adam {
+        /// `log2` of the batch size.
+        batch_shift: u32,
+        /// This step's settings.
+        step: AdamStep,
+    },
 }
 
 impl Rule {
@@ -254,7 +297,7 @@ impl Rule {
     pub fn gradient_shift(&self) -> u32 {
         match *self {
             Rule::Shift(s) => s,
-            Rule::Sgd { batch_shift, .. } => batch_shift,
+            Rule::Sgd { batch_shift, .. } | Rule::Adam { batch_shift, .. } => batch_shift,
         }
     }
 }
@@ -275,30 +318,40 @@ async fn times<B: Backend>(
 }
 
 /// Applies `rule` to one tensor `w` with its gradient `g` (already scaled by
-/// [`Rule::gradient_shift`]) and its velocity.
+/// [`Rule::gradient_shift`]) and the optimizer's moments of it ([`Optimizer::moments`]: the
+/// velocity, or Adam's two).
 pub(crate) async fn apply<B: Backend>(
     backend: &mut B,
     rule: Rule,
     w: &mut ndarray::ArrayD<B::E>,
     g: ndarray::ArrayD<B::E>,
-    velocity: Option<&mut ndarray::ArrayD<B::E>>,
+    moments: &mut [ndarray::ArrayD<B::E>],
 ) -> Result<(), ProtocolError> {
-    let Rule::Sgd {
-        rate,
-        momentum,
-        nesterov,
-        weight_decay,
-        ..
-    } = rule
-    else {
-        *w = &*w - &g;
-        return Ok(());
+    let missing = || ProtocolError::Shape("an optimizer without the moments it keeps".into());
+    let (rate, momentum, nesterov, weight_decay) = match rule {
+        Rule::Shift(_) => {
+            *w = &*w - &g;
+            return Ok(());
+        }
+        Rule::Adam { step, .. } => {
+            let [m, v] = moments else {
+                return Err(missing());
+            };
+            return adam::step(backend, step, w, g, (m, v)).await;
+        }
+        Rule::Sgd {
+            rate,
+            momentum,
+            nesterov,
+            weight_decay,
+            ..
+        } => (rate, momentum, nesterov, weight_decay),
     };
     let g = match weight_decay > 0.0 {
         true => g + backend.scale(w, weight_decay).await?,
         false => g,
     };
-    let d = match (velocity, momentum > 0.0) {
+    let d = match (moments.first_mut(), momentum > 0.0) {
         (Some(v), true) => {
             *v = times(backend, v, momentum).await? + &g;
             match nesterov {
@@ -306,18 +359,14 @@ pub(crate) async fn apply<B: Backend>(
                 false => v.clone(),
             }
         }
-        (None, true) => {
-            return Err(ProtocolError::Shape(
-                "momentum without a velocity to keep".into(),
-            ));
-        }
+        (None, true) => return Err(missing()),
         (_, false) => g,
     };
     *w = &*w - &backend.scale(&d, rate).await?;
     Ok(())
 }
 
-/// Applies `rule` to a layer's weights and biases (and their velocities) as one vector, so
+/// Applies `rule` to a layer's weights and biases (and their moments) as one vector, so
 /// that each of the update's truncations is one round for both. On an error the layer is left
 /// as it was.
 pub(crate) async fn apply_layer<B: Backend>(
@@ -325,7 +374,7 @@ pub(crate) async fn apply_layer<B: Backend>(
     rule: Rule,
     p: &mut LayerParams<B::E>,
     (dw, db): (ndarray::Array2<B::E>, ndarray::Array1<B::E>),
-    velocity: Option<&mut LayerParams<B::E>>,
+    moments: Vec<&mut LayerParams<B::E>>,
 ) -> Result<(), ProtocolError> {
     if let Rule::Shift(_) = rule {
         // The paper's step: a subtraction, nothing to join.
@@ -337,8 +386,8 @@ pub(crate) async fn apply_layer<B: Backend>(
         ndarray::Array1::from_iter(w.iter().chain(b.iter()).cloned()).into_dyn()
     };
     let mut wb = joined(&p.w, &p.b);
-    let mut vwb = velocity.as_ref().map(|v| joined(&v.w, &v.b));
-    apply(backend, rule, &mut wb, joined(&dw, &db), vwb.as_mut()).await?;
+    let mut kept: Vec<_> = moments.iter().map(|m| joined(&m.w, &m.b)).collect();
+    apply(backend, rule, &mut wb, joined(&dw, &db), &mut kept).await?;
     let split = |all: ndarray::ArrayD<B::E>, into: &mut LayerParams<B::E>| {
         let mut values = all.into_iter();
         into.w.iter_mut().chain(into.b.iter_mut()).for_each(|x| {
@@ -348,8 +397,8 @@ pub(crate) async fn apply_layer<B: Backend>(
         });
     };
     split(wb, p);
-    if let (Some(v), Some(vwb)) = (velocity, vwb) {
-        split(vwb, v);
+    for (moment, values) in moments.into_iter().zip(kept) {
+        split(values, moment);
     }
     Ok(())
 }
@@ -408,7 +457,7 @@ mod tests {
         train_step(
             &mut float(),
             net,
-            (&mut stepped, None),
+            (&mut stepped, &mut []),
             (x, &y),
             rule,
             false,
@@ -448,18 +497,19 @@ mod tests {
                 momentum,
                 nesterov,
                 weight_decay,
+                adam: None,
             };
             let hyper = Hyper {
                 optimizer,
                 batch_shift: 2,
             };
             let mut params = Params::initial(&net, 1, FixedPoint::default()).expect("params");
-            let mut velocity = hyper.initial_velocity(&params);
+            let mut moments = hyper.initial_moments(&params);
             let (mut want, mut buf) = (flat(&params), vec![0.0; flat(&params).len()]);
             for t in 0..4 {
                 let g = gradient(&net, &params, t).await;
                 let (x, y) = batch(t);
-                let weights = (&mut params, velocity.as_mut());
+                let weights = (&mut params, moments.as_mut_slice());
                 train_step(&mut float(), &net, weights, (x, &y), hyper.rule(t), false)
                     .await
                     .expect("a step");
@@ -480,6 +530,61 @@ mod tests {
                         "{optimizer}, step {t}: {got} {want}"
                     );
                 }
+            }
+        }
+    }
+
+    /// Four steps of Adam against `torch.optim.Adam`'s update written out on the same
+    /// gradients (raw moments, bias corrections, L2 decay, the warmed-up rate), with the
+    /// denominator `sqrt(v̂ + ε²)` ([`super::adam`]): within the inverse square root's bound of
+    /// each step.
+    #[tokio::test]
+    async fn steps_as_pytorch_adam_does() {
+        let net = tiny();
+        let adam = Adam {
+            eps: 1.0 / 256.0,
+            ..Adam::default()
+        };
+        let optimizer = Optimizer {
+            lr: 0.01,
+            warmup: 2,
+            weight_decay: 0.01,
+            adam: Some(adam),
+            ..Optimizer::sgd(0)
+        };
+        let hyper = Hyper {
+            optimizer,
+            batch_shift: 2,
+        };
+        let mut params = Params::initial(&net, 1, FixedPoint::default()).expect("params");
+        let mut moments = hyper.initial_moments(&params);
+        assert_eq!(moments.len(), 2);
+        let n = flat(&params).len();
+        let (mut want, mut m, mut v) = (flat(&params), vec![0.0; n], vec![0.0; n]);
+        let mut tolerance = vec![1e-12; n];
+        for t in 0..4 {
+            let g = gradient(&net, &params, t).await;
+            let (x, y) = batch(t);
+            let weights = (&mut params, moments.as_mut_slice());
+            train_step(&mut float(), &net, weights, (x, &y), hyper.rule(t), false)
+                .await
+                .expect("a step");
+            let power = (t + 1) as i32;
+            for i in 0..n {
+                let d = g[i] + optimizer.weight_decay * want[i];
+                m[i] = adam.beta1 * m[i] + (1.0 - adam.beta1) * d;
+                v[i] = adam.beta2 * v[i] + (1.0 - adam.beta2) * d * d;
+                let m_hat = m[i] / (1.0 - adam.beta1.powi(power));
+                let v_hat = v[i] / (1.0 - adam.beta2.powi(power));
+                let step = optimizer.rate(t) * m_hat / (v_hat + adam.eps * adam.eps).sqrt();
+                want[i] -= step;
+                tolerance[i] += step.abs() * super::adam::TARGET;
+            }
+            for ((got, want), tolerance) in flat(&params).iter().zip(&want).zip(&tolerance) {
+                assert!(
+                    (got - want).abs() <= *tolerance,
+                    "{optimizer}, step {t}: {got} {want}"
+                );
             }
         }
     }

@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use crate::fixed::Headroom;
-use crate::protocols::Exp;
+use crate::protocols::{Exp, Piecewise};
 use crate::{FixedPoint, ProtocolError, Z64, reference, ring};
 
 /// Plaintext fixed-point arithmetic.
@@ -107,6 +107,33 @@ impl Backend for PlainFixed {
     async fn scale(&mut self, x: &ArrayD<Z64>, c: f64) -> Result<ArrayD<Z64>, ProtocolError> {
         let (c, bits) = super::backend::public_factor(self.fixed, c)?;
         Ok(self.truncate(&x.mapv(|v| v * c), bits))
+    }
+
+    fn fixed(&self) -> FixedPoint {
+        self.fixed
+    }
+
+    async fn mul(
+        &mut self,
+        a: &ArrayD<Z64>,
+        b: &ArrayD<Z64>,
+        bits: u32,
+    ) -> Result<ArrayD<Z64>, ProtocolError> {
+        crate::protocols::same_shape(a.shape(), b.shape(), "mul")?;
+        let product = a * b;
+        Ok(match bits {
+            0 => product,
+            bits => self.truncate(&product, bits),
+        })
+    }
+
+    async fn piecewise(
+        &mut self,
+        x: &ArrayD<Z64>,
+        table: &Piecewise,
+    ) -> Result<ArrayD<Z64>, ProtocolError> {
+        let f = self.fixed.f;
+        Ok(x.mapv(|v| reference::piecewise(table, v, f, &mut self.headroom)))
     }
 
     async fn relu(&mut self, x: &ArrayD<Z64>) -> Result<(ArrayD<Z64>, ArrayD<Z64>), ProtocolError> {

@@ -17,7 +17,7 @@ pub struct PlainFloat {
 }
 
 impl PlainFloat {
-    fn piecewise(&self, table: &Piecewise, x: f64) -> f64 {
+    fn piecewise_at(&self, table: &Piecewise, x: f64) -> f64 {
         let d = |v| self.fixed.decode(v);
         let mut y = d(table.below);
         for s in 0..table.segments() {
@@ -42,7 +42,7 @@ impl PlainFloat {
 
     fn exp(&self, table: &Piecewise, x: f64) -> f64 {
         match self.exp {
-            Exp::Segments => self.piecewise(table, x),
+            Exp::Segments => self.piecewise_at(table, x),
             Exp::Squaring => {
                 let n = f64::from(1u32 << SQUARINGS);
                 (1.0 + x / n).max(0.0).powf(n)
@@ -96,6 +96,28 @@ impl Backend for PlainFloat {
 
     async fn scale(&mut self, x: &ArrayD<f64>, c: f64) -> Result<ArrayD<f64>, ProtocolError> {
         Ok(x * c)
+    }
+
+    fn fixed(&self) -> FixedPoint {
+        self.fixed
+    }
+
+    async fn mul(
+        &mut self,
+        a: &ArrayD<f64>,
+        b: &ArrayD<f64>,
+        bits: u32,
+    ) -> Result<ArrayD<f64>, ProtocolError> {
+        crate::protocols::same_shape(a.shape(), b.shape(), "mul")?;
+        Ok(a * b * 2f64.powi(self.fixed.f as i32 - bits as i32))
+    }
+
+    async fn piecewise(
+        &mut self,
+        x: &ArrayD<f64>,
+        table: &Piecewise,
+    ) -> Result<ArrayD<f64>, ProtocolError> {
+        Ok(x.mapv(|v| self.piecewise_at(table, v)))
     }
 
     async fn relu(&mut self, x: &ArrayD<f64>) -> Result<(ArrayD<f64>, ArrayD<f64>), ProtocolError> {
@@ -173,7 +195,7 @@ impl Backend for PlainFloat {
         Ok((probs * onehot)
             .sum_axis(Axis(1))
             .iter()
-            .map(|&p| self.piecewise(&table, p))
+            .map(|&p| self.piecewise_at(&table, p))
             .sum())
     }
 

@@ -123,6 +123,38 @@ impl<R: Randomness> Backend for Secure<'_, R> {
         self.record("scale", mark, result)
     }
 
+    fn fixed(&self) -> crate::FixedPoint {
+        self.party.fixed()
+    }
+
+    async fn mul(
+        &mut self,
+        a: &ArrayD<Z64>,
+        b: &ArrayD<Z64>,
+        bits: u32,
+    ) -> Result<ArrayD<Z64>, ProtocolError> {
+        let mark = self.mark();
+        let result = async {
+            let product = protocols::mul(self.party, a, b).await?;
+            match bits {
+                0 => Ok(product),
+                bits => protocols::truncate_by(self.party, &product, bits).await,
+            }
+        }
+        .await;
+        self.record("mul", mark, result)
+    }
+
+    async fn piecewise(
+        &mut self,
+        x: &ArrayD<Z64>,
+        table: &protocols::Piecewise,
+    ) -> Result<ArrayD<Z64>, ProtocolError> {
+        let mark = self.mark();
+        let result = protocols::piecewise(self.party, table, x).await;
+        self.record("piecewise", mark, result)
+    }
+
     /// The mask kept for the backward pass is this party's XOR share of each DReLU bit
     /// (as 0 or 1): the gradient multiplies by it with a bit triple.
     async fn relu(&mut self, x: &ArrayD<Z64>) -> Result<(ArrayD<Z64>, ArrayD<Z64>), ProtocolError> {

@@ -15,7 +15,7 @@ use ndarray::{Array1, Array2, ArrayD};
 
 use super::Backend;
 use crate::cost;
-use crate::protocols::{Comparison, Exp};
+use crate::protocols::{Comparison, Exp, Piecewise};
 use crate::{FixedPoint, ProtocolError, Z64};
 use dyad_randomness::Demand;
 
@@ -89,6 +89,33 @@ impl Backend for Tally {
     async fn scale(&mut self, x: &ArrayD<Z64>, c: f64) -> Result<ArrayD<Z64>, ProtocolError> {
         super::backend::public_factor(self.fixed, c)?;
         self.demand += cost::truncate(x.len());
+        Ok(x.clone())
+    }
+
+    fn fixed(&self) -> FixedPoint {
+        self.fixed
+    }
+
+    async fn mul(
+        &mut self,
+        a: &ArrayD<Z64>,
+        b: &ArrayD<Z64>,
+        bits: u32,
+    ) -> Result<ArrayD<Z64>, ProtocolError> {
+        crate::protocols::same_shape(a.shape(), b.shape(), "mul")?;
+        self.demand += match bits {
+            0 => cost::mul(a.len()),
+            _ => cost::mul_fixed(a.len()),
+        };
+        Ok(a.clone())
+    }
+
+    async fn piecewise(
+        &mut self,
+        x: &ArrayD<Z64>,
+        table: &Piecewise,
+    ) -> Result<ArrayD<Z64>, ProtocolError> {
+        self.demand += cost::piecewise(table, x.len(), self.cmp);
         Ok(x.clone())
     }
 

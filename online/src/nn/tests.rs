@@ -88,7 +88,7 @@ async fn passes<B: Backend<E = Z64>>(
         .expect("forward");
     let dx = backward(
         backend,
-        (params.layers[0].as_mut(), None),
+        (params.layers[0].as_mut(), Vec::new()),
         cache,
         dy,
         true,
@@ -219,7 +219,7 @@ async fn max_pooling_matches_a_direct_loop_over_each_window() {
             .expect("forward");
         let dx = backward(
             &mut float,
-            (None, None),
+            (None, Vec::new()),
             cache,
             dy.clone(),
             true,
@@ -316,7 +316,7 @@ async fn the_reference_reports_the_largest_magnitude_a_truncation_saw() {
     train_step(
         &mut backend,
         &net,
-        (&mut params, None),
+        (&mut params, &mut []),
         (x, &onehot),
         rule,
         false,
@@ -401,9 +401,16 @@ async fn relu_before_max_pooling_runs_after_it_with_the_same_results() {
         .into_dyn();
     for (i, cache) in caches.into_iter().enumerate().rev() {
         let params = one_by_one.layers[i].as_mut();
-        match backward(&mut float, (params, None), cache, dy, i > 0, Rule::Shift(7))
-            .await
-            .expect("backward")
+        match backward(
+            &mut float,
+            (params, Vec::new()),
+            cache,
+            dy,
+            i > 0,
+            Rule::Shift(7),
+        )
+        .await
+        .expect("backward")
         {
             Some(dx) => dy = dx,
             None => break,
@@ -418,7 +425,7 @@ async fn relu_before_max_pooling_runs_after_it_with_the_same_results() {
     train_step(
         &mut float,
         &written,
-        (&mut rewritten, None),
+        (&mut rewritten, &mut []),
         (x, &y),
         rule,
         false,
@@ -497,7 +504,7 @@ async fn train<B: Backend>(
         let step = train_step(
             backend,
             net,
-            (&mut params, None),
+            (&mut params, &mut []),
             (x.clone(), y),
             HYPER,
             true,
@@ -574,7 +581,7 @@ async fn a_residual_networks_gradients_are_the_losss_derivatives() {
     train_step(
         &mut float,
         &net,
-        (&mut stepped, None),
+        (&mut stepped, &mut []),
         (x.clone(), &y),
         HYPER,
         false,
@@ -779,7 +786,7 @@ async fn step_and_evaluation_take_what_the_model_says(net: Network) {
         let [p0, p1] = &mut pair.parties;
         // P0 holds the data and the model, P1 zeros: the demand does not depend on values.
         let zeros = |a: &ArrayD<Z64>| a.mapv(|_| Z64::ZERO);
-        // The paper's SGD and, with the first variant, every optimizer option at once.
+        // The paper's SGD and, with the first variant, every SGD option at once and Adam.
         let momentum = Optimizer {
             lr: 0.1,
             momentum: 0.9,
@@ -787,9 +794,16 @@ async fn step_and_evaluation_take_what_the_model_says(net: Network) {
             weight_decay: 1e-3,
             schedule: Schedule::Cosine { total: 4 },
             warmup: 1,
+            adam: None,
+        };
+        let adam = Optimizer {
+            lr: 0.001,
+            weight_decay: 1e-3,
+            adam: Some(Adam::default()),
+            ..Optimizer::sgd(0)
         };
         let optimizers = match with_loss {
-            true => vec![Optimizer::sgd(LR_SHIFT), momentum],
+            true => vec![Optimizer::sgd(LR_SHIFT), momentum, adam],
             false => vec![Optimizer::sgd(LR_SHIFT)],
         };
         for optimizer in optimizers {
@@ -811,8 +825,8 @@ async fn step_and_evaluation_take_what_the_model_says(net: Network) {
                 } else {
                     y.mapv(|_| Z64::ZERO)
                 };
-                let mut velocity = hyper.initial_velocity(&params);
-                let weights = (&mut params, velocity.as_mut());
+                let mut moments = hyper.initial_moments(&params);
+                let weights = (&mut params, moments.as_mut_slice());
                 let mut secure = Secure::new(p);
                 train_step(
                     &mut secure,

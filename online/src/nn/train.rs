@@ -32,13 +32,15 @@ impl Hyper {
         self.optimizer.rule(t, self.batch_shift)
     }
 
-    /// The optimizer's initial velocity for `params`: zeros of the same shapes with momentum,
-    /// `None` without.
-    pub fn initial_velocity<E: Clone + num_traits::Zero>(
+    /// The optimizer's initial moments for `params` ([`Optimizer::moments`] of them): zeros of
+    /// the same shapes.
+    pub fn initial_moments<E: Clone + num_traits::Zero>(
         &self,
         params: &Params<E>,
-    ) -> Option<Params<E>> {
-        self.optimizer.has_velocity().then(|| params.zeros_like())
+    ) -> Vec<Params<E>> {
+        (0..self.optimizer.moments())
+            .map(|_| params.zeros_like())
+            .collect()
     }
 }
 
@@ -50,12 +52,12 @@ pub struct StepResult<E> {
 }
 
 /// One training step on a batch `(x, onehot)`: `x` is `(batch, channels, height, width)`,
-/// `onehot` the labels; the weights (and `velocity`, which the optimizer's momentum needs)
+/// `onehot` the labels; the weights (and the `moments` the optimizer keeps of them)
 /// are updated by `rule` ([`Hyper::rule`] of the step's index).
 pub async fn train_step<B: Backend>(
     backend: &mut B,
     network: &Network,
-    (params, velocity): (&mut Params<B::E>, Option<&mut Params<B::E>>),
+    (params, moments): (&mut Params<B::E>, &mut [Params<B::E>]),
     (x, onehot): (ArrayD<B::E>, &Array2<B::E>),
     rule: Rule,
     with_loss: bool,
@@ -68,7 +70,7 @@ pub async fn train_step<B: Backend>(
         true => Some(backend.loss_sum(&(&grad + onehot), onehot).await?),
         false => None,
     };
-    let weights = (params, velocity);
+    let weights = (params, moments);
     backward_all(backend, network, weights, caches, grad.into_dyn(), rule).await?;
     Ok(StepResult { loss })
 }

@@ -69,7 +69,7 @@ fn shaped<T, D: Dimension>(dim: D, v: Vec<T>) -> Array<T, D> {
     Array::from_shape_vec(dim, v).expect("a protocol returns one value per input element")
 }
 
-fn same_shape(a: &[usize], b: &[usize], what: &str) -> Result<(), ProtocolError> {
+pub(crate) fn same_shape(a: &[usize], b: &[usize], what: &str) -> Result<(), ProtocolError> {
     match a == b {
         true => Ok(()),
         false => Err(ProtocolError::Shape(format!(

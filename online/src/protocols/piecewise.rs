@@ -6,7 +6,8 @@
 //! `below + sum_s b_s·((k_s - k_{s-1})·x + (m_s - m_{s-1}))` where `k_s, m_s` are slope and
 //! intercept of chord `s` (and `k_{-1} = 0, m_{-1} = below`): only the segment containing `x`
 //! survives the telescoping (MiniONN's construction). One batched comparison of every input
-//! with every breakpoint, one B2A, then one product and one truncation.
+//! with every breakpoint, one B2A, then one product and one truncation (none for a step
+//! function, whose slopes are all 0: Adam's starting guess, `crate::nn::adam`).
 
 use ndarray::{Array, Array1, Dimension};
 
@@ -50,6 +51,33 @@ impl Piecewise {
             intercept_steps: steps(&intercepts, below),
             below,
         }
+    }
+
+    /// A step function: `values[s]` from `breakpoints[s]` (ascending) up to the next one, and
+    /// `below` left of the first. Its slopes are 0, so [`piecewise`] needs only the
+    /// comparisons (no product).
+    pub fn steps(breakpoints: &[f64], values: &[f64], below: f64, fixed: FixedPoint) -> Piecewise {
+        let encode = |v: f64| fixed.encode(v).expect("table values are small");
+        let mut previous = encode(below);
+        let intercept_steps = values
+            .iter()
+            .map(|&v| {
+                let step = encode(v) - previous;
+                previous = encode(v);
+                step
+            })
+            .collect();
+        Piecewise {
+            breakpoints: breakpoints.iter().map(|&t| encode(t)).collect(),
+            slope_steps: vec![Z64::ZERO; values.len()],
+            intercept_steps,
+            below: encode(below),
+        }
+    }
+
+    /// Whether every segment is constant (a [`Piecewise::steps`] table).
+    pub fn is_constant(&self) -> bool {
+        self.slope_steps.iter().all(|&k| k == Z64::ZERO)
     }
 
     /// `e^x` for `x <= 0`: 16 equal segments on `[-10, 0]`, 0 below `-10`.
@@ -106,10 +134,15 @@ pub async fn piecewise<R: Randomness, D: Dimension>(
             .map(|e| (0..table.segments()).map(|s| b[s * n + e] * steps[s]).sum())
             .collect()
     };
-    let slope = weighted(&table.slope_steps);
     let below = p.constant(table.below);
     let intercept = weighted(&table.intercept_steps).mapv(|v| v + below);
-    let xg = mul(p, &Array1::from(xs), &slope).await?;
-    let y = truncate(p, &xg).await? + intercept;
+    let y = match table.is_constant() {
+        true => intercept,
+        false => {
+            let slope = weighted(&table.slope_steps);
+            let xg = mul(p, &Array1::from(xs), &slope).await?;
+            truncate(p, &xg).await? + intercept
+        }
+    };
     Ok(shaped(x.raw_dim(), y.to_vec()))
 }

@@ -1,5 +1,5 @@
-//! Checkpoints of a server's training state (its model share, the optimizer's velocity if it
-//! keeps one, the unrevealed loss sum, the curve so far), written atomically after every step and every evaluation; the last two are
+//! Checkpoints of a server's training state (its model share, the moments the optimizer keeps,
+//! the unrevealed loss sum, the curve so far), written atomically after every step and every evaluation; the last two are
 //! kept. After a crash of either side, both restart from the latest position both hold: one
 //! side can be at most one save ahead, because every step needs the other side's messages.
 
@@ -15,10 +15,16 @@ use super::TrainingError;
 use super::runner::{Point, State, Stats};
 use crate::files::{FileError, FormatError};
 
-/// A checkpoint without an optimizer's velocity (plain SGD; the only kind before optimizers).
+/// A checkpoint without an optimizer's moments (plain SGD; the only kind before optimizers).
 const MAGIC: &[u8; 8] = b"DYADCKP1";
-/// A checkpoint with one: the model's length-prefixed bytes, then the velocity's.
+/// A checkpoint with a velocity (momentum): the model's length-prefixed bytes, then the
+/// velocity's. Read, no longer written.
 const MAGIC_VELOCITY: &[u8; 8] = b"DYADCKP2";
+/// A checkpoint with moments (momentum's one, Adam's two): their count, then the model's and
+/// each moment's bytes, each length-prefixed.
+const MAGIC_MOMENTS: &[u8; 8] = b"DYADCKP3";
+/// Every format this release reads.
+const MAGICS: [&[u8; 8]; 3] = [MAGIC, MAGIC_VELOCITY, MAGIC_MOMENTS];
 const KEEP: usize = 2;
 
 /// Where a run stands: SGD steps done and evaluations done (points on its curve).
@@ -58,7 +64,7 @@ impl Checkpoints {
             let ours = std::fs::File::open(&path)
                 .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
                 .is_ok()
-                && (header[..8] == MAGIC[..] || header[..8] == MAGIC_VELOCITY[..])
+                && MAGICS.iter().any(|m| header[..8] == m[..])
                 && header[8..] == self.fingerprint.to_le_bytes();
             if ours {
                 found.push(position);
@@ -94,9 +100,9 @@ impl Checkpoints {
 
     /// A checkpoint's bytes.
     pub fn encode(&self, state: &State<Z64>) -> Vec<u8> {
-        let mut out = match state.velocity {
-            None => MAGIC.to_vec(),
-            Some(_) => MAGIC_VELOCITY.to_vec(),
+        let mut out = match state.moments.is_empty() {
+            true => MAGIC.to_vec(),
+            false => MAGIC_MOMENTS.to_vec(),
         };
         out.extend_from_slice(&self.fingerprint.to_le_bytes());
         out.extend_from_slice(&state.step.to_le_bytes());
@@ -111,13 +117,14 @@ impl Checkpoints {
             put_stats(&mut out, &p.stats);
         }
         let params = state.params.to_bytes();
-        match &state.velocity {
-            None => out.extend_from_slice(&params),
-            Some(velocity) => {
-                out.extend_from_slice(&(params.len() as u64).to_le_bytes());
-                out.extend_from_slice(&params);
-                out.extend_from_slice(&velocity.to_bytes());
-            }
+        if state.moments.is_empty() {
+            out.extend_from_slice(&params);
+            return out;
+        }
+        out.extend_from_slice(&(state.moments.len() as u32).to_le_bytes());
+        for bytes in std::iter::once(params).chain(state.moments.iter().map(Params::to_bytes)) {
+            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            out.extend_from_slice(&bytes);
         }
         out
     }
@@ -156,11 +163,10 @@ fn get_stats(r: &mut Reader) -> Result<Stats, FormatError> {
 
 fn decode(bytes: &[u8], fingerprint: u64, network: &Network) -> Result<State<Z64>, FormatError> {
     let mut r = Reader::new(bytes);
-    let with_velocity = match r.take(8)? {
-        m if m == MAGIC => false,
-        m if m == MAGIC_VELOCITY => true,
-        _ => return Err(FormatError::Header { hint: "" }),
-    };
+    let magic = r.take(8)?;
+    if !MAGICS.iter().any(|m| magic == &m[..]) {
+        return Err(FormatError::Header { hint: "" });
+    }
     if r.u64()? != fingerprint {
         return Err(FormatError::OtherJob);
     }
@@ -183,19 +189,35 @@ fn decode(bytes: &[u8], fingerprint: u64, network: &Network) -> Result<State<Z64
             stats,
         });
     }
-    let (params, velocity) = match with_velocity {
-        false => (Params::from_bytes(r.rest(), network)?, None),
-        true => {
-            let length = r.u64()?;
-            let params = r.take(usize::try_from(length).unwrap_or(usize::MAX))?;
-            let params = Params::from_bytes(params, network)?;
-            (params, Some(Params::from_bytes(r.rest(), network)?))
+    let prefixed = |r: &mut Reader| -> Result<Params<Z64>, FormatError> {
+        let length = r.u64()?;
+        let bytes = r.take(usize::try_from(length).unwrap_or(usize::MAX))?;
+        Ok(Params::from_bytes(bytes, network)?)
+    };
+    let (params, moments) = match magic {
+        m if m == MAGIC => (Params::from_bytes(r.rest(), network)?, Vec::new()),
+        m if m == MAGIC_VELOCITY => {
+            let params = prefixed(&mut r)?;
+            (params, vec![Params::from_bytes(r.rest(), network)?])
+        }
+        _ => {
+            let count = r.u32()?;
+            // Read one by one: a hostile count runs out of bytes, not of memory.
+            let params = prefixed(&mut r)?;
+            let mut moments = Vec::new();
+            for _ in 0..count {
+                moments.push(prefixed(&mut r)?);
+            }
+            if !r.is_empty() {
+                return Err(FormatError::Trailing);
+            }
+            (params, moments)
         }
     };
     Ok(State {
         step,
         params,
-        velocity,
+        moments,
         loss,
         curve,
         stats,
@@ -256,16 +278,18 @@ mod tests {
                 ..Stats::default()
             },
         };
-        // Odd steps as a job with momentum saves them, even ones as plain SGD does.
-        let velocity = (step % 2 == 1).then(|| {
-            Params::initial(&network, step + 100, fixed)
-                .expect("params")
-                .import(&PlainFixed::new(fixed))
-        });
+        // Steps as plain SGD (no moments), momentum (one) and Adam (two) save them, in turn.
+        let moments = (0..step % 3)
+            .map(|i| {
+                Params::initial(&network, step + 100 + i, fixed)
+                    .expect("params")
+                    .import(&PlainFixed::new(fixed))
+            })
+            .collect();
         State {
             step,
             params,
-            velocity,
+            moments,
             loss: Z64(99),
             curve: (1..=epochs).map(point).collect(),
             stats: Stats {
@@ -273,6 +297,31 @@ mod tests {
                 ..Stats::default()
             },
         }
+    }
+
+    /// A momentum job's checkpoint as the previous release wrote it (`DYADCKP2`: the model
+    /// length-prefixed, then the velocity) still resumes.
+    #[test]
+    fn reads_the_velocity_checkpoints_written_before_adam() {
+        let network = Network::by_name("net-a").expect("known");
+        let ckpts = Checkpoints::new(PathBuf::from("unused"), 42);
+        let with_velocity = state(4, 1);
+        assert_eq!(with_velocity.moments.len(), 1);
+        let plain = State {
+            moments: Vec::new(),
+            ..with_velocity.clone()
+        };
+        let (params, velocity) = (plain.params.to_bytes(), with_velocity.moments[0].to_bytes());
+        let head = ckpts.encode(&plain);
+        let old = [
+            MAGIC_VELOCITY.as_slice(),
+            &head[8..head.len() - params.len()],
+            &(params.len() as u64).to_le_bytes(),
+            &params,
+            &velocity,
+        ]
+        .concat();
+        assert_eq!(ckpts.decode(&old, &network).expect("read"), with_velocity);
     }
 
     #[test]
@@ -287,13 +336,17 @@ mod tests {
         assert_eq!(ckpts.positions().expect("list"), vec![(2, 1), (3, 2)]);
         assert_eq!(ckpts.load((3, 2), &network).expect("load"), state(3, 2));
         assert_eq!(ckpts.load((2, 1), &network).expect("load"), state(2, 1));
-        // A checkpoint with a velocity, cut anywhere, is refused.
-        let bytes = ckpts.encode(&state(3, 2));
-        for cut in [8, 16, bytes.len() / 2, bytes.len() - 1] {
-            assert!(
-                ckpts.decode(&bytes[..cut], &network).is_err(),
-                "cut at {cut}"
-            );
+        // Checkpoints with moments, cut anywhere or run on, are refused.
+        for step in [4, 5] {
+            let bytes = ckpts.encode(&state(step, 2));
+            for cut in [8, 16, bytes.len() / 2, bytes.len() - 1] {
+                assert!(
+                    ckpts.decode(&bytes[..cut], &network).is_err(),
+                    "cut at {cut}"
+                );
+            }
+            let longer = [bytes.as_slice(), &[0]].concat();
+            assert!(ckpts.decode(&longer, &network).is_err());
         }
         // Another job's checkpoints are not ours.
         let other = Checkpoints::new(dir.path().join("c"), 43);

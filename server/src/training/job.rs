@@ -104,6 +104,10 @@ impl Job {
         self.optimizer
             .validate()
             .map_err(|e| TrainingError::InvalidJob(e.to_string()))?;
+        if let Some(adam) = self.optimizer.adam {
+            adam.validate(self.fixed)
+                .map_err(TrainingError::InvalidJob)?;
+        }
         // A step scales the summed bias gradients down by `log2(batch)` bits, and with a
         // power-of-two rate `2^-s` alone by `s` more; the weight gradients by `f` more still.
         // A truncation takes at most `k - 2` bits, and a public factor below `2^-(k-2-f)`
@@ -408,6 +412,7 @@ mod tests {
                 weight_decay: 5e-4,
                 schedule: Schedule::Cosine { total: 62 },
                 warmup: 5,
+                adam: None,
             },
             ..job()
         };
@@ -461,6 +466,37 @@ mod tests {
                 gamma: 0.5
             },
             ..base
+        }));
+        // Adam: stated as such, without momentum, and with an eps the fixed point resolves.
+        let adam = Optimizer {
+            momentum: 0.0,
+            nesterov: false,
+            adam: Some(dyad_online::nn::Adam::default()),
+            ..base
+        };
+        let adam_job = Job {
+            optimizer: adam,
+            ..job()
+        };
+        assert!(adam_job.validate().is_ok());
+        assert!(
+            adam_job
+                .encode()
+                .contains("optimizer=adam beta1=0.9 beta2=0.999 eps=0.0009765625 "),
+            "{}",
+            adam_job.encode()
+        );
+        assert_ne!(adam_job.fingerprint(), momentum.fingerprint());
+        assert!(refused(Optimizer {
+            momentum: 0.9,
+            ..adam
+        }));
+        assert!(refused(Optimizer {
+            adam: Some(dyad_online::nn::Adam {
+                eps: 1e-8,
+                ..dyad_online::nn::Adam::default()
+            }),
+            ..adam
         }));
     }
 

@@ -51,8 +51,9 @@ pub struct State<E> {
     pub step: u64,
     /// The model (this backend's values: shares for the secure job).
     pub params: Params<E>,
-    /// The optimizer's velocity of each parameter (with momentum; shares for the secure job).
-    pub velocity: Option<Params<E>>,
+    /// The moments the optimizer keeps of each parameter: none for SGD, the velocity with
+    /// momentum, Adam's two (shares for the secure job).
+    pub moments: Vec<Params<E>>,
     /// The summed loss of this epoch's steps so far (unrevealed).
     pub loss: E,
     /// One point per evaluation done, in step order.
@@ -77,7 +78,7 @@ impl<E: num_traits::Zero + Clone> State<E> {
     pub fn start(params: Params<E>, hyper: &Hyper) -> State<E> {
         State {
             step: 0,
-            velocity: hyper.initial_velocity(&params),
+            moments: hyper.initial_moments(&params),
             params,
             loss: E::zero(),
             curve: Vec::new(),
@@ -157,7 +158,7 @@ pub async fn run<B: Backend>(
         let i = (state.step % per_epoch) as usize;
         let rows = &order.1[i * job.batch..(i + 1) * job.batch];
         let (x, y) = gather(train, rows, job.batch, shape);
-        let weights = (&mut state.params, state.velocity.as_mut());
+        let weights = (&mut state.params, state.moments.as_mut_slice());
         let rule = job.hyper().rule(state.step);
         let step = train_step(backend, &job.network, weights, (x, &y), rule, job.loss).await?;
         if let Some(loss) = step.loss {
@@ -301,7 +302,8 @@ mod tests {
     #[tokio::test]
     async fn a_run_resumed_after_any_save_ends_as_one_never_stopped() {
         let plain = job(Some(3));
-        // With momentum the velocity must come back too (`State`'s equality compares it).
+        // With momentum the velocity must come back too, with Adam both moments (`State`'s
+        // equality compares them).
         let optimized = Job {
             optimizer: Optimizer {
                 lr: 0.1,
@@ -312,10 +314,20 @@ mod tests {
                     total: plain.total_steps(),
                 },
                 warmup: 2,
+                adam: None,
             },
             ..plain.clone()
         };
-        for job in [plain, optimized] {
+        let adam = Job {
+            optimizer: Optimizer {
+                lr: 0.01,
+                weight_decay: 0.01,
+                adam: Some(dyad_online::nn::Adam::default()),
+                ..Optimizer::sgd(0)
+            },
+            ..plain.clone()
+        };
+        for job in [plain, optimized, adam] {
             resumes_as_never_stopped(&job).await;
         }
     }
