@@ -35,7 +35,7 @@ pub struct OptimizerArgs {
     #[arg(long, default_value_t = 0)]
     pub warmup: u64,
     /// Adam instead of SGD (PyTorch's `torch.optim.Adam`; its rate defaults to 0.001). Each
-    /// step then also takes an inverse square root per parameter: about 16 comparisons and 14
+    /// step then also takes an inverse square root per parameter: about 17 comparisons and 14
     /// multiplications of offline randomness each (`dyad plan` counts them).
     #[arg(long, conflicts_with_all = ["momentum", "nesterov"])]
     pub adam: bool,

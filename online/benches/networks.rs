@@ -11,8 +11,9 @@
 //! runs again start with fresh triples, and the difference of the two medians, divided by
 //! `REQUESTS_PER_TRIPLE`, is printed beside the median as what a request pays for it.
 //!
-//! `cargo bench -p dyad-online --features test-fixture --bench networks [-- net-a ... FILE ... training|inference] [momentum]`
-//! (`momentum`: also a training step with momentum, against plain SGD in the same run)
+//! `cargo bench -p dyad-online --features test-fixture --bench networks [-- net-a ... FILE ... training|inference] [momentum] [adam]`
+//! (`momentum`, `adam`: also a training step with momentum or Adam, against plain SGD in the
+//! same run)
 //! (a `FILE` is a model description, `dyad_online::model`'s text format, with random weights)
 //! (`DYAD_BENCH_BATCH` sets the training batch, default 128; `DYAD_BENCH_CHECKZERO` the
 //! comparison, `bits` by default, `product` for the CheckZero over `Z_40961`).
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 use dyad_link::LinkCounters;
 use dyad_online::model::Network;
 use dyad_online::nn::{
-    Backend, Hyper, Mark, Optimizer, Params, PlainFloat, Profile, Secure, predict, train_step,
+    Adam, Backend, Hyper, Mark, Optimizer, Params, PlainFloat, Profile, Secure, predict, train_step,
 };
 use dyad_online::protocols::{REQUESTS_PER_TRIPLE, WeightMasks, argmax_rows};
 use dyad_online::testing::{Prepared, pair_with};
@@ -406,13 +407,18 @@ async fn main() {
             momentum: 0.9,
             ..plain_sgd
         };
-        let optimizers = match args.iter().any(|a| a == "momentum") {
-            false => vec![("one SGD step", plain_sgd)],
-            true => vec![
-                ("one SGD step", plain_sgd),
-                ("one step of SGD at 0.05 with momentum 0.9", momentum),
-            ],
+        let adam = Optimizer {
+            lr: 0.001,
+            adam: Some(Adam::default()),
+            ..plain_sgd
         };
+        let mut optimizers = vec![("one SGD step", plain_sgd)];
+        if args.iter().any(|a| a == "momentum") {
+            optimizers.push(("one step of SGD at 0.05 with momentum 0.9", momentum));
+        }
+        if args.iter().any(|a| a == "adam") {
+            optimizers.push(("one step of Adam at 0.001", adam));
+        }
         for (what, optimizer) in optimizers {
             header(what);
             for net in &networks {

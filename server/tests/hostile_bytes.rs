@@ -98,7 +98,7 @@ fn checkpoints_of_any_bytes_are_read_or_refused() {
         loss: Some(1.25),
         stats: Stats::default(),
     };
-    // Both formats: without moments (plain SGD) and with them (Adam's two).
+    // Both formats written now: without moments (plain SGD) and with them (Adam's two).
     let state = State {
         step: 3,
         moments: Vec::new(),
@@ -117,12 +117,21 @@ fn checkpoints_of_any_bytes_are_read_or_refused() {
         moments: vec![params.clone(), params],
         ..state.clone()
     };
+    // And a momentum job's checkpoint as the release before Adam wrote it (`DYADCKP2`: the
+    // model length-prefixed, then the velocity), made from the plain one's bytes.
+    let plain = checkpoints.encode(&state);
+    let model = state.params.to_bytes();
+    let old_velocity = [
+        b"DYADCKP2".as_slice(),
+        &plain[8..plain.len() - model.len()],
+        &(model.len() as u64).to_le_bytes(),
+        &model,
+        &model,
+    ]
+    .concat();
     bounded(
         "checkpoint",
-        &[
-            checkpoints.encode(&state),
-            checkpoints.encode(&with_moments),
-        ],
+        &[plain, checkpoints.encode(&with_moments), old_velocity],
         TEST_ITERATIONS,
         |bytes| {
             let _ = checkpoints.decode(bytes, &network);

@@ -113,7 +113,7 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     println!(
         "Dyad demo: training {} on {} of the bundled MNIST digits ({} held out for testing), \
          {} epochs of {} steps (batch {}, {}), revealing the test accuracy \
-         every {} steps. About 1.5 to 3 minutes on 2 cores at the default sizes; the offline \
+         every {} steps. About 1.5 to 3 minutes on 2 cores at the default sizes{}; the offline \
          generation of the randomness is what takes the time.",
         job.network.name,
         job.train,
@@ -123,6 +123,10 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         job.batch,
         job.optimizer,
         job.eval_every.unwrap_or(job.steps_per_epoch()),
+        match job.optimizer.adam {
+            Some(_) => " (with Adam about 30 times as long)",
+            None => "",
+        },
     );
     println!("Everything goes into {}.", dir.display());
 

@@ -22,7 +22,11 @@
 //! `v̂` is held at `2f` fractional bits (as an element at `f`, `v̂·2^f`): a gradient of `2^-10`
 //! squares to 16 units there, to nothing at `f`. Every gradient must stay below
 //! [`GRADIENT_BOUND`] in magnitude, which keeps `v̂·2^(2f)` below `2^44` and each truncation of
-//! the update inside the window `2^61` (the plaintext fixed-point run reports its headroom).
+//! the update inside the window `2^61` (the largest, `(g² - v̂)` times a factor of up to `2^16`,
+//! below `2^60`; the plaintext fixed-point run reports its headroom). These ranges are worked
+//! out for `f = 16`, the only format Adam accepts. A gradient beyond the bound makes `v̂`
+//! meaningless; the table then gives 0 below `ε²/2` and above its range, so such a parameter is
+//! almost surely left where it is rather than thrown by a diverging Newton iteration.
 //!
 //! `1/sqrt(x)` for the secret `x = v̂ + ε²` is [`InverseSqrt`]: a public step table of `x`'s
 //! range (one batched comparison per segment, no value revealed) as the starting guess, then
@@ -43,9 +47,14 @@ pub const GRADIENT_BOUND: f64 = 64.0;
 const SEGMENT: f64 = 4.0;
 
 /// The guess on a segment `[a, 4a)` is `GUESS / sqrt(a)`, so `r = u·sqrt(x)` starts in
-/// `[0.55, 1.1]`: below Newton's limit `sqrt(3)`, and four iterations take it within `2^-12`
-/// of 1 (found by [`InverseSqrt::error_bound`]; `0.55` minimises the iterations).
-const GUESS: f64 = 0.55;
+/// `[GUESS, 2·GUESS]` (up to the table's rounding, a part in a thousand), below Newton's limit
+/// `sqrt(3)`. `GUESS = sqrt(3/7)` makes both ends land on the same first iterate (`φ(GUESS) =
+/// φ(2·GUESS)`), the best worst case: four iterations take it within `5.3e-6` of 1
+/// ([`InverseSqrt::error_bound`]).
+const GUESS: f64 = 0.654_653_670_707_977_1;
+
+/// The fractional bits Adam's ranges are worked out for (the module documentation).
+const FRACTION_BITS: u32 = 16;
 
 /// Newton's iterations run until the relative error bound is below this: finer than the
 /// fixed-point rounding of `u` over most of its range (`2^-10` at `u = 2^-6`, `f = 16`).
@@ -58,7 +67,7 @@ pub struct Adam {
     pub beta1: f64,
     /// The second moment's decay `β2`, in `[0, 1)`.
     pub beta2: f64,
-    /// `ε`, in `[2^-(f - 4), GRADIENT_BOUND)`: see the module documentation.
+    /// `ε`, in `[2^-12, 1]`: see the module documentation.
     pub eps: f64,
 }
 
@@ -74,20 +83,27 @@ impl Default for Adam {
 }
 
 impl Adam {
-    /// Refuses constants outside their ranges; the smallest `ε` is `2^-(f - 4)` for `fixed`
-    /// (`ε² = 2^-24` at `f = 16`: 256 units at `2f` bits, so the table's first breakpoint is
-    /// resolved).
+    /// Refuses constants outside their ranges, and a fixed point other than the one Adam's
+    /// ranges are worked out for. The smallest `ε` is `2^-12` (`ε²/2 = 2^-25`: 128 units at
+    /// `2f` bits, so the table's first breakpoint is resolved).
     pub fn validate(&self, fixed: FixedPoint) -> Result<(), String> {
+        if fixed.f != FRACTION_BITS {
+            return Err(format!(
+                "Adam needs {FRACTION_BITS} fractional bits (its ranges are worked out for them), \
+                 got {}",
+                fixed.f
+            ));
+        }
         for (name, beta) in [("beta1", self.beta1), ("beta2", self.beta2)] {
             if !(0.0..1.0).contains(&beta) {
                 return Err(format!("Adam's {name} must be in [0, 1), got {beta}"));
             }
         }
-        let smallest = 0.5f64.powi(fixed.f as i32 - 4);
-        if !(self.eps >= smallest && self.eps < GRADIENT_BOUND) {
+        let smallest = 1.0 / 4096.0;
+        if !(self.eps >= smallest && self.eps <= 1.0) {
             return Err(format!(
-                "Adam's eps must be in [{smallest}, {GRADIENT_BOUND}) at {} fractional bits, got {}",
-                fixed.f, self.eps
+                "Adam's eps must be in [2^-12, 1], got {}",
+                self.eps
             ));
         }
         Ok(())
@@ -101,13 +117,13 @@ impl Adam {
     }
 }
 
-/// `1/sqrt(x)` for `x` in `[ε², GRADIENT_BOUND²]`, held as `x·2^f`: the step table and the
-/// Newton iterations after it.
+/// `1/sqrt(x)` for `x` in `[ε², GRADIENT_BOUND² + ε²)`, held as `x·2^f`: the step table and
+/// the Newton iterations after it.
 #[derive(Debug, Clone)]
 pub struct InverseSqrt {
-    /// The starting guess: `GUESS/ε` below `4ε²`, `GUESS/sqrt(a)` on each `[a, 4a)` above,
-    /// and 0 from `GRADIENT_BOUND²` up (outside the bound Newton could diverge; a 0 stays 0,
-    /// so such a parameter is not moved).
+    /// The starting guess: `GUESS/ε` on `[ε²/2, 4ε²)`, `GUESS/sqrt(a)` on each `[a, 4a)`
+    /// above, and 0 below `ε²/2` and from `GRADIENT_BOUND² + ε²` up, where `x` can only be a
+    /// gradient beyond the bound (Newton could diverge there; a 0 stays 0).
     pub table: Piecewise,
     /// Newton's iterations.
     pub iterations: u32,
@@ -117,11 +133,11 @@ impl InverseSqrt {
     /// The method for `ε` in `fixed`.
     pub fn new(eps: f64, fixed: FixedPoint) -> InverseSqrt {
         let wide = 2f64.powi(fixed.f as i32);
-        let top = GRADIENT_BOUND * GRADIENT_BOUND;
-        let mut breakpoints = Vec::new();
-        let mut values = Vec::new();
+        let top = GRADIENT_BOUND * GRADIENT_BOUND + eps * eps;
+        let mut breakpoints = vec![eps * eps / 2.0 * wide];
+        let mut values = vec![GUESS / eps];
         let mut a = SEGMENT * eps * eps;
-        while a < top {
+        while a < GRADIENT_BOUND * GRADIENT_BOUND {
             breakpoints.push(a * wide);
             values.push(GUESS / a.sqrt());
             a *= SEGMENT;
@@ -130,7 +146,7 @@ impl InverseSqrt {
         values.push(0.0);
         let (iterations, _) = InverseSqrt::error_bound();
         InverseSqrt {
-            table: Piecewise::steps(&breakpoints, &values, GUESS / eps, fixed),
+            table: Piecewise::steps(&breakpoints, &values, 0.0, fixed),
             iterations,
         }
     }
@@ -151,11 +167,6 @@ impl InverseSqrt {
             iterations += 1;
         }
         (iterations, 1.0 - r)
-    }
-
-    /// Comparisons per element (the table's breakpoints).
-    pub fn comparisons(&self) -> usize {
-        self.table.segments()
     }
 }
 
@@ -187,10 +198,7 @@ pub(crate) async fn step<B: Backend>(
     g: ArrayD<B::E>,
     (m, v): (&mut ArrayD<B::E>, &mut ArrayD<B::E>),
 ) -> Result<(), ProtocolError> {
-    let g = match settings.weight_decay > 0.0 {
-        true => g + backend.scale(w, settings.weight_decay).await?,
-        false => g,
-    };
+    let g = super::optimizer::decayed(backend, g, w, settings.weight_decay).await?;
     let (first, second) = settings.moment_factors;
     *m = &*m + &backend.scale(&(&g - &*m), first).await?;
     let squared = backend.mul(&g, &g, 0).await?;
@@ -245,10 +253,11 @@ mod tests {
     fn four_newton_iterations_reach_the_target_from_every_guess() {
         let (iterations, bound) = InverseSqrt::error_bound();
         assert_eq!(iterations, 4);
-        assert!(bound < TARGET && bound > 0.0, "{bound}");
-        // One comparison per two octaves of x from 4ε² = 2^-18 to 2^12, and one for the bound.
+        assert!(bound < 6e-6 && bound > 0.0, "{bound}");
+        assert!((GUESS * GUESS * 7.0 - 3.0).abs() < 1e-15);
+        // One comparison per two octaves of x from 4ε² = 2^-18 to 2^12, and one at each end.
         let method = InverseSqrt::new(1.0 / 1024.0, FixedPoint::default());
-        assert_eq!(method.comparisons(), 16);
+        assert_eq!(method.table.segments(), 17);
         assert!(method.table.is_constant());
     }
 
@@ -307,14 +316,18 @@ mod tests {
         assert!(worst > 0.0, "rounding shows somewhere");
     }
 
-    /// Above the bound the guess is 0 and stays 0: the parameter is not moved rather than
-    /// Newton diverging.
+    /// Outside the range (what a gradient beyond the bound leaves in `v̂`: too large, or
+    /// wrapped round to negative) the guess is 0 and stays 0: the parameter is not moved
+    /// rather than Newton diverging.
     #[test]
-    fn above_the_bound_nothing_moves() {
+    fn outside_the_range_nothing_moves() {
         let fixed = FixedPoint::default();
-        let method = InverseSqrt::new(1.0 / 1024.0, fixed);
-        let top = GRADIENT_BOUND * GRADIENT_BOUND * 2f64.powi(fixed.f as i32);
-        let x = ArrayD::from_shape_vec(IxDyn(&[2]), vec![top, 4.0 * top]).expect("1-d");
+        let eps = 1.0 / 1024.0;
+        let method = InverseSqrt::new(eps, fixed);
+        let wide = 2f64.powi(fixed.f as i32);
+        let top = (GRADIENT_BOUND * GRADIENT_BOUND + eps * eps) * wide;
+        let x = ArrayD::from_shape_vec(IxDyn(&[4]), vec![top, 4.0 * top, -1.0, eps * eps / 4.0])
+            .expect("1-d");
         let mut float = PlainFloat {
             fixed,
             exp: Exp::default(),
@@ -337,7 +350,7 @@ mod tests {
             &ArrayD::zeros(IxDyn(&[n])),
             &method,
         ));
-        let want = crate::cost::drelu_ring(16 * n, cmp) + crate::cost::mul_fixed(3 * 4 * n);
+        let want = crate::cost::drelu_ring(17 * n, cmp) + crate::cost::mul_fixed(3 * 4 * n);
         assert_eq!(tally.demand, want);
     }
 
@@ -345,6 +358,8 @@ mod tests {
     fn constants_out_of_range_are_refused() {
         let fixed = FixedPoint::default();
         assert!(Adam::default().validate(fixed).is_ok());
+        let other = FixedPoint::new(20).expect("a format");
+        assert!(Adam::default().validate(other).is_err());
         for bad in [
             Adam {
                 beta1: 1.0,

@@ -179,18 +179,22 @@ impl Optimizer {
         }
     }
 
-    /// The truncations (one daBit each) an SGD update adds per parameter and step beyond the
-    /// gradient's own: 0 on the folded path, else 1 for the rate and 1 for each of weight
-    /// decay, momentum and Nesterov. (Adam's cost is its plan's: [`super::adam`].)
-    pub fn truncations_per_parameter(&self) -> usize {
-        match self.power_of_two_shift() {
+    /// The truncations (one daBit each, and nothing else) an SGD update adds per parameter
+    /// and step beyond the gradient's own: 0 on the folded path, else 1 for the rate and 1 for
+    /// each of weight decay, momentum and Nesterov. `None` for Adam, whose inverse square root
+    /// also takes comparisons and products (its plan counts them: [`super::adam`]).
+    pub fn truncations_per_parameter(&self) -> Option<usize> {
+        if self.adam.is_some() {
+            return None;
+        }
+        Some(match self.power_of_two_shift() {
             Some(_) => 0,
             None => {
                 1 + usize::from(self.weight_decay > 0.0)
                     + usize::from(self.momentum > 0.0)
                     + usize::from(self.nesterov)
             }
-        }
+        })
     }
 
     /// The rule of step `t` for batches of `2^batch_shift`.
@@ -221,15 +225,24 @@ impl Optimizer {
 
 impl Optimizer {
     /// Its settings besides the base rate, as a job states them (`momentum=0.9 nesterov ...`,
-    /// each only when set): empty for plain SGD.
+    /// each only when set, after `adam beta1=... beta2=... eps=...` for Adam): empty for plain
+    /// SGD.
     pub fn settings(&self) -> String {
-        let mut set = Vec::new();
-        if let Some(adam) = self.adam {
-            set.push(format!(
-                "adam beta1={} beta2={} eps={}",
+        let options = self.options().join(" ");
+        match self.adam {
+            Some(adam) => format!(
+                "adam beta1={} beta2={} eps={} {options}",
                 adam.beta1, adam.beta2, adam.eps
-            ));
+            )
+            .trim_end()
+            .to_string(),
+            None => options,
         }
+    }
+
+    /// The settings besides the method and the base rate.
+    fn options(&self) -> Vec<String> {
+        let mut set = Vec::new();
         if self.momentum > 0.0 {
             set.push(format!("momentum={}", self.momentum));
         }
@@ -245,22 +258,25 @@ impl Optimizer {
         if self.warmup > 0 {
             set.push(format!("warmup={}", self.warmup));
         }
-        set.join(" ")
+        set
     }
 }
 
 impl fmt::Display for Optimizer {
-    /// `sgd lr=...` (or `adam lr=...`) and its [`Optimizer::settings`].
+    /// `sgd lr=... momentum=...` or `adam lr=... beta1=... beta2=... eps=...`, then the rest of
+    /// its settings.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self.adam {
-            Some(_) => "adam",
-            None => "sgd",
-        };
-        write!(f, "{name} lr={}", self.lr)?;
-        match self.settings() {
-            set if set.is_empty() => Ok(()),
-            set => write!(f, " {set}"),
+        match self.adam {
+            Some(adam) => write!(
+                f,
+                "adam lr={} beta1={} beta2={} eps={}",
+                self.lr, adam.beta1, adam.beta2, adam.eps
+            )?,
+            None => write!(f, "sgd lr={}", self.lr)?,
         }
+        self.options()
+            .iter()
+            .try_for_each(|option| write!(f, " {option}"))
     }
 }
 
@@ -317,6 +333,20 @@ async fn times<B: Backend>(
     }
 }
 
+/// `g + wd·w`: L2 weight decay added to the gradient, as PyTorch's SGD and Adam do (one
+/// truncation; none without decay).
+pub(crate) async fn decayed<B: Backend>(
+    backend: &mut B,
+    g: ndarray::ArrayD<B::E>,
+    w: &ndarray::ArrayD<B::E>,
+    weight_decay: f64,
+) -> Result<ndarray::ArrayD<B::E>, ProtocolError> {
+    Ok(match weight_decay > 0.0 {
+        true => g + backend.scale(w, weight_decay).await?,
+        false => g,
+    })
+}
+
 /// Applies `rule` to one tensor `w` with its gradient `g` (already scaled by
 /// [`Rule::gradient_shift`]) and the optimizer's moments of it ([`Optimizer::moments`]: the
 /// velocity, or Adam's two).
@@ -347,10 +377,7 @@ pub(crate) async fn apply<B: Backend>(
             ..
         } => (rate, momentum, nesterov, weight_decay),
     };
-    let g = match weight_decay > 0.0 {
-        true => g + backend.scale(w, weight_decay).await?,
-        false => g,
-    };
+    let g = decayed(backend, g, w, weight_decay).await?;
     let d = match (moments.first_mut(), momentum > 0.0) {
         (Some(v), true) => {
             *v = times(backend, v, momentum).await? + &g;
@@ -623,7 +650,7 @@ mod tests {
     #[test]
     fn only_plain_power_of_two_sgd_folds_into_the_truncation() {
         assert_eq!(Optimizer::sgd(7).rule(0, 7), Rule::Shift(14));
-        assert_eq!(Optimizer::sgd(7).truncations_per_parameter(), 0);
+        assert_eq!(Optimizer::sgd(7).truncations_per_parameter(), Some(0));
         let odd = Optimizer {
             lr: 0.1,
             ..Optimizer::sgd(0)
@@ -635,8 +662,8 @@ mod tests {
             weight_decay: 1e-4,
             ..Optimizer::sgd(3)
         };
-        assert_eq!(odd.truncations_per_parameter(), 1);
-        assert_eq!(all.truncations_per_parameter(), 4);
+        assert_eq!(odd.truncations_per_parameter(), Some(1));
+        assert_eq!(all.truncations_per_parameter(), Some(4));
     }
 
     /// The plan counts what the step takes: one daBit per parameter for each truncation the
@@ -661,7 +688,7 @@ mod tests {
             },
         ] {
             let more = demand(o);
-            let extra = (o.truncations_per_parameter() * parameters) as u64;
+            let extra = (o.truncations_per_parameter().expect("SGD") * parameters) as u64;
             assert_eq!(more.0[&Kind::DaBit], plain.0[&Kind::DaBit] + extra, "{o}");
             let mut rest = more.clone();
             rest.0.insert(Kind::DaBit, plain.0[&Kind::DaBit]);

@@ -85,12 +85,29 @@ impl Checkpoints {
         Ok(())
     }
 
-    /// Loads the checkpoint at `position`.
-    pub fn load(&self, position: Position, network: &Network) -> Result<State<Z64>, FileError> {
+    /// Loads the checkpoint at `position` of a job whose optimizer keeps `moments` values per
+    /// parameter (the fingerprint already names the optimizer: another count is a damaged
+    /// or forged file).
+    pub fn load(
+        &self,
+        position: Position,
+        network: &Network,
+        moments: usize,
+    ) -> Result<State<Z64>, FileError> {
         let path = self.path(position);
         let bytes = crate::files::read(&path)?;
-        self.decode(&bytes, network)
-            .map_err(FileError::format("a usable checkpoint", &path))
+        let state = self
+            .decode(&bytes, network)
+            .map_err(FileError::format("a usable checkpoint", &path))?;
+        match state.moments.len() == moments {
+            true => Ok(state),
+            false => Err(FileError::format("a usable checkpoint", &path)(
+                FormatError::Field(format!(
+                    "it holds {} optimizer moments where the job keeps {moments}",
+                    state.moments.len()
+                )),
+            )),
+        }
     }
 
     /// Reads a checkpoint's bytes: refuses anything but a checkpoint of this job.
@@ -334,8 +351,10 @@ mod tests {
             ckpts.save(&state(step, epochs)).expect("save");
         }
         assert_eq!(ckpts.positions().expect("list"), vec![(2, 1), (3, 2)]);
-        assert_eq!(ckpts.load((3, 2), &network).expect("load"), state(3, 2));
-        assert_eq!(ckpts.load((2, 1), &network).expect("load"), state(2, 1));
+        assert_eq!(ckpts.load((3, 2), &network, 0).expect("load"), state(3, 2));
+        assert_eq!(ckpts.load((2, 1), &network, 2).expect("load"), state(2, 1));
+        // A count other than the job's optimizer keeps is refused.
+        assert!(ckpts.load((2, 1), &network, 1).is_err());
         // Checkpoints with moments, cut anywhere or run on, are refused.
         for step in [4, 5] {
             let bytes = ckpts.encode(&state(step, 2));
@@ -351,6 +370,6 @@ mod tests {
         // Another job's checkpoints are not ours.
         let other = Checkpoints::new(dir.path().join("c"), 43);
         assert!(other.positions().expect("list").is_empty());
-        assert!(other.load((3, 2), &network).is_err());
+        assert!(other.load((3, 2), &network, 0).is_err());
     }
 }

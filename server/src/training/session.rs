@@ -70,7 +70,7 @@ pub async fn run<S: RandomnessSource>(
     let mut party = Party::new(link, randomness, job.config()).await?;
 
     let mut state = match resume {
-        Some(position) => checkpoints.load(position, &job.network)?,
+        Some(position) => checkpoints.load(position, &job.network, job.optimizer.moments())?,
         None => {
             let initial = job.initial_params()?;
             State::start(initial.import(&Secure::new(&mut party)), &job.hyper())
