@@ -44,12 +44,23 @@ pub struct Args {
     /// `net-a` .. `net-d`, or a model description file.
     #[arg(long, default_value = "net-a")]
     model: String,
-    /// Training examples from the bundled digits.
+    /// Training examples (from the bundled digits unless `--data` or `--images` is given).
     #[arg(long, default_value_t = 2048)]
     train: usize,
     /// Held-out test examples.
     #[arg(long, default_value_t = 256)]
     test: usize,
+    /// A CSV file of examples (as `dyad train-plain --data`) instead of the bundled digits.
+    #[arg(long, conflicts_with_all = ["images", "labels"])]
+    data: Option<PathBuf>,
+    /// An IDX image file (MNIST's format, optionally gzipped; Debian's
+    /// `dataset-fashion-mnist` has Fashion-MNIST in it) instead of the bundled digits; needs
+    /// `--labels`.
+    #[arg(long, requires = "labels")]
+    images: Option<PathBuf>,
+    /// The IDX label file matching `--images`.
+    #[arg(long, requires = "images")]
+    labels: Option<PathBuf>,
     /// Passes over the training examples.
     #[arg(long, default_value_t = 4)]
     epochs: usize,
@@ -87,7 +98,13 @@ async fn demo(args: Args) -> anyhow::Result<()> {
 
     // The data owner's part: split the bundled digits into the servers' shares.
     let fixed = FixedPoint::new(16).context("f = 16")?;
-    let (train_set, test_set) = DataArgs::bundled(args.train, args.test).load()?;
+    let data = DataArgs {
+        data: args.data.clone(),
+        images: args.images.clone(),
+        labels: args.labels.clone(),
+        ..DataArgs::bundled(args.train, args.test)
+    };
+    let (train_set, test_set) = data.load()?;
     let (id, shares) = crate::share::write_shares(&train_set, &test_set, fixed, &path("data"))?;
     let steps_per_epoch = args.train.checked_div(args.batch).unwrap_or(0) as u64;
     let job = JobArgs {
@@ -111,12 +128,13 @@ async fn demo(args: Args) -> anyhow::Result<()> {
     }
     .job(fixed, id, args.train, args.test)?;
     println!(
-        "Dyad demo: training {} on {} of the bundled MNIST digits ({} held out for testing), \
+        "Dyad demo: training {} on {} examples of {} ({} held out for testing), \
          {} epochs of {} steps (batch {}, {}), revealing the test accuracy \
          every {} steps. About 1.5 to 3 minutes on 2 cores at the default sizes{}; the offline \
          generation of the randomness is what takes the time.",
         job.network.name,
         job.train,
+        data.source(),
         job.test,
         job.epochs,
         job.steps_per_epoch(),
