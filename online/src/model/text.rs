@@ -194,6 +194,16 @@ mod tests {
         assert!(net.layers.contains(&Layer::Take { from: 7 }));
     }
 
+    /// The repository's small convolutional description (`data/models/small-cnn.txt`, the
+    /// convolutional optimizer run of `docs/results/optimizers.md`) reads and lays out.
+    #[test]
+    fn the_bundled_small_convolutional_description_reads() {
+        let text = include_str!("../../../data/models/small-cnn.txt");
+        let net = Network::parse("small-cnn", text).expect("parses");
+        assert_eq!(net.classes(), 10);
+        assert_eq!(net.shapes().expect("fits").len(), net.layers.len());
+    }
+
     /// The module documentation's example: a residual block and a branch.
     #[test]
     fn a_graph_reads_its_earlier_values_by_number_and_round_trips() {
