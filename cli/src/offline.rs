@@ -221,7 +221,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<()> {
         Some(epochs) => (train.checked_div(args.batch).unwrap_or(0) * epochs) as u64,
         None => args.iterations.max(1),
     };
-    let optimizer = args.optimizer.optimizer(&network, steps)?;
+    let optimizer = args.optimizer.optimizer(&network, steps, fixed)?;
     let training = (args.batch, args.iterations);
     let mut demand = network.stock_demand(training, args.inferences, &optimizer, config)?;
     let mut what = Vec::new();

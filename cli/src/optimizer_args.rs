@@ -5,6 +5,7 @@
 //! square root per parameter and step, far more).
 
 use anyhow::{Context, bail};
+use dyad_online::FixedPoint;
 use dyad_online::model::Network;
 use dyad_online::nn::{Adam, Optimizer, Schedule};
 
@@ -75,8 +76,14 @@ impl Default for OptimizerArgs {
 }
 
 impl OptimizerArgs {
-    /// The optimizer for `network` over a job of `steps` steps (a cosine schedule spans them).
-    pub fn optimizer(&self, network: &Network, steps: u64) -> anyhow::Result<Optimizer> {
+    /// The optimizer for `network` over a job of `steps` steps (a cosine schedule spans them)
+    /// in the fixed-point format `fixed`.
+    pub fn optimizer(
+        &self,
+        network: &Network,
+        steps: u64,
+        fixed: FixedPoint,
+    ) -> anyhow::Result<Optimizer> {
         let adam = self.adam.then_some(Adam {
             beta1: self.beta1,
             beta2: self.beta2,
@@ -97,7 +104,7 @@ impl OptimizerArgs {
             weight_decay: self.weight_decay,
             adam,
         };
-        optimizer.validate()?;
+        optimizer.validate(fixed)?;
         Ok(optimizer)
     }
 }
@@ -141,7 +148,9 @@ mod tests {
         for bad in ["linear", "step:10", "step:x:0.5", "cosine:3"] {
             assert!(parse_schedule(bad, 62).is_err(), "{bad}");
         }
-        let paper = OptimizerArgs::default().optimizer(&net, 62).expect("ok");
+        let paper = OptimizerArgs::default()
+            .optimizer(&net, 62, FixedPoint::default())
+            .expect("ok");
         assert_eq!(paper, Optimizer::sgd(7));
         let args = OptimizerArgs {
             lr: Some(0.05),
@@ -152,7 +161,7 @@ mod tests {
             warmup: 3,
             ..OptimizerArgs::default()
         };
-        let optimizer = args.optimizer(&net, 62).expect("ok");
+        let optimizer = args.optimizer(&net, 62, FixedPoint::default()).expect("ok");
         let adam = OptimizerArgs {
             adam: true,
             beta2: 0.99,
@@ -160,7 +169,7 @@ mod tests {
             schedule: "step:10:0.5".into(),
             ..OptimizerArgs::default()
         }
-        .optimizer(&net, 62)
+        .optimizer(&net, 62, FixedPoint::default())
         .expect("ok");
         assert_eq!(adam.lr, ADAM_LR);
         assert_eq!(
@@ -181,12 +190,31 @@ mod tests {
             let flags = dyad_orchestrate::command::optimizer_flags(&o);
             let parsed =
                 Cli::try_parse_from(std::iter::once("x".to_string()).chain(flags)).expect("parses");
-            assert_eq!(parsed.o.optimizer(&net, 62).expect("ok"), o);
+            assert_eq!(
+                parsed
+                    .o
+                    .optimizer(&net, 62, FixedPoint::default())
+                    .expect("ok"),
+                o
+            );
         }
         let refused = OptimizerArgs {
             nesterov: true,
             ..OptimizerArgs::default()
         };
-        assert!(refused.optimizer(&net, 62).is_err());
+        assert!(refused.optimizer(&net, 62, FixedPoint::default()).is_err());
+        // Adam outside its inverse square root's ranges: refused before any plan is made.
+        let tiny_eps = OptimizerArgs {
+            adam: true,
+            eps: 1e-8,
+            ..OptimizerArgs::default()
+        };
+        assert!(tiny_eps.optimizer(&net, 62, FixedPoint::default()).is_err());
+        let adam = OptimizerArgs {
+            adam: true,
+            ..OptimizerArgs::default()
+        };
+        let other = FixedPoint::new(20).expect("a format");
+        assert!(adam.optimizer(&net, 62, other).is_err());
     }
 }

@@ -76,7 +76,7 @@ impl JobArgs {
         let network = dyad_server::load_network(&self.model)?;
         let steps = train.checked_div(self.batch).unwrap_or(0) * self.epochs;
         let job = Job {
-            optimizer: self.optimizer.optimizer(&network, steps as u64)?,
+            optimizer: self.optimizer.optimizer(&network, steps as u64, fixed)?,
             network,
             batch: self.batch,
             epochs: self.epochs,

@@ -87,26 +87,12 @@ impl Adam {
     /// ranges are worked out for. The smallest `ε` is `2^-12` (`ε²/2 = 2^-25`: 128 units at
     /// `2f` bits, so the table's first breakpoint is resolved).
     pub fn validate(&self, fixed: FixedPoint) -> Result<(), String> {
-        if fixed.f != FRACTION_BITS {
-            return Err(format!(
-                "Adam needs {FRACTION_BITS} fractional bits (its ranges are worked out for them), \
-                 got {}",
-                fixed.f
-            ));
-        }
         for (name, beta) in [("beta1", self.beta1), ("beta2", self.beta2)] {
             if !(0.0..1.0).contains(&beta) {
                 return Err(format!("Adam's {name} must be in [0, 1), got {beta}"));
             }
         }
-        let smallest = 1.0 / 4096.0;
-        if !(self.eps >= smallest && self.eps <= 1.0) {
-            return Err(format!(
-                "Adam's eps must be in [2^-12, 1], got {}",
-                self.eps
-            ));
-        }
-        Ok(())
+        in_range(self.eps, fixed)
     }
 
     /// The factors of step `t` (0-based) that move the bias-corrected moments:
@@ -115,6 +101,22 @@ impl Adam {
         let factor = |beta: f64| (1.0 - beta) / (1.0 - beta.powf((t + 1) as f64));
         (factor(self.beta1), factor(self.beta2))
     }
+}
+
+/// Refuses an `ε` or a format the inverse square root's ranges do not cover: `ε` in
+/// `[2^-12, 1]`, `f = 16` ([`Adam::validate`]).
+fn in_range(eps: f64, fixed: FixedPoint) -> Result<(), String> {
+    if fixed.f != FRACTION_BITS {
+        return Err(format!(
+            "Adam needs {FRACTION_BITS} fractional bits (its ranges are worked out for them), \
+             got {}",
+            fixed.f
+        ));
+    }
+    if !(1.0 / 4096.0..=1.0).contains(&eps) {
+        return Err(format!("Adam's eps must be in [2^-12, 1], got {eps}"));
+    }
+    Ok(())
 }
 
 /// `1/sqrt(x)` for `x` in `[ε², GRADIENT_BOUND² + ε²)`, held as `x·2^f`: the step table and
@@ -130,8 +132,9 @@ pub struct InverseSqrt {
 }
 
 impl InverseSqrt {
-    /// The method for `ε` in `fixed`.
-    pub fn new(eps: f64, fixed: FixedPoint) -> InverseSqrt {
+    /// The method for `ε` in `fixed`; refused outside the ranges [`Adam::validate`] allows.
+    pub fn new(eps: f64, fixed: FixedPoint) -> Result<InverseSqrt, ProtocolError> {
+        in_range(eps, fixed).map_err(ProtocolError::Shape)?;
         let wide = 2f64.powi(fixed.f as i32);
         let top = GRADIENT_BOUND * GRADIENT_BOUND + eps * eps;
         let mut breakpoints = vec![eps * eps / 2.0 * wide];
@@ -145,10 +148,10 @@ impl InverseSqrt {
         breakpoints.push(top * wide);
         values.push(0.0);
         let (iterations, _) = InverseSqrt::error_bound();
-        InverseSqrt {
+        Ok(InverseSqrt {
             table: Piecewise::steps(&breakpoints, &values, 0.0, fixed),
             iterations,
-        }
+        })
     }
 
     /// Newton's iterations to [`TARGET`] and the bound on `|1 - u·sqrt(x)|` after them, in
@@ -206,7 +209,7 @@ pub(crate) async fn step<B: Backend>(
     let fixed = backend.fixed();
     let eps_squared = settings.eps * settings.eps * 2f64.powi(fixed.f as i32);
     let x = &*v + &backend.import(&ArrayD::from_elem(v.raw_dim(), eps_squared));
-    let u = inverse_sqrt(backend, &x, &InverseSqrt::new(settings.eps, fixed)).await?;
+    let u = inverse_sqrt(backend, &x, &InverseSqrt::new(settings.eps, fixed)?).await?;
     let direction = backend.mul(m, &u, fixed.f).await?;
     *w = &*w - &backend.scale(&direction, settings.rate).await?;
     Ok(())
@@ -256,7 +259,7 @@ mod tests {
         assert!(bound < 6e-6 && bound > 0.0, "{bound}");
         assert!((GUESS * GUESS * 7.0 - 3.0).abs() < 1e-15);
         // One comparison per two octaves of x from 4ε² = 2^-18 to 2^12, and one at each end.
-        let method = InverseSqrt::new(1.0 / 1024.0, FixedPoint::default());
+        let method = InverseSqrt::new(1.0 / 1024.0, FixedPoint::default()).expect("in range");
         assert_eq!(method.table.segments(), 17);
         assert!(method.table.is_constant());
     }
@@ -267,7 +270,7 @@ mod tests {
     fn the_float_inverse_sqrt_is_within_its_bound() {
         let fixed = FixedPoint::default();
         for eps in [1.0 / 1024.0, 1.0 / 4096.0, 0.1] {
-            let method = InverseSqrt::new(eps, fixed);
+            let method = InverseSqrt::new(eps, fixed).expect("in range");
             let x = inputs(eps, fixed);
             let mut float = PlainFloat {
                 fixed,
@@ -292,7 +295,7 @@ mod tests {
     fn the_fixed_point_inverse_sqrt_is_within_rounding_of_the_exact_value() {
         let fixed = FixedPoint::default();
         let eps = 1.0 / 4096.0;
-        let method = InverseSqrt::new(eps, fixed);
+        let method = InverseSqrt::new(eps, fixed).expect("in range");
         let x: Vec<Z64> = inputs(eps, fixed)
             .iter()
             .map(|&x| fixed.encode(x).expect("in range"))
@@ -323,7 +326,7 @@ mod tests {
     fn outside_the_range_nothing_moves() {
         let fixed = FixedPoint::default();
         let eps = 1.0 / 1024.0;
-        let method = InverseSqrt::new(eps, fixed);
+        let method = InverseSqrt::new(eps, fixed).expect("in range");
         let wide = 2f64.powi(fixed.f as i32);
         let top = (GRADIENT_BOUND * GRADIENT_BOUND + eps * eps) * wide;
         let x = ArrayD::from_shape_vec(IxDyn(&[4]), vec![top, 4.0 * top, -1.0, eps * eps / 4.0])
@@ -341,7 +344,7 @@ mod tests {
     #[test]
     fn the_inverse_sqrt_takes_the_table_and_three_products_per_iteration() {
         let fixed = FixedPoint::default();
-        let method = InverseSqrt::new(1.0 / 1024.0, fixed);
+        let method = InverseSqrt::new(1.0 / 1024.0, fixed).expect("in range");
         let cmp = Comparison::default();
         let mut tally = Tally::new(fixed, cmp, Exp::default());
         let n = 10;
@@ -358,6 +361,9 @@ mod tests {
     fn constants_out_of_range_are_refused() {
         let fixed = FixedPoint::default();
         assert!(Adam::default().validate(fixed).is_ok());
+        // The inverse square root refuses them too, with an error rather than a panic.
+        assert!(InverseSqrt::new(1e-8, fixed).is_err());
+        assert!(InverseSqrt::new(1.0 / 1024.0, FixedPoint::new(26).expect("a format")).is_err());
         let other = FixedPoint::new(20).expect("a format");
         assert!(Adam::default().validate(other).is_err());
         for bad in [

@@ -102,8 +102,9 @@ impl Optimizer {
     }
 
     /// Refuses factors outside their ranges (each is a public factor of at most 1, which
-    /// keeps the scaled values inside the truncation window).
-    pub fn validate(&self) -> Result<(), OptimizerError> {
+    /// keeps the scaled values inside the truncation window), and Adam's constants outside
+    /// what its inverse square root covers in `fixed` ([`Adam::validate`]).
+    pub fn validate(&self, fixed: crate::FixedPoint) -> Result<(), OptimizerError> {
         let bad = |what: String| Err(OptimizerError(what));
         if !(self.lr > 0.0 && self.lr <= 1.0) {
             return bad(format!(
@@ -114,8 +115,13 @@ impl Optimizer {
         if !(0.0..1.0).contains(&self.momentum) {
             return bad(format!("momentum must be in [0, 1), got {}", self.momentum));
         }
-        if self.adam.is_some() && (self.momentum > 0.0 || self.nesterov) {
-            return bad("Adam keeps its own first moment: no momentum or Nesterov with it".into());
+        if let Some(adam) = self.adam {
+            if self.momentum > 0.0 || self.nesterov {
+                return bad(
+                    "Adam keeps its own first moment: no momentum or Nesterov with it".into(),
+                );
+            }
+            adam.validate(fixed).map_err(OptimizerError)?;
         }
         if self.nesterov && self.momentum == 0.0 {
             return bad("Nesterov's momentum needs a momentum above 0".into());

@@ -1041,3 +1041,54 @@ async fn the_profile_accounts_for_every_round_of_a_step() {
         assert!(cost.waiting <= cost.time, "{op} waited longer than it took");
     }
 }
+
+/// Adam's inverse square root on shares against the plaintext fixed-point reference, on
+/// log-uniform random inputs over its whole range and its edges: `ε²`, each side of a
+/// breakpoint, the top of the range, and values outside it (above, and negative as a wrapped
+/// `v̂` would be), where both give 0. The starting guess is exact (comparisons); each Newton
+/// product's truncation may differ by a unit, and Newton pulls the result back: within 2^-12
+/// of the reference, or 8 units.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adams_inverse_sqrt_on_shares_matches_the_fixed_point_reference() {
+    use super::adam::{GRADIENT_BOUND, InverseSqrt, inverse_sqrt};
+    let fixed_point = FixedPoint::default();
+    let eps = 1.0 / 1024.0;
+    let method = InverseSqrt::new(eps, fixed_point).expect("in range");
+    let wide = 2f64.powi(fixed_point.f as i32);
+    let mut rng = rng(61);
+    let (low, high) = ((eps * eps).ln(), (GRADIENT_BOUND * GRADIENT_BOUND).ln());
+    let mut x: Vec<f64> = (0..200)
+        .map(|_| rng.random_range(low..high).exp() * wide)
+        .collect();
+    let edges = [
+        eps * eps,
+        4.0 * eps * eps,
+        4.0 * eps * eps * (1.0 - 1e-3),
+        GRADIENT_BOUND * GRADIENT_BOUND,
+    ];
+    x.extend(edges.iter().map(|e| e * wide));
+    let outside = [(GRADIENT_BOUND * GRADIENT_BOUND + 1.0) * wide, -3.0];
+    x.extend(outside);
+    let x = fixed().import(&ArrayD::from_shape_vec(IxDyn(&[x.len()]), x).expect("1-d"));
+    let want = super::Tally::run(inverse_sqrt(&mut fixed(), &x, &method)).expect("reference");
+
+    let [x0, x1] = sharing::split(&x, &mut rng);
+    let mut pair = pair(Config::default(), 62).await.expect("parties");
+    let [p0, p1] = &mut pair.parties;
+    let (mut s0, mut s1) = (Secure::new(p0), Secure::new(p1));
+    let (u0, u1) = tokio::join!(
+        inverse_sqrt(&mut s0, &x0, &method),
+        inverse_sqrt(&mut s1, &x1, &method)
+    );
+    let got = u0.expect("P0") + u1.expect("P1");
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        let (g, w) = (g.signed(), w.signed());
+        match i >= got.len() - outside.len() {
+            true => assert_eq!((g, w), (0, 0), "outside the range, input {i}"),
+            false => assert!(
+                (g - w).abs() <= (w.abs() >> 12).max(8),
+                "input {i}: {g} on shares against {w}"
+            ),
+        }
+    }
+}

@@ -102,12 +102,8 @@ impl Job {
             ));
         }
         self.optimizer
-            .validate()
+            .validate(self.fixed)
             .map_err(|e| TrainingError::InvalidJob(e.to_string()))?;
-        if let Some(adam) = self.optimizer.adam {
-            adam.validate(self.fixed)
-                .map_err(TrainingError::InvalidJob)?;
-        }
         // A step scales the summed bias gradients down by `log2(batch)` bits, and with a
         // power-of-two rate `2^-s` alone by `s` more; the weight gradients by `f` more still.
         // A truncation takes at most `k - 2` bits, and a public factor below `2^-(k-2-f)`
